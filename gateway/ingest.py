@@ -1,0 +1,199 @@
+"""The stages as plain functions, called by the Beam DoFns and by the tests alike.
+
+``index_file`` reads a file once, applies the file and envoi rules, and yields an Outcome for
+what it settles itself (envelope, stray lines, rejected envois, envoi headers) plus
+DeclarationTasks: small descriptors (path + byte ranges) that a worker re-reads on its own.
+``process_task`` parses, validates and normalises the declarations of one task.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Iterator
+
+from gateway.parse import rubrics as R
+from gateway.parse.declaration import ParsedDeclaration, read_declaration
+from gateway.parse.index import DeclarationSpan, EnvoiIndex, FileIndex, index_envois
+from gateway.normalise.resources import normalise_person
+from gateway.pseudonym import Pseudonymiser
+from gateway.records import LineCounts, Outcome, QuarantineRecord, ResourceMonth, Severity, Violation
+from gateway.validate.quarantine import quarantine_records, widest
+from gateway.validate.registry import RuleRegistry, Target
+
+TASK_LINES = 50_000       # declarations are grouped into tasks of about this many lines
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationTask:
+    path: str
+    file: str
+    envoi_number: int
+    norm_version: str | None
+    spans: tuple[DeclarationSpan, ...]
+    envoi_rejection: tuple[Violation, ...] = ()   # the envoi's own reasons, when it is rejected
+
+
+def display_name(path: str) -> str:
+    return os.path.basename(path)
+
+
+def index_file(path: str, registry: RuleRegistry, *, task_lines: int = TASK_LINES) -> Iterator[Outcome | DeclarationTask]:
+    file = display_name(path)
+    with open(path, "rb") as fh:
+        for item in index_envois(fh, file):
+            if isinstance(item, EnvoiIndex):
+                yield from _envoi(path, file, item, registry, task_lines)
+            else:
+                yield _file(item, registry)
+
+
+def _file(index: FileIndex, registry: RuleRegistry) -> Outcome:
+    violations = registry.check(Target.FILE, index)
+    quarantine: list[QuarantineRecord] = []
+    warnings: list[QuarantineRecord] = []
+    orphan_lines = sum(span.lines for span in index.orphans)
+    for violation in violations:
+        if violation.severity is Severity.WARNING:
+            warnings.extend(quarantine_records([violation], scope=Severity.WARNING, lines=0,
+                                               first_line=violation.origin.first_line,
+                                               last_line=violation.origin.last_line))
+        elif violation.severity is Severity.FILE:
+            quarantine.extend(quarantine_records([violation], scope=Severity.FILE, lines=orphan_lines,
+                                                 first_line=1, last_line=index.lines))
+        else:
+            origin = violation.origin
+            quarantine.extend(quarantine_records([violation], scope=Severity.LINE,
+                                                 lines=origin.last_line - origin.first_line + 1,
+                                                 first_line=origin.first_line, last_line=origin.last_line))
+    envelope = sum(span.lines for span in index.envelope)
+    quarantined = sum(record.lines for record in quarantine)
+    # Stray lines that no rule took out (cannot happen with the default rules) stay visible as ignored.
+    counts = LineCounts(read=index.lines, ignored=envelope + orphan_lines - quarantined, quarantined=quarantined)
+    return Outcome(quarantine=tuple(quarantine), warnings=tuple(warnings), counts=counts, files=1)
+
+
+def _envoi(path: str, file: str, envoi: EnvoiIndex, registry: RuleRegistry, task_lines: int) -> Iterator[Outcome | DeclarationTask]:
+    violations = registry.check(Target.ENVOI, file, envoi)
+    warnings = tuple(record for v in violations if v.severity is Severity.WARNING
+                     for record in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0, last_line=0))
+    rejecting = [v for v in violations if v.severity.rejects]
+    header = envoi.header_and_footer_lines
+    if rejecting:
+        # The envoi's header and footer go now; its declarations are still read and checked, so
+        # that the declarant learns every defect at once, then quarantined with the envoi.
+        records = quarantine_records(rejecting, scope=Severity.ENVOI, lines=header,
+                                     first_line=envoi.first_line, last_line=envoi.last_line)
+        yield Outcome(quarantine=records, warnings=warnings, counts=LineCounts(quarantined=header))
+    else:
+        yield Outcome(warnings=warnings, counts=LineCounts(used=header))
+    batch: list[DeclarationSpan] = []
+    size = 0
+    for span in envoi.declarations:
+        batch.append(span)
+        size += span.span.lines
+        if size >= task_lines:
+            yield DeclarationTask(path, file, envoi.number, envoi.norm_version, tuple(batch), tuple(rejecting))
+            batch, size = [], 0
+    if batch:
+        yield DeclarationTask(path, file, envoi.number, envoi.norm_version, tuple(batch), tuple(rejecting))
+
+
+def process_task(task: DeclarationTask, registry: RuleRegistry, pseudonyms: Pseudonymiser) -> Outcome:
+    resources: list[ResourceMonth] = []
+    quarantine: list[QuarantineRecord] = []
+    warnings: list[QuarantineRecord] = []
+    counts = LineCounts()
+    with open(task.path, "rb") as fh:
+        for span in task.spans:
+            decl = read_declaration(fh, task.file, span, task.envoi_number, task.norm_version)
+            outcome = process_declaration(decl, registry, pseudonyms, task.envoi_rejection)
+            resources.extend(outcome.resources)
+            quarantine.extend(outcome.quarantine)
+            warnings.extend(outcome.warnings)
+            counts += outcome.counts
+    return Outcome(tuple(resources), tuple(quarantine), tuple(warnings), counts, declarations=len(task.spans))
+
+
+def process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser,
+                        envoi_rejection: tuple[Violation, ...] = ()) -> Outcome:
+    violations = registry.check(Target.DECLARATION, decl, flow=decl.flow)
+    declarant, declaration_id = decl.declarant_id, decl.declaration_id
+    warnings = [r for v in violations if v.severity is Severity.WARNING
+                for r in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
+                                            declarant_id=declarant, declaration_id=declaration_id)]
+    rejecting = [v for v in violations if v.severity.rejects]
+    if rejecting or envoi_rejection:
+        # Person-level findings are reported too (no lines of their own): a declarant fixes all at once.
+        for person in decl.instances(R.INDIVIDUAL):
+            rejecting.extend(v for v in registry.check(Target.PERSON, decl, person, flow=decl.flow)
+                             if v.severity.rejects)
+        reasons = rejecting or [Violation(v.rule_id, v.severity, v.origin, v.rubric,
+                                          "declaration taken out with its envoi: " + v.detail, v.explain, v.family)
+                                for v in envoi_rejection[:1]]
+        records = quarantine_records(reasons, scope=Severity.ENVOI if envoi_rejection else Severity.DECLARATION,
+                                     lines=decl.line_count, first_line=decl.first_line, last_line=decl.last_line,
+                                     declarant_id=declarant, declaration_id=declaration_id)
+        return Outcome(quarantine=records, warnings=tuple(warnings), counts=LineCounts(quarantined=decl.line_count))
+
+    carries_resources = decl.nature in R.RESOURCE_NATURES
+    resources: list[ResourceMonth] = []
+    quarantine: list[QuarantineRecord] = []
+    used = ignored = quarantined = 0
+    for root in decl.roots:
+        for instance, in_person in _instances(root):
+            if in_person is not None:
+                continue
+            if carries_resources and instance.block in R.CONSUMED_BLOCKS:
+                used += instance.line_count
+            else:
+                ignored += instance.line_count
+    for person in decl.instances(R.INDIVIDUAL):
+        lines = sum(instance.line_count for instance in person.walk())
+        person_key = pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), decl.value(R.SIREN))
+        found = registry.check(Target.PERSON, decl, person, flow=decl.flow)
+        warnings.extend(r for v in found if v.severity is Severity.WARNING
+                        for r in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
+                                                    declarant_id=declarant, declaration_id=declaration_id,
+                                                    person_key=person_key))
+        scope = widest(found)
+        if scope is not None:
+            quarantine.extend(quarantine_records(
+                [v for v in found if v.severity.rejects], scope=scope, lines=lines,
+                first_line=person.first_line, last_line=person.subtree_last_line, declarant_id=declarant,
+                declaration_id=declaration_id, person_key=person_key))
+            quarantined += lines
+            continue
+        for instance in person.walk():
+            if carries_resources and instance.block in R.CONSUMED_BLOCKS:
+                used += instance.line_count
+            else:
+                ignored += instance.line_count
+        if carries_resources:
+            resources.extend(normalise_person(decl, person, pseudonyms))
+    return Outcome(tuple(resources), tuple(quarantine), tuple(warnings),
+                   LineCounts(used=used, ignored=ignored, quarantined=quarantined))
+
+
+def _instances(root):
+    """(instance, enclosing person or None) for every instance under ``root``."""
+    stack = [(root, None)]
+    while stack:
+        instance, person = stack.pop()
+        if instance.block == R.INDIVIDUAL:
+            person = instance
+        yield instance, person
+        stack.extend((child, person) for child in instance.children)
+
+
+def process_file(path: str, registry: RuleRegistry, pseudonyms: Pseudonymiser) -> Outcome:
+    """Both passes over one file, in process: for tests and small tools."""
+    total = Outcome()
+    for item in index_file(path, registry):
+        outcome = process_task(item, registry, pseudonyms) if isinstance(item, DeclarationTask) else item
+        total = merge(total, outcome)
+    return total
+
+
+def merge(a: Outcome, b: Outcome) -> Outcome:
+    return Outcome(a.resources + b.resources, a.quarantine + b.quarantine, a.warnings + b.warnings,
+                   a.counts + b.counts, a.declarations + b.declarations, a.files + b.files)

@@ -1,0 +1,51 @@
+"""The only structlog configuration. Called by the CLI and by every DoFn's setup().
+
+JSON lines in batch (non-TTY), a readable console on a terminal. A processor drops keys that
+could carry personal data, and tracebacks are rendered without local variables.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+from structlog.tracebacks import ExceptionDictTransformer
+
+DENYLIST = frozenset({"nir", "ntt", "name", "names", "first_name", "last_name", "birth_date",
+                      "record", "records", "value", "values", "person", "line_text"})
+_configured = False
+
+
+def _drop_personal_data(_logger, _method, event_dict):
+    for key in DENYLIST.intersection(event_dict):
+        event_dict[key] = "[removed]"
+    return event_dict
+
+
+def configure(*, json: bool | None = None, level: int = logging.INFO, force: bool = False) -> None:
+    """Configure structlog once per process (workers are other processes: call from setup())."""
+    global _configured
+    if _configured and not force:
+        return
+    if json is None:
+        json = not sys.stderr.isatty()
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _drop_personal_data,
+    ]
+    if json:
+        renderer = [structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
+                    structlog.processors.JSONRenderer()]
+    else:
+        renderer = [structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)]
+    structlog.configure(
+        processors=shared + renderer,
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    # Beam and pyarrow log through the standard library: keep them quiet below warnings.
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    _configured = True

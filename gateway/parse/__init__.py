@@ -1,0 +1,1 @@
+"""bytes -> records: the only code that splits DSN/PASRAU lines."""

@@ -1,0 +1,118 @@
+"""Second pass: one declaration re-read from its byte range, tokenized and rebuilt into blocks."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from gateway.parse import rubrics as R
+from gateway.parse.blocks import BlockInstance, StructureProblem, build_blocks
+from gateway.parse.index import DeclarationSpan
+from gateway.parse.lines import Defect, Token, iter_raw_lines, tokenize
+from gateway.parse.norm import PASRAU_CATALOGUE, NormCatalogue, catalogue
+from gateway.records import Flow
+
+
+@dataclass(frozen=True, slots=True)
+class LineDefect:
+    line: int
+    defect: Defect
+    rubric: str = ""
+
+
+@dataclass(slots=True)
+class ParsedDeclaration:
+    """A declaration as blocks, with what the tokenizer and the tree builder found wrong."""
+
+    file: str
+    span: DeclarationSpan
+    envoi_number: int
+    norm_version: str | None
+    norm: NormCatalogue | None
+    flow: Flow
+    tokens: list[Token] = field(default_factory=list)
+    roots: list[BlockInstance] = field(default_factory=list)
+    defects: list[LineDefect] = field(default_factory=list)
+    problems: list[StructureProblem] = field(default_factory=list)
+    digest: str = ""
+    read: bool = True          # False when the index already showed it cannot be read safely
+
+    @property
+    def header(self) -> BlockInstance | None:
+        return next((root for root in self.roots if root.block == R.DECLARATION), None)
+
+    @property
+    def first_line(self) -> int:
+        return self.span.span.first_line
+
+    @property
+    def last_line(self) -> int:
+        return self.span.span.last_line
+
+    @property
+    def line_count(self) -> int:
+        return self.span.span.lines
+
+    def instances(self, block: str):
+        return (instance for root in self.roots for instance in root.walk() if instance.block == block)
+
+    def first(self, block: str) -> BlockInstance | None:
+        return next(self.instances(block), None)
+
+    def value(self, rubric: str) -> str | None:
+        instance = self.first(rubric[:10])
+        return instance.get(rubric) if instance else None
+
+    @property
+    def nature(self) -> str:
+        return self.value(R.NATURE) or self.span.nature
+
+    @property
+    def declarant_id(self) -> str | None:
+        siren, nic = self.value(R.SIREN), self.value(R.NIC)
+        return f"{siren}{nic}" if siren and nic else None
+
+    @property
+    def declaration_id(self) -> str:
+        """Readable business id: SIRET-main month-fraction-rank (rank = S20.G00.05.004)."""
+        main = (self.value(R.MAIN_MONTH) or "")[2:]
+        return "-".join([self.declarant_id or "unknown", main[2:] + main[:2] if len(main) == 6 else "",
+                         self.value(R.FRACTION) or "", self.value(R.RANK) or ""])
+
+
+def flow_of(nature: str) -> Flow:
+    return Flow.PASRAU if nature in R.PASRAU_NATURES else Flow.DSN
+
+
+def norm_for(flow: Flow, version: str | None) -> NormCatalogue | None:
+    if flow is Flow.PASRAU:
+        return catalogue(PASRAU_CATALOGUE)
+    try:
+        return catalogue(version or "")
+    except KeyError:
+        return None
+
+
+def read_declaration(fh: BinaryIO, file: str, span: DeclarationSpan, envoi_number: int,
+                     norm_version: str | None) -> ParsedDeclaration:
+    flow = flow_of(span.nature)
+    norm = norm_for(flow, norm_version)
+    parsed = ParsedDeclaration(file, span, envoi_number, norm_version, norm, flow)
+    if span.oversize_lines or span.binary_lines:
+        parsed.read = False
+        return parsed
+    fh.seek(span.span.start)
+    digest = hashlib.sha256()
+    for raw in iter_raw_lines(fh, start_offset=span.span.start, first_number=span.span.first_line,
+                              limit=span.span.end - span.span.start):
+        digest.update(raw.data)
+        digest.update(b"\n")
+        token, defects = tokenize(raw)
+        for defect in defects:
+            parsed.defects.append(LineDefect(raw.number, defect, token.rubric if token else ""))
+        if token is not None:
+            parsed.tokens.append(token)
+    parsed.digest = digest.hexdigest()
+    if norm is not None:
+        parsed.roots, parsed.problems = build_blocks(parsed.tokens, norm)
+    return parsed

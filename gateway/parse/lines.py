@@ -1,0 +1,105 @@
+"""The one tokenizer shared by DSN and PASRAU: bytes -> (line number, rubric, value).
+
+A line is ``Sxx.Gyy.zz.aaa,'value'`` ended by LF or CR LF, at most 256 characters, Latin-1.
+The value is everything between the first ``,'`` and the last ``'`` (apostrophes are legal
+inside values and are not escaped). Lines are read in large chunks so that a line of any
+length costs bounded memory: past ``KEEP`` bytes only its length is tracked.
+"""
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator
+
+MAX_LINE = 256
+KEEP = 1024                      # bytes of an over-long line kept (enough to name its rubric)
+CHUNK = 1 << 20
+
+_GRAMMAR = re.compile(rb"(S[0-9]{2}\.G[0-9]{2}\.[0-9]{2}\.[0-9]{3}),'(.*)'", re.S)
+_FORBIDDEN = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_MANGLED = re.compile(rb"\xef\xbf\xbd|[\xc2\xc3][\x80-\xbf]")
+
+
+class Defect(str, enum.Enum):
+    MALFORMED = "MALFORMED"          # not Sxx.Gyy.zz.aaa,'value'
+    TOO_LONG = "TOO_LONG"            # over 256 characters
+    FORBIDDEN_BYTES = "FORBIDDEN_BYTES"  # control characters, NUL, C1 range
+    MANGLED_UTF8 = "MANGLED_UTF8"    # UTF-8 sequences in a Latin-1 file (warning)
+
+
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    number: int        # 1-based line number in the file
+    offset: int        # byte offset of the line start
+    data: bytes        # without the line end; cut at KEEP bytes when longer
+    length: int        # true length without the line end
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    number: int
+    rubric: str
+    value: str
+
+
+def iter_raw_lines(fh: BinaryIO, *, start_offset: int = 0, first_number: int = 1,
+                   limit: int | None = None) -> Iterator[RawLine]:
+    """Lines of a binary stream from its current position; ``limit`` bytes at most.
+
+    ``RawLine.length`` excludes the line end (LF or CR LF); ``offset`` is absolute when
+    ``start_offset`` is the stream position the read starts at.
+    """
+    number, offset = first_number, start_offset
+    carry, carry_len, carry_last = b"", 0, b""
+    remaining = limit
+    while True:
+        size = CHUNK if remaining is None else min(CHUNK, remaining)
+        data = fh.read(size) if size > 0 else b""
+        if remaining is not None:
+            remaining -= len(data)
+        if not data:
+            break
+        parts = data.split(b"\n")
+        last = len(parts) - 1
+        for index, part in enumerate(parts):
+            if index == last:
+                if part:
+                    if carry_len < KEEP:
+                        carry += part[: KEEP - carry_len]
+                    carry_len += len(part)
+                    carry_last = part[-1:]
+                break
+            raw_len = carry_len + len(part)
+            ends_cr = (part[-1:] if part else carry_last) == b"\r"
+            line = (carry + part)[:KEEP] if carry_len else part[:KEEP]
+            length = raw_len - (1 if ends_cr else 0)
+            if ends_cr and len(line) > length:
+                line = line[:length]
+            yield RawLine(number, offset, line, length)
+            offset += raw_len + 1
+            number += 1
+            carry, carry_len, carry_last = b"", 0, b""
+    if carry_len:
+        ends_cr = carry_last == b"\r"
+        length = carry_len - (1 if ends_cr else 0)
+        yield RawLine(number, offset, carry[:length] if len(carry) > length else carry, length)
+
+
+def tokenize(raw: RawLine) -> tuple[Token | None, list[Defect]]:
+    """One line -> its token (None if unusable) and its defects."""
+    defects: list[Defect] = []
+    if raw.length > MAX_LINE:
+        defects.append(Defect.TOO_LONG)
+    data = raw.data
+    if _FORBIDDEN.search(data):
+        defects.append(Defect.FORBIDDEN_BYTES)
+    match = _GRAMMAR.fullmatch(data)
+    if match is None:
+        defects.append(Defect.MALFORMED)
+        return None, defects
+    if _MANGLED.search(match.group(2)):
+        defects.append(Defect.MANGLED_UTF8)
+    if defects and defects != [Defect.MANGLED_UTF8]:
+        return None, defects
+    return Token(raw.number, match.group(1).decode("ascii"), match.group(2).decode("latin-1")), defects

@@ -1,0 +1,180 @@
+"""Typed records shared by the stages.
+
+Records are frozen, slotted, module-level dataclasses so that they pickle across Beam workers.
+Money is always integer cents; months are ``YYYY-MM`` strings; dates are ``datetime.date``.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date
+
+
+class Flow(str, enum.Enum):
+    DSN = "DSN"
+    PASRAU = "PASRAU"
+
+
+class DeclarantKind(str, enum.Enum):
+    EMPLOYER = "EMPLOYER"
+    PAYING_BODY = "PAYING_BODY"
+
+
+class ResourceNature(str, enum.Enum):
+    SALARY = "SALARY"
+    UNEMPLOYMENT_BENEFIT = "UNEMPLOYMENT_BENEFIT"
+    DAILY_ALLOWANCE = "DAILY_ALLOWANCE"
+    PENSION = "PENSION"
+    OTHER_INCOME = "OTHER_INCOME"
+
+
+class Cause(str, enum.Enum):
+    """Why a declaration carries an amount for a month."""
+
+    PAYMENT = "PAYMENT"                      # the payment's own month (a level)
+    BACK_PAY = "BACK_PAY"                    # pay elements whose period lies before the main month
+    PAS_REGULARISATION = "PAS_REGULARISATION"  # S21.G00.56 delta attributed to the error month
+    NET_SOCIAL_CORRECTION = "NET_SOCIAL_CORRECTION"  # S21.G00.58 type 03 attached to an earlier period
+
+
+class Severity(str, enum.Enum):
+    """What a violation takes out of the flow, widest first."""
+
+    FILE = "FILE"
+    ENVOI = "ENVOI"
+    DECLARATION = "DECLARATION"
+    PERSON = "PERSON"
+    LINE = "LINE"
+    WARNING = "WARNING"
+
+    @property
+    def rejects(self) -> bool:
+        return self is not Severity.WARNING
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where something came from: file name (no directory) and a line range, 1-based."""
+
+    file: str
+    first_line: int
+    last_line: int
+
+    def at(self, first_line: int, last_line: int | None = None) -> "Origin":
+        return Origin(self.file, first_line, first_line if last_line is None else last_line)
+
+    def __str__(self) -> str:
+        if self.first_line == self.last_line:
+            return f"{self.file}:{self.first_line}"
+        return f"{self.file}:{self.first_line}-{self.last_line}"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A data problem found by a rule. ``detail`` is English for operators and never holds values
+    of personal data; ``explain`` is the French sentence for declarants and claimants."""
+
+    rule_id: str
+    severity: Severity
+    origin: Origin
+    rubric: str = ""
+    detail: str = ""
+    explain: str = ""
+    family: str = ""
+
+    def message(self) -> str:
+        where = f"{self.origin} {self.rubric}".strip()
+        return f"{self.detail} @ {where} [{self.rule_id}]"
+
+
+@dataclass(frozen=True, slots=True)
+class LineCounts:
+    """Conservation: every line read is used, ignored or quarantined."""
+
+    read: int = 0
+    used: int = 0
+    ignored: int = 0
+    quarantined: int = 0
+
+    def __add__(self, other: "LineCounts") -> "LineCounts":
+        return LineCounts(self.read + other.read, self.used + other.used,
+                          self.ignored + other.ignored, self.quarantined + other.quarantined)
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.used + self.ignored + self.quarantined
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResourceMonth:
+    """One declaration's amounts for person x declarant x nature x month, for one cause.
+
+    Grain: a declaration may carry several records for one person: its payment month and, for
+    back-pay or régularisations, earlier months. The register (later stage) versions them.
+    """
+
+    record_id: str
+    person_key: str                  # keyed pseudonym: the only person id for analysis
+    nir: str | None                  # 13 characters, liquidation only; None when identified by NTT
+    ntt: str | None
+    flow: Flow
+    declarant_id: str                # SIRET of the employer or paying body
+    declarant_kind: DeclarantKind
+    nature: ResourceNature
+    income_class: str | None         # PASRAU income class code, as declared
+    month: str                       # YYYY-MM the amount is attributed to (valid time)
+    cause: Cause
+    net_social_cents: int | None = None
+    net_taxable_cents: int | None = None
+    net_paid_cents: int | None = None
+    gross_cents: int | None = None
+    pas_base_cents: int | None = None
+    pas_amount_cents: int | None = None
+    payment_count: int = 0
+    payment_date: date | None = None  # latest payment date contributing
+    period_start: date | None = None
+    period_end: date | None = None
+    declaration_id: str
+    declaration_digest: str
+    declaration_nature: str
+    declaration_type: str
+    declaration_rank: str
+    declaration_fraction: str
+    main_month: str | None
+    norm_version: str
+    file: str
+    first_line: int
+    last_line: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantineRecord:
+    """What was taken out of the flow, why, and where. Never a clear NIR."""
+
+    quarantine_id: str
+    rule_id: str
+    family: str
+    severity: Severity
+    scope: Severity                 # the unit actually quarantined (may be wider than the rule's)
+    file: str
+    first_line: int
+    last_line: int
+    rubric: str
+    lines: int                      # how many input lines this record takes out (0 for a warning)
+    declarant_id: str | None
+    declaration_id: str | None
+    person_key: str | None
+    detail: str
+    explain: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one unit of work (a file index or a chunk of declarations) produced."""
+
+    resources: tuple[ResourceMonth, ...] = ()
+    quarantine: tuple[QuarantineRecord, ...] = ()
+    warnings: tuple[QuarantineRecord, ...] = ()
+    counts: LineCounts = field(default_factory=LineCounts)
+    declarations: int = 0
+    files: int = 0

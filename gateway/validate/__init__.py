@@ -1,0 +1,1 @@
+"""Named rules, their registry, and the functions that apply them to parsed units."""

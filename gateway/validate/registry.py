@@ -1,0 +1,86 @@
+"""A rule registry is an object you can build in a test (STYLE.md §3).
+
+A rule is a pure function over one kind of subject (an envoi index, a parsed declaration, a
+person block) that yields :class:`Finding` values; the registry stamps them with the rule's id,
+severity and French explanation, and collects every finding of a subject, not just the first.
+"""
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+from gateway.errors import DuplicateRuleError
+from gateway.records import Flow, Origin, Severity, Violation
+
+RULE_ID = re.compile(r"DRM-[A-Z]{3}-[0-9]{3}")
+
+
+class Target(str, enum.Enum):
+    FILE = "file"
+    ENVOI = "envoi"
+    DECLARATION = "declaration"
+    PERSON = "person"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a rule function yields: where, and an English detail without personal values."""
+
+    origin: Origin
+    rubric: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    family: str
+    severity: Severity
+    target: Target
+    explain: str
+    reference: str
+    flows: frozenset[Flow]
+    check: Callable[..., Iterable[Finding]]
+
+    def violations(self, *args: Any) -> Iterator[Violation]:
+        for finding in self.check(*args):
+            yield Violation(self.id, self.severity, finding.origin, finding.rubric, finding.detail,
+                            self.explain, self.family)
+
+
+class RuleRegistry:
+    def __init__(self) -> None:
+        self._rules: dict[str, Rule] = {}
+
+    def rule(self, rule_id: str, *, family: str, severity: Severity, target: Target, explain: str,
+             reference: str = "", flows: Iterable[Flow] = (Flow.DSN, Flow.PASRAU)) -> Callable:
+        def register(check: Callable) -> Callable:
+            if rule_id in self._rules:
+                msg = f"rule {rule_id} is already defined by {self._rules[rule_id].check.__qualname__}"
+                raise DuplicateRuleError(msg)
+            self._rules[rule_id] = Rule(rule_id, family, severity, target, explain, reference,
+                                        frozenset(flows), check)
+            return check
+        return register
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(sorted(self._rules.values(), key=lambda rule: rule.id))
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __getitem__(self, rule_id: str) -> Rule:
+        return self._rules[rule_id]
+
+    def for_target(self, target: Target, flow: Flow | None = None) -> list[Rule]:
+        return [rule for rule in self if rule.target is target and (flow is None or flow in rule.flows)]
+
+    def check(self, target: Target, *subject: Any, flow: Flow | None = None) -> list[Violation]:
+        """Every violation of every rule for ``target`` on ``subject``."""
+        return [violation for rule in self.for_target(target, flow) for violation in rule.violations(*subject)]
+
+
+DEFAULT_RULES = RuleRegistry()
+rule = DEFAULT_RULES.rule

@@ -1,0 +1,55 @@
+"""Typed readings of rubric values: amounts, dates, months. Invalid text reads as None;
+the format rules report it, so readers here never raise on data."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+_AMOUNT = re.compile(r"(-?)([0-9]+)\.([0-9]{2})")
+_DATE = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{4})")
+_MONTH_MMAAAA = re.compile(r"(0[1-9]|1[0-2])([0-9]{4})")
+
+
+def cents(text: str | None) -> int | None:
+    """'-0012.34' -> -1234. Exactly two decimals, '.' separator, optional leading '-'."""
+    if text is None:
+        return None
+    match = _AMOUNT.fullmatch(text)
+    if match is None:
+        return None
+    sign, units, decimals = match.groups()
+    value = int(units) * 100 + int(decimals)
+    return -value if sign else value
+
+
+def jjmmaaaa(text: str | None) -> date | None:
+    if text is None:
+        return None
+    match = _DATE.fullmatch(text)
+    if match is None:
+        return None
+    day, month, year = (int(part) for part in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def mmaaaa_month(text: str | None) -> str | None:
+    """'032025' -> '2025-03' (S21.G00.56.001, month of the error)."""
+    if text is None:
+        return None
+    match = _MONTH_MMAAAA.fullmatch(text)
+    return f"{match.group(2)}-{match.group(1)}" if match else None
+
+
+def format_cents(value: int | None) -> str:
+    if value is None:
+        return ""
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    return f"{sign}{value // 100}.{value % 100:02d}"

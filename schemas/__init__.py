@@ -1,0 +1,1 @@
+"""Published record schemas (Avro is the source of truth) and the norm catalogue data."""
