@@ -1,0 +1,125 @@
+"""One source of truth per published record: its ``.avsc``. The Arrow schema (Parquet) and the
+pandera schema are derived from it here, and ``to_avro``/``from_row`` convert records."""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import json
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from typing import Any, Callable
+
+import fastavro
+import pandera.polars as pa_pl
+import polars as pl
+import pyarrow as pa
+
+from gateway.records import (Cause, DeclarantKind, Flow, QuarantineRecord, ResourceMonth, ResourceNature,
+                             Severity)
+
+
+@dataclass(frozen=True)
+class RecordSchema:
+    name: str
+    record_type: type
+    avro: dict
+    checks: dict[str, Callable[[], Any]]
+
+    @functools.cached_property
+    def parsed_avro(self) -> dict:
+        return fastavro.parse_schema(self.avro)
+
+    @functools.cached_property
+    def arrow(self) -> pa.Schema:
+        return pa.schema([_arrow_field(field) for field in self.avro["fields"]])
+
+    @functools.cached_property
+    def pandera(self) -> pa_pl.DataFrameSchema:
+        columns = {}
+        for field in self.avro["fields"]:
+            kind, nullable = _base_type(field["type"])
+            checks = self.checks.get(field["name"])
+            columns[field["name"]] = pa_pl.Column(_polars_type(kind), nullable=nullable,
+                                                  checks=checks() if checks else None)
+        return pa_pl.DataFrameSchema(columns, strict=True, ordered=True, name=self.name)
+
+    @property
+    def field_names(self) -> list[str]:
+        return [field["name"] for field in self.avro["fields"]]
+
+    def to_row(self, record: Any) -> dict:
+        return {name: _plain(getattr(record, name)) for name in self.field_names}
+
+    def table(self, records: list[Any]) -> pa.Table:
+        """Column-wise Arrow table (no per-row dicts)."""
+        columns = {name: [_plain(getattr(record, name)) for record in records] for name in self.field_names}
+        return pa.Table.from_pydict(columns, schema=self.arrow)
+
+    def from_row(self, row: dict) -> Any:
+        hints = {f.name: f.type for f in dataclasses.fields(self.record_type)}
+        values = {}
+        for name, value in row.items():
+            hint = str(hints.get(name, ""))
+            enum_type = _ENUMS.get(hint.split(" ")[0])
+            values[name] = enum_type(value) if enum_type and value is not None else value
+        return self.record_type(**values)
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+_ENUMS = {"Flow": Flow, "DeclarantKind": DeclarantKind, "ResourceNature": ResourceNature, "Cause": Cause,
+          "Severity": Severity}
+
+
+def _base_type(avro_type: Any) -> tuple[str, bool]:
+    nullable = isinstance(avro_type, list)
+    if nullable:
+        avro_type = next(t for t in avro_type if t != "null")
+    if isinstance(avro_type, dict):
+        return avro_type.get("logicalType") or avro_type["type"], nullable
+    return avro_type, nullable
+
+
+_ARROW = {"string": pa.string(), "long": pa.int64(), "int": pa.int32(), "date": pa.date32(), "boolean": pa.bool_(),
+          "double": pa.float64()}
+_POLARS = {"string": pl.String, "long": pl.Int64, "int": pl.Int32, "date": pl.Date, "boolean": pl.Boolean,
+           "double": pl.Float64}
+
+
+def _arrow_field(field: dict) -> pa.Field:
+    kind, nullable = _base_type(field["type"])
+    return pa.field(field["name"], _ARROW[kind], nullable=nullable)
+
+
+def _polars_type(kind: str):
+    return _POLARS[kind]
+
+
+def _load(name: str) -> dict:
+    return json.loads(resources.files("schemas").joinpath(f"{name}.avsc").read_text(encoding="utf-8"))
+
+
+def _values(enum_type: type[enum.Enum]) -> Callable[[], Any]:
+    return lambda: pa_pl.Check.isin([member.value for member in enum_type])
+
+
+RESOURCE_MONTH = RecordSchema("resource_month", ResourceMonth, _load("resource_month"), {
+    "month": lambda: pa_pl.Check.str_matches(r"^20[0-9]{2}-(0[1-9]|1[0-2])$"),
+    "flow": _values(Flow), "declarant_kind": _values(DeclarantKind), "nature": _values(ResourceNature),
+    "cause": _values(Cause),
+    "nir": lambda: pa_pl.Check.str_length(13, 13),
+    "declarant_id": lambda: pa_pl.Check.str_length(14, 14),
+    "payment_count": lambda: pa_pl.Check.ge(0),
+})
+QUARANTINE = RecordSchema("quarantine", QuarantineRecord, _load("quarantine"), {
+    "rule_id": lambda: pa_pl.Check.str_matches(r"^DRM-[A-Z]{3}-[0-9]{3}$"),
+    "severity": _values(Severity), "scope": _values(Severity),
+    "lines": lambda: pa_pl.Check.ge(0),
+})
+ALL = (RESOURCE_MONTH, QUARANTINE)
+
+__all__ = ["RecordSchema", "RESOURCE_MONTH", "QUARANTINE", "ALL", "date"]
