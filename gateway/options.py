@@ -1,0 +1,28 @@
+"""Command-line pipeline options -> a frozen Settings, once. Domain code never reads options or env."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+EMBEDDED_RUNNER = "FnApiRunner"    # Beam's in-process runner: no Prism download (ENGINEERING.md)
+
+
+@dataclass(frozen=True)
+class Settings:
+    inputs: tuple[str, ...]
+    out: str
+    pseudonym_key: bytes = field(repr=False)
+    beam_args: tuple[str, ...] = ()
+
+    def pipeline_options(self) -> PipelineOptions:
+        """Beam options from the pass-through arguments, with the embedded runner by default."""
+        options = PipelineOptions(list(self.beam_args))
+        standard = options.view_as(StandardOptions)
+        if not any(arg.startswith("--runner") for arg in self.beam_args):
+            standard.runner = EMBEDDED_RUNNER
+        direct = options.view_as(DirectOptions)
+        if direct.direct_num_workers and direct.direct_num_workers > 1 and \
+                not any(arg.startswith("--direct_running_mode") for arg in self.beam_args):
+            direct.direct_running_mode = "multi_processing"
+        return options

@@ -1,0 +1,1 @@
+"""Writing datasets and manifests: temporary names, then rename; the manifest last."""

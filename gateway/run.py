@@ -1,0 +1,115 @@
+"""The driver of one run: resolve inputs, run the pipeline into a staging folder, then move the
+datasets into place and write the manifest last (readers never see a half-written output)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from gateway.errors import UnreadableFlowError
+from gateway.options import Settings
+from transforms import pipeline
+
+DATASETS = ("resources", "avro", "quarantine", "warnings")
+IGNORED_SUFFIXES = (".tmp", ".part", ".done", ".json", ".md")
+_log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class RunResult:
+    manifest: dict
+    seconds: float
+
+
+def resolve_inputs(inputs: tuple[str, ...]) -> list[str]:
+    """Files as given, folders walked recursively (sorted); hidden and temporary files skipped."""
+    files: list[str] = []
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_file():
+            files.append(str(path.resolve()))
+        elif path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts) \
+                        and not child.name.endswith(IGNORED_SUFFIXES):
+                    files.append(str(child.resolve()))
+        else:
+            raise UnreadableFlowError(f"input not found @ {raw}: expected a file or a folder")
+        for file in files[-1:]:
+            if not os.access(file, os.R_OK):
+                raise UnreadableFlowError(f"input unreadable @ {file}: expected read permission")
+    return sorted(dict.fromkeys(files))
+
+
+def _digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def run(settings: Settings) -> RunResult:
+    started = time.monotonic()
+    files = resolve_inputs(settings.inputs)
+    out = Path(settings.out)
+    out.mkdir(parents=True, exist_ok=True)
+    staging = out / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    run_log = _log.bind(stage="run", files=len(files))
+    run_log.info("run.started")
+    if files:
+        pipeline.run(files, str(staging), settings.pseudonym_key, settings.pipeline_options())
+    stats = _read_stats(staging)
+    outputs = _finalise(out, staging)
+    manifest = {
+        **stats,
+        "conservation_holds": stats["lines_read"] == stats["lines_used"] + stats["lines_ignored"]
+        + stats["lines_quarantined"],
+        "inputs": [{"file": os.path.basename(f), "sha256": _digest(f), "bytes": os.path.getsize(f)} for f in files],
+        "outputs": outputs,
+        "schema_versions": {"resource_month": 1, "quarantine": 1},
+    }
+    _write_json(out / "run.json", manifest)
+    seconds = time.monotonic() - started
+    run_log.info("run.completed", seconds=round(seconds, 3), **{k: stats[k] for k in (
+        "lines_read", "lines_used", "lines_ignored", "lines_quarantined", "declarations", "resources")})
+    return RunResult(manifest, seconds)
+
+
+def _read_stats(staging: Path) -> dict:
+    from transforms.publish import STAT_KEYS
+    path = staging / "_stats.json"
+    stats = json.loads(path.read_text()) if path.exists() else {}
+    return {key: int(stats.get(key, 0)) for key in STAT_KEYS}
+
+
+def _finalise(out: Path, staging: Path) -> dict[str, list[str]]:
+    """Swap each dataset folder into place; old ones go only once the new one is complete."""
+    outputs: dict[str, list[str]] = {}
+    for name in DATASETS:
+        new, final, old = staging / name, out / name, out / f".old-{name}"
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            final.rename(old)
+        if new.exists():
+            new.rename(final)
+            outputs[name] = sorted(str(p.relative_to(out)) for p in final.rglob("*") if p.is_file())
+        else:
+            outputs[name] = []
+        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)
+    return outputs
+
+
+def _write_json(path: Path, data: dict) -> None:
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, path)

@@ -1,0 +1,1 @@
+"""Beam PTransforms: they route; the logic lives in gateway/."""

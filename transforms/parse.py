@@ -1,0 +1,97 @@
+"""Files -> outcomes. Elements are small descriptors (a path, or a path + byte ranges), so that
+each worker reads and parses its own share (ENGINEERING.md: never ship lines between workers)."""
+from __future__ import annotations
+
+import apache_beam as beam
+import structlog
+from apache_beam import pvalue
+
+from gateway import log
+from gateway.ingest import DeclarationTask, display_name, index_file, process_task
+from gateway.parse.index import DeclarationSpan
+from gateway.pseudonym import Pseudonymiser
+from gateway.records import LineCounts, Outcome, Origin, Severity, Violation
+from gateway.validate.quarantine import quarantine_records
+
+TASKS = "tasks"
+CRASH_RULE = "DRM-RUN-001"
+CRASH_EXPLAIN = ("Une erreur interne de la passerelle a empêché de traiter cette partie du fichier ; elle est "
+                 "mise de côté et sera retraitée après correction.")
+_log = structlog.get_logger()
+
+
+def _registry():
+    import gateway.validate.rules  # noqa: F401  (registers the default catalogue)
+    from gateway.validate.registry import DEFAULT_RULES
+    return DEFAULT_RULES
+
+
+def crash_outcome(file: str, first_line: int, last_line: int, lines: int, error: BaseException, *,
+                  read: int = 0) -> Outcome:
+    """An unexpected error quarantines what it touched, counted: nothing is lost, no traceback."""
+    violation = Violation(CRASH_RULE, Severity.FILE, Origin(file, first_line, last_line), "",
+                          f"internal error {type(error).__name__}: expected the unit to be processed", CRASH_EXPLAIN,
+                          "run")
+    records = quarantine_records([violation], scope=Severity.FILE, lines=lines, first_line=first_line,
+                                 last_line=last_line)
+    return Outcome(quarantine=records, counts=LineCounts(read=read, quarantined=lines))
+
+
+def _count_lines(path: str) -> int:
+    count, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (1 if last != b"\n" else 0)
+
+
+class _IndexFile(beam.DoFn):
+    def setup(self) -> None:
+        log.configure()
+        self._registry = _registry()
+
+    def process(self, path: str):
+        try:
+            items = list(index_file(path, self._registry))
+        except Exception as error:  # noqa: BLE001 - any crash is counted, not lost
+            _log.error("file.crashed", file=display_name(path), error=type(error).__name__)
+            lines = _count_lines(path)
+            yield crash_outcome(display_name(path), 1, lines, lines, error, read=lines)
+            return
+        for item in items:
+            yield pvalue.TaggedOutput(TASKS, item) if isinstance(item, DeclarationTask) else item
+
+
+class _ProcessTask(beam.DoFn):
+    def __init__(self, pseudonym_key: bytes) -> None:
+        self._key = pseudonym_key
+
+    def setup(self) -> None:
+        log.configure()
+        self._registry = _registry()
+        self._pseudonyms = Pseudonymiser(self._key)
+
+    def process(self, task: DeclarationTask):
+        try:
+            yield process_task(task, self._registry, self._pseudonyms)
+        except Exception as error:  # noqa: BLE001
+            _log.error("task.crashed", file=task.file, error=type(error).__name__)
+            spans: list[DeclarationSpan] = list(task.spans)
+            lines = sum(span.span.lines for span in spans)
+            yield crash_outcome(task.file, spans[0].span.first_line, spans[-1].span.last_line, lines, error)
+
+
+class ParseFlows(beam.PTransform):
+    """Paths -> Outcome per unit of work (file-level outcomes and per-task outcomes)."""
+
+    def __init__(self, pseudonym_key: bytes) -> None:
+        super().__init__()
+        self._key = pseudonym_key
+
+    def expand(self, paths):
+        indexed = paths | "IndexFiles" >> beam.ParDo(_IndexFile()).with_outputs(TASKS, main="outcomes")
+        processed = (indexed[TASKS]
+                     | "SpreadTasks" >> beam.Reshuffle()
+                     | "ProcessDeclarations" >> beam.ParDo(_ProcessTask(self._key)))
+        return (indexed["outcomes"], processed) | "AllOutcomes" >> beam.Flatten()
