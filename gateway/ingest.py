@@ -37,8 +37,10 @@ def display_name(path: str) -> str:
     return os.path.basename(path)
 
 
-def index_file(path: str, registry: RuleRegistry, *, task_lines: int = TASK_LINES) -> Iterator[Outcome | DeclarationTask]:
-    file = display_name(path)
+def index_file(path: str, registry: RuleRegistry, *, label: str | None = None,
+               task_lines: int = TASK_LINES) -> Iterator[Outcome | DeclarationTask]:
+    """``label`` names the file in lineage and reports (default: its base name)."""
+    file = label or display_name(path)
     with open(path, "rb") as fh:
         for item in index_envois(fh, file):
             if isinstance(item, EnvoiIndex):
@@ -185,10 +187,10 @@ def _instances(root):
         stack.extend((child, person) for child in instance.children)
 
 
-def process_file(path: str, registry: RuleRegistry, pseudonyms: Pseudonymiser) -> Outcome:
+def process_file(path: str, registry: RuleRegistry, pseudonyms: Pseudonymiser, *, label: str | None = None) -> Outcome:
     """Both passes over one file, in process: for tests and small tools."""
     total = Outcome()
-    for item in index_file(path, registry):
+    for item in index_file(path, registry, label=label):
         outcome = process_task(item, registry, pseudonyms) if isinstance(item, DeclarationTask) else item
         total = merge(total, outcome)
     return total

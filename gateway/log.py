@@ -16,6 +16,17 @@ DENYLIST = frozenset({"nir", "ntt", "name", "names", "first_name", "last_name", 
 _configured = False
 
 
+def quiet_standard_logging() -> None:
+    """Third-party libraries log through the standard library; only their errors reach stderr
+    (Beam prints import-time warnings about optional cloud clients otherwise)."""
+    root = logging.getLogger()
+    if not any(getattr(handler, "_drm_gateway", False) for handler in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(logging.ERROR)
+        handler._drm_gateway = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+
+
 def _drop_personal_data(_logger, _method, event_dict):
     for key in DENYLIST.intersection(event_dict):
         event_dict[key] = "[removed]"
@@ -46,6 +57,5 @@ def configure(*, json: bool | None = None, level: int = logging.INFO, force: boo
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
-    # Beam and pyarrow log through the standard library: keep them quiet below warnings.
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    quiet_standard_logging()
     _configured = True

@@ -27,24 +27,27 @@ class RunResult:
     seconds: float
 
 
-def resolve_inputs(inputs: tuple[str, ...]) -> list[str]:
-    """Files as given, folders walked recursively (sorted); hidden and temporary files skipped."""
-    files: list[str] = []
+def resolve_inputs(inputs: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(absolute path, label) of every input file. Folders are walked recursively; the label is the
+    path relative to the folder given (lineage names it), or the file name. Hidden and temporary
+    files are skipped."""
+    found: dict[str, str] = {}
     for raw in inputs:
         path = Path(raw)
         if path.is_file():
-            files.append(str(path.resolve()))
+            found.setdefault(str(path.resolve()), path.name)
         elif path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts) \
+                relative = child.relative_to(path)
+                if child.is_file() and not any(part.startswith(".") for part in relative.parts) \
                         and not child.name.endswith(IGNORED_SUFFIXES):
-                    files.append(str(child.resolve()))
+                    found.setdefault(str(child.resolve()), relative.as_posix())
         else:
             raise UnreadableFlowError(f"input not found @ {raw}: expected a file or a folder")
-        for file in files[-1:]:
-            if not os.access(file, os.R_OK):
-                raise UnreadableFlowError(f"input unreadable @ {file}: expected read permission")
-    return sorted(dict.fromkeys(files))
+    for file in found:
+        if not os.access(file, os.R_OK):
+            raise UnreadableFlowError(f"input unreadable @ {file}: expected read permission")
+    return sorted(found.items(), key=lambda item: (item[1], item[0]))
 
 
 def _digest(path: str) -> str:
@@ -73,7 +76,7 @@ def run(settings: Settings) -> RunResult:
         **stats,
         "conservation_holds": stats["lines_read"] == stats["lines_used"] + stats["lines_ignored"]
         + stats["lines_quarantined"],
-        "inputs": [{"file": os.path.basename(f), "sha256": _digest(f), "bytes": os.path.getsize(f)} for f in files],
+        "inputs": [{"file": label, "sha256": _digest(f), "bytes": os.path.getsize(f)} for f, label in files],
         "outputs": outputs,
         "schema_versions": {"resource_month": 1, "quarantine": 1},
     }

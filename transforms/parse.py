@@ -7,7 +7,7 @@ import structlog
 from apache_beam import pvalue
 
 from gateway import log
-from gateway.ingest import DeclarationTask, display_name, index_file, process_task
+from gateway.ingest import DeclarationTask, index_file, process_task
 from gateway.parse.index import DeclarationSpan
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import LineCounts, Outcome, Origin, Severity, Violation
@@ -51,13 +51,14 @@ class _IndexFile(beam.DoFn):
         log.configure()
         self._registry = _registry()
 
-    def process(self, path: str):
+    def process(self, element: tuple[str, str]):
+        path, label = element
         try:
-            items = list(index_file(path, self._registry))
+            items = list(index_file(path, self._registry, label=label))
         except Exception as error:  # noqa: BLE001 - any crash is counted, not lost
-            _log.error("file.crashed", file=display_name(path), error=type(error).__name__)
+            _log.error("file.crashed", file=label, error=type(error).__name__)
             lines = _count_lines(path)
-            yield crash_outcome(display_name(path), 1, lines, lines, error, read=lines)
+            yield crash_outcome(label, 1, lines, lines, error, read=lines)
             return
         for item in items:
             yield pvalue.TaggedOutput(TASKS, item) if isinstance(item, DeclarationTask) else item
@@ -83,7 +84,7 @@ class _ProcessTask(beam.DoFn):
 
 
 class ParseFlows(beam.PTransform):
-    """Paths -> Outcome per unit of work (file-level outcomes and per-task outcomes)."""
+    """(path, label) pairs -> Outcome per unit of work (file-level outcomes and per-task outcomes)."""
 
     def __init__(self, pseudonym_key: bytes) -> None:
         super().__init__()

@@ -8,7 +8,7 @@ from transforms.parse import ParseFlows
 from transforms.publish import PublishOutcomes
 
 
-def build(pipeline: beam.Pipeline, paths: list[str], staging: str, pseudonym_key: bytes) -> None:
+def build(pipeline: beam.Pipeline, paths: list[tuple[str, str]], staging: str, pseudonym_key: bytes) -> None:
     outcomes = (pipeline
                 | "Inputs" >> beam.Create(sorted(paths))
                 | "SpreadFiles" >> beam.Reshuffle()
@@ -16,6 +16,6 @@ def build(pipeline: beam.Pipeline, paths: list[str], staging: str, pseudonym_key
     outcomes | "Publish" >> PublishOutcomes(staging)
 
 
-def run(paths: list[str], staging: str, pseudonym_key: bytes, options: PipelineOptions) -> None:
+def run(paths: list[tuple[str, str]], staging: str, pseudonym_key: bytes, options: PipelineOptions) -> None:
     with beam.Pipeline(options=options) as pipeline:
         build(pipeline, paths, staging, pseudonym_key)

@@ -1,0 +1,1 @@
+"""Correction requests: a bounded context of its own (reads gateway.records only)."""

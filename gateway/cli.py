@@ -1,0 +1,123 @@
+"""drm-gateway command line (typer + rich). Arguments it does not know are Beam pipeline
+options and pass through unchanged (``--runner``, ``--direct_num_workers``, ``--setup_file``…)."""
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+from gateway import log
+
+log.quiet_standard_logging()
+
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from gateway.errors import GatewayError
+from gateway.options import Settings
+from gateway.pseudonym import load_key
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Data-quality gateway for DSN/PASRAU flows.")
+fixtures_app = typer.Typer(no_args_is_help=True, help="Generate realistic synthetic flows.")
+app.add_typer(fixtures_app, name="fixtures")
+err = Console(stderr=True)
+out = Console()
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def bundled_flows() -> str:
+    return str(resources.files("fixtures").joinpath("bundled"))
+
+
+def _fail(error: Exception) -> None:
+    sys.stderr.write(f"error: {error}\n")
+    raise typer.Exit(2)
+
+
+def _split(inputs: list[str] | None, extra: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Beam options (``--name=value``) may land among the positional inputs: take them out."""
+    items = list(inputs or [])
+    beam_args = [item for item in items if item.startswith("--")] + list(extra)
+    return tuple(item for item in items if not item.startswith("--")), tuple(beam_args)
+
+
+@app.command(context_settings=PASS_THROUGH)
+def run(
+    ctx: typer.Context,
+    inputs: Optional[list[str]] = typer.Argument(None, help="Files or folders (default: the bundled sample flows)."),
+    out_dir: Path = typer.Option(Path("out"), "--out", help="Output folder."),
+    watch: Optional[Path] = typer.Option(None, "--watch", help="Keep running: process each new file of this folder once."),
+    once: bool = typer.Option(False, "--once", help="With --watch: process what is there, then stop."),
+    interval: float = typer.Option(2.0, "--interval", help="With --watch: seconds between scans."),
+    key_file: Optional[str] = typer.Option(None, "--pseudonym-key-file", help="File holding the pseudonym key."),
+    insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key", help="Use a public demo key (sample data only)."),
+) -> None:
+    """Parse, validate and normalise flows; write Parquet/Avro, quarantine and OUT/run.json."""
+    log.configure()
+    paths, beam_args = _split(inputs, ctx.args)
+    try:
+        key = load_key(key_file=key_file, insecure_demo=insecure_demo_key)
+        if watch is not None:
+            from gateway.watch import watch_folder
+            watch_folder(watch, out_dir, key, beam_args, interval=interval, once=once,
+                         report=lambda name, result: _summary(result.manifest, result.seconds, title=name))
+            return
+        from gateway.run import run as run_job
+        settings = Settings(paths or (bundled_flows(),), str(out_dir), key, beam_args)
+        with err.status("running the pipeline…", spinner="dots"):
+            result = run_job(settings)
+    except GatewayError as error:
+        _fail(error)
+    _summary(result.manifest, result.seconds, title=str(out_dir / "run.json"))
+
+
+def _summary(manifest: dict, seconds: float, *, title: str) -> None:
+    table = Table(title=f"drm-gateway run — {title}", show_header=False)
+    for key in ("files", "declarations", "lines_read", "lines_used", "lines_ignored", "lines_quarantined",
+                "resources", "quarantine_records", "warnings"):
+        table.add_row(key, f"{manifest[key]:,}")
+    rate = manifest["lines_read"] / seconds if seconds else 0
+    table.add_row("conservation", "holds" if manifest["conservation_holds"] else "[red]BROKEN[/]")
+    table.add_row("time", f"{seconds:.2f} s ({rate:,.0f} lines/s)")
+    out.print(table)
+
+
+@app.command()
+def rules(fmt: str = typer.Option("text", "--format", help="text or md")) -> None:
+    """Print the rule catalogue (id, severity, sentence) generated from the registry."""
+    from gateway.validate.catalogue import render
+    out.print(render(fmt), markup=False, highlight=False, soft_wrap=True)
+
+
+@fixtures_app.command("generate")
+def fixtures_generate(
+    out_dir: Path = typer.Option(..., "--out"),
+    people: int = typer.Option(200, "--people"),
+    employers: int = typer.Option(10, "--employers"),
+    bodies: int = typer.Option(2, "--bodies"),
+    months: int = typer.Option(6, "--months"),
+    seed: int = typer.Option(1, "--seed"),
+    start: str = typer.Option("2025-01", "--start", help="First main month, YYYY-MM."),
+    defects: float = typer.Option(0.0, "--defects", help="Share of DSN files receiving one injected defect."),
+) -> None:
+    """Write deterministic DSN/PASRAU flows (one folder per arrival month) and ground_truth.json."""
+    from fixtures.generator import Rates, generate
+    if min(people, employers + bodies, months) <= 0:
+        _fail(GatewayError("people, employers + bodies and months must be positive"))
+    truth = generate(out_dir, people=people, employers=employers, bodies=bodies, months=months, seed=seed,
+                     start=start, rates=Rates(defects=defects))
+    out.print(f"{len(truth.files)} files, {len(truth.revisions)} revisions, {len(truth.defects)} defects "
+              f"-> {out_dir}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
