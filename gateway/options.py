@@ -17,7 +17,10 @@ class Settings:
 
     def pipeline_options(self) -> PipelineOptions:
         """Beam options from the pass-through arguments, with the embedded runner by default."""
-        options = PipelineOptions(list(self.beam_args))
+        args = list(self.beam_args)
+        if not any(arg.startswith("--default_sdk_harness_log_level") for arg in args):
+            args.append("--default_sdk_harness_log_level=ERROR")    # workers log only their errors
+        options = PipelineOptions(args)
         standard = options.view_as(StandardOptions)
         if not any(arg.startswith("--runner") for arg in self.beam_args):
             standard.runner = EMBEDDED_RUNNER

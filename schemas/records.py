@@ -116,7 +116,7 @@ RESOURCE_MONTH = RecordSchema("resource_month", ResourceMonth, _load("resource_m
     "payment_count": lambda: pa_pl.Check.ge(0),
 })
 QUARANTINE = RecordSchema("quarantine", QuarantineRecord, _load("quarantine"), {
-    "rule_id": lambda: pa_pl.Check.str_matches(r"^DRM-[A-Z]{3}-[0-9]{3}$"),
+    "rule_id": lambda: pa_pl.Check.str_matches(r"^DRM-[A-Z]{2,3}-[0-9]{3}$"),
     "severity": _values(Severity), "scope": _values(Severity),
     "lines": lambda: pa_pl.Check.ge(0),
 })

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Iterator
 from gateway.errors import DuplicateRuleError
 from gateway.records import Flow, Origin, Severity, Violation
 
-RULE_ID = re.compile(r"DRM-[A-Z]{3}-[0-9]{3}")
+RULE_ID = re.compile(r"DRM-[A-Z]{2,3}-[0-9]{3}")
 
 
 class Target(str, enum.Enum):
@@ -56,6 +56,9 @@ class RuleRegistry:
 
     def rule(self, rule_id: str, *, family: str, severity: Severity, target: Target, explain: str,
              reference: str = "", flows: Iterable[Flow] = (Flow.DSN, Flow.PASRAU)) -> Callable:
+        if not RULE_ID.fullmatch(rule_id):
+            raise ValueError(f"rule id {rule_id!r}: expected DRM-XX-NNN or DRM-XXX-NNN")
+
         def register(check: Callable) -> Callable:
             if rule_id in self._rules:
                 msg = f"rule {rule_id} is already defined by {self._rules[rule_id].check.__qualname__}"

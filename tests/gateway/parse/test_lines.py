@@ -1,0 +1,70 @@
+import io
+
+import pytest
+
+from gateway.parse import lines as L
+from gateway.parse.lines import Defect, iter_raw_lines, tokenize
+
+
+def _tokens(data: bytes):
+    return [tokenize(raw) for raw in iter_raw_lines(io.BytesIO(data))]
+
+
+def test_value_runs_to_the_last_apostrophe_so_names_with_apostrophes_survive():
+    """Apostrophes inside a value are not escaped: the value ends at the line's last quote."""
+    [(token, defects)] = _tokens(b"S21.G00.30.002,'D'ALMEIDA'\n")
+    assert token.value == "D'ALMEIDA" and defects == []
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+def test_lf_and_crlf_line_ends_give_the_same_tokens(newline):
+    """CR LF and LF are both line ends; neither leaks into the value."""
+    data = newline.join([b"S10.G00.00.001,'A'", b"S10.G00.00.002,'B C'"]) + newline
+    assert [(t.number, t.rubric, t.value) for t, _ in _tokens(data)] == [
+        (1, "S10.G00.00.001", "A"), (2, "S10.G00.00.002", "B C")]
+
+
+def test_values_are_read_as_latin1():
+    """A Latin-1 'é' (0xE9) decodes as é, with no warning."""
+    [(token, defects)] = _tokens("S21.G00.40.006,'Préparateur'\n".encode("latin-1"))
+    assert token.value == "Préparateur" and defects == []
+
+
+@pytest.mark.parametrize("text, defect", [
+    ("S21.G00.40.006,'Pr\ufffdparateur'", Defect.MANGLED_UTF8),
+    ("S21.G00.40.006,'Préparateur'", Defect.MANGLED_UTF8),
+])
+def test_utf8_round_trips_are_reported_as_mangled(text, defect):
+    """UTF-8 bytes in a Latin-1 file (the ONS sample's EF BF BD) are flagged but the line is kept."""
+    [(token, defects)] = _tokens(text.encode("utf-8") + b"\n")
+    assert token is not None and defects == [defect]
+
+
+@pytest.mark.parametrize("line, defect", [
+    (b"S21.G00.40.006 'NO COMMA'", Defect.MALFORMED),
+    (b"S21.G00.40.006,'unterminated", Defect.MALFORMED),
+    (b"S21.G00.4.006,'short id'", Defect.MALFORMED),
+    (b"S21.G00.40.006,'NUL\x00INSIDE'", Defect.FORBIDDEN_BYTES),
+    (b"S21.G00.40.006,'" + b"X" * 300 + b"'", Defect.TOO_LONG),
+])
+def test_unusable_lines_give_no_token_and_name_their_defect(line, defect):
+    """Malformed, binary or over-long lines are never turned into values."""
+    [(token, defects)] = _tokens(line + b"\n")
+    assert token is None and defect in defects
+
+
+def test_a_huge_line_without_newline_is_held_only_in_part(monkeypatch):
+    """A 5 MB line costs at most KEEP bytes of it in memory, and its true length is known."""
+    monkeypatch.setattr(L, "CHUNK", 64 * 1024)
+    data = b"S10.G00.00.001,'" + b"A" * 5_000_000
+    [raw] = list(iter_raw_lines(io.BytesIO(data)))
+    assert raw.length == len(data) and len(raw.data) <= L.KEEP
+
+
+def test_offsets_point_at_line_starts_across_chunk_boundaries(monkeypatch):
+    """Byte offsets stay exact when lines straddle read chunks, so declarations can be re-read."""
+    monkeypatch.setattr(L, "CHUNK", 7)
+    data = b"S10.G00.00.001,'A'\r\nS10.G00.00.002,'BB'\nS10.G00.00.003,'C'"
+    raws = list(iter_raw_lines(io.BytesIO(data)))
+    assert [data[r.offset:r.offset + r.length] for r in raws] == [r.data for r in raws]
+    assert [r.number for r in raws] == [1, 2, 3]
