@@ -33,6 +33,15 @@ def _drop_personal_data(_logger, _method, event_dict):
     return event_dict
 
 
+class _StderrLogger:
+    """Writes to whatever ``sys.stderr`` is at call time (test runners and workers swap it)."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
 def configure(*, json: bool | None = None, level: int = logging.INFO, force: bool = False) -> None:
     """Configure structlog once per process (workers are other processes: call from setup())."""
     global _configured
@@ -54,7 +63,7 @@ def configure(*, json: bool | None = None, level: int = logging.INFO, force: boo
     structlog.configure(
         processors=shared + renderer,
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=lambda *args: _StderrLogger(),
         cache_logger_on_first_use=False,
     )
     quiet_standard_logging()

@@ -1,0 +1,69 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from fixtures import builders as B
+from gateway.cli import app
+from tests.conftest import BUNDLED, TEST_KEY
+
+runner = CliRunner()
+ENV = {"DRM_GATEWAY_PSEUDONYM_KEY": TEST_KEY.decode()}
+
+
+def test_run_on_the_bundled_flows_prints_a_summary_and_writes_the_manifest(tmp_path):
+    result = runner.invoke(app, ["run", "--out", str(tmp_path / "out"), "--insecure-demo-key"])
+    assert result.exit_code == 0, result.output
+    assert "conservation" in result.output and "holds" in result.output
+    manifest = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert manifest["conservation_holds"] and manifest["resources"] > 0 and manifest["lines_quarantined"] > 0
+    assert {"resources", "avro", "quarantine", "warnings"} <= set(manifest["outputs"])
+
+
+def test_an_unreadable_path_fails_with_one_line_and_no_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "gateway", "run", str(tmp_path / "missing"), "--out",
+                             str(tmp_path / "out")], capture_output=True, text=True, env={**os.environ, **ENV})
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "missing" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_run_without_a_pseudonym_key_refuses_to_start(tmp_path, monkeypatch):
+    monkeypatch.delenv("DRM_GATEWAY_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("DRM_GATEWAY_PSEUDONYM_KEY_FILE", raising=False)
+    result = runner.invoke(app, ["run", str(BUNDLED / "edge"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and not (tmp_path / "out").exists()
+
+
+def test_fixtures_generate_is_deterministic(tmp_path):
+    for name in ("a", "b"):
+        result = runner.invoke(app, ["fixtures", "generate", "--out", str(tmp_path / name), "--people", "20",
+                                     "--employers", "2", "--bodies", "1", "--months", "2", "--seed", "5"])
+        assert result.exit_code == 0, result.output
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert files and all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+
+
+def test_rules_prints_the_catalogue_in_markdown():
+    result = runner.invoke(app, ["rules", "--format", "md"])
+    assert result.exit_code == 0 and "| DRM-STR-002 |" in result.output
+
+
+def test_watch_processes_each_complete_file_exactly_once_across_restarts(tmp_path, monkeypatch):
+    """Files still being written (.part) wait; a restart does not redo what the ledger holds."""
+    monkeypatch.setenv("DRM_GATEWAY_PSEUDONYM_KEY", TEST_KEY.decode())
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    (inbox / "one.dsn").write_bytes(B.a_dsn_file())
+    (inbox / "two.dsn.part").write_bytes(B.a_dsn_file()[:100])
+    args = ["run", "--watch", str(inbox), "--out", str(out), "--once"]
+    assert runner.invoke(app, args).exit_code == 0
+    (inbox / "two.dsn.part").write_bytes(B.a_dsn_file(siret=B.siret_from(B.siren_from(4))))
+    (inbox / "two.dsn.part").rename(inbox / "two.dsn")
+    assert runner.invoke(app, args).exit_code == 0
+    assert runner.invoke(app, args).exit_code == 0
+    ledger = [json.loads(line) for line in (out / "watch-ledger.jsonl").read_text().splitlines()]
+    assert [entry["file"] for entry in ledger] == ["one.dsn", "two.dsn"]
+    assert json.loads((out / "files" / "two.dsn" / "run.json").read_text())["resources"] == 1
