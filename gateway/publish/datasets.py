@@ -48,7 +48,8 @@ def parquet_bytes(schema: RecordSchema, records: Sequence[Any]) -> bytes:
 def avro_bytes(schema: RecordSchema, records: Sequence[Any], partition: str) -> bytes:
     sink = io.BytesIO()
     marker = hashlib.sha256(partition.encode()).digest()[:16]   # fixed marker: identical reruns
-    fastavro.writer(sink, schema.parsed_avro, (schema.to_row(record) for record in records),
+    # The raw schema (not a parsed one, whose key order varies by process) keeps headers identical.
+    fastavro.writer(sink, schema.avro, (schema.to_row(record) for record in records),
                     codec="deflate", sync_marker=marker)
     return sink.getvalue()
 

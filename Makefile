@@ -1,0 +1,24 @@
+# Quick start: `make run` (install + main job on the bundled flows), `make test` (install + tests).
+PYTHON ?= python3.11
+VENV ?= .venv
+OUT ?= out
+
+$(VENV)/.installed: setup.py constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(VENV)/bin/drm-gateway run --out $(OUT) --insecure-demo-key
+
+test: install
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+bench: install
+	$(VENV)/bin/python -m bench
+
+.PHONY: install run test bench
