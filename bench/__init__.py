@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench [--lines N] [--out bench/results/latest.json]`."""
