@@ -95,5 +95,7 @@ def build_blocks(tokens: list[Token], norm: NormCatalogue) -> tuple[list[BlockIn
 
 def _close_descendants(open_by_block: dict[str, BlockInstance], block: str, norm: NormCatalogue) -> None:
     """A new instance of ``block`` ends the open instances of every block below it."""
-    for other in [b for b in open_by_block if b != block and block in norm.ancestors(b)]:
-        del open_by_block[other]
+    below = norm.descendants.get(block)
+    if below:
+        for other in [b for b in open_by_block if b in below]:
+            del open_by_block[other]

@@ -36,6 +36,7 @@ class ParsedDeclaration:
     problems: list[StructureProblem] = field(default_factory=list)
     digest: str = ""
     read: bool = True          # False when the index already showed it cannot be read safely
+    _first: dict[str, BlockInstance] | None = None
 
     @property
     def header(self) -> BlockInstance | None:
@@ -57,7 +58,13 @@ class ParsedDeclaration:
         return (instance for root in self.roots for instance in root.walk() if instance.block == block)
 
     def first(self, block: str) -> BlockInstance | None:
-        return next(self.instances(block), None)
+        """The first instance of ``block`` in document order (indexed once per declaration)."""
+        if self._first is None:
+            self._first = {}
+            for root in self.roots:
+                for instance in root.walk():
+                    self._first.setdefault(instance.block, instance)
+        return self._first.get(block)
 
     def value(self, rubric: str) -> str | None:
         instance = self.first(rubric[:10])

@@ -74,6 +74,8 @@ class NormCatalogue:
             key: Rubric(key, spec["name"], datatypes[spec["datatype"]]) for key, spec in raw["rubrics"].items()
         }
         self._ancestors: dict[str, tuple[str, ...]] = {key: self._chain(key) for key in self.blocks}
+        self.descendants: dict[str, frozenset[str]] = {
+            key: frozenset(other for other, chain in self._ancestors.items() if key in chain) for key in self.blocks}
         self.natures: dict[str, frozenset[str]] = {
             code: frozenset(spec["blocks"]) for code, spec in raw.get("natures", {}).items()
         }
