@@ -25,9 +25,9 @@ from pathlib import Path
 import yaml
 
 ENVOI_ROOTS = {
-    "S10.G00.00": {"name": "Envoi", "parent": None, "min": 1, "max": 1},
-    "S20.G00.05": {"name": "Déclaration", "parent": None, "min": 1, "max": None},
-    "S90.G00.90": {"name": "Total de l'envoi", "parent": None, "min": 1, "max": 1},
+    "S10.G00.00": {"name": "Envoi", "parent": None, "min": 1, "max": 1, "order": 1},
+    "S20.G00.05": {"name": "Déclaration", "parent": None, "min": 1, "max": None, "order": 2},
+    "S90.G00.90": {"name": "Total de l'envoi", "parent": None, "min": 1, "max": 1, "order": 3},
 }
 
 # Platform tracking blocks carried by redistributed files (FORMAT.md §1.2, PEXSD, ONS).
@@ -128,12 +128,13 @@ def build_p24(samples: Path) -> dict:
         for row in _read_csv(samples / f"{prefix}Data_Types.csv")
     }
     blocks = dict(ENVOI_ROOTS)
-    for row in _read_csv(samples / f"{prefix}Blocks.csv"):
+    for order, row in enumerate(_read_csv(samples / f"{prefix}Blocks.csv"), start=10):
         blocks[row["Id"]] = {
             "name": row["Name"].strip(),
             "parent": row["ParentId"] or None,
             "min": _int(row["lowerBound"]) or 0,
             "max": _int(row["upperBound"]),
+            "order": order,       # position in the message tree (the workbook lists blocks in tree order)
         }
     rubrics = {
         f"{row['Block Id']}.{row['Id']}": {"name": row["Name"].strip(), "datatype": row["DataType Id"]}
@@ -160,9 +161,10 @@ def derive_from_yaml(base: dict, yaml_path: Path) -> dict:
     datatypes = dict(base["datatypes"])
     rubrics: dict[str, dict] = {}
     blocks = dict(ENVOI_ROOTS)
-    for block_id, segment in norm["segments"].items():
+    for order, (block_id, segment) in enumerate(norm["segments"].items(), start=10):
         blocks[block_id] = base["blocks"].get(block_id) or {
-            "name": segment.get("label") or segment.get("name"), "parent": None, "min": 0, "max": None}
+            "name": segment.get("label") or segment.get("name"), "parent": None, "min": 0, "max": None,
+            "order": 1000 + order}
         for rubric_id, field in segment.get("fields", {}).items():
             known = base["rubrics"].get(rubric_id)
             options = field.get("options")
@@ -216,14 +218,18 @@ def build_pasrau(samples: Path) -> dict:
         for row in _read_csv(samples / f"{prefix}datatypes.csv", ";")
     }
     blocks = dict(ENVOI_ROOTS)
-    for row in _read_csv(samples / f"{prefix}blocks.csv", ";"):
-        blocks[row["Id"]] = {"name": row["Name"].strip(), "parent": row["ParentId"] or None, "min": 0, "max": None}
+    for order, row in enumerate(_read_csv(samples / f"{prefix}blocks.csv", ";"), start=10):
+        blocks[row["Id"]] = {"name": row["Name"].strip(), "parent": row["ParentId"] or None, "min": 0, "max": None,
+                             "order": order}
     rubrics = {
         f"{row['Block Id']}.{row['Id']}": {"name": row["Name"].strip(), "datatype": row["DataType Id"]}
         for row in _read_csv(samples / f"{prefix}fields.csv", ";")
     }
+    after = {"S21.G00.47": ("S21.G00.31", 0.5), "S21.G00.51": ("S21.G00.50", 0.5),
+             "S21.G00.57": ("S21.G00.56", 0.5), "S21.G00.58": ("S21.G00.56", 0.6), "S21.G00.81": ("S21.G00.56", 0.7)}
     for block_id, block in PASRAU_N14_BLOCKS.items():
-        blocks.setdefault(block_id, dict(block, unverified=True))
+        anchor, offset = after[block_id]
+        blocks.setdefault(block_id, dict(block, unverified=True, order=blocks[anchor]["order"] + offset))
     for rubric_id, (label, datatype) in PASRAU_N14_RUBRICS.items():
         dt_id = f"{rubric_id}@PASRAU14"
         datatypes[dt_id] = datatype
@@ -236,13 +242,15 @@ def build_pasrau(samples: Path) -> dict:
 def add_common(catalogue: dict, envelope: dict) -> dict:
     blocks, rubrics, datatypes = catalogue["blocks"], catalogue["rubrics"], catalogue["datatypes"]
     datatypes["Platform_Alphanumeric"] = PLATFORM_DATATYPE
+    anchors = {"S10.G00.95": ("S10.G00.02", 0.5), "S20.G00.96": ("S21.G00.06", -0.5)}
     for block_id, block in PLATFORM_BLOCKS.items():
-        blocks.setdefault(block_id, block)
+        anchor, offset = anchors[block_id]
+        blocks.setdefault(block_id, dict(block, order=blocks[anchor]["order"] + offset))
     for rubric_id, label in PLATFORM_RUBRICS.items():
         rubrics.setdefault(rubric_id, {"name": label, "datatype": "Platform_Alphanumeric"})
     for block_id in ENVELOPE_BLOCKS:
         blocks[block_id] = {"name": envelope["segments"][block_id]["name"], "parent": None, "min": 0, "max": None,
-                            "envelope": True}
+                            "envelope": True, "order": 0}
         for rubric_id, field in envelope["segments"][block_id]["fields"].items():
             rubrics[rubric_id] = {"name": field["label"], "datatype": "Platform_Alphanumeric"}
     return catalogue

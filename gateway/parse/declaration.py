@@ -37,6 +37,7 @@ class ParsedDeclaration:
     digest: str = ""
     read: bool = True          # False when the index already showed it cannot be read safely
     _first: dict[str, BlockInstance] | None = None
+    cache: dict = field(default_factory=dict)    # per-declaration memo for rules (counts, sets)
 
     @property
     def header(self) -> BlockInstance | None:

@@ -36,6 +36,7 @@ class Span:
 class DeclarationSpan:
     span: Span
     nature: str
+    type: str = ""
     oversize_lines: list[int] = field(default_factory=list)
     binary_lines: list[int] = field(default_factory=list)
 
@@ -170,6 +171,9 @@ def index_envois(fh: BinaryIO, name: str) -> Iterator[EnvoiIndex | FileIndex]:
             declaration = DeclarationSpan(Span(raw.offset, raw.offset, raw.number, raw.number),
                                           pair[1] if pair else "")
             envoi.declarations.append(declaration)
+        if declaration is not None and not declaration.type and raw.data.startswith(b"S20.G00.05.002,"):
+            pair = _value(raw)
+            declaration.type = pair[1] if pair else ""
         if declaration is None:
             _grow(envoi.header, raw)
             _mark(envoi, raw, oversize, binary)

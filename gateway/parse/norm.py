@@ -45,6 +45,7 @@ class Block:
     min_occurs: int
     max_occurs: int | None
     envelope: bool = False
+    order: float = 0.0          # position among its siblings in the message tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,18 +68,24 @@ class NormCatalogue:
         datatypes = {key: _datatype(key, spec) for key, spec in raw["datatypes"].items()}
         self.blocks: dict[str, Block] = {
             key: Block(key, spec["name"], spec.get("parent"), spec.get("min") or 0, spec.get("max"),
-                       bool(spec.get("envelope")))
+                       bool(spec.get("envelope")), float(spec.get("order") or 0))
             for key, spec in raw["blocks"].items()
         }
         self.rubrics: dict[str, Rubric] = {
             key: Rubric(key, spec["name"], datatypes[spec["datatype"]]) for key, spec in raw["rubrics"].items()
         }
         self._ancestors: dict[str, tuple[str, ...]] = {key: self._chain(key) for key in self.blocks}
+        self._first_rubric: dict[str, str] = {}
+        for rubric_id in sorted(self.rubrics):
+            self._first_rubric.setdefault(rubric_id[:10], rubric_id)
         self.descendants: dict[str, frozenset[str]] = {
             key: frozenset(other for other, chain in self._ancestors.items() if key in chain) for key in self.blocks}
         self.natures: dict[str, frozenset[str]] = {
             code: frozenset(spec["blocks"]) for code, spec in raw.get("natures", {}).items()
         }
+
+    def first_rubric(self, block_id: str) -> str | None:
+        return self._first_rubric.get(block_id)
 
     def parent_of(self, block_id: str) -> str | None:
         block = self.blocks.get(block_id)

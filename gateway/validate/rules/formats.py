@@ -11,12 +11,16 @@ from gateway.records import Origin, Severity
 from gateway.validate.registry import Finding, Target, rule
 
 
-def _format_findings(file: str, norm: NormCatalogue, instances: Iterator[BlockInstance]) -> Iterator[Finding]:
+def _format_findings(file: str, norm: NormCatalogue, instances: Iterator[BlockInstance], *,
+                     skip_amounts: bool = False) -> Iterator[Finding]:
     for instance in instances:
         for rubric, value in instance.values.items():
             spec = norm.rubrics.get(rubric)
             if spec is None:
                 continue
+            pattern = spec.datatype.pattern
+            if skip_amounts and pattern is not None and r"\.[0-9]{2}" in pattern.pattern:
+                continue                                   # amounts are DRM-AMT-006
             problem = spec.datatype.problem(value)
             if problem is not None:
                 line = instance.line_of(rubric)
@@ -43,12 +47,12 @@ def header_values_have_their_format(decl: ParsedDeclaration) -> Iterator[Finding
 
 
 @rule("DRM-FMT-002", family="format", severity=Severity.PERSON, target=Target.PERSON,
-      explain="Une rubrique concernant un salarié ou un bénéficiaire n'a pas le format attendu par la norme "
-              "(longueur, format ou liste de valeurs) : ses données de ce mois sont écartées.",
+      explain="Une rubrique concernant un salarié ou un bénéficiaire (hors montants) n'a pas le format attendu par la "
+              "norme (longueur, format ou liste de valeurs) : ses données de ce mois sont écartées.",
       reference="CT DSN §4 (CSL), types de données")
 def person_values_have_their_format(decl: ParsedDeclaration, person: BlockInstance) -> Iterator[Finding]:
     if decl.norm is not None:
-        yield from _format_findings(decl.file, decl.norm, person.walk())
+        yield from _format_findings(decl.file, decl.norm, person.walk(), skip_amounts=True)
 
 
 @rule("DRM-ID-001", family="identity", severity=Severity.PERSON, target=Target.PERSON,

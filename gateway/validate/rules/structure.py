@@ -52,3 +52,93 @@ def blocks_have_their_parent(decl: ParsedDeclaration) -> Iterator[Finding]:
 def declarant_is_identified(decl: ParsedDeclaration) -> Iterator[Finding]:
     if decl.read and decl.norm is not None and decl.declarant_id is None:
         yield Finding(_origin(decl), R.COMPANY, "SIREN (S21.G00.06.001) or NIC (S21.G00.11.001) missing")
+
+
+def _children_by_block(instance) -> dict[str, list]:
+    groups: dict[str, list] = {}
+    for child in instance.children:
+        groups.setdefault(child.block, []).append(child)
+    return groups
+
+
+def _all_instances(decl: ParsedDeclaration):
+    return (instance for root in decl.roots for instance in root.walk())
+
+
+@rule("DRM-STR-009", family="structure", severity=Severity.DECLARATION, target=Target.DECLARATION,
+      explain="Un bloc est répété plus de fois que la norme ne le permet (par exemple deux établissements dans une "
+              "même déclaration).",
+      reference="CT DSN, cardinalités des blocs")
+def blocks_repeat_within_limits(decl: ParsedDeclaration) -> Iterator[Finding]:
+    if decl.norm is None:
+        return
+    for instance in _all_instances(decl):
+        for block, children in _children_by_block(instance).items():
+            spec = decl.norm.blocks.get(block)
+            if spec is not None and spec.max_occurs is not None and len(children) > spec.max_occurs:
+                extra = children[spec.max_occurs]
+                yield Finding(_origin(decl, extra.first_line), block,
+                              f"{len(children)} instances of {block}: expected at most {spec.max_occurs}")
+
+
+@rule("DRM-STR-010", family="structure", severity=Severity.WARNING, target=Target.DECLARATION,
+      explain="Un bloc obligatoire est absent de la DSN mensuelle (par exemple le contrat d'un salarié).",
+      reference="CT DSN, cardinalités des blocs", flows=(Flow.DSN,))
+def mandatory_blocks_present(decl: ParsedDeclaration) -> Iterator[Finding]:
+    if decl.norm is None or decl.nature != R.DSN_MONTHLY:
+        return
+    allowed = decl.norm.natures.get(decl.nature)
+    for instance in _all_instances(decl):
+        present = _children_by_block(instance)
+        for block, spec in decl.norm.blocks.items():
+            if spec.parent == instance.block and spec.min_occurs > 0 and block not in present \
+                    and (allowed is None or block in allowed) and block in _READ_OR_CORE:
+                yield Finding(_origin(decl, instance.first_line), block, f"mandatory block {block} missing")
+
+
+# Mandatory blocks whose absence is reported (the resources' own chain and the declarant's identity).
+_READ_OR_CORE = frozenset({R.COMPANY, R.ESTABLISHMENT, R.CONTRACT, R.PAYMENT, R.REMUNERATION})
+
+
+@rule("DRM-STR-011", family="structure", severity=Severity.DECLARATION, target=Target.DECLARATION,
+      explain="La déclaration contient un bloc qui n'existe pas pour sa nature (par exemple une régularisation de "
+              "prélèvement à la source dans une DSN de substitution).",
+      reference="CT DSN, tableau des usages par nature", flows=(Flow.DSN,))
+def blocks_allowed_for_nature(decl: ParsedDeclaration) -> Iterator[Finding]:
+    if decl.norm is None:
+        return
+    allowed = decl.norm.natures.get(decl.nature)
+    if not allowed:
+        return
+    reported: set[str] = set()
+    for instance in _all_instances(decl):
+        block = decl.norm.blocks.get(instance.block)
+        if block is not None and block.parent is not None and instance.block not in allowed \
+                and instance.block not in reported and instance.block not in _PLATFORM:
+            reported.add(instance.block)
+            yield Finding(_origin(decl, instance.first_line), instance.block,
+                          f"block {instance.block} not part of nature {decl.nature}")
+
+
+_PLATFORM = frozenset({"S10.G00.95", "S20.G00.96"})
+
+
+@rule("DRM-STR-012", family="structure", severity=Severity.DECLARATION, target=Target.DECLARATION,
+      explain="Les blocs ne sont pas dans l'ordre de la norme, ou les rubriques d'un même bloc ne sont pas "
+              "consécutives (un bloc est coupé par un autre).",
+      reference="CT DSN §3.2 p.77 (ordre et contiguïté des blocs)")
+def blocks_in_norm_order(decl: ParsedDeclaration) -> Iterator[Finding]:
+    if decl.norm is None:
+        return
+    for instance in _all_instances(decl):
+        highest = -1.0
+        previous = None
+        for child in instance.children:
+            spec = decl.norm.blocks.get(child.block)
+            if spec is None:
+                continue
+            if spec.order < highest and child.block != previous:
+                yield Finding(_origin(decl, child.first_line), child.block,
+                              f"block {child.block} after a block that the norm places later")
+                break
+            highest, previous = max(highest, spec.order), child.block

@@ -69,6 +69,6 @@ def test_lineage_names_the_file_and_lines_of_the_person_block(run_file, tmp_path
 
 def test_a_signalement_yields_no_resource_and_its_lines_are_ignored(run_file):
     """Nature 07 (FCTU) carries no resource: all its lines are counted as ignored."""
-    content = B.a_dsn_file().replace(b"S20.G00.05.001,'01'", b"S20.G00.05.001,'07'")
-    outcome = run_file(content)
+    outcome = run_file(B.a_dsn_file((B.a_person(), [B.a_payment(net_social=None)]), nature="07"))
+    assert outcome.quarantine == ()
     assert outcome.resources == () and outcome.counts.balanced and outcome.counts.ignored > 0
