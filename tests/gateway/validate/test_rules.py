@@ -17,11 +17,18 @@ def test_a_clean_file_is_accepted_without_any_finding(run_file):
     assert rule_ids(outcome) == [] and outcome.counts.quarantined == 0 and outcome.resources
 
 
+TWO_PEOPLE = B.a_dsn_file((B.a_person(), [B.a_payment()]),
+                          (B.a_person(nir=B.nir_for(2, date(1990, 7, 2), 69, 123, 7), birth=date(1990, 7, 2),
+                                      contract="C00002"), [B.a_payment(pas_rate_bp=0)]))
+
+
 @pytest.mark.parametrize("kind", sorted(DEFECT_KINDS))
 def test_each_injected_defect_is_caught_by_its_intended_rule(kind, run_file):
-    """The generator's defect kinds map one to one onto the rule that must catch them."""
+    """Each of the generator's defect kinds is caught by the rule meant for it (a defect may also have
+    logical consequences, e.g. a fake NIR whose year no longer matches the birth date)."""
     import random
-    content, _ = _apply(kind, B.a_dsn_file(), random.Random(1))
+    assert rule_ids(run_file(TWO_PEOPLE, "clean.dsn")) == []
+    content, _ = _apply(kind, TWO_PEOPLE, random.Random(1))
     outcome = run_file(content)
     assert DEFECT_KINDS[kind] in rule_ids(outcome)
     assert outcome.counts.balanced
