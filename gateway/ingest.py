@@ -14,9 +14,12 @@ from typing import Iterator
 from gateway.parse import rubrics as R
 from gateway.parse.declaration import ParsedDeclaration, read_declaration
 from gateway.parse.index import DeclarationSpan, EnvoiIndex, FileIndex, index_envois
+from gateway.normalise.mentions import allowance_mentions, has_open_contract
 from gateway.normalise.resources import normalise_person
+from gateway.values import jjmmaaaa, month_of
 from gateway.pseudonym import Pseudonymiser
-from gateway.records import LineCounts, Outcome, QuarantineRecord, ResourceMonth, Severity, Violation
+from gateway.records import (AllowanceMention, DeclarationSummary, LineCounts, Outcome, PersonMention, QuarantineRecord,
+                             ResourceMonth, Severity, Violation)
 from gateway.validate.quarantine import quarantine_records, widest
 from gateway.validate.registry import RuleRegistry, Target
 
@@ -101,19 +104,13 @@ def _envoi(path: str, file: str, envoi: EnvoiIndex, registry: RuleRegistry, task
 
 
 def process_task(task: DeclarationTask, registry: RuleRegistry, pseudonyms: Pseudonymiser) -> Outcome:
-    resources: list[ResourceMonth] = []
-    quarantine: list[QuarantineRecord] = []
-    warnings: list[QuarantineRecord] = []
-    counts = LineCounts()
+    total = Outcome()
     with open(task.path, "rb") as fh:
         for span in task.spans:
             decl = read_declaration(fh, task.file, span, task.envoi_number, task.norm_version)
-            outcome = process_declaration(decl, registry, pseudonyms, task.envoi_rejection)
-            resources.extend(outcome.resources)
-            quarantine.extend(outcome.quarantine)
-            warnings.extend(outcome.warnings)
-            counts += outcome.counts
-    return Outcome(tuple(resources), tuple(quarantine), tuple(warnings), counts, declarations=len(task.spans))
+            total = merge(total, process_declaration(decl, registry, pseudonyms, task.envoi_rejection))
+    return Outcome(total.resources, total.quarantine, total.warnings, total.counts, declarations=len(task.spans),
+                   summaries=total.summaries, allowances=total.allowances)
 
 
 def process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser,
@@ -140,6 +137,8 @@ def process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudon
     carries_resources = decl.nature in R.RESOURCE_NATURES
     resources: list[ResourceMonth] = []
     quarantine: list[QuarantineRecord] = []
+    people: list[PersonMention] = []
+    allowances: list[AllowanceMention] = []
     used = ignored = quarantined = 0
     for root in decl.roots:
         for instance, in_person in _instances(root):
@@ -171,9 +170,23 @@ def process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudon
             else:
                 ignored += instance.line_count
         if carries_resources:
-            resources.extend(normalise_person(decl, person, pseudonyms))
+            records = normalise_person(decl, person, pseudonyms)
+            resources.extend(records)
+            people.append(PersonMention(person_key, has_open_contract(decl, person), person.first_line))
+            allowances.extend(allowance_mentions(decl, person, person_key, records))
+    summary = DeclarationSummary(
+        declarant_id=declarant or "", flow=decl.flow, nature=decl.nature, type=decl.value(R.TYPE) or "",
+        main_month=_month(decl.value(R.MAIN_MONTH)), fraction=decl.value(R.FRACTION) or "",
+        rank=decl.value(R.RANK) or "", digest=decl.digest, declaration_id=declaration_id, file=decl.file,
+        first_line=decl.first_line, last_line=decl.last_line, people=tuple(people))
     return Outcome(tuple(resources), tuple(quarantine), tuple(warnings),
-                   LineCounts(used=used, ignored=ignored, quarantined=quarantined))
+                   LineCounts(used=used, ignored=ignored, quarantined=quarantined),
+                   summaries=(summary,) if carries_resources and declarant else (), allowances=tuple(allowances))
+
+
+def _month(main: str | None) -> str | None:
+    day = jjmmaaaa(main)
+    return month_of(day) if day else None
 
 
 def _instances(root):
@@ -198,4 +211,55 @@ def process_file(path: str, registry: RuleRegistry, pseudonyms: Pseudonymiser, *
 
 def merge(a: Outcome, b: Outcome) -> Outcome:
     return Outcome(a.resources + b.resources, a.quarantine + b.quarantine, a.warnings + b.warnings,
-                   a.counts + b.counts, a.declarations + b.declarations, a.files + b.files)
+                   a.counts + b.counts, a.declarations + b.declarations, a.files + b.files,
+                   a.summaries + b.summaries, a.allowances + b.allowances)
+
+
+def check_declarant(declarant_id: str, summaries, registry: RuleRegistry) -> Outcome:
+    """Cross-declaration rules over every declaration of one declarant in the run."""
+    ordered = sorted(summaries, key=lambda s: (s.main_month or "", s.file, s.first_line))
+    violations = registry.check(Target.DECLARANT, declarant_id, ordered)
+    by_file = {(s.file, s.first_line): s for s in ordered}
+    records = []
+    for violation in violations:
+        summary = by_file.get((violation.origin.file, violation.origin.first_line))
+        records.extend(quarantine_records([violation], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
+                                          declarant_id=declarant_id,
+                                          declaration_id=summary.declaration_id if summary else None))
+    return Outcome(warnings=tuple(records))
+
+
+def check_person_flows(person_key: str, mentions, registry: RuleRegistry) -> Outcome:
+    """The cross-flow rule over one person's daily allowances."""
+    ordered = sorted(mentions, key=lambda m: (m.month, m.flow.value, m.file, m.line))
+    violations = registry.check(Target.CROSS_FLOW, person_key, ordered)
+    records = []
+    for violation in violations:
+        mention = next(m for m in ordered if (m.file, m.line) == (violation.origin.file, violation.origin.first_line))
+        records.extend(quarantine_records([violation], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
+                                          declarant_id=mention.declarant_id, declaration_id=mention.declaration_id,
+                                          person_key=person_key))
+    return Outcome(warnings=tuple(records))
+
+
+def process_files(paths: list[str], registry: RuleRegistry, pseudonyms: Pseudonymiser) -> Outcome:
+    """A whole run in process (tests and small tools): per-file stages, then the cross checks."""
+    total = Outcome()
+    for path in paths:
+        total = merge(total, process_file(path, registry, pseudonyms, label=display_name(path)))
+    return merge(total, cross_checks(total, registry))
+
+
+def cross_checks(outcome: Outcome, registry: RuleRegistry) -> Outcome:
+    declarants: dict[str, list] = {}
+    for summary in outcome.summaries:
+        declarants.setdefault(summary.declarant_id, []).append(summary)
+    people: dict[str, list] = {}
+    for mention in outcome.allowances:
+        people.setdefault(mention.person_key, []).append(mention)
+    total = Outcome()
+    for declarant_id in sorted(declarants):
+        total = merge(total, check_declarant(declarant_id, declarants[declarant_id], registry))
+    for person_key in sorted(people):
+        total = merge(total, check_person_flows(person_key, people[person_key], registry))
+    return total

@@ -169,6 +169,49 @@ class QuarantineRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonMention:
+    """One person in one accepted declaration, as the cross-declaration rules need it."""
+
+    person_key: str
+    open_contract: bool              # a contract with no end (S21.G00.62) and no planned end before next month
+    first_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class AllowanceMention:
+    """A daily allowance (IJ) amount for a person and month: subrogated by the employer (DSN, S21.G00.58
+    type 10) or paid by the paying body (PASRAU, daily-allowance income class)."""
+
+    person_key: str
+    month: str
+    amount_cents: int
+    flow: Flow
+    declarant_id: str
+    declaration_id: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeclarationSummary:
+    """What a declaration tells about its declarant's sequence of declarations."""
+
+    declarant_id: str
+    flow: Flow
+    nature: str
+    type: str
+    main_month: str | None
+    fraction: str
+    rank: str
+    digest: str
+    declaration_id: str
+    file: str
+    first_line: int
+    last_line: int
+    people: tuple[PersonMention, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What one unit of work (a file index or a chunk of declarations) produced."""
 
@@ -178,3 +221,5 @@ class Outcome:
     counts: LineCounts = field(default_factory=LineCounts)
     declarations: int = 0
     files: int = 0
+    summaries: tuple[DeclarationSummary, ...] = ()
+    allowances: tuple[AllowanceMention, ...] = ()

@@ -7,7 +7,7 @@ import structlog
 from apache_beam import pvalue
 
 from gateway import log
-from gateway.ingest import DeclarationTask, index_file, process_task
+from gateway.ingest import DeclarationTask, check_declarant, check_person_flows, index_file, process_task
 from gateway.parse.index import DeclarationSpan
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import LineCounts, Outcome, Origin, Severity, Violation
@@ -96,3 +96,37 @@ class ParseFlows(beam.PTransform):
                      | "SpreadTasks" >> beam.Reshuffle()
                      | "ProcessDeclarations" >> beam.ParDo(_ProcessTask(self._key)))
         return (indexed["outcomes"], processed) | "AllOutcomes" >> beam.Flatten()
+
+
+class _CheckGroup(beam.DoFn):
+    """Cross-declaration (per declarant) or cross-flow (per person) rules over one group."""
+
+    def __init__(self, check) -> None:
+        self._check = check
+
+    def setup(self) -> None:
+        log.configure()
+        self._registry = _registry()
+
+    def process(self, element):
+        key, items = element
+        outcome = self._check(key, list(items), self._registry)
+        if outcome.warnings:
+            yield outcome
+
+
+class CrossChecks(beam.PTransform):
+    """Outcomes -> warning outcomes of the cross-declaration and cross-flow rules."""
+
+    def expand(self, outcomes):
+        declarants = (outcomes
+                      | "Summaries" >> beam.FlatMap(lambda o: o.summaries)
+                      | "ByDeclarant" >> beam.Map(lambda s: (s.declarant_id, s))
+                      | "GroupDeclarant" >> beam.GroupByKey()
+                      | "CheckDeclarant" >> beam.ParDo(_CheckGroup(check_declarant)))
+        people = (outcomes
+                  | "Allowances" >> beam.FlatMap(lambda o: o.allowances)
+                  | "ByPerson" >> beam.Map(lambda m: (m.person_key, m))
+                  | "GroupPerson" >> beam.GroupByKey()
+                  | "CheckPerson" >> beam.ParDo(_CheckGroup(check_person_flows)))
+        return (declarants, people) | "CrossFindings" >> beam.Flatten()

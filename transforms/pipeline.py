@@ -4,7 +4,7 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from transforms.parse import ParseFlows
+from transforms.parse import CrossChecks, ParseFlows
 from transforms.publish import PublishOutcomes
 
 
@@ -13,7 +13,8 @@ def build(pipeline: beam.Pipeline, paths: list[tuple[str, str]], staging: str, p
                 | "Inputs" >> beam.Create(sorted(paths))
                 | "SpreadFiles" >> beam.Reshuffle()
                 | "Parse" >> ParseFlows(pseudonym_key))
-    outcomes | "Publish" >> PublishOutcomes(staging)
+    cross = outcomes | "CrossChecks" >> CrossChecks()
+    (outcomes, cross) | "AllOutcomes" >> beam.Flatten() | "Publish" >> PublishOutcomes(staging)
 
 
 def run(paths: list[tuple[str, str]], staging: str, pseudonym_key: bytes, options: PipelineOptions) -> None:

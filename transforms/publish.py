@@ -51,7 +51,7 @@ def quarantine_partition(record) -> str:
 
 def resource_order(record):
     return (record.month, record.declarant_id, record.person_key, record.nature.value, record.cause.value,
-            record.record_id)
+            record.file, record.first_line, record.record_id)
 
 
 def quarantine_order(record):

@@ -130,7 +130,7 @@ def _record(decl: ParsedDeclaration, person: BlockInstance, pseudonyms: Pseudony
     person_key = pseudonyms.person_key(nir, ntt, siren)
     declarant = decl.declarant_id or ""
     record_id = hashlib.sha256("|".join(
-        [decl.digest, person_key, str(person.first_line), month, nature, income_class or "", cause.value]
+        [decl.file, decl.digest, person_key, str(person.first_line), month, nature, income_class or "", cause.value]
     ).encode()).hexdigest()[:32]
     return ResourceMonth(
         record_id=record_id, person_key=person_key, nir=nir, ntt=ntt, flow=decl.flow,

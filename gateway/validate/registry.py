@@ -22,6 +22,8 @@ class Target(str, enum.Enum):
     ENVOI = "envoi"
     DECLARATION = "declaration"
     PERSON = "person"
+    DECLARANT = "declarant"      # all declarations of one declarant in the run (cross-declaration)
+    CROSS_FLOW = "cross_flow"    # one person's daily allowances in both flows
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,44 @@
+"""What the cross-declaration and cross-flow rules need from an accepted person block."""
+from __future__ import annotations
+
+from datetime import date
+
+from gateway.parse import rubrics as R
+from gateway.parse.blocks import BlockInstance
+from gateway.parse.declaration import ParsedDeclaration
+from gateway.records import AllowanceMention, Flow, ResourceMonth, ResourceNature
+from gateway.values import cents, jjmmaaaa, month_of
+
+
+def has_open_contract(decl: ParsedDeclaration, person: BlockInstance) -> bool:
+    """A contract still running at the start of the month after the main month."""
+    main = jjmmaaaa(decl.value(R.MAIN_MONTH))
+    if main is None:
+        return False
+    next_month = date(main.year + (main.month == 12), main.month % 12 + 1, 1)
+    for contract in person.children_of(R.CONTRACT):
+        ended = any(jjmmaaaa(end.get(R.CONTRACT_END_DATE)) for end in contract.children_of(R.CONTRACT_END))
+        planned = jjmmaaaa(contract.get(R.CONTRACT_PLANNED_END))
+        if not ended and (planned is None or planned >= next_month):
+            return True
+    return False
+
+
+def allowance_mentions(decl: ParsedDeclaration, person: BlockInstance, person_key: str,
+                       records: list[ResourceMonth]) -> list[AllowanceMention]:
+    declarant = decl.declarant_id or ""
+    out: list[AllowanceMention] = []
+    if decl.flow is Flow.DSN:
+        for payment in person.children_of(R.PAYMENT):
+            paid = jjmmaaaa(payment.get(R.PAYMENT_DATE))
+            for element in payment.children_of(R.NET_ELEMENT):
+                amount = cents(element.get(R.NET_ELEMENT_AMOUNT))
+                if element.get(R.NET_ELEMENT_TYPE) == R.SUBROGATED_IJ_TYPE and paid and amount:
+                    out.append(AllowanceMention(person_key, month_of(paid), amount, Flow.DSN, declarant,
+                                                decl.declaration_id, decl.file, element.first_line))
+        return out
+    for record in records:
+        if record.nature is ResourceNature.DAILY_ALLOWANCE and record.net_social_cents:
+            out.append(AllowanceMention(person_key, record.month, record.net_social_cents, Flow.PASRAU, declarant,
+                                        decl.declaration_id, decl.file, record.first_line))
+    return out
