@@ -85,10 +85,41 @@ def _summary(manifest: dict, seconds: float, *, title: str) -> None:
 
 
 @app.command()
-def rules(fmt: str = typer.Option("text", "--format", help="text or md")) -> None:
+def rules(fmt: str = typer.Option("text", "--format", help="text or md"),
+          target: Optional[Path] = typer.Option(None, "--out", help="Write to this file instead of printing.")) -> None:
     """Print the rule catalogue (id, severity, sentence) generated from the registry."""
     from gateway.validate.catalogue import render
-    out.print(render(fmt), markup=False, highlight=False, soft_wrap=True)
+    if fmt not in ("text", "md"):
+        _fail(GatewayError(f"unknown format @ --format {fmt}: expected text or md"))
+    text = render(fmt)
+    if target is not None:
+        from gateway.run_files import write_text
+        write_text(target, text)
+        out.print(f"rule catalogue -> {target}")
+    else:
+        out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+report_app = typer.Typer(no_args_is_help=True, help="Regenerate reports from stored results.")
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("declarant")
+def report_declarant(
+    declarant_id: str = typer.Argument(..., help="SIRET of the declarant (or 'inconnu')."),
+    target: Path = typer.Option(..., "--out", help="Folder for the JSON and HTML report."),
+    run_dir: Path = typer.Option(Path("out"), "--run", help="Output folder of the run (default: out)."),
+) -> None:
+    """Write the declarant's anomaly report (JSON + HTML) again from a run's stored quarantine and warnings."""
+    import json
+
+    from gateway.publish.report import regenerate_declarant_report
+    manifest_path = run_dir / "run.json"
+    if not manifest_path.is_file():
+        _fail(GatewayError(f"no run found @ {manifest_path}: expected the --out folder of a completed run"))
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    paths = regenerate_declarant_report(run_dir, declarant_id, target, manifest.get("run_id", ""))
+    out.print("\n".join(str(path) for path in paths))
 
 
 @fixtures_app.command("generate")

@@ -79,15 +79,17 @@ def _file(index: FileIndex, registry: RuleRegistry) -> Outcome:
 
 def _envoi(path: str, file: str, envoi: EnvoiIndex, registry: RuleRegistry, task_lines: int) -> Iterator[Outcome | DeclarationTask]:
     violations = registry.check(Target.ENVOI, file, envoi)
+    emitter = envoi.emitter_id
     warnings = tuple(record for v in violations if v.severity is Severity.WARNING
-                     for record in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0, last_line=0))
+                     for record in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
+                                                      declarant_id=emitter))
     rejecting = [v for v in violations if v.severity.rejects]
     header = envoi.header_and_footer_lines
     if rejecting:
         # The envoi's header and footer go now; its declarations are still read and checked, so
         # that the declarant learns every defect at once, then quarantined with the envoi.
         records = quarantine_records(rejecting, scope=Severity.ENVOI, lines=header,
-                                     first_line=envoi.first_line, last_line=envoi.last_line)
+                                     first_line=envoi.first_line, last_line=envoi.last_line, declarant_id=emitter)
         yield Outcome(quarantine=records, warnings=warnings, counts=LineCounts(quarantined=header))
     else:
         yield Outcome(warnings=warnings, counts=LineCounts(used=header))

@@ -14,6 +14,7 @@ class Settings:
     out: str
     pseudonym_key: bytes = field(repr=False)
     beam_args: tuple[str, ...] = ()
+    history: str | None = None        # folder kept across runs (default OUT/history)
 
     def pipeline_options(self) -> PipelineOptions:
         """Beam options from the pass-through arguments, with the embedded runner by default."""

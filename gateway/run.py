@@ -12,11 +12,16 @@ from pathlib import Path
 
 import structlog
 
+from gateway import __version__
 from gateway.errors import UnreadableFlowError
 from gateway.options import Settings
+from gateway.publish.history import record_run
+from gateway.publish.metrics import run_metrics
+from gateway.publish.report import write_reports
+from gateway.run_files import write_json
 from transforms import pipeline
 
-DATASETS = ("resources", "avro", "quarantine", "warnings")
+DATASETS = ("resources", "avro", "quarantine", "warnings", "report")
 IGNORED_SUFFIXES = (".tmp", ".part", ".done", ".json", ".md")
 _log = structlog.get_logger()
 
@@ -58,6 +63,14 @@ def _digest(path: str) -> str:
     return digest.hexdigest()
 
 
+def run_id_of(inputs: list[dict]) -> str:
+    """Same inputs and gateway version -> same run id (reruns replace their own history partition)."""
+    digest = hashlib.sha256(__version__.encode())
+    for item in sorted(inputs, key=lambda i: (i["file"], i["sha256"])):
+        digest.update(f"{item['file']}\0{item['sha256']}\n".encode())
+    return digest.hexdigest()[:16]
+
+
 def run(settings: Settings) -> RunResult:
     started = time.monotonic()
     files = resolve_inputs(settings.inputs)
@@ -72,15 +85,25 @@ def run(settings: Settings) -> RunResult:
         pipeline.run(files, str(staging), settings.pseudonym_key, settings.pipeline_options())
     stats = _read_stats(staging)
     outputs = _finalise(out, staging)
+    inputs = [{"file": label, "sha256": _digest(f), "bytes": os.path.getsize(f)} for f, label in files]
     manifest = {
         **stats,
+        "run_id": run_id_of(inputs),
         "conservation_holds": stats["lines_read"] == stats["lines_used"] + stats["lines_ignored"]
         + stats["lines_quarantined"],
-        "inputs": [{"file": label, "sha256": _digest(f), "bytes": os.path.getsize(f)} for f, label in files],
+        "inputs": inputs,
         "outputs": outputs,
         "schema_versions": {"resource_month": 1, "quarantine": 1},
     }
-    _write_json(out / "run.json", manifest)
+    history_dir = Path(settings.history) if settings.history else out / "history"
+    metrics = run_metrics(out, manifest)
+    history = record_run(history_dir, out, manifest["run_id"], metrics)
+    outputs["report"] = write_reports(out, manifest, history)
+    folder = history_dir.resolve()
+    shown = folder.relative_to(out.resolve()) if folder.is_relative_to(out.resolve()) else folder
+    manifest["history"] = {"folder": str(shown), "sequence": history["sequence"],
+                           "anomalies": len(history["anomalies"])}
+    write_json(out / "run.json", manifest)
     seconds = time.monotonic() - started
     run_log.info("run.completed", seconds=round(seconds, 3), **{k: stats[k] for k in (
         "lines_read", "lines_used", "lines_ignored", "lines_quarantined", "declarations", "resources")})
@@ -112,7 +135,3 @@ def _finalise(out: Path, staging: Path) -> dict[str, list[str]]:
     return outputs
 
 
-def _write_json(path: Path, data: dict) -> None:
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, path)

@@ -15,6 +15,7 @@ from gateway.parse import rubrics as R
 from gateway.parse.lines import MAX_LINE, RawLine, iter_raw_lines, tokenize
 
 _NUL = b"\x00"
+_ENVOI_VALUES = frozenset({b"S10.G00.00.00" + bytes([48 + n]) for n in range(10)} | {b"S10.G00.01.001", b"S10.G00.01.002"})
 MAX_MARKED = 20          # line numbers kept per kind of index-level problem
 
 
@@ -77,6 +78,12 @@ class EnvoiIndex:
     @property
     def norm_version(self) -> str | None:
         return self.values.get(R.NORM_VERSION)
+
+    @property
+    def emitter_id(self) -> str | None:
+        """SIRET of the émetteur (S10.G00.01): who is told about an envoi-level problem."""
+        siren, nic = self.values.get(R.EMITTER_SIREN), self.values.get(R.EMITTER_NIC)
+        return f"{siren}{nic}" if siren and nic else None
 
 
 @dataclass(slots=True)
@@ -144,7 +151,7 @@ def index_envois(fh: BinaryIO, name: str) -> Iterator[EnvoiIndex | FileIndex]:
                 envoi = EnvoiIndex(index.envois, Span(raw.offset, raw.offset, raw.number, raw.number))
             _grow(envoi.header, raw)
             _mark(envoi, raw, oversize, binary)
-            if not oversize and raw.data.startswith(b"S10.G00.00."):
+            if not oversize and raw.data[:14] in _ENVOI_VALUES:
                 pair = _value(raw)
                 if pair:
                     envoi.values[pair[0]] = pair[1]

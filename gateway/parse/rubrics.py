@@ -4,6 +4,8 @@ norm lives in the catalogue data under schemas/norm/."""
 # Envoi and lot envelope
 ENVOI = "S10.G00.00"
 NORM_VERSION = "S10.G00.00.006"
+EMITTER_SIREN = "S10.G00.01.001"
+EMITTER_NIC = "S10.G00.01.002"
 TOTAL = "S90.G00.90"
 TOTAL_RUBRICS = "S90.G00.90.001"
 TOTAL_DECLARATIONS = "S90.G00.90.002"

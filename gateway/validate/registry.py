@@ -24,6 +24,7 @@ class Target(str, enum.Enum):
     PERSON = "person"
     DECLARANT = "declarant"      # all declarations of one declarant in the run (cross-declaration)
     CROSS_FLOW = "cross_flow"    # one person's daily allowances in both flows
+    HISTORY = "history"          # one declarant's run figures against its own past runs
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,9 +46,11 @@ def _run(inputs, out, *args):
     return run(Settings(tuple(str(i) for i in inputs), str(out), TEST_KEY, args))
 
 
-def _same_tree(a: Path, b: Path) -> bool:
-    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
-    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+def _same_tree(a: Path, b: Path, *, skip: str = "") -> bool:
+    def listing(root: Path):
+        return sorted(p.relative_to(root) for p in root.rglob("*")
+                      if p.is_file() and not (skip and p.relative_to(root).parts[0] == skip))
+    files_a, files_b = listing(a), listing(b)
     return files_a == files_b and all(filecmp.cmp(a / f, b / f, shallow=False) for f in files_a)
 
 
@@ -61,11 +63,15 @@ def test_multi_process_run_gives_the_same_outputs_as_in_process(generated, tmp_p
 
 
 def test_rerun_into_the_same_folder_gives_identical_outputs(generated, tmp_path):
-    first = _run([generated], tmp_path / "a")
-    _run([BUNDLED / "edge"], tmp_path / "b")       # some other content first…
-    _run([generated], tmp_path / "b")              # …then the same run into the same folder
-    assert first.manifest["conservation_holds"]
-    assert _same_tree(tmp_path / "a", tmp_path / "b")
+    """The same inputs again give the same datasets, reports and manifest; the history keeps every run."""
+    import shutil
+    first = _run([generated], tmp_path / "b")
+    shutil.copytree(tmp_path / "b", tmp_path / "a")
+    _run([BUNDLED / "edge"], tmp_path / "b")       # another run in between…
+    again = _run([generated], tmp_path / "b")      # …then the same run again into the same folder
+    assert first.manifest == again.manifest and first.manifest["conservation_holds"]
+    assert _same_tree(tmp_path / "a", tmp_path / "b", skip="history")
+    assert len(list((tmp_path / "b" / "history" / "metrics").glob("*.json"))) == 2
 
 
 def test_manifest_conserves_lines_and_lists_readable_datasets(generated, tmp_path):

@@ -1,0 +1,38 @@
+"""Charts for the HTML reports, drawn with matplotlib as inline SVG (the page works offline)."""
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+plt.rcParams.update({"svg.hashsalt": "drm-gateway", "font.size": 9})   # deterministic SVG ids
+
+
+def bar_chart(labels: list[str], values: list[float], *, title: str, color: str = "#3465a4",
+              horizontal: bool = True) -> str:
+    if not labels:
+        return ""
+    height = max(1.6, 0.32 * len(labels) + 0.8) if horizontal else 3.0
+    fig, ax = plt.subplots(figsize=(7.0, height))
+    if horizontal:
+        positions = list(range(len(labels)))[::-1]
+        ax.barh(positions, values, color=color)
+        ax.set_yticks(positions, labels)
+    else:
+        ax.bar(labels, values, color=color)
+    ax.set_title(title)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    sink = io.StringIO()
+    fig.savefig(sink, format="svg", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    text = sink.getvalue()
+    return text[text.index("<svg"):]
+
+
+def stacked_lines(used: int, ignored: int, quarantined: int) -> str:
+    return bar_chart(["utilisées", "ignorées", "en quarantaine"], [used, ignored, quarantined],
+                     title="Lignes lues", color="#4e9a06")

@@ -1,0 +1,55 @@
+"""What is kept across runs: the quarantine and warnings of every run (append-only, one partition per
+run, rewritten identically when the same inputs are run again) and per-declarant metrics, with a
+check of each declarant's figures against its own history (Deequ-style anomaly detection)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from gateway.run_files import write_json
+
+WINDOW = 6                 # previous runs a declarant is compared with
+
+
+def record_run(history: Path, out: Path, run_id: str, metrics: dict) -> dict:
+    """Copy this run's quarantine and warnings into the history and store its metrics; return the run's
+    place in the history (sequence) and the anomalies found against earlier runs."""
+    for dataset in ("quarantine", "warnings"):
+        target = history / dataset / f"run={run_id}"
+        shutil.rmtree(target, ignore_errors=True)
+        if (out / dataset).exists():
+            shutil.copytree(out / dataset, target)
+    runs = _load_runs(history)
+    previous = [r for r in runs if r["run_id"] != run_id]
+    existing = next((r for r in runs if r["run_id"] == run_id), None)
+    sequence = existing["sequence"] if existing else (max((r["sequence"] for r in runs), default=0) + 1)
+    earlier = sorted((r for r in previous if r["sequence"] < sequence), key=lambda r: r["sequence"])
+    anomalies = check_anomalies(metrics["by_declarant"], earlier)
+    write_json(history / "metrics" / f"{run_id}.json",
+               {"run_id": run_id, "sequence": sequence, "by_declarant": metrics["by_declarant"],
+                "volumes": metrics["volumes"]})
+    return {"sequence": sequence, "anomalies": anomalies}
+
+
+def _load_runs(history: Path) -> list[dict]:
+    folder = history / "metrics"
+    if not folder.exists():
+        return []
+    return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json"))]
+
+
+def check_anomalies(current: dict[str, dict], earlier: list[dict]) -> list[dict]:
+    """History rules of the registry, for every declarant that has a past."""
+    import gateway.validate.rules  # noqa: F401  (registers the default catalogue)
+    from gateway.validate.registry import DEFAULT_RULES, Target
+    out = []
+    for declarant, figures in sorted(current.items()):
+        past = [run["by_declarant"][declarant] for run in earlier[-WINDOW:] if declarant in run["by_declarant"]]
+        if not past:
+            continue
+        for violation in DEFAULT_RULES.check(Target.HISTORY, declarant, figures, past):
+            out.append({"rule_id": violation.rule_id, "declarant_id": declarant, "metric": violation.rubric,
+                        "detail": violation.detail, "explain": violation.explain, "runs_compared": len(past),
+                        "value": figures.get(violation.rubric, 0)})
+    return out

@@ -1,0 +1,78 @@
+"""Run metrics computed column-wise from the published datasets (pyarrow), per rule, family and
+declarant, plus the per-declarant figures kept in the metrics history."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+
+def _table(folder: Path, columns: list[str]) -> pa.Table | None:
+    if not folder.exists() or not any(folder.rglob("*.parquet")):
+        return None
+    return ds.dataset(folder, format="parquet", partitioning="hive").to_table(columns=columns)
+
+
+def run_metrics(out: Path, manifest: dict) -> dict:
+    quarantine = _table(out / "quarantine", ["rule_id", "family", "severity", "scope", "lines", "declarant_id",
+                                             "explain"])
+    warnings = _table(out / "warnings", ["rule_id", "family", "declarant_id", "explain"])
+    resources = _table(out / "resources", ["declarant_id", "person_key", "cause", "net_social_cents",
+                                           "net_taxable_cents", "nature"])
+    read = manifest["lines_read"] or 1
+    by_rule: dict[str, dict] = {}
+    by_family: Counter = Counter()
+    by_declarant: dict[str, dict] = defaultdict(lambda: {"quarantine_records": 0, "lines_quarantined": 0,
+                                                         "warnings": 0, "resources": 0, "people": 0,
+                                                         "net_social_cents": 0, "net_taxable_cents": 0})
+    for table, kind in ((quarantine, "quarantine"), (warnings, "warning")):
+        if table is None:
+            continue
+        for row in table.to_pylist():
+            entry = by_rule.setdefault(row["rule_id"], {"rule_id": row["rule_id"], "family": row["family"],
+                                                        "explain": row["explain"], "records": 0, "lines": 0,
+                                                        "kind": kind})
+            entry["records"] += 1
+            entry["lines"] += row.get("lines") or 0
+            by_family[row["family"]] += 1
+            declarant = row["declarant_id"] or "inconnu"
+            if kind == "quarantine":
+                by_declarant[declarant]["quarantine_records"] += 1
+                by_declarant[declarant]["lines_quarantined"] += row.get("lines") or 0
+            else:
+                by_declarant[declarant]["warnings"] += 1
+    if resources is not None and resources.num_rows:
+        grouped = resources.group_by("declarant_id").aggregate([
+            ("person_key", "count_distinct"), ("person_key", "count"),
+            ("net_social_cents", "sum"), ("net_taxable_cents", "sum")])
+        for row in grouped.to_pylist():
+            entry = by_declarant[row["declarant_id"]]
+            entry["people"] = row["person_key_count_distinct"]
+            entry["resources"] = row["person_key_count"]
+            entry["net_social_cents"] = row["net_social_cents_sum"] or 0
+            entry["net_taxable_cents"] = row["net_taxable_cents_sum"] or 0
+    natures: dict[str, int] = {}
+    if resources is not None and resources.num_rows:
+        counted = pc.value_counts(resources.column("nature")).to_pylist()
+        natures = {item["values"]: item["counts"] for item in counted}
+    top = sorted(((d, m) for d, m in by_declarant.items() if m["lines_quarantined"]),
+                 key=lambda item: (-item[1]["lines_quarantined"], item[0]))[:10]
+    return {
+        "run_id": manifest.get("run_id"),
+        "volumes": {key: manifest[key] for key in ("files", "declarations", "lines_read", "lines_used",
+                                                   "lines_ignored", "lines_quarantined", "resources",
+                                                   "quarantine_records", "warnings")},
+        "rates": {"acceptance": round(1 - manifest["lines_quarantined"] / read, 4),
+                  "quarantine": round(manifest["lines_quarantined"] / read, 4)},
+        "by_rule": sorted(by_rule.values(), key=lambda e: (-e["records"], e["rule_id"])),
+        "by_family": dict(sorted(by_family.items())),
+        "by_declarant": {key: by_declarant[key] for key in sorted(by_declarant)},
+        "top_failing_declarants": [{"declarant_id": d, **m} for d, m in top],
+        "resources_by_nature": dict(sorted(natures.items())),
+    }
+
+
+__all__ = ["run_metrics", "pc"]

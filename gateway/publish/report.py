@@ -1,0 +1,103 @@
+"""Reports: the run quality report (OUT/report/index.html + metrics.json) and one anomaly report per
+declarant (JSON + HTML), like the DSN chain's "bilan d'anomalies". Reports name people only by
+pseudonym, and say in French what to correct."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.dataset as ds
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from gateway.parse.norm import catalogue
+from gateway.publish import charts
+from gateway.publish.metrics import run_metrics
+from gateway.run_files import write_json, write_text
+
+SCOPE_LABELS = {
+    "FILE": "tout le fichier", "ENVOI": "tout l'envoi", "DECLARATION": "toute la déclaration",
+    "PERSON": "les données de cette personne pour cette déclaration", "LINE": "les lignes citées",
+    "RECORD": "cet enregistrement", "WARNING": "rien : simple avertissement",
+}
+UNKNOWN_DECLARANT = "inconnu"
+_env = Environment(loader=PackageLoader("gateway.publish", "templates"), autoescape=select_autoescape(["html", "j2"]))
+
+
+def _rows(folder: Path) -> list[dict]:
+    if not folder.exists() or not any(folder.rglob("*.parquet")):
+        return []
+    return ds.dataset(folder, format="parquet").to_table().to_pylist()
+
+
+def _rubric_label(rubric: str) -> str:
+    if not rubric:
+        return ""
+    spec = catalogue("P26V01").rubrics.get(rubric) or catalogue("PASRAU").rubrics.get(rubric)
+    return spec.name if spec else ""
+
+
+def _to_correct(row: dict) -> str:
+    if row["severity"] == "WARNING":
+        return "Vérifier la donnée signalée ; aucune donnée n'a été écartée."
+    where = f"la rubrique {row['rubric']}" if row["rubric"] else "la structure du fichier"
+    return (f"Corriger {where} (ligne {row['first_line']} de {row['file']}) et transmettre une déclaration conforme : "
+            "annule et remplace avant l'échéance, sinon régularisation dans la déclaration suivante.")
+
+
+def declarant_report(declarant_id: str, quarantine: list[dict], warnings: list[dict], run_id: str) -> dict:
+    def entry(row: dict) -> dict:
+        return {"rule_id": row["rule_id"], "severity": row["severity"], "scope": row["scope"],
+                "scope_label": SCOPE_LABELS.get(row["scope"], row["scope"]), "file": row["file"],
+                "first_line": row["first_line"], "last_line": row["last_line"], "rubric": row["rubric"],
+                "rubric_label": _rubric_label(row["rubric"]), "explain": row["explain"], "detail": row["detail"],
+                "person_key": row["person_key"], "declaration_id": row["declaration_id"],
+                "to_correct": _to_correct(row)}
+    mine = lambda rows: [entry(r) for r in rows if (r["declarant_id"] or UNKNOWN_DECLARANT) == declarant_id]
+    order = lambda e: (e["file"], e["first_line"], e["rule_id"])
+    return {"declarant_id": declarant_id, "run_id": run_id,
+            "anomalies": sorted(mine(quarantine), key=order), "warnings": sorted(mine(warnings), key=order)}
+
+
+def write_declarant_report(report: dict, folder: Path) -> list[Path]:
+    name = report["declarant_id"]
+    json_path, html_path = folder / f"{name}.json", folder / f"{name}.html"
+    write_json(json_path, report)
+    write_text(html_path, _env.get_template("declarant_report.html.j2").render(r=report))
+    return [json_path, html_path]
+
+
+def write_reports(out: Path, manifest: dict, history: dict) -> list[str]:
+    """All reports of a run from its published datasets; returns the paths written (relative to out)."""
+    report_dir = out / "report"
+    metrics = run_metrics(out, manifest)
+    metrics["history_sequence"] = history["sequence"]
+    metrics["history_anomalies"] = history["anomalies"]
+    quarantine, warnings = _rows(out / "quarantine"), _rows(out / "warnings")
+    written: list[Path] = []
+    declarants = sorted({(r["declarant_id"] or UNKNOWN_DECLARANT) for r in quarantine + warnings}
+                        | set(metrics["by_declarant"]))
+    for declarant_id in declarants:
+        report = declarant_report(declarant_id, quarantine, warnings, manifest["run_id"])
+        report["history_anomalies"] = [a for a in history["anomalies"] if a["declarant_id"] == declarant_id]
+        written += write_declarant_report(report, report_dir / "declarants")
+    figures = {
+        "lines": charts.stacked_lines(manifest["lines_used"], manifest["lines_ignored"], manifest["lines_quarantined"]),
+        "rules": charts.bar_chart([r["rule_id"] for r in metrics["by_rule"][:15]],
+                                  [r["records"] for r in metrics["by_rule"][:15]], title="Anomalies par règle",
+                                  color="#a40000"),
+        "declarants": charts.bar_chart([d["declarant_id"] for d in metrics["top_failing_declarants"]],
+                                       [d["lines_quarantined"] for d in metrics["top_failing_declarants"]],
+                                       title="Lignes écartées par déclarant", color="#ce5c00"),
+        "natures": charts.bar_chart(list(metrics["resources_by_nature"]), list(metrics["resources_by_nature"].values()),
+                                    title="Ressources par nature", color="#3465a4"),
+    }
+    write_json(report_dir / "metrics.json", metrics)
+    write_text(report_dir / "index.html",
+               _env.get_template("run_report.html.j2").render(m=metrics, manifest=manifest, charts=figures))
+    written += [report_dir / "metrics.json", report_dir / "index.html"]
+    return sorted(str(path.relative_to(out)) for path in written)
+
+
+def regenerate_declarant_report(out: Path, declarant_id: str, target: Path, run_id: str) -> list[Path]:
+    """``drm-gateway report declarant``: the report again, from the stored quarantine and warnings."""
+    report = declarant_report(declarant_id, _rows(out / "quarantine"), _rows(out / "warnings"), run_id)
+    return write_declarant_report(report, target)
