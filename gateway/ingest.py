@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+
+import structlog
 from typing import Iterator
 
 from gateway.parse import rubrics as R
@@ -24,6 +26,7 @@ from gateway.validate.quarantine import quarantine_records, widest
 from gateway.validate.registry import RuleRegistry, Target
 
 TASK_LINES = 50_000       # declarations are grouped into tasks of about this many lines
+_log = structlog.get_logger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,16 +110,66 @@ def _envoi(path: str, file: str, envoi: EnvoiIndex, registry: RuleRegistry, task
 
 def process_task(task: DeclarationTask, registry: RuleRegistry, pseudonyms: Pseudonymiser) -> Outcome:
     total = Outcome()
+    accepted: list[_AcceptedPerson] = []
     with open(task.path, "rb") as fh:
         for span in task.spans:
             decl = read_declaration(fh, task.file, span, task.envoi_number, task.norm_version)
-            total = merge(total, process_declaration(decl, registry, pseudonyms, task.envoi_rejection))
+            outcome, people = _process_declaration(decl, registry, pseudonyms, task.envoi_rejection)
+            total = merge(total, outcome)
+            accepted.extend(people)
+    total = _check_batch(total, accepted, registry)
     return Outcome(total.resources, total.quarantine, total.warnings, total.counts, declarations=len(task.spans),
                    summaries=total.summaries, allowances=total.allowances)
 
 
+def _check_batch(total: Outcome, accepted: list[_AcceptedPerson], registry: RuleRegistry) -> Outcome:
+    """Batch rules (pandera) over the task's records; a failing record takes its person block out."""
+    violations = registry.check(Target.BATCH, total.resources)
+    if not violations:
+        return total
+    failing: dict[_AcceptedPerson, list[Violation]] = {}
+    for violation in violations:
+        origin = violation.origin
+        person = next(p for p in accepted if p.file == origin.file and p.first_line <= origin.first_line <= p.last_line)
+        failing.setdefault(person, []).append(violation)
+    quarantine = list(total.quarantine)
+    counts = total.counts
+    for person, found in failing.items():
+        lines = person.used + person.ignored
+        quarantine.extend(quarantine_records(found, scope=Severity.PERSON, lines=lines, first_line=person.first_line,
+                                             last_line=person.last_line, declarant_id=person.declarant_id,
+                                             declaration_id=person.declaration_id, person_key=person.person_key))
+        counts = LineCounts(counts.read, counts.used - person.used, counts.ignored - person.ignored,
+                            counts.quarantined + lines)
+    out = {(p.file, p.first_line) for p in failing}
+    kept = tuple(r for r in total.resources if not any(
+        (r.file, p.first_line) in out and p.first_line <= r.first_line <= p.last_line for p in failing))
+    _log.warning("batch.schema_failed", rule_id="DRM-SCH-001", people=len(failing), records=len(violations))
+    return Outcome(kept, tuple(quarantine), total.warnings, counts, total.declarations, total.files,
+                   total.summaries, total.allowances)
+
+
+@dataclass(frozen=True, slots=True)
+class _AcceptedPerson:
+    """An accepted person block's records and line accounting, in case a batch check takes it out."""
+
+    file: str
+    first_line: int
+    last_line: int
+    used: int
+    ignored: int
+    person_key: str
+    declarant_id: str | None
+    declaration_id: str
+
+
 def process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser,
                         envoi_rejection: tuple[Violation, ...] = ()) -> Outcome:
+    return _process_declaration(decl, registry, pseudonyms, envoi_rejection)[0]
+
+
+def _process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser,
+                         envoi_rejection: tuple[Violation, ...] = ()) -> tuple[Outcome, list[_AcceptedPerson]]:
     violations = registry.check(Target.DECLARATION, decl, flow=decl.flow)
     declarant, declaration_id = decl.declarant_id, decl.declaration_id
     warnings = [r for v in violations if v.severity is Severity.WARNING
@@ -134,13 +187,15 @@ def process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudon
         records = quarantine_records(reasons, scope=Severity.ENVOI if envoi_rejection else Severity.DECLARATION,
                                      lines=decl.line_count, first_line=decl.first_line, last_line=decl.last_line,
                                      declarant_id=declarant, declaration_id=declaration_id)
-        return Outcome(quarantine=records, warnings=tuple(warnings), counts=LineCounts(quarantined=decl.line_count))
+        return Outcome(quarantine=records, warnings=tuple(warnings),
+                       counts=LineCounts(quarantined=decl.line_count)), []
 
     carries_resources = decl.nature in R.RESOURCE_NATURES
     resources: list[ResourceMonth] = []
     quarantine: list[QuarantineRecord] = []
     people: list[PersonMention] = []
     allowances: list[AllowanceMention] = []
+    accepted: list[_AcceptedPerson] = []
     used = ignored = quarantined = 0
     for root in decl.roots:
         for instance, in_person in _instances(root):
@@ -166,11 +221,11 @@ def process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudon
                 declaration_id=declaration_id, person_key=person_key))
             quarantined += lines
             continue
-        for instance in person.walk():
-            if carries_resources and instance.block in R.CONSUMED_BLOCKS:
-                used += instance.line_count
-            else:
-                ignored += instance.line_count
+        person_used = sum(i.line_count for i in person.walk() if carries_resources and i.block in R.CONSUMED_BLOCKS)
+        used += person_used
+        ignored += lines - person_used
+        accepted.append(_AcceptedPerson(decl.file, person.first_line, person.subtree_last_line, person_used,
+                                        lines - person_used, person_key, declarant, declaration_id))
         if carries_resources:
             records = normalise_person(decl, person, pseudonyms)
             resources.extend(records)
@@ -183,7 +238,8 @@ def process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudon
         first_line=decl.first_line, last_line=decl.last_line, people=tuple(people))
     return Outcome(tuple(resources), tuple(quarantine), tuple(warnings),
                    LineCounts(used=used, ignored=ignored, quarantined=quarantined),
-                   summaries=(summary,) if carries_resources and declarant else (), allowances=tuple(allowances))
+                   summaries=(summary,) if carries_resources and declarant else (),
+                   allowances=tuple(allowances)), accepted
 
 
 def _month(main: str | None) -> str | None:

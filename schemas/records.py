@@ -20,6 +20,9 @@ from gateway.records import (Cause, DeclarantKind, Flow, QuarantineRecord, Resou
                              Severity)
 
 
+PLAUSIBLE_MONTHLY_CENTS = 100_000_000      # 1 million euros: beyond it a monthly amount is a data error
+
+
 @dataclass(frozen=True)
 class RecordSchema:
     name: str
@@ -114,6 +117,9 @@ RESOURCE_MONTH = RecordSchema("resource_month", ResourceMonth, _load("resource_m
     "nir": lambda: pa_pl.Check.str_length(13, 13),
     "declarant_id": lambda: pa_pl.Check.str_length(14, 14),
     "payment_count": lambda: pa_pl.Check.ge(0),
+    **{name: (lambda: pa_pl.Check.in_range(-PLAUSIBLE_MONTHLY_CENTS, PLAUSIBLE_MONTHLY_CENTS))
+       for name in ("net_social_cents", "net_taxable_cents", "net_paid_cents", "gross_cents", "pas_base_cents",
+                    "pas_amount_cents")},
 })
 QUARANTINE = RecordSchema("quarantine", QuarantineRecord, _load("quarantine"), {
     "rule_id": lambda: pa_pl.Check.str_matches(r"^DRM-[A-Z]{2,3}-[0-9]{3}$"),

@@ -25,6 +25,7 @@ class Target(str, enum.Enum):
     DECLARANT = "declarant"      # all declarations of one declarant in the run (cross-declaration)
     CROSS_FLOW = "cross_flow"    # one person's daily allowances in both flows
     HISTORY = "history"          # one declarant's run figures against its own past runs
+    BATCH = "batch"              # a batch of canonical records against the published schema (pandera)
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,3 +118,30 @@ def test_a_fresh_registry_applies_only_its_own_rules(tmp_path, pseudonyms):
     path.write_bytes(B.a_dsn_file(main_month=date(2025, 4, 1)))
     outcome = process_file(str(path), registry, pseudonyms)
     assert [w.rule_id for w in outcome.warnings] == ["DRM-TST-002"] and outcome.resources
+
+
+def test_an_implausible_amount_fails_the_published_schema_and_takes_the_person_out(run_file):
+    """9,999,999.99 EUR fits the DSN format but not the register's schema: pandera quarantines that person."""
+    outcome = run_file(B.a_dsn_file((B.a_person(), [B.a_payment(net_taxable=999_999_999)]),
+                                    (B.a_person(nir=B.nir_for(2, date(1990, 7, 2), 69, 123, 7), birth=date(1990, 7, 2),
+                                                contract="C00002"), [B.a_payment()])))
+    assert {r.rule_id for r in outcome.quarantine} == {"DRM-SCH-001"}
+    assert [r.rubric for r in outcome.quarantine] == ["net_taxable_cents"]
+    assert len(outcome.resources) == 1 and outcome.counts.balanced
+    assert outcome.quarantine[0].lines > 0 and "999999" not in outcome.quarantine[0].detail
+
+
+def test_cross_declaration_rules_compare_a_declarants_months(tmp_path, pseudonyms):
+    """A person with an open contract in March missing from April is reported on April's declaration."""
+    from gateway.ingest import process_files
+    siret = B.siret_from(B.siren_from(31))
+    people = [(B.a_person(), [B.a_payment()]),
+              (B.a_person(nir=B.nir_for(2, date(1990, 7, 2), 69, 123, 7), birth=date(1990, 7, 2), contract="C00002"),
+               [B.a_payment()])]
+    march = tmp_path / "march.dsn"
+    march.write_bytes(B.a_dsn_file(*people, siret=siret, main_month=date(2025, 3, 1)))
+    april = tmp_path / "april.dsn"
+    april.write_bytes(B.a_dsn_file(people[0], siret=siret, main_month=date(2025, 4, 1)))
+    outcome = process_files([str(march), str(april)], DEFAULT_RULES, pseudonyms)
+    [finding] = outcome.warnings
+    assert finding.rule_id == "DRM-XDC-004" and finding.file == "april.dsn" and finding.declarant_id == siret

@@ -1,0 +1,31 @@
+"""The canonical records of a batch checked against the published schema with pandera: one validate()
+call per batch, never per record. What fails takes its person block out, with the reason; the error
+text of pandera (which holds values) is never logged."""
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import polars as pl
+from pandera.errors import SchemaErrors
+
+from gateway.records import Origin, ResourceMonth, Severity
+from gateway.validate.registry import Finding, Target, rule
+
+
+@rule("DRM-SCH-001", family="schema", severity=Severity.PERSON, target=Target.BATCH,
+      explain="Un montant ou une valeur de ce mois sort des bornes plausibles du registre (par exemple un montant "
+              "mensuel supérieur à un million d'euros) : les données de cette personne sont écartées.",
+      reference="Schéma publié resource_month (pandera)")
+def records_fit_the_published_schema(records: Sequence[ResourceMonth]) -> Iterator[Finding]:
+    from schemas.records import RESOURCE_MONTH
+    if not records:
+        return
+    frame = pl.from_arrow(RESOURCE_MONTH.table(list(records)))
+    try:
+        RESOURCE_MONTH.pandera.validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        failures = errors.failure_cases.select("index", "column", "check").drop_nulls("index")
+        for index, column, check in failures.unique(maintain_order=True).iter_rows():
+            record = records[index]
+            yield Finding(Origin(record.file, record.first_line, record.last_line), column,
+                          f"{column} fails {check}: expected the published schema")

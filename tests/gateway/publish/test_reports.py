@@ -1,0 +1,82 @@
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fixtures import builders as B
+from fixtures.generator import Rates, generate
+from gateway.cli import app
+from gateway.options import Settings
+from gateway.run import run
+from tests.conftest import BUNDLED, TEST_KEY
+
+
+@pytest.fixture(scope="module")
+def bundled_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "out"
+    run(Settings((str(BUNDLED),), str(out), TEST_KEY))
+    return out
+
+
+def test_the_run_report_shows_rates_rules_and_charts(bundled_run):
+    html = (bundled_run / "report" / "index.html").read_text(encoding="utf-8")
+    metrics = json.loads((bundled_run / "report" / "metrics.json").read_text(encoding="utf-8"))
+    assert html.count("<svg") >= 3 and "Taux d'acceptation" in html
+    assert 0 < metrics["rates"]["quarantine"] < 1
+    assert {"DRM-STR-002", "DRM-ID-009"} <= {r["rule_id"] for r in metrics["by_rule"]}
+    assert metrics["top_failing_declarants"][0]["lines_quarantined"] > 0
+
+
+def test_each_declarant_gets_an_anomaly_report_saying_what_to_correct(bundled_run):
+    truth = json.loads((BUNDLED / "generated" / "ground_truth.json").read_text())
+    defect = next(d for d in truth["defects"] if d["rule_id"] == "DRM-FMT-001")
+    report = json.loads((bundled_run / "report" / "declarants" / f"{defect['declarant_id']}.json").read_text())
+    [anomaly] = [a for a in report["anomalies"] if a["rule_id"] == "DRM-FMT-001"]
+    assert anomaly["file"] == "generated/" + defect["file"] and anomaly["rubric"] == "S20.G00.05.003"
+    assert anomaly["rubric_label"] == "Numéro de fraction de déclaration" and "Corriger" in anomaly["to_correct"]
+    html = (bundled_run / "report" / "declarants" / f"{defect['declarant_id']}.html").read_text(encoding="utf-8")
+    assert "DRM-FMT-001" in html and "Bilan d'anomalies" in html
+
+
+def test_reports_and_quarantine_hold_no_clear_nir(bundled_run):
+    nirs = {line.split(b",'")[1][:-1] for path in BUNDLED.rglob("*.dsn") for line in path.read_bytes().splitlines()
+            if line.startswith(b"S21.G00.30.001,'") and len(line) > 20}
+    assert nirs
+    for path in list((bundled_run / "report").rglob("*")) + list((bundled_run / "quarantine").rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not [nir for nir in nirs if nir in data], path
+
+
+def test_report_declarant_regenerates_the_report_from_stored_results(bundled_run, tmp_path):
+    declarant = json.loads((bundled_run / "report" / "metrics.json").read_text())["top_failing_declarants"][0]["declarant_id"]
+    result = CliRunner().invoke(app, ["report", "declarant", declarant, "--out", str(tmp_path), "--run", str(bundled_run)])
+    assert result.exit_code == 0, result.output
+    stored = json.loads((bundled_run / "report" / "declarants" / f"{declarant}.json").read_text())
+    stored.pop("history_anomalies")
+    assert json.loads((tmp_path / f"{declarant}.json").read_text()) == stored and stored["anomalies"]
+    assert (tmp_path / f"{declarant}.html").exists()
+
+
+def test_a_declarant_whose_headcount_halves_is_flagged_against_its_history(tmp_path):
+    siret = B.siret_from(B.siren_from(55))
+    people = [(B.a_person(nir=B.nir_for(1, B.date(1980, 1, 1), 75, 100, n), birth=B.date(1980, 1, 1),
+                          contract=f"C{n:05d}"), [B.a_payment()]) for n in range(1, 9)]
+    full, half = tmp_path / "full", tmp_path / "half"
+    full.mkdir(), half.mkdir()
+    (full / "m1.dsn").write_bytes(B.a_dsn_file(*people, siret=siret, main_month=B.date(2025, 3, 1)))
+    (half / "m2.dsn").write_bytes(B.a_dsn_file(*people[:3], siret=siret, main_month=B.date(2025, 4, 1)))
+    out = tmp_path / "out"
+    run(Settings((str(full),), str(out), TEST_KEY))
+    second = run(Settings((str(half),), str(out), TEST_KEY))
+    metrics = json.loads((out / "report" / "metrics.json").read_text())
+    assert {a["rule_id"] for a in metrics["history_anomalies"]} == {"DRM-HIS-001", "DRM-HIS-002"}
+    assert second.manifest["history"]["sequence"] == 2
+    assert "DRM-HIS-001" in (out / "report" / "index.html").read_text(encoding="utf-8")
+
+
+def test_rules_writes_the_declarants_documentation_page(tmp_path):
+    result = CliRunner().invoke(app, ["rules", "--format", "md", "--out", str(tmp_path / "rules.md")])
+    text = (tmp_path / "rules.md").read_text(encoding="utf-8")
+    assert result.exit_code == 0 and text.count("| DRM-") >= 60
