@@ -14,7 +14,8 @@ from pathlib import Path
 
 from fixtures.generator import Rates, generate
 
-STAGES = [("floor",), ("index",), ("parse_validate_normalise",), ("run",), ("run", "--direct_num_workers=2")]
+STAGES = [("floor",), ("index",), ("parse",), ("validate",), ("parse_validate_normalise",), ("run",),
+          ("run", "--direct_num_workers=2")]
 
 
 def main() -> None:

@@ -170,7 +170,7 @@ def process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudon
 
 def _process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser,
                          envoi_rejection: tuple[Violation, ...] = ()) -> tuple[Outcome, list[_AcceptedPerson]]:
-    violations = registry.check(Target.DECLARATION, decl, flow=decl.flow)
+    violations = registry.check(Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version)
     declarant, declaration_id = decl.declarant_id, decl.declaration_id
     warnings = [r for v in violations if v.severity is Severity.WARNING
                 for r in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
@@ -179,7 +179,8 @@ def _process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudo
     if rejecting or envoi_rejection:
         # Person-level findings are reported too (no lines of their own): a declarant fixes all at once.
         for person in decl.instances(R.INDIVIDUAL):
-            rejecting.extend(v for v in registry.check(Target.PERSON, decl, person, flow=decl.flow)
+            rejecting.extend(v for v in registry.check(Target.PERSON, decl, person, flow=decl.flow,
+                                                       version=decl.norm_version)
                              if v.severity.rejects)
         reasons = rejecting or [Violation(v.rule_id, v.severity, v.origin, v.rubric,
                                           "declaration taken out with its envoi: " + v.detail, v.explain, v.family)
@@ -208,7 +209,7 @@ def _process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudo
     for person in decl.instances(R.INDIVIDUAL):
         lines = sum(instance.line_count for instance in person.walk())
         person_key = pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), decl.value(R.SIREN))
-        found = registry.check(Target.PERSON, decl, person, flow=decl.flow)
+        found = registry.check(Target.PERSON, decl, person, flow=decl.flow, version=decl.norm_version)
         warnings.extend(r for v in found if v.severity is Severity.WARNING
                         for r in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
                                                     declarant_id=declarant, declaration_id=declaration_id,

@@ -157,8 +157,9 @@ class QuarantineRecord:
     severity: Severity
     scope: Severity                 # the unit actually quarantined (may be wider than the rule's)
     file: str
-    first_line: int
+    first_line: int                 # the unit taken out (the finding itself, for a warning)
     last_line: int
+    line: int                       # the line the finding points at
     rubric: str
     lines: int                      # how many input lines this record takes out (0 for a warning)
     declarant_id: str | None

@@ -39,7 +39,7 @@ def _to_correct(row: dict) -> str:
     if row["severity"] == "WARNING":
         return "Vérifier la donnée signalée ; aucune donnée n'a été écartée."
     where = f"la rubrique {row['rubric']}" if row["rubric"] else "la structure du fichier"
-    return (f"Corriger {where} (ligne {row['first_line']} de {row['file']}) et transmettre une déclaration conforme : "
+    return (f"Corriger {where} (ligne {row['line']} de {row['file']}) et transmettre une déclaration conforme : "
             "annule et remplace avant l'échéance, sinon régularisation dans la déclaration suivante.")
 
 
@@ -47,7 +47,8 @@ def declarant_report(declarant_id: str, quarantine: list[dict], warnings: list[d
     def entry(row: dict) -> dict:
         return {"rule_id": row["rule_id"], "severity": row["severity"], "scope": row["scope"],
                 "scope_label": SCOPE_LABELS.get(row["scope"], row["scope"]), "file": row["file"],
-                "first_line": row["first_line"], "last_line": row["last_line"], "rubric": row["rubric"],
+                "first_line": row["first_line"], "last_line": row["last_line"], "line": row["line"],
+                "rubric": row["rubric"],
                 "rubric_label": _rubric_label(row["rubric"]), "explain": row["explain"], "detail": row["detail"],
                 "person_key": row["person_key"], "declaration_id": row["declaration_id"],
                 "to_correct": _to_correct(row)}

@@ -8,10 +8,15 @@ from gateway.validate.registry import DEFAULT_RULES, RuleRegistry
 def render(fmt: str = "text", registry: RuleRegistry = DEFAULT_RULES) -> str:
     if fmt == "md":
         lines = ["# Catalogue des contrôles de la passerelle DRM", "",
-                 "| Règle | Famille | Portée | Flux | Explication | Référence |", "|---|---|---|---|---|---|"]
+                 "Chaque contrôle porte un identifiant stable, une portée (ce qui est écarté : fichier, envoi, "
+                 "déclaration, données d'une personne, lignes ; ou simple avertissement), les flux et versions de norme "
+                 "concernés, et la référence au cahier technique quand elle existe.", "",
+                 "| Règle | Famille | Portée | Flux | Normes | Explication | Référence |",
+                 "|---|---|---|---|---|---|---|"]
         for rule in registry:
             flows = ", ".join(sorted(flow.value for flow in rule.flows))
-            lines.append(f"| {rule.id} | {rule.family} | {rule.severity.value} | {flows} | {rule.explain} | "
-                         f"{rule.reference} |")
+            versions = ", ".join(sorted(rule.versions)) if rule.versions else "toutes"
+            lines.append(f"| {rule.id} | {rule.family} | {rule.severity.value} | {flows} | {versions} | "
+                         f"{rule.explain} | {rule.reference} |")
         return "\n".join(lines) + "\n"
     return "\n".join(f"{rule.id}  {rule.severity.value:<11} {rule.explain}" for rule in registry)

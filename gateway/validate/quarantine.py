@@ -24,6 +24,7 @@ def quarantine_records(violations: Iterable[Violation], *, scope: Severity, line
             file=origin.file,
             first_line=origin.first_line if warning else first_line,
             last_line=origin.last_line if warning else last_line,
+            line=origin.first_line,
             rubric=violation.rubric, lines=0 if (warning or index) else lines,
             declarant_id=declarant_id, declaration_id=declaration_id, person_key=person_key,
             detail=violation.message(), explain=violation.explain,

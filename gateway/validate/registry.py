@@ -47,6 +47,7 @@ class Rule:
     reference: str
     flows: frozenset[Flow]
     check: Callable[..., Iterable[Finding]]
+    versions: frozenset[str] | None = None      # norm versions it applies to (None: all)
 
     def violations(self, *args: Any) -> Iterator[Violation]:
         for finding in self.check(*args):
@@ -59,7 +60,8 @@ class RuleRegistry:
         self._rules: dict[str, Rule] = {}
 
     def rule(self, rule_id: str, *, family: str, severity: Severity, target: Target, explain: str,
-             reference: str = "", flows: Iterable[Flow] = (Flow.DSN, Flow.PASRAU)) -> Callable:
+             reference: str = "", flows: Iterable[Flow] = (Flow.DSN, Flow.PASRAU),
+             versions: Iterable[str] | None = None) -> Callable:
         if not RULE_ID.fullmatch(rule_id):
             raise ValueError(f"rule id {rule_id!r}: expected DRM-XX-NNN or DRM-XXX-NNN")
 
@@ -68,7 +70,7 @@ class RuleRegistry:
                 msg = f"rule {rule_id} is already defined by {self._rules[rule_id].check.__qualname__}"
                 raise DuplicateRuleError(msg)
             self._rules[rule_id] = Rule(rule_id, family, severity, target, explain, reference,
-                                        frozenset(flows), check)
+                                        frozenset(flows), check, frozenset(versions) if versions else None)
             return check
         return register
 
@@ -81,12 +83,13 @@ class RuleRegistry:
     def __getitem__(self, rule_id: str) -> Rule:
         return self._rules[rule_id]
 
-    def for_target(self, target: Target, flow: Flow | None = None) -> list[Rule]:
-        return [rule for rule in self if rule.target is target and (flow is None or flow in rule.flows)]
+    def for_target(self, target: Target, flow: Flow | None = None, version: str | None = None) -> list[Rule]:
+        return [rule for rule in self if rule.target is target and (flow is None or flow in rule.flows)
+                and (version is None or rule.versions is None or version in rule.versions)]
 
-    def check(self, target: Target, *subject: Any, flow: Flow | None = None) -> list[Violation]:
-        """Every violation of every rule for ``target`` on ``subject``."""
-        return [violation for rule in self.for_target(target, flow) for violation in rule.violations(*subject)]
+    def check(self, target: Target, *subject: Any, flow: Flow | None = None, version: str | None = None) -> list[Violation]:
+        """Every violation of every rule for ``target`` on ``subject`` (all of them, not the first)."""
+        return [violation for rule in self.for_target(target, flow, version) for violation in rule.violations(*subject)]
 
 
 DEFAULT_RULES = RuleRegistry()

@@ -53,6 +53,11 @@ def _envoi_origin(file: str, envoi: EnvoiIndex) -> Origin:
     return Origin(file, envoi.first_line, envoi.last_line)
 
 
+def _footer_origin(file: str, envoi: EnvoiIndex) -> Origin:
+    footer = envoi.footer
+    return Origin(file, footer.first_line, footer.last_line) if footer else _envoi_origin(file, envoi)
+
+
 @rule("DRM-STR-001", family="structure", severity=Severity.ENVOI, target=Target.ENVOI,
       explain="L'envoi n'est pas terminé par le bloc de totalisation S90 : le fichier est incomplet ou "
               "tronqué, ses déclarations ne peuvent pas être prises en compte.",
@@ -70,10 +75,10 @@ def envoi_has_a_total(file: str, envoi: EnvoiIndex) -> Iterator[Finding]:
 def envoi_rubric_total_matches(file: str, envoi: EnvoiIndex) -> Iterator[Finding]:
     declared = envoi.values.get(R.TOTAL_RUBRICS)
     if envoi.closed_by == "S90" and declared is not None and declared.isdigit() and int(declared) != envoi.lines:
-        yield Finding(_envoi_origin(file, envoi), R.TOTAL_RUBRICS,
+        yield Finding(_footer_origin(file, envoi), R.TOTAL_RUBRICS,
                       f"total {int(declared)} declared: expected {envoi.lines} rubric lines")
     elif envoi.closed_by == "S90" and (declared is None or not declared.isdigit()):
-        yield Finding(_envoi_origin(file, envoi), R.TOTAL_RUBRICS, "total missing or not a number")
+        yield Finding(_footer_origin(file, envoi), R.TOTAL_RUBRICS, "total missing or not a number")
 
 
 @rule("DRM-STR-003", family="structure", severity=Severity.ENVOI, target=Target.ENVOI,
@@ -84,7 +89,7 @@ def envoi_declaration_total_matches(file: str, envoi: EnvoiIndex) -> Iterator[Fi
     declared = envoi.values.get(R.TOTAL_DECLARATIONS)
     if envoi.closed_by == "S90" and declared is not None and declared.isdigit() \
             and int(declared) != len(envoi.declarations):
-        yield Finding(_envoi_origin(file, envoi), R.TOTAL_DECLARATIONS,
+        yield Finding(_footer_origin(file, envoi), R.TOTAL_DECLARATIONS,
                       f"{int(declared)} declarations announced: expected {len(envoi.declarations)}")
 
 

@@ -145,3 +145,23 @@ def test_cross_declaration_rules_compare_a_declarants_months(tmp_path, pseudonym
     outcome = process_files([str(march), str(april)], DEFAULT_RULES, pseudonyms)
     [finding] = outcome.warnings
     assert finding.rule_id == "DRM-XDC-004" and finding.file == "april.dsn" and finding.declarant_id == siret
+
+
+def test_a_rule_scoped_to_a_norm_version_applies_only_to_it(tmp_path, pseudonyms):
+    """Rules carry their flows and norm versions; the registry applies them only there."""
+    from gateway.ingest import process_file
+    from gateway.records import Origin
+    from gateway.validate.registry import Finding
+    registry = RuleRegistry()
+
+    @registry.rule("DRM-TST-003", family="t", severity=Severity.WARNING, target=Target.DECLARATION,
+                   explain="Test.", versions=("P26V01",))
+    def p26_only(decl):
+        yield Finding(Origin(decl.file, decl.first_line, decl.first_line))
+
+    found = {}
+    for norm in ("P25V01", "P26V01"):
+        path = tmp_path / f"{norm}.dsn"
+        path.write_bytes(B.a_dsn_file(norm=norm))
+        found[norm] = [w.rule_id for w in process_file(str(path), registry, pseudonyms).warnings]
+    assert found == {"P25V01": [], "P26V01": ["DRM-TST-003"]}
