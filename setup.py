@@ -10,6 +10,7 @@ setup(
                                     "corrections", "corrections.*", "fixtures", "fixtures.*"]),
     package_data={
         "schemas": ["*.avsc", "norm/*.json"],
+        "gateway.publish": ["templates/*.j2"],
         "fixtures": ["bundled/*", "bundled/*/*", "bundled/*/*/*"],
     },
     install_requires=[
@@ -23,6 +24,8 @@ setup(
         "typer>=0.12",
         "rich>=13",
         "pyyaml>=6",
+        "jinja2>=3.1",
+        "matplotlib>=3.8",
     ],
     extras_require={"test": ["pytest>=8", "hypothesis>=6.100"]},
     entry_points={"console_scripts": ["drm-gateway=gateway.cli:main"]},
