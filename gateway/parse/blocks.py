@@ -34,9 +34,13 @@ class BlockInstance:
         return (child for child in self.children if child.block == block)
 
     def walk(self) -> Iterator["BlockInstance"]:
-        yield self
-        for child in self.children:
-            yield from child.walk()
+        """This instance and all below it, in document order (iterative: trees are wide)."""
+        stack = [self]
+        while stack:
+            instance = stack.pop()
+            yield instance
+            if instance.children:
+                stack.extend(reversed(instance.children))
 
     @property
     def line_count(self) -> int:

@@ -19,6 +19,8 @@ CHUNK = 1 << 20
 _GRAMMAR = re.compile(rb"(S[0-9]{2}\.G[0-9]{2}\.[0-9]{2}\.[0-9]{3}),'(.*)'", re.S)
 _FORBIDDEN = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _MANGLED = re.compile(rb"\xef\xbf\xbd|[\xc2\xc3][\x80-\xbf]")
+_FORBIDDEN_IN_TEXT = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f-\x9f]")      # as _FORBIDDEN, line ends allowed
+_LINE_START = re.compile(rb"^S[0-9]{2}\.G[0-9]{2}\.[0-9]{2}\.[0-9]{3},'", re.M)
 
 
 class Defect(str, enum.Enum):
@@ -84,6 +86,15 @@ def iter_raw_lines(fh: BinaryIO, *, start_offset: int = 0, first_number: int = 1
         ends_cr = carry_last == b"\r"
         length = carry_len - (1 if ends_cr else 0)
         yield RawLine(number, offset, carry[:length] if len(carry) > length else carry, length)
+
+
+def clean_lines(text: bytes, lines: list[bytes]) -> bool:
+    """True when every line of ``text`` (LF-ended, split into ``lines``) is a well-formed rubric line
+    with no defect at all: checked over the whole block of text at once, so that the common case
+    costs a few C-level scans instead of several regex calls per line."""
+    return (_FORBIDDEN_IN_TEXT.search(text) is None and _MANGLED.search(text) is None
+            and text.count(b"'\n") == len(lines) and len(_LINE_START.findall(text)) == len(lines)
+            and min(map(len, lines), default=MAX_LINE) >= 17 and max(map(len, lines), default=0) <= MAX_LINE)
 
 
 def tokenize(raw: RawLine) -> tuple[Token | None, list[Defect]]:

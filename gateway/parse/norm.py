@@ -75,6 +75,10 @@ class NormCatalogue:
             key: Rubric(key, spec["name"], datatypes[spec["datatype"]]) for key, spec in raw["rubrics"].items()
         }
         self._ancestors: dict[str, tuple[str, ...]] = {key: self._chain(key) for key in self.blocks}
+        self.children: dict[str, tuple[Block, ...]] = {}
+        for block in self.blocks.values():
+            if block.parent is not None:
+                self.children[block.parent] = self.children.get(block.parent, ()) + (block,)
         self._first_rubric: dict[str, str] = {}
         for rubric_id in sorted(self.rubrics):
             self._first_rubric.setdefault(rubric_id[:10], rubric_id)

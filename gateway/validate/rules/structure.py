@@ -89,10 +89,13 @@ def mandatory_blocks_present(decl: ParsedDeclaration) -> Iterator[Finding]:
         return
     allowed = decl.norm.natures.get(decl.nature)
     for instance in _all_instances(decl):
-        present = _children_by_block(instance)
-        for block, spec in decl.norm.blocks.items():
-            if spec.parent == instance.block and spec.min_occurs > 0 and block not in present \
-                    and (allowed is None or block in allowed) and block in _READ_OR_CORE:
+        required = [spec.id for spec in decl.norm.children.get(instance.block, ())
+                    if spec.min_occurs > 0 and spec.id in _READ_OR_CORE and (allowed is None or spec.id in allowed)]
+        if not required:
+            continue
+        present = {child.block for child in instance.children}
+        for block in required:
+            if block not in present:
                 yield Finding(_origin(decl, instance.first_line), block, f"mandatory block {block} missing")
 
 
