@@ -2,6 +2,7 @@
 datasets into place and write the manifest last (readers never see a half-written output)."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -13,7 +14,8 @@ from pathlib import Path
 import structlog
 
 from gateway import __version__
-from gateway.errors import UnreadableFlowError
+from gateway.errors import ConfigurationError, UnreadableFlowError
+from gateway.faults import checkpoint
 from gateway.options import Settings
 from gateway.publish.history import record_run
 from gateway.publish.metrics import run_metrics
@@ -72,10 +74,21 @@ def run_id_of(inputs: list[dict]) -> str:
 
 
 def run(settings: Settings) -> RunResult:
-    started = time.monotonic()
-    files = resolve_inputs(settings.inputs)
+    """One run into ``settings.out``; refused with a clear error while another run writes there."""
     out = Path(settings.out)
+    files = resolve_inputs(settings.inputs)
     out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".run.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigurationError(f"another run is writing @ {out}: expected one run at a time per output "
+                                     "folder (wait for it, or use another --out)") from None
+        return _run(settings, out, files)
+
+
+def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResult:
+    started = time.monotonic()
     staging = out / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -99,6 +112,7 @@ def run(settings: Settings) -> RunResult:
     metrics = run_metrics(out, manifest)
     history = record_run(history_dir, out, manifest["run_id"], metrics)
     outputs["report"] = write_reports(out, manifest, history)
+    checkpoint("manifest")
     folder = history_dir.resolve()
     shown = folder.relative_to(out.resolve()) if folder.is_relative_to(out.resolve()) else folder
     manifest["history"] = {"folder": str(shown), "sequence": history["sequence"],
@@ -127,6 +141,7 @@ def _finalise(out: Path, staging: Path) -> dict[str, list[str]]:
             final.rename(old)
         if new.exists():
             new.rename(final)
+            checkpoint("finalise")
             outputs[name] = sorted(str(p.relative_to(out)) for p in final.rglob("*") if p.is_file())
         else:
             outputs[name] = []

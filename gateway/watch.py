@@ -72,7 +72,7 @@ def watch_folder(folder: Path, out: Path, key: bytes, beam_args: tuple[str, ...]
                 if (path.name, digest) in done:
                     continue
                 target = out / "files" / path.name
-                result = run(Settings((str(path),), str(target), key, beam_args))
+                result = run(Settings((str(path),), str(target), key, beam_args, history=str(out / "history")))
                 _record(out, {"file": path.name, "sha256": digest, "out": str(target.relative_to(out))})
                 _log.info("file.processed", file=path.name, lines_read=result.manifest["lines_read"])
                 if report:

@@ -7,6 +7,7 @@ import structlog
 from apache_beam import pvalue
 
 from gateway import log
+from gateway.faults import checkpoint
 from gateway.ingest import DeclarationTask, check_declarant, check_person_flows, index_file, process_task
 from gateway.parse.index import DeclarationSpan
 from gateway.pseudonym import Pseudonymiser
@@ -60,6 +61,7 @@ class _IndexFile(beam.DoFn):
             lines = _count_lines(path)
             yield crash_outcome(label, 1, lines, lines, error, read=lines)
             return
+        checkpoint("index")
         for item in items:
             yield pvalue.TaggedOutput(TASKS, item) if isinstance(item, DeclarationTask) else item
 

@@ -6,6 +6,7 @@ import json
 import apache_beam as beam
 
 from gateway import log
+from gateway.faults import checkpoint
 from gateway.publish.datasets import BUCKETS, bucket_of, write_bytes, write_partition
 from gateway.records import Outcome
 from schemas.records import QUARANTINE, RESOURCE_MONTH
@@ -70,7 +71,9 @@ class _WritePartition(beam.DoFn):
         order = resource_order if self._dataset == "resources" else quarantine_order
         schema = RESOURCE_MONTH if self._dataset == "resources" else QUARANTINE
         rows = sorted(records, key=order)
-        yield from write_partition(self._root, self._dataset, partition, schema, rows, avro=self._avro)
+        written = write_partition(self._root, self._dataset, partition, schema, rows, avro=self._avro)
+        checkpoint("publish")
+        yield from written
 
 
 class _WriteStats(beam.DoFn):
