@@ -1,0 +1,84 @@
+"""Hostile files: each is quarantined with a reason, lines are conserved, memory stays bounded."""
+import gzip
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixtures import builders as B
+from tests.conftest import TEST_KEY
+
+ENV = {**os.environ, "DRM_GATEWAY_PSEUDONYM_KEY": TEST_KEY.decode()}
+PEAK_MB = 700          # Beam, pyarrow, polars and pandera alone take ~250 MB
+
+
+def _declarations(count: int) -> bytes:
+    siret = B.siret_from(B.siren_from(8))
+    declaration = B.declaration_lines(siret=siret, main_month=B.date(2025, 3, 1),
+                                      people_lines=B.dsn_person_lines(B.a_person(), [B.a_payment()]))
+    return B.render(B.envoi_lines([declaration] * count, emitter_siret=siret))
+
+
+def _hostile(name: str) -> bytes:
+    clean = B.a_dsn_file()
+    if name == "50mb_line_without_newline":
+        return b"S10.G00.00.001,'" + b"A" * 50_000_000
+    if name == "binary_garbage":
+        return random.Random(1).randbytes(3_000_000)
+    if name == "nul_bytes":
+        return clean.replace(b"EMPLOYE ADMINISTRATIF", b"EMPLOYE\x00\x00ADMIN")
+    if name == "utf8_not_latin1_clean":
+        return clean.replace(b"EMPLOYE ADMINISTRATIF", "EMPLOYÉ À 100 €".encode("utf-8"))
+    if name == "5000_declarations":
+        return _declarations(5000)
+    if name == "envoi_claiming_a_million_declarations":
+        return clean.replace(b"S90.G00.90.002,'1'", b"S90.G00.90.002,'1000000'")
+    if name == "inconsistent_nesting":
+        lines = clean.split(b"\n")[:-1]
+        body = lines[18:-2]
+        random.Random(3).shuffle(body)
+        return b"\n".join(lines[:18] + body + lines[-2:]) + b"\n"
+    if name == "gzip_compressed":
+        return gzip.compress(clean)
+    raise ValueError(name)
+
+
+EXPECTED = {
+    "50mb_line_without_newline": {"DRM-SYN-003"},
+    "binary_garbage": {"DRM-FIL-001"},
+    "nul_bytes": {"DRM-ENC-001"},
+    "utf8_not_latin1_clean": {"DRM-ENC-001"},
+    "5000_declarations": set(),
+    "envoi_claiming_a_million_declarations": {"DRM-STR-003"},
+    "inconsistent_nesting": {"DRM-STR-007", "DRM-STR-009"},   # children before parents, repeated blocks
+    "gzip_compressed": {"DRM-FIL-001"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_hostile_input_is_quarantined_with_a_reason_in_bounded_memory(name, tmp_path):
+    path = tmp_path / f"{name}.dsn"
+    content = _hostile(name)
+    path.write_bytes(content)
+    process = subprocess.Popen([sys.executable, "-m", "gateway", "run", str(path), "--out", str(tmp_path / "out")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    _, status, usage = os.wait4(process.pid, 0)
+    stderr = process.stderr.read().decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, stderr[-2000:]
+    assert "Traceback" not in stderr
+    manifest = json.loads((tmp_path / "out" / "run.json").read_text())
+    expected_lines = content.count(b"\n") + (1 if content and not content.endswith(b"\n") else 0)
+    assert manifest["conservation_holds"] and manifest["lines_read"] == expected_lines
+    metrics = json.loads((tmp_path / "out" / "report" / "metrics.json").read_text())
+    found = {rule["rule_id"] for rule in metrics["by_rule"]}
+    assert EXPECTED[name] <= found
+    if not EXPECTED[name]:
+        assert manifest["lines_quarantined"] == 0 and manifest["declarations"] == 5000
+    peak_mb = usage.ru_maxrss / 1024
+    print(f"{name}: {manifest['lines_read']} lines, quarantined {manifest['lines_quarantined']}, "
+          f"rules {sorted(found)}, peak {peak_mb:.0f} MB")
+    assert peak_mb < PEAK_MB
