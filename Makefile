@@ -22,3 +22,11 @@ bench: install
 	$(VENV)/bin/python -m bench
 
 .PHONY: install run test bench
+
+# Known-vulnerability check of the pinned dependencies (needs the PyPI JSON API or OSV: not reachable
+# from the offline development machines, where every package is reported "not found").
+audit: install
+	$(VENV)/bin/pip install --quiet pip-audit
+	$(VENV)/bin/pip-audit -r constraints.txt --disable-pip --no-deps
+
+.PHONY: audit
