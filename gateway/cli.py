@@ -51,6 +51,7 @@ def run(
     watch: Optional[Path] = typer.Option(None, "--watch", help="Keep running: process each new file of this folder once."),
     once: bool = typer.Option(False, "--once", help="With --watch: process what is there, then stop."),
     interval: float = typer.Option(2.0, "--interval", help="With --watch: seconds between scans."),
+    batch_size: int = typer.Option(500, "--batch-size", help="With --watch: files per pipeline run at most."),
     key_file: Optional[str] = typer.Option(None, "--pseudonym-key-file", help="File holding the pseudonym key."),
     insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key", help="Use a public demo key (sample data only)."),
 ) -> None:
@@ -61,7 +62,7 @@ def run(
         key = load_key(key_file=key_file, insecure_demo=insecure_demo_key)
         if watch is not None:
             from gateway.watch import watch_folder
-            watch_folder(watch, out_dir, key, beam_args, interval=interval, once=once,
+            watch_folder(watch, out_dir, key, beam_args, interval=interval, once=once, batch_size=max(1, batch_size),
                          report=lambda name, result: _summary(result.manifest, result.seconds, title=name))
             return
         from gateway.run import run as run_job

@@ -109,17 +109,37 @@ def _envoi(path: str, file: str, envoi: EnvoiIndex, registry: RuleRegistry, task
 
 
 def process_task(task: DeclarationTask, registry: RuleRegistry, pseudonyms: Pseudonymiser) -> Outcome:
-    total = Outcome()
+    return process_tasks([task], registry, pseudonyms)
+
+
+def process_tasks(tasks: list[DeclarationTask], registry: RuleRegistry, pseudonyms: Pseudonymiser) -> Outcome:
+    """Declarations of one or more tasks (possibly of several small files), then the batch rules once
+    over all their records: a pandera call has a fixed cost, so batches should not be tiny."""
+    outcomes: list[Outcome] = []
     accepted: list[_AcceptedPerson] = []
-    with open(task.path, "rb") as fh:
-        for span in task.spans:
-            decl = read_declaration(fh, task.file, span, task.envoi_number, task.norm_version)
-            outcome, people = _process_declaration(decl, registry, pseudonyms, task.envoi_rejection)
-            total = merge(total, outcome)
-            accepted.extend(people)
+    for task in tasks:
+        with open(task.path, "rb") as fh:
+            for span in task.spans:
+                decl = read_declaration(fh, task.file, span, task.envoi_number, task.norm_version)
+                outcome, people = _process_declaration(decl, registry, pseudonyms, task.envoi_rejection)
+                outcomes.append(outcome)
+                accepted.extend(people)
+    total = merge_all(outcomes)
     total = _check_batch(total, accepted, registry)
-    return Outcome(total.resources, total.quarantine, total.warnings, total.counts, declarations=len(task.spans),
-                   summaries=total.summaries, allowances=total.allowances)
+    return Outcome(total.resources, total.quarantine, total.warnings, total.counts,
+                   declarations=sum(len(task.spans) for task in tasks), summaries=total.summaries,
+                   allowances=total.allowances)
+
+
+def merge_all(outcomes: list[Outcome]) -> Outcome:
+    """Many outcomes into one, in linear time."""
+    counts = LineCounts()
+    for outcome in outcomes:
+        counts += outcome.counts
+    return Outcome(tuple(r for o in outcomes for r in o.resources), tuple(q for o in outcomes for q in o.quarantine),
+                   tuple(w for o in outcomes for w in o.warnings), counts, sum(o.declarations for o in outcomes),
+                   sum(o.files for o in outcomes), tuple(s for o in outcomes for s in o.summaries),
+                   tuple(a for o in outcomes for a in o.allowances))
 
 
 def _check_batch(total: Outcome, accepted: list[_AcceptedPerson], registry: RuleRegistry) -> Outcome:
@@ -261,11 +281,8 @@ def _instances(root):
 
 def process_file(path: str, registry: RuleRegistry, pseudonyms: Pseudonymiser, *, label: str | None = None) -> Outcome:
     """Both passes over one file, in process: for tests and small tools."""
-    total = Outcome()
-    for item in index_file(path, registry, label=label):
-        outcome = process_task(item, registry, pseudonyms) if isinstance(item, DeclarationTask) else item
-        total = merge(total, outcome)
-    return total
+    return merge_all([process_task(item, registry, pseudonyms) if isinstance(item, DeclarationTask) else item
+                      for item in index_file(path, registry, label=label)])
 
 
 def merge(a: Outcome, b: Outcome) -> Outcome:
@@ -303,9 +320,7 @@ def check_person_flows(person_key: str, mentions, registry: RuleRegistry) -> Out
 
 def process_files(paths: list[str], registry: RuleRegistry, pseudonyms: Pseudonymiser) -> Outcome:
     """A whole run in process (tests and small tools): per-file stages, then the cross checks."""
-    total = Outcome()
-    for path in paths:
-        total = merge(total, process_file(path, registry, pseudonyms, label=display_name(path)))
+    total = merge_all([process_file(path, registry, pseudonyms, label=display_name(path)) for path in paths])
     return merge(total, cross_checks(total, registry))
 
 
@@ -316,9 +331,5 @@ def cross_checks(outcome: Outcome, registry: RuleRegistry) -> Outcome:
     people: dict[str, list] = {}
     for mention in outcome.allowances:
         people.setdefault(mention.person_key, []).append(mention)
-    total = Outcome()
-    for declarant_id in sorted(declarants):
-        total = merge(total, check_declarant(declarant_id, declarants[declarant_id], registry))
-    for person_key in sorted(people):
-        total = merge(total, check_person_flows(person_key, people[person_key], registry))
-    return total
+    return merge_all([check_declarant(d, declarants[d], registry) for d in sorted(declarants)]
+                     + [check_person_flows(p, people[p], registry) for p in sorted(people)])

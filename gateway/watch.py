@@ -2,9 +2,12 @@
 
 Convention for producers: write a file under a temporary name (ending in ``.part`` or ``.tmp``,
 or starting with a dot) and rename it when complete; renaming is atomic, so a file with its final
-name is whole. Each file is run into ``OUT/files/<name>/`` and then recorded in
-``OUT/watch-ledger.jsonl``. After a crash, a file whose run finished but was not yet recorded is
-run again into the same folder, which gives identical outputs: no file is lost or counted twice.
+name is whole. Complete files are taken in arrival order (modification time, then name) in
+batches of at most ``batch_size``; batch number N is run into ``OUT/batches/N/`` (one Beam run per
+batch, the history shared in ``OUT/history``) and then recorded, with the name and SHA-256 of each
+of its files, as one line of ``OUT/watch-ledger.jsonl``. A batch cut off by a crash was never
+recorded: after a restart its files are taken again, as batch N again, and its folder is
+rewritten. So no file is lost or processed twice, and a backlog costs one pipeline start per batch.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from gateway.options import Settings
 from gateway.run import IGNORED_SUFFIXES, RunResult, _digest, run
 
 LEDGER = "watch-ledger.jsonl"
+BATCH_SIZE = 500
 _log = structlog.get_logger()
 
 
@@ -32,18 +36,17 @@ def ready_files(folder: Path) -> list[Path]:
     return sorted(files, key=lambda path: (path.stat().st_mtime_ns, path.name))
 
 
-def processed(out: Path) -> set[tuple[str, str]]:
-    ledger = out / LEDGER
-    if not ledger.exists():
-        return set()
-    done = set()
-    for line in ledger.read_text(encoding="utf-8").splitlines():
+def ledger(out: Path) -> list[dict]:
+    path = out / LEDGER
+    if not path.exists():
+        return []
+    batches = []
+    for line in path.read_text(encoding="utf-8").splitlines():
         try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:      # a torn last line from a crash: that file is simply redone
+            batches.append(json.loads(line))
+        except json.JSONDecodeError:      # a torn last line from a crash: that batch is simply redone
             continue
-        done.add((entry["file"], entry["sha256"]))
-    return done
+    return batches
 
 
 def _record(out: Path, entry: dict) -> None:
@@ -54,7 +57,9 @@ def _record(out: Path, entry: dict) -> None:
 
 
 def watch_folder(folder: Path, out: Path, key: bytes, beam_args: tuple[str, ...], *, interval: float = 2.0,
-                 once: bool = False, report: Callable[[str, RunResult], None] | None = None) -> int:
+                 once: bool = False, batch_size: int = BATCH_SIZE,
+                 report: Callable[[str, RunResult], None] | None = None) -> int:
+    """Process the new files of ``folder`` until stopped (or, with ``once``, until none is left)."""
     if not folder.is_dir():
         raise ConfigurationError(f"watched folder not found @ {folder}: expected a directory")
     out.mkdir(parents=True, exist_ok=True)
@@ -63,23 +68,32 @@ def watch_folder(folder: Path, out: Path, key: bytes, beam_args: tuple[str, ...]
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise ConfigurationError(f"another watcher is already writing @ {out}: expected one at a time") from None
-    count = 0
+    processed = 0
     try:
         while True:
-            done = processed(out)
+            batches = ledger(out)
+            done = {(f["file"], f["sha256"]) for batch in batches for f in batch["files"]}
+            pending = []
             for path in ready_files(folder):
                 digest = _digest(str(path))
-                if (path.name, digest) in done:
-                    continue
-                target = out / "files" / path.name
-                result = run(Settings((str(path),), str(target), key, beam_args, history=str(out / "history")))
-                _record(out, {"file": path.name, "sha256": digest, "out": str(target.relative_to(out))})
-                _log.info("file.processed", file=path.name, lines_read=result.manifest["lines_read"])
+                if (path.name, digest) not in done:
+                    pending.append((path, digest))
+                if len(pending) == batch_size:
+                    break
+            if pending:
+                number = len(batches) + 1
+                target = out / "batches" / f"{number:06d}"
+                result = run(Settings(tuple(str(path) for path, _ in pending), str(target), key, beam_args,
+                                      history=str(out / "history")))
+                _record(out, {"batch": number, "out": str(target.relative_to(out)),
+                              "files": [{"file": path.name, "sha256": digest} for path, digest in pending]})
+                _log.info("batch.processed", batch=number, files=len(pending), lines_read=result.manifest["lines_read"])
                 if report:
-                    report(path.name, result)
-                count += 1
+                    report(f"batch {number} ({len(pending)} files)", result)
+                processed += len(pending)
+                continue
             if once:
-                return count
+                return processed
             time.sleep(interval)
     finally:
         fcntl.flock(lock, fcntl.LOCK_UN)

@@ -65,5 +65,5 @@ def test_watch_processes_each_complete_file_exactly_once_across_restarts(tmp_pat
     assert runner.invoke(app, args).exit_code == 0
     assert runner.invoke(app, args).exit_code == 0
     ledger = [json.loads(line) for line in (out / "watch-ledger.jsonl").read_text().splitlines()]
-    assert [entry["file"] for entry in ledger] == ["one.dsn", "two.dsn"]
-    assert json.loads((out / "files" / "two.dsn" / "run.json").read_text())["resources"] == 1
+    assert [[f["file"] for f in batch["files"]] for batch in ledger] == [["one.dsn"], ["two.dsn"]]
+    assert json.loads((out / "batches" / "000002" / "run.json").read_text())["resources"] == 1

@@ -78,3 +78,52 @@ def test_two_runs_started_together_are_serialised_or_refused(flows, tmp_path):
     import json
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["conservation_holds"] and not (out / ".staging").exists()
+
+
+def _drop(inbox: Path, count: int) -> list[str]:
+    """``count`` small declarations dropped at once, with increasing arrival times."""
+    from fixtures import builders as B
+    inbox.mkdir()
+    names = []
+    for number in range(count):
+        name = f"flow_{count - number:05d}.dsn"          # names run against arrival order on purpose
+        path = inbox / name
+        path.write_bytes(B.a_dsn_file(siret=B.siret_from(B.siren_from(number + 1))))
+        os.utime(path, ns=(1_700_000_000_000_000_000 + number * 1_000_000,) * 2)
+        names.append(name)
+    return names
+
+
+def _watch(inbox: Path, out: Path, *extra: str, fault: str | None = None) -> tuple[int, float]:
+    env = dict(ENV, DRM_GATEWAY_FAULT=fault) if fault else ENV
+    process = subprocess.Popen([sys.executable, "-m", "gateway", "run", "--watch", str(inbox), "--out", str(out),
+                                "--once", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    return os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024
+
+
+def _ledger_files(out: Path) -> list[str]:
+    import json
+    lines = (out / "watch-ledger.jsonl").read_text().splitlines()
+    return [f["file"] for line in lines for f in json.loads(line)["files"]]
+
+
+def test_a_backlog_of_1000_files_is_processed_once_in_arrival_order_with_bounded_memory(tmp_path):
+    names = _drop(tmp_path / "inbox", 1000)
+    code, peak_mb = _watch(tmp_path / "inbox", tmp_path / "out", "--batch-size=400")
+    assert code == 0 and _ledger_files(tmp_path / "out") == names
+    assert len(list((tmp_path / "out" / "batches").iterdir())) == 3
+    print(f"1000-file backlog: 3 batches, peak {peak_mb:.0f} MB")
+    assert peak_mb < 900
+
+
+def test_a_watcher_killed_mid_batch_resumes_and_processes_every_file_exactly_once(tmp_path):
+    names = _drop(tmp_path / "inbox", 150)
+    code, _ = _watch(tmp_path / "inbox", tmp_path / "out", "--batch-size=60", fault="publish")
+    assert code == -signal.SIGKILL and not (tmp_path / "out" / "watch-ledger.jsonl").exists()
+    code, _ = _watch(tmp_path / "inbox", tmp_path / "out", "--batch-size=60")
+    assert code == 0 and _ledger_files(tmp_path / "out") == names
+    import json
+    read = sum(json.loads((batch / "run.json").read_text())["lines_read"]
+               for batch in (tmp_path / "out" / "batches").iterdir())
+    assert read == sum((tmp_path / "inbox" / n).read_bytes().count(b"\n") for n in names)

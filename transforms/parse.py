@@ -8,7 +8,8 @@ from apache_beam import pvalue
 
 from gateway import log
 from gateway.faults import checkpoint
-from gateway.ingest import DeclarationTask, check_declarant, check_person_flows, index_file, process_task
+from gateway.ingest import (TASK_LINES, DeclarationTask, check_declarant, check_person_flows, index_file,
+                            process_tasks)
 from gateway.parse.index import DeclarationSpan
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import LineCounts, Outcome, Origin, Severity, Violation
@@ -52,18 +53,31 @@ class _IndexFile(beam.DoFn):
         log.configure()
         self._registry = _registry()
 
-    def process(self, element: tuple[str, str]):
-        path, label = element
-        try:
-            items = list(index_file(path, self._registry, label=label))
-        except Exception as error:  # noqa: BLE001 - any crash is counted, not lost
-            _log.error("file.crashed", file=label, error=type(error).__name__)
-            lines = _count_lines(path)
-            yield crash_outcome(label, 1, lines, lines, error, read=lines)
-            return
-        checkpoint("index")
-        for item in items:
-            yield pvalue.TaggedOutput(TASKS, item) if isinstance(item, DeclarationTask) else item
+    def process(self, group: list[tuple[str, str]]):
+        """A group of files (small files travel together) -> their outcomes, and their declarations
+        as groups of tasks of about TASK_LINES lines."""
+        batch: list[DeclarationTask] = []
+        size = 0
+        for path, label in group:
+            try:
+                items = list(index_file(path, self._registry, label=label))
+            except Exception as error:  # noqa: BLE001 - any crash is counted, not lost
+                _log.error("file.crashed", file=label, error=type(error).__name__)
+                lines = _count_lines(path)
+                yield crash_outcome(label, 1, lines, lines, error, read=lines)
+                continue
+            checkpoint("index")
+            for item in items:
+                if not isinstance(item, DeclarationTask):
+                    yield item
+                    continue
+                batch.append(item)
+                size += sum(span.span.lines for span in item.spans)
+                if size >= TASK_LINES:
+                    yield pvalue.TaggedOutput(TASKS, tuple(batch))
+                    batch, size = [], 0
+        if batch:
+            yield pvalue.TaggedOutput(TASKS, tuple(batch))
 
 
 class _ProcessTask(beam.DoFn):
@@ -75,18 +89,19 @@ class _ProcessTask(beam.DoFn):
         self._registry = _registry()
         self._pseudonyms = Pseudonymiser(self._key)
 
-    def process(self, task: DeclarationTask):
+    def process(self, tasks: tuple[DeclarationTask, ...]):
         try:
-            yield process_task(task, self._registry, self._pseudonyms)
-        except Exception as error:  # noqa: BLE001
-            _log.error("task.crashed", file=task.file, error=type(error).__name__)
-            spans: list[DeclarationSpan] = list(task.spans)
-            lines = sum(span.span.lines for span in spans)
-            yield crash_outcome(task.file, spans[0].span.first_line, spans[-1].span.last_line, lines, error)
+            yield process_tasks(list(tasks), self._registry, self._pseudonyms)
+        except Exception as error:  # noqa: BLE001 - any crash is counted, not lost
+            for task in tasks:
+                _log.error("task.crashed", file=task.file, error=type(error).__name__)
+                spans: list[DeclarationSpan] = list(task.spans)
+                lines = sum(span.span.lines for span in spans)
+                yield crash_outcome(task.file, spans[0].span.first_line, spans[-1].span.last_line, lines, error)
 
 
 class ParseFlows(beam.PTransform):
-    """(path, label) pairs -> Outcome per unit of work (file-level outcomes and per-task outcomes)."""
+    """Groups of (path, label) pairs -> Outcome per unit of work (file-level outcomes and per-task outcomes)."""
 
     def __init__(self, pseudonym_key: bytes) -> None:
         super().__init__()

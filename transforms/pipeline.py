@@ -8,9 +8,28 @@ from transforms.parse import CrossChecks, ParseFlows
 from transforms.publish import PublishOutcomes
 
 
+GROUP_BYTES = 8 << 20        # small files travel in groups of about this size (one element, one batch check)
+GROUP_FILES = 500
+
+
+def group_files(paths: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """Consecutive files (in label order) in groups of at most GROUP_BYTES / GROUP_FILES; a large file alone."""
+    import os
+    groups: list[list[tuple[str, str]]] = []
+    size = 0
+    for item in sorted(paths, key=lambda p: (p[1], p[0])):
+        length = os.path.getsize(item[0])
+        if not groups or size + length > GROUP_BYTES or len(groups[-1]) >= GROUP_FILES:
+            groups.append([])
+            size = 0
+        groups[-1].append(item)
+        size += length
+    return groups
+
+
 def build(pipeline: beam.Pipeline, paths: list[tuple[str, str]], staging: str, pseudonym_key: bytes) -> None:
     outcomes = (pipeline
-                | "Inputs" >> beam.Create(sorted(paths))
+                | "Inputs" >> beam.Create(group_files(paths))
                 | "SpreadFiles" >> beam.Reshuffle()
                 | "Parse" >> ParseFlows(pseudonym_key))
     cross = outcomes | "CrossChecks" >> CrossChecks()

@@ -26,7 +26,7 @@ def test_parse_flows_turns_files_into_counted_outcomes(tmp_path):
     read = path.read_bytes().count(b"\n")
     with TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as pipeline:
         totals = (pipeline
-                  | beam.Create([(str(path), "f.dsn")])
+                  | beam.Create([[(str(path), "f.dsn")]])
                   | ParseFlows(TEST_KEY)
                   | beam.Map(outcome_stats)
                   | beam.Map(lambda s: (s["lines_read"], s["lines_used"] + s["lines_ignored"] + s["lines_quarantined"],
