@@ -3,6 +3,7 @@
     GatewayError
     ├── ConfigurationError     unusable options, policy or secret
     ├── UnreadableFlowError    an input path that cannot be opened at all
+    ├── RunFailedError         the run could not finish (storage unavailable, disk full…)
     └── DuplicateRuleError     two rules registered under one id
 
 Messages follow "what failed @ where: expected what [rule]" and never echo personal values.
@@ -27,3 +28,7 @@ class UnreadableFlowError(GatewayError):
 
 class DuplicateRuleError(GatewayError):
     """A rule id registered twice in one registry."""
+
+
+class RunFailedError(GatewayError):
+    """The run stopped before completing; previous outputs are left as they were."""

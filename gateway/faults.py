@@ -10,5 +10,9 @@ FAULT_ENV = "DRM_GATEWAY_FAULT"
 
 
 def checkpoint(point: str) -> None:
-    if os.environ.get(FAULT_ENV) == point:
+    """``<point>`` kills the process; ``<point>:disk-full`` raises the error a full disk would."""
+    fault = os.environ.get(FAULT_ENV)
+    if fault == point:
         os.kill(os.getpid(), signal.SIGKILL)
+    if fault == f"{point}:disk-full":
+        raise OSError(28, "No space left on device (injected)")

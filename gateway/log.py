@@ -25,6 +25,9 @@ def quiet_standard_logging() -> None:
         handler.setLevel(logging.ERROR)
         handler._drm_gateway = True  # type: ignore[attr-defined]
         root.addHandler(handler)
+    # Beam logs a failed bundle with its traceback (and locals of our frames may hold records): the
+    # driver reports the failure itself, in one line, so Beam's own records are not shown.
+    logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
 
 
 def _drop_personal_data(_logger, _method, event_dict):

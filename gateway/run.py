@@ -14,7 +14,7 @@ from pathlib import Path
 import structlog
 
 from gateway import __version__
-from gateway.errors import ConfigurationError, UnreadableFlowError
+from gateway.errors import ConfigurationError, RunFailedError, UnreadableFlowError
 from gateway.faults import checkpoint
 from gateway.options import Settings
 from gateway.publish.history import record_run
@@ -95,7 +95,13 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
     run_log = _log.bind(stage="run", files=len(files))
     run_log.info("run.started")
     if files:
-        pipeline.run(files, str(staging), settings.pseudonym_key, settings.pipeline_options())
+        try:
+            pipeline.run(files, str(staging), settings.pseudonym_key, settings.pipeline_options())
+        except Exception as error:  # noqa: BLE001 - storage or runner failure: stop cleanly, outputs untouched
+            run_log.error("run.failed", error=type(error).__name__)
+            reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+            raise RunFailedError(f"run stopped before completing @ {out}: {reason}; previous outputs are "
+                                 "unchanged, rerun when the cause is fixed") from None
     stats = _read_stats(staging)
     outputs = _finalise(out, staging)
     inputs = [{"file": label, "sha256": _digest(f), "bytes": os.path.getsize(f)} for f, label in files]

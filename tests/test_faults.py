@@ -127,3 +127,18 @@ def test_a_watcher_killed_mid_batch_resumes_and_processes_every_file_exactly_onc
     read = sum(json.loads((batch / "run.json").read_text())["lines_read"]
                for batch in (tmp_path / "out" / "batches").iterdir())
     assert read == sum((tmp_path / "inbox" / n).read_bytes().count(b"\n") for n in names)
+
+
+def test_storage_failing_mid_run_stops_cleanly_and_leaves_the_previous_outputs(flows, reference, tmp_path):
+    """A disk full while writing datasets: one-line error, exit 2, previous run's outputs unchanged,
+    and a rerun once the cause is gone catches up."""
+    import shutil
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    before = _tree(out)
+    failed = _cli(flows, out, fault="publish:disk-full")
+    assert failed.returncode == 2 and "No space left on device" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert failed.stderr.strip().splitlines()[-1].startswith("error: run stopped before completing")
+    assert {k: v for k, v in _tree(out).items() if not k.startswith(".staging")} == before
+    assert _cli(flows, out).returncode == 0 and _tree(out) == before
