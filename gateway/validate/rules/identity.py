@@ -78,9 +78,7 @@ def birth_year_matches_nir(decl: ParsedDeclaration, person: BlockInstance) -> It
       explain="Le même numéro de sécurité sociale apparaît pour plusieurs personnes dans la même déclaration.",
       reference="CT DSN S21.G00.30.001 CCH-14")
 def nir_is_unique_in_declaration(decl: ParsedDeclaration, person: BlockInstance) -> Iterator[Finding]:
-    nir = person.get(R.NIR)
-    if nir and _counts(decl, R.NIR)[nir] > 1:
-        yield Finding(_at(decl, person, R.NIR), R.NIR, "NIR declared for several individuals")
+    yield from _unique(decl, person, R.NIR, "NIR")
 
 
 @rule("DRM-ID-007", family="identity", severity=Severity.PERSON, target=Target.PERSON,
@@ -96,9 +94,7 @@ def ntt_carries_the_siren(decl: ParsedDeclaration, person: BlockInstance) -> Ite
       explain="Le même numéro technique temporaire (NTT) apparaît pour plusieurs personnes dans la déclaration.",
       reference="CT DSN S21.G00.30.020 CCH-14")
 def ntt_is_unique_in_declaration(decl: ParsedDeclaration, person: BlockInstance) -> Iterator[Finding]:
-    ntt = person.get(R.NTT)
-    if ntt and _counts(decl, R.NTT)[ntt] > 1:
-        yield Finding(_at(decl, person, R.NTT), R.NTT, "NTT declared for several individuals")
+    yield from _unique(decl, person, R.NTT, "NTT")
 
 
 @rule("DRM-ID-009", family="identity", severity=Severity.DECLARATION, target=Target.DECLARATION,
@@ -133,6 +129,12 @@ def nir_key_matches_when_given(decl: ParsedDeclaration, person: BlockInstance) -
     nir = person.get(R.NIR)
     if nir and len(nir) == 15 and not stdnum_nir.is_valid(nir):
         yield Finding(_at(decl, person, R.NIR), R.NIR, "NIR key mismatch: expected 97 - (n mod 97)")
+
+
+def _unique(decl: ParsedDeclaration, person: BlockInstance, rubric: str, what: str) -> Iterator[Finding]:
+    value = person.get(rubric)
+    if value and _counts(decl, rubric)[value] > 1:
+        yield Finding(_at(decl, person, rubric), rubric, f"{what} declared for several individuals")
 
 
 def _counts(decl: ParsedDeclaration, rubric: str) -> Counter:
