@@ -9,8 +9,14 @@ from gateway.ingest import process_file
 from gateway.pseudonym import DEMO_KEY, Pseudonymiser
 from gateway.validate.registry import DEFAULT_RULES
 
-BASE = B.a_dsn_file((B.a_person(), [B.a_payment()]), (B.a_person(contract="C00002"), [B.a_payment()]))
-LINES = BASE.split(b"\n")
+from tests.conftest import SHARED_SAMPLES
+
+BASES = {
+    "dsn": B.a_dsn_file((B.a_person(), [B.a_payment()]), (B.a_person(contract="C00002"), [B.a_payment()])),
+    "pasrau": B.a_pasrau_file((B.a_person(), [B.a_payment(income_class="301", net_paid=None)])),
+}
+if (SHARED_SAMPLES / "Jikenlabs_open-neodes_sample_dsn_P25V01.dsn").exists():   # a real file, read in place
+    BASES["ons_sample"] = (SHARED_SAMPLES / "Jikenlabs_open-neodes_sample_dsn_P25V01.dsn").read_bytes()
 
 
 def _run(tmp_path_factory, content: bytes):
@@ -31,10 +37,11 @@ def test_arbitrary_bytes_never_raise_and_lines_are_conserved(tmp_path_factory, d
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(["drop", "dup", "swap", "cut", "byte"]), st.integers(0, 10_000),
+@given(st.sampled_from(sorted(BASES)),
+       st.lists(st.tuples(st.sampled_from(["drop", "dup", "swap", "cut", "byte"]), st.integers(0, 10_000),
                           st.integers(0, 255)), min_size=1, max_size=6))
-def test_mutated_declarations_never_raise_and_lines_are_conserved(tmp_path_factory, mutations):
-    lines = list(LINES[:-1])
+def test_mutated_declarations_never_raise_and_lines_are_conserved(tmp_path_factory, base, mutations):
+    lines = list(BASES[base].split(b"\n")[:-1])
     for kind, position, value in mutations:
         i = position % len(lines) if lines else 0
         if not lines:
