@@ -68,38 +68,35 @@ def build_blocks(tokens: list[Token], norm: NormCatalogue) -> tuple[list[BlockIn
     problems: list[StructureProblem] = []
     open_by_block: dict[str, BlockInstance] = {}
     current: BlockInstance | None = None
-    for token in tokens:
-        rubric = token.rubric
+    rubrics, blocks, descendants = norm.rubrics, norm.blocks, norm.descendants
+    current_block, last_number = "", -1
+    for line, rubric, value in tokens:
         block = rubric[:10]
         number = int(rubric[11:])
-        if rubric not in norm.rubrics:
-            problems.append(StructureProblem("unknown_rubric", token.number, rubric))
-        if current is not None and current.block == block and number > current.last_number:
+        if rubric not in rubrics:
+            problems.append(StructureProblem("unknown_rubric", line, rubric))
+        if block == current_block and number > last_number:
             instance = current
         else:
-            instance = BlockInstance(block, token.number, token.number)
-            parent_id = norm.parent_of(block)
+            instance = BlockInstance(block, line, line)
+            spec = blocks.get(block)
+            parent_id = spec.parent if spec is not None else None
             parent = open_by_block.get(parent_id) if parent_id else None
             if parent is not None:
                 parent.children.append(instance)
                 instance.parent = parent
             else:
-                if parent_id is not None and block in norm.blocks:
-                    problems.append(StructureProblem("orphan_block", token.number, rubric))
+                if parent_id is not None:
+                    problems.append(StructureProblem("orphan_block", line, rubric))
                 roots.append(instance)
-            _close_descendants(open_by_block, block, norm)
+            below = descendants.get(block)
+            if below:
+                for other in [b for b in open_by_block if b in below]:
+                    del open_by_block[other]
             open_by_block[block] = instance
-            current = instance
-        instance.values[rubric] = token.value
-        instance.lines_of[rubric] = token.number
-        instance.last_line = token.number
-        instance.last_number = number
+            current, current_block = instance, block
+        instance.values[rubric] = value
+        instance.lines_of[rubric] = line
+        instance.last_line = line
+        instance.last_number = last_number = number
     return roots, problems
-
-
-def _close_descendants(open_by_block: dict[str, BlockInstance], block: str, norm: NormCatalogue) -> None:
-    """A new instance of ``block`` ends the open instances of every block below it."""
-    below = norm.descendants.get(block)
-    if below:
-        for other in [b for b in open_by_block if b in below]:
-            del open_by_block[other]

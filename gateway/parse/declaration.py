@@ -118,7 +118,7 @@ def read_declaration(fh: BinaryIO, file: str, span: DeclarationSpan, envoi_numbe
     lines = text[:-1].split(b"\n")
     first = span.span.first_line
     if clean_lines(text, lines):
-        parsed.tokens = [Token(first + i, line[:14].decode("ascii"), line[16:-1].decode("latin-1"))
+        parsed.tokens = [(first + i, line[:14].decode("ascii"), line[16:-1].decode("latin-1"))
                          for i, line in enumerate(lines)]
     else:
         for i, line in enumerate(lines):

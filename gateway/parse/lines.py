@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, NamedTuple
 
 MAX_LINE = 256
 KEEP = 1024                      # bytes of an over-long line kept (enough to name its rubric)
@@ -38,8 +38,9 @@ class RawLine:
     length: int        # true length without the line end
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """A rubric line: plain tuples of the same shape are accepted wherever a Token is."""
+
     number: int
     rubric: str
     value: str
