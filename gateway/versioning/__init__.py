@@ -1,0 +1,1 @@
+"""The bitemporal register: every version of a month's resources, with when the gateway learned it."""

@@ -1,0 +1,256 @@
+"""Versions of person x declarant x nature x month, computed from declarations as they arrive.
+
+The value of a month, as known at time T, is the sum over *slots* (declarant x flow x main month x
+fraction x declaration nature) of what the slot's current declaration says about that month: the
+current declaration of a slot is the one with the highest rank (S20.G00.05.004) among those known
+at T; an annule-et-remplace (type 03) supersedes the declaration of its slot as a whole, so a person
+it no longer lists loses that slot's amounts. Corrections that later declarations attach to the
+month (régularisations, back-pay, net-social corrections) come from other slots and add up.
+
+Each time a run changes the value of a month, one version is appended, with its cause. Nothing is
+overwritten: a version is never changed once written, and ingesting a declaration again adds nothing.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, replace
+from typing import Iterable
+
+from gateway.records import Cause, Flow, ResourceMonth
+
+AMOUNTS = ("net_social_cents", "net_taxable_cents", "net_paid_cents", "gross_cents", "pas_base_cents",
+           "pas_amount_cents")
+
+
+class VersionCause(str, enum.Enum):
+    INITIAL = "INITIAL"
+    LATE = "LATE"
+    REPLACEMENT = "REPLACEMENT"
+    PAS_REGULARISATION = "PAS_REGULARISATION"
+    BACK_PAY = "BACK_PAY"
+    NET_SOCIAL_CORRECTION = "NET_SOCIAL_CORRECTION"
+    PASRAU_CORRECTION = "PASRAU_CORRECTION"
+    FORCED = "FORCED"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Declaration:
+    """A declaration as the register knows it: enough to tell which one is current in its slot."""
+
+    slot: str
+    digest: str
+    rank: int
+    declaration_id: str
+    declaration_type: str
+    transaction_time: str
+    file: str
+    first_line: int
+
+    @property
+    def order(self) -> tuple:
+        return (self.rank, self.transaction_time, self.file, self.first_line)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Contribution:
+    """What one declaration says about one month of one key (its records for that key, summed)."""
+
+    person_key: str
+    nir: str | None
+    declarant_id: str
+    nature: str
+    month: str
+    slot: str
+    digest: str
+    causes: str                     # the record causes, sorted, joined by "+"
+    net_social_cents: int | None = None
+    net_taxable_cents: int | None = None
+    net_paid_cents: int | None = None
+    gross_cents: int | None = None
+    pas_base_cents: int | None = None
+    pas_amount_cents: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.person_key, self.declarant_id, self.nature, self.month)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResourceVersion:
+    version_id: str
+    person_key: str
+    nir: str | None
+    declarant_id: str
+    nature: str
+    month: str
+    version: int
+    transaction_time: str
+    cause: VersionCause
+    net_social_cents: int | None = None
+    net_taxable_cents: int | None = None
+    net_paid_cents: int | None = None
+    gross_cents: int | None = None
+    pas_base_cents: int | None = None
+    pas_amount_cents: int | None = None
+    declaration_id: str
+    declaration_digest: str
+    file: str
+    first_line: int
+    run_id: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.person_key, self.declarant_id, self.nature, self.month)
+
+    @property
+    def amounts(self) -> tuple:
+        return tuple(getattr(self, name) for name in AMOUNTS)
+
+
+def slot_of(record: ResourceMonth) -> str:
+    return "|".join([record.flow.value, record.declarant_id, record.main_month or "", record.declaration_fraction,
+                     record.declaration_nature])
+
+
+def declaration_of(record: ResourceMonth, transaction_time: str) -> Declaration:
+    rank = int(record.declaration_rank) if record.declaration_rank.isdigit() else 0
+    return Declaration(slot=slot_of(record), digest=record.declaration_digest, rank=rank,
+                       declaration_id=record.declaration_id, declaration_type=record.declaration_type,
+                       transaction_time=transaction_time, file=record.file, first_line=record.first_line)
+
+
+def contributions_of(records: Iterable[ResourceMonth]) -> list[Contribution]:
+    """One contribution per (declaration, key): the records of a declaration for a key, summed."""
+    grouped: dict[tuple, list[ResourceMonth]] = {}
+    for record in records:
+        key = (record.declaration_digest, record.person_key, record.declarant_id, record.nature.value, record.month)
+        grouped.setdefault(key, []).append(record)
+    out = []
+    for (digest, person_key, declarant_id, nature, month), group in sorted(grouped.items()):
+        sums = {}
+        for name in AMOUNTS:
+            values = [getattr(r, name) for r in group if getattr(r, name) is not None]
+            sums[name] = sum(values) if values else None
+        out.append(Contribution(person_key=person_key, nir=group[0].nir, declarant_id=declarant_id, nature=nature,
+                                month=month, slot=slot_of(group[0]), digest=digest,
+                                causes="+".join(sorted({r.cause.value for r in group})), **sums))
+    return out
+
+
+def current_declarations(declarations: Iterable[Declaration]) -> dict[str, Declaration]:
+    """The current declaration of each slot: the highest (rank, arrival)."""
+    current: dict[str, Declaration] = {}
+    for declaration in declarations:
+        best = current.get(declaration.slot)
+        if best is None or declaration.order > best.order:
+            current[declaration.slot] = declaration
+    return current
+
+
+def value_of(contributions: Iterable[Contribution], current: dict[str, Declaration]) -> tuple | None:
+    """A key's amounts from the current declaration of each slot; None if no current slot says anything."""
+    totals: dict[str, int] = {}
+    seen = False
+    for contribution in contributions:
+        winner = current.get(contribution.slot)
+        if winner is None or winner.digest != contribution.digest:
+            continue
+        seen = True
+        for name in AMOUNTS:
+            value = getattr(contribution, name)
+            if value is not None:
+                totals[name] = totals.get(name, 0) + value
+    return tuple(totals.get(name) for name in AMOUNTS) if seen else None
+
+
+def _cause(trigger: Declaration, superseded: bool, contribution: Contribution | None, first_version: bool,
+           month: str) -> VersionCause:
+    if superseded:
+        return VersionCause.REPLACEMENT
+    causes = set(contribution.causes.split("+")) if contribution else set()
+    if first_version:
+        arrival = trigger.transaction_time[:7]
+        return VersionCause.INITIAL if arrival <= _next(month) else VersionCause.LATE
+    for cause, version_cause in ((Cause.PAS_REGULARISATION, VersionCause.PAS_REGULARISATION),
+                                 (Cause.BACK_PAY, VersionCause.BACK_PAY),
+                                 (Cause.NET_SOCIAL_CORRECTION, VersionCause.NET_SOCIAL_CORRECTION)):
+        if cause.value in causes:
+            return version_cause
+    if trigger.slot.startswith(Flow.PASRAU.value):
+        return VersionCause.PASRAU_CORRECTION
+    return VersionCause.LATE
+
+
+def _next(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:])
+    return f"{year + (number == 12)}-{number % 12 + 1:02d}"
+
+
+def merge(*, known: list[Declaration], contributions: list[Contribution], versions: list[ResourceVersion],
+          arriving: list[Declaration], new_contributions: list[Contribution], run_id: str,
+          ) -> tuple[list[Declaration], list[Contribution], list[ResourceVersion]]:
+    """Apply arriving declarations, one by one in arrival order, to the keys they touch.
+
+    ``known``/``contributions``/``versions``: the register so far for the keys concerned (and every
+    declaration of the slots concerned). Returns what to append: new declarations, new contributions
+    and new versions. Declarations already known (same digest) add nothing.
+    """
+    known_digests = {d.digest for d in known}
+    fresh = sorted({d.digest: d for d in arriving if d.digest not in known_digests}.values(),
+                   key=lambda d: (d.transaction_time, d.file, d.first_line))
+    fresh_digests = {d.digest for d in fresh}
+    added = [c for c in new_contributions if c.digest in fresh_digests]
+    by_key: dict[tuple, list[Contribution]] = {}
+    for contribution in contributions + added:
+        by_key.setdefault(contribution.key, []).append(contribution)
+    last: dict[tuple, ResourceVersion] = {}
+    for version in versions:
+        if version.key not in last or version.version > last[version.key].version:
+            last[version.key] = version
+    slots_of_key: dict[tuple, set[str]] = {key: {c.slot for c in cs} for key, cs in by_key.items()}
+    state = list(known)
+    out: list[ResourceVersion] = []
+    for trigger in fresh:
+        before = current_declarations(state)
+        state.append(trigger)
+        after = current_declarations(state)
+        superseded = trigger.slot in before and after[trigger.slot].digest == trigger.digest
+        if after.get(trigger.slot) is not trigger:
+            continue                                   # an older rank arriving late changes nothing
+        for key, slots in sorted(slots_of_key.items()):
+            if trigger.slot not in slots:
+                continue
+            value = value_of(by_key[key], after)
+            previous = last.get(key)
+            if previous is not None and previous.amounts == (value or (None,) * len(AMOUNTS)):
+                continue
+            if previous is None and value is None:
+                continue
+            mine = next((c for c in by_key[key] if c.digest == trigger.digest), None)
+            amounts = value or (None,) * len(AMOUNTS)
+            number = previous.version + 1 if previous else 1
+            version = ResourceVersion(
+                version_id=hashlib.sha256(f"{'|'.join(key)}|{number}|{trigger.digest}".encode()).hexdigest()[:24],
+                person_key=key[0], nir=(mine or by_key[key][0]).nir, declarant_id=key[1], nature=key[2], month=key[3],
+                version=number, transaction_time=trigger.transaction_time,
+                cause=_cause(trigger, superseded, mine, previous is None, key[3]),
+                **dict(zip(AMOUNTS, amounts)), declaration_id=trigger.declaration_id,
+                declaration_digest=trigger.digest, file=trigger.file, first_line=trigger.first_line, run_id=run_id)
+            last[key] = version
+            out.append(version)
+    return fresh, added, out
+
+
+def as_of(versions: Iterable[ResourceVersion], when: str) -> dict[tuple, ResourceVersion]:
+    """The version of each key that was current at ``when`` (ISO date or time): what was known then."""
+    current: dict[tuple, ResourceVersion] = {}
+    for version in versions:
+        if version.transaction_time <= when and (version.key not in current
+                                                 or version.version > current[version.key].version):
+            current[version.key] = version
+    return current
+
+
+__all__ = ["Contribution", "Declaration", "ResourceVersion", "VersionCause", "as_of", "contributions_of",
+           "current_declarations", "declaration_of", "merge", "replace"]
