@@ -52,6 +52,8 @@ def run(
     once: bool = typer.Option(False, "--once", help="With --watch: process what is there, then stop."),
     interval: float = typer.Option(2.0, "--interval", help="With --watch: seconds between scans."),
     batch_size: int = typer.Option(500, "--batch-size", help="With --watch: files per pipeline run at most."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Transaction time for all inputs (ISO; default: each "
+                                                             "file's arrival, its modification time)."),
     key_file: Optional[str] = typer.Option(None, "--pseudonym-key-file", help="File holding the pseudonym key."),
     insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key", help="Use a public demo key (sample data only)."),
 ) -> None:
@@ -66,7 +68,7 @@ def run(
                          report=lambda name, result: _summary(result.manifest, result.seconds, title=name))
             return
         from gateway.run import run as run_job
-        settings = Settings(paths or (bundled_flows(),), str(out_dir), key, beam_args)
+        settings = Settings(paths or (bundled_flows(),), str(out_dir), key, beam_args, as_of=as_of)
         with err.status("running the pipeline…", spinner="dots"):
             result = run_job(settings)
     except GatewayError as error:
@@ -99,6 +101,60 @@ def rules(fmt: str = typer.Option("text", "--format", help="text or md"),
         out.print(f"rule catalogue -> {target}")
     else:
         out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def mask_nir(nir: str | None) -> str:
+    """What an officer sees of a NIR: sex and birth year/month only."""
+    if not nir or len(nir) < 5:
+        return "—"
+    return f"{nir[0]} {nir[1:3]} {nir[3:5]} ** *** ***"
+
+
+@app.command()
+def history(
+    person: Optional[str] = typer.Option(None, "--person", help="Person key (pseudonym)."),
+    nir: Optional[str] = typer.Option(None, "--nir", help="NIR (13 or 15 characters); shown masked."),
+    month: Optional[str] = typer.Option(None, "--month", help="YYYY-MM"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Show what was known at this date (ISO)."),
+    run_dir: Path = typer.Option(Path("out"), "--out", help="Output folder of the runs (default: out)."),
+    register: Optional[Path] = typer.Option(None, "--register", help="Register folder (default OUT/history/register)."),
+    key_file: Optional[str] = typer.Option(None, "--pseudonym-key-file"),
+    insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key"),
+) -> None:
+    """Print every version of one person's months (valid time, transaction time, cause, amounts)."""
+    from gateway.pseudonym import Pseudonymiser
+    from gateway.values import format_cents
+    from gateway.versioning import store
+    from gateway.versioning.register import as_of as versions_as_of
+    if (person is None) == (nir is None):
+        _fail(GatewayError("give exactly one of --person or --nir"))
+    try:
+        if nir is not None:
+            person = Pseudonymiser(load_key(key_file=key_file, insecure_demo=insecure_demo_key)).person_key(
+                nir[:13], None, None)
+    except GatewayError as error:
+        _fail(error)
+    folder = register or run_dir / "history" / "register"
+    if not (folder / "versions").exists():
+        _fail(GatewayError(f"no register @ {folder}: expected the history of completed runs"))
+    _, _, versions = store.load(folder, exclude_run="")
+    mine = [v for v in versions if v.person_key == person and (month is None or v.month == month)]
+    if as_of:
+        mine = list(versions_as_of(mine, as_of).values())
+    mine.sort(key=lambda v: (v.month, v.declarant_id, v.nature, v.version))
+    table = Table(title=f"Versions — personne {mask_nir(mine[0].nir) if mine else person}"
+                  + (f", connues au {as_of}" if as_of else ""))
+    for column in ("mois", "déclarant", "nature", "v", "connue le", "cause", "net social", "net imposable",
+                   "déclaration", "source"):
+        table.add_column(column, overflow="fold")
+    for v in mine:
+        table.add_row(v.month, v.declarant_id, v.nature, str(v.version), v.transaction_time, v.cause.value,
+                      format_cents(v.net_social_cents), format_cents(v.net_taxable_cents), v.declaration_id,
+                      f"{v.file}:{v.first_line}")
+    wide = out if out.is_terminal else Console(width=200)    # files and pipes get every column whole
+    wide.print(table)
+    if not mine:
+        wide.print("aucune version")
 
 
 report_app = typer.Typer(no_args_is_help=True, help="Regenerate reports from stored results.")

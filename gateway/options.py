@@ -15,6 +15,8 @@ class Settings:
     pseudonym_key: bytes = field(repr=False)
     beam_args: tuple[str, ...] = ()
     history: str | None = None        # folder kept across runs (default OUT/history)
+    register: str | None = None       # the register (default HISTORY/register)
+    as_of: str | None = None          # transaction time for every input (default: each file's arrival)
 
     def pipeline_options(self) -> PipelineOptions:
         """Beam options from the pass-through arguments, with the embedded runner by default."""

@@ -9,8 +9,10 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
+import pyarrow.dataset as ds
 import structlog
 
 from gateway import __version__
@@ -21,6 +23,9 @@ from gateway.publish.history import record_run
 from gateway.publish.metrics import run_metrics
 from gateway.publish.report import write_reports
 from gateway.run_files import write_json
+from gateway.versioning import store
+from gateway.versioning.register import contributions_of, declaration_of, merge
+from schemas.records import RESOURCE_MONTH
 from transforms import pipeline
 
 DATASETS = ("resources", "avro", "quarantine", "warnings", "report")
@@ -115,6 +120,9 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
         "schema_versions": {"resource_month": 1, "quarantine": 1},
     }
     history_dir = Path(settings.history) if settings.history else out / "history"
+    register_dir = Path(settings.register) if settings.register else history_dir / "register"
+    manifest["register"] = update_register(out, register_dir, manifest["run_id"],
+                                           {label: _arrival(path, settings.as_of) for path, label in files})
     metrics = run_metrics(out, manifest)
     history = record_run(history_dir, out, manifest["run_id"], metrics)
     outputs["report"] = write_reports(out, manifest, history)
@@ -128,6 +136,29 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
     run_log.info("run.completed", seconds=round(seconds, 3), **{k: stats[k] for k in (
         "lines_read", "lines_used", "lines_ignored", "lines_quarantined", "declarations", "resources")})
     return RunResult(manifest, seconds)
+
+
+def _arrival(path: str, as_of: str | None) -> str:
+    """Transaction time of a file: --as-of when given, else when the file arrived (its modification time)."""
+    if as_of:
+        return as_of
+    moment = datetime.fromtimestamp(os.path.getmtime(path), tz=timezone.utc)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def update_register(out: Path, register_dir: Path, run_id: str, arrivals: dict[str, str]) -> dict:
+    """Merge this run's accepted records into the register (versions appended, never changed)."""
+    table_path = out / "resources"
+    records = []
+    if table_path.exists() and any(table_path.rglob("*.parquet")):
+        rows = ds.dataset(table_path, format="parquet", partitioning="hive").to_table().to_pylist()
+        records = [RESOURCE_MONTH.from_row(row) for row in rows]
+    known, contributions, versions = store.load(register_dir, exclude_run=run_id)
+    arriving = [declaration_of(record, arrivals.get(record.file, "")) for record in records]
+    fresh, added, new_versions = merge(known=known, contributions=contributions, versions=versions,
+                                       arriving=arriving, new_contributions=contributions_of(records), run_id=run_id)
+    store.append(register_dir, run_id, fresh, added, new_versions)
+    return {"declarations_added": len(fresh), "versions_added": len(new_versions)}
 
 
 def _read_stats(staging: Path) -> dict:

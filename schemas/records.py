@@ -126,6 +126,16 @@ QUARANTINE = RecordSchema("quarantine", QuarantineRecord, _load("quarantine"), {
     "severity": _values(Severity), "scope": _values(Severity),
     "lines": lambda: pa_pl.Check.ge(0),
 })
-ALL = (RESOURCE_MONTH, QUARANTINE)
+def _version_schema() -> "RecordSchema":
+    from gateway.versioning.register import ResourceVersion, VersionCause
+    _ENUMS["VersionCause"] = VersionCause
+    return RecordSchema("resource_version", ResourceVersion, _load("resource_version"), {
+        "month": lambda: pa_pl.Check.str_matches(r"^20[0-9]{2}-(0[1-9]|1[0-2])$"),
+        "cause": _values(VersionCause), "version": lambda: pa_pl.Check.ge(1),
+    })
 
-__all__ = ["RecordSchema", "RESOURCE_MONTH", "QUARANTINE", "ALL", "date"]
+
+RESOURCE_VERSION = _version_schema()
+ALL = (RESOURCE_MONTH, QUARANTINE, RESOURCE_VERSION)
+
+__all__ = ["RecordSchema", "RESOURCE_MONTH", "QUARANTINE", "RESOURCE_VERSION", "ALL", "date"]

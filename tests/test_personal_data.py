@@ -1,5 +1,5 @@
 """Known NIRs, names and birth dates go in; none comes out in logs, reports or analysis datasets.
-Only the liquidation feed (resources, Parquet and Avro) carries the NIR, as documented."""
+Only the liquidation feed (resources, Parquet and Avro) and the register carry the NIR, as documented."""
 import os
 import subprocess
 import sys
@@ -11,7 +11,7 @@ from fixtures.generator import Rates, generate
 from tests.conftest import TEST_KEY
 
 ENV = {**os.environ, "DRM_GATEWAY_PSEUDONYM_KEY": TEST_KEY.decode()}
-LIQUIDATION_FEED = ("resources", "avro")
+LIQUIDATION_FEED = ("resources", "avro", "register")   # the feed and the register carry the NIR, by design
 
 
 def _people(flows) -> dict[str, set[str]]:

@@ -1,0 +1,60 @@
+"""The register through real runs: incremental runs equal one run over all the flows."""
+import json
+
+import pyarrow.dataset as ds
+
+from fixtures.generator import Rates, generate
+from gateway.options import Settings
+from gateway.run import run
+from tests.conftest import TEST_KEY
+
+FIELDS = ("person_key", "declarant_id", "nature", "month", "version", "transaction_time", "cause",
+          "net_social_cents", "net_taxable_cents", "declaration_digest")
+
+
+def _versions(out):
+    rows = ds.dataset(str(out / "history" / "register" / "versions"), format="parquet").to_table().to_pylist()
+    return sorted(tuple(row[f] for f in FIELDS) for row in rows)
+
+
+def test_consecutive_incremental_runs_give_the_register_of_one_run_over_everything(tmp_path):
+    flows = tmp_path / "flows"
+    generate(flows, people=60, employers=4, bodies=2, months=4, seed=17,
+             rates=Rates(late=0.2, replacement=0.3, regularisation=0.1, back_pay=0.1, net_social_correction=0.1))
+    run(Settings((str(flows),), str(tmp_path / "batch"), TEST_KEY))
+    for folder in sorted(p for p in flows.iterdir() if p.is_dir()):
+        run(Settings((str(folder),), str(tmp_path / "incremental"), TEST_KEY))
+    batch, incremental = _versions(tmp_path / "batch"), _versions(tmp_path / "incremental")
+    assert batch == incremental and len(batch) > 100
+    causes = {row[6] for row in batch}
+    assert {"INITIAL", "REPLACEMENT", "PAS_REGULARISATION", "LATE"} <= causes
+
+
+def test_rerunning_a_run_adds_nothing_to_the_register(tmp_path):
+    flows = tmp_path / "flows"
+    generate(flows, people=20, employers=2, bodies=1, months=2, seed=3)
+    first = run(Settings((str(flows),), str(tmp_path / "out"), TEST_KEY))
+    again = run(Settings((str(flows),), str(tmp_path / "out"), TEST_KEY))
+    assert first.manifest["register"] == again.manifest["register"]
+    assert len(_versions(tmp_path / "out")) == first.manifest["register"]["versions_added"]
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["register"]["versions_added"] > 0
+
+
+def test_history_prints_a_persons_versions_with_the_nir_masked(tmp_path):
+    from typer.testing import CliRunner
+
+    from fixtures import builders as B
+    from gateway.cli import app
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "m1.dsn").write_bytes(B.a_dsn_file())
+    (flows / "m1_ar.dsn").write_bytes(B.a_dsn_file((B.a_person(), [B.a_payment(net_social=200000)]), type_="03", rank=2))
+    runner = CliRunner()
+    assert runner.invoke(app, ["run", str(flows), "--out", str(tmp_path / "out"), "--insecure-demo-key",
+                               "--as-of", "2025-04-05T08:00:00Z"]).exit_code == 0
+    nir = B.a_person().nir
+    result = runner.invoke(app, ["history", "--nir", nir, "--out", str(tmp_path / "out"), "--insecure-demo-key"],
+                           terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert nir not in result.output and "1 85 03 ** *** ***" in result.output
+    assert "INITIAL" in result.output and "REPLACEMENT" in result.output and "2000.00" in result.output
