@@ -208,19 +208,19 @@ def merge(*, known: list[Declaration], contributions: list[Contribution], versio
     for version in versions:
         if version.key not in last or version.version > last[version.key].version:
             last[version.key] = version
-    slots_of_key: dict[tuple, set[str]] = {key: {c.slot for c in cs} for key, cs in by_key.items()}
-    state = list(known)
+    keys_of_slot: dict[str, set[tuple]] = {}
+    for key, key_contributions in by_key.items():
+        for contribution in key_contributions:
+            keys_of_slot.setdefault(contribution.slot, set()).add(key)
     out: list[ResourceVersion] = []
+    after = current_declarations(known)            # the current declaration of each slot, kept up to date
     for trigger in fresh:
-        before = current_declarations(state)
-        state.append(trigger)
-        after = current_declarations(state)
-        superseded = trigger.slot in before and after[trigger.slot].digest == trigger.digest
-        if after.get(trigger.slot) is not trigger:
+        previous_current = after.get(trigger.slot)
+        if previous_current is not None and trigger.order <= previous_current.order:
             continue                                   # an older rank arriving late changes nothing
-        for key, slots in sorted(slots_of_key.items()):
-            if trigger.slot not in slots:
-                continue
+        superseded = previous_current is not None
+        after[trigger.slot] = trigger
+        for key in sorted(keys_of_slot.get(trigger.slot, ())):
             value = value_of(by_key[key], after)
             previous = last.get(key)
             if previous is not None and previous.amounts == (value or (None,) * len(AMOUNTS)):
