@@ -106,7 +106,23 @@ class LineCounts:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceMonth:
+class Amounts:
+    """The six amounts a month carries, in integer cents; None when the source says nothing."""
+
+    net_social_cents: int | None = None
+    net_taxable_cents: int | None = None
+    net_paid_cents: int | None = None
+    gross_cents: int | None = None
+    pas_base_cents: int | None = None
+    pas_amount_cents: int | None = None
+
+
+AMOUNT_FIELDS = ("net_social_cents", "net_taxable_cents", "net_paid_cents", "gross_cents", "pas_base_cents",
+                 "pas_amount_cents")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResourceMonth(Amounts):
     """One declaration's amounts for person x declarant x nature x month, for one cause.
 
     Grain: a declaration may carry several records for one person: its payment month and, for
@@ -124,12 +140,6 @@ class ResourceMonth:
     income_class: str | None         # PASRAU income class code, as declared
     month: str                       # YYYY-MM the amount is attributed to (valid time)
     cause: Cause
-    net_social_cents: int | None = None
-    net_taxable_cents: int | None = None
-    net_paid_cents: int | None = None
-    gross_cents: int | None = None
-    pas_base_cents: int | None = None
-    pas_amount_cents: int | None = None
     payment_count: int = 0
     payment_date: date | None = None  # latest payment date contributing
     period_start: date | None = None

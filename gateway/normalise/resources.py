@@ -23,11 +23,9 @@ from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockInstance
 from gateway.parse.declaration import ParsedDeclaration
 from gateway.pseudonym import Pseudonymiser
-from gateway.records import Cause, DeclarantKind, Flow, ResourceMonth, ResourceNature
+from gateway.records import AMOUNT_FIELDS, Cause, DeclarantKind, Flow, ResourceMonth, ResourceNature
 from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_of
 
-AMOUNT_FIELDS = ("net_social_cents", "net_taxable_cents", "net_paid_cents", "gross_cents",
-                 "pas_base_cents", "pas_amount_cents")
 
 
 @dataclass(slots=True)

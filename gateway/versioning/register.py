@@ -17,10 +17,9 @@ import hashlib
 from dataclasses import dataclass, replace
 from typing import Iterable
 
-from gateway.records import Cause, Flow, ResourceMonth
+from gateway.records import AMOUNT_FIELDS, Amounts, Cause, Flow, ResourceMonth
 
-AMOUNTS = ("net_social_cents", "net_taxable_cents", "net_paid_cents", "gross_cents", "pas_base_cents",
-           "pas_amount_cents")
+AMOUNTS = AMOUNT_FIELDS
 
 
 class VersionCause(str, enum.Enum):
@@ -53,7 +52,7 @@ class Declaration:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Contribution:
+class Contribution(Amounts):
     """What one declaration says about one month of one key (its records for that key, summed)."""
 
     person_key: str
@@ -64,12 +63,6 @@ class Contribution:
     slot: str
     digest: str
     causes: str                     # the record causes, sorted, joined by "+"
-    net_social_cents: int | None = None
-    net_taxable_cents: int | None = None
-    net_paid_cents: int | None = None
-    gross_cents: int | None = None
-    pas_base_cents: int | None = None
-    pas_amount_cents: int | None = None
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -77,7 +70,7 @@ class Contribution:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceVersion:
+class ResourceVersion(Amounts):
     version_id: str
     person_key: str
     nir: str | None
@@ -87,12 +80,6 @@ class ResourceVersion:
     version: int
     transaction_time: str
     cause: VersionCause
-    net_social_cents: int | None = None
-    net_taxable_cents: int | None = None
-    net_paid_cents: int | None = None
-    gross_cents: int | None = None
-    pas_base_cents: int | None = None
-    pas_amount_cents: int | None = None
     declaration_id: str
     declaration_digest: str
     file: str
