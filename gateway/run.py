@@ -125,7 +125,7 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
                                            {label: _arrival(path, settings.as_of) for path, label in files})
     metrics = run_metrics(out, manifest)
     history = record_run(history_dir, out, manifest["run_id"], metrics)
-    outputs["report"] = write_reports(out, manifest, history)
+    outputs["report"] = write_reports(out, manifest, history, metrics)
     checkpoint("manifest")
     folder = history_dir.resolve()
     shown = folder.relative_to(out.resolve()) if folder.is_relative_to(out.resolve()) else folder

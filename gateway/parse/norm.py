@@ -79,17 +79,11 @@ class NormCatalogue:
         for block in self.blocks.values():
             if block.parent is not None:
                 self.children[block.parent] = self.children.get(block.parent, ()) + (block,)
-        self._first_rubric: dict[str, str] = {}
-        for rubric_id in sorted(self.rubrics):
-            self._first_rubric.setdefault(rubric_id[:10], rubric_id)
         self.descendants: dict[str, frozenset[str]] = {
             key: frozenset(other for other, chain in self._ancestors.items() if key in chain) for key in self.blocks}
         self.natures: dict[str, frozenset[str]] = {
             code: frozenset(spec["blocks"]) for code, spec in raw.get("natures", {}).items()
         }
-
-    def first_rubric(self, block_id: str) -> str | None:
-        return self._first_rubric.get(block_id)
 
     def parent_of(self, block_id: str) -> str | None:
         block = self.blocks.get(block_id)
@@ -122,6 +116,3 @@ def catalogue(version: str) -> NormCatalogue:
     text = resources.files("schemas").joinpath("norm", f"{version}.json").read_text(encoding="utf-8")
     return NormCatalogue(json.loads(text))
 
-
-def known_versions() -> tuple[str, ...]:
-    return DSN_VERSIONS

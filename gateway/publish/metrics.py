@@ -75,4 +75,4 @@ def run_metrics(out: Path, manifest: dict) -> dict:
     }
 
 
-__all__ = ["run_metrics", "pc"]
+__all__ = ["run_metrics"]

@@ -10,7 +10,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from gateway.parse.norm import catalogue
 from gateway.publish import charts
-from gateway.publish.metrics import run_metrics
 from gateway.run_files import write_json, write_text
 
 SCOPE_LABELS = {
@@ -66,10 +65,10 @@ def write_declarant_report(report: dict, folder: Path) -> list[Path]:
     return [json_path, html_path]
 
 
-def write_reports(out: Path, manifest: dict, history: dict) -> list[str]:
-    """All reports of a run from its published datasets; returns the paths written (relative to out)."""
+def write_reports(out: Path, manifest: dict, history: dict, metrics: dict) -> list[str]:
+    """All reports of a run from its published datasets and metrics; returns the paths written (relative to out)."""
     report_dir = out / "report"
-    metrics = run_metrics(out, manifest)
+    metrics = dict(metrics)
     metrics["history_sequence"] = history["sequence"]
     metrics["history_anomalies"] = history["anomalies"]
     quarantine, warnings = _rows(out / "quarantine"), _rows(out / "warnings")

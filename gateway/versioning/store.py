@@ -34,7 +34,6 @@ SCHEMAS = {
                                                                "net_paid_cents", "gross_cents", "pas_base_cents",
                                                                "pas_amount_cents"))]),
 }
-TABLES = {"declarations": Declaration, "contributions": Contribution}
 
 
 def _part(root: Path, table: str, run_id: str) -> Path:
@@ -77,4 +76,4 @@ def append(root: Path, run_id: str, declarations: list[Declaration], contributio
     _write(_part(root, "versions", run_id), RESOURCE_VERSION.table(ordered))
 
 
-__all__ = ["append", "load", "TABLES", "VersionCause"]
+__all__ = ["append", "load", "VersionCause"]
