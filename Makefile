@@ -13,7 +13,7 @@ $(VENV)/.installed: setup.py constraints.txt
 install: $(VENV)/.installed
 
 run: install
-	$(VENV)/bin/drm-gateway run --out $(OUT) --insecure-demo-key
+	$(VENV)/bin/drm-gateway run --out $(OUT) --arrival folder --insecure-demo-key
 
 test: install
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider

@@ -11,6 +11,7 @@ setup(
     package_data={
         "schemas": ["*.avsc", "norm/*.json"],
         "gateway.publish": ["templates/*.j2"],
+        "gateway.policy": ["*.yaml"],
         "fixtures": ["bundled/*", "bundled/*/*", "bundled/*/*/*"],
     },
     install_requires=[

@@ -54,12 +54,19 @@ def run(
     batch_size: int = typer.Option(500, "--batch-size", help="With --watch: files per pipeline run at most."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Transaction time for all inputs (ISO; default: each "
                                                              "file's arrival, its modification time)."),
+    arrival: str = typer.Option("mtime", "--arrival", help="Arrival of a file: mtime (its modification time) or "
+                                                           "folder (its YYYY-MM[-DD] folder, to replay archives)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help="Policy file (YAML; default: the shipped one)."),
+    register: Optional[str] = typer.Option(None, "--register", help="Register folder (default OUT/history/register)."),
     key_file: Optional[str] = typer.Option(None, "--pseudonym-key-file", help="File holding the pseudonym key."),
     insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key", help="Use a public demo key (sample data only)."),
 ) -> None:
-    """Parse, validate and normalise flows; write Parquet/Avro, quarantine and OUT/run.json."""
+    """Parse, validate and normalise flows; merge them into the register; write Parquet/Avro, quarantine,
+    floating flags, reference-period bases and OUT/run.json."""
     log.configure()
     paths, beam_args = _split(inputs, ctx.args)
+    if arrival not in ("mtime", "folder"):
+        _fail(GatewayError(f"unknown arrival @ --arrival {arrival}: expected mtime or folder"))
     try:
         key = load_key(key_file=key_file, insecure_demo=insecure_demo_key)
         if watch is not None:
@@ -68,7 +75,8 @@ def run(
                          report=lambda name, result: _summary(result.manifest, result.seconds, title=name))
             return
         from gateway.run import run as run_job
-        settings = Settings(paths or (bundled_flows(),), str(out_dir), key, beam_args, as_of=as_of)
+        settings = Settings(paths or (bundled_flows(),), str(out_dir), key, beam_args, as_of=as_of, policy=policy,
+                            arrival=arrival, register=register)
         with err.status("running the pipeline…", spinner="dots"):
             result = run_job(settings)
     except GatewayError as error:
@@ -83,6 +91,12 @@ def _summary(manifest: dict, seconds: float, *, title: str) -> None:
         table.add_row(key, f"{manifest[key]:,}")
     rate = manifest["lines_read"] / seconds if seconds else 0
     table.add_row("conservation", "holds" if manifest["conservation_holds"] else "[red]BROKEN[/]")
+    if "floating" in manifest:
+        floating = manifest["floating"]
+        table.add_row("register", f"{manifest['register']['versions_added']:,} versions added"
+                      + (" (run already registered)" if manifest["register"]["already_registered"] else ""))
+        table.add_row("floating rate", f"{floating['rate']:.1%} of {floating['months']:,} resource months "
+                                       f"(as of {manifest['as_of']})")
     table.add_row("time", f"{seconds:.2f} s ({rate:,.0f} lines/s)")
     out.print(table)
 
@@ -135,9 +149,9 @@ def history(
     except GatewayError as error:
         _fail(error)
     folder = register or run_dir / "history" / "register"
-    if not (folder / "versions").exists():
+    if not store.commits(folder):
         _fail(GatewayError(f"no register @ {folder}: expected the history of completed runs"))
-    _, _, versions = store.load(folder, exclude_run="")
+    versions = store.load_all_versions(folder)
     mine = [v for v in versions if v.person_key == person and (month is None or v.month == month)]
     if as_of:
         mine = list(versions_as_of(mine, as_of).values())
@@ -155,6 +169,25 @@ def history(
     wide.print(table)
     if not mine:
         wide.print("aucune version")
+
+
+@app.command()
+def bases(
+    as_of: str = typer.Option(..., "--as-of", help="Compute what was known at this transaction time (ISO)."),
+    target: Path = typer.Option(..., "--out", help="Folder for flags/ and bases/ (Parquet, one part per bucket)."),
+    run_dir: Path = typer.Option(Path("out"), "--run", help="Output folder of the runs (default: out)."),
+    register: Optional[Path] = typer.Option(None, "--register", help="Register folder (default RUN/history/register)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help="Policy file (default: the shipped one)."),
+) -> None:
+    """Recompute floating flags and reference-period bases from the register as known at a date: what a
+    run at that date published, byte for byte."""
+    from gateway.versioning.replay import replay
+    folder = register or run_dir / "history" / "register"
+    try:
+        counts = replay(folder, as_of, target, policy)
+    except GatewayError as error:
+        _fail(error)
+    out.print(f"{counts['flags']:,} flags, {counts['bases']:,} bases as of {as_of} -> {target}")
 
 
 report_app = typer.Typer(no_args_is_help=True, help="Regenerate reports from stored results.")

@@ -17,6 +17,8 @@ class Settings:
     history: str | None = None        # folder kept across runs (default OUT/history)
     register: str | None = None       # the register (default HISTORY/register)
     as_of: str | None = None          # transaction time for every input (default: each file's arrival)
+    policy: str | None = None         # policy file (default: the shipped gateway/policy/default.yaml)
+    arrival: str = "mtime"            # where a file's arrival comes from: mtime, or its YYYY-MM[-DD] folder
 
     def pipeline_options(self) -> PipelineOptions:
         """Beam options from the pass-through arguments, with the embedded runner by default."""

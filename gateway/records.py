@@ -223,6 +223,35 @@ class DeclarationSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionPoint:
+    """One version of a resource month, as the floating rules see it (no personal data)."""
+
+    version: int
+    transaction_time: str
+    cause: str
+    amount_cents: int | None        # the amount the policy measures changes on
+    file: str
+    first_line: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonthHistory:
+    """What is known at ``as_of`` about person x declarant x nature x month: the floating rules' subject."""
+
+    declarant_id: str
+    flow: Flow
+    nature: str
+    month: str
+    as_of: str
+    versions: tuple[VersionPoint, ...] = ()     # oldest first; empty when expected but never declared
+    payment_count: int = 0                     # payments in the month (current declarations)
+    spanning_allowance: bool = False           # a daily allowance whose imputation period spans months
+    expected_missing: bool = False             # open contract last month, not declared although due
+    declarant_revision_rate: float = 0.0       # share of the declarant's months revised so far
+    declarant_months: int = 0                  # how many months that share is measured on
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What one unit of work (a file index or a chunk of declarations) produced."""
 

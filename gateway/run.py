@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pyarrow.dataset as ds
+import re
+
 import structlog
 
 from gateway import __version__
@@ -23,12 +24,13 @@ from gateway.publish.history import record_run
 from gateway.publish.metrics import run_metrics
 from gateway.publish.report import write_reports
 from gateway.run_files import write_json
+from gateway.policy import load_policy
 from gateway.versioning import store
-from gateway.versioning.register import contributions_of, declaration_of, merge
-from schemas.records import RESOURCE_MONTH
 from transforms import pipeline
+from transforms.versioning import RegisterJob
 
-DATASETS = ("resources", "avro", "quarantine", "warnings", "report")
+DATASETS = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "report")
+ARRIVAL_FOLDER = re.compile(r"^(20[0-9]{2})-(0[1-9]|1[0-2])(?:-(0[1-9]|[12][0-9]|3[01]))?$")
 IGNORED_SUFFIXES = (".tmp", ".part", ".done", ".json", ".md")
 _log = structlog.get_logger()
 
@@ -94,35 +96,51 @@ def run(settings: Settings) -> RunResult:
 
 def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResult:
     started = time.monotonic()
+    policy = load_policy(settings.policy)              # refused before anything is written
     staging = out / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     run_log = _log.bind(stage="run", files=len(files))
     run_log.info("run.started")
+    inputs = [{"file": label, "sha256": _digest(f), "bytes": os.path.getsize(f)} for f, label in files]
+    run_id = run_id_of(inputs)
+    history_dir = Path(settings.history) if settings.history else out / "history"
+    register_dir = Path(settings.register) if settings.register else history_dir / "register"
+    arrivals = {label: arrival_of(path, label, settings) for path, label in files}
+    committed = [c.run_id for c in store.commits(register_dir)]
+    job = RegisterJob(root=str(register_dir), run_id=run_id, committed=tuple(committed),
+                      arrivals=tuple(sorted(arrivals.items())), as_of=max(arrivals.values(), default=""),
+                      policy_path=settings.policy, buckets=store.ensure_layout(register_dir),
+                      write=run_id not in committed)
     if files:
         try:
-            pipeline.run(files, str(staging), settings.pseudonym_key, settings.pipeline_options())
+            pipeline.run(files, str(staging), settings.pseudonym_key, settings.pipeline_options(), job)
         except Exception as error:  # noqa: BLE001 - storage or runner failure: stop cleanly, outputs untouched
             run_log.error("run.failed", error=type(error).__name__)
             reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
             raise RunFailedError(f"run stopped before completing @ {out}: {reason}; previous outputs are "
                                  "unchanged, rerun when the cause is fixed") from None
     stats = _read_stats(staging)
+    register = _read_json(staging / "_register.json")
     outputs = _finalise(out, staging)
-    inputs = [{"file": label, "sha256": _digest(f), "bytes": os.path.getsize(f)} for f, label in files]
     manifest = {
         **stats,
-        "run_id": run_id_of(inputs),
+        "run_id": run_id,
         "conservation_holds": stats["lines_read"] == stats["lines_used"] + stats["lines_ignored"]
         + stats["lines_quarantined"],
         "inputs": inputs,
         "outputs": outputs,
-        "schema_versions": {"resource_month": 1, "quarantine": 1},
+        "schema_versions": {"resource_month": 1, "quarantine": 1, "resource_version": 1, "floating_flag": 1,
+                            "reference_base": 1},
+        "as_of": job.as_of,
+        "policy": {"version": policy.version, "sha256": policy.digest},
+        "register": _register_figures(register, register_dir, job),
+        "floating": floating_rates(register.get("months", {})),
     }
-    history_dir = Path(settings.history) if settings.history else out / "history"
-    register_dir = Path(settings.register) if settings.register else history_dir / "register"
-    manifest["register"] = update_register(out, register_dir, manifest["run_id"],
-                                           {label: _arrival(path, settings.as_of) for path, label in files})
+    if job.write and files:
+        checkpoint("commit")
+        store.commit(register_dir, store.Commit(run_id, job.as_of, manifest["register"]["declarations_added"],
+                                                manifest["register"]["versions_added"]))
     metrics = run_metrics(out, manifest)
     history = record_run(history_dir, out, manifest["run_id"], metrics)
     outputs["report"] = write_reports(out, manifest, history, metrics)
@@ -138,27 +156,49 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
     return RunResult(manifest, seconds)
 
 
-def _arrival(path: str, as_of: str | None) -> str:
-    """Transaction time of a file: --as-of when given, else when the file arrived (its modification time)."""
-    if as_of:
-        return as_of
+def _register_figures(register: dict, register_dir: Path, job: RegisterJob) -> dict:
+    """What the run added to the register; for a run already committed, what it added then."""
+    if job.write:
+        return {"declarations_added": register.get("declarations_added", 0),
+                "versions_added": register.get("versions_added", 0), "already_registered": False}
+    entry = next(c for c in store.commits(register_dir) if c.run_id == job.run_id)
+    return {"declarations_added": entry.declarations_added, "versions_added": entry.versions_added,
+            "already_registered": True}
+
+
+def floating_rates(months: dict[str, list[int]]) -> dict:
+    """Share of resource months revised after first publication: overall, per declarant, per nature."""
+    def rate(pairs) -> dict:
+        total = sum(p[0] for p in pairs)
+        revised = sum(p[1] for p in pairs)
+        return {"months": total, "revised": revised, "rate": round(revised / total, 4) if total else 0.0}
+    by_declarant: dict[str, list] = {}
+    by_nature: dict[str, list] = {}
+    for key, counts in months.items():
+        declarant, nature = key.split("|")
+        by_declarant.setdefault(declarant, []).append(counts)
+        by_nature.setdefault(nature, []).append(counts)
+    return {**rate(list(months.values())),
+            "by_declarant": {d: rate(c) for d, c in sorted(by_declarant.items())},
+            "by_nature": {n: rate(c) for n, c in sorted(by_nature.items())}}
+
+
+def arrival_of(path: str, label: str, settings: Settings) -> str:
+    """Transaction time of a file: --as-of when given; with --arrival folder, the date of the YYYY-MM[-DD]
+    folder it sits in (archived flows replayed); else when it arrived (its modification time)."""
+    if settings.as_of:
+        return settings.as_of
+    if settings.arrival == "folder":
+        for part in reversed(Path(label).parts[:-1]):
+            match = ARRIVAL_FOLDER.match(part)
+            if match:
+                return f"{match[1]}-{match[2]}-{match[3] or '01'}T00:00:00Z"
     moment = datetime.fromtimestamp(os.path.getmtime(path), tz=timezone.utc)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def update_register(out: Path, register_dir: Path, run_id: str, arrivals: dict[str, str]) -> dict:
-    """Merge this run's accepted records into the register (versions appended, never changed)."""
-    table_path = out / "resources"
-    records = []
-    if table_path.exists() and any(table_path.rglob("*.parquet")):
-        rows = ds.dataset(table_path, format="parquet", partitioning="hive").to_table().to_pylist()
-        records = [RESOURCE_MONTH.from_row(row) for row in rows]
-    known, contributions, versions = store.load(register_dir, exclude_run=run_id)
-    arriving = [declaration_of(record, arrivals.get(record.file, "")) for record in records]
-    fresh, added, new_versions = merge(known=known, contributions=contributions, versions=versions,
-                                       arriving=arriving, new_contributions=contributions_of(records), run_id=run_id)
-    store.append(register_dir, run_id, fresh, added, new_versions)
-    return {"declarations_added": len(fresh), "versions_added": len(new_versions)}
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _read_stats(staging: Path) -> dict:

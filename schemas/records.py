@@ -136,6 +136,31 @@ def _version_schema() -> "RecordSchema":
 
 
 RESOURCE_VERSION = _version_schema()
-ALL = (RESOURCE_MONTH, QUARANTINE, RESOURCE_VERSION)
+_MONTH = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
 
-__all__ = ["RecordSchema", "RESOURCE_MONTH", "QUARANTINE", "RESOURCE_VERSION", "ALL", "date"]
+
+def _flag_schema() -> "RecordSchema":
+    from gateway.versioning.floating import FloatingFlag
+    return RecordSchema("floating_flag", FloatingFlag, _load("floating_flag"), {
+        "month": lambda: pa_pl.Check.str_matches(_MONTH),
+        "rule_id": lambda: pa_pl.Check.str_matches(r"^DRM-FLT-[0-9]{3}$"),
+        "score": lambda: pa_pl.Check.in_range(0.0, 1.0), "revisions": lambda: pa_pl.Check.ge(0),
+    })
+
+
+def _base_schema() -> "RecordSchema":
+    from gateway.versioning.bases import ReferenceBase
+    return RecordSchema("reference_base", ReferenceBase, _load("reference_base"), {
+        "reference_month": lambda: pa_pl.Check.str_matches(_MONTH),
+        "window_first": lambda: pa_pl.Check.str_matches(_MONTH), "window_last": lambda: pa_pl.Check.str_matches(_MONTH),
+        "floating_share": lambda: pa_pl.Check.in_range(0.0, 1.0), "floating_cents": lambda: pa_pl.Check.ge(0),
+        "deduction_cents": lambda: pa_pl.Check.ge(0), "double_counted_cents": lambda: pa_pl.Check.ge(0),
+    })
+
+
+FLOATING_FLAG = _flag_schema()
+REFERENCE_BASE = _base_schema()
+ALL = (RESOURCE_MONTH, QUARANTINE, RESOURCE_VERSION, FLOATING_FLAG, REFERENCE_BASE)
+
+__all__ = ["RecordSchema", "RESOURCE_MONTH", "QUARANTINE", "RESOURCE_VERSION", "FLOATING_FLAG", "REFERENCE_BASE",
+           "ALL", "date"]

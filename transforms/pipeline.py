@@ -6,6 +6,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.parse import CrossChecks, ParseFlows
 from transforms.publish import PublishOutcomes
+from transforms.versioning import RegisterJob, VersionRegister
 
 
 GROUP_BYTES = 8 << 20        # small files travel in groups of about this size (one element, one batch check)
@@ -27,15 +28,19 @@ def group_files(paths: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     return groups
 
 
-def build(pipeline: beam.Pipeline, paths: list[tuple[str, str]], staging: str, pseudonym_key: bytes) -> None:
+def build(pipeline: beam.Pipeline, paths: list[tuple[str, str]], staging: str, pseudonym_key: bytes,
+          register: RegisterJob | None = None) -> None:
     outcomes = (pipeline
                 | "Inputs" >> beam.Create(group_files(paths))
                 | "SpreadFiles" >> beam.Reshuffle()
                 | "Parse" >> ParseFlows(pseudonym_key))
     cross = outcomes | "CrossChecks" >> CrossChecks()
     (outcomes, cross) | "AllOutcomes" >> beam.Flatten() | "Publish" >> PublishOutcomes(staging)
+    if register is not None:
+        outcomes | "Register" >> VersionRegister(register, staging)
 
 
-def run(paths: list[tuple[str, str]], staging: str, pseudonym_key: bytes, options: PipelineOptions) -> None:
+def run(paths: list[tuple[str, str]], staging: str, pseudonym_key: bytes, options: PipelineOptions,
+        register: RegisterJob | None = None) -> None:
     with beam.Pipeline(options=options) as pipeline:
-        build(pipeline, paths, staging, pseudonym_key)
+        build(pipeline, paths, staging, pseudonym_key, register)

@@ -72,7 +72,24 @@ def run_metrics(out: Path, manifest: dict) -> dict:
         "by_declarant": {key: by_declarant[key] for key in sorted(by_declarant)},
         "top_failing_declarants": [{"declarant_id": d, **m} for d, m in top],
         "resources_by_nature": dict(sorted(natures.items())),
+        "floating": manifest.get("floating") or {"months": 0, "revised": 0, "rate": 0.0, "by_declarant": {},
+                                                 "by_nature": {}},
+        "flags_by_rule": _flags_by_rule(out),
+        "as_of": manifest.get("as_of"),
     }
+
+
+def _flags_by_rule(out: Path) -> list[dict]:
+    """Floating flags of the run per rule, with the rule's French sentence."""
+    import gateway.validate.rules  # noqa: F401  (registers the default catalogue)
+    from gateway.validate.registry import DEFAULT_RULES
+    flags = _table(out / "flags", ["rule_id", "score"])
+    if flags is None or not flags.num_rows:
+        return []
+    explain = {rule.id: rule.explain for rule in DEFAULT_RULES}
+    grouped = flags.group_by("rule_id").aggregate([("score", "count"), ("score", "mean")]).to_pylist()
+    return sorted(({"rule_id": row["rule_id"], "flags": row["score_count"], "mean_score": round(row["score_mean"], 3),
+                    "explain": explain.get(row["rule_id"], "")} for row in grouped), key=lambda r: r["rule_id"])
 
 
 __all__ = ["run_metrics"]

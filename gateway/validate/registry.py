@@ -26,6 +26,7 @@ class Target(str, enum.Enum):
     CROSS_FLOW = "cross_flow"    # one person's daily allowances in both flows
     HISTORY = "history"          # one declarant's run figures against its own past runs
     BATCH = "batch"              # a batch of canonical records against the published schema (pandera)
+    FLOATING = "floating"        # one resource month's versions as known at a date (floating flags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,8 @@ class Finding:
     origin: Origin
     rubric: str = ""
     detail: str = ""
+    score: float = 0.0           # floating flags: how likely the month is to move again (0..1)
+    facts: tuple[tuple[str, int | str], ...] = ()   # figures a French sentence may quote (no personal data)
 
 
 @dataclass(frozen=True, slots=True)

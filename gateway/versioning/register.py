@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
-from gateway.records import AMOUNT_FIELDS, Amounts, Cause, Flow, ResourceMonth
+from gateway.records import AMOUNT_FIELDS, Amounts, Cause, DeclarationSummary, Flow, Outcome, ResourceMonth, \
+    ResourceNature
 
 AMOUNTS = AMOUNT_FIELDS
 
@@ -63,6 +64,8 @@ class Contribution(Amounts):
     slot: str
     digest: str
     causes: str                     # the record causes, sorted, joined by "+"
+    payment_count: int = 0          # payments the declaration made in the month
+    spanning: bool = False          # a daily allowance whose imputation period spans several months
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -95,9 +98,39 @@ class ResourceVersion(Amounts):
         return tuple(getattr(self, name) for name in AMOUNTS)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mention:
+    """A person listed in a declaration (even with no amount): open contract, subrogated daily allowances."""
+
+    person_key: str
+    declarant_id: str
+    month: str                      # the declaration's main month
+    slot: str
+    digest: str
+    open_contract: bool
+    subrogated_allowance_cents: int = 0
+
+
+@dataclass
+class BucketState:
+    """Everything the register knows about the people of one bucket (committed runs only)."""
+
+    contributions: list[Contribution] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    versions: list[ResourceVersion] = field(default_factory=list)
+
+
+def _slot(flow: str, declarant_id: str, main_month: str | None, fraction: str, nature: str) -> str:
+    return "|".join([flow, declarant_id, main_month or "", fraction, nature])
+
+
 def slot_of(record: ResourceMonth) -> str:
-    return "|".join([record.flow.value, record.declarant_id, record.main_month or "", record.declaration_fraction,
-                     record.declaration_nature])
+    return _slot(record.flow.value, record.declarant_id, record.main_month, record.declaration_fraction,
+                 record.declaration_nature)
+
+
+def summary_slot(summary: DeclarationSummary) -> str:
+    return _slot(summary.flow.value, summary.declarant_id, summary.main_month, summary.fraction, summary.nature)
 
 
 def declaration_of(record: ResourceMonth, transaction_time: str) -> Declaration:
@@ -105,6 +138,41 @@ def declaration_of(record: ResourceMonth, transaction_time: str) -> Declaration:
     return Declaration(slot=slot_of(record), digest=record.declaration_digest, rank=rank,
                        declaration_id=record.declaration_id, declaration_type=record.declaration_type,
                        transaction_time=transaction_time, file=record.file, first_line=record.first_line)
+
+
+def declaration_of_summary(summary: DeclarationSummary, transaction_time: str) -> Declaration:
+    """Every accepted declaration, even one that lists nobody (an A&R emptying its slot)."""
+    rank = int(summary.rank) if summary.rank.isdigit() else 0
+    return Declaration(slot=summary_slot(summary), digest=summary.digest, rank=rank,
+                       declaration_id=summary.declaration_id, declaration_type=summary.type,
+                       transaction_time=transaction_time, file=summary.file, first_line=summary.first_line)
+
+
+def mentions_of(outcome: Outcome) -> list[Mention]:
+    """The people each accepted declaration of an outcome lists, with their subrogated allowances."""
+    subrogated: dict[tuple[str, str, str], int] = {}
+    for allowance in outcome.allowances:
+        if allowance.flow is Flow.DSN:
+            key = (allowance.file, allowance.declaration_id, allowance.person_key)
+            subrogated[key] = subrogated.get(key, 0) + allowance.amount_cents
+    out = []
+    for summary in outcome.summaries:
+        if not summary.main_month:
+            continue
+        for person in summary.people:
+            out.append(Mention(person_key=person.person_key, declarant_id=summary.declarant_id,
+                               month=summary.main_month, slot=summary_slot(summary), digest=summary.digest,
+                               open_contract=person.open_contract,
+                               subrogated_allowance_cents=subrogated.get(
+                                   (summary.file, summary.declaration_id, person.person_key), 0)))
+    return out
+
+
+def _spans_months(record: ResourceMonth) -> bool:
+    return (record.nature is ResourceNature.DAILY_ALLOWANCE and record.period_start is not None
+            and record.period_end is not None
+            and (record.period_start.year, record.period_start.month) != (record.period_end.year,
+                                                                          record.period_end.month))
 
 
 def contributions_of(records: Iterable[ResourceMonth]) -> list[Contribution]:
@@ -121,7 +189,9 @@ def contributions_of(records: Iterable[ResourceMonth]) -> list[Contribution]:
             sums[name] = sum(values) if values else None
         out.append(Contribution(person_key=person_key, nir=group[0].nir, declarant_id=declarant_id, nature=nature,
                                 month=month, slot=slot_of(group[0]), digest=digest,
-                                causes="+".join(sorted({r.cause.value for r in group})), **sums))
+                                causes="+".join(sorted({r.cause.value for r in group})),
+                                payment_count=sum(r.payment_count for r in group),
+                                spanning=any(_spans_months(r) for r in group), **sums))
     return out
 
 
@@ -156,7 +226,7 @@ def _cause(trigger: Declaration, superseded: bool, contribution: Contribution | 
     if superseded:
         return VersionCause.REPLACEMENT
     causes = set(contribution.causes.split("+")) if contribution else set()
-    if first_version:
+    if first_version and Cause.PAYMENT.value in causes or first_version and not causes:
         arrival = trigger.transaction_time[:7]
         return VersionCause.INITIAL if arrival <= _next(month) else VersionCause.LATE
     for cause, version_cause in ((Cause.PAS_REGULARISATION, VersionCause.PAS_REGULARISATION),
@@ -239,5 +309,5 @@ def as_of(versions: Iterable[ResourceVersion], when: str) -> dict[tuple, Resourc
     return current
 
 
-__all__ = ["Contribution", "Declaration", "ResourceVersion", "VersionCause", "as_of", "contributions_of",
-           "current_declarations", "declaration_of", "merge", "replace"]
+__all__ = ["BucketState", "Contribution", "Declaration", "Mention", "ResourceVersion", "VersionCause", "as_of", "contributions_of",
+           "current_declarations", "declaration_of", "declaration_of_summary", "mentions_of", "merge", "replace"]

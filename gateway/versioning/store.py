@@ -1,57 +1,144 @@
-"""The register on disk: an append-only Parquet dataset, one part per run in each table.
+"""The register on disk: append-only Parquet parts, person tables bucketed by person, and a commit log.
 
-    REGISTER/versions/run=<run_id>.parquet        the published versions (schema resource_version)
-    REGISTER/contributions/run=<run_id>.parquet   what each declaration said about each key
-    REGISTER/declarations/run=<run_id>.parquet    each declaration's slot, rank and arrival
+    REGISTER/_layout.json                                    {"buckets": N}, fixed when the register is created
+    REGISTER/_commits.jsonl                                  one line per committed run (readers see only these)
+    REGISTER/declarations/run=<run_id>.parquet               each declaration's slot, rank and arrival
+    REGISTER/declarants/run=<run_id>.parquet                 per declarant: months first known / first revised
+    REGISTER/versions/bucket=NN/run=<run_id>.parquet         the versions (schema resource_version)
+    REGISTER/contributions/bucket=NN/run=<run_id>.parquet    what each declaration said about each key
+    REGISTER/mentions/bucket=NN/run=<run_id>.parquet         who each declaration lists (open contracts…)
 
-Readable by pyarrow and DuckDB (``SELECT * FROM 'REGISTER/versions/*.parquet'``). A rerun of the same
-inputs (same run id) rewrites its own parts from the register as it was without them, so nothing is
-duplicated; no other part is ever changed. At scale the same layout maps onto a lake table format
-(Iceberg or Delta: one append commit per run, partitioned by month and person bucket).
+A run writes its parts, then the driver appends its line to ``_commits.jsonl``: parts of a run that
+never committed (a crash) are invisible and are overwritten when the run is done again; a committed
+run is never written again, so rerunning an old run after later ones changes nothing. A worker merging
+one bucket reads only that bucket's parts. Readable by pyarrow and DuckDB
+(``SELECT * FROM 'REGISTER/versions/*/*.parquet'``, filtered on the committed runs). At scale the same
+layout maps onto a lake table format (Iceberg or Delta: one append commit per run, partitioned by
+person bucket and month; the commit log is the table's snapshot log).
 """
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from gateway.versioning.register import Contribution, Declaration, ResourceVersion, VersionCause
+from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, ResourceVersion
 from schemas.records import RESOURCE_VERSION
 
-_AMOUNT = pa.int64()
+DEFAULT_BUCKETS = 16
+_AMOUNTS = ("net_social_cents", "net_taxable_cents", "net_paid_cents", "gross_cents", "pas_base_cents",
+            "pas_amount_cents")
 SCHEMAS = {
     "declarations": pa.schema([("slot", pa.string()), ("digest", pa.string()), ("rank", pa.int64()),
                                ("declaration_id", pa.string()), ("declaration_type", pa.string()),
                                ("transaction_time", pa.string()), ("file", pa.string()), ("first_line", pa.int64())]),
     "contributions": pa.schema([("person_key", pa.string()), ("nir", pa.string()), ("declarant_id", pa.string()),
                                 ("nature", pa.string()), ("month", pa.string()), ("slot", pa.string()),
-                                ("digest", pa.string()), ("causes", pa.string()),
-                                *((name, _AMOUNT) for name in ("net_social_cents", "net_taxable_cents",
-                                                               "net_paid_cents", "gross_cents", "pas_base_cents",
-                                                               "pas_amount_cents"))]),
+                                ("digest", pa.string()), ("causes", pa.string()), ("payment_count", pa.int64()),
+                                ("spanning", pa.bool_()), *((name, pa.int64()) for name in _AMOUNTS)]),
+    "mentions": pa.schema([("person_key", pa.string()), ("declarant_id", pa.string()), ("month", pa.string()),
+                           ("slot", pa.string()), ("digest", pa.string()), ("open_contract", pa.bool_()),
+                           ("subrogated_allowance_cents", pa.int64())]),
+    "declarants": pa.schema([("declarant_id", pa.string()), ("months_added", pa.int64()),
+                             ("months_revised", pa.int64()), ("transaction_time", pa.string())]),
 }
+RECORDS = {"declarations": Declaration, "contributions": Contribution, "mentions": Mention}
 
 
-def _part(root: Path, table: str, run_id: str) -> Path:
-    return root / table / f"run={run_id}.parquet"
+@dataclass(frozen=True)
+class Commit:
+    run_id: str
+    transaction_time: str
+    declarations_added: int
+    versions_added: int
 
 
-def _rows(root: Path, table: str, exclude_run: str) -> list[dict]:
-    folder = root / table
-    files = sorted(str(p) for p in folder.glob("run=*.parquet") if p.name != f"run={exclude_run}.parquet") \
-        if folder.exists() else []
-    return ds.dataset(files, format="parquet").to_table().to_pylist() if files else []
+def buckets_of(root: Path) -> int:
+    layout = root / "_layout.json"
+    if layout.exists():
+        return int(json.loads(layout.read_text())["buckets"])
+    return DEFAULT_BUCKETS
 
 
-def load(root: Path, *, exclude_run: str) -> tuple[list[Declaration], list[Contribution], list[ResourceVersion]]:
-    declarations = [Declaration(**row) for row in _rows(root, "declarations", exclude_run)]
-    contributions = [Contribution(**row) for row in _rows(root, "contributions", exclude_run)]
-    versions = [RESOURCE_VERSION.from_row(row) for row in _rows(root, "versions", exclude_run)]
-    return declarations, contributions, versions
+def ensure_layout(root: Path, buckets: int = DEFAULT_BUCKETS) -> int:
+    """Create the register folder and fix its bucket count (an existing register keeps its own)."""
+    root.mkdir(parents=True, exist_ok=True)
+    layout = root / "_layout.json"
+    if not layout.exists():
+        _write_bytes(layout, json.dumps({"buckets": buckets}).encode())
+    return buckets_of(root)
+
+
+def commits(root: Path) -> list[Commit]:
+    path = root / "_commits.jsonl"
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            try:
+                out.append(Commit(**json.loads(line)))
+            except (ValueError, TypeError):
+                continue                    # a torn last line (crash while appending) is not a commit
+    return out
+
+
+def commit(root: Path, entry: Commit) -> None:
+    """Make a run's parts visible: one appended line, flushed to disk."""
+    if entry.run_id in {c.run_id for c in commits(root)}:
+        return
+    with open(root / "_commits.jsonl", "a", encoding="utf-8") as fh:
+        fh.write("\n" + json.dumps(entry.__dict__, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _committed_parts(folder: Path, committed: Iterable[str]) -> list[str]:
+    runs = set(committed)
+    if not folder.exists():
+        return []
+    return sorted(str(p) for p in folder.glob("run=*.parquet") if p.name[4:-8] in runs)
+
+
+def _read(files: list[str], schema: pa.Schema | None = None) -> list[dict]:
+    if not files:
+        return []
+    tables = [pq.read_table(path) for path in files]
+    return pa.concat_tables(tables, promote_options="default").to_pylist()
+
+
+def load_declarations(root: Path, committed: Iterable[str]) -> list[Declaration]:
+    return [Declaration(**row) for row in _read(_committed_parts(root / "declarations", committed))]
+
+
+def load_declarant_rows(root: Path, committed: Iterable[str]) -> list[dict]:
+    return _read(_committed_parts(root / "declarants", committed))
+
+
+def _bucket_folder(root: Path, table: str, bucket: int) -> Path:
+    return root / table / f"bucket={bucket:02d}"
+
+
+def load_bucket(root: Path, bucket: int, committed: Iterable[str]) -> BucketState:
+    committed = list(committed)
+
+    def rows(table: str) -> list[dict]:
+        return _read(_committed_parts(_bucket_folder(root, table, bucket), committed))
+    return BucketState(contributions=[Contribution(**row) for row in rows("contributions")],
+                       mentions=[Mention(**row) for row in rows("mentions")],
+                       versions=[RESOURCE_VERSION.from_row(row) for row in rows("versions")])
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
 
 
 def _write(path: Path, table: pa.Table) -> None:
@@ -61,19 +148,36 @@ def _write(path: Path, table: pa.Table) -> None:
     os.replace(temporary, path)
 
 
-def _plain_table(items: list[Any], table: str) -> pa.Table:
+def plain_table(items: list[Any], table: str) -> pa.Table:
     schema = SCHEMAS[table]
-    return pa.Table.from_pydict({name: [getattr(item, name) for item in items] for name in schema.names},
-                                schema=schema)
+    return pa.Table.from_pydict({name: [getattr(item, name) if not isinstance(item, dict) else item[name]
+                                        for item in items] for name in schema.names}, schema=schema)
 
 
-def append(root: Path, run_id: str, declarations: list[Declaration], contributions: list[Contribution],
-           versions: list[ResourceVersion]) -> None:
-    """Write this run's parts (versions last: a reader of versions never sees them before their inputs)."""
-    _write(_part(root, "declarations", run_id), _plain_table(declarations, "declarations"))
-    _write(_part(root, "contributions", run_id), _plain_table(contributions, "contributions"))
-    ordered = sorted(versions, key=lambda v: (v.month, v.person_key, v.declarant_id, v.nature, v.version))
-    _write(_part(root, "versions", run_id), RESOURCE_VERSION.table(ordered))
+def write_run_part(root: Path, table: str, run_id: str, items: list[Any]) -> None:
+    """A run-wide part (declarations, declarants)."""
+    _write(root / table / f"run={run_id}.parquet", plain_table(items, table))
 
 
-__all__ = ["append", "load", "VersionCause"]
+def write_bucket(root: Path, bucket: int, run_id: str, contributions: list[Contribution], mentions: list[Mention],
+                 versions: list[ResourceVersion]) -> None:
+    """One bucket's parts for a run (versions last). Empty tables are not written."""
+    for table, items in (("contributions", contributions), ("mentions", mentions)):
+        if items:
+            _write(_bucket_folder(root, table, bucket) / f"run={run_id}.parquet", plain_table(items, table))
+    if versions:
+        ordered = sorted(versions, key=lambda v: (v.month, v.person_key, v.declarant_id, v.nature, v.version))
+        _write(_bucket_folder(root, "versions", bucket) / f"run={run_id}.parquet", RESOURCE_VERSION.table(ordered))
+
+
+def load_all_versions(root: Path) -> list[ResourceVersion]:
+    """Every committed version (the ``history`` command and as-of queries over all people)."""
+    committed = [c.run_id for c in commits(root)]
+    files = [f for b in range(buckets_of(root)) for f in _committed_parts(_bucket_folder(root, "versions", b),
+                                                                          committed)]
+    return [RESOURCE_VERSION.from_row(row) for row in _read(files)]
+
+
+__all__ = ["BucketState", "Commit", "DEFAULT_BUCKETS", "buckets_of", "commit", "commits", "ensure_layout",
+           "load_all_versions", "load_bucket", "load_declarant_rows", "load_declarations", "write_bucket",
+           "write_run_part"]

@@ -34,9 +34,11 @@ def test_rerunning_a_run_adds_nothing_to_the_register(tmp_path):
     flows = tmp_path / "flows"
     generate(flows, people=20, employers=2, bodies=1, months=2, seed=3)
     first = run(Settings((str(flows),), str(tmp_path / "out"), TEST_KEY))
+    before = _versions(tmp_path / "out")
     again = run(Settings((str(flows),), str(tmp_path / "out"), TEST_KEY))
-    assert first.manifest["register"] == again.manifest["register"]
-    assert len(_versions(tmp_path / "out")) == first.manifest["register"]["versions_added"]
+    assert again.manifest["register"] == {**first.manifest["register"], "already_registered": True}
+    assert _versions(tmp_path / "out") == before
+    assert len(before) == first.manifest["register"]["versions_added"]
     assert json.loads((tmp_path / "out" / "run.json").read_text())["register"]["versions_added"] > 0
 
 

@@ -1,0 +1,8 @@
+"""The versioned policy file: floating-flag thresholds and reference-period bases (later: the gate).
+
+``load_policy(path)`` reads YAML and validates every field; an unusable file is refused with the
+field and the reason (ConfigurationError), never half-applied. ``DEFAULT_POLICY`` is the shipped file.
+"""
+from gateway.policy.model import BasePolicy, FloatingPolicy, Policy, default_policy_path, load_policy
+
+__all__ = ["BasePolicy", "FloatingPolicy", "Policy", "default_policy_path", "load_policy"]

@@ -1,0 +1,99 @@
+"""Reference-period bases per person and benefit (policy ``bases``), with the versions they used and
+the share of their amount that is floating, so that a base computed today can be compared later."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from gateway.policy import BasePolicy
+from gateway.records import Flow, ResourceNature
+from gateway.versioning.view import PersonView, add_months
+
+ALLOWANCE = ResourceNature.DAILY_ALLOWANCE.value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferenceBase:
+    base_id: str
+    person_key: str
+    benefit: str
+    reference_month: str           # M, the month the right is examined
+    window_first: str              # first month of the reference period
+    window_last: str
+    amount_kind: str               # which amount the benefit uses (net taxable, net social…)
+    months_declared: int           # months of the window with at least one version
+    total_cents: int               # sum of the monthly amounts (after flooring when the policy says so)
+    deduction_cents: int           # flat work-expense deduction (AL)
+    double_counted_cents: int      # subrogated daily allowances also declared by the paying body, counted once
+    base_cents: int                # total - deduction
+    floating_cents: int            # part of the total coming from months with a floating flag
+    floating_share: float          # floating_cents / total of absolute amounts (0 when nothing declared)
+    monthly_cents: str             # "YYYY-MM:cents" for each window month, space-separated
+    versions_used: str             # version ids, space-separated, sorted
+    policy_version: str
+    as_of: str
+
+
+def reference_month(as_of: str, policy: BasePolicy) -> str:
+    month = as_of[:7]
+    if policy.recompute == "quarterly":
+        number = int(month[5:7])
+        return f"{month[:4]}-{(number - 1) // 3 * 3 + 1:02d}"
+    return month
+
+
+def base_of(view: PersonView, policy: BasePolicy, as_of: str, floating: set[tuple], *,
+            policy_version: str) -> ReferenceBase | None:
+    """The base of one person for one benefit as known at ``as_of``; None when the window holds nothing."""
+    month_m = reference_month(as_of, policy)
+    window = [add_months(month_m, offset) for offset in range(policy.window[0], policy.window[1] + 1)]
+    inside = set(window)
+    used: list[str] = []
+    per_month: dict[str, int] = dict.fromkeys(window, 0)
+    deductible: dict[str, int] = dict.fromkeys(window, 0)
+    floating_abs: dict[str, int] = dict.fromkeys(window, 0)
+    magnitude = 0
+    allowance_paid_by_body: dict[str, int] = {}
+    for key, versions in view.versions.items():
+        _, declarant, nature, month = key
+        if month not in inside or nature not in policy.natures:
+            continue
+        current = versions[-1]
+        amount = getattr(current, policy.amount)
+        if amount is None:
+            continue
+        used.append(current.version_id)
+        per_month[month] += amount
+        magnitude += abs(amount)
+        if nature in policy.deduction_natures:
+            deductible[month] += amount
+        if key in floating:
+            floating_abs[month] += abs(amount)
+        if nature == ALLOWANCE and view.flows.get(declarant) == Flow.PASRAU.value:
+            allowance_paid_by_body[month] = allowance_paid_by_body.get(month, 0) + amount
+    if not used:
+        return None
+    double_counted = 0
+    if policy.amount == "net_social_cents":          # subrogated IJ are inside the employer's net social
+        for mention in view.mentions:
+            if mention.month in inside and mention.subrogated_allowance_cents > 0:
+                overlap = min(mention.subrogated_allowance_cents, allowance_paid_by_body.get(mention.month, 0))
+                if overlap > 0:
+                    per_month[mention.month] -= overlap
+                    allowance_paid_by_body[mention.month] -= overlap
+                    double_counted += overlap
+    if policy.floor_month_at_zero:
+        per_month = {month: max(0, value) for month, value in per_month.items()}
+    total = sum(per_month.values())
+    deduction = round(policy.deduction_rate * max(0, sum(deductible.values())))
+    floating_cents = sum(floating_abs.values())
+    months_declared = len({key[3] for key in view.versions if key[3] in inside and key[2] in policy.natures})
+    identity = f"{view.person_key}|{policy.benefit}|{month_m}|{as_of}|{policy_version}"
+    return ReferenceBase(
+        base_id=hashlib.sha256(identity.encode()).hexdigest()[:24], person_key=view.person_key,
+        benefit=policy.benefit, reference_month=month_m, window_first=window[0], window_last=window[-1],
+        amount_kind=policy.amount, months_declared=months_declared, total_cents=total, deduction_cents=deduction,
+        double_counted_cents=double_counted, base_cents=total - deduction, floating_cents=floating_cents,
+        floating_share=round(floating_cents / magnitude, 4) if magnitude else 0.0,
+        monthly_cents=" ".join(f"{month}:{per_month[month]}" for month in window),
+        versions_used=" ".join(sorted(used)), policy_version=policy_version, as_of=as_of)

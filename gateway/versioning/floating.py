@@ -1,0 +1,78 @@
+"""Floating flags: the FLOATING rules of the registry applied to each resource month as known at a date."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Iterable
+
+from gateway.records import MonthHistory
+from gateway.validate.registry import Rule, RuleRegistry, Target
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FloatingFlag:
+    """One reason why a resource month may still move, with a score and a sentence for the claimant."""
+
+    flag_id: str
+    person_key: str
+    declarant_id: str
+    nature: str
+    month: str
+    rule_id: str
+    score: float
+    explain: str                   # French, for claimants and officers
+    detail: str                    # English figures for operators (no personal data)
+    version: int | None            # the month's current version (None: expected, never declared)
+    revisions: int                 # versions after the first
+    first_known: str | None
+    last_changed: str | None
+    file: str
+    first_line: int
+    policy_version: str
+    as_of: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.person_key, self.declarant_id, self.nature, self.month)
+
+
+def euros(cents: int) -> str:
+    """French money format: 1 234,56 €."""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(cents), 100)
+    return f"{sign}{whole:,}".replace(",", "\u202f") + f",{rest:02d} €"
+
+
+def _sentence(rule: Rule, facts: dict) -> str:
+    """The rule's French explanation, with the figures a claimant needs where the rule gives them."""
+    if rule.id == "DRM-FLT-001":
+        times = "une fois" if facts["revisions"] == 1 else f"{facts['revisions']} fois"
+        return (f"Le montant de ce mois a été modifié {times} après sa première déclaration "
+                f"(écart total {euros(facts['change_cents'])}, {facts['days']} jours après) : il peut encore changer.")
+    return rule.explain
+
+
+def floating_rules(registry: RuleRegistry) -> list[Rule]:
+    return [rule for rule in registry if rule.target is Target.FLOATING]
+
+
+def flags_of(person_key: str, histories: Iterable[MonthHistory], rules: list[Rule], policy, *,
+             policy_version: str) -> list[FloatingFlag]:
+    """Every flag of one person's resource months (histories as of one date)."""
+    out = []
+    for history in histories:
+        last = history.versions[-1] if history.versions else None
+        for rule in rules:
+            for finding in rule.check(history, policy):
+                key = "|".join((person_key, history.declarant_id, history.nature, history.month, rule.id))
+                out.append(FloatingFlag(
+                    flag_id=hashlib.sha256(f"{key}|{history.as_of}".encode()).hexdigest()[:24],
+                    person_key=person_key, declarant_id=history.declarant_id, nature=history.nature,
+                    month=history.month, rule_id=rule.id, score=round(finding.score, 4),
+                    explain=_sentence(rule, dict(finding.facts)), detail=finding.detail,
+                    version=last.version if last else None, revisions=max(0, len(history.versions) - 1),
+                    first_known=history.versions[0].transaction_time if last else None,
+                    last_changed=last.transaction_time if last else None,
+                    file=finding.origin.file, first_line=finding.origin.first_line,
+                    policy_version=policy_version, as_of=history.as_of))
+    return sorted(out, key=lambda f: (f.month, f.declarant_id, f.nature, f.rule_id))

@@ -1,0 +1,115 @@
+"""What the register knew at a date about the people of one bucket: current versions, month histories
+for the floating rules, and the inputs of reference-period bases. Pure functions of the register's
+rows and the date, so that the same date always gives the same answer (as-of reproduction)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from gateway.policy import FloatingPolicy
+from gateway.records import Flow, MonthHistory, ResourceNature, VersionPoint
+from gateway.versioning.register import (BucketState, Contribution, Declaration, Mention, ResourceVersion,
+                                         current_declarations)
+
+Key = tuple[str, str, str, str]           # person, declarant, nature, month
+
+
+def next_month(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year + (number == 12)}-{number % 12 + 1:02d}"
+
+
+def add_months(month: str, offset: int) -> str:
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + offset
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+@dataclass
+class PersonView:
+    """One person as known at ``as_of``."""
+
+    person_key: str
+    versions: dict[Key, list[ResourceVersion]] = field(default_factory=dict)   # oldest first, up to as_of
+    contributions: list[Contribution] = field(default_factory=list)             # from current declarations
+    mentions: list[Mention] = field(default_factory=list)                       # from current declarations
+    flows: dict[str, str] = field(default_factory=dict)                         # declarant -> flow
+
+    def current(self, key: Key) -> ResourceVersion | None:
+        versions = self.versions.get(key)
+        return versions[-1] if versions else None
+
+
+def people_as_of(state: BucketState, declarations: Iterable[Declaration], as_of: str) -> dict[str, PersonView]:
+    """Group a bucket's rows by person, keeping what was known at ``as_of``."""
+    current = current_declarations(d for d in declarations if d.transaction_time <= as_of)
+    live = {d.digest for d in current.values()}
+    people: dict[str, PersonView] = {}
+
+    def person(key: str) -> PersonView:
+        return people.setdefault(key, PersonView(key))
+    for version in sorted(state.versions, key=lambda v: v.version):
+        if version.transaction_time <= as_of:
+            person(version.person_key).versions.setdefault(version.key, []).append(version)
+    for contribution in state.contributions:
+        view = person(contribution.person_key)
+        view.flows.setdefault(contribution.declarant_id, contribution.slot.split("|", 1)[0])
+        if contribution.digest in live:
+            view.contributions.append(contribution)
+    for mention in state.mentions:
+        view = person(mention.person_key)
+        view.flows.setdefault(mention.declarant_id, mention.slot.split("|", 1)[0])
+        if mention.digest in live:
+            view.mentions.append(mention)
+    return {key: view for key, view in people.items() if view.versions or view.mentions}
+
+
+def _due(month: str, due_day: int) -> str:
+    return f"{next_month(month)}-{due_day:02d}"
+
+
+def missing_keys(view: PersonView, as_of: str, policy: FloatingPolicy) -> set[Key]:
+    """Months an employer should have declared (open contract the month before, due date passed) but did not."""
+    listed = {(m.declarant_id, m.month) for m in view.mentions}
+    out = set()
+    for mention in view.mentions:
+        if not mention.open_contract or view.flows.get(mention.declarant_id) != Flow.DSN.value:
+            continue
+        expected = next_month(mention.month)
+        if (mention.declarant_id, expected) not in listed and _due(expected, policy.missing_due_day) <= as_of[:10]:
+            out.add((view.person_key, mention.declarant_id, ResourceNature.SALARY.value, expected))
+    return out
+
+
+def month_histories(view: PersonView, as_of: str, policy: FloatingPolicy,
+                    declarant_rates: dict[str, tuple[float, int]]) -> list[MonthHistory]:
+    """One MonthHistory per resource month of the person (and per month expected but missing)."""
+    payments: dict[Key, int] = {}
+    spanning: set[Key] = set()
+    for contribution in view.contributions:
+        key = contribution.key
+        payments[key] = payments.get(key, 0) + contribution.payment_count
+        if contribution.spanning:
+            spanning.add(key)
+    missing = missing_keys(view, as_of, policy)
+    out = []
+    for key in sorted(set(view.versions) | missing):
+        rate, months = declarant_rates.get(key[1], (0.0, 0))
+        points = tuple(VersionPoint(v.version, v.transaction_time, v.cause.value, getattr(v, policy.revised_amount),
+                                    v.file, v.first_line) for v in view.versions.get(key, ()))
+        out.append(MonthHistory(declarant_id=key[1], flow=Flow(view.flows.get(key[1], Flow.DSN.value)),
+                                nature=key[2], month=key[3], as_of=as_of, versions=points,
+                                payment_count=payments.get(key, 0), spanning_allowance=key in spanning,
+                                expected_missing=key in missing, declarant_revision_rate=rate,
+                                declarant_months=months))
+    return out
+
+
+def declarant_rates(rows: Iterable[dict], as_of: str) -> dict[str, tuple[float, int]]:
+    """Each declarant's share of months revised after first publication, from the runs known at ``as_of``."""
+    added: dict[str, int] = {}
+    revised: dict[str, int] = {}
+    for row in rows:
+        if row["transaction_time"] < as_of:          # runs before this date (not the run computing it)
+            added[row["declarant_id"]] = added.get(row["declarant_id"], 0) + row["months_added"]
+            revised[row["declarant_id"]] = revised.get(row["declarant_id"], 0) + row["months_revised"]
+    return {d: (revised.get(d, 0) / n if n else 0.0, n) for d, n in added.items()}

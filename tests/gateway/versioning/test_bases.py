@@ -1,0 +1,103 @@
+"""Reference-period bases: windows, amounts, deduction, flooring, counting daily allowances once, floating share."""
+from datetime import date
+
+from fixtures import builders as B
+from gateway.versioning.bases import reference_month
+from tests.gateway.versioning.ledger import Ledger
+
+PERSON = B.a_person()
+SIRET = B.siret_from(B.siren_from(12))
+BODY = B.siret_from(B.siren_from(900))
+
+
+def _month(run_file, ledger, month: date, when: str, **payment):
+    end = B.month_end(month.year, month.month)
+    values = dict(paid_on=end, period=(month, end))
+    values.update(payment)
+    outcome = run_file(B.a_dsn_file((PERSON, [B.a_payment(**values)]), siret=SIRET, main_month=month,
+                                    norm=payment.pop("norm", "P25V01") if "norm" in payment else "P25V01"),
+                       f"m{month:%Y%m}.dsn")
+    return ledger.ingest([outcome], when)
+
+
+def _bases(result):
+    return {b.benefit: b for b in result.derived.bases}
+
+
+def test_the_reference_month_is_the_quarter_for_housing_aid_and_the_month_for_rsa():
+    ledger = Ledger()
+    al, rsa = (next(b for b in ledger.policy.bases if b.benefit == name) for name in ("AL", "RSA"))
+    assert reference_month("2025-05-20T00:00:00Z", al) == "2025-04"
+    assert reference_month("2025-05-20T00:00:00Z", rsa) == "2025-05"
+
+
+def test_rsa_and_pa_use_net_social_over_m4_to_m2_and_al_net_taxable_less_ten_percent(run_file):
+    ledger = Ledger()
+    for number in (1, 2, 3, 4):
+        result = _month(run_file, ledger, date(2025, number, 1), f"2025-{number + 1:02d}-05T08:00:00Z")
+    bases = _bases(result)                          # as of 2025-05-05: RSA M = 2025-05, AL M = 2025-04
+    rsa = bases["RSA"]
+    assert (rsa.window_first, rsa.window_last) == ("2025-01", "2025-03")
+    assert rsa.total_cents == 3 * 208000 and rsa.base_cents == 3 * 208000 and rsa.months_declared == 3
+    assert rsa.monthly_cents == "2025-01:208000 2025-02:208000 2025-03:208000"
+    assert len(rsa.versions_used.split()) == 3
+    assert (bases["RSA_M3_M1"].window_first, bases["RSA_M3_M1"].window_last) == ("2025-02", "2025-04")
+    assert bases["RSA_M3_M1"].total_cents == 3 * 208000
+    al = bases["AL"]                                 # M-13..M-2 of April 2025: 2024-03..2025-02
+    assert (al.window_first, al.window_last) == ("2024-03", "2025-02")
+    assert al.total_cents == 2 * 210000 and al.deduction_cents == 2 * 21000 and al.base_cents == 2 * 189000
+
+
+def test_a_negative_month_counts_as_zero_for_rsa(run_file):
+    ledger = Ledger()
+    _month(run_file, ledger, date(2025, 1, 1), "2025-02-05T08:00:00Z", net_social=-50000)
+    result = _month(run_file, ledger, date(2025, 2, 1), "2025-03-05T08:00:00Z")
+    rsa = next(b for b in ledger.at("2025-05-05T08:00:00Z").bases if b.benefit == "RSA")
+    assert rsa.monthly_cents == "2025-01:0 2025-02:208000 2025-03:0" and rsa.total_cents == 208000
+    assert result is not None
+
+
+def test_the_floating_share_is_the_part_of_the_base_from_flagged_months(run_file):
+    ledger = Ledger()
+    _month(run_file, ledger, date(2025, 1, 1), "2025-02-05T08:00:00Z")
+    _month(run_file, ledger, date(2025, 2, 1), "2025-03-05T08:00:00Z")
+    replaced = run_file(B.a_dsn_file((PERSON, [B.a_payment(paid_on=date(2025, 2, 28), period=(date(2025, 2, 1),
+                        date(2025, 2, 28)), net_social=100000)]), siret=SIRET, main_month=date(2025, 2, 1),
+                        type_="03", rank=2), "m202502_ar.dsn")
+    ledger.ingest([replaced], "2025-03-06T08:00:00Z")
+    result = _month(run_file, ledger, date(2025, 3, 1), "2025-04-05T08:00:00Z")
+    rsa = next(b for b in ledger.at("2025-05-05T08:00:00Z").bases if b.benefit == "RSA")
+    assert rsa.total_cents == 208000 + 100000 + 208000
+    assert rsa.floating_cents == 100000 and rsa.floating_share == round(100000 / 516000, 4)
+    assert result.versions
+
+
+def test_a_daily_allowance_paid_through_payroll_and_by_the_paying_body_counts_once(run_file):
+    """DRM-XFL-001: the employer's net social includes the subrogated allowance the paying body also declares."""
+    march, end = date(2025, 3, 1), date(2025, 3, 31)
+    dsn = run_file(B.a_dsn_file((PERSON, [B.a_payment(subrogated_allowance=84000)]), siret=SIRET, norm="P26V01"),
+                   "dsn.dsn")
+    ij = B.a_payment(income_class="301", net_paid=None, net_social=84000, period=(date(2025, 3, 2), date(2025, 3, 20)))
+    pasrau = run_file(B.a_pasrau_file((PERSON, [ij]), siret=BODY, main_month=march), "pasrau.dsn")
+    ledger = Ledger()
+    ledger.ingest([dsn, pasrau], "2025-04-05T08:00:00Z")
+    bases = {b.benefit: b for b in ledger.at("2025-05-05T08:00:00Z").bases}
+    assert bases["RSA"].double_counted_cents == 84000
+    assert bases["RSA"].monthly_cents.split()[-1] == f"2025-03:{208000 + 84000 - 84000}"
+    al = next(b for b in ledger.at("2025-07-05T08:00:00Z").bases if b.benefit == "AL")
+    assert al.double_counted_cents == 0              # net taxable excludes subrogated allowances
+    assert end
+
+
+def test_a_base_computed_again_at_the_same_date_is_identical_and_later_shows_the_revision(run_file):
+    ledger = Ledger()
+    for number in (1, 2, 3):
+        _month(run_file, ledger, date(2025, number, 1), f"2025-{number + 1:02d}-05T08:00:00Z")
+    before = [b for b in ledger.at("2025-05-05T08:00:00Z").bases if b.benefit == "RSA"]
+    replaced = run_file(B.a_dsn_file((PERSON, [B.a_payment(paid_on=date(2025, 2, 28), period=(date(2025, 2, 1),
+                        date(2025, 2, 28)), net_social=100000)]), siret=SIRET, main_month=date(2025, 2, 1),
+                        type_="03", rank=2), "m202502_ar.dsn")
+    ledger.ingest([replaced], "2025-05-20T08:00:00Z")
+    assert [b for b in ledger.at("2025-05-05T08:00:00Z").bases if b.benefit == "RSA"] == before
+    later = next(b for b in ledger.at("2025-05-21T08:00:00Z").bases if b.benefit == "RSA")
+    assert later.total_cents == before[0].total_cents - 108000 and later.versions_used != before[0].versions_used

@@ -1,0 +1,164 @@
+"""Outcomes -> the register merged bucket by bucket, floating flags and reference-period bases.
+
+People travel in buckets (a stable hash of the pseudonym): each worker reads only its bucket's prior
+state from the register, merges the declarations that arrived, and derives the flags and bases of
+the bucket's people as of the run's transaction time. Declarations (one small row each) are the one
+input every bucket needs: a side input.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import apache_beam as beam
+
+from gateway import log
+from gateway.faults import checkpoint
+from gateway.policy import load_policy
+from gateway.publish.datasets import bucket_of, write_bytes, write_partition
+from gateway.records import Outcome
+from gateway.versioning import store
+from gateway.versioning.bucket import process_bucket
+from gateway.versioning.floating import floating_rules
+from gateway.versioning.register import contributions_of, declaration_of_summary, mentions_of
+from schemas.records import FLOATING_FLAG, REFERENCE_BASE
+
+
+@dataclass(frozen=True)
+class RegisterJob:
+    """What the register stage of one run needs (picklable: it travels to workers)."""
+
+    root: str
+    run_id: str
+    committed: tuple[str, ...]        # runs visible in the register
+    arrivals: tuple[tuple[str, str], ...]   # file label -> transaction time
+    as_of: str                        # the run's transaction time (latest arrival)
+    policy_path: str | None
+    buckets: int
+    write: bool                       # False when this run is already committed (a rerun adds nothing)
+
+
+def _registry_rules():
+    import gateway.validate.rules  # noqa: F401  (registers the default catalogue)
+    from gateway.validate.registry import DEFAULT_RULES
+    return floating_rules(DEFAULT_RULES)
+
+
+class _Declarations(beam.DoFn):
+    """All arriving declarations -> (known, arriving) for every bucket; writes this run's declarations part."""
+
+    def __init__(self, job: RegisterJob) -> None:
+        self._job = job
+
+    def process(self, summaries):
+        arrivals = dict(self._job.arrivals)
+        root = Path(self._job.root)
+        known = store.load_declarations(root, self._job.committed)
+        arriving = sorted({s.digest: declaration_of_summary(s, arrivals.get(s.file, self._job.as_of))
+                           for s in summaries}.values(), key=lambda d: (d.transaction_time, d.file, d.first_line))
+        known_digests = {d.digest for d in known}
+        fresh = [d for d in arriving if d.digest not in known_digests]
+        if self._job.write:
+            store.write_run_part(root, "declarations", self._job.run_id, fresh)
+        yield (known, arriving, len(fresh))
+
+
+class _MergeBucket(beam.DoFn):
+    def __init__(self, job: RegisterJob, staging: str) -> None:
+        self._job, self._staging = job, staging
+
+    def setup(self) -> None:
+        log.configure()
+        self._policy = load_policy(self._job.policy_path)
+        self._rules = _registry_rules()
+        self._declarant_rows = store.load_declarant_rows(Path(self._job.root), self._job.committed)
+
+    def process(self, element, declarations):
+        bucket, items = element
+        known, arriving, _ = declarations
+        contributions = [item for kind, item in items if kind == "c"]
+        mentions = [item for kind, item in items if kind == "m"]
+        root = Path(self._job.root)
+        prior = store.load_bucket(root, bucket, self._job.committed)
+        result = process_bucket(prior, known=known, arriving=arriving, contributions=contributions,
+                                mentions=mentions, run_id=self._job.run_id, as_of=self._job.as_of,
+                                policy=self._policy, rules=self._rules, declarant_rows=self._declarant_rows)
+        if self._job.write:
+            store.write_bucket(root, bucket, self._job.run_id, result.contributions, result.mentions, result.versions)
+            checkpoint("register")
+        part = f"part-{bucket:02d}"
+        write_partition(self._staging, "flags", part, FLOATING_FLAG, result.derived.flags, avro=False)
+        write_partition(self._staging, "bases", part, REFERENCE_BASE,
+                        sorted(result.derived.bases, key=lambda b: (b.person_key, b.benefit)), avro=False)
+        yield {"versions_added": len(result.versions), "flags": len(result.derived.flags),
+               "bases": len(result.derived.bases),
+               "months": {f"{d}|{n}": counts for (d, n), counts in result.derived.months.items()},
+               "declarants": result.declarants}
+
+
+class _SumRegister(beam.CombineFn):
+    def create_accumulator(self):
+        return {"versions_added": 0, "flags": 0, "bases": 0, "months": {}, "declarants": {}}
+
+    def add_input(self, total, item):
+        for key in ("versions_added", "flags", "bases"):
+            total[key] += item[key]
+        for table in ("months", "declarants"):
+            for key, counts in item[table].items():
+                current = total[table].setdefault(key, [0, 0])
+                total[table][key] = [current[0] + counts[0], current[1] + counts[1]]
+        return total
+
+    def merge_accumulators(self, accumulators):
+        total = self.create_accumulator()
+        for accumulator in accumulators:
+            self.add_input(total, accumulator)
+        return total
+
+    def extract_output(self, total):
+        return total
+
+
+class _WriteRegisterStats(beam.DoFn):
+    def __init__(self, job: RegisterJob, staging: str) -> None:
+        self._job, self._staging = job, staging
+
+    def process(self, total, declarations):
+        total = dict(total, declarations_added=declarations[2])
+        if self._job.write:
+            rows = [{"declarant_id": d, "months_added": c[0], "months_revised": c[1],
+                     "transaction_time": self._job.as_of} for d, c in sorted(total["declarants"].items())]
+            store.write_run_part(Path(self._job.root), "declarants", self._job.run_id, rows)
+        write_bytes(f"{self._staging}/_register.json", json.dumps(total, sort_keys=True).encode())
+        yield total
+
+
+def _keyed(outcome: Outcome, buckets: int):
+    for contribution in contributions_of(outcome.resources):
+        yield bucket_of(contribution.person_key, buckets), ("c", contribution)
+    for mention in mentions_of(outcome):
+        yield bucket_of(mention.person_key, buckets), ("m", mention)
+
+
+class VersionRegister(beam.PTransform):
+    """Merge a run's accepted declarations into the register; write flags and bases of the buckets touched."""
+
+    def __init__(self, job: RegisterJob, staging: str) -> None:
+        super().__init__()
+        self._job, self._staging = job, staging
+
+    def expand(self, outcomes):
+        job = self._job
+        declarations = (outcomes
+                        | "Summaries" >> beam.FlatMap(lambda o: o.summaries)
+                        | "AllSummaries" >> beam.combiners.ToList()
+                        | "IndexDeclarations" >> beam.ParDo(_Declarations(job)))
+        index = beam.pvalue.AsSingleton(declarations)
+        merged = (outcomes
+                  | "ByBucket" >> beam.FlatMap(_keyed, job.buckets)
+                  | "GroupBucket" >> beam.GroupByKey()
+                  | "MergeBucket" >> beam.ParDo(_MergeBucket(job, self._staging), index))
+        return (merged
+                | "SumRegister" >> beam.CombineGlobally(_SumRegister())
+                | "WriteRegisterStats" >> beam.ParDo(_WriteRegisterStats(job, self._staging), index))
