@@ -93,8 +93,7 @@ def _summary(manifest: dict, seconds: float, *, title: str) -> None:
     table.add_row("conservation", "holds" if manifest["conservation_holds"] else "[red]BROKEN[/]")
     if "floating" in manifest:
         floating = manifest["floating"]
-        table.add_row("register", f"{manifest['register']['versions_added']:,} versions added"
-                      + (" (run already registered)" if manifest["register"]["already_registered"] else ""))
+        table.add_row("register", f"{manifest['register']['versions_added']:,} versions added")
         table.add_row("floating rate", f"{floating['rate']:.1%} of {floating['months']:,} resource months "
                                        f"(as of {manifest['as_of']})")
     table.add_row("time", f"{seconds:.2f} s ({rate:,.0f} lines/s)")

@@ -137,14 +137,13 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
         "register": _register_figures(register, register_dir, job),
         "floating": floating_rates(register.get("months", {})),
     }
-    if job.write and files:
-        checkpoint("commit")
-        store.commit(register_dir, store.Commit(run_id, job.as_of, manifest["register"]["declarations_added"],
-                                                manifest["register"]["versions_added"]))
     metrics = run_metrics(out, manifest)
     history = record_run(history_dir, out, manifest["run_id"], metrics)
     outputs["report"] = write_reports(out, manifest, history, metrics)
     checkpoint("manifest")
+    if job.write and files:                            # the register sees the run once it is complete
+        store.commit(register_dir, store.Commit(run_id, job.as_of, manifest["register"]["declarations_added"],
+                                                manifest["register"]["versions_added"]))
     folder = history_dir.resolve()
     shown = folder.relative_to(out.resolve()) if folder.is_relative_to(out.resolve()) else folder
     manifest["history"] = {"folder": str(shown), "sequence": history["sequence"],
@@ -157,13 +156,14 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
 
 
 def _register_figures(register: dict, register_dir: Path, job: RegisterJob) -> dict:
-    """What the run added to the register; for a run already committed, what it added then."""
+    """What the run added to the register; for a run already committed, what it added then (a rerun's
+    manifest is the same as the first one's)."""
     if job.write:
         return {"declarations_added": register.get("declarations_added", 0),
-                "versions_added": register.get("versions_added", 0), "already_registered": False}
+                "versions_added": register.get("versions_added", 0)}
+    _log.info("register.already_committed", stage="register")
     entry = next(c for c in store.commits(register_dir) if c.run_id == job.run_id)
-    return {"declarations_added": entry.declarations_added, "versions_added": entry.versions_added,
-            "already_registered": True}
+    return {"declarations_added": entry.declarations_added, "versions_added": entry.versions_added}
 
 
 def floating_rates(months: dict[str, list[int]]) -> dict:
