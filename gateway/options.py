@@ -19,6 +19,7 @@ class Settings:
     as_of: str | None = None          # transaction time for every input (default: each file's arrival)
     policy: str | None = None         # policy file (default: the shipped gateway/policy/default.yaml)
     arrival: str = "mtime"            # where a file's arrival comes from: mtime, or its YYYY-MM[-DD] folder
+    open_requests: str | None = None  # JSON lines (person_key, month) of open correction requests (the gate holds)
 
     def pipeline_options(self) -> PipelineOptions:
         """Beam options from the pass-through arguments, with the embedded runner by default."""

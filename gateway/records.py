@@ -251,6 +251,21 @@ class MonthHistory:
     declarant_months: int = 0                  # how many months that share is measured on
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BaseChange:
+    """A published (frozen) base and the same base recomputed with newer versions: the gate rules' subject."""
+
+    benefit: str
+    reference_month: str
+    as_of: str
+    base_change_cents: int                  # recomputed - frozen, in the benefit's amount kind
+    monthly_changes: tuple[tuple[str, int], ...]   # months that changed, with their change
+    estimated_impact_cents: int             # benefit change for the claimant (estimate): < 0 is an overpayment
+    held_by_request: bool                   # a correction request is open on a changed month
+    unstable_score: float                   # highest "still moving" flag score on the changed months
+    months_since_paid: int                  # from the last month paid with this base to as_of
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What one unit of work (a file index or a chunk of declarations) produced."""

@@ -24,12 +24,13 @@ from gateway.publish.history import record_run
 from gateway.publish.metrics import run_metrics
 from gateway.publish.report import write_reports
 from gateway.run_files import write_json
+from gateway.gate.estimate import estimator_named
 from gateway.policy import load_policy
 from gateway.versioning import store
 from transforms import pipeline
 from transforms.versioning import RegisterJob
 
-DATASETS = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "report")
+DATASETS = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "published", "decisions", "report")
 ARRIVAL_FOLDER = re.compile(r"^(20[0-9]{2})-(0[1-9]|1[0-2])(?:-(0[1-9]|[12][0-9]|3[01]))?$")
 IGNORED_SUFFIXES = (".tmp", ".part", ".done", ".json", ".md")
 _log = structlog.get_logger()
@@ -97,6 +98,7 @@ def run(settings: Settings) -> RunResult:
 def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResult:
     started = time.monotonic()
     policy = load_policy(settings.policy)              # refused before anything is written
+    estimator_named(policy.gate.estimator)
     staging = out / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -111,7 +113,7 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
     job = RegisterJob(root=str(register_dir), run_id=run_id, committed=tuple(committed),
                       arrivals=tuple(sorted(arrivals.items())), as_of=max(arrivals.values(), default=""),
                       policy_path=settings.policy, buckets=store.ensure_layout(register_dir),
-                      write=run_id not in committed)
+                      write=run_id not in committed, open_requests=open_requests(settings.open_requests))
     if files:
         try:
             pipeline.run(files, str(staging), settings.pseudonym_key, settings.pipeline_options(), job)
@@ -136,6 +138,8 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
         "policy": {"version": policy.version, "sha256": policy.digest},
         "register": _register_figures(register, register_dir, job),
         "floating": floating_rates(register.get("months", {})),
+        "gate": {"bases_published": register.get("published", 0),
+                 "decisions": dict(sorted(register.get("decisions", {}).items()))},
     }
     metrics = run_metrics(out, manifest)
     history = record_run(history_dir, out, manifest["run_id"], metrics)
@@ -195,6 +199,27 @@ def arrival_of(path: str, label: str, settings: Settings) -> str:
                 return f"{match[1]}-{match[2]}-{match[3] or '01'}T00:00:00Z"
     moment = datetime.fromtimestamp(os.path.getmtime(path), tz=timezone.utc)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def open_requests(path: str | None) -> tuple[tuple[str, str], ...]:
+    """(person, month) pairs with a correction request open, from a JSON-lines file (person_key, month)."""
+    if not path:
+        return ()
+    pairs = set()
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise ConfigurationError(f"open requests unreadable @ {path}: {error.strerror or error}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            pairs.add((str(item["person_key"]), str(item["month"])))
+        except (ValueError, KeyError, TypeError):
+            raise ConfigurationError(f"open requests @ {path}:{number}: expected a JSON object with person_key "
+                                     "and month") from None
+    return tuple(sorted(pairs))
 
 
 def _read_json(path: Path) -> dict:

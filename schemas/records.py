@@ -158,9 +158,19 @@ def _base_schema() -> "RecordSchema":
     })
 
 
+def _decision_schema() -> "RecordSchema":
+    from gateway.gate.decisions import GateDecision
+    return RecordSchema("gate_decision", GateDecision, _load("gate_decision"), {
+        "reference_month": lambda: pa_pl.Check.str_matches(_MONTH),
+        "rule_id": lambda: pa_pl.Check.str_matches(r"^DRM-GAT-[0-9]{3}$"),
+        "status": lambda: pa_pl.Check.isin(["PENDING", "FINAL"]),
+    })
+
+
 FLOATING_FLAG = _flag_schema()
 REFERENCE_BASE = _base_schema()
-ALL = (RESOURCE_MONTH, QUARANTINE, RESOURCE_VERSION, FLOATING_FLAG, REFERENCE_BASE)
+GATE_DECISION = _decision_schema()
+ALL = (RESOURCE_MONTH, QUARANTINE, RESOURCE_VERSION, FLOATING_FLAG, REFERENCE_BASE, GATE_DECISION)
 
-__all__ = ["RecordSchema", "RESOURCE_MONTH", "QUARANTINE", "RESOURCE_VERSION", "FLOATING_FLAG", "REFERENCE_BASE",
+__all__ = ["RecordSchema", "RESOURCE_MONTH", "QUARANTINE", "RESOURCE_VERSION", "FLOATING_FLAG", "REFERENCE_BASE", "GATE_DECISION",
            "ALL", "date"]

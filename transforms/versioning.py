@@ -19,10 +19,12 @@ from gateway.policy import load_policy
 from gateway.publish.datasets import bucket_of, write_bytes, write_partition
 from gateway.records import Outcome
 from gateway.versioning import store
-from gateway.versioning.bucket import process_bucket
-from gateway.versioning.floating import floating_rules
+from gateway.gate.estimate import estimator_named
+from gateway.gate.officer import load_answers
+from gateway.validate.registry import Target
+from gateway.versioning.bucket import GateInputs, process_bucket
 from gateway.versioning.register import contributions_of, declaration_of_summary, mentions_of
-from schemas.records import FLOATING_FLAG, REFERENCE_BASE
+from schemas.records import FLOATING_FLAG, GATE_DECISION, REFERENCE_BASE
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,20 @@ class RegisterJob:
     policy_path: str | None
     buckets: int
     write: bool                       # False when this run is already committed (a rerun adds nothing)
+    open_requests: tuple[tuple[str, str], ...] = ()   # (person, month) with a correction request open
 
 
-def _registry_rules():
+def _registry_rules(target: Target = Target.FLOATING):
     import gateway.validate.rules  # noqa: F401  (registers the default catalogue)
     from gateway.validate.registry import DEFAULT_RULES
-    return floating_rules(DEFAULT_RULES)
+    return [rule for rule in DEFAULT_RULES if rule.target is target]
+
+
+def gate_inputs(root: Path, open_requests: tuple[tuple[str, str], ...], estimator: str) -> GateInputs:
+    months: dict[str, set[str]] = {}
+    for person_key, month in open_requests:
+        months.setdefault(person_key, set()).add(month)
+    return GateInputs({k: frozenset(v) for k, v in months.items()}, load_answers(root), estimator_named(estimator))
 
 
 class _Declarations(beam.DoFn):
@@ -72,7 +82,9 @@ class _MergeBucket(beam.DoFn):
         log.configure()
         self._policy = load_policy(self._job.policy_path)
         self._rules = _registry_rules()
+        self._gate_rules = _registry_rules(Target.GATE)
         self._declarant_rows = store.load_declarant_rows(Path(self._job.root), self._job.committed)
+        self._gate = gate_inputs(Path(self._job.root), self._job.open_requests, self._policy.gate.estimator)
 
     def process(self, element, declarations):
         bucket, items = element
@@ -83,27 +95,48 @@ class _MergeBucket(beam.DoFn):
         prior = store.load_bucket(root, bucket, self._job.committed)
         result = process_bucket(prior, known=known, arriving=arriving, contributions=contributions,
                                 mentions=mentions, run_id=self._job.run_id, as_of=self._job.as_of,
-                                policy=self._policy, rules=self._rules, declarant_rows=self._declarant_rows)
+                                policy=self._policy, rules=self._rules, declarant_rows=self._declarant_rows,
+                                gate=self._gate, gate_rules=self._gate_rules)
+        derived = result.derived
         if self._job.write:
-            store.write_bucket(root, bucket, self._job.run_id, result.contributions, result.mentions, result.versions)
+            store.write_bucket(root, bucket, self._job.run_id, result.contributions, result.mentions, result.versions,
+                               derived.published, derived.decisions)
             checkpoint("register")
         part = f"part-{bucket:02d}"
-        write_partition(self._staging, "flags", part, FLOATING_FLAG, result.derived.flags, avro=False)
-        write_partition(self._staging, "bases", part, REFERENCE_BASE,
-                        sorted(result.derived.bases, key=lambda b: (b.person_key, b.benefit)), avro=False)
-        yield {"versions_added": len(result.versions), "flags": len(result.derived.flags),
-               "bases": len(result.derived.bases),
+        write_partition(self._staging, "flags", part, FLOATING_FLAG, derived.flags, avro=False)
+        write_partition(self._staging, "bases", part, REFERENCE_BASE, _by_person(derived.bases), avro=False)
+        if derived.published:
+            write_partition(self._staging, "published", part, REFERENCE_BASE, _by_person(derived.published), avro=True)
+        if derived.decisions:
+            write_partition(self._staging, "decisions", part, GATE_DECISION, _by_person(derived.decisions), avro=True)
+        yield {"versions_added": len(result.versions), "flags": len(derived.flags),
+               "bases": len(derived.bases), "published": len(derived.published),
+               "decisions": _count(d.kind for d in derived.decisions),
                "months": {f"{d}|{n}": counts for (d, n), counts in result.derived.months.items()},
                "declarants": result.declarants}
 
 
+def _by_person(items: list) -> list:
+    return sorted(items, key=lambda b: (b.person_key, b.benefit, b.reference_month))
+
+
+def _count(kinds) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for kind in kinds:
+        out[kind] = out.get(kind, 0) + 1
+    return out
+
+
 class _SumRegister(beam.CombineFn):
     def create_accumulator(self):
-        return {"versions_added": 0, "flags": 0, "bases": 0, "months": {}, "declarants": {}}
+        return {"versions_added": 0, "flags": 0, "bases": 0, "published": 0, "decisions": {}, "months": {},
+                "declarants": {}}
 
     def add_input(self, total, item):
-        for key in ("versions_added", "flags", "bases"):
+        for key in ("versions_added", "flags", "bases", "published"):
             total[key] += item[key]
+        for kind, count in item["decisions"].items():
+            total["decisions"][kind] = total["decisions"].get(kind, 0) + count
         for table in ("months", "declarants"):
             for key, counts in item[table].items():
                 current = total[table].setdefault(key, [0, 0])

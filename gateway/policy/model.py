@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -48,12 +49,35 @@ class BasePolicy:
 
 
 @dataclass(frozen=True)
+class GateBenefit:
+    impact_rate: float
+    paid_months: int
+    de_minimis_cents: int
+    cap_cents: int
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    effective_from: str
+    recovery_limit_months: int
+    unstable_rules: tuple[str, ...]
+    unstable_min_score: float
+    arrears_pass: bool
+    estimator: str
+    benefits: dict[str, GateBenefit]
+
+
+@dataclass(frozen=True)
 class Policy:
     version: str
     digest: str                          # SHA-256 of the file: two files with one version are told apart
     floating: FloatingPolicy
     bases: tuple[BasePolicy, ...]
-    raw: dict[str, Any]                  # the parsed file, for sections later stages read (the gate)
+    gate: GatePolicy
+    raw: dict[str, Any]
+
+    def base(self, benefit: str) -> BasePolicy:
+        return next(b for b in self.bases if b.benefit == benefit)
 
 
 class _Reader:
@@ -149,6 +173,40 @@ def _base(benefit: str, r: _Reader) -> BasePolicy:
                       floor_month_at_zero=r.get("floor_month_at_zero", bool, False))
 
 
+ESTIMATORS = ("linear", "openfisca")
+
+
+def _gate(r: _Reader, benefits: tuple[str, ...]) -> GatePolicy:
+    effective = r.get("effective_from", str)
+    if not re.fullmatch(r"20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])", effective):
+        r.fail("effective_from", "expected a date YYYY-MM-DD")
+    unstable = r.child("unstable")
+    rules = unstable.get("rules", list)
+    if not all(isinstance(x, str) and re.fullmatch(r"DRM-FLT-[0-9]{3}", x) for x in rules):
+        unstable.fail("rules", "expected a list of floating rule ids (DRM-FLT-NNN)")
+    estimator = r.get("estimator", str)
+    if estimator not in ESTIMATORS:
+        r.fail("estimator", f"expected one of {', '.join(ESTIMATORS)}")
+    table = r.child("benefits")
+    out = {}
+    for benefit in benefits:
+        item = table.child(benefit)
+        rate = float(item.get("impact_rate", (int, float)))
+        if not 0 < rate <= 2:
+            item.fail("impact_rate", "expected a rate above 0 and at most 2")
+        de_minimis, cap = item.get("de_minimis_cents", int), item.positive("cap_cents")
+        if not 0 <= de_minimis < cap:
+            item.fail("de_minimis_cents", "expected 0 <= de minimis < cap")
+        out[benefit] = GateBenefit(impact_rate=rate, paid_months=item.positive("paid_months"),
+                                   de_minimis_cents=de_minimis, cap_cents=cap)
+    extra = sorted(set(table.data) - set(benefits))
+    if extra:
+        table.fail(extra[0], "expected a benefit of the bases section")
+    return GatePolicy(effective_from=effective, recovery_limit_months=r.positive("recovery_limit_months"),
+                      unstable_rules=tuple(rules), unstable_min_score=unstable.score("min_score"),
+                      arrears_pass=r.get("arrears_pass", bool), estimator=estimator, benefits=out)
+
+
 def default_policy_path() -> Path:
     return Path(str(resources.files("gateway.policy").joinpath("default.yaml")))
 
@@ -173,5 +231,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
     bases = top.child("bases")
     if not bases.data:
         bases.fail("", "expected at least one benefit")
+    base_policies = tuple(_base(str(name), bases.child(str(name))) for name in bases.data)
     return Policy(version=version, digest=hashlib.sha256(text).hexdigest(), floating=_floating(top.child("floating")),
-                  bases=tuple(_base(str(name), bases.child(str(name))) for name in bases.data), raw=data)
+                  bases=base_policies, gate=_gate(top.child("gate"), tuple(b.benefit for b in base_policies)),
+                  raw=data)

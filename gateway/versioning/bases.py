@@ -43,9 +43,11 @@ def reference_month(as_of: str, policy: BasePolicy) -> str:
 
 
 def base_of(view: PersonView, policy: BasePolicy, as_of: str, floating: set[tuple], *,
-            policy_version: str) -> ReferenceBase | None:
-    """The base of one person for one benefit as known at ``as_of``; None when the window holds nothing."""
-    month_m = reference_month(as_of, policy)
+            policy_version: str, month_m: str | None = None, allow_empty: bool = False) -> ReferenceBase | None:
+    """The base of one person for one benefit as known at ``as_of``, for the reference month of that date
+    (or ``month_m``); None when the window holds nothing, unless ``allow_empty`` (a base that lost all
+    its amounts is still a base)."""
+    month_m = month_m or reference_month(as_of, policy)
     window = [add_months(month_m, offset) for offset in range(policy.window[0], policy.window[1] + 1)]
     inside = set(window)
     used: list[str] = []
@@ -71,7 +73,7 @@ def base_of(view: PersonView, policy: BasePolicy, as_of: str, floating: set[tupl
             floating_abs[month] += abs(amount)
         if nature == ALLOWANCE and view.flows.get(declarant) == Flow.PASRAU.value:
             allowance_paid_by_body[month] = allowance_paid_by_body.get(month, 0) + amount
-    if not used:
+    if not used and not allow_empty:
         return None
     double_counted = 0
     if policy.amount == "net_social_cents":          # subrogated IJ are inside the employer's net social

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from gateway.gate.decisions import GateDecision, OfficerAnswer, gate_person
+from gateway.gate.estimate import Estimator
 from gateway.policy import Policy
 from gateway.validate.registry import Rule
 from gateway.versioning.bases import ReferenceBase, base_of
@@ -20,6 +22,25 @@ class Derived:
     flags: list[FloatingFlag] = field(default_factory=list)
     bases: list[ReferenceBase] = field(default_factory=list)
     months: dict[tuple[str, str], list[int]] = field(default_factory=dict)   # (declarant, nature) -> [months, revised]
+    published: list[ReferenceBase] = field(default_factory=list)   # bases frozen now (published to liquidation)
+    decisions: list[GateDecision] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    """What the frozen-effects gate takes from outside the register: open correction requests (person ->
+    months), officers' answers, and the impact estimator."""
+
+    open_requests: dict[str, frozenset[str]]
+    officer: dict[str, OfficerAnswer]
+    estimator: Estimator
+
+
+def _latest(items, key, order):
+    out: dict = {}
+    for item in sorted(items, key=order):
+        out[key(item)] = item
+    return out
 
 
 @dataclass
@@ -32,19 +53,29 @@ class BucketResult:
 
 
 def derive(state: BucketState, declarations: Iterable[Declaration], declarant_rows: Iterable[dict], as_of: str,
-           policy: Policy, rules: list[Rule]) -> Derived:
-    """Flags, bases and floating-rate counts of every person of the bucket, as known at ``as_of``."""
+           policy: Policy, rules: list[Rule], gate: GateInputs | None = None, gate_rules: list[Rule] = ()) -> Derived:
+    """Flags, bases and floating-rate counts of every person of the bucket, as known at ``as_of``; with
+    ``gate``, the bases published now and the gate's decisions on changed published bases."""
     rates = declarant_rates(declarant_rows, as_of)
     out = Derived()
+    frozen = _latest(state.frozen, lambda b: (b.person_key, b.benefit, b.reference_month), lambda b: b.as_of)
+    last = _latest(state.decisions, lambda d: (d.person_key, d.benefit, d.reference_month), lambda d: d.as_of)
     for person_key, view in sorted(people_as_of(state, declarations, as_of).items()):
         flags = flags_of(person_key, month_histories(view, as_of, policy.floating, rates), rules, policy.floating,
                          policy_version=policy.version)
         out.flags.extend(flags)
         floating = {flag.key for flag in flags}
-        for base_policy in policy.bases:
-            base = base_of(view, base_policy, as_of, floating, policy_version=policy.version)
-            if base is not None:
-                out.bases.append(base)
+        bases = [base for base_policy in policy.bases
+                 if (base := base_of(view, base_policy, as_of, floating, policy_version=policy.version)) is not None]
+        out.bases.extend(bases)
+        if gate is not None:
+            published, decisions = gate_person(
+                view, flags, bases, {k[1:]: b for k, b in frozen.items() if k[0] == person_key},
+                {k[1:]: d for k, d in last.items() if k[0] == person_key}, policy=policy, as_of=as_of,
+                open_requests=set(gate.open_requests.get(person_key, ())), officer=gate.officer, rules=gate_rules,
+                estimator=gate.estimator)
+            out.published.extend(published)
+            out.decisions.extend(decisions)
         for key, versions in view.versions.items():
             counts = out.months.setdefault((key[1], key[2]), [0, 0])
             counts[0] += 1
@@ -54,7 +85,8 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
 
 def process_bucket(prior: BucketState, *, known: list[Declaration], arriving: list[Declaration],
                    contributions: list[Contribution], mentions: list[Mention], run_id: str, as_of: str,
-                   policy: Policy, rules: list[Rule], declarant_rows: list[dict]) -> BucketResult:
+                   policy: Policy, rules: list[Rule], declarant_rows: list[dict], gate: GateInputs | None = None,
+                   gate_rules: list[Rule] = ()) -> BucketResult:
     fresh, added, versions = merge(known=known, contributions=prior.contributions, versions=prior.versions,
                                    arriving=arriving, new_contributions=contributions, run_id=run_id)
     fresh_digests = {d.digest for d in fresh}
@@ -65,10 +97,11 @@ def process_bucket(prior: BucketState, *, known: list[Declaration], arriving: li
         if mention.digest in fresh_digests and identity not in seen:
             seen.add(identity)
             new_mentions.append(mention)
-    after = BucketState(prior.contributions + added, prior.mentions + new_mentions, prior.versions + versions)
+    after = BucketState(prior.contributions + added, prior.mentions + new_mentions, prior.versions + versions,
+                        prior.frozen, prior.decisions)
     declarants: dict[str, list[int]] = {}
     for version in versions:
         if version.version <= 2:
             declarants.setdefault(version.declarant_id, [0, 0])[version.version - 1] += 1
-    derived = derive(after, list(known) + fresh, declarant_rows, as_of, policy, rules)
+    derived = derive(after, list(known) + fresh, declarant_rows, as_of, policy, rules, gate, gate_rules)
     return BucketResult(added, new_mentions, versions, derived, declarants)

@@ -118,6 +118,8 @@ class BucketState:
     contributions: list[Contribution] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
     versions: list[ResourceVersion] = field(default_factory=list)
+    frozen: list = field(default_factory=list)         # ReferenceBase published to liquidation (the gate's references)
+    decisions: list = field(default_factory=list)      # GateDecision taken so far
 
 
 def _slot(flow: str, declarant_id: str, main_month: str | None, fraction: str, nature: str) -> str:

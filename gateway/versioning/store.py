@@ -7,6 +7,9 @@
     REGISTER/versions/bucket=NN/run=<run_id>.parquet         the versions (schema resource_version)
     REGISTER/contributions/bucket=NN/run=<run_id>.parquet    what each declaration said about each key
     REGISTER/mentions/bucket=NN/run=<run_id>.parquet         who each declaration lists (open contracts…)
+    REGISTER/frozen/bucket=NN/run=<run_id>.parquet           bases published to liquidation (schema reference_base)
+    REGISTER/decisions/bucket=NN/run=<run_id>.parquet        frozen-effects gate decisions (schema gate_decision)
+    REGISTER/officer_answers.jsonl                           officers' answers to REVIEW_CAP decisions
 
 A run writes its parts, then the driver appends its line to ``_commits.jsonl``: parts of a run that
 never committed (a crash) are invisible and are overwritten when the run is done again; a committed
@@ -28,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, ResourceVersion
-from schemas.records import RESOURCE_VERSION
+from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION
 
 DEFAULT_BUCKETS = 16
 _AMOUNTS = ("net_social_cents", "net_taxable_cents", "net_paid_cents", "gross_cents", "pas_base_cents",
@@ -131,7 +134,9 @@ def load_bucket(root: Path, bucket: int, committed: Iterable[str]) -> BucketStat
         return _read(_committed_parts(_bucket_folder(root, table, bucket), committed))
     return BucketState(contributions=[Contribution(**row) for row in rows("contributions")],
                        mentions=[Mention(**row) for row in rows("mentions")],
-                       versions=[RESOURCE_VERSION.from_row(row) for row in rows("versions")])
+                       versions=[RESOURCE_VERSION.from_row(row) for row in rows("versions")],
+                       frozen=[REFERENCE_BASE.from_row(row) for row in rows("frozen")],
+                       decisions=[GATE_DECISION.from_row(row) for row in rows("decisions")])
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -160,24 +165,31 @@ def write_run_part(root: Path, table: str, run_id: str, items: list[Any]) -> Non
 
 
 def write_bucket(root: Path, bucket: int, run_id: str, contributions: list[Contribution], mentions: list[Mention],
-                 versions: list[ResourceVersion]) -> None:
+                 versions: list[ResourceVersion], frozen: list | None = None, decisions: list | None = None) -> None:
     """One bucket's parts for a run (versions last). Empty tables are not written."""
     for table, items in (("contributions", contributions), ("mentions", mentions)):
         if items:
             _write(_bucket_folder(root, table, bucket) / f"run={run_id}.parquet", plain_table(items, table))
+    for table, schema, items in (("frozen", REFERENCE_BASE, frozen), ("decisions", GATE_DECISION, decisions)):
+        if items:
+            _write(_bucket_folder(root, table, bucket) / f"run={run_id}.parquet", schema.table(items))
     if versions:
         ordered = sorted(versions, key=lambda v: (v.month, v.person_key, v.declarant_id, v.nature, v.version))
         _write(_bucket_folder(root, "versions", bucket) / f"run={run_id}.parquet", RESOURCE_VERSION.table(ordered))
 
 
+def load_all(root: Path, table: str) -> list[dict]:
+    """Every committed row of a bucketed table, as dicts."""
+    committed = [c.run_id for c in commits(root)]
+    files = [f for b in range(buckets_of(root)) for f in _committed_parts(_bucket_folder(root, table, b), committed)]
+    return _read(files)
+
+
 def load_all_versions(root: Path) -> list[ResourceVersion]:
     """Every committed version (the ``history`` command and as-of queries over all people)."""
-    committed = [c.run_id for c in commits(root)]
-    files = [f for b in range(buckets_of(root)) for f in _committed_parts(_bucket_folder(root, "versions", b),
-                                                                          committed)]
-    return [RESOURCE_VERSION.from_row(row) for row in _read(files)]
+    return [RESOURCE_VERSION.from_row(row) for row in load_all(root, "versions")]
 
 
 __all__ = ["BucketState", "Commit", "DEFAULT_BUCKETS", "buckets_of", "commit", "commits", "ensure_layout",
-           "load_all_versions", "load_bucket", "load_declarant_rows", "load_declarations", "write_bucket",
+           "load_all", "load_all_versions", "load_bucket", "load_declarant_rows", "load_declarations", "write_bucket",
            "write_run_part"]

@@ -1,0 +1,80 @@
+"""Officers' answers to REVIEW_CAP decisions: validated, appended with an audit record, read by the gate.
+
+The answers live beside the register in ``officer_answers.jsonl`` (one JSON object a line, appended
+under a lock and flushed): the next run applies them and publishes the follow-up decision. The web
+console (later issue) calls the same function.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+from gateway.errors import ConfigurationError
+from gateway.gate.decisions import OfficerAnswer
+from gateway.validate.rules.gate import REVIEW_CAP
+from gateway.versioning import store
+
+ACTIONS = ("regularise", "keep-frozen", "spread")
+ANSWERS = "officer_answers.jsonl"
+OFFICER_ID = re.compile(r"[A-Za-z0-9._-]{2,40}")
+
+
+class DecisionError(ConfigurationError):
+    """An officer's answer that cannot be taken (unknown decision, already decided, bad arguments)."""
+
+
+def load_answers(root: Path) -> dict[str, OfficerAnswer]:
+    path = root / ANSWERS
+    if not path.exists():
+        return {}
+    answers = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                answer = OfficerAnswer(**json.loads(line))
+            except (ValueError, TypeError):
+                continue                     # a torn last line is not an answer
+            answers.setdefault(answer.decision_id, answer)
+    return answers
+
+
+def decide(root: Path, decision_id: str, action: str, *, reason: str, officer: str, spread_months: int | None = None,
+           now: str | None = None) -> OfficerAnswer:
+    """Record an officer's answer to a pending REVIEW_CAP decision; refused (nothing written) otherwise."""
+    if action not in ACTIONS:
+        raise DecisionError(f"unknown action @ {action}: expected one of {', '.join(ACTIONS)}")
+    if action == "spread" and not (spread_months and 1 < spread_months <= 12):
+        raise DecisionError("spread months @ --spread: expected 2 to 12 months (repayment schedules of 12 months at most)")
+    if len(reason.strip()) < 10:
+        raise DecisionError("reason @ --reason: expected a justification of at least 10 characters")
+    if not OFFICER_ID.fullmatch(officer):
+        raise DecisionError("officer @ --officer: expected an officer id (letters, digits, . _ -)")
+    decisions = store.load_all(root, "decisions")
+    mine = next((d for d in decisions if d["decision_id"] == decision_id), None)
+    if mine is None:
+        raise DecisionError(f"decision not found @ {decision_id}: expected the id of a REVIEW_CAP decision")
+    if mine["kind"] != REVIEW_CAP:
+        raise DecisionError(f"decision {decision_id} is {mine['kind']} @ {decision_id}: expected a REVIEW_CAP decision")
+    later = [d for d in decisions if (d["person_key"], d["benefit"], d["reference_month"]) ==
+             (mine["person_key"], mine["benefit"], mine["reference_month"]) and d["as_of"] > mine["as_of"]]
+    if later:
+        raise DecisionError(f"decision superseded @ {decision_id}: expected the latest decision on this base "
+                            f"({later[-1]['decision_id']})")
+    answer = OfficerAnswer(decision_id=decision_id, action=action, spread_months=spread_months if action == "spread"
+                           else None, reason=reason.strip(), officer=officer,
+                           at=now or datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"))
+    path = root / ANSWERS
+    with open(root / ".officer.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if decision_id in load_answers(root):
+            raise DecisionError(f"decision already answered @ {decision_id}: expected a decision not yet decided")
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write("\n" + json.dumps(asdict(answer), sort_keys=True, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    return answer
