@@ -11,7 +11,7 @@ setup(
     package_data={
         "schemas": ["*.avsc", "norm/*.json"],
         "gateway.publish": ["templates/*.j2"],
-        "gateway.policy": ["*.yaml"],
+        "gateway.policy": ["*.yaml", "examples/*.yaml"],
         "fixtures": ["bundled/*", "bundled/*/*", "bundled/*/*/*"],
     },
     install_requires=[

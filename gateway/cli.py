@@ -58,6 +58,8 @@ def run(
                                                            "folder (its YYYY-MM[-DD] folder, to replay archives)."),
     policy: Optional[str] = typer.Option(None, "--policy", help="Policy file (YAML; default: the shipped one)."),
     register: Optional[str] = typer.Option(None, "--register", help="Register folder (default OUT/history/register)."),
+    open_requests: Optional[str] = typer.Option(None, "--open-requests", help="JSON lines (person_key, month) of "
+                                                "open correction requests: the gate holds changes on them."),
     key_file: Optional[str] = typer.Option(None, "--pseudonym-key-file", help="File holding the pseudonym key."),
     insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key", help="Use a public demo key (sample data only)."),
 ) -> None:
@@ -76,7 +78,7 @@ def run(
             return
         from gateway.run import run as run_job
         settings = Settings(paths or (bundled_flows(),), str(out_dir), key, beam_args, as_of=as_of, policy=policy,
-                            arrival=arrival, register=register)
+                            arrival=arrival, register=register, open_requests=open_requests)
         with err.status("running the pipeline…", spinner="dots"):
             result = run_job(settings)
     except GatewayError as error:
@@ -96,6 +98,9 @@ def _summary(manifest: dict, seconds: float, *, title: str) -> None:
         table.add_row("register", f"{manifest['register']['versions_added']:,} versions added")
         table.add_row("floating rate", f"{floating['rate']:.1%} of {floating['months']:,} resource months "
                                        f"(as of {manifest['as_of']})")
+        gate = manifest["gate"]
+        table.add_row("gate", f"{gate['bases_published']:,} bases published; decisions: "
+                      + (", ".join(f"{k} {v}" for k, v in gate["decisions"].items()) or "none"))
     table.add_row("time", f"{seconds:.2f} s ({rate:,.0f} lines/s)")
     out.print(table)
 
@@ -187,6 +192,66 @@ def bases(
     except GatewayError as error:
         _fail(error)
     out.print(f"{counts['flags']:,} flags, {counts['bases']:,} bases as of {as_of} -> {target}")
+
+
+@app.command()
+def decide(
+    decision_id: str = typer.Argument(..., help="Id of a REVIEW_CAP decision (OUT/decisions)."),
+    regularise: bool = typer.Option(False, "--regularise", help="Apply the new values (the overpayment is raised)."),
+    keep_frozen: bool = typer.Option(False, "--keep-frozen", help="Keep the published base; no overpayment."),
+    spread: Optional[int] = typer.Option(None, "--spread", help="Raise the overpayment, spread over N months (2-12)."),
+    reason: str = typer.Option(..., "--reason", help="Justification (kept with the decision)."),
+    officer: str = typer.Option(..., "--officer", help="Officer id."),
+    run_dir: Path = typer.Option(Path("out"), "--out", help="Output folder of the runs (default: out)."),
+    register: Optional[Path] = typer.Option(None, "--register", help="Register folder (default OUT/history/register)."),
+) -> None:
+    """Record an officer's decision on an overpayment above the cap; the next run applies and publishes it."""
+    from gateway.gate.officer import decide as record
+    chosen = [name for name, on in (("regularise", regularise), ("keep-frozen", keep_frozen),
+                                    ("spread", spread is not None)) if on]
+    if len(chosen) != 1:
+        _fail(GatewayError("give exactly one of --regularise, --keep-frozen or --spread N"))
+    folder = register or run_dir / "history" / "register"
+    try:
+        answer = record(folder, decision_id, chosen[0], reason=reason, officer=officer, spread_months=spread)
+    except GatewayError as error:
+        _fail(error)
+    out.print(f"décision {answer.decision_id} : {answer.action} par {answer.officer} le {answer.at} "
+              "(appliquée au prochain traitement)")
+
+
+@app.command(context_settings=PASS_THROUGH)
+def whatif(
+    ctx: typer.Context,
+    inputs: Optional[list[str]] = typer.Argument(None, help="Files or folders (default: the bundled sample flows)."),
+    policies: list[str] = typer.Option(..., "--policy", help="Policy file; give two or more."),
+    out_dir: Path = typer.Option(Path("out-whatif"), "--out", help="Folder for each policy's replay and the page."),
+    arrival: str = typer.Option("folder", "--arrival", help="Arrival of a file: folder (default) or mtime."),
+    key_file: Optional[str] = typer.Option(None, "--pseudonym-key-file"),
+    insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key"),
+) -> None:
+    """Replay the same flows and history under each policy and compare the gate's outcomes side by side."""
+    from gateway.gate.whatif import ROWS, whatif as compare, write_page
+    log.configure()
+    paths, beam_args = _split(inputs, ctx.args)
+    if len(policies) < 2:
+        _fail(GatewayError("give at least two --policy files to compare"))
+    try:
+        key = load_key(key_file=key_file, insecure_demo=insecure_demo_key)
+        settings = Settings(paths or (bundled_flows(),), str(out_dir), key, beam_args, arrival=arrival)
+        with err.status("replaying under each policy…", spinner="dots"):
+            results = compare(policies, settings, out_dir)
+    except GatewayError as error:
+        _fail(error)
+    table = Table(title="what-if — effets figés")
+    table.add_column("")
+    for name in results:
+        table.add_column(name, justify="right")
+    for key, label in ROWS:
+        table.add_row(label, *(f"{summary[key]:,}" for summary in results.values()))
+    out.print(table)
+    write_page(results, out_dir / "whatif.html")
+    out.print(f"-> {out_dir / 'whatif.html'}")
 
 
 report_app = typer.Typer(no_args_is_help=True, help="Regenerate reports from stored results.")

@@ -110,7 +110,9 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
     register_dir = Path(settings.register) if settings.register else history_dir / "register"
     arrivals = {label: arrival_of(path, label, settings) for path, label in files}
     committed = [c.run_id for c in store.commits(register_dir)]
-    job = RegisterJob(root=str(register_dir), run_id=run_id, committed=tuple(committed),
+    # A rerun of a committed run reads the register without its own parts and writes nothing: it
+    # computes what the run computed the first time (same outputs) and leaves the register as it is.
+    job = RegisterJob(root=str(register_dir), run_id=run_id, committed=tuple(c for c in committed if c != run_id),
                       arrivals=tuple(sorted(arrivals.items())), as_of=max(arrivals.values(), default=""),
                       policy_path=settings.policy, buckets=store.ensure_layout(register_dir),
                       write=run_id not in committed, open_requests=open_requests(settings.open_requests))
@@ -160,14 +162,11 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
 
 
 def _register_figures(register: dict, register_dir: Path, job: RegisterJob) -> dict:
-    """What the run added to the register; for a run already committed, what it added then (a rerun's
-    manifest is the same as the first one's)."""
-    if job.write:
-        return {"declarations_added": register.get("declarations_added", 0),
-                "versions_added": register.get("versions_added", 0)}
-    _log.info("register.already_committed", stage="register")
-    entry = next(c for c in store.commits(register_dir) if c.run_id == job.run_id)
-    return {"declarations_added": entry.declarations_added, "versions_added": entry.versions_added}
+    """What the run adds (or added, for a rerun) to the register."""
+    if not job.write:
+        _log.info("register.already_committed", stage="register")
+    return {"declarations_added": register.get("declarations_added", 0),
+            "versions_added": register.get("versions_added", 0)}
 
 
 def floating_rates(months: dict[str, list[int]]) -> dict:

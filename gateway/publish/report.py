@@ -101,3 +101,8 @@ def regenerate_declarant_report(out: Path, declarant_id: str, target: Path, run_
     """``drm-gateway report declarant``: the report again, from the stored quarantine and warnings."""
     report = declarant_report(declarant_id, _rows(out / "quarantine"), _rows(out / "warnings"), run_id)
     return write_declarant_report(report, target)
+
+
+def render_template(name: str, **values) -> str:
+    """Render one of the package's HTML templates."""
+    return _env.get_template(name).render(**values)

@@ -1,9 +1,10 @@
 """An in-memory register for tests: outcomes in, versions, flags and bases out (one bucket holds everyone)."""
 from __future__ import annotations
 
+from gateway.gate.estimate import LinearEstimator
 from gateway.policy import load_policy
-from gateway.validate.registry import DEFAULT_RULES
-from gateway.versioning.bucket import derive, process_bucket
+from gateway.validate.registry import DEFAULT_RULES, Target
+from gateway.versioning.bucket import GateInputs, derive, process_bucket
 from gateway.versioning.floating import floating_rules
 from gateway.versioning.register import BucketState, contributions_of, declaration_of_summary, mentions_of
 
@@ -16,6 +17,9 @@ class Ledger:
         self.state = BucketState()
         self.declarant_rows = []
         self.runs = 0
+        self.open_requests: dict[str, frozenset[str]] = {}
+        self.officer = {}
+        self.gate_rules = [rule for rule in DEFAULT_RULES if rule.target is Target.GATE]
 
     def ingest(self, outcomes, when: str):
         """Merge outcomes that arrived at ``when``; returns the bucket result (new versions, flags, bases)."""
@@ -24,11 +28,15 @@ class Ledger:
         result = process_bucket(self.state, known=self.declarations, arriving=arriving,
                                 contributions=[c for o in outcomes for c in contributions_of(o.resources)],
                                 mentions=[m for o in outcomes for m in mentions_of(o)], run_id=f"r{self.runs}",
-                                as_of=when, policy=self.policy, rules=self.rules, declarant_rows=self.declarant_rows)
+                                as_of=when, policy=self.policy, rules=self.rules, declarant_rows=self.declarant_rows,
+                                gate=GateInputs(self.open_requests, self.officer, LinearEstimator()),
+                                gate_rules=self.gate_rules)
         known = {d.digest for d in self.declarations}
         self.declarations += [d for d in arriving if d.digest not in known]
         self.state = BucketState(self.state.contributions + result.contributions,
-                                 self.state.mentions + result.mentions, self.state.versions + result.versions)
+                                 self.state.mentions + result.mentions, self.state.versions + result.versions,
+                                 self.state.frozen + result.derived.published,
+                                 self.state.decisions + result.derived.decisions)
         self.declarant_rows += [{"declarant_id": d, "months_added": c[0], "months_revised": c[1],
                                  "transaction_time": when} for d, c in result.declarants.items()]
         return result

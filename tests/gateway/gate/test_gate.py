@@ -1,0 +1,104 @@
+"""The frozen-effects gate: each decision kind on a hand-computed change of a published RSA base.
+
+Scenario: one person paid 2,080 € net social a month (January to March 2025). A run on 2025-05-05
+publishes the RSA base of May (M-4..M-2 = January..March: 6,240 €). Then an annule-et-remplace of
+February arrives; the gate compares the recomputed base with the published one. With the linear
+estimator, RSA impact = -1.00 x change / 3 months x 3 months paid = -change.
+"""
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from fixtures import builders as B
+from gateway.gate.decisions import OfficerAnswer
+from tests.gateway.versioning.ledger import Ledger
+
+PERSON = B.a_person()
+SIRET = B.siret_from(B.siren_from(12))
+FEBRUARY = date(2025, 2, 1)
+
+
+def _published(run_file) -> Ledger:
+    ledger = Ledger()
+    for number in (1, 2, 3):
+        month = date(2025, number, 1)
+        end = B.month_end(2025, number)
+        outcome = run_file(B.a_dsn_file((PERSON, [B.a_payment(paid_on=end, period=(month, end))]), siret=SIRET,
+                                        main_month=month), f"m{number}.dsn")
+        ledger.ingest([outcome], f"2025-{number + 1:02d}-05T08:00:00Z")
+    result = ledger.ingest([], "2025-05-05T08:00:00Z")
+    assert {(b.benefit, b.reference_month, b.base_cents) for b in result.derived.published
+            if b.benefit == "RSA"} == {("RSA", "2025-05", 624000)}
+    return ledger
+
+
+def _february(run_file, net_social: int, rank: int = 2):
+    payment = B.a_payment(paid_on=date(2025, 2, 28), period=(FEBRUARY, date(2025, 2, 28)), net_social=net_social)
+    return run_file(B.a_dsn_file((PERSON, [payment]), siret=SIRET, main_month=FEBRUARY, type_="03", rank=rank),
+                    f"m2_ar{rank}.dsn")
+
+
+def _rsa(result, reference_month="2025-05"):
+    return [d for d in result.derived.decisions if d.benefit == "RSA" and d.reference_month == reference_month]
+
+
+@pytest.mark.parametrize("net_social, kind, rule, impact", [
+    (210000, "FREEZE_DE_MINIMIS", "DRM-GAT-005", -2000),      # +20 € of resources: -20 € < 27 € de minimis
+    (228000, "REGULARISE", "DRM-GAT-007", -20000),            # +200 €: an overpayment under the 500 € cap
+    (288000, "REVIEW_CAP", "DRM-GAT-006", -80000),            # +800 €: above the cap, an officer decides
+    (108000, "REGULARISE", "DRM-GAT-004", 100000),            # -1,000 €: arrears in the claimant's favour pass
+])
+def test_a_revision_of_a_published_base_gets_the_decision_of_the_first_rule_that_applies(run_file, net_social, kind,
+                                                                                          rule, impact):
+    ledger = _published(run_file)
+    [decision] = _rsa(ledger.ingest([_february(run_file, net_social)], "2025-05-20T08:00:00Z"))
+    assert (decision.kind, decision.rule_id, decision.estimated_impact_cents) == (kind, rule, impact)
+    assert decision.base_change_cents == net_social - 208000
+    assert decision.monthly_changes == f"2025-02:{net_social - 208000:+d}"
+    assert decision.estimator == "linear-v1" and "estimation" in decision.explain
+    assert decision.status == ("PENDING" if kind == "REVIEW_CAP" else "FINAL")
+
+
+def test_an_open_correction_request_on_a_changed_month_holds_the_change(run_file):
+    ledger = _published(run_file)
+    ledger.open_requests = {ledger.state.versions[0].person_key: frozenset({"2025-02"})}
+    [decision] = _rsa(ledger.ingest([_february(run_file, 288000)], "2025-05-20T08:00:00Z"))
+    assert (decision.kind, decision.rule_id, decision.status) == ("HOLD_CORRECTION", "DRM-GAT-001", "PENDING")
+    ledger.open_requests = {}
+    [follow_up] = _rsa(ledger.ingest([], "2025-05-25T08:00:00Z"))
+    assert follow_up.kind == "REVIEW_CAP" and follow_up.supersedes == decision.decision_id
+
+
+def test_a_change_on_months_still_moving_is_held_as_unstable(run_file):
+    ledger = _published(run_file)
+    ledger.policy = replace(ledger.policy, gate=replace(ledger.policy.gate, unstable_rules=("DRM-FLT-002",)))
+    [decision] = _rsa(ledger.ingest([_february(run_file, 288000)], "2025-05-20T08:00:00Z"))
+    assert (decision.kind, decision.rule_id) == ("HOLD_UNSTABLE", "DRM-GAT-002")
+
+
+def test_a_change_of_a_base_paid_more_than_two_years_ago_has_lapsed(run_file):
+    ledger = _published(run_file)
+    [decision] = _rsa(ledger.ingest([_february(run_file, 288000)], "2027-09-20T08:00:00Z"))
+    assert (decision.kind, decision.rule_id) == ("LAPSED", "DRM-GAT-003")
+
+
+def test_a_decision_is_taken_once_and_a_regularised_base_becomes_the_new_reference(run_file):
+    ledger = _published(run_file)
+    [first] = _rsa(ledger.ingest([_february(run_file, 228000)], "2025-05-20T08:00:00Z"))
+    assert first.kind == "REGULARISE"
+    assert _rsa(ledger.ingest([], "2025-05-21T08:00:00Z")) == []           # nothing new: no second event
+    [second] = _rsa(ledger.ingest([_february(run_file, 238000, rank=3)], "2025-05-22T08:00:00Z"))
+    assert second.frozen_base_cents == 624000 + 20000 and second.base_change_cents == 10000
+
+
+def test_an_overpayment_above_the_cap_leaves_the_gate_only_with_an_officer_decision(run_file):
+    ledger = _published(run_file)
+    [review] = _rsa(ledger.ingest([_february(run_file, 288000)], "2025-05-20T08:00:00Z"))
+    assert review.kind == "REVIEW_CAP" and _rsa(ledger.ingest([], "2025-05-21T08:00:00Z")) == []
+    ledger.officer = {review.decision_id: OfficerAnswer(review.decision_id, "spread", 6, "Étalement demandé par "
+                                                        "l'allocataire", "agent-12", "2025-05-22T10:00:00Z")}
+    [answer] = _rsa(ledger.ingest([], "2025-05-23T08:00:00Z"))
+    assert (answer.kind, answer.rule_id, answer.spread_months, answer.officer) == (
+        "OFFICER_SPREAD", "DRM-GAT-008", 6, "agent-12")
+    assert answer.supersedes == review.decision_id and "6 mois" in answer.explain
