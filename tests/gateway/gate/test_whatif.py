@@ -1,0 +1,30 @@
+"""What-if: the same flows replayed under two policies, compared side by side."""
+from typer.testing import CliRunner
+
+from fixtures.generator import generate
+from gateway.cli import app
+from gateway.policy import default_policy_path
+
+EXAMPLES = default_policy_path().parent / "examples"
+
+
+def test_whatif_compares_two_example_policies_in_a_table_and_a_page(tmp_path):
+    flows = tmp_path / "flows"
+    generate(flows, people=60, employers=4, bodies=1, months=5, seed=4)
+    result = CliRunner().invoke(app, ["whatif", str(flows), "--policy", str(EXAMPLES / "m4-m2-with-cap.yaml"),
+                                      "--policy", str(EXAMPLES / "m3-m1-no-cap.yaml"), "--out", str(tmp_path / "w"),
+                                      "--insecure-demo-key"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "1-example-m4-m2-with-cap" in result.output and "à décider par un agent" in result.output
+    page = (tmp_path / "w" / "whatif.html").read_text()
+    assert "<svg" in page and "2-example-m3-m1-no-cap" in page
+    assert (tmp_path / "w" / "1-example-m4-m2-with-cap" / "run.json").exists()
+
+
+def test_whatif_refuses_an_invalid_policy_before_replaying_anything(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text((EXAMPLES / "m3-m1-no-cap.yaml").read_text().replace("estimator: linear", "estimator: magic"))
+    result = CliRunner().invoke(app, ["whatif", "--policy", str(EXAMPLES / "m4-m2-with-cap.yaml"), "--policy",
+                                      str(broken), "--out", str(tmp_path / "w"), "--insecure-demo-key"])
+    assert result.exit_code == 2 and "field gate.estimator" in result.output
+    assert not (tmp_path / "w").exists()
