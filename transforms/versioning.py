@@ -65,12 +65,15 @@ class _Declarations(beam.DoFn):
         arrivals = dict(self._job.arrivals)
         root = Path(self._job.root)
         known = store.load_declarations(root, self._job.committed)
-        arriving = sorted({s.digest: declaration_of_summary(s, arrivals.get(s.file, self._job.as_of))
-                           for s in summaries}.values(), key=lambda d: (d.transaction_time, d.file, d.first_line))
+        first: dict[str, object] = {}                  # a declaration received twice: its first copy
+        for declaration in sorted((declaration_of_summary(s, arrivals.get(s.file, self._job.as_of)) for s in summaries),
+                                  key=lambda d: (d.transaction_time, d.file, d.first_line)):
+            first.setdefault(declaration.digest, declaration)
+        arriving = list(first.values())
         known_digests = {d.digest for d in known}
         fresh = [d for d in arriving if d.digest not in known_digests]
         if self._job.write:
-            store.write_run_part(root, "declarations", self._job.run_id, fresh)
+            store.write_run_part(root, "declarations", self._job.run_id, fresh)     # sorted: byte-stable
         yield (known, arriving, len(fresh))
 
 

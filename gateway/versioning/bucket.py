@@ -87,8 +87,9 @@ def process_bucket(prior: BucketState, *, known: list[Declaration], arriving: li
                    contributions: list[Contribution], mentions: list[Mention], run_id: str, as_of: str,
                    policy: Policy, rules: list[Rule], declarant_rows: list[dict], gate: GateInputs | None = None,
                    gate_rules: list[Rule] = ()) -> BucketResult:
+    unique = {(c.digest, c.key): c for c in sorted(contributions, key=lambda c: (c.digest, c.key))}
     fresh, added, versions = merge(known=known, contributions=prior.contributions, versions=prior.versions,
-                                   arriving=arriving, new_contributions=contributions, run_id=run_id)
+                                   arriving=arriving, new_contributions=list(unique.values()), run_id=run_id)
     fresh_digests = {d.digest for d in fresh}
     seen: set[tuple] = set()
     new_mentions = []

@@ -178,9 +178,17 @@ def _spans_months(record: ResourceMonth) -> bool:
 
 
 def contributions_of(records: Iterable[ResourceMonth]) -> list[Contribution]:
-    """One contribution per (declaration, key): the records of a declaration for a key, summed."""
+    """One contribution per (declaration, key): the records of a declaration for a key, summed. A
+    declaration received twice (same digest, in two files or twice in one) counts once: the copy
+    with the first (file, declaration id) is kept."""
+    copies: dict[str, tuple[str, str]] = {}
+    for record in records:
+        copy = (record.file, record.declaration_id)
+        copies[record.declaration_digest] = min(copies.get(record.declaration_digest, copy), copy)
     grouped: dict[tuple, list[ResourceMonth]] = {}
     for record in records:
+        if (record.file, record.declaration_id) != copies[record.declaration_digest]:
+            continue
         key = (record.declaration_digest, record.person_key, record.declarant_id, record.nature.value, record.month)
         grouped.setdefault(key, []).append(record)
     out = []
@@ -256,7 +264,7 @@ def merge(*, known: list[Declaration], contributions: list[Contribution], versio
     and new versions. Declarations already known (same digest) add nothing.
     """
     known_digests = {d.digest for d in known}
-    fresh = sorted({d.digest: d for d in arriving if d.digest not in known_digests}.values(),
+    fresh = sorted({d.digest: d for d in reversed(arriving) if d.digest not in known_digests}.values(),
                    key=lambda d: (d.transaction_time, d.file, d.first_line))
     fresh_digests = {d.digest for d in fresh}
     added = [c for c in new_contributions if c.digest in fresh_digests]

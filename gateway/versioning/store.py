@@ -167,6 +167,8 @@ def write_run_part(root: Path, table: str, run_id: str, items: list[Any]) -> Non
 def write_bucket(root: Path, bucket: int, run_id: str, contributions: list[Contribution], mentions: list[Mention],
                  versions: list[ResourceVersion], frozen: list | None = None, decisions: list | None = None) -> None:
     """One bucket's parts for a run (versions last). Empty tables are not written."""
+    contributions = sorted(contributions, key=lambda c: (c.digest, c.key))           # parts are byte-stable
+    mentions = sorted(mentions, key=lambda m: (m.digest, m.person_key, m.month))
     for table, items in (("contributions", contributions), ("mentions", mentions)):
         if items:
             _write(_bucket_folder(root, table, bucket) / f"run={run_id}.parquet", plain_table(items, table))

@@ -24,7 +24,8 @@ class Ledger:
     def ingest(self, outcomes, when: str):
         """Merge outcomes that arrived at ``when``; returns the bucket result (new versions, flags, bases)."""
         self.runs += 1
-        arriving = [declaration_of_summary(s, when) for o in outcomes for s in o.summaries]
+        arriving = sorted((declaration_of_summary(s, when) for o in outcomes for s in o.summaries),
+                          key=lambda d: (d.transaction_time, d.file, d.first_line))
         result = process_bucket(self.state, known=self.declarations, arriving=arriving,
                                 contributions=[c for o in outcomes for c in contributions_of(o.resources)],
                                 mentions=[m for o in outcomes for m in mentions_of(o)], run_id=f"r{self.runs}",

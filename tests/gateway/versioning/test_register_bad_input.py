@@ -67,6 +67,8 @@ def test_the_same_file_twice_in_one_run_and_again_later_adds_nothing(tmp_path):
     (flows / "copy.dsn").write_bytes(B.a_dsn_file())
     first = run(Settings((str(flows),), str(tmp_path / "out"), TEST_KEY, as_of="2025-04-05T08:00:00Z"))
     assert first.manifest["register"]["versions_added"] == 1 and first.manifest["register"]["declarations_added"] == 1
+    [version] = store.load_all_versions(tmp_path / "out" / "history" / "register")
+    assert version.net_social_cents == 208000 and version.file == "a.dsn"      # counted once, first copy
     later = tmp_path / "later"
     later.mkdir()
     (later / "again.dsn").write_bytes(B.a_dsn_file())
