@@ -12,6 +12,7 @@ setup(
         "schemas": ["*.avsc", "norm/*.json"],
         "gateway.publish": ["templates/*.j2"],
         "gateway.policy": ["*.yaml", "examples/*.yaml"],
+        "corrections": ["*.yaml", "migrations/*.py", "migrations/versions/*.py", "templates/*.j2"],
         "fixtures": ["bundled/*", "bundled/*/*", "bundled/*/*/*"],
     },
     install_requires=[
@@ -27,6 +28,9 @@ setup(
         "pyyaml>=6",
         "jinja2>=3.1",
         "matplotlib>=3.8",
+        "sqlalchemy>=2.0,<2.2",
+        "alembic>=1.13",
+        "psycopg[binary]>=3.1",
     ],
     extras_require={"test": ["pytest>=8", "hypothesis>=6.100"]},
     entry_points={"console_scripts": ["drm-gateway=gateway.cli:main"]},

@@ -22,6 +22,8 @@ from gateway.pseudonym import load_key
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Data-quality gateway for DSN/PASRAU flows.")
 fixtures_app = typer.Typer(no_args_is_help=True, help="Generate realistic synthetic flows.")
 app.add_typer(fixtures_app, name="fixtures")
+from corrections.cli import app as corrections_app  # noqa: E402  (the corrections context's own commands)
+app.add_typer(corrections_app, name="corrections")
 err = Console(stderr=True)
 out = Console()
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -76,14 +78,21 @@ def run(
             watch_folder(watch, out_dir, key, beam_args, interval=interval, once=once, batch_size=max(1, batch_size),
                          report=lambda name, result: _summary(result.manifest, result.seconds, title=name))
             return
+        from corrections import cli as corrections
         from gateway.run import run as run_job
+        tracked = corrections.configured(out_dir, None)       # a corrections store: its open requests hold the gate
+        if tracked and open_requests is None:
+            open_requests = str(corrections.export_open_requests(out_dir, None))
         settings = Settings(paths or (bundled_flows(),), str(out_dir), key, beam_args, as_of=as_of, policy=policy,
                             arrival=arrival, register=register, open_requests=open_requests)
         with err.status("running the pipeline…", spinner="dots"):
             result = run_job(settings)
+        closed = corrections.sync_register(out_dir, None, result.manifest["as_of"]) if tracked else []
     except GatewayError as error:
         _fail(error)
     _summary(result.manifest, result.seconds, title=str(out_dir / "run.json"))
+    if closed:
+        out.print(f"corrections: {len(closed)} request(s) corrected by this run: {', '.join(closed)}")
 
 
 def _summary(manifest: dict, seconds: float, *, title: str) -> None:

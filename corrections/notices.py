@@ -1,0 +1,57 @@
+"""Outbound notices to the source: JSON for machines, a letter (HTML and text) for people, in an outbox."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from corrections.model import Request
+from corrections.routing import expected_correction, month_fr
+
+_env = Environment(loader=PackageLoader("corrections", "templates"), autoescape=select_autoescape(["html", "j2"]))
+
+
+def euros(cents: int | None) -> str:
+    if cents is None:
+        return "non déclaré"
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(cents), 100)
+    return f"{sign}{whole:,}".replace(",", "\u202f") + f",{rest:02d} €"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def write_notice(outbox: Path, request: Request, kind: str, date: str, explain: str | None = None) -> list[Path]:
+    """``kind``: notice (when routed) or reminder (deadline close). The source must identify the employee,
+    so the letter names the NIR; it never goes to logs or reports."""
+    months = [m.month for m in request.months]
+    subject = ("Demande de correction de ressources déclarées" if kind == "notice"
+               else "Rappel : demande de correction de ressources déclarées")
+    who = f"la personne de NIR {request.nir}" if request.nir else "la personne concernée"
+    body = (f"{who} conteste les montants que vous avez déclarés pour {', '.join(month_fr(m) for m in months)}. "
+            f"Motif indiqué : {request.reason}")
+    notice = {
+        "request_id": request.request_id, "kind": kind, "date": date, "recipient": request.routing_target,
+        "channel": request.routing_channel, "declarant_id": request.declarant_id, "flow": request.flow,
+        "nir": request.nir, "subject": subject, "body": body, "due": (request.due_at or "")[:10],
+        "rule": f"{request.flag_rule} — {explain}" if request.flag_rule and explain else request.flag_rule,
+        "expected": expected_correction(request.flow, months),
+        "months": [{"month": m.month, "label": month_fr(m.month), "disputed_cents": m.disputed_cents,
+                    "claimed_cents": m.claimed_cents, "disputed": euros(m.disputed_cents),
+                    "claimed": euros(m.claimed_cents)} for m in request.months],
+    }
+    stem = outbox / f"{request.request_id}-{kind}-{date[:10]}"
+    _write(stem.with_suffix(".json"), json.dumps(notice, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    _write(stem.with_suffix(".html"), _env.get_template("notice.html.j2").render(n=notice))
+    lines = [subject, f"Référence : {request.request_id}", body,
+             *(f"- {m['label']} : déclaré {m['disputed']}, indiqué {m['claimed']}" for m in notice["months"]),
+             f"Correction attendue : {notice['expected']}.", f"À effectuer avant le {notice['due']}."]
+    _write(stem.with_suffix(".txt"), "\n".join(lines) + "\n")
+    return [stem.with_suffix(s) for s in (".json", ".html", ".txt")]
