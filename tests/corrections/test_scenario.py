@@ -1,0 +1,79 @@
+"""The README scenario end to end: a request closed by the corrected flow (releasing the gate's hold),
+another escalated and forced; opening a request on a month the register never saw is refused."""
+
+import pytest
+from typer.testing import CliRunner
+
+from corrections.cli import open_store
+from fixtures import scenario
+from gateway.cli import app
+from gateway.versioning import store as register
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scenario")
+    ids = scenario.run_scenario(root)
+    return root / "out", ids
+
+
+def test_the_corrected_declaration_closes_the_request_in_the_claimants_favour(played):
+    out, ids = played
+    request = open_store(out, None).get(ids["corrected"])
+    assert request.state == "CLOSED" and request.outcome == "IN_FAVOUR"
+    assert [e.action for e in request.events] == ["open", "route", "acknowledge", "correct", "close"]
+    assert request.months[0].corrected_cents == scenario.RIGHT
+
+
+def test_the_gate_holds_while_the_request_is_open_then_regularises(played):
+    out, ids = played
+    person = open_store(out, None).get(ids["corrected"]).person_key
+    mine = sorted((d for d in register.load_all(out / "history" / "register", "decisions")
+                   if d["person_key"] == person and d["benefit"] == "RSA"), key=lambda d: d["as_of"])
+    assert [(d["kind"], d["as_of"][:10]) for d in mine] == [("HOLD_CORRECTION", "2025-06-01"),
+                                                          ("REGULARISE", "2025-07-01")]
+    assert mine[1]["supersedes"] == mine[0]["decision_id"] and mine[1]["estimated_impact_cents"] == 92000
+
+
+def test_the_silent_employers_request_escalates_and_the_forced_value_is_a_register_version(played):
+    out, ids = played
+    request = open_store(out, None).get(ids["forced"])
+    assert [e.action for e in request.events] == ["open", "route", "escalate", "force", "close"]
+    versions = [v for v in register.load_all_versions(out / "history" / "register")
+                if v.person_key == request.person_key and v.month == "2025-03"]
+    assert [(v.version, v.cause.value, v.net_social_cents) for v in sorted(versions, key=lambda v: v.version)] == [
+        (1, "INITIAL", scenario.WRONG), (2, "FORCED", scenario.RIGHT)]
+
+
+def test_notices_name_the_months_and_expected_correction_and_the_status_reads_in_french(played):
+    out, ids = played
+    letter = (out / "outbox" / f"{ids['corrected']}-notice-2025-05-03.txt").read_text()
+    assert "mars 2025" in letter and "annule et remplace" in letter and "3\u202f000,00 €" in letter
+    result = CliRunner().invoke(app, ["corrections", "status", ids["corrected"], "--out", str(out)],
+                                terminal_width=200)
+    assert result.exit_code == 0 and "la correction vous donne raison" in result.output
+    assert scenario.ALICE.nir not in result.output
+
+
+def test_opening_a_request_on_a_month_the_register_never_saw_is_refused(played):
+    out, _ = played
+    result = CliRunner().invoke(app, ["corrections", "open", "--nir", scenario.ALICE.nir, "--declarant",
+                                      scenario.CORRECTING, "--month", "2024-01=100.00", "--reason", "erreur",
+                                      "--officer", "agent-7", "--out", str(out), "--insecure-demo-key"])
+    assert result.exit_code == 2 and "unknown resource month" in result.output
+    assert len(open_store(out, None).list()) == 2
+
+
+def test_the_sla_report_counts_requests_and_time_to_correction(played):
+    out, _ = played
+    result = CliRunner().invoke(app, ["corrections", "sla", "--out", str(out), "--at", "2025-07-10T00:00:00Z"])
+    assert result.exit_code == 0 and '"CLOSED": 2' in result.output
+    assert f'"{scenario.CORRECTING}": 29.0' in result.output
+
+
+def test_logs_and_reports_of_the_scenario_carry_no_nir(played):
+    out, _ = played
+    for path in list((out / "report").rglob("*")) + list((out / "history").rglob("*.json*")):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert scenario.ALICE.nir not in text and scenario.BRUNO.nir not in text, path
