@@ -9,16 +9,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from corrections.model import Request
 from corrections.routing import expected_correction, month_fr
+from gateway.values import euros
 
 _env = Environment(loader=PackageLoader("corrections", "templates"), autoescape=select_autoescape(["html", "j2"]))
-
-
-def euros(cents: int | None) -> str:
-    if cents is None:
-        return "non déclaré"
-    sign = "-" if cents < 0 else ""
-    whole, rest = divmod(abs(cents), 100)
-    return f"{sign}{whole:,}".replace(",", "\u202f") + f",{rest:02d} €"
 
 
 def _write(path: Path, text: str) -> None:

@@ -7,7 +7,8 @@ from typing import Callable, Iterable
 
 from corrections.errors import InvalidRequestError
 from corrections.model import Request
-from corrections.notices import euros, write_notice
+from corrections.notices import write_notice
+from gateway.values import euros
 from corrections.routing import month_fr, route_for
 from corrections.states import AWAITING_SOURCE, LABELS, Action, State
 from corrections.store import SYSTEM, CorrectionStore, _parse

@@ -53,3 +53,12 @@ def format_cents(value: int | None) -> str:
     sign = "-" if value < 0 else ""
     value = abs(value)
     return f"{sign}{value // 100}.{value % 100:02d}"
+
+
+def euros(cents: int | None) -> str:
+    """French money format for sentences: 1 234,56 € (narrow no-break space between thousands)."""
+    if cents is None:
+        return "non déclaré"
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(cents), 100)
+    return f"{sign}{whole:,}".replace(",", "\u202f") + f",{rest:02d} €"

@@ -12,7 +12,8 @@ from gateway.records import BaseChange
 from gateway.validate.registry import Rule
 from gateway.validate.rules.gate import PENDING
 from gateway.versioning.bases import ReferenceBase, base_of
-from gateway.versioning.floating import FloatingFlag, euros
+from gateway.values import euros
+from gateway.versioning.floating import FloatingFlag
 from gateway.versioning.view import PersonView, add_months
 
 OFFICER_RULE = "DRM-GAT-008"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from gateway.records import MonthHistory
+from gateway.values import euros
 from gateway.validate.registry import Rule, RuleRegistry, Target
 
 
@@ -34,13 +35,6 @@ class FloatingFlag:
     @property
     def key(self) -> tuple[str, str, str, str]:
         return (self.person_key, self.declarant_id, self.nature, self.month)
-
-
-def euros(cents: int) -> str:
-    """French money format: 1 234,56 €."""
-    sign = "-" if cents < 0 else ""
-    whole, rest = divmod(abs(cents), 100)
-    return f"{sign}{whole:,}".replace(",", "\u202f") + f",{rest:02d} €"
 
 
 def _sentence(rule: Rule, facts: dict) -> str:
