@@ -79,3 +79,27 @@ class SyncedRun(Base):
     __tablename__ = "synced_runs"
     run_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     at: Mapped[str] = mapped_column(String(25))
+
+
+class User(Base):
+    """A console user. Roles: officer (requests), supervisor (+ REVIEW_CAP decisions, forced values), admin (users)."""
+
+    __tablename__ = "users"
+    username: Mapped[str] = mapped_column(String(40), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[str] = mapped_column(String(25))
+
+
+class AuditEntry(Base):
+    """Every console action: who, when, what, on what, the outcome and the reason given."""
+
+    __tablename__ = "audit"
+    audit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[str] = mapped_column(String(25))
+    username: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")

@@ -263,6 +263,57 @@ def whatif(
     out.print(f"-> {out_dir / 'whatif.html'}")
 
 
+users_app = typer.Typer(no_args_is_help=True, help="Console users (officer, supervisor, admin).")
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    username: str = typer.Argument(..., help="Login name."),
+    role: str = typer.Option(..., "--role", help="officer, supervisor or admin."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+    run_dir: Path = typer.Option(Path("out"), "--out", help="Output folder (default store OUT/corrections.db)."),
+    db: Optional[str] = typer.Option(None, "--db", help="Store URL (default $DRM_GATEWAY_DB or OUT/corrections.db)."),
+) -> None:
+    """Create a console user; the password is asked (never a default, never on the command line)."""
+    from console.users import add_user
+    from corrections.cli import open_store
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True)
+    try:
+        add_user(open_store(run_dir, db), username, password, role)
+    except GatewayError as error:
+        _fail(error)
+    out.print(f"user {username} ({role}) added")
+
+
+@app.command()
+def console(
+    host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
+    run_dir: Path = typer.Option(Path("out"), "--out", help="Output folder of the runs."),
+    db: Optional[str] = typer.Option(None, "--db", help="Store URL (default $DRM_GATEWAY_DB or OUT/corrections.db)."),
+    key_file: Optional[str] = typer.Option(None, "--pseudonym-key-file"),
+    insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key"),
+) -> None:
+    """The officers' web console (login required; create users with `drm-gateway users add`)."""
+    import os
+    import secrets
+
+    import uvicorn
+
+    from console.app import ConsoleConfig, create_app
+    from corrections.cli import open_store
+    log.configure()
+    try:
+        config = ConsoleConfig(out=run_dir, store=open_store(run_dir, db),
+                               pseudonym_key=load_key(key_file=key_file, insecure_demo=insecure_demo_key),
+                               secret=os.environ.get("DRM_GATEWAY_CONSOLE_SECRET") or secrets.token_hex(32))
+    except GatewayError as error:
+        _fail(error)
+    out.print(f"console on http://{host}:{port}/ (Ctrl-C to stop)")
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", access_log=False)
+
+
 report_app = typer.Typer(no_args_is_help=True, help="Regenerate reports from stored results.")
 app.add_typer(report_app, name="report")
 

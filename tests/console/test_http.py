@@ -1,0 +1,101 @@
+"""The console over HTTP: login everywhere, roles checked on the server, CSRF on every form, clear pages
+for bad input, nothing personal in URLs or logs."""
+import pytest
+
+from console.data import review_queue
+from console.users import audit_trail
+from fixtures import scenario
+from tests.console.conftest import csrf_of, login
+
+PAGES = ["/", "/quarantine", "/review", "/requests", "/person", "/person/view", "/person/export", "/users"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_needs_a_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+
+
+def _actions(world):
+    decision = review_queue(world["config"].register)[0]["decision_id"]
+    request_id = world["request_id"]
+    return [(f"/review/{decision}", {"action": "keep-frozen", "reason": "Décision de test suffisante."}, "decide"),
+            (f"/requests/{request_id}/route", {"revision": "1"}, "act"),
+            (f"/requests/{request_id}/force", {"revision": "1", "value": "2025-04=2100", "evidence": "x",
+                                                "reason": "Justification suffisante."}, "decide"),
+            ("/users", {"username": "eve", "password": "a-long-password-1", "role": "admin"}, "users"),
+            ("/users/olga/deactivate", {}, "users")]
+
+
+def test_every_action_is_refused_to_an_anonymous_user_and_changes_nothing(world, client):
+    before = (len(review_queue(world["config"].register)), world["store"].get(world["request_id"]).state)
+    for path, values, _ in _actions(world):
+        response = client.post(path, data={**values, "csrf": "x"})
+        assert response.status_code == 303 and response.headers["location"] == "/login", path
+    assert (len(review_queue(world["config"].register)), world["store"].get(world["request_id"]).state) == before
+
+
+@pytest.mark.parametrize("name", ["olga", "sam", "ada"])
+def test_every_action_is_refused_to_a_user_without_its_role(world, client, name):
+    from tests.console.conftest import ROLES
+    allowed = {"officer": {"act"}, "supervisor": {"act", "decide"}, "admin": {"users"}}[ROLES[name]]
+    token = login(client, name)
+    before = (len(review_queue(world["config"].register)), world["store"].get(world["request_id"]).state)
+    for path, values, permission in _actions(world):
+        if permission in allowed:
+            continue
+        response = client.post(path, data={**values, "csrf": token})
+        assert response.status_code == 403 and "Accès refusé" in response.text, (name, path)
+    assert (len(review_queue(world["config"].register)), world["store"].get(world["request_id"]).state) == before
+
+
+def test_a_forged_or_missing_csrf_token_changes_nothing(world, client):
+    login(client, "olga")
+    for token in ("forged", None):
+        data = {"revision": "1"} | ({"csrf": token} if token else {})
+        response = client.post(f"/requests/{world['request_id']}/route", data=data)
+        assert response.status_code == 403 and "jeton de sécurité" in response.text
+    assert world["store"].get(world["request_id"]).state == "OPEN"
+
+
+def test_a_wrong_password_is_refused_and_audited(world, client):
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"username": "olga", "password": "wrong", "csrf": token})
+    assert response.status_code == 401 and "incorrect" in response.text
+    assert any(a.action == "login" and a.outcome == "refused" for a in audit_trail(world["store"]))
+
+
+def test_an_unknown_id_in_a_url_is_a_clear_page(client):
+    login(client, "sam")
+    for path in ("/requests/REQ-0000", "/nothing-here"):
+        response = client.get(path)
+        assert response.status_code == 404 and "n'existe pas" in response.text and "Traceback" not in response.text
+    token = csrf_of(client.get("/").text)
+    response = client.post("/review/000000000000000000000000", data={"csrf": token, "action": "regularise",
+                                                                     "reason": "Décision sur un id inconnu."})
+    assert response.status_code == 404
+
+
+def test_a_nir_with_a_bad_key_is_refused_and_a_good_one_is_looked_up_without_a_nir_in_the_url(client):
+    token = login(client, "olga")
+    nir = scenario.CAMILLE.nir
+    bad_key = nir + f"{(97 - int(nir) % 97 + 1) % 97:02d}"
+    response = client.post("/person", data={"nir": bad_key, "csrf": token})
+    assert response.status_code == 400 and "clé de ce numéro est incorrecte" in response.text
+    response = client.post("/person", data={"nir": nir, "csrf": token})
+    assert response.status_code == 303 and response.headers["location"] == "/person/view"
+    page = client.get("/person/view").text
+    assert nir not in page, page[max(0, page.find(nir) - 200):page.find(nir) + 20] and "2 75 02 ** *** ***" in page and "REVIEW_CAP" in page and "<svg" in page
+    export = client.get("/person/export")
+    assert export.status_code == 200 and nir not in export.text and '"versions"' in export.text
+
+
+def test_a_stale_form_for_an_item_decided_by_someone_else_says_so_and_changes_nothing(world, client):
+    token = login(client, "sam")
+    decision = review_queue(world["config"].register)[-1]["decision_id"]
+    values = {"csrf": token, "action": "keep-frozen", "reason": "Premier agent : base gardée."}
+    assert client.post(f"/review/{decision}", data=values).status_code == 200
+    again = client.post(f"/review/{decision}", data={**values, "action": "regularise"})
+    assert again.status_code == 409 and "déjà été prise" in again.text
+    stale = client.post(f"/requests/{world['request_id']}/ack", data={"csrf": token, "revision": "99"})
+    assert stale.status_code == 409 and "modifié cette demande" in stale.text
