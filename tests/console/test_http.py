@@ -99,3 +99,22 @@ def test_a_stale_form_for_an_item_decided_by_someone_else_says_so_and_changes_no
     assert again.status_code == 409 and "déjà été prise" in again.text
     stale = client.post(f"/requests/{world['request_id']}/ack", data={"csrf": token, "revision": "99"})
     assert stale.status_code == 409 and "modifié cette demande" in stale.text
+
+
+def test_no_console_page_shows_a_nir_a_name_or_a_birth_date(world, client):
+    """Personal-data scan of every console page an officer or admin can open, the export included."""
+    people = (scenario.ALICE, scenario.BRUNO, scenario.CAMILLE)
+    needles = [p.nir for p in people] + [p.last_name for p in people] + [p.birth.strftime("%d%m%Y") for p in people] \
+        + [p.birth.isoformat() for p in people]
+    pages = []
+    for name in ("sam", "ada"):
+        token = login(client, name)
+        requests = [r.request_id for r in world["store"].list()]
+        client.post("/person", data={"nir": scenario.CAMILLE.nir, "csrf": token})
+        for path in ["/", "/quarantine", "/review", "/requests", "/person", "/person/view", "/person/export", "/users",
+                     *(f"/requests/{r}" for r in requests)]:
+            response = client.get(path)
+            pages.append((path, response.text))
+    hits = [(path, needle) for path, text in pages for needle in needles if needle in text]
+    print(f"console scan: {len(needles)} personal values searched in {len(pages)} pages: {len(hits)} hits")
+    assert hits == [] and len(pages) >= 16
