@@ -1,0 +1,75 @@
+"""Long versions of the hostile-input tests: big files that CI does not run.
+
+    python -m bench.hostile [--declarations 100000] [--rubrics 1000000]
+
+Each file is run through ``drm-gateway run`` in its own process; prints the outcome (lines read,
+quarantined, rules), time and peak memory (RSS), and writes bench/results/hostile.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from fixtures import builders as B
+
+KEY = "bench-hostile-key-0123456789abcdef"
+
+
+def many_declarations(count: int) -> bytes:
+    siret = B.siret_from(B.siren_from(8))
+    declaration = B.declaration_lines(siret=siret, main_month=B.date(2025, 3, 1),
+                                      people_lines=B.dsn_person_lines(B.a_person(), [B.a_payment()]))
+    return B.render(B.envoi_lines([declaration] * count, emitter_siret=siret))
+
+
+def huge_block(rubrics: int) -> bytes:
+    siret = B.siret_from(B.siren_from(8))
+    person = B.dsn_person_lines(B.a_person(), [B.a_payment()])
+    last = max(i for i, (rubric, _) in enumerate(person) if rubric.startswith("S21.G00.51"))
+    remuneration = [line for line in person if line[0].startswith("S21.G00.51")][:5]
+    lines = person[:last + 1] + remuneration * (rubrics // 5) + person[last + 1:]
+    declaration = B.declaration_lines(siret=siret, main_month=B.date(2025, 3, 1), people_lines=lines)
+    return B.render(B.envoi_lines([declaration], emitter_siret=siret))
+
+
+def measure(name: str, content: bytes, folder: Path) -> dict:
+    path = folder / f"{name}.dsn"
+    path.write_bytes(content)
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "gateway", "run", str(path), "--out", str(folder / name)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "DRM_GATEWAY_PSEUDONYM_KEY": KEY})
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    manifest = json.loads((folder / name / "run.json").read_text())
+    metrics = json.loads((folder / name / "report" / "metrics.json").read_text())
+    return {"input": name, "bytes": len(content), "exit": os.waitstatus_to_exitcode(status),
+            "lines_read": manifest["lines_read"], "lines_quarantined": manifest["lines_quarantined"],
+            "conservation": manifest["conservation_holds"], "rules": sorted(r["rule_id"] for r in metrics["by_rule"]),
+            "seconds": round(seconds, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--declarations", type=int, default=100_000)
+    parser.add_argument("--rubrics", type=int, default=1_000_000)
+    parser.add_argument("--out", default="bench/results/hostile.json")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [measure(f"{args.declarations}_declarations", many_declarations(args.declarations), Path(tmp)),
+                measure(f"block_with_{args.rubrics}_rubrics", huge_block(args.rubrics), Path(tmp))]
+    for row in rows:
+        print(f"{row['input']:<32} {row['lines_read']:>10,} lines  quarantined {row['lines_quarantined']:>10,}  "
+              f"{row['seconds']:>6.1f} s  peak {row['peak_rss_mb']:>5} MB  rules {','.join(row['rules']) or '-'}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(rows, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
