@@ -86,13 +86,25 @@ def run(settings: Settings) -> RunResult:
     out = Path(settings.out)
     files = resolve_inputs(settings.inputs)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / ".run.lock", "w") as lock:
+    register = _register_dir(settings, out)
+    register.mkdir(parents=True, exist_ok=True)
+    with open(out / ".run.lock", "w") as lock, open(register / ".register.lock", "w") as register_lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ConfigurationError(f"another run is writing @ {out}: expected one run at a time per output "
                                      "folder (wait for it, or use another --out)") from None
+        try:
+            fcntl.flock(register_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigurationError(f"another run is merging into the register @ {register}: expected one run "
+                                     "at a time per register (wait for it)") from None
         return _run(settings, out, files)
+
+
+def _register_dir(settings: Settings, out: Path) -> Path:
+    history_dir = Path(settings.history) if settings.history else out / "history"
+    return Path(settings.register) if settings.register else history_dir / "register"
 
 
 def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResult:
@@ -107,7 +119,7 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
     inputs = [{"file": label, "sha256": _digest(f), "bytes": os.path.getsize(f)} for f, label in files]
     run_id = run_id_of(inputs)
     history_dir = Path(settings.history) if settings.history else out / "history"
-    register_dir = Path(settings.register) if settings.register else history_dir / "register"
+    register_dir = _register_dir(settings, out)
     arrivals = {label: arrival_of(path, label, settings) for path, label in files}
     committed = [c.run_id for c in store.commits(register_dir)]
     # A rerun of a committed run reads the register without its own parts and writes nothing: it

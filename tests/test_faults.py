@@ -67,6 +67,24 @@ def test_a_second_run_on_the_same_output_is_refused_while_one_is_writing(flows, 
     assert not (out / "run.json").exists() and not (out / "resources").exists()
 
 
+def test_two_runs_sharing_one_register_are_never_interleaved(flows, tmp_path):
+    """Two output folders, one --register, started at once: one merges, the other waits its turn by being
+    refused with a clear message; the register holds exactly the committed run(s), each whole."""
+    from gateway.versioning import store
+    register = tmp_path / "register"
+    procs = [subprocess.Popen([sys.executable, "-m", "gateway", "run", str(flows), "--out", str(tmp_path / f"out{i}"),
+                               "--register", str(register)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, env=ENV) for i in range(2)]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes in ([0, 0], [0, 2])
+    if codes == [0, 2]:
+        assert any("another run is merging into the register" in err for code, err in results if code == 2)
+    commits = store.commits(register)
+    assert len(commits) == 1                     # same inputs: the second, if it ran, added nothing new
+    assert len(store.load_all_versions(register)) == commits[0].versions_added
+
+
 def test_two_runs_started_together_are_serialised_or_refused(flows, tmp_path):
     """Started at the same moment on one output folder: one completes, the other completes or is refused;
     the folder ends with exactly one complete, consistent run."""
