@@ -16,26 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from fixtures import builders as B
+from fixtures.hostile import huge_block, many_declarations
 
 KEY = "bench-hostile-key-0123456789abcdef"
-
-
-def many_declarations(count: int) -> bytes:
-    siret = B.siret_from(B.siren_from(8))
-    declaration = B.declaration_lines(siret=siret, main_month=B.date(2025, 3, 1),
-                                      people_lines=B.dsn_person_lines(B.a_person(), [B.a_payment()]))
-    return B.render(B.envoi_lines([declaration] * count, emitter_siret=siret))
-
-
-def huge_block(rubrics: int) -> bytes:
-    siret = B.siret_from(B.siren_from(8))
-    person = B.dsn_person_lines(B.a_person(), [B.a_payment()])
-    last = max(i for i, (rubric, _) in enumerate(person) if rubric.startswith("S21.G00.51"))
-    remuneration = [line for line in person if line[0].startswith("S21.G00.51")][:5]
-    lines = person[:last + 1] + remuneration * (rubrics // 5) + person[last + 1:]
-    declaration = B.declaration_lines(siret=siret, main_month=B.date(2025, 3, 1), people_lines=lines)
-    return B.render(B.envoi_lines([declaration], emitter_siret=siret))
 
 
 def measure(name: str, content: bytes, folder: Path) -> dict:

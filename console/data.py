@@ -1,7 +1,6 @@
 """What the console shows, read from the run's outputs, the register and the corrections store."""
 from __future__ import annotations
 
-import io
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -78,7 +77,7 @@ def timeline_chart(versions: list[dict]) -> str:
     """Net social amount of each month, one line per declarant and nature, a marker at each version."""
     if not versions:
         return ""
-    from gateway.publish.charts import plt
+    from gateway.publish.charts import plt, svg_of
     series: dict[tuple, dict[str, int]] = defaultdict(dict)
     earlier: list[tuple[str, float]] = []
     for v in sorted(versions, key=lambda v: v["version"]):
@@ -97,13 +96,7 @@ def timeline_chart(versions: list[dict]) -> str:
     ax.set_title("Montant net social par mois : valeur actuelle, et × les valeurs révisées depuis")
     ax.tick_params(axis="x", labelrotation=45)
     ax.legend(fontsize=7)
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    sink = io.StringIO()
-    fig.savefig(sink, format="svg", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
-    text = sink.getvalue()
-    return text[text.index("<svg"):]
+    return svg_of(fig, ax)
 
 
 def export(out: Path, register: Path, person_key: str, requests: list[dict], masked_nir: str) -> dict:

@@ -1,6 +1,5 @@
 """Crashes, reruns and concurrent runs: nothing lost, nothing half-written, nothing interleaved."""
 import fcntl
-import filecmp
 import os
 import signal
 import subprocess

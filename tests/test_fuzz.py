@@ -1,5 +1,4 @@
 """Random and mutated NEODeS text never makes the gateway raise, and lines are always conserved."""
-import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -5,23 +5,16 @@ import os
 import random
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from fixtures import builders as B
+from fixtures.hostile import huge_block, many_declarations
 from tests.conftest import TEST_KEY
 
 ENV = {**os.environ, "DRM_GATEWAY_PSEUDONYM_KEY": TEST_KEY.decode()}
 PEAK_MB = 700          # Beam, pyarrow, polars and pandera alone take ~250 MB
 PEAK_MB_WHOLE_BLOCK = 1000   # a single person block is held whole (1 M rubrics: ~700 MB measured)
-
-
-def _declarations(count: int) -> bytes:
-    siret = B.siret_from(B.siren_from(8))
-    declaration = B.declaration_lines(siret=siret, main_month=B.date(2025, 3, 1),
-                                      people_lines=B.dsn_person_lines(B.a_person(), [B.a_payment()]))
-    return B.render(B.envoi_lines([declaration] * count, emitter_siret=siret))
 
 
 def _hostile(name: str) -> bytes:
@@ -35,7 +28,7 @@ def _hostile(name: str) -> bytes:
     if name == "utf8_not_latin1_clean":
         return clean.replace(b"EMPLOYE ADMINISTRATIF", "EMPLOYÉ À 100 €".encode("utf-8"))
     if name == "5000_declarations":
-        return _declarations(5000)
+        return many_declarations(5000)
     if name == "envoi_claiming_a_million_declarations":
         return clean.replace(b"S90.G00.90.002,'1'", b"S90.G00.90.002,'1000000'")
     if name == "inconsistent_nesting":
@@ -46,13 +39,7 @@ def _hostile(name: str) -> bytes:
     if name == "gzip_compressed":
         return gzip.compress(clean)
     if name == "block_with_a_million_rubrics":
-        siret = B.siret_from(B.siren_from(8))
-        person = B.dsn_person_lines(B.a_person(), [B.a_payment()])
-        last = max(i for i, (rubric, _) in enumerate(person) if rubric.startswith("S21.G00.51"))
-        remuneration = [line for line in person if line[0].startswith("S21.G00.51")][:5]
-        lines = person[:last + 1] + remuneration * 200_000 + person[last + 1:]
-        declaration = B.declaration_lines(siret=siret, main_month=B.date(2025, 3, 1), people_lines=lines)
-        return B.render(B.envoi_lines([declaration], emitter_siret=siret))
+        return huge_block(1_000_000)
     raise ValueError(name)
 
 

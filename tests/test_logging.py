@@ -2,7 +2,6 @@ import json
 
 from structlog.testing import capture_logs
 
-from fixtures import builders as B
 from fixtures.generator import Rates, generate
 from gateway import log
 from gateway.options import Settings

@@ -24,6 +24,11 @@ def bar_chart(labels: list[str], values: list[float], *, title: str, color: str 
     else:
         ax.bar(labels, values, color=color)
     ax.set_title(title)
+    return svg_of(fig, ax)
+
+
+def svg_of(fig, ax) -> str:
+    """A finished figure as inline SVG (deterministic: no date, fixed hash salt); the figure is closed."""
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     sink = io.StringIO()

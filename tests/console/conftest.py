@@ -1,6 +1,5 @@
 """A console over the correction scenario's outputs, with one user per role."""
 import re
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient

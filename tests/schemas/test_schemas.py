@@ -8,7 +8,6 @@ import pytest
 
 from fixtures import builders as B
 from schemas.records import ALL, QUARANTINE, RESOURCE_MONTH
-from tests.conftest import BUNDLED
 
 
 @pytest.mark.parametrize("schema", ALL, ids=lambda s: s.name)

@@ -5,7 +5,6 @@ import pytest
 from typer.testing import CliRunner
 
 from fixtures import builders as B
-from fixtures.generator import Rates, generate
 from gateway.cli import app
 from gateway.options import Settings
 from gateway.run import run

@@ -5,7 +5,7 @@ from collections import Counter
 import pyarrow.dataset as ds
 import pytest
 
-from fixtures.generator import Rates, generate
+from fixtures.generator import generate
 from gateway.options import Settings
 from gateway.run import run
 from gateway.versioning.replay import replay
