@@ -124,10 +124,12 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
     committed = [c.run_id for c in store.commits(register_dir)]
     # A rerun of a committed run reads the register without its own parts and writes nothing: it
     # computes what the run computed the first time (same outputs) and leaves the register as it is.
-    job = RegisterJob(root=str(register_dir), run_id=run_id, committed=tuple(c for c in committed if c != run_id),
+    visible = tuple(c for c in committed if c != run_id)
+    job = RegisterJob(root=str(register_dir), run_id=run_id, committed=visible,
                       arrivals=tuple(sorted(arrivals.items())), as_of=max(arrivals.values(), default=""),
                       policy_path=settings.policy, buckets=store.ensure_layout(register_dir),
-                      write=run_id not in committed, open_requests=open_requests(settings.open_requests))
+                      write=run_id not in committed, open_requests=open_requests(settings.open_requests),
+                      pending_buckets=store.pending_buckets(register_dir, visible))
     if files:
         try:
             pipeline.run(files, str(staging), settings.pseudonym_key, settings.pipeline_options(), job)

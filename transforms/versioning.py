@@ -40,6 +40,7 @@ class RegisterJob:
     buckets: int
     write: bool                       # False when this run is already committed (a rerun adds nothing)
     open_requests: tuple[tuple[str, str], ...] = ()   # (person, month) with a correction request open
+    pending_buckets: tuple[int, ...] = ()      # buckets holding PENDING gate decisions: re-examined every run
 
 
 def _registry_rules(target: Target = Target.FLOATING):
@@ -178,7 +179,8 @@ def _keyed(outcome: Outcome, buckets: int):
 
 
 class VersionRegister(beam.PTransform):
-    """Merge a run's accepted declarations into the register; write flags and bases of the buckets touched."""
+    """Merge a run's accepted declarations into the register; write flags and bases of the buckets touched,
+    and of the buckets with pending gate decisions (a hold is released even if the person sends nothing new)."""
 
     def __init__(self, job: RegisterJob, staging: str) -> None:
         super().__init__()
@@ -191,8 +193,11 @@ class VersionRegister(beam.PTransform):
                         | "AllSummaries" >> beam.combiners.ToList()
                         | "IndexDeclarations" >> beam.ParDo(_Declarations(job)))
         index = beam.pvalue.AsSingleton(declarations)
-        merged = (outcomes
-                  | "ByBucket" >> beam.FlatMap(_keyed, job.buckets)
+        keyed = outcomes | "ByBucket" >> beam.FlatMap(_keyed, job.buckets)
+        pending = (outcomes.pipeline
+                   | "PendingBuckets" >> beam.Create([(bucket, ("p", None)) for bucket in job.pending_buckets]))
+        merged = ((keyed, pending)
+                  | "WithPending" >> beam.Flatten()
                   | "GroupBucket" >> beam.GroupByKey()
                   | "MergeBucket" >> beam.ParDo(_MergeBucket(job, self._staging), index))
         return (merged

@@ -187,11 +187,30 @@ def load_all(root: Path, table: str) -> list[dict]:
     return _read(files)
 
 
+def pending_buckets(root: Path, committed: Iterable[str]) -> tuple[int, ...]:
+    """Buckets whose latest gate decision on some base is PENDING (held or waiting for an officer)."""
+    if not (root / "decisions").exists():
+        return ()
+    store_buckets = buckets_of(root)
+    committed = list(committed)
+    out = []
+    for bucket in range(store_buckets):
+        files = _committed_parts(_bucket_folder(root, "decisions", bucket), committed)
+        latest: dict[tuple, tuple[str, str]] = {}
+        for row in _read(files):
+            key = (row["person_key"], row["benefit"], row["reference_month"])
+            if key not in latest or row["as_of"] >= latest[key][0]:
+                latest[key] = (row["as_of"], row["status"])
+        if any(status == "PENDING" for _, status in latest.values()):
+            out.append(bucket)
+    return tuple(out)
+
+
 def load_all_versions(root: Path) -> list[ResourceVersion]:
     """Every committed version (the ``history`` command and as-of queries over all people)."""
     return [RESOURCE_VERSION.from_row(row) for row in load_all(root, "versions")]
 
 
 __all__ = ["BucketState", "Commit", "DEFAULT_BUCKETS", "buckets_of", "commit", "commits", "ensure_layout",
-           "load_all", "load_all_versions", "load_bucket", "load_declarant_rows", "load_declarations", "write_bucket",
+           "load_all", "load_all_versions", "pending_buckets", "load_bucket", "load_declarant_rows", "load_declarations", "write_bucket",
            "write_run_part"]

@@ -84,3 +84,32 @@ def test_an_officer_answer_is_validated_recorded_once_and_published_by_the_next_
     assert [(d["kind"], d["officer"], d["rule_id"]) for d in follow] == [("OFFICER_KEEP_FROZEN", "agent-1",
                                                                          "DRM-GAT-008")]
     assert json.loads((out / "run.json").read_text())["gate"] == manifest["gate"]
+
+
+def test_a_hold_is_released_on_the_next_run_even_when_the_person_sends_nothing_new(tmp_path):
+    """HOLD_CORRECTION while a request is open; the request closes; the next run (other people's files
+    only) re-examines the held base and regularises it."""
+    from fixtures import builders as B
+    from fixtures import scenario
+    from gateway.pseudonym import Pseudonymiser
+    from gateway.publish.datasets import bucket_of
+    flows, out = tmp_path / "flows", tmp_path / "out"
+    scenario.write_flows(flows)
+    for arrival in ("2025-02", "2025-03", "2025-04", "2025-05"):
+        run(Settings((str(flows / arrival),), str(out), TEST_KEY))
+    alice = Pseudonymiser(TEST_KEY).person_key(scenario.ALICE.nir, None, None)
+    requests = tmp_path / "open.jsonl"
+    requests.write_text(json.dumps({"person_key": alice, "month": "2025-03"}) + "\n")
+    run(Settings((str(flows / "2025-06"),), str(out), TEST_KEY, open_requests=str(requests)))
+    held = [d for d in _decisions(out) if d["person_key"] == alice and d["benefit"] == "RSA"]
+    assert [d["kind"] for d in held] == ["HOLD_CORRECTION"]
+    other = next(p for p in (B.a_person(nir=B.nir_for(1, B.date(1970, 1, 1), 75, 100 + i, 1)) for i in range(50))
+                 if bucket_of(Pseudonymiser(TEST_KEY).person_key(p.nir, None, None)) != bucket_of(alice))
+    unrelated = tmp_path / "unrelated" / "2025-06-20"
+    unrelated.mkdir(parents=True)
+    (unrelated / "other.dsn").write_bytes(B.a_dsn_file((other, [B.a_payment()]), siret=B.siret_from(B.siren_from(77))))
+    run(Settings((str(unrelated),), str(out), TEST_KEY, as_of="2025-06-20T08:00:00Z"))
+    after = sorted((d for d in _decisions(out) if d["person_key"] == alice and d["benefit"] == "RSA"),
+                   key=lambda d: d["as_of"])
+    assert [d["kind"] for d in after] == ["HOLD_CORRECTION", "REGULARISE"]
+    assert after[1]["supersedes"] == after[0]["decision_id"]
