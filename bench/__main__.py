@@ -1,7 +1,9 @@
 """Benchmark the gateway on generated flows and print lines/s, MB/s, peak memory and the ratio to
 the floor (``for line in f`` over the same files, measured in the same run).
 
-    python -m bench [--people 4000] [--months 5] [--out bench/results/latest.json]
+    python -m bench [--people 4000] [--months 5] [--sizes 1,4,16] [--out bench/results/latest.json]
+
+``--sizes`` multiplies the people (and so the lines) to check that time grows linearly.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from fixtures.generator import Rates, generate
 
-STAGES = [("floor",), ("index",), ("parse",), ("validate",), ("parse_validate_normalise",), ("run",),
+STAGES = [("floor",), ("index",), ("parse",), ("validate",), ("parse_validate_normalise",), ("register",), ("run",),
           ("run", "--direct_num_workers=2")]
 
 
@@ -24,10 +26,28 @@ def main() -> None:
     parser.add_argument("--employers", type=int, default=40)
     parser.add_argument("--months", type=int, default=5)
     parser.add_argument("--out", default="bench/results/latest.json")
+    parser.add_argument("--sizes", default="1", help="Comma-separated multipliers of --people, e.g. 1,4,16.")
     args = parser.parse_args()
+    report = {"months": args.months, "sizes": []}
+    for factor in (int(x) for x in args.sizes.split(",")):
+        people = args.people * factor
+        report["sizes"].append({"people": people, **_measure(people, args.employers * factor, args.months)})
+    if len(report["sizes"]) > 1:
+        base = report["sizes"][0]
+        print("\nscaling (time per line relative to the smallest size; 1.0 = linear):")
+        for size in report["sizes"]:
+            ratios = [round((row["seconds"] / row["lines"]) / (first["seconds"] / first["lines"]), 2)
+                      for row, first in zip(size["stages"], base["stages"])]
+            print(f"  {size['people']:>7} people: " + ", ".join(f"{row['stage']} {r}" for row, r in
+                                                             zip(size["stages"], ratios)))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+
+
+def _measure(people: int, employers: int, months: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "flows"
-        generate(folder, people=args.people, employers=args.employers, bodies=3, months=args.months, seed=1,
+        generate(folder, people=people, employers=employers, bodies=3, months=months, seed=1,
                  rates=Rates(defects=0.01))
         size = sum(p.stat().st_size for p in folder.rglob("*.dsn"))
         results = []
@@ -36,6 +56,7 @@ def main() -> None:
                                   capture_output=True, text=True, check=True)
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     floor = results[0]["lines"] / results[0]["seconds"]
+    print(f"\n{people} people, {size / 1e6:.1f} MB")
     print(f"{'stage':<40} {'lines':>10} {'s':>8} {'lines/s':>12} {'MB/s':>8} {'x floor':>8} {'peak MB':>8}")
     for row in results:
         rate = row["lines"] / row["seconds"]
@@ -43,9 +64,7 @@ def main() -> None:
                    slower_than_floor=round(floor / rate, 1))
         print(f"{row['stage']:<40} {row['lines']:>10,} {row['seconds']:>8.2f} {rate:>12,.0f} "
               f"{row['mb_per_s']:>8.1f} {row['slower_than_floor']:>8.1f} {row['peak_rss_mb']:>8.0f}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"input_bytes": size, "people": args.people, "months": args.months,
-                                          "stages": results}, indent=1) + "\n")
+    return {"input_bytes": size, "stages": results}
 
 
 if __name__ == "__main__":
