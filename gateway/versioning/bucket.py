@@ -52,14 +52,24 @@ class BucketResult:
     declarants: dict[str, list[int]]          # declarant -> [months first known, months first revised] this run
 
 
+def _by_person(latest: dict[tuple, object]) -> dict[str, dict[tuple, object]]:
+    """(person, benefit, month) -> item, regrouped as person -> (benefit, month) -> item (one pass)."""
+    out: dict[str, dict[tuple, object]] = {}
+    for (person_key, *rest), item in latest.items():
+        out.setdefault(person_key, {})[tuple(rest)] = item
+    return out
+
+
 def derive(state: BucketState, declarations: Iterable[Declaration], declarant_rows: Iterable[dict], as_of: str,
            policy: Policy, rules: list[Rule], gate: GateInputs | None = None, gate_rules: list[Rule] = ()) -> Derived:
     """Flags, bases and floating-rate counts of every person of the bucket, as known at ``as_of``; with
     ``gate``, the bases published now and the gate's decisions on changed published bases."""
     rates = declarant_rates(declarant_rows, as_of)
     out = Derived()
-    frozen = _latest(state.frozen, lambda b: (b.person_key, b.benefit, b.reference_month), lambda b: b.as_of)
-    last = _latest(state.decisions, lambda d: (d.person_key, d.benefit, d.reference_month), lambda d: d.as_of)
+    frozen = _by_person(_latest(state.frozen, lambda b: (b.person_key, b.benefit, b.reference_month),
+                                lambda b: b.as_of))
+    last = _by_person(_latest(state.decisions, lambda d: (d.person_key, d.benefit, d.reference_month),
+                              lambda d: d.as_of))
     for person_key, view in sorted(people_as_of(state, declarations, as_of).items()):
         flags = flags_of(person_key, month_histories(view, as_of, policy.floating, rates), rules, policy.floating,
                          policy_version=policy.version)
@@ -70,8 +80,7 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
         out.bases.extend(bases)
         if gate is not None:
             published, decisions = gate_person(
-                view, flags, bases, {k[1:]: b for k, b in frozen.items() if k[0] == person_key},
-                {k[1:]: d for k, d in last.items() if k[0] == person_key}, policy=policy, as_of=as_of,
+                view, flags, bases, frozen.get(person_key, {}), last.get(person_key, {}), policy=policy, as_of=as_of,
                 open_requests=set(gate.open_requests.get(person_key, ())), officer=gate.officer, rules=gate_rules,
                 estimator=gate.estimator)
             out.published.extend(published)
