@@ -62,13 +62,11 @@ class _Declarations(beam.DoFn):
     def __init__(self, job: RegisterJob) -> None:
         self._job = job
 
-    def process(self, summaries):
-        arrivals = dict(self._job.arrivals)
+    def process(self, declarations):
         root = Path(self._job.root)
         known = store.load_declarations(root, self._job.committed)
         first: dict[str, object] = {}                  # a declaration received twice: its first copy
-        for declaration in sorted((declaration_of_summary(s, arrivals.get(s.file, self._job.as_of)) for s in summaries),
-                                  key=lambda d: (d.transaction_time, d.file, d.first_line)):
+        for declaration in sorted(declarations, key=lambda d: (d.transaction_time, d.file, d.first_line)):
             first.setdefault(declaration.digest, declaration)
         arriving = list(first.values())
         known_digests = {d.digest for d in known}
@@ -171,6 +169,12 @@ class _WriteRegisterStats(beam.DoFn):
         yield total
 
 
+def _declarations_of(outcome: Outcome, arrivals: dict[str, str], as_of: str):
+    """Each accepted declaration as the register keeps it (one small row: no people lists in the side input)."""
+    for summary in outcome.summaries:
+        yield declaration_of_summary(summary, arrivals.get(summary.file, as_of))
+
+
 def _keyed(outcome: Outcome, buckets: int):
     for contribution in contributions_of(outcome.resources):
         yield bucket_of(contribution.person_key, buckets), ("c", contribution)
@@ -189,8 +193,8 @@ class VersionRegister(beam.PTransform):
     def expand(self, outcomes):
         job = self._job
         declarations = (outcomes
-                        | "Summaries" >> beam.FlatMap(lambda o: o.summaries)
-                        | "AllSummaries" >> beam.combiners.ToList()
+                        | "Declarations" >> beam.FlatMap(_declarations_of, dict(job.arrivals), job.as_of)
+                        | "AllDeclarations" >> beam.combiners.ToList()
                         | "IndexDeclarations" >> beam.ParDo(_Declarations(job)))
         index = beam.pvalue.AsSingleton(declarations)
         keyed = outcomes | "ByBucket" >> beam.FlatMap(_keyed, job.buckets)
