@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
-from typing import Any, Callable
+from typing import Any
 
 import fastavro
 import pandera.polars as pa_pl
@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from gateway.records import (Cause, DeclarantKind, Flow, QuarantineRecord, ResourceMonth, ResourceNature,
                              Severity)
+from schemas.checks import Spec, at_least, between, length, matches, one_of
 
 
 PLAUSIBLE_MONTHLY_CENTS = 100_000_000      # 1 million euros: beyond it a monthly amount is a data error
@@ -28,7 +29,7 @@ class RecordSchema:
     name: str
     record_type: type
     avro: dict
-    checks: dict[str, Callable[[], Any]]
+    checks: dict[str, Spec]
 
     @functools.cached_property
     def parsed_avro(self) -> dict:
@@ -43,10 +44,22 @@ class RecordSchema:
         columns = {}
         for field in self.avro["fields"]:
             kind, nullable = _base_type(field["type"])
-            checks = self.checks.get(field["name"])
+            check = self.checks.get(field["name"])
             columns[field["name"]] = pa_pl.Column(_polars_type(kind), nullable=nullable,
-                                                  checks=checks() if checks else None)
+                                                  checks=check.pandera() if check else None)
         return pa_pl.DataFrameSchema(columns, strict=True, ordered=True, name=self.name)
+
+    def fast_valid(self, table: pa.Table) -> bool:
+        """Vectorised pass over a batch built by ``table()``: True means pandera would accept it too (types,
+        order and strictness hold by construction; nullability and every column check are evaluated)."""
+        for field in self.avro["fields"]:
+            column = table.column(field["name"])
+            if not _base_type(field["type"])[1] and column.null_count:
+                return False
+            check = self.checks.get(field["name"])
+            if check is not None and not check.holds(column):
+                return False
+        return True
 
     @property
     def field_names(self) -> list[str]:
@@ -106,32 +119,32 @@ def _load(name: str) -> dict:
     return json.loads(resources.files("schemas").joinpath(f"{name}.avsc").read_text(encoding="utf-8"))
 
 
-def _values(enum_type: type[enum.Enum]) -> Callable[[], Any]:
-    return lambda: pa_pl.Check.isin([member.value for member in enum_type])
+def _values(enum_type: type[enum.Enum]) -> Spec:
+    return one_of(member.value for member in enum_type)
 
 
 RESOURCE_MONTH = RecordSchema("resource_month", ResourceMonth, _load("resource_month"), {
-    "month": lambda: pa_pl.Check.str_matches(r"^20[0-9]{2}-(0[1-9]|1[0-2])$"),
+    "month": matches(r"^20[0-9]{2}-(0[1-9]|1[0-2])$"),
     "flow": _values(Flow), "declarant_kind": _values(DeclarantKind), "nature": _values(ResourceNature),
     "cause": _values(Cause),
-    "nir": lambda: pa_pl.Check.str_length(13, 13),
-    "declarant_id": lambda: pa_pl.Check.str_length(14, 14),
-    "payment_count": lambda: pa_pl.Check.ge(0),
-    **{name: (lambda: pa_pl.Check.in_range(-PLAUSIBLE_MONTHLY_CENTS, PLAUSIBLE_MONTHLY_CENTS))
+    "nir": length(13, 13),
+    "declarant_id": length(14, 14),
+    "payment_count": at_least(0),
+    **{name: between(-PLAUSIBLE_MONTHLY_CENTS, PLAUSIBLE_MONTHLY_CENTS)
        for name in ("net_social_cents", "net_taxable_cents", "net_paid_cents", "gross_cents", "pas_base_cents",
                     "pas_amount_cents")},
 })
 QUARANTINE = RecordSchema("quarantine", QuarantineRecord, _load("quarantine"), {
-    "rule_id": lambda: pa_pl.Check.str_matches(r"^DRM-[A-Z]{2,3}-[0-9]{3}$"),
+    "rule_id": matches(r"^DRM-[A-Z]{2,3}-[0-9]{3}$"),
     "severity": _values(Severity), "scope": _values(Severity),
-    "lines": lambda: pa_pl.Check.ge(0),
+    "lines": at_least(0),
 })
 def _version_schema() -> "RecordSchema":
     from gateway.versioning.register import ResourceVersion, VersionCause
     _ENUMS["VersionCause"] = VersionCause
     return RecordSchema("resource_version", ResourceVersion, _load("resource_version"), {
-        "month": lambda: pa_pl.Check.str_matches(r"^20[0-9]{2}-(0[1-9]|1[0-2])$"),
-        "cause": _values(VersionCause), "version": lambda: pa_pl.Check.ge(1),
+        "month": matches(r"^20[0-9]{2}-(0[1-9]|1[0-2])$"),
+        "cause": _values(VersionCause), "version": at_least(1),
     })
 
 
@@ -142,28 +155,28 @@ _MONTH = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
 def _flag_schema() -> "RecordSchema":
     from gateway.versioning.floating import FloatingFlag
     return RecordSchema("floating_flag", FloatingFlag, _load("floating_flag"), {
-        "month": lambda: pa_pl.Check.str_matches(_MONTH),
-        "rule_id": lambda: pa_pl.Check.str_matches(r"^DRM-FLT-[0-9]{3}$"),
-        "score": lambda: pa_pl.Check.in_range(0.0, 1.0), "revisions": lambda: pa_pl.Check.ge(0),
+        "month": matches(_MONTH),
+        "rule_id": matches(r"^DRM-FLT-[0-9]{3}$"),
+        "score": between(0.0, 1.0), "revisions": at_least(0),
     })
 
 
 def _base_schema() -> "RecordSchema":
     from gateway.versioning.bases import ReferenceBase
     return RecordSchema("reference_base", ReferenceBase, _load("reference_base"), {
-        "reference_month": lambda: pa_pl.Check.str_matches(_MONTH),
-        "window_first": lambda: pa_pl.Check.str_matches(_MONTH), "window_last": lambda: pa_pl.Check.str_matches(_MONTH),
-        "floating_share": lambda: pa_pl.Check.in_range(0.0, 1.0), "floating_cents": lambda: pa_pl.Check.ge(0),
-        "deduction_cents": lambda: pa_pl.Check.ge(0), "double_counted_cents": lambda: pa_pl.Check.ge(0),
+        "reference_month": matches(_MONTH),
+        "window_first": matches(_MONTH), "window_last": matches(_MONTH),
+        "floating_share": between(0.0, 1.0), "floating_cents": at_least(0),
+        "deduction_cents": at_least(0), "double_counted_cents": at_least(0),
     })
 
 
 def _decision_schema() -> "RecordSchema":
     from gateway.gate.decisions import GateDecision
     return RecordSchema("gate_decision", GateDecision, _load("gate_decision"), {
-        "reference_month": lambda: pa_pl.Check.str_matches(_MONTH),
-        "rule_id": lambda: pa_pl.Check.str_matches(r"^DRM-GAT-[0-9]{3}$"),
-        "status": lambda: pa_pl.Check.isin(["PENDING", "FINAL"]),
+        "reference_month": matches(_MONTH),
+        "rule_id": matches(r"^DRM-GAT-[0-9]{3}$"),
+        "status": one_of(["PENDING", "FINAL"]),
     })
 
 
