@@ -7,7 +7,8 @@ import apache_beam as beam
 
 from gateway import log
 from gateway.faults import checkpoint
-from gateway.publish.datasets import BUCKETS, bucket_of, write_bytes, write_partition
+from gateway.publish.datasets import BUCKETS, bucket_of, write_bytes, write_table
+from gateway.publish.spill import read_records, spill_records
 from gateway.records import Outcome
 from schemas.records import QUARANTINE, RESOURCE_MONTH
 
@@ -50,28 +51,46 @@ def quarantine_partition(record) -> str:
     return f"part-{bucket_of(record.file):02d}"
 
 
-def resource_order(record):
-    return (record.month, record.declarant_id, record.person_key, record.nature.value, record.cause.value,
-            record.file, record.first_line, record.record_id)
+RESOURCE_ORDER = ("month", "declarant_id", "person_key", "nature", "cause", "file", "first_line", "record_id")
+QUARANTINE_ORDER = ("file", "first_line", "last_line", "rule_id", "quarantine_id")
+# dataset -> (records of an outcome, partition of a record, schema, row order, Avro copy)
+DATASETS = {
+    "resources": (lambda o: o.resources, resource_partition, RESOURCE_MONTH, RESOURCE_ORDER, True),
+    "quarantine": (lambda o: o.quarantine, quarantine_partition, QUARANTINE, QUARANTINE_ORDER, False),
+    "warnings": (lambda o: o.warnings, quarantine_partition, QUARANTINE, QUARANTINE_ORDER, False),
+}
 
 
-def quarantine_order(record):
-    return (record.file, record.first_line, record.last_line, record.rule_id, record.quarantine_id)
+class _SpillRecords(beam.DoFn):
+    """An outcome's records -> one spill file per (dataset, partition); only the paths travel on."""
+
+    def __init__(self, root: str) -> None:
+        self._root = root
+
+    def setup(self) -> None:
+        log.configure()
+
+    def process(self, outcome: Outcome):
+        for dataset, (select, partition_of, schema, _, _) in DATASETS.items():
+            partitions: dict[str, list] = {}
+            for record in select(outcome):
+                partitions.setdefault(partition_of(record), []).append(record)
+            for partition, records in sorted(partitions.items()):
+                yield (dataset, partition), spill_records(self._root, dataset, partition, schema, records)
 
 
 class _WritePartition(beam.DoFn):
-    def __init__(self, root: str, dataset: str, avro: bool) -> None:
-        self._root, self._dataset, self._avro = root, dataset, avro
+    def __init__(self, root: str) -> None:
+        self._root = root
 
     def setup(self) -> None:
         log.configure()
 
     def process(self, element):
-        partition, records = element
-        order = resource_order if self._dataset == "resources" else quarantine_order
-        schema = RESOURCE_MONTH if self._dataset == "resources" else QUARANTINE
-        rows = sorted(records, key=order)
-        written = write_partition(self._root, self._dataset, partition, schema, rows, avro=self._avro)
+        (dataset, partition), paths = element
+        _, _, schema, order, avro = DATASETS[dataset]
+        table = read_records(list(paths), schema, order)
+        written = write_table(self._root, dataset, partition, schema, table, avro=avro)
         checkpoint("publish")
         yield from written
 
@@ -93,18 +112,10 @@ class PublishOutcomes(beam.PTransform):
         self._root = root
 
     def expand(self, outcomes):
-        written = []
-        for dataset, select, partition, avro in (
-            ("resources", lambda o: o.resources, resource_partition, True),
-            ("quarantine", lambda o: o.quarantine, quarantine_partition, False),
-            ("warnings", lambda o: o.warnings, quarantine_partition, False),
-        ):
-            written.append(
-                outcomes
-                | f"Select{dataset.title()}" >> beam.FlatMap(select)
-                | f"Key{dataset.title()}" >> beam.Map(lambda record, part=partition: (part(record), record))
-                | f"Group{dataset.title()}" >> beam.GroupByKey()
-                | f"Write{dataset.title()}" >> beam.ParDo(_WritePartition(self._root, dataset, avro)))
+        written = (outcomes
+                   | "Spill" >> beam.ParDo(_SpillRecords(self._root))
+                   | "GroupPartition" >> beam.GroupByKey()
+                   | "WritePartition" >> beam.ParDo(_WritePartition(self._root)))
         stats = (outcomes
                  | "Stats" >> beam.Map(outcome_stats)
                  | "SumStats" >> beam.CombineGlobally(SumStats())

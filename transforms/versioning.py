@@ -17,6 +17,7 @@ from gateway import log
 from gateway.faults import checkpoint
 from gateway.policy import load_policy
 from gateway.publish.datasets import bucket_of, write_bytes, write_partition
+from gateway.publish.spill import read_objects, spill_objects
 from gateway.records import Outcome
 from gateway.versioning import store
 from gateway.gate.estimate import estimator_named
@@ -89,10 +90,13 @@ class _MergeBucket(beam.DoFn):
         self._gate = gate_inputs(Path(self._job.root), self._job.open_requests, self._policy.gate.estimator)
 
     def process(self, element, declarations):
-        bucket, items = element
+        bucket, paths = element
         known, arriving, _ = declarations
-        contributions = [item for kind, item in items if kind == "c"]
-        mentions = [item for kind, item in items if kind == "m"]
+        contributions, mentions = [], []
+        for path in sorted(p for p in paths if p is not None):      # None: a bucket with pending decisions
+            spilled_contributions, spilled_mentions = read_objects(path)
+            contributions.extend(spilled_contributions)
+            mentions.extend(spilled_mentions)
         root = Path(self._job.root)
         prior = store.load_bucket(root, bucket, self._job.committed)
         result = process_bucket(prior, known=known, arriving=arriving, contributions=contributions,
@@ -175,11 +179,20 @@ def _declarations_of(outcome: Outcome, arrivals: dict[str, str], as_of: str):
         yield declaration_of_summary(summary, arrivals.get(summary.file, as_of))
 
 
-def _keyed(outcome: Outcome, buckets: int):
-    for contribution in contributions_of(outcome.resources):
-        yield bucket_of(contribution.person_key, buckets), ("c", contribution)
-    for mention in mentions_of(outcome):
-        yield bucket_of(mention.person_key, buckets), ("m", mention)
+class _SpillBuckets(beam.DoFn):
+    """An outcome's contributions and mentions, by person bucket, parked in the staging folder."""
+
+    def __init__(self, job: RegisterJob, staging: str) -> None:
+        self._job, self._staging = job, staging
+
+    def process(self, outcome: Outcome):
+        buckets: dict[int, tuple[list, list]] = {}
+        for contribution in contributions_of(outcome.resources):
+            buckets.setdefault(bucket_of(contribution.person_key, self._job.buckets), ([], []))[0].append(contribution)
+        for mention in mentions_of(outcome):
+            buckets.setdefault(bucket_of(mention.person_key, self._job.buckets), ([], []))[1].append(mention)
+        for bucket, items in sorted(buckets.items()):
+            yield bucket, spill_objects(self._staging, f"register/bucket={bucket:02d}", items)
 
 
 class VersionRegister(beam.PTransform):
@@ -197,9 +210,9 @@ class VersionRegister(beam.PTransform):
                         | "AllDeclarations" >> beam.combiners.ToList()
                         | "IndexDeclarations" >> beam.ParDo(_Declarations(job)))
         index = beam.pvalue.AsSingleton(declarations)
-        keyed = outcomes | "ByBucket" >> beam.FlatMap(_keyed, job.buckets)
+        keyed = outcomes | "SpillBuckets" >> beam.ParDo(_SpillBuckets(job, self._staging))
         pending = (outcomes.pipeline
-                   | "PendingBuckets" >> beam.Create([(bucket, ("p", None)) for bucket in job.pending_buckets]))
+                   | "PendingBuckets" >> beam.Create([(bucket, None) for bucket in job.pending_buckets]))
         merged = ((keyed, pending)
                   | "WithPending" >> beam.Flatten()
                   | "GroupBucket" >> beam.GroupByKey()

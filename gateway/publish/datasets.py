@@ -10,6 +10,7 @@ import io
 from typing import Any, Sequence
 
 import fastavro
+import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
@@ -39,30 +40,36 @@ def write_bytes(path: str, data: bytes) -> None:
     FileSystems.rename([temporary], [path])
 
 
-def parquet_bytes(schema: RecordSchema, records: Sequence[Any]) -> bytes:
+def parquet_bytes(table: pa.Table) -> bytes:
     sink = io.BytesIO()
-    pq.write_table(schema.table(list(records)), sink, compression="zstd")
+    pq.write_table(table, sink, compression="zstd")
     return sink.getvalue()
 
 
-def avro_bytes(schema: RecordSchema, records: Sequence[Any], partition: str) -> bytes:
+def avro_bytes(schema: RecordSchema, table: pa.Table, partition: str) -> bytes:
     sink = io.BytesIO()
     marker = hashlib.sha256(partition.encode()).digest()[:16]   # fixed marker: identical reruns
+    rows = (row for batch in table.to_batches(max_chunksize=10_000) for row in batch.to_pylist())
     # The raw schema (not a parsed one, whose key order varies by process) keeps headers identical.
-    fastavro.writer(sink, schema.avro, (schema.to_row(record) for record in records),
-                    codec="deflate", sync_marker=marker)
+    fastavro.writer(sink, schema.avro, rows, codec="deflate", sync_marker=marker)
     return sink.getvalue()
+
+
+def write_table(root: str, dataset: str, partition: str, schema: RecordSchema, table: pa.Table,
+                *, avro: bool) -> list[str]:
+    """Write ``table`` (already sorted) as ``root/dataset/partition.parquet`` (+ Avro copy)."""
+    written = []
+    path = f"{root}/{dataset}/{partition}.parquet"
+    write_bytes(path, parquet_bytes(table))
+    written.append(path)
+    if avro:
+        avro_path = f"{root}/avro/{dataset}/{partition}.avro"
+        write_bytes(avro_path, avro_bytes(schema, table, f"{dataset}/{partition}"))
+        written.append(avro_path)
+    return written
 
 
 def write_partition(root: str, dataset: str, partition: str, schema: RecordSchema, records: Sequence[Any],
                     *, avro: bool) -> list[str]:
     """Write ``records`` (already sorted) as ``root/dataset/partition.parquet`` (+ Avro copy)."""
-    written = []
-    path = f"{root}/{dataset}/{partition}.parquet"
-    write_bytes(path, parquet_bytes(schema, records))
-    written.append(path)
-    if avro:
-        avro_path = f"{root}/avro/{dataset}/{partition}.avro"
-        write_bytes(avro_path, avro_bytes(schema, records, f"{dataset}/{partition}"))
-        written.append(avro_path)
-    return written
+    return write_table(root, dataset, partition, schema, schema.table(list(records)), avro=avro)

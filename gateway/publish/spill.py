@@ -1,0 +1,67 @@
+"""Records parked on disk between two stages of a run, so that no shuffle holds a run's records in memory.
+
+Each unit of work (a task of declarations, a file's index) writes its records into the staging folder,
+one small file per output partition, and hands on only the file's path. The stage that writes a
+partition reads just that partition's files. Memory then follows the size of one task and of one
+partition, not the size of the input file: a 1 GB file costs what a 100 MB one does per task.
+
+File names are the digest of their content: a rerun writes the same names, and two units never
+collide (every record carries its file and line).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import pickle
+from typing import Any, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+from apache_beam.io.filesystems import FileSystems
+
+from gateway.publish.datasets import write_bytes
+from schemas.records import RecordSchema
+
+SPILL = "_spill"
+
+
+def _store(root: str, folder: str, data: bytes, suffix: str) -> str:
+    path = f"{root}/{SPILL}/{folder}/{hashlib.sha256(data).hexdigest()[:24]}.{suffix}"
+    write_bytes(path, data)
+    return path
+
+
+def _load(path: str) -> bytes:
+    with FileSystems.open(path, compression_type="uncompressed") as fh:
+        return fh.read()
+
+
+def spill_records(root: str, dataset: str, partition: str, schema: RecordSchema, records: Sequence[Any]) -> str:
+    """Write ``records`` as one Arrow IPC file of ``dataset``'s ``partition``; return its path."""
+    sink = io.BytesIO()
+    table = schema.table(list(records))
+    with ipc.new_stream(sink, table.schema, options=ipc.IpcWriteOptions(compression="zstd")) as writer:
+        writer.write_table(table)
+    return _store(root, f"{dataset}/{partition}", sink.getvalue(), "arrow")
+
+
+def read_records(paths: Sequence[str], schema: RecordSchema, order: Sequence[str]) -> pa.Table:
+    """The records of a partition's files in one table, sorted by ``order`` (unique per record)."""
+    tables = [ipc.open_stream(_load(path)).read_all() for path in sorted(paths)]
+    table = pa.concat_tables(tables) if tables else schema.arrow.empty_table()
+    if table.num_rows:
+        table = table.take(pc.sort_indices(table, [(name, "ascending") for name in order]))
+    return table.combine_chunks()
+
+
+def spill_objects(root: str, folder: str, objects: Any) -> str:
+    """Our own records (Python objects) between two stages of one run: pickled, read back by the same code."""
+    return _store(root, folder, pickle.dumps(objects, protocol=pickle.HIGHEST_PROTOCOL), "pickle")
+
+
+def read_objects(path: str) -> Any:
+    return pickle.loads(_load(path))
+
+
+__all__ = ["SPILL", "spill_records", "read_records", "spill_objects", "read_objects"]
