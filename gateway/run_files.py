@@ -13,5 +13,16 @@ def write_text(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+def write_chunks(path: Path, chunks, end: str = "") -> None:
+    """Write text produced piece by piece (a streamed template or JSON encoder), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as fh:
+        for chunk in chunks:
+            fh.write(chunk)
+        fh.write(end)
+    os.replace(temporary, path)
+
+
 def write_json(path: Path, data) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

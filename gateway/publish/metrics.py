@@ -29,21 +29,28 @@ def run_metrics(out: Path, manifest: dict) -> dict:
                                                          "warnings": 0, "resources": 0, "people": 0,
                                                          "net_social_cents": 0, "net_taxable_cents": 0})
     for table, kind in ((quarantine, "quarantine"), (warnings, "warning")):
-        if table is None:
+        if table is None or not table.num_rows:
             continue
-        for row in table.to_pylist():
+        if "lines" not in table.column_names:
+            table = table.append_column("lines", pa.array([0] * table.num_rows, pa.int64()))
+        table = table.set_column(table.column_names.index("declarant_id"), "declarant_id",
+                                 pc.fill_null(table.column("declarant_id"), "inconnu"))
+        for row in table.group_by(["rule_id", "family", "explain"], use_threads=False).aggregate(
+                [("lines", "count"), ("lines", "sum")]).to_pylist():
             entry = by_rule.setdefault(row["rule_id"], {"rule_id": row["rule_id"], "family": row["family"],
                                                         "explain": row["explain"], "records": 0, "lines": 0,
                                                         "kind": kind})
-            entry["records"] += 1
-            entry["lines"] += row.get("lines") or 0
-            by_family[row["family"]] += 1
-            declarant = row["declarant_id"] or "inconnu"
+            entry["records"] += row["lines_count"]
+            entry["lines"] += row["lines_sum"] or 0
+            by_family[row["family"]] += row["lines_count"]
+        for row in table.group_by("declarant_id", use_threads=False).aggregate(
+                [("lines", "count"), ("lines", "sum")]).to_pylist():
+            figures = by_declarant[row["declarant_id"]]
             if kind == "quarantine":
-                by_declarant[declarant]["quarantine_records"] += 1
-                by_declarant[declarant]["lines_quarantined"] += row.get("lines") or 0
+                figures["quarantine_records"] += row["lines_count"]
+                figures["lines_quarantined"] += row["lines_sum"] or 0
             else:
-                by_declarant[declarant]["warnings"] += 1
+                figures["warnings"] += row["lines_count"]
     if resources is not None and resources.num_rows:
         grouped = resources.group_by("declarant_id").aggregate([
             ("person_key", "count_distinct"), ("person_key", "count"),

@@ -3,14 +3,17 @@ declarant (JSON + HTML), like the DSN chain's "bilan d'anomalies". Reports name 
 pseudonym, and say in French what to correct."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from gateway.parse.norm import catalogue
 from gateway.publish import charts
-from gateway.run_files import write_json, write_text
+from gateway.run_files import write_chunks, write_json, write_text
 
 SCOPE_LABELS = {
     "FILE": "tout le fichier", "ENVOI": "tout l'envoi", "DECLARATION": "toute la déclaration",
@@ -21,10 +24,45 @@ UNKNOWN_DECLARANT = "inconnu"
 _env = Environment(loader=PackageLoader("gateway.publish", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
 
-def _rows(folder: Path) -> list[dict]:
+def _table(folder: Path) -> pa.Table | None:
     if not folder.exists() or not any(folder.rglob("*.parquet")):
-        return []
-    return ds.dataset(folder, format="parquet").to_table().to_pylist()
+        return None
+    return ds.dataset(folder, format="parquet").to_table()
+
+
+class _Entries(list):
+    """One declarant's rows of a table, turned into report entries batch by batch each time they are read:
+    a declarant with 100,000 warnings is written without holding 100,000 entries (json and Jinja both
+    only need len() and iteration)."""
+
+    def __init__(self, table: pa.Table | None) -> None:
+        super().__init__()
+        self._table = table
+
+    def __len__(self) -> int:
+        return self._table.num_rows if self._table is not None else 0
+
+    def __iter__(self):
+        if self._table is None:
+            return
+        for batch in self._table.to_batches(max_chunksize=2_000):
+            yield from (_entry(row) for row in batch.to_pylist())
+
+
+def _by_declarant(table: pa.Table | None) -> dict[str, pa.Table]:
+    """Rows per declarant (unknown ones together), each in (file, first line, rule) order."""
+    if table is None or not table.num_rows:
+        return {}
+    declarant = pc.fill_null(table.column("declarant_id"), UNKNOWN_DECLARANT)
+    table = table.append_column("_declarant", declarant)
+    table = table.take(pc.sort_indices(table, [("_declarant", "ascending"), ("file", "ascending"),
+                                               ("first_line", "ascending"), ("rule_id", "ascending")]))
+    out, start = {}, 0
+    for run in pc.run_end_encode(table.column("_declarant")).chunks:
+        for value, end in zip(run.values.to_pylist(), run.run_ends.to_pylist()):
+            out[value] = table.slice(start, end - start).drop_columns(["_declarant"])
+            start = end
+    return out
 
 
 def _rubric_label(rubric: str) -> str:
@@ -42,26 +80,27 @@ def _to_correct(row: dict) -> str:
             "annule et remplace avant l'échéance, sinon régularisation dans la déclaration suivante.")
 
 
-def declarant_report(declarant_id: str, quarantine: list[dict], warnings: list[dict], run_id: str) -> dict:
-    def entry(row: dict) -> dict:
-        return {"rule_id": row["rule_id"], "severity": row["severity"], "scope": row["scope"],
-                "scope_label": SCOPE_LABELS.get(row["scope"], row["scope"]), "file": row["file"],
-                "first_line": row["first_line"], "last_line": row["last_line"], "line": row["line"],
-                "rubric": row["rubric"],
-                "rubric_label": _rubric_label(row["rubric"]), "explain": row["explain"], "detail": row["detail"],
-                "person_key": row["person_key"], "declaration_id": row["declaration_id"],
-                "to_correct": _to_correct(row)}
-    mine = lambda rows: [entry(r) for r in rows if (r["declarant_id"] or UNKNOWN_DECLARANT) == declarant_id]
-    order = lambda e: (e["file"], e["first_line"], e["rule_id"])
+def _entry(row: dict) -> dict:
+    return {"rule_id": row["rule_id"], "severity": row["severity"], "scope": row["scope"],
+            "scope_label": SCOPE_LABELS.get(row["scope"], row["scope"]), "file": row["file"],
+            "first_line": row["first_line"], "last_line": row["last_line"], "line": row["line"],
+            "rubric": row["rubric"], "rubric_label": _rubric_label(row["rubric"]), "explain": row["explain"],
+            "detail": row["detail"], "person_key": row["person_key"], "declaration_id": row["declaration_id"],
+            "to_correct": _to_correct(row)}
+
+
+def declarant_report(declarant_id: str, quarantine: pa.Table | None, warnings: pa.Table | None,
+                     run_id: str) -> dict:
+    """The report of one declarant from its own rows (see ``_by_declarant``)."""
     return {"declarant_id": declarant_id, "run_id": run_id,
-            "anomalies": sorted(mine(quarantine), key=order), "warnings": sorted(mine(warnings), key=order)}
+            "anomalies": _Entries(quarantine), "warnings": _Entries(warnings)}
 
 
 def write_declarant_report(report: dict, folder: Path) -> list[Path]:
     name = report["declarant_id"]
     json_path, html_path = folder / f"{name}.json", folder / f"{name}.html"
-    write_json(json_path, report)
-    write_text(html_path, _env.get_template("declarant_report.html.j2").render(r=report))
+    write_chunks(json_path, json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False).iterencode(report), "\n")
+    write_chunks(html_path, _env.get_template("declarant_report.html.j2").generate(r=report))
     return [json_path, html_path]
 
 
@@ -71,12 +110,12 @@ def write_reports(out: Path, manifest: dict, history: dict, metrics: dict) -> li
     metrics = dict(metrics)
     metrics["history_sequence"] = history["sequence"]
     metrics["history_anomalies"] = history["anomalies"]
-    quarantine, warnings = _rows(out / "quarantine"), _rows(out / "warnings")
+    quarantine, warnings = _by_declarant(_table(out / "quarantine")), _by_declarant(_table(out / "warnings"))
     written: list[Path] = []
-    declarants = sorted({(r["declarant_id"] or UNKNOWN_DECLARANT) for r in quarantine + warnings}
-                        | set(metrics["by_declarant"]))
+    declarants = sorted(set(quarantine) | set(warnings) | set(metrics["by_declarant"]))
     for declarant_id in declarants:
-        report = declarant_report(declarant_id, quarantine, warnings, manifest["run_id"])
+        report = declarant_report(declarant_id, quarantine.get(declarant_id), warnings.get(declarant_id),
+                                  manifest["run_id"])
         report["history_anomalies"] = [a for a in history["anomalies"] if a["declarant_id"] == declarant_id]
         written += write_declarant_report(report, report_dir / "declarants")
     figures = {
@@ -99,7 +138,8 @@ def write_reports(out: Path, manifest: dict, history: dict, metrics: dict) -> li
 
 def regenerate_declarant_report(out: Path, declarant_id: str, target: Path, run_id: str) -> list[Path]:
     """``drm-gateway report declarant``: the report again, from the stored quarantine and warnings."""
-    report = declarant_report(declarant_id, _rows(out / "quarantine"), _rows(out / "warnings"), run_id)
+    report = declarant_report(declarant_id, _by_declarant(_table(out / "quarantine")).get(declarant_id),
+                              _by_declarant(_table(out / "warnings")).get(declarant_id), run_id)
     return write_declarant_report(report, target)
 
 
