@@ -101,7 +101,11 @@ class _ProcessTask(beam.DoFn):
 
 
 class ParseFlows(beam.PTransform):
-    """Groups of (path, label) pairs -> Outcome per unit of work (file-level outcomes and per-task outcomes)."""
+    """Groups of (path, label) pairs -> two PCollections of outcomes: the files' own (envelope, envoi and
+    file rules: quarantine, warnings and counts only) and the declarations' (everything else).
+
+    They are not flattened into one: the embedded runner holds a Flatten's output in memory whole, and the
+    declarations' outcomes are the run's records. Consumers take each where it is produced."""
 
     def __init__(self, pseudonym_key: bytes) -> None:
         super().__init__()
@@ -112,7 +116,7 @@ class ParseFlows(beam.PTransform):
         processed = (indexed[TASKS]
                      | "SpreadTasks" >> beam.Reshuffle()
                      | "ProcessDeclarations" >> beam.ParDo(_ProcessTask(self._key)))
-        return (indexed["outcomes"], processed) | "AllOutcomes" >> beam.Flatten()
+        return indexed["outcomes"], processed
 
 
 class _CheckGroup(beam.DoFn):
@@ -133,7 +137,7 @@ class _CheckGroup(beam.DoFn):
 
 
 class CrossChecks(beam.PTransform):
-    """Outcomes -> warning outcomes of the cross-declaration and cross-flow rules."""
+    """Declarations' outcomes -> warning outcomes of the cross-declaration and cross-flow rules."""
 
     def expand(self, outcomes):
         declarants = (outcomes
@@ -146,4 +150,4 @@ class CrossChecks(beam.PTransform):
                   | "ByPerson" >> beam.Map(lambda m: (m.person_key, m))
                   | "GroupPerson" >> beam.GroupByKey()
                   | "CheckPerson" >> beam.ParDo(_CheckGroup(check_person_flows)))
-        return (declarants, people) | "CrossFindings" >> beam.Flatten()
+        return declarants, people        # not flattened: see ParseFlows

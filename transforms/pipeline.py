@@ -30,14 +30,14 @@ def group_files(paths: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
 
 def build(pipeline: beam.Pipeline, paths: list[tuple[str, str]], staging: str, pseudonym_key: bytes,
           register: RegisterJob | None = None) -> None:
-    outcomes = (pipeline
-                | "Inputs" >> beam.Create(group_files(paths))
-                | "SpreadFiles" >> beam.Reshuffle()
-                | "Parse" >> ParseFlows(pseudonym_key))
-    cross = outcomes | "CrossChecks" >> CrossChecks()
-    (outcomes, cross) | "AllOutcomes" >> beam.Flatten() | "Publish" >> PublishOutcomes(staging)
+    files, declarations = (pipeline
+                           | "Inputs" >> beam.Create(group_files(paths))
+                           | "SpreadFiles" >> beam.Reshuffle()
+                           | "Parse" >> ParseFlows(pseudonym_key))
+    cross = declarations | "CrossChecks" >> CrossChecks()
+    (files, declarations, *cross) | "Publish" >> PublishOutcomes(staging)
     if register is not None:
-        outcomes | "Register" >> VersionRegister(register, staging)
+        declarations | "Register" >> VersionRegister(register, staging)
 
 
 def run(paths: list[tuple[str, str]], staging: str, pseudonym_key: bytes, options: PipelineOptions,

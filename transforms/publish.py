@@ -111,13 +111,21 @@ class PublishOutcomes(beam.PTransform):
         super().__init__()
         self._root = root
 
-    def expand(self, outcomes):
-        written = (outcomes
-                   | "Spill" >> beam.ParDo(_SpillRecords(self._root))
+    def expand(self, sources):
+        """``sources``: one or several PCollections of outcomes. Each is spilled where it is produced (no
+        Flatten of whole outcomes, which the embedded runner would hold in memory); only paths and counts
+        are brought together."""
+        sources = sources if isinstance(sources, tuple) else (sources,)
+        spilled, counted = [], []
+        for number, outcomes in enumerate(sources):
+            spilled.append(outcomes | f"Spill{number}" >> beam.ParDo(_SpillRecords(self._root)))
+            counted.append(outcomes | f"Stats{number}" >> beam.Map(outcome_stats))
+        written = (spilled
+                   | "AllParts" >> beam.Flatten()
                    | "GroupPartition" >> beam.GroupByKey()
                    | "WritePartition" >> beam.ParDo(_WritePartition(self._root)))
-        stats = (outcomes
-                 | "Stats" >> beam.Map(outcome_stats)
+        stats = (counted
+                 | "AllStats" >> beam.Flatten()
                  | "SumStats" >> beam.CombineGlobally(SumStats())
                  | "WriteStats" >> beam.ParDo(_WriteStats(self._root)))
         return written, stats

@@ -28,6 +28,9 @@ from gateway.versioning.register import contributions_of, declaration_of_summary
 from schemas.records import FLOATING_FLAG, GATE_DECISION, REFERENCE_BASE
 
 
+DECLARATIONS = "declarations"
+
+
 @dataclass(frozen=True)
 class RegisterJob:
     """What the register stage of one run needs (picklable: it travels to workers)."""
@@ -58,14 +61,17 @@ def gate_inputs(root: Path, open_requests: tuple[tuple[str, str], ...], estimato
 
 
 class _Declarations(beam.DoFn):
-    """All arriving declarations -> (known, arriving) for every bucket; writes this run's declarations part."""
+    """The run's declaration files -> one index (known, arriving) for every bucket, parked in the staging
+    folder: buckets read it from there, so the runner never holds it as a side input; writes this run's
+    declarations part."""
 
-    def __init__(self, job: RegisterJob) -> None:
-        self._job = job
+    def __init__(self, job: RegisterJob, staging: str) -> None:
+        self._job, self._staging = job, staging
 
-    def process(self, declarations):
+    def process(self, paths):
         root = Path(self._job.root)
         known = store.load_declarations(root, self._job.committed)
+        declarations = [row for path in sorted(paths) for row in read_objects(path)]
         first: dict[str, object] = {}                  # a declaration received twice: its first copy
         for declaration in sorted(declarations, key=lambda d: (d.transaction_time, d.file, d.first_line)):
             first.setdefault(declaration.digest, declaration)
@@ -74,7 +80,16 @@ class _Declarations(beam.DoFn):
         fresh = [d for d in arriving if d.digest not in known_digests]
         if self._job.write:
             store.write_run_part(root, "declarations", self._job.run_id, fresh)     # sorted: byte-stable
-        yield (known, arriving, len(fresh))
+        yield spill_objects(self._staging, "register/index", (known, arriving)), len(fresh)
+
+
+def _index(declarations, cache: dict) -> tuple[list, list]:
+    """The run's declaration index, read once per worker."""
+    path, _ = declarations
+    if path not in cache:
+        cache.clear()
+        cache[path] = read_objects(path)
+    return cache[path]
 
 
 class _MergeBucket(beam.DoFn):
@@ -88,10 +103,11 @@ class _MergeBucket(beam.DoFn):
         self._gate_rules = _registry_rules(Target.GATE)
         self._declarant_rows = store.load_declarant_rows(Path(self._job.root), self._job.committed)
         self._gate = gate_inputs(Path(self._job.root), self._job.open_requests, self._policy.gate.estimator)
+        self._index: dict = {}
 
     def process(self, element, declarations):
         bucket, paths = element
-        known, arriving, _ = declarations
+        known, arriving = _index(declarations, self._index)
         contributions, mentions = [], []
         for path in sorted(p for p in paths if p is not None):      # None: a bucket with pending decisions
             spilled_contributions, spilled_mentions = read_objects(path)
@@ -164,7 +180,7 @@ class _WriteRegisterStats(beam.DoFn):
         self._job, self._staging = job, staging
 
     def process(self, total, declarations):
-        total = dict(total, declarations_added=declarations[2])
+        total = dict(total, declarations_added=declarations[1])
         if self._job.write:
             rows = [{"declarant_id": d, "months_added": c[0], "months_revised": c[1],
                      "transaction_time": self._job.as_of} for d, c in sorted(total["declarants"].items())]
@@ -180,12 +196,16 @@ def _declarations_of(outcome: Outcome, arrivals: dict[str, str], as_of: str):
 
 
 class _SpillBuckets(beam.DoFn):
-    """An outcome's contributions and mentions, by person bucket, parked in the staging folder."""
+    """An outcome's contributions and mentions, by person bucket, parked in the staging folder; its
+    declarations (one small row each) likewise, to a tagged output."""
 
     def __init__(self, job: RegisterJob, staging: str) -> None:
         self._job, self._staging = job, staging
 
     def process(self, outcome: Outcome):
+        rows = list(_declarations_of(outcome, dict(self._job.arrivals), self._job.as_of))
+        if rows:
+            yield beam.pvalue.TaggedOutput(DECLARATIONS, spill_objects(self._staging, "register/declarations", rows))
         buckets: dict[int, tuple[list, list]] = {}
         for contribution in contributions_of(outcome.resources):
             buckets.setdefault(bucket_of(contribution.person_key, self._job.buckets), ([], []))[0].append(contribution)
@@ -205,12 +225,13 @@ class VersionRegister(beam.PTransform):
 
     def expand(self, outcomes):
         job = self._job
-        declarations = (outcomes
-                        | "Declarations" >> beam.FlatMap(_declarations_of, dict(job.arrivals), job.as_of)
+        spilled = outcomes | "SpillBuckets" >> beam.ParDo(_SpillBuckets(job, self._staging)).with_outputs(
+            DECLARATIONS, main="buckets")
+        declarations = (spilled[DECLARATIONS]
                         | "AllDeclarations" >> beam.combiners.ToList()
-                        | "IndexDeclarations" >> beam.ParDo(_Declarations(job)))
+                        | "IndexDeclarations" >> beam.ParDo(_Declarations(job, self._staging)))
         index = beam.pvalue.AsSingleton(declarations)
-        keyed = outcomes | "SpillBuckets" >> beam.ParDo(_SpillBuckets(job, self._staging))
+        keyed = spilled["buckets"]
         pending = (outcomes.pipeline
                    | "PendingBuckets" >> beam.Create([(bucket, None) for bucket in job.pending_buckets]))
         merged = ((keyed, pending)

@@ -28,6 +28,7 @@ def test_parse_flows_turns_files_into_counted_outcomes(tmp_path):
         totals = (pipeline
                   | beam.Create([[(str(path), "f.dsn")]])
                   | ParseFlows(TEST_KEY)
+                  | beam.Flatten()
                   | beam.Map(outcome_stats)
                   | beam.Map(lambda s: (s["lines_read"], s["lines_used"] + s["lines_ignored"] + s["lines_quarantined"],
                                         s["resources"], s["quarantine_records"]))
