@@ -79,3 +79,26 @@ def test_hostile_input_is_quarantined_with_a_reason_in_bounded_memory(name, tmp_
     print(f"{name}: {manifest['lines_read']} lines, quarantined {manifest['lines_quarantined']}, "
           f"rules {sorted(found)}, peak {peak_mb:.0f} MB")
     assert peak_mb < (PEAK_MB_WHOLE_BLOCK if name == "block_with_a_million_rubrics" else PEAK_MB)
+
+
+def _peak_mb(folder, out) -> tuple[float, dict]:
+    process = subprocess.Popen([sys.executable, "-m", "gateway", "run", str(folder), "--out", str(out),
+                                "--as-of", "2025-06-01T00:00:00Z"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    _, status, usage = os.wait4(process.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return usage.ru_maxrss / 1024, json.loads((out / "run.json").read_text())
+
+
+def test_peak_memory_does_not_follow_the_number_of_records(tmp_path):
+    """Four times the people (and records) in the flows costs no more than a little memory: records go
+    to disk task by task, no stage holds a run's records."""
+    from fixtures.generator import Rates, generate
+    peaks = {}
+    for factor in (1, 4):
+        folder = tmp_path / f"flows{factor}"
+        generate(folder, people=300 * factor, employers=3, bodies=1, months=3, seed=5, rates=Rates(defects=0.0))
+        peaks[factor], manifest = _peak_mb(folder, tmp_path / f"out{factor}")
+        assert manifest["conservation_holds"]
+    print(f"peak {peaks[1]:.0f} MB -> {peaks[4]:.0f} MB for 4x the records")
+    assert peaks[4] - peaks[1] < 60
