@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.peak import run_gateway
 from fixtures.hostile import huge_block, many_declarations
 
 KEY = "bench-hostile-key-0123456789abcdef"
@@ -24,18 +23,17 @@ KEY = "bench-hostile-key-0123456789abcdef"
 def measure(name: str, content: bytes, folder: Path) -> dict:
     path = folder / f"{name}.dsn"
     path.write_bytes(content)
+    del content
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "gateway", "run", str(path), "--out", str(folder / name)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, "DRM_GATEWAY_PSEUDONYM_KEY": KEY})
-    _, status, usage = os.wait4(process.pid, 0)
+    status, peak_mb, _ = run_gateway(["run", str(path), "--out", str(folder / name)],
+                                     {**os.environ, "DRM_GATEWAY_PSEUDONYM_KEY": KEY})
     seconds = time.perf_counter() - started
     manifest = json.loads((folder / name / "run.json").read_text())
     metrics = json.loads((folder / name / "report" / "metrics.json").read_text())
-    return {"input": name, "bytes": len(content), "exit": os.waitstatus_to_exitcode(status),
+    return {"input": name, "bytes": path.stat().st_size, "exit": status,
             "lines_read": manifest["lines_read"], "lines_quarantined": manifest["lines_quarantined"],
             "conservation": manifest["conservation_holds"], "rules": sorted(r["rule_id"] for r in metrics["by_rule"]),
-            "seconds": round(seconds, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024)}
+            "seconds": round(seconds, 1), "peak_rss_mb": round(peak_mb)}
 
 
 def main() -> None:

@@ -3,17 +3,16 @@ import gzip
 import json
 import os
 import random
-import subprocess
-import sys
 
 import pytest
 
+from bench.peak import run_gateway
 from fixtures import builders as B
 from fixtures.hostile import huge_block, many_declarations
 from tests.conftest import TEST_KEY
 
 ENV = {**os.environ, "DRM_GATEWAY_PSEUDONYM_KEY": TEST_KEY.decode()}
-PEAK_MB = 700          # Beam, pyarrow, polars and pandera alone take ~250 MB
+PEAK_MB = 500          # Beam, pyarrow, polars and pandera alone take ~270 MB
 PEAK_MB_WHOLE_BLOCK = 1000   # a single person block is held whole (1 M rubrics: ~700 MB measured)
 
 
@@ -61,11 +60,8 @@ def test_hostile_input_is_quarantined_with_a_reason_in_bounded_memory(name, tmp_
     path = tmp_path / f"{name}.dsn"
     content = _hostile(name)
     path.write_bytes(content)
-    process = subprocess.Popen([sys.executable, "-m", "gateway", "run", str(path), "--out", str(tmp_path / "out")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
-    _, status, usage = os.wait4(process.pid, 0)
-    stderr = process.stderr.read().decode(errors="replace")
-    assert os.waitstatus_to_exitcode(status) == 0, stderr[-2000:]
+    status, peak_mb, stderr = run_gateway(["run", str(path), "--out", str(tmp_path / "out")], ENV)
+    assert status == 0, stderr[-2000:]
     assert "Traceback" not in stderr
     manifest = json.loads((tmp_path / "out" / "run.json").read_text())
     expected_lines = content.count(b"\n") + (1 if content and not content.endswith(b"\n") else 0)
@@ -75,19 +71,16 @@ def test_hostile_input_is_quarantined_with_a_reason_in_bounded_memory(name, tmp_
     assert EXPECTED[name] <= found
     if not EXPECTED[name]:
         assert manifest["lines_quarantined"] == 0 and manifest["declarations"] == 5000
-    peak_mb = usage.ru_maxrss / 1024
     print(f"{name}: {manifest['lines_read']} lines, quarantined {manifest['lines_quarantined']}, "
           f"rules {sorted(found)}, peak {peak_mb:.0f} MB")
     assert peak_mb < (PEAK_MB_WHOLE_BLOCK if name == "block_with_a_million_rubrics" else PEAK_MB)
 
 
 def _peak_mb(folder, out) -> tuple[float, dict]:
-    process = subprocess.Popen([sys.executable, "-m", "gateway", "run", str(folder), "--out", str(out),
-                                "--as-of", "2025-06-01T00:00:00Z"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
-    _, status, usage = os.wait4(process.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    return usage.ru_maxrss / 1024, json.loads((out / "run.json").read_text())
+    status, peak_mb, stderr = run_gateway(["run", str(folder), "--out", str(out), "--as-of", "2025-06-01T00:00:00Z"],
+                                          ENV)
+    assert status == 0, stderr[-2000:]
+    return peak_mb, json.loads((out / "run.json").read_text())
 
 
 def test_peak_memory_does_not_follow_the_number_of_records(tmp_path):
