@@ -126,14 +126,18 @@ STAGES = {"floor": floor, "index": index, "parse": parse, "validate": validate,
 
 def main() -> None:
     stage, folder, *extra = sys.argv[1:]
-    from gateway import log
+    from gateway import log, memory
+    memory.tune()                         # as the command line does
     log.configure(json=True)
     started = time.perf_counter()
     lines = STAGES[stage](folder, *extra)
     seconds = time.perf_counter() - started
     if isinstance(lines, tuple):          # a stage that times its own part
         lines, seconds = lines
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    # VmHWM, not ru_maxrss: the latter carries the parent's high-water mark across vfork + exec.
+    with open("/proc/self/status") as fh:
+        own = int(next(line.split()[1] for line in fh if line.startswith("VmHWM")))
+    peak = max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)   # children: worker processes
     print(json.dumps({"stage": stage + (" " + " ".join(extra) if extra else ""), "lines": lines,
                       "seconds": round(seconds, 3), "peak_rss_mb": round(peak / 1024, 1)}))
 
