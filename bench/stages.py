@@ -126,8 +126,7 @@ STAGES = {"floor": floor, "index": index, "parse": parse, "validate": validate,
 
 def main() -> None:
     stage, folder, *extra = sys.argv[1:]
-    from gateway import log, memory
-    memory.tune()                         # as the command line does
+    from gateway import log
     log.configure(json=True)
     started = time.perf_counter()
     lines = STAGES[stage](folder, *extra)

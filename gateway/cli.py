@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Optional
 
-from gateway import log, memory
+from gateway import log
 
 log.quiet_standard_logging()
 
@@ -358,7 +358,6 @@ def fixtures_generate(
 
 
 def main() -> None:
-    memory.tune()
     try:
         app()
     except KeyboardInterrupt:

@@ -16,7 +16,7 @@ import re
 
 import structlog
 
-from gateway import __version__
+from gateway import __version__, memory
 from gateway.errors import ConfigurationError, RunFailedError, UnreadableFlowError
 from gateway.faults import checkpoint
 from gateway.options import Settings
@@ -83,6 +83,7 @@ def run_id_of(inputs: list[dict]) -> str:
 
 def run(settings: Settings) -> RunResult:
     """One run into ``settings.out``; refused with a clear error while another run writes there."""
+    memory.tune()                                      # before the runner starts its threads
     out = Path(settings.out)
     files = resolve_inputs(settings.inputs)
     out.mkdir(parents=True, exist_ok=True)

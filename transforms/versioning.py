@@ -202,8 +202,11 @@ class _SpillBuckets(beam.DoFn):
     def __init__(self, job: RegisterJob, staging: str) -> None:
         self._job, self._staging = job, staging
 
+    def setup(self) -> None:
+        self._arrivals = dict(self._job.arrivals)
+
     def process(self, outcome: Outcome):
-        rows = list(_declarations_of(outcome, dict(self._job.arrivals), self._job.as_of))
+        rows = list(_declarations_of(outcome, self._arrivals, self._job.as_of))
         if rows:
             yield beam.pvalue.TaggedOutput(DECLARATIONS, spill_objects(self._staging, "register/declarations", rows))
         buckets: dict[int, tuple[list, list]] = {}

@@ -19,7 +19,7 @@ def _table(folder: Path, columns: list[str]) -> pa.Table | None:
 def run_metrics(out: Path, manifest: dict) -> dict:
     quarantine = _table(out / "quarantine", ["rule_id", "family", "severity", "scope", "lines", "declarant_id",
                                              "explain"])
-    warnings = _table(out / "warnings", ["rule_id", "family", "declarant_id", "explain"])
+    warnings = _table(out / "warnings", ["rule_id", "family", "lines", "declarant_id", "explain"])
     resources = _table(out / "resources", ["declarant_id", "person_key", "cause", "net_social_cents",
                                            "net_taxable_cents", "nature"])
     read = manifest["lines_read"] or 1
@@ -31,8 +31,6 @@ def run_metrics(out: Path, manifest: dict) -> dict:
     for table, kind in ((quarantine, "quarantine"), (warnings, "warning")):
         if table is None or not table.num_rows:
             continue
-        if "lines" not in table.column_names:
-            table = table.append_column("lines", pa.array([0] * table.num_rows, pa.int64()))
         table = table.set_column(table.column_names.index("declarant_id"), "declarant_id",
                                  pc.fill_null(table.column("declarant_id"), "inconnu"))
         for row in table.group_by(["rule_id", "family", "explain"], use_threads=False).aggregate(
