@@ -2,6 +2,7 @@
 the format rules report it, so readers here never raise on data."""
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 
@@ -22,7 +23,9 @@ def cents(text: str | None) -> int | None:
     return -value if sign else value
 
 
+@functools.lru_cache(maxsize=4096)
 def jjmmaaaa(text: str | None) -> date | None:
+    """'31012025' -> date(2025, 1, 31); memoised: a file repeats the same few dates thousands of times."""
     if text is None:
         return None
     match = _DATE.fullmatch(text)

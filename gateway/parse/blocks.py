@@ -23,6 +23,7 @@ class BlockInstance:
     children: list["BlockInstance"] = field(default_factory=list)
     parent: "BlockInstance | None" = None
     last_number: int = -1
+    _subtree: "tuple[BlockInstance, ...] | None" = field(default=None, repr=False)
 
     def get(self, rubric: str) -> str | None:
         return self.values.get(rubric)
@@ -33,14 +34,22 @@ class BlockInstance:
     def children_of(self, block: str) -> Iterator["BlockInstance"]:
         return (child for child in self.children if child.block == block)
 
-    def walk(self) -> Iterator["BlockInstance"]:
-        """This instance and all below it, in document order (iterative: trees are wide)."""
-        stack = [self]
-        while stack:
-            instance = stack.pop()
-            yield instance
-            if instance.children:
-                stack.extend(reversed(instance.children))
+    def walk(self) -> tuple["BlockInstance", ...]:
+        """This instance and all below it, in document order (iterative: trees are wide).
+
+        Computed once: rules walk a person block many times, and a tree is not changed once
+        :func:`build_blocks` has returned it.
+        """
+        if self._subtree is None:
+            found: list[BlockInstance] = []
+            stack = [self]
+            while stack:
+                instance = stack.pop()
+                found.append(instance)
+                if instance.children:
+                    stack.extend(reversed(instance.children))
+            self._subtree = tuple(found)
+        return self._subtree
 
     @property
     def line_count(self) -> int:
