@@ -19,6 +19,7 @@ setup(
     install_requires=[
         "apache-beam==2.77.0",
         "pyarrow>=17,<26",
+        "numpy>=1.26,<2.5",
         "pandera[polars]==0.35.0",
         "polars>=1.0",
         "fastavro>=1.9",

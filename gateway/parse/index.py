@@ -9,10 +9,11 @@ does not grow with file size beyond one declaration.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from gateway.parse import rubrics as R
-from gateway.parse.lines import MAX_LINE, RawLine, iter_raw_lines, tokenize
+from gateway.parse.lines import MAX_LINE, RawLine, tokenize
+from gateway.parse.runs import Tail, iter_line_runs
 
 _NUL = b"\x00"
 _ENVOI_VALUES = frozenset({b"S10.G00.00.00" + bytes([48 + n]) for n in range(10)} | {b"S10.G00.01.001", b"S10.G00.01.002"})
@@ -97,15 +98,18 @@ class FileIndex:
     ends_without_newline: bool = False
 
 
-def _extend(spans: list[Span], raw: RawLine) -> None:
+def _extend(spans: list[Span], raw: RawLine, tail: Tail | None = None) -> None:
+    """Add ``raw`` (and the plain lines of its run up to ``tail``) to a list of spans."""
     end = raw.offset + raw.length + 1
     if spans and spans[-1].last_line == raw.number - 1:
         spans[-1].end, spans[-1].last_line = end, raw.number
     else:
         spans.append(Span(raw.offset, end, raw.number, raw.number))
+    if tail is not None:
+        _grow(spans[-1], tail)
 
 
-def _grow(span: Span, raw: RawLine) -> None:
+def _grow(span: Span, raw: RawLine | Tail) -> None:
     span.end, span.last_line = raw.offset + raw.length + 1, raw.number
 
 
@@ -114,17 +118,22 @@ def _value(raw: RawLine) -> tuple[str, str] | None:
     return (token.rubric, token.value) if token else None
 
 
-def index_envois(fh: BinaryIO, name: str) -> Iterator[EnvoiIndex | FileIndex]:
+LineRuns = Callable[[BinaryIO], Iterator[tuple[RawLine, Tail | None]]]
+
+
+def index_envois(fh: BinaryIO, name: str, *, runs: LineRuns = iter_line_runs) -> Iterator[EnvoiIndex | FileIndex]:
     """Yield each envoi as soon as it is closed, then the FileIndex (envelope, orphans, totals).
 
     Envois are yielded one by one so that a file of many envois needs memory for one envoi's
-    declaration list at a time.
+    declaration list at a time. ``runs`` says how lines are read: by default a line is looked at
+    only when it can change the structure; the plain lines after it extend the same span
+    (:mod:`gateway.parse.runs`).
     """
     index = FileIndex(name)
     envoi: EnvoiIndex | None = None
     declaration: DeclarationSpan | None = None
     in_footer = False
-    last: RawLine | None = None
+    last: RawLine | Tail | None = None
 
     def close(reason: str) -> EnvoiIndex:
         nonlocal envoi, declaration, in_footer
@@ -133,8 +142,8 @@ def index_envois(fh: BinaryIO, name: str) -> Iterator[EnvoiIndex | FileIndex]:
         envoi, declaration, in_footer = None, None, False
         return done
 
-    for raw in iter_raw_lines(fh):
-        last = raw
+    for raw, tail in runs(fh):
+        last = tail or raw
         prefix = raw.data[:3]
         oversize = raw.length > MAX_LINE
         binary = _NUL in raw.data
@@ -157,7 +166,7 @@ def index_envois(fh: BinaryIO, name: str) -> Iterator[EnvoiIndex | FileIndex]:
                     envoi.values[pair[0]] = pair[1]
             continue
         if envoi is None:
-            _extend(index.orphans, raw)
+            _extend(index.orphans, raw, tail)
             continue
         if prefix == b"S90":
             if envoi.footer is None:
@@ -171,7 +180,7 @@ def index_envois(fh: BinaryIO, name: str) -> Iterator[EnvoiIndex | FileIndex]:
             continue
         if in_footer:
             yield close("S90")
-            _extend(index.orphans, raw)
+            _extend(index.orphans, raw, tail)
             continue
         if raw.data.startswith(b"S20.G00.05.001,"):
             pair = _value(raw)
@@ -182,10 +191,10 @@ def index_envois(fh: BinaryIO, name: str) -> Iterator[EnvoiIndex | FileIndex]:
             pair = _value(raw)
             declaration.type = pair[1] if pair else ""
         if declaration is None:
-            _grow(envoi.header, raw)
+            _grow(envoi.header, tail or raw)
             _mark(envoi, raw, oversize, binary)
             continue
-        _grow(declaration.span, raw)
+        _grow(declaration.span, tail or raw)
         if oversize and len(declaration.oversize_lines) < MAX_MARKED:
             declaration.oversize_lines.append(raw.number)
         if binary and len(declaration.binary_lines) < MAX_MARKED:
