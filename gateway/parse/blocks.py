@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterator, Sequence
+
+import numpy as np
 
 from gateway.parse.lines import Token
 from gateway.parse.norm import NormCatalogue
@@ -72,40 +74,85 @@ def build_blocks(tokens: list[Token], norm: NormCatalogue) -> tuple[list[BlockIn
 
     Rubrics unknown to the norm, and blocks whose parent instance is missing, are reported and
     kept as top-level instances so that every line still belongs to exactly one instance.
+    This is the line-by-line reference; the run uses :func:`build_blocks_from_columns`.
     """
-    roots: list[BlockInstance] = []
-    problems: list[StructureProblem] = []
-    open_by_block: dict[str, BlockInstance] = {}
+    tree = _Tree(norm)
+    rubrics = norm.rubrics
     current: BlockInstance | None = None
-    rubrics, blocks, descendants = norm.rubrics, norm.blocks, norm.descendants
     current_block, last_number = "", -1
     for line, rubric, value in tokens:
         block = rubric[:10]
         number = int(rubric[11:])
         if rubric not in rubrics:
-            problems.append(StructureProblem("unknown_rubric", line, rubric))
+            tree.problems.append(StructureProblem("unknown_rubric", line, rubric))
         if block == current_block and number > last_number:
             instance = current
         else:
-            instance = BlockInstance(block, line, line)
-            spec = blocks.get(block)
-            parent_id = spec.parent if spec is not None else None
-            parent = open_by_block.get(parent_id) if parent_id else None
-            if parent is not None:
-                parent.children.append(instance)
-                instance.parent = parent
-            else:
-                if parent_id is not None:
-                    problems.append(StructureProblem("orphan_block", line, rubric))
-                roots.append(instance)
-            below = descendants.get(block)
-            if below:
-                for other in [b for b in open_by_block if b in below]:
-                    del open_by_block[other]
-            open_by_block[block] = instance
-            current, current_block = instance, block
+            instance = current = tree.attach(BlockInstance(block, line, line), rubric)
+            current_block = block
         instance.values[rubric] = value
         instance.lines_of[rubric] = line
         instance.last_line = line
         instance.last_number = last_number = number
-    return roots, problems
+    return tree.roots, tree.problems
+
+
+def build_blocks_from_columns(lines: Sequence[int], rubrics: list[str], values: list[str],
+                              norm: NormCatalogue) -> tuple[list[BlockInstance], list[StructureProblem]]:
+    """What :func:`build_blocks` gives for the tokens ``zip(lines, rubrics, values)``, with the instance
+    boundaries and unknown rubrics found over whole columns (numpy) and Python work per instance only."""
+    count = len(rubrics)
+    if count == 0:
+        return [], []
+    codes = np.frombuffer("".join(rubrics).encode("ascii"), dtype=np.uint8).reshape(count, 14)
+    digits = codes[:, 11:14].astype(np.int16) - 48
+    number = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
+    starts = np.empty(count, dtype=bool)
+    starts[0] = True
+    starts[1:] = (codes[1:, :10] != codes[:-1, :10]).any(axis=1) | (number[1:] <= number[:-1])
+    heads = np.flatnonzero(starts).tolist()
+    unknown = np.flatnonzero(~np.isin(codes.view("S14").ravel(), norm.rubric_codes)).tolist()
+    tree = _Tree(norm)
+    for head, end in zip(heads, heads[1:] + [count]):
+        rubric = rubrics[head]
+        instance = BlockInstance(rubric[:10], lines[head], lines[end - 1],
+                                 dict(zip(rubrics[head:end], values[head:end])),
+                                 dict(zip(rubrics[head:end], lines[head:end])))
+        instance.last_number = int(number[end - 1])
+        tree.attach(instance, rubric)
+    if unknown:
+        found = [StructureProblem("unknown_rubric", lines[i], rubrics[i]) for i in unknown]
+        # Reported in line order, an unknown rubric before the orphan block it starts (as line by line).
+        tree.problems = sorted(found + tree.problems, key=lambda p: (p.line, p.kind != "unknown_rubric"))
+    return tree.roots, tree.problems
+
+
+class _Tree:
+    """Roots and open instances while blocks are attached in document order."""
+
+    def __init__(self, norm: NormCatalogue) -> None:
+        self.roots: list[BlockInstance] = []
+        self.problems: list[StructureProblem] = []
+        self._open: dict[str, BlockInstance] = {}
+        self._blocks, self._descendants = norm.blocks, norm.descendants
+
+    def attach(self, instance: BlockInstance, rubric: str) -> BlockInstance:
+        """A new instance goes under the closest open instance of its parent block (else it is a root)."""
+        block = instance.block
+        spec = self._blocks.get(block)
+        parent_id = spec.parent if spec is not None else None
+        parent = self._open.get(parent_id) if parent_id else None
+        if parent is not None:
+            parent.children.append(instance)
+            instance.parent = parent
+        else:
+            if parent_id is not None:
+                self.problems.append(StructureProblem("orphan_block", instance.first_line, rubric))
+            self.roots.append(instance)
+        opened = self._open
+        below = self._descendants.get(block)
+        if below and opened:
+            for other in opened.keys() & below:
+                del opened[other]
+        opened[block] = instance
+        return instance

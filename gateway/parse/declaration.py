@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Sequence
 
 from gateway.parse import rubrics as R
-from gateway.parse.blocks import BlockInstance, StructureProblem, build_blocks
+from gateway.parse.blocks import BlockInstance, StructureProblem, build_blocks_from_columns
 from gateway.parse.index import DeclarationSpan
-from gateway.parse.lines import Defect, RawLine, Token, clean_lines, tokenize
+from gateway.parse.lines import Defect, RawLine, clean_lines, tokenize
 from gateway.parse.norm import PASRAU_CATALOGUE, NormCatalogue, catalogue
 from gateway.records import Flow
 
@@ -30,7 +30,6 @@ class ParsedDeclaration:
     norm_version: str | None
     norm: NormCatalogue | None
     flow: Flow
-    tokens: list[Token] = field(default_factory=list)
     roots: list[BlockInstance] = field(default_factory=list)
     defects: list[LineDefect] = field(default_factory=list)
     problems: list[StructureProblem] = field(default_factory=list)
@@ -115,19 +114,24 @@ def read_declaration(fh: BinaryIO, file: str, span: DeclarationSpan, envoi_numbe
     if not text.endswith(b"\n"):
         text += b"\n"
     parsed.digest = hashlib.sha256(text).hexdigest()
-    lines = text[:-1].split(b"\n")
     first = span.span.first_line
-    if clean_lines(text, lines):
-        parsed.tokens = [(first + i, line[:14].decode("ascii"), line[16:-1].decode("latin-1"))
-                         for i, line in enumerate(lines)]
+    if clean_lines(text, text[:-1].split(b"\n")):
+        # Every line is a plain rubric line: cut the columns by position (Latin-1 is one byte a character).
+        lines = text[:-1].decode("latin-1").split("\n")
+        numbers: Sequence[int] = range(first, first + len(lines))
+        rubrics = [line[:14] for line in lines]
+        values = [line[16:-1] for line in lines]
     else:
-        for i, line in enumerate(lines):
+        numbers, rubrics, values = [], [], []
+        for i, line in enumerate(text[:-1].split(b"\n")):
             raw = RawLine(first + i, 0, line, len(line))
             token, defects = tokenize(raw)
             for defect in defects:
                 parsed.defects.append(LineDefect(raw.number, defect, token.rubric if token else ""))
             if token is not None:
-                parsed.tokens.append(token)
+                numbers.append(token.number)
+                rubrics.append(token.rubric)
+                values.append(token.value)
     if norm is not None:
-        parsed.roots, parsed.problems = build_blocks(parsed.tokens, norm)
+        parsed.roots, parsed.problems = build_blocks_from_columns(numbers, rubrics, values, norm)
     return parsed

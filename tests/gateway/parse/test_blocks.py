@@ -1,5 +1,11 @@
-from gateway.parse.blocks import build_blocks
-from gateway.parse.lines import Token
+import io
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fixtures.generator import Rates, generate
+from gateway.parse.blocks import build_blocks, build_blocks_from_columns
+from gateway.parse.lines import Token, iter_raw_lines, tokenize
 from gateway.parse.norm import catalogue
 
 
@@ -35,3 +41,54 @@ def test_a_child_without_its_parent_and_an_unknown_rubric_are_reported():
         "S20.G00.05.001", "S21.G00.06.001", "S21.G00.11.001", "S21.G00.50.001", "S21.G00.40.999",
     ]), catalogue("P25V01"))
     assert {p.kind for p in problems} == {"orphan_block", "unknown_rubric"}
+
+
+def _shape(roots, problems):
+    """A tree as plain values: blocks, lines, values, line numbers and children, in document order."""
+    def node(instance):
+        return (instance.block, instance.first_line, instance.last_line, instance.last_number,
+                tuple(instance.values.items()), tuple(instance.lines_of.items()),
+                tuple(node(child) for child in instance.children))
+    return [node(root) for root in roots], problems
+
+
+def _both(tokens, version="P25V01"):
+    norm = catalogue(version)
+    columns = build_blocks_from_columns([t[0] for t in tokens], [t[1] for t in tokens], [t[2] for t in tokens], norm)
+    return _shape(*build_blocks(tokens, norm)), _shape(*columns)
+
+
+def test_generated_declarations_give_the_same_tree_line_by_line_and_by_columns(tmp_path):
+    """Every declaration of generated DSN and PASRAU flows is rebuilt alike by both builders."""
+    generate(tmp_path, people=40, employers=2, bodies=2, months=2, seed=3, rates=Rates(defects=0.05))
+    compared = 0
+    for path in sorted(tmp_path.rglob("*.dsn")):
+        tokens = [t for raw in iter_raw_lines(io.BytesIO(path.read_bytes())) for t in [tokenize(raw)[0]] if t]
+        for version in ("P25V01", "PASRAU"):
+            slow, fast = _both(tokens, version)
+            assert fast == slow, path.name
+            compared += 1
+    assert compared > 10
+
+
+_RUBRICS = ["S20.G00.05.001", "S20.G00.05.002", "S21.G00.06.001", "S21.G00.11.001", "S21.G00.30.001",
+            "S21.G00.30.002", "S21.G00.40.001", "S21.G00.50.001", "S21.G00.50.002", "S21.G00.51.001",
+            "S21.G00.51.011", "S21.G00.51.013", "S21.G00.78.001", "S21.G00.79.001", "S21.G00.81.001",
+            "S21.G00.40.999", "S99.G00.99.001", "S21.G00.30.001"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_RUBRICS), st.sampled_from(["x", "", "D'ALMEIDA", "12.00"])),
+                max_size=60), st.integers(1, 5))
+def test_any_sequence_of_rubrics_gives_the_same_tree_line_by_line_and_by_columns(pairs, step):
+    """Orphans, unknown rubrics, repeated and shuffled blocks, gaps in line numbers: both builders agree."""
+    tokens = [Token(1 + i * step, rubric, value) for i, (rubric, value) in enumerate(pairs)]
+    slow, fast = _both(tokens)
+    assert fast == slow
+
+
+def test_a_new_ancestor_instance_closes_the_blocks_opened_below_the_previous_one():
+    """A contract after a new declaration header is an orphan, not a child of the previous declaration's person."""
+    roots, problems = build_blocks(_tokens(["S21.G00.30.001", "S20.G00.05.001", "S21.G00.40.001"]), catalogue("P25V01"))
+    assert [root.block for root in roots] == ["S21.G00.30", "S20.G00.05", "S21.G00.40"]
+    assert [(p.kind, p.line) for p in problems] == [("orphan_block", 1), ("orphan_block", 3)]
