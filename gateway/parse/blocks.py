@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
@@ -97,21 +98,42 @@ def build_blocks(tokens: list[Token], norm: NormCatalogue) -> tuple[list[BlockIn
     return tree.roots, tree.problems
 
 
+@dataclass(slots=True)
+class Columns:
+    """A declaration's tokens as columns, with the block instance each run of tokens built.
+
+    Kept with the parsed declaration so that value rules can check a whole column at once and
+    find the instance (and person) of the few values that fail.
+    """
+
+    lines: Sequence[int]
+    rubrics: list[str]
+    values: list[str]
+    codes: np.ndarray                        # rubric ids as fixed-width bytes (S14), one per token
+    heads: list[int]                         # index of the first token of each instance
+    instances: list[BlockInstance]           # the instance starting at each head
+
+    def instance_of(self, token: int) -> BlockInstance:
+        return self.instances[bisect.bisect_right(self.heads, token) - 1]
+
+
 def build_blocks_from_columns(lines: Sequence[int], rubrics: list[str], values: list[str],
-                              norm: NormCatalogue) -> tuple[list[BlockInstance], list[StructureProblem]]:
+                              norm: NormCatalogue) -> tuple[list[BlockInstance], list[StructureProblem], Columns]:
     """What :func:`build_blocks` gives for the tokens ``zip(lines, rubrics, values)``, with the instance
-    boundaries and unknown rubrics found over whole columns (numpy) and Python work per instance only."""
+    boundaries and unknown rubrics found over whole columns (numpy) and Python work per instance only;
+    plus the columns themselves."""
     count = len(rubrics)
-    if count == 0:
-        return [], []
     codes = np.frombuffer("".join(rubrics).encode("ascii"), dtype=np.uint8).reshape(count, 14)
+    columns = Columns(lines, rubrics, values, codes.view("S14").ravel(), [], [])
+    if count == 0:
+        return [], [], columns
     digits = codes[:, 11:14].astype(np.int16) - 48
     number = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
     starts = np.empty(count, dtype=bool)
     starts[0] = True
     starts[1:] = (codes[1:, :10] != codes[:-1, :10]).any(axis=1) | (number[1:] <= number[:-1])
-    heads = np.flatnonzero(starts).tolist()
-    unknown = np.flatnonzero(~np.isin(codes.view("S14").ravel(), norm.rubric_codes)).tolist()
+    heads = columns.heads = np.flatnonzero(starts).tolist()
+    unknown = np.flatnonzero(~np.isin(columns.codes, norm.rubric_codes)).tolist()
     tree = _Tree(norm)
     for head, end in zip(heads, heads[1:] + [count]):
         rubric = rubrics[head]
@@ -119,12 +141,12 @@ def build_blocks_from_columns(lines: Sequence[int], rubrics: list[str], values: 
                                  dict(zip(rubrics[head:end], values[head:end])),
                                  dict(zip(rubrics[head:end], lines[head:end])))
         instance.last_number = int(number[end - 1])
-        tree.attach(instance, rubric)
+        columns.instances.append(tree.attach(instance, rubric))
     if unknown:
         found = [StructureProblem("unknown_rubric", lines[i], rubrics[i]) for i in unknown]
         # Reported in line order, an unknown rubric before the orphan block it starts (as line by line).
         tree.problems = sorted(found + tree.problems, key=lambda p: (p.line, p.kind != "unknown_rubric"))
-    return tree.roots, tree.problems
+    return tree.roots, tree.problems, columns
 
 
 class _Tree:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Sequence
 
 from gateway.parse import rubrics as R
-from gateway.parse.blocks import BlockInstance, StructureProblem, build_blocks_from_columns
+from gateway.parse.blocks import BlockInstance, Columns, StructureProblem, build_blocks_from_columns
 from gateway.parse.index import DeclarationSpan
 from gateway.parse.lines import Defect, RawLine, clean_lines, tokenize
 from gateway.parse.norm import PASRAU_CATALOGUE, NormCatalogue, catalogue
@@ -33,6 +33,7 @@ class ParsedDeclaration:
     roots: list[BlockInstance] = field(default_factory=list)
     defects: list[LineDefect] = field(default_factory=list)
     problems: list[StructureProblem] = field(default_factory=list)
+    columns: Columns | None = None     # the tokens as columns (None when the declaration was not read)
     digest: str = ""
     read: bool = True          # False when the index already showed it cannot be read safely
     _first: dict[str, BlockInstance] | None = None
@@ -133,5 +134,5 @@ def read_declaration(fh: BinaryIO, file: str, span: DeclarationSpan, envoi_numbe
                 rubrics.append(token.rubric)
                 values.append(token.value)
     if norm is not None:
-        parsed.roots, parsed.problems = build_blocks_from_columns(numbers, rubrics, values, norm)
+        parsed.roots, parsed.problems, parsed.columns = build_blocks_from_columns(numbers, rubrics, values, norm)
     return parsed

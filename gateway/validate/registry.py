@@ -62,6 +62,7 @@ class Rule:
 class RuleRegistry:
     def __init__(self) -> None:
         self._rules: dict[str, Rule] = {}
+        self._selected: dict[tuple, list[Rule]] = {}     # for_target's answers; cleared when a rule is added
 
     def rule(self, rule_id: str, *, family: str, severity: Severity, target: Target, explain: str,
              reference: str = "", flows: Iterable[Flow] = (Flow.DSN, Flow.PASRAU),
@@ -75,6 +76,7 @@ class RuleRegistry:
                 raise DuplicateRuleError(msg)
             self._rules[rule_id] = Rule(rule_id, family, severity, target, explain, reference,
                                         frozenset(flows), check, frozenset(versions) if versions else None)
+            self._selected.clear()
             return check
         return register
 
@@ -88,8 +90,13 @@ class RuleRegistry:
         return self._rules[rule_id]
 
     def for_target(self, target: Target, flow: Flow | None = None, version: str | None = None) -> list[Rule]:
-        return [rule for rule in self if rule.target is target and (flow is None or flow in rule.flows)
+        key = (target, flow, version)
+        selected = self._selected.get(key)
+        if selected is None:
+            selected = self._selected[key] = [
+                rule for rule in self if rule.target is target and (flow is None or flow in rule.flows)
                 and (version is None or rule.versions is None or version in rule.versions)]
+        return list(selected)
 
     def check(self, target: Target, *subject: Any, flow: Flow | None = None, version: str | None = None) -> list[Violation]:
         """Every violation of every rule for ``target`` on ``subject`` (all of them, not the first)."""

@@ -8,6 +8,7 @@ from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockInstance
 from gateway.parse.declaration import ParsedDeclaration
 from gateway.records import Flow, Origin, Severity
+from gateway.validate.columns import DATE_RUBRICS, date_does_not_exist, declaration_values, in_walk_order, is_amount
 from gateway.validate.registry import Finding, Target, rule
 from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_of
 
@@ -21,10 +22,6 @@ def _at(decl: ParsedDeclaration, instance: BlockInstance, rubric: str) -> Origin
 
 def _payments(person: BlockInstance) -> Iterator[BlockInstance]:
     return person.children_of(R.PAYMENT)
-
-
-def _is_amount(datatype_pattern: str | None) -> bool:
-    return bool(datatype_pattern) and r"\.[0-9]{2}" in datatype_pattern
 
 
 @rule("DRM-AMT-001", family="amounts", severity=Severity.WARNING, target=Target.PERSON,
@@ -98,10 +95,14 @@ def net_paid_not_above_gross(decl: ParsedDeclaration, person: BlockInstance) -> 
 def amounts_are_well_formed(decl: ParsedDeclaration, person: BlockInstance) -> Iterator[Finding]:
     if decl.norm is None:
         return
-    for instance in person.walk():
+    if decl.columns is not None:
+        for value in in_walk_order(declaration_values(decl).amounts.get(id(person), []), person.walk()):
+            yield Finding(Origin(decl.file, value.line, value.line), value.rubric, f"amount {value.problem}")
+        return
+    for instance in person.walk():          # value by value: the reference, and declarations without columns
         for rubric, value in instance.values.items():
             spec = decl.norm.rubrics.get(rubric)
-            if spec is None or not _is_amount(spec.datatype.pattern.pattern if spec.datatype.pattern else None):
+            if spec is None or not is_amount(spec.datatype.pattern.pattern if spec.datatype.pattern else None):
                 continue
             problem = spec.datatype.problem(value)
             if problem is not None:
@@ -175,8 +176,12 @@ def error_month_not_after_main_month(decl: ParsedDeclaration, person: BlockInsta
       explain="Une date déclarée n'existe pas dans le calendrier (par exemple un 30 février).",
       reference="CT DSN §4 (dates JJMMAAAA)")
 def dates_exist(decl: ParsedDeclaration, person: BlockInstance) -> Iterator[Finding]:
-    for instance in person.walk():
-        for rubric in (R.PAYMENT_DATE, R.REMUNERATION_START, R.REMUNERATION_END, R.NET_ELEMENT_START, R.NET_ELEMENT_END):
-            value = instance.get(rubric)
-            if value and len(value) == 8 and value.isdigit() and jjmmaaaa(value) is None:
+    if decl.columns is not None:
+        failed = declaration_values(decl).dates.get(id(person), [])
+        for value in in_walk_order(failed, person.walk(), DATE_RUBRICS.index):
+            yield Finding(_at(decl, value.instance, value.rubric), value.rubric, "date does not exist")
+        return
+    for instance in person.walk():          # value by value: the reference, and declarations without columns
+        for rubric in DATE_RUBRICS:
+            if date_does_not_exist(instance.get(rubric)):
                 yield Finding(_at(decl, instance, rubric), rubric, "date does not exist")

@@ -8,11 +8,13 @@ from gateway.parse.blocks import BlockInstance
 from gateway.parse.declaration import ParsedDeclaration
 from gateway.parse.norm import NormCatalogue
 from gateway.records import Origin, Severity
+from gateway.validate.columns import FailedValue, declaration_values, in_walk_order
 from gateway.validate.registry import Finding, Target, rule
 
 
 def _format_findings(file: str, norm: NormCatalogue, instances: Iterator[BlockInstance], *,
                      skip_amounts: bool = False) -> Iterator[Finding]:
+    """Value by value: the reference, and the path for a declaration without columns."""
     for instance in instances:
         for rubric, value in instance.values.items():
             spec = norm.rubrics.get(rubric)
@@ -42,8 +44,19 @@ def _outside_people(roots: list[BlockInstance]) -> Iterator[BlockInstance]:
               "format attendu par la norme (longueur, format ou liste de valeurs).",
       reference="CT DSN §4 (CSL), types de données")
 def header_values_have_their_format(decl: ParsedDeclaration) -> Iterator[Finding]:
-    if decl.norm is not None:
+    if decl.norm is None:
+        return
+    if decl.columns is None:
         yield from _format_findings(decl.file, decl.norm, _outside_people(decl.roots))
+        return
+    checked = declaration_values(decl)
+    failed = checked.formats.get(None, []) + checked.amounts.get(None, [])
+    yield from _findings(decl, in_walk_order(failed, _outside_people(decl.roots)))
+
+
+def _findings(decl: ParsedDeclaration, failed: list[FailedValue]) -> Iterator[Finding]:
+    for value in failed:
+        yield Finding(Origin(decl.file, value.line, value.line), value.rubric, f"{value.problem} ({value.datatype})")
 
 
 @rule("DRM-FMT-002", family="format", severity=Severity.PERSON, target=Target.PERSON,
@@ -51,8 +64,12 @@ def header_values_have_their_format(decl: ParsedDeclaration) -> Iterator[Finding
               "norme (longueur, format ou liste de valeurs) : ses données de ce mois sont écartées.",
       reference="CT DSN §4 (CSL), types de données")
 def person_values_have_their_format(decl: ParsedDeclaration, person: BlockInstance) -> Iterator[Finding]:
-    if decl.norm is not None:
+    if decl.norm is None:
+        return
+    if decl.columns is None:
         yield from _format_findings(decl.file, decl.norm, person.walk(), skip_amounts=True)
+        return
+    yield from _findings(decl, in_walk_order(declaration_values(decl).formats.get(id(person), []), person.walk()))
 
 
 @rule("DRM-ID-001", family="identity", severity=Severity.PERSON, target=Target.PERSON,
