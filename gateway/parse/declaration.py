@@ -37,6 +37,7 @@ class ParsedDeclaration:
     digest: str = ""
     read: bool = True          # False when the index already showed it cannot be read safely
     _first: dict[str, BlockInstance] | None = None
+    _values: dict[str, str | None] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)    # per-declaration memo for rules (counts, sets)
 
     @property
@@ -68,8 +69,13 @@ class ParsedDeclaration:
         return self._first.get(block)
 
     def value(self, rubric: str) -> str | None:
-        instance = self.first(rubric[:10])
-        return instance.get(rubric) if instance else None
+        """The value of ``rubric`` in the first instance of its block (memoised: rules ask per person)."""
+        try:
+            return self._values[rubric]
+        except KeyError:
+            instance = self.first(rubric[:10])
+            found = self._values[rubric] = instance.get(rubric) if instance else None
+            return found
 
     @property
     def nature(self) -> str:
