@@ -6,6 +6,7 @@ import dataclasses
 import enum
 import functools
 import json
+import operator
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -70,7 +71,11 @@ class RecordSchema:
 
     def table(self, records: list[Any]) -> pa.Table:
         """Column-wise Arrow table (no per-row dicts)."""
-        columns = {name: [_plain(getattr(record, name)) for record in records] for name in self.field_names}
+        columns = {}
+        for name in self.field_names:
+            values = list(map(operator.attrgetter(name), records))
+            sample = next((value for value in values if value is not None), None)
+            columns[name] = [_plain(value) for value in values] if isinstance(sample, enum.Enum) else values
         return pa.Table.from_pydict(columns, schema=self.arrow)
 
     def from_row(self, row: dict) -> Any:
