@@ -122,6 +122,7 @@ def process_tasks(tasks: list[DeclarationTask], registry: RuleRegistry, pseudony
             for span in task.spans:
                 decl = read_declaration(fh, task.file, span, task.envoi_number, task.norm_version)
                 outcome, people = _process_declaration(decl, registry, pseudonyms, task.envoi_rejection)
+                decl.release()
                 outcomes.append(outcome)
                 accepted.extend(people)
     total = merge_all(outcomes)

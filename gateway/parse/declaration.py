@@ -40,6 +40,16 @@ class ParsedDeclaration:
     _values: dict[str, str | None] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)    # per-declaration memo for rules (counts, sets)
 
+    def release(self) -> None:
+        """Break the tree's reference cycles (parent links, cached walks) once the declaration is done,
+        so that it is freed at once by reference counting instead of waiting for the cyclic garbage
+        collector, whose full passes grow with everything else alive in the worker."""
+        for root in self.roots:
+            for instance in root.walk():
+                instance.parent = None
+                instance._subtree = None
+        self.cache.clear()
+
     @property
     def header(self) -> BlockInstance | None:
         return next((root for root in self.roots if root.block == R.DECLARATION), None)
