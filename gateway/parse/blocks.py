@@ -109,7 +109,6 @@ class Columns:
     lines: Sequence[int]
     rubrics: list[str]
     values: list[str]
-    codes: np.ndarray                        # rubric ids as fixed-width bytes (S14), one per token
     heads: list[int]                         # index of the first token of each instance
     instances: list[BlockInstance]           # the instance starting at each head
 
@@ -124,7 +123,7 @@ def build_blocks_from_columns(lines: Sequence[int], rubrics: list[str], values: 
     plus the columns themselves."""
     count = len(rubrics)
     codes = np.frombuffer("".join(rubrics).encode("ascii"), dtype=np.uint8).reshape(count, 14)
-    columns = Columns(lines, rubrics, values, codes.view("S14").ravel(), [], [])
+    columns = Columns(lines, rubrics, values, [], [])
     if count == 0:
         return [], [], columns
     digits = codes[:, 11:14].astype(np.int16) - 48
@@ -133,7 +132,8 @@ def build_blocks_from_columns(lines: Sequence[int], rubrics: list[str], values: 
     starts[0] = True
     starts[1:] = (codes[1:, :10] != codes[:-1, :10]).any(axis=1) | (number[1:] <= number[:-1])
     heads = columns.heads = np.flatnonzero(starts).tolist()
-    unknown = np.flatnonzero(~np.isin(columns.codes, norm.rubric_codes)).tolist()
+    strangers = set(rubrics).difference(norm.rubrics)          # rubrics the norm does not know (rare)
+    unknown = [i for i, rubric in enumerate(rubrics) if rubric in strangers] if strangers else []
     tree = _Tree(norm)
     for head, end in zip(heads, heads[1:] + [count]):
         rubric = rubrics[head]

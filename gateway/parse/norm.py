@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-import numpy as np
-
 DSN_VERSIONS = ("P24V01", "P25V01", "P26V01")
 PASRAU_CATALOGUE = "PASRAU"
 
@@ -76,8 +74,6 @@ class NormCatalogue:
         self.rubrics: dict[str, Rubric] = {
             key: Rubric(key, spec["name"], datatypes[spec["datatype"]]) for key, spec in raw["rubrics"].items()
         }
-        # The rubric ids as fixed-width bytes, for membership tests over a whole column at once.
-        self.rubric_codes = np.array(sorted(key.encode("ascii") for key in self.rubrics), dtype="S14")
         self._ancestors: dict[str, tuple[str, ...]] = {key: self._chain(key) for key in self.blocks}
         self.children: dict[str, tuple[Block, ...]] = {}
         for block in self.blocks.values():

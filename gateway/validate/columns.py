@@ -2,7 +2,7 @@
 
 The format rules (DRM-FMT-001/002, DRM-AMT-006) and the calendar rule (DRM-PER-005) look at every
 value of a declaration. Done person by person and value by value, that is the largest share of
-validation. Here the tokens are grouped by rubric with numpy, each *distinct* value of a rubric is
+validation. Here the tokens are grouped by rubric, each *distinct* value of a rubric is
 checked once (codes, dates and most amounts repeat across a file's people), and only the few
 values that fail are traced back to their block instance and person. The rules then read their
 person's failures from this per-declaration result; their findings are the same, in the same
@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
-
-import numpy as np
 
 from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockInstance
@@ -64,31 +62,38 @@ def _check(decl: ParsedDeclaration) -> DeclarationValues:
     columns, norm = decl.columns, decl.norm
     if columns is None or norm is None or not columns.rubrics:
         return result
-    distinct, inverse = np.unique(columns.codes, return_inverse=True)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(len(distinct) + 1)).tolist()
+    groups: dict[str, list[int]] = {}
+    for token, rubric in enumerate(columns.rubrics):
+        groups.setdefault(rubric, []).append(token)
     values = columns.values
-    for group, rubric_code in enumerate(distinct.tolist()):
-        rubric = rubric_code.decode("ascii")
+    for rubric, tokens in groups.items():
         spec = norm.rubrics.get(rubric)
-        if spec is None and rubric not in DATE_RUBRICS:
+        dated = rubric in DATE_RUBRICS
+        if spec is None and not dated:
             continue
-        tokens = order[bounds[group]:bounds[group + 1]].tolist()
         texts = [values[i] for i in tokens]
         if spec is not None:
             datatype = spec.datatype
             pattern = datatype.pattern.pattern if datatype.pattern else None
             target = result.amounts if is_amount(pattern) else result.formats
             _collect(columns, tokens, texts, rubric, target, datatype.problem, datatype.id)
-        if rubric in DATE_RUBRICS:
-            _collect(columns, tokens, texts, rubric, result.dates,
-                     lambda v: "date does not exist" if date_does_not_exist(v) else None, "")
+        if dated:
+            _collect(columns, tokens, texts, rubric, result.dates, _date_problem, "")
     return result
+
+
+def _date_problem(text: str) -> str | None:
+    return "date does not exist" if date_does_not_exist(text) else None
 
 
 def _collect(columns, tokens: list[int], texts: list[str], rubric: str, target: dict,
              problem_of: Callable[[str], str | None], datatype: str) -> None:
-    problems = {text: problem for text in set(texts) if (problem := problem_of(text)) is not None}
+    """Failed values of one rubric: each distinct value checked once."""
+    if len(texts) == 1:
+        problem = problem_of(texts[0])
+        problems = {texts[0]: problem} if problem is not None else None
+    else:
+        problems = {text: problem for text in set(texts) if (problem := problem_of(text)) is not None}
     if not problems:
         return
     for token, text in zip(tokens, texts):
