@@ -2,20 +2,20 @@
 
 The format rules (DRM-FMT-001/002, DRM-AMT-006) and the calendar rule (DRM-PER-005) look at every
 value of a declaration. Done person by person and value by value, that is the largest share of
-validation. Here the tokens are grouped by rubric, each *distinct* value of a rubric is
-checked once (codes, dates and most amounts repeat across a file's people), and only the few
-values that fail are traced back to their block instance and person. The rules then read their
+validation. Here one pass over the declaration's columns reads each (rubric, value) pair from a
+memo kept per norm catalogue, so a distinct value is checked once however often it repeats (codes,
+dates, header values, many amounts), and only the few values that fail are traced back to their
+block instance and person. The rules then read their
 person's failures from this per-declaration result; their findings are the same, in the same
 order, as checking value by value (the reference kept in the rule modules; a test compares both).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
 from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockInstance
 from gateway.parse.declaration import ParsedDeclaration
+from gateway.parse.norm import NormCatalogue
 from gateway.values import jjmmaaaa
 
 DATE_RUBRICS = (R.PAYMENT_DATE, R.REMUNERATION_START, R.REMUNERATION_END, R.NET_ELEMENT_START, R.NET_ELEMENT_END)
@@ -57,51 +57,45 @@ def declaration_values(decl: ParsedDeclaration) -> DeclarationValues:
     return found
 
 
+_READINGS_MAX = 1 << 17          # (rubric, value) readings remembered per norm catalogue
+_readings: dict[NormCatalogue, dict[tuple[str, str], tuple]] = {}
+
+
 def _check(decl: ParsedDeclaration) -> DeclarationValues:
     result = DeclarationValues({}, {}, {})
     columns, norm = decl.columns, decl.norm
     if columns is None or norm is None or not columns.rubrics:
         return result
-    groups: dict[str, list[int]] = {}
-    for token, rubric in enumerate(columns.rubrics):
-        groups.setdefault(rubric, []).append(token)
-    values = columns.values
-    for rubric, tokens in groups.items():
-        spec = norm.rubrics.get(rubric)
-        dated = rubric in DATE_RUBRICS
-        if spec is None and not dated:
-            continue
-        texts = [values[i] for i in tokens]
-        if spec is not None:
-            datatype = spec.datatype
-            pattern = datatype.pattern.pattern if datatype.pattern else None
-            target = result.amounts if is_amount(pattern) else result.formats
-            _collect(columns, tokens, texts, rubric, target, datatype.problem, datatype.id)
-        if dated:
-            _collect(columns, tokens, texts, rubric, result.dates, _date_problem, "")
+    memo = _readings.setdefault(norm, {})
+    for token, key in enumerate(zip(columns.rubrics, columns.values)):
+        reading = memo.get(key)
+        if reading is None:
+            if len(memo) >= _READINGS_MAX:
+                memo.clear()
+            reading = memo[key] = _read(norm, *key)
+        if reading:
+            instance = columns.instance_of(token)
+            person = _person_of(instance)
+            for kind, problem, datatype in reading:
+                getattr(result, kind).setdefault(id(person) if person is not None else None, []).append(
+                    FailedValue(token, instance, key[0], columns.lines[token], problem, datatype))
     return result
 
 
-def _date_problem(text: str) -> str | None:
-    return "date does not exist" if date_does_not_exist(text) else None
-
-
-def _collect(columns, tokens: list[int], texts: list[str], rubric: str, target: dict,
-             problem_of: Callable[[str], str | None], datatype: str) -> None:
-    """Failed values of one rubric: each distinct value checked once."""
-    if len(texts) == 1:
-        problem = problem_of(texts[0])
-        problems = {texts[0]: problem} if problem is not None else None
-    else:
-        problems = {text: problem for text in set(texts) if (problem := problem_of(text)) is not None}
-    if not problems:
-        return
-    for token, text in zip(tokens, texts):
-        if text in problems:
-            instance = columns.instance_of(token)
-            person = _person_of(instance)
-            target.setdefault(id(person) if person is not None else None, []).append(
-                FailedValue(token, instance, rubric, columns.lines[token], problems[text], datatype))
+def _read(norm: NormCatalogue, rubric: str, value: str) -> tuple[tuple[str, str, str], ...]:
+    """What is wrong with one value of one rubric: () when nothing, else (kind, problem, datatype) pairs.
+    Remembered per catalogue: codes, dates, header values and many amounts repeat across declarations."""
+    found = []
+    spec = norm.rubrics.get(rubric)
+    if spec is not None:
+        datatype = spec.datatype
+        problem = datatype.problem(value)
+        if problem is not None:
+            amount = is_amount(datatype.pattern.pattern if datatype.pattern else None)
+            found.append(("amounts" if amount else "formats", problem, datatype.id))
+    if rubric in DATE_RUBRICS and date_does_not_exist(value):
+        found.append(("dates", "date does not exist", ""))
+    return tuple(found)
 
 
 def _person_of(instance: BlockInstance) -> BlockInstance | None:
