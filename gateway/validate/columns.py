@@ -57,7 +57,7 @@ def declaration_values(decl: ParsedDeclaration) -> DeclarationValues:
     return found
 
 
-_READINGS_MAX = 1 << 17          # (rubric, value) readings remembered per norm catalogue
+_READINGS_MAX = 1 << 16          # (rubric, value) readings remembered per norm catalogue (~13 MB at most)
 _readings: dict[NormCatalogue, dict[tuple[str, str], tuple]] = {}
 
 
