@@ -39,6 +39,8 @@ def _hostile(name: str) -> bytes:
         return gzip.compress(clean)
     if name == "block_with_a_million_rubrics":
         return huge_block(1_000_000)
+    if name == "3_million_empty_lines":
+        return b"\n" * 3_000_000
     raise ValueError(name)
 
 
@@ -52,6 +54,7 @@ EXPECTED = {
     "inconsistent_nesting": {"DRM-STR-007", "DRM-STR-009"},   # children before parents, repeated blocks
     "gzip_compressed": {"DRM-FIL-001"},
     "block_with_a_million_rubrics": {"DRM-SCH-001"},        # its summed pay is beyond any plausible month
+    "3_million_empty_lines": {"DRM-FIL-001"},               # millions of lines in one read chunk
 }
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from gateway.parse import rubrics as R
 from gateway.parse.lines import KEEP, MAX_LINE, RawLine, iter_raw_lines
 
-CHUNK = 4 << 20
+CHUNK = 256 << 10           # at most 256 k lines at once: the per-line arrays stay a few MB
 _SHORT = 16                     # shorter lines cannot be a plain rubric line: looked at one by one
 _DECLARATION_START = (b".G00.05.001,", b".G00.05.002,")   # after "S20": read by the index
 
