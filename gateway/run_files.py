@@ -7,10 +7,7 @@ from pathlib import Path
 
 
 def write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    write_chunks(path, (text,))
 
 
 def write_chunks(path: Path, chunks, end: str = "") -> None:

@@ -132,9 +132,9 @@ def read_declaration(fh: BinaryIO, file: str, span: DeclarationSpan, envoi_numbe
         text += b"\n"
     parsed.digest = hashlib.sha256(text).hexdigest()
     first = span.span.first_line
-    if clean_lines(text, text[:-1].split(b"\n")):
-        # Every line is a plain rubric line: cut the columns by position (Latin-1 is one byte a character).
-        lines = text[:-1].decode("latin-1").split("\n")
+    lines = text[:-1].decode("latin-1").split("\n")    # Latin-1: one byte a character, lengths as in bytes
+    if clean_lines(text, lines):
+        # Every line is a plain rubric line: cut the columns by position.
         numbers: Sequence[int] = range(first, first + len(lines))
         rubrics = [line[:14] for line in lines]
         values = [line[16:-1] for line in lines]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator, NamedTuple
+from typing import BinaryIO, Iterator, NamedTuple, Sequence
 
 MAX_LINE = 256
 KEEP = 1024                      # bytes of an over-long line kept (enough to name its rubric)
@@ -74,23 +74,29 @@ def iter_raw_lines(fh: BinaryIO, *, start_offset: int = 0, first_number: int = 1
                     carry_last = part[-1:]
                 break
             raw_len = carry_len + len(part)
-            ends_cr = (part[-1:] if part else carry_last) == b"\r"
-            line = (carry + part)[:KEEP] if carry_len else part[:KEEP]
-            length = raw_len - (1 if ends_cr else 0)
-            if ends_cr and len(line) > length:
-                line = line[:length]
-            yield RawLine(number, offset, line, length)
+            yield finished_line(number, offset, carry + part if carry_len else part, raw_len,
+                                part[-1:] if part else carry_last)
             offset += raw_len + 1
             number += 1
             carry, carry_len, carry_last = b"", 0, b""
     if carry_len:
-        ends_cr = carry_last == b"\r"
-        length = carry_len - (1 if ends_cr else 0)
-        yield RawLine(number, offset, carry[:length] if len(carry) > length else carry, length)
+        yield finished_line(number, offset, carry, carry_len, carry_last)
 
 
-def clean_lines(text: bytes, lines: list[bytes]) -> bool:
-    """True when every line of ``text`` (LF-ended, split into ``lines``) is a well-formed rubric line
+def finished_line(number: int, offset: int, head: bytes, raw_len: int, last_byte: bytes) -> RawLine:
+    """A line whose first bytes are ``head`` (at least its first KEEP, or all of it), ``raw_len`` bytes long
+    with a CR if ``last_byte`` is one, but without its LF: CR dropped, data cut at KEEP bytes."""
+    ends_cr = last_byte == b"\r"
+    length = raw_len - (1 if ends_cr else 0)
+    line = head[:KEEP]
+    if ends_cr and len(line) > length:
+        line = line[:length]
+    return RawLine(number, offset, line, length)
+
+
+def clean_lines(text: bytes, lines: Sequence[bytes | str]) -> bool:
+    """True when every line of ``text`` (LF-ended, split into ``lines``, bytes or their Latin-1 text: only
+    their number and lengths are used) is a well-formed rubric line
     with no defect at all: checked over the whole block of text at once, so that the common case
     costs a few C-level scans instead of several regex calls per line."""
     return (_FORBIDDEN_IN_TEXT.search(text) is None and _MANGLED.search(text) is None

@@ -24,6 +24,11 @@ class Datatype:
     max_length: int | None
     values: frozenset[str] | None
 
+    @property
+    def is_amount(self) -> bool:
+        """An amount: its format has exactly two decimals (DRM-AMT-006 checks these, not the format rules)."""
+        return self.pattern is not None and r"\.[0-9]{2}" in self.pattern.pattern
+
     def problem(self, value: str) -> str | None:
         """English description of why ``value`` does not fit, without echoing it; None if it fits."""
         if self.min_length is not None and len(value) < self.min_length:

@@ -18,7 +18,7 @@ from typing import BinaryIO, Iterator, NamedTuple
 import numpy as np
 
 from gateway.parse import rubrics as R
-from gateway.parse.lines import KEEP, MAX_LINE, RawLine, iter_raw_lines
+from gateway.parse.lines import KEEP, MAX_LINE, RawLine, finished_line, iter_raw_lines
 
 CHUNK = 256 << 10           # at most 256 k lines at once: the per-line arrays stay a few MB
 _SHORT = 16                     # shorter lines cannot be a plain rubric line: looked at one by one
@@ -66,7 +66,7 @@ def iter_line_runs(fh: BinaryIO) -> Iterator[tuple[RawLine, Tail | None]]:
             if head_len < KEEP:
                 head += part[: KEEP - head_len]
             raw_len = head_len + len(part)
-            yield _finished(number, offset, head, raw_len, part[-1:] if part else head_last), None
+            yield finished_line(number, offset, head, raw_len, part[-1:] if part else head_last), None
             offset += raw_len + 1
             number += 1
             head, head_len, head_last = b"", 0, b""
@@ -81,19 +81,7 @@ def iter_line_runs(fh: BinaryIO) -> Iterator[tuple[RawLine, Tail | None]]:
         if data:
             head, head_len, head_last = data[:KEEP], len(data), data[-1:]
     if head_len:
-        ends_cr = head_last == b"\r"
-        length = head_len - (1 if ends_cr else 0)
-        yield RawLine(number, offset, head[:length] if len(head) > length else head, length), None
-
-
-def _finished(number: int, offset: int, head: bytes, raw_len: int, last_byte: bytes) -> RawLine:
-    """A line that began in an earlier chunk, as ``iter_raw_lines`` renders it."""
-    ends_cr = last_byte == b"\r"
-    length = raw_len - (1 if ends_cr else 0)
-    line = head[:KEEP]
-    if ends_cr and len(line) > length:
-        line = line[:length]
-    return RawLine(number, offset, line, length)
+        yield finished_line(number, offset, head, head_len, head_last), None
 
 
 def _runs(whole: bytes, number: int, offset: int) -> Iterator[tuple[RawLine, Tail | None]]:

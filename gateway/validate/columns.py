@@ -19,7 +19,6 @@ from gateway.parse.norm import NormCatalogue
 from gateway.values import jjmmaaaa
 
 DATE_RUBRICS = (R.PAYMENT_DATE, R.REMUNERATION_START, R.REMUNERATION_END, R.NET_ELEMENT_START, R.NET_ELEMENT_END)
-_AMOUNT_MARK = r"\.[0-9]{2}"           # an amount's datatype pattern has exactly two decimals
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +38,6 @@ class DeclarationValues:
     formats: dict[int | None, list[FailedValue]]       # not amounts (DRM-FMT-001/002)
     amounts: dict[int | None, list[FailedValue]]       # amounts (DRM-AMT-006; FMT-001 outside people)
     dates: dict[int | None, list[FailedValue]]         # dates that do not exist (DRM-PER-005)
-
-
-def is_amount(pattern: str | None) -> bool:
-    return bool(pattern) and _AMOUNT_MARK in pattern
 
 
 def date_does_not_exist(value: str | None) -> bool:
@@ -91,8 +86,7 @@ def _read(norm: NormCatalogue, rubric: str, value: str) -> tuple[tuple[str, str,
         datatype = spec.datatype
         problem = datatype.problem(value)
         if problem is not None:
-            amount = is_amount(datatype.pattern.pattern if datatype.pattern else None)
-            found.append(("amounts" if amount else "formats", problem, datatype.id))
+            found.append(("amounts" if datatype.is_amount else "formats", problem, datatype.id))
     if rubric in DATE_RUBRICS and date_does_not_exist(value):
         found.append(("dates", "date does not exist", ""))
     return tuple(found)

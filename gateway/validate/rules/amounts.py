@@ -8,7 +8,7 @@ from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockInstance
 from gateway.parse.declaration import ParsedDeclaration
 from gateway.records import Flow, Origin, Severity
-from gateway.validate.columns import DATE_RUBRICS, date_does_not_exist, declaration_values, in_walk_order, is_amount
+from gateway.validate.columns import DATE_RUBRICS, date_does_not_exist, declaration_values, in_walk_order
 from gateway.validate.registry import Finding, Target, rule
 from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_of
 
@@ -102,7 +102,7 @@ def amounts_are_well_formed(decl: ParsedDeclaration, person: BlockInstance) -> I
     for instance in person.walk():          # value by value: the reference, and declarations without columns
         for rubric, value in instance.values.items():
             spec = decl.norm.rubrics.get(rubric)
-            if spec is None or not is_amount(spec.datatype.pattern.pattern if spec.datatype.pattern else None):
+            if spec is None or not spec.datatype.is_amount:
                 continue
             problem = spec.datatype.problem(value)
             if problem is not None:

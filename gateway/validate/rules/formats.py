@@ -20,8 +20,7 @@ def _format_findings(file: str, norm: NormCatalogue, instances: Iterator[BlockIn
             spec = norm.rubrics.get(rubric)
             if spec is None:
                 continue
-            pattern = spec.datatype.pattern
-            if skip_amounts and pattern is not None and r"\.[0-9]{2}" in pattern.pattern:
+            if skip_amounts and spec.datatype.is_amount:
                 continue                                   # amounts are DRM-AMT-006
             problem = spec.datatype.problem(value)
             if problem is not None:
