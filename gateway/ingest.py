@@ -8,20 +8,23 @@ DeclarationTasks: small descriptors (path + byte ranges) that a worker re-reads 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import pickle
+import tempfile
+from dataclasses import dataclass, field, replace
 
 import structlog
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from gateway.parse import rubrics as R
-from gateway.parse.declaration import ParsedDeclaration, read_declaration
+from gateway.parse.declaration import ParsedDeclaration, flow_of, norm_for, read_declaration
+from gateway.parse.windows import WINDOW_LINES, Parts, plan_parts, read_parts
 from gateway.parse.index import DeclarationSpan, EnvoiIndex, FileIndex, index_envois
 from gateway.normalise.mentions import allowance_mentions, has_open_contract
 from gateway.normalise.resources import normalise_person
 from gateway.values import jjmmaaaa, month_of
 from gateway.pseudonym import Pseudonymiser
-from gateway.records import (AllowanceMention, DeclarationSummary, LineCounts, Outcome, PersonMention, QuarantineRecord,
-                             ResourceMonth, Severity, Violation)
+from gateway.records import (AllowanceMention, DeclarationSummary, Flow, LineCounts, Outcome, PersonMention,
+                             QuarantineRecord, ResourceMonth, Severity, Violation)
 from gateway.validate.quarantine import quarantine_records, widest
 from gateway.validate.registry import RuleRegistry, Target
 
@@ -112,24 +115,35 @@ def process_task(task: DeclarationTask, registry: RuleRegistry, pseudonyms: Pseu
     return process_tasks([task], registry, pseudonyms)
 
 
-def process_tasks(tasks: list[DeclarationTask], registry: RuleRegistry, pseudonyms: Pseudonymiser) -> Outcome:
+def process_tasks(tasks: list[DeclarationTask], registry: RuleRegistry, pseudonyms: Pseudonymiser, *,
+                  window_lines: int = WINDOW_LINES) -> Outcome:
+    """Everything :func:`iter_outcomes` yields for ``tasks``, as one outcome."""
+    return merge_all(list(iter_outcomes(tasks, registry, pseudonyms, window_lines=window_lines)))
+
+
+def iter_outcomes(tasks: list[DeclarationTask], registry: RuleRegistry, pseudonyms: Pseudonymiser, *,
+                  window_lines: int = WINDOW_LINES) -> Iterator[Outcome]:
     """Declarations of one or more tasks (possibly of several small files), then the batch rules once
-    over all their records: a pandera call has a fixed cost, so batches should not be tiny."""
+    over all their records: a pandera call has a fixed cost, so batches should not be tiny. A declaration
+    of more than ``window_lines`` lines is read in parts (:mod:`gateway.parse.windows`) and yields an
+    outcome per part, so that memory does not grow with the size of a declaration."""
     outcomes: list[Outcome] = []
     accepted: list[_AcceptedPerson] = []
     for task in tasks:
         with open(task.path, "rb") as fh:
             for span in task.spans:
+                parts = plan_parts(fh, span, norm_for(flow_of(span.nature), task.norm_version), window_lines)
+                if parts is not None:
+                    for outcome, people in _declaration_in_parts(fh, task, span, parts, registry, pseudonyms):
+                        yield _check_batch(outcome, people, registry)
+                    continue
                 decl = read_declaration(fh, task.file, span, task.envoi_number, task.norm_version)
                 outcome, people = _process_declaration(decl, registry, pseudonyms, task.envoi_rejection)
                 decl.release()
                 outcomes.append(outcome)
                 accepted.extend(people)
-    total = merge_all(outcomes)
-    total = _check_batch(total, accepted, registry)
-    return Outcome(total.resources, total.quarantine, total.warnings, total.counts,
-                   declarations=sum(len(task.spans) for task in tasks), summaries=total.summaries,
-                   allowances=total.allowances)
+    if outcomes:
+        yield _check_batch(merge_all(outcomes), accepted, registry)
 
 
 def merge_all(outcomes: list[Outcome]) -> Outcome:
@@ -192,76 +206,177 @@ def process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudon
 def _process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser,
                          envoi_rejection: tuple[Violation, ...] = ()) -> tuple[Outcome, list[_AcceptedPerson]]:
     violations = registry.check(Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version)
-    declarant, declaration_id = decl.declarant_id, decl.declaration_id
-    warnings = [r for v in violations if v.severity is Severity.WARNING
-                for r in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
-                                            declarant_id=declarant, declaration_id=declaration_id)]
-    rejecting = [v for v in violations if v.severity.rejects]
-    if rejecting or envoi_rejection:
-        # Person-level findings are reported too (no lines of their own): a declarant fixes all at once.
-        for person in decl.instances(R.INDIVIDUAL):
-            rejecting.extend(v for v in registry.check(Target.PERSON, decl, person, flow=decl.flow,
-                                                       version=decl.norm_version)
-                             if v.severity.rejects)
-        reasons = rejecting or [Violation(v.rule_id, v.severity, v.origin, v.rubric,
-                                          "declaration taken out with its envoi: " + v.detail, v.explain, v.family)
-                                for v in envoi_rejection[:1]]
-        records = quarantine_records(reasons, scope=Severity.ENVOI if envoi_rejection else Severity.DECLARATION,
-                                     lines=decl.line_count, first_line=decl.first_line, last_line=decl.last_line,
-                                     declarant_id=declarant, declaration_id=declaration_id)
-        return Outcome(quarantine=records, warnings=tuple(warnings),
-                       counts=LineCounts(quarantined=decl.line_count)), []
+    if envoi_rejection or any(v.severity.rejects for v in violations):
+        return _rejected(decl, violations, _person_rejections(decl, registry), envoi_rejection), []
+    found = _people(decl, registry, pseudonyms, since=None)
+    summary = _summary(decl, found.people, _subrogated(found.allowances, {}))
+    return found.outcome(_warnings(decl, violations), summary, declarations=1), found.accepted
 
-    carries_resources = decl.nature in R.RESOURCE_NATURES
-    resources: list[ResourceMonth] = []
-    quarantine: list[QuarantineRecord] = []
+
+def _declaration_in_parts(fh: BinaryIO, task: DeclarationTask, span: DeclarationSpan, parts: Parts,
+                          registry: RuleRegistry, pseudonyms: Pseudonymiser
+                          ) -> Iterator[tuple[Outcome, list[_AcceptedPerson]]]:
+    """A declaration read in parts, an outcome per part; put together they are what the declaration read
+    whole gives. What the parts share (the head) is counted and reported with the first part only.
+
+    Each part is parsed once: its declaration rules, then its people. A later part can still reject the
+    whole declaration, so the parts' people wait in a temporary file (memory holds one part at a time)
+    until the last part is checked. A person that makes the normalisation fail in a declaration that turns
+    out rejected does not matter (read whole, it would not have been normalised): the error is raised only
+    if the declaration is accepted."""
+    violations: list[Violation] = []
+    rejections: list[Violation] = []           # person findings, reported if the declaration is rejected
     people: list[PersonMention] = []
-    allowances: list[AllowanceMention] = []
-    accepted: list[_AcceptedPerson] = []
-    used = ignored = quarantined = 0
+    subrogated: dict[str, int] = {}
+    failure: Exception | None = None
+    with tempfile.TemporaryFile(prefix="drm-parts-") as waiting:
+        for index, (part, decl) in enumerate(read_parts(fh, task.file, span, task.envoi_number,
+                                                        task.norm_version, parts)):
+            found = registry.check(Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version)
+            violations.extend(v for v in found if index == 0 or v.origin.first_line >= part.first_line)
+            if failure is None and not task.envoi_rejection and not any(v.severity.rejects for v in violations):
+                try:
+                    result = _people(decl, registry, pseudonyms, since=part.first_line if index else None)
+                except Exception as error:  # noqa: BLE001 - raised below unless the declaration is rejected
+                    failure = error
+                else:
+                    rejections.extend(result.rejections)
+                    people.extend(result.people)
+                    _subrogated(result.allowances, subrogated)
+                    pickle.dump(result, waiting, protocol=pickle.HIGHEST_PROTOCOL)
+                    decl.release()
+                    continue
+            rejections.extend(_person_rejections(decl, registry))
+            decl.release()
+        rank = {rule.id: i for i, rule in enumerate(registry.for_target(Target.DECLARATION))}
+        violations.sort(key=lambda v: rank[v.rule_id])     # stable: each rule's findings in document order
+        if task.envoi_rejection or any(v.severity.rejects for v in violations):
+            yield _rejected(decl, violations, rejections, task.envoi_rejection), []
+            return
+        if failure is not None:
+            raise failure
+        waiting.seek(0)
+        last = len(parts.parts) - 1
+        for index in range(len(parts.parts)):
+            result = pickle.load(waiting)
+            summary = _summary(decl, people, subrogated) if index == last else None
+            yield (result.outcome(_warnings(decl, violations) if index == 0 else [], summary,
+                                  declarations=int(index == last)), result.accepted)
+
+
+def _warnings(decl: ParsedDeclaration, violations: list[Violation]) -> list[QuarantineRecord]:
+    return [r for v in violations if v.severity is Severity.WARNING
+            for r in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
+                                        declarant_id=decl.declarant_id, declaration_id=decl.declaration_id)]
+
+
+def _person_rejections(decl: ParsedDeclaration, registry: RuleRegistry) -> list[Violation]:
+    """Person-level findings of a rejected declaration: reported too (no lines of their own), so that a
+    declarant fixes everything at once."""
+    return [v for person in decl.instances(R.INDIVIDUAL)
+            for v in registry.check(Target.PERSON, decl, person, flow=decl.flow, version=decl.norm_version)
+            if v.severity.rejects]
+
+
+def _rejected(decl: ParsedDeclaration, violations: list[Violation], person_rejections: list[Violation],
+              envoi_rejection: tuple[Violation, ...]) -> Outcome:
+    rejecting = [v for v in violations if v.severity.rejects] + person_rejections
+    reasons = rejecting or [Violation(v.rule_id, v.severity, v.origin, v.rubric,
+                                      "declaration taken out with its envoi: " + v.detail, v.explain, v.family)
+                            for v in envoi_rejection[:1]]
+    records = quarantine_records(reasons, scope=Severity.ENVOI if envoi_rejection else Severity.DECLARATION,
+                                 lines=decl.line_count, first_line=decl.first_line, last_line=decl.last_line,
+                                 declarant_id=decl.declarant_id, declaration_id=decl.declaration_id)
+    return Outcome(quarantine=records, warnings=tuple(_warnings(decl, violations)),
+                   counts=LineCounts(quarantined=decl.line_count), declarations=1)
+
+
+@dataclass
+class _People:
+    """The people of a declaration (or of one part of it) and the lines of the blocks around them."""
+
+    resources: list[ResourceMonth] = field(default_factory=list)
+    quarantine: list[QuarantineRecord] = field(default_factory=list)
+    warnings: list[QuarantineRecord] = field(default_factory=list)
+    people: list[PersonMention] = field(default_factory=list)
+    allowances: list[AllowanceMention] = field(default_factory=list)
+    accepted: list[_AcceptedPerson] = field(default_factory=list)
+    rejections: list[Violation] = field(default_factory=list)     # findings that took a person out
+    used: int = 0
+    ignored: int = 0
+    quarantined: int = 0
+
+    def outcome(self, warnings: list[QuarantineRecord], summary: DeclarationSummary | None,
+                declarations: int) -> Outcome:
+        return Outcome(tuple(self.resources), tuple(self.quarantine), tuple(warnings + self.warnings),
+                       LineCounts(used=self.used, ignored=self.ignored, quarantined=self.quarantined),
+                       declarations=declarations, summaries=(summary,) if summary is not None else (),
+                       allowances=tuple(self.allowances))
+
+
+def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser, since: int | None) -> _People:
+    """Checks and records of every person of ``decl``; the lines of the blocks outside people are counted
+    from line ``since`` on (None: all of them)."""
+    declarant, declaration_id = decl.declarant_id, decl.declaration_id
+    carries_resources = decl.nature in R.RESOURCE_NATURES
+    out = _People()
     for root in decl.roots:
         for instance, in_person in _instances(root):
-            if in_person is not None:
+            if in_person is not None or since is not None and instance.first_line < since:
                 continue
             if carries_resources and instance.block in R.CONSUMED_BLOCKS:
-                used += instance.line_count
+                out.used += instance.line_count
             else:
-                ignored += instance.line_count
+                out.ignored += instance.line_count
     for person in decl.instances(R.INDIVIDUAL):
         lines = sum(instance.line_count for instance in person.walk())
         person_key = pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), decl.value(R.SIREN))
         found = registry.check(Target.PERSON, decl, person, flow=decl.flow, version=decl.norm_version)
-        warnings.extend(r for v in found if v.severity is Severity.WARNING
-                        for r in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
-                                                    declarant_id=declarant, declaration_id=declaration_id,
-                                                    person_key=person_key))
+        out.warnings.extend(r for v in found if v.severity is Severity.WARNING
+                            for r in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0,
+                                                        last_line=0, declarant_id=declarant,
+                                                        declaration_id=declaration_id, person_key=person_key))
         scope = widest(found)
         if scope is not None:
-            quarantine.extend(quarantine_records(
-                [v for v in found if v.severity.rejects], scope=scope, lines=lines,
+            rejecting = [v for v in found if v.severity.rejects]
+            out.rejections.extend(rejecting)
+            out.quarantine.extend(quarantine_records(
+                rejecting, scope=scope, lines=lines,
                 first_line=person.first_line, last_line=person.subtree_last_line, declarant_id=declarant,
                 declaration_id=declaration_id, person_key=person_key))
-            quarantined += lines
+            out.quarantined += lines
             continue
         person_used = sum(i.line_count for i in person.walk() if carries_resources and i.block in R.CONSUMED_BLOCKS)
-        used += person_used
-        ignored += lines - person_used
-        accepted.append(_AcceptedPerson(decl.file, person.first_line, person.subtree_last_line, person_used,
-                                        lines - person_used, person_key, declarant, declaration_id))
+        out.used += person_used
+        out.ignored += lines - person_used
+        out.accepted.append(_AcceptedPerson(decl.file, person.first_line, person.subtree_last_line, person_used,
+                                            lines - person_used, person_key, declarant, declaration_id))
         if carries_resources:
             records = normalise_person(decl, person, pseudonyms)
-            resources.extend(records)
-            people.append(PersonMention(person_key, has_open_contract(decl, person), person.first_line))
-            allowances.extend(allowance_mentions(decl, person, person_key, records))
-    summary = DeclarationSummary(
-        declarant_id=declarant or "", flow=decl.flow, nature=decl.nature, type=decl.value(R.TYPE) or "",
+            out.resources.extend(records)
+            out.people.append(PersonMention(person_key, has_open_contract(decl, person), person.first_line))
+            out.allowances.extend(allowance_mentions(decl, person, person_key, records))
+    return out
+
+
+def _subrogated(allowances: list[AllowanceMention], total: dict[str, int]) -> dict[str, int]:
+    """Daily allowances an employer paid on behalf of social security (DSN), summed by person into ``total``."""
+    for allowance in allowances:
+        if allowance.flow is Flow.DSN:
+            total[allowance.person_key] = total.get(allowance.person_key, 0) + allowance.amount_cents
+    return total
+
+
+def _summary(decl: ParsedDeclaration, people: list[PersonMention], subrogated: dict[str, int]
+             ) -> DeclarationSummary | None:
+    if decl.nature not in R.RESOURCE_NATURES or not decl.declarant_id:
+        return None
+    return DeclarationSummary(
+        declarant_id=decl.declarant_id, flow=decl.flow, nature=decl.nature, type=decl.value(R.TYPE) or "",
         main_month=_month(decl.value(R.MAIN_MONTH)), fraction=decl.value(R.FRACTION) or "",
-        rank=decl.value(R.RANK) or "", digest=decl.digest, declaration_id=declaration_id, file=decl.file,
-        first_line=decl.first_line, last_line=decl.last_line, people=tuple(people))
-    return Outcome(tuple(resources), tuple(quarantine), tuple(warnings),
-                   LineCounts(used=used, ignored=ignored, quarantined=quarantined),
-                   summaries=(summary,) if carries_resources and declarant else (),
-                   allowances=tuple(allowances)), accepted
+        rank=decl.value(R.RANK) or "", digest=decl.digest, declaration_id=decl.declaration_id, file=decl.file,
+        first_line=decl.first_line, last_line=decl.last_line,
+        people=tuple(replace(p, subrogated_allowance_cents=subrogated.get(p.person_key, 0)) for p in people))
 
 
 def _month(main: str | None) -> str | None:

@@ -186,6 +186,7 @@ class PersonMention:
     person_key: str
     open_contract: bool              # a contract with no end (S21.G00.62) and no planned end before next month
     first_line: int
+    subrogated_allowance_cents: int = 0   # daily allowances the employer paid in the declaration (DSN)
 
 
 @dataclass(frozen=True, slots=True)

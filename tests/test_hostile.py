@@ -8,7 +8,7 @@ import pytest
 
 from bench.peak import run_gateway
 from fixtures import builders as B
-from fixtures.hostile import huge_block, many_declarations
+from fixtures.hostile import big_declaration, huge_block, many_declarations
 from tests.conftest import TEST_KEY
 
 ENV = {**os.environ, "DRM_GATEWAY_PSEUDONYM_KEY": TEST_KEY.decode()}
@@ -28,6 +28,8 @@ def _hostile(name: str) -> bytes:
         return clean.replace(b"EMPLOYE ADMINISTRATIF", "EMPLOYÉ À 100 €".encode("utf-8"))
     if name == "5000_declarations":
         return many_declarations(5000)
+    if name == "one_declaration_of_20000_people":
+        return big_declaration(20_000)          # 1 M lines: held whole, its block tree took ~700 MB
     if name == "envoi_claiming_a_million_declarations":
         return clean.replace(b"S90.G00.90.002,'1'", b"S90.G00.90.002,'1000000'")
     if name == "inconsistent_nesting":
@@ -50,12 +52,14 @@ EXPECTED = {
     "nul_bytes": {"DRM-ENC-001"},
     "utf8_not_latin1_clean": {"DRM-ENC-001"},
     "5000_declarations": set(),
+    "one_declaration_of_20000_people": set(),
     "envoi_claiming_a_million_declarations": {"DRM-STR-003"},
     "inconsistent_nesting": {"DRM-STR-007", "DRM-STR-009"},   # children before parents, repeated blocks
     "gzip_compressed": {"DRM-FIL-001"},
     "block_with_a_million_rubrics": {"DRM-SCH-001"},        # its summed pay is beyond any plausible month
     "3_million_empty_lines": {"DRM-FIL-001"},               # millions of lines in one read chunk
 }
+CLEAN_DECLARATIONS = {"5000_declarations": 5000, "one_declaration_of_20000_people": 1}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -73,7 +77,7 @@ def test_hostile_input_is_quarantined_with_a_reason_in_bounded_memory(name, tmp_
     found = {rule["rule_id"] for rule in metrics["by_rule"]}
     assert EXPECTED[name] <= found
     if not EXPECTED[name]:
-        assert manifest["lines_quarantined"] == 0 and manifest["declarations"] == 5000
+        assert manifest["lines_quarantined"] == 0 and manifest["declarations"] == CLEAN_DECLARATIONS[name]
     print(f"{name}: {manifest['lines_read']} lines, quarantined {manifest['lines_quarantined']}, "
           f"rules {sorted(found)}, peak {peak_mb:.0f} MB")
     assert peak_mb < (PEAK_MB_WHOLE_BLOCK if name == "block_with_a_million_rubrics" else PEAK_MB)

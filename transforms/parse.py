@@ -9,7 +9,7 @@ from apache_beam import pvalue
 from gateway import log
 from gateway.faults import checkpoint
 from gateway.ingest import (TASK_LINES, DeclarationTask, check_declarant, check_person_flows, index_file,
-                            process_tasks)
+                            iter_outcomes)
 from gateway.parse.index import DeclarationSpan
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import LineCounts, Outcome, Origin, Severity, Violation
@@ -90,11 +90,21 @@ class _ProcessTask(beam.DoFn):
         self._pseudonyms = Pseudonymiser(self._key)
 
     def process(self, tasks: tuple[DeclarationTask, ...]):
+        done = 0                       # lines of the tasks that outcomes already yielded account for
         try:
-            yield process_tasks(list(tasks), self._registry, self._pseudonyms)
+            for outcome in iter_outcomes(list(tasks), self._registry, self._pseudonyms):
+                done += outcome.counts.used + outcome.counts.ignored + outcome.counts.quarantined
+                yield outcome
         except Exception as error:  # noqa: BLE001 - any crash is counted, not lost
             for task in tasks:
                 _log.error("task.crashed", file=task.file, error=type(error).__name__)
+            if done:
+                # A big declaration read in parts yielded some outcomes already: the rest is quarantined.
+                spans = [span for task in tasks for span in task.spans]
+                lines = sum(span.span.lines for span in spans) - done
+                yield crash_outcome(tasks[0].file, spans[0].span.first_line, spans[-1].span.last_line, lines, error)
+                return
+            for task in tasks:
                 spans: list[DeclarationSpan] = list(task.spans)
                 lines = sum(span.span.lines for span in spans)
                 yield crash_outcome(task.file, spans[0].span.first_line, spans[-1].span.last_line, lines, error)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import BinaryIO, Sequence
 
@@ -39,6 +40,10 @@ class ParsedDeclaration:
     _first: dict[str, BlockInstance] | None = None
     _values: dict[str, str | None] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)    # per-declaration memo for rules (counts, sets)
+    # What rules remember across the whole declaration: the same dict for every part of a declaration read
+    # in parts (gateway.parse.windows), with value counts of the whole declaration filled in beforehand.
+    shared: dict = field(default_factory=dict)
+    part: int = 0              # which part this is, when the declaration is read in parts (in order)
 
     def release(self) -> None:
         """Break the tree's reference cycles (parent links, cached walks) once the declaration is done,
@@ -87,6 +92,17 @@ class ParsedDeclaration:
             found = self._values[rubric] = instance.get(rubric) if instance else None
             return found
 
+    def value_counts(self, rubric: str) -> Counter:
+        """How many instances of the declaration carry each non-empty value of ``rubric`` (memoised)."""
+        counts = self.shared.setdefault("value_counts", {})
+        found = counts.get(rubric)
+        if found is None:
+            if self.shared.get("in_parts"):
+                raise KeyError(f"{rubric}: counted beforehand only for {sorted(counts)} in a declaration read in parts")
+            found = counts[rubric] = Counter(value for instance in self.instances(rubric[:10])
+                                             if (value := instance.get(rubric)))
+        return found
+
     @property
     def nature(self) -> str:
         return self.value(R.NATURE) or self.span.nature
@@ -131,24 +147,29 @@ def read_declaration(fh: BinaryIO, file: str, span: DeclarationSpan, envoi_numbe
     if not text.endswith(b"\n"):
         text += b"\n"
     parsed.digest = hashlib.sha256(text).hexdigest()
-    first = span.span.first_line
-    lines = text[:-1].decode("latin-1").split("\n")    # Latin-1: one byte a character, lengths as in bytes
-    if clean_lines(text, lines):
-        # Every line is a plain rubric line: cut the columns by position.
-        numbers: Sequence[int] = range(first, first + len(lines))
-        rubrics = [line[:14] for line in lines]
-        values = [line[16:-1] for line in lines]
-    else:
-        numbers, rubrics, values = [], [], []
-        for i, line in enumerate(text[:-1].split(b"\n")):
-            raw = RawLine(first + i, 0, line, len(line))
-            token, defects = tokenize(raw)
-            for defect in defects:
-                parsed.defects.append(LineDefect(raw.number, defect, token.rubric if token else ""))
-            if token is not None:
-                numbers.append(token.number)
-                rubrics.append(token.rubric)
-                values.append(token.value)
+    numbers, rubrics, values, parsed.defects = tokens_of(text, span.span.first_line)
     if norm is not None:
         parsed.roots, parsed.problems, parsed.columns = build_blocks_from_columns(numbers, rubrics, values, norm)
     return parsed
+
+
+def tokens_of(text: bytes, first: int) -> tuple[Sequence[int], list[str], list[str], list[LineDefect]]:
+    """Line numbers, rubrics and values of the rubric lines of ``text`` (LF-ended lines, the first numbered
+    ``first``), and the defects of the lines that are not plain rubric lines."""
+    lines = text[:-1].decode("latin-1").split("\n")    # Latin-1: one byte a character, lengths as in bytes
+    if clean_lines(text, lines):
+        # Every line is a plain rubric line: cut the columns by position.
+        return range(first, first + len(lines)), [line[:14] for line in lines], [line[16:-1] for line in lines], []
+    numbers: list[int] = []
+    rubrics: list[str] = []
+    values: list[str] = []
+    defects: list[LineDefect] = []
+    for i, line in enumerate(text[:-1].split(b"\n")):
+        raw = RawLine(first + i, 0, line, len(line))
+        token, found = tokenize(raw)
+        defects.extend(LineDefect(raw.number, defect, token.rubric if token else "") for defect in found)
+        if token is not None:
+            numbers.append(token.number)
+            rubrics.append(token.rubric)
+            values.append(token.value)
+    return numbers, rubrics, values, defects

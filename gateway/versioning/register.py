@@ -152,11 +152,6 @@ def declaration_of_summary(summary: DeclarationSummary, transaction_time: str) -
 
 def mentions_of(outcome: Outcome) -> list[Mention]:
     """The people each accepted declaration of an outcome lists, with their subrogated allowances."""
-    subrogated: dict[tuple[str, str, str], int] = {}
-    for allowance in outcome.allowances:
-        if allowance.flow is Flow.DSN:
-            key = (allowance.file, allowance.declaration_id, allowance.person_key)
-            subrogated[key] = subrogated.get(key, 0) + allowance.amount_cents
     out = []
     for summary in outcome.summaries:
         if not summary.main_month:
@@ -165,8 +160,7 @@ def mentions_of(outcome: Outcome) -> list[Mention]:
             out.append(Mention(person_key=person.person_key, declarant_id=summary.declarant_id,
                                month=summary.main_month, slot=summary_slot(summary), digest=summary.digest,
                                open_contract=person.open_contract,
-                               subrogated_allowance_cents=subrogated.get(
-                                   (summary.file, summary.declaration_id, person.person_key), 0)))
+                               subrogated_allowance_cents=person.subrogated_allowance_cents))
     return out
 
 

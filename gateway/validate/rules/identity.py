@@ -4,7 +4,6 @@ Check digits use python-stdnum (a kept library) rather than hand-written keys.
 """
 from __future__ import annotations
 
-from collections import Counter
 from typing import Iterator
 
 from stdnum.fr import nir as stdnum_nir
@@ -133,13 +132,5 @@ def nir_key_matches_when_given(decl: ParsedDeclaration, person: BlockInstance) -
 
 def _unique(decl: ParsedDeclaration, person: BlockInstance, rubric: str, what: str) -> Iterator[Finding]:
     value = person.get(rubric)
-    if value and _counts(decl, rubric)[value] > 1:
+    if value and decl.value_counts(rubric)[value] > 1:
         yield Finding(_at(decl, person, rubric), rubric, f"{what} declared for several individuals")
-
-
-def _counts(decl: ParsedDeclaration, rubric: str) -> Counter:
-    cache = decl.cache.setdefault(rubric, None)
-    if cache is None:
-        cache = Counter(p.get(rubric) for p in decl.instances(R.INDIVIDUAL) if p.get(rubric))
-        decl.cache[rubric] = cache
-    return cache

@@ -113,14 +113,16 @@ def blocks_allowed_for_nature(decl: ParsedDeclaration) -> Iterator[Finding]:
     allowed = decl.norm.natures.get(decl.nature)
     if not allowed:
         return
+    first_part = decl.shared.setdefault("blocks_not_allowed", {})   # block -> part that reports it (read in parts)
     reported: set[str] = set()
     for instance in _all_instances(decl):
         block = decl.norm.blocks.get(instance.block)
         if block is not None and block.parent is not None and instance.block not in allowed \
                 and instance.block not in reported and instance.block not in _PLATFORM:
             reported.add(instance.block)
-            yield Finding(_origin(decl, instance.first_line), instance.block,
-                          f"block {instance.block} not part of nature {decl.nature}")
+            if first_part.setdefault(instance.block, decl.part) == decl.part:
+                yield Finding(_origin(decl, instance.first_line), instance.block,
+                              f"block {instance.block} not part of nature {decl.nature}")
 
 
 _PLATFORM = frozenset({"S10.G00.95", "S20.G00.96"})
