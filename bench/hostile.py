@@ -1,6 +1,6 @@
 """Long versions of the hostile-input tests: big files that CI does not run.
 
-    python -m bench.hostile [--declarations 100000] [--rubrics 1000000]
+    python -m bench.hostile [--declarations 100000] [--rubrics 1000000] [--people 80000]
 
 Each file is run through ``drm-gateway run`` in its own process; prints the outcome (lines read,
 quarantined, rules), time and peak memory (RSS), and writes bench/results/hostile.json.
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from bench.peak import run_gateway
-from fixtures.hostile import huge_block, many_declarations
+from fixtures.hostile import big_declaration, huge_block, many_declarations
 
 KEY = "bench-hostile-key-0123456789abcdef"
 
@@ -40,11 +40,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--declarations", type=int, default=100_000)
     parser.add_argument("--rubrics", type=int, default=1_000_000)
+    parser.add_argument("--people", type=int, default=80_000, help="people in one big declaration")
     parser.add_argument("--out", default="bench/results/hostile.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         rows = [measure(f"{args.declarations}_declarations", many_declarations(args.declarations), Path(tmp)),
-                measure(f"block_with_{args.rubrics}_rubrics", huge_block(args.rubrics), Path(tmp))]
+                measure(f"block_with_{args.rubrics}_rubrics", huge_block(args.rubrics), Path(tmp)),
+                measure(f"one_declaration_of_{args.people}_people", big_declaration(args.people), Path(tmp))]
     for row in rows:
         print(f"{row['input']:<32} {row['lines_read']:>10,} lines  quarantined {row['lines_quarantined']:>10,}  "
               f"{row['seconds']:>6.1f} s  peak {row['peak_rss_mb']:>5} MB  rules {','.join(row['rules']) or '-'}")

@@ -79,7 +79,7 @@ def plan_parts(fh: BinaryIO, span: DeclarationSpan, norm: NormCatalogue | None, 
     spec = norm.blocks.get(R.INDIVIDUAL)
     if spec is None or spec.max_occurs is not None:
         return None
-    inside = np.array(sorted(norm.descendants.get(R.INDIVIDUAL, frozenset()) | {R.INDIVIDUAL}), dtype="S10")
+    inside = _block_table(norm.descendants.get(R.INDIVIDUAL, frozenset()) | {R.INDIVIDUAL})
     person = np.frombuffer(R.INDIVIDUAL.encode("ascii"), dtype="S10")[0]
     counted = tuple(counted)
     keys = {rubric: np.frombuffer(rubric.encode("ascii"), dtype="S14")[0] for rubric in counted}
@@ -100,7 +100,8 @@ def plan_parts(fh: BinaryIO, span: DeclarationSpan, norm: NormCatalogue | None, 
         for rubric, key in keys.items():
             counts[rubric].update(value for i in np.flatnonzero(codes == key).tolist() if (value := values[i]))
         blocks = codes.astype("S10")
-        digits = np.frombuffer(codes.tobytes(), dtype=np.uint8).reshape(-1, 14)[:, 11:14].astype(np.int16) - 48
+        letters = np.frombuffer(codes.tobytes(), dtype=np.uint8).reshape(-1, 14)
+        digits = letters[:, 11:14].astype(np.int16) - 48
         number = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
         before_block = np.concatenate([[previous[0]], blocks[:-1]]).astype("S10")
         before_number = np.concatenate([[previous[1]], number[:-1]])
@@ -121,7 +122,7 @@ def plan_parts(fh: BinaryIO, span: DeclarationSpan, norm: NormCatalogue | None, 
             begin = stop + 1
         if not cutting:
             continue
-        outside = np.flatnonzero(~np.isin(blocks[begin:], inside))
+        outside = np.flatnonzero(~_inside(letters[begin:], inside))
         end = begin + int(outside[0]) if outside.size else len(rubrics)
         cutting = not outside.size
         for i in (begin + np.flatnonzero(starts[begin:end])).tolist():
@@ -140,10 +141,28 @@ def plan_parts(fh: BinaryIO, span: DeclarationSpan, norm: NormCatalogue | None, 
 
 def _offset_of(data: bytes, offset: int, first: int, line: int) -> int:
     """Byte offset of line number ``line`` in a piece starting at ``offset`` with line ``first``."""
-    position = 0
-    for _ in range(line - first):
-        position = data.index(b"\n", position) + 1
-    return offset + position
+    if line == first:
+        return offset
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    return offset + int(ends[line - first - 1]) + 1
+
+
+_PREFIX = np.frombuffer(b"S21.G00.", dtype=np.uint8)
+
+
+def _block_table(blocks: set[str] | frozenset[str]) -> np.ndarray:
+    """Which S21.G00.NN blocks are in ``blocks``, indexed by NN (the blocks a person holds are all S21.G00)."""
+    table = np.zeros(100, dtype=bool)
+    for block in blocks:
+        if block.startswith("S21.G00.") and block[8:].isdigit():
+            table[int(block[8:])] = True
+    return table
+
+
+def _inside(letters: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """For rubric codes (``Sxx.Gyy.zz.aaa``, as rows of bytes): is the block one of the table's."""
+    number = (letters[:, 8].astype(np.int16) - 48) * 10 + letters[:, 9].astype(np.int16) - 48
+    return (letters[:, :8] == _PREFIX).all(axis=1) & table[number]
 
 
 def _head_holds_people(tokens: tuple[list, list, list], line: int, norm: NormCatalogue) -> bool:
