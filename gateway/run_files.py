@@ -22,4 +22,5 @@ def write_chunks(path: Path, chunks, end: str = "") -> None:
 
 
 def write_json(path: Path, data) -> None:
-    write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    """``data`` as indented JSON, encoded piece by piece (metrics of many declarants are not one big string)."""
+    write_chunks(path, json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False).iterencode(data), "\n")

@@ -20,23 +20,40 @@ def record_run(history: Path, out: Path, run_id: str, metrics: dict) -> dict:
         shutil.rmtree(target, ignore_errors=True)
         if (out / dataset).exists():
             shutil.copytree(out / dataset, target)
-    runs = _load_runs(history)
-    previous = [r for r in runs if r["run_id"] != run_id]
-    existing = next((r for r in runs if r["run_id"] == run_id), None)
-    sequence = existing["sequence"] if existing else (max((r["sequence"] for r in runs), default=0) + 1)
-    earlier = sorted((r for r in previous if r["sequence"] < sequence), key=lambda r: r["sequence"])
+    sequences = _sequences(history)
+    sequence = sequences.get(run_id) or max(sequences.values(), default=0) + 1
+    window = sorted((s, r) for r, s in sequences.items() if s < sequence)[-WINDOW:]
+    earlier = [_load_run(history, r) for _, r in window]
     anomalies = check_anomalies(metrics["by_declarant"], earlier)
     write_json(history / "metrics" / f"{run_id}.json",
                {"run_id": run_id, "sequence": sequence, "by_declarant": metrics["by_declarant"],
                 "volumes": metrics["volumes"]})
+    write_json(history / "metrics" / SEQUENCES, {**sequences, run_id: sequence})
     return {"sequence": sequence, "anomalies": anomalies}
 
 
-def _load_runs(history: Path) -> list[dict]:
+SEQUENCES = "_sequences.json"      # run id -> sequence: a run reads the metrics of its WINDOW predecessors only
+
+
+def _sequences(history: Path) -> dict[str, int]:
+    """Each recorded run's sequence number, from the index; a run's own file is read only when the index
+    does not have it (a history written before the index, or a crash between the two writes)."""
     folder = history / "metrics"
     if not folder.exists():
-        return []
-    return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json"))]
+        return {}
+    recorded = {path.stem: path for path in folder.glob("*.json") if path.name != SEQUENCES}
+    index = folder / SEQUENCES
+    known = json.loads(index.read_text(encoding="utf-8")) if index.exists() else {}
+    return {run_id: known[run_id] if run_id in known else _read(path)["sequence"]
+            for run_id, path in sorted(recorded.items())}
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _load_run(history: Path, run_id: str) -> dict:
+    return _read(history / "metrics" / f"{run_id}.json")
 
 
 def check_anomalies(current: dict[str, dict], earlier: list[dict]) -> list[dict]:

@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from gateway.parse.norm import catalogue
 from gateway.publish import charts
-from gateway.run_files import write_chunks, write_json, write_text
+from gateway.run_files import write_chunks, write_json
 
 SCOPE_LABELS = {
     "FILE": "tout le fichier", "ENVOI": "tout l'envoi", "DECLARATION": "toute la déclaration",
@@ -130,8 +130,8 @@ def write_reports(out: Path, manifest: dict, history: dict, metrics: dict) -> li
                                     title="Ressources par nature", color="#3465a4"),
     }
     write_json(report_dir / "metrics.json", metrics)
-    write_text(report_dir / "index.html",
-               _env.get_template("run_report.html.j2").render(m=metrics, manifest=manifest, charts=figures))
+    write_chunks(report_dir / "index.html",
+                 _env.get_template("run_report.html.j2").generate(m=metrics, manifest=manifest, charts=figures))
     written += [report_dir / "metrics.json", report_dir / "index.html"]
     return sorted(str(path.relative_to(out)) for path in written)
 

@@ -75,6 +75,25 @@ def test_a_declarant_whose_headcount_halves_is_flagged_against_its_history(tmp_p
     assert "DRM-HIS-001" in (out / "report" / "index.html").read_text(encoding="utf-8")
 
 
+
+def test_runs_keep_their_place_in_a_history_written_without_the_sequence_index(tmp_path):
+    """A history from before the index (or a crash between a run's metrics and the index) is numbered from
+    the runs' own files: a rerun keeps its number and the next run follows."""
+    flows = []
+    for month in (3, 4, 5):
+        folder = tmp_path / f"m{month}"
+        folder.mkdir()
+        (folder / "f.dsn").write_bytes(B.a_dsn_file(main_month=B.date(2025, month, 1)))
+        flows.append(folder)
+    out = tmp_path / "out"
+    first = run(Settings((str(flows[0]),), str(out), TEST_KEY))
+    run(Settings((str(flows[1]),), str(out), TEST_KEY))
+    (out / "history" / "metrics" / "_sequences.json").unlink()
+    again = run(Settings((str(flows[0]),), str(out), TEST_KEY))
+    third = run(Settings((str(flows[2]),), str(out), TEST_KEY))
+    assert [first.manifest["history"]["sequence"], again.manifest["history"]["sequence"],
+            third.manifest["history"]["sequence"]] == [1, 1, 3]
+
 def test_rules_writes_the_declarants_documentation_page(tmp_path):
     result = CliRunner().invoke(app, ["rules", "--format", "md", "--out", str(tmp_path / "rules.md")])
     text = (tmp_path / "rules.md").read_text(encoding="utf-8")
