@@ -263,6 +263,6 @@ def sync_register(run_dir: Path, db: str | None, at: str) -> list[str]:
     for commit in register_store.commits(register):
         if commit.run_id.startswith("forced-") or store.synced(commit.run_id):
             continue
-        versions = [row for row in register_store.load_all(register, "versions") if row["run_id"] == commit.run_id]
+        versions = register_store.load_run(register, "versions", commit.run_id)      # that run's parts only
         corrected += _run(lambda: apply_versions(store, commit.run_id, versions, at=at))
     return corrected

@@ -2,8 +2,9 @@
 
 People travel in buckets (a stable hash of the pseudonym): each worker reads only its bucket's prior
 state from the register, merges the declarations that arrived, and derives the flags and bases of
-the bucket's people as of the run's transaction time. Declarations (one small row each) are the one
-input every bucket needs: a side input.
+the bucket's people as of the run's transaction time. Declarations (one small row each) go by shard of
+their slot: a shard's step writes the run's new ones to the register and parks the arriving ones in the
+staging folder; a bucket reads of both only the slots its people are in (the shards' list is a side input).
 """
 from __future__ import annotations
 
@@ -60,36 +61,32 @@ def gate_inputs(root: Path, open_requests: tuple[tuple[str, str], ...], estimato
     return GateInputs({k: frozenset(v) for k, v in months.items()}, load_answers(root), estimator_named(estimator))
 
 
-class _Declarations(beam.DoFn):
-    """The run's declaration files -> one index (known, arriving) for every bucket, parked in the staging
-    folder: buckets read it from there, so the runner never holds it as a side input; writes this run's
-    declarations part."""
+class _IndexShard(beam.DoFn):
+    """One shard of the run's declarations (by slot) -> the run's part of the register for that shard, and
+    the arriving declarations parked in the staging folder for the buckets: no step holds the register's
+    declarations, nor all of a run's."""
 
     def __init__(self, job: RegisterJob, staging: str) -> None:
         self._job, self._staging = job, staging
 
-    def process(self, paths):
+    def process(self, element):
+        shard, paths = element
         root = Path(self._job.root)
-        known = store.load_declarations(root, self._job.committed)
+        known = {d.digest for d in store.load_declarations(root, self._job.committed, shards=[shard])}
         declarations = [row for path in sorted(paths) for row in read_objects(path)]
         first: dict[str, object] = {}                  # a declaration received twice: its first copy
         for declaration in sorted(declarations, key=lambda d: (d.transaction_time, d.file, d.first_line)):
             first.setdefault(declaration.digest, declaration)
         arriving = list(first.values())
-        known_digests = {d.digest for d in known}
-        fresh = [d for d in arriving if d.digest not in known_digests]
-        if self._job.write:
-            store.write_run_part(root, "declarations", self._job.run_id, fresh)     # sorted: byte-stable
-        yield spill_objects(self._staging, "register/index", (known, arriving)), len(fresh)
+        fresh = [d for d in arriving if d.digest not in known]
+        if self._job.write and fresh:
+            store.write_run_part(root, "declarations", self._job.run_id, fresh, shard=shard)   # sorted: byte-stable
+        yield shard, spill_objects(self._staging, f"register/index/shard={shard:02d}", arriving), len(fresh)
 
 
-def _index(declarations, cache: dict) -> tuple[list, list]:
-    """The run's declaration index, read once per worker."""
-    path, _ = declarations
-    if path not in cache:
-        cache.clear()
-        cache[path] = read_objects(path)
-    return cache[path]
+def _arriving(index: list, slots: set[str]) -> list:
+    """The run's arriving declarations of ``slots``, from the shards' staged files (one at a time)."""
+    return [d for _, path, _ in sorted(index) for d in read_objects(path) if d.slot in slots]
 
 
 class _MergeBucket(beam.DoFn):
@@ -103,11 +100,9 @@ class _MergeBucket(beam.DoFn):
         self._gate_rules = _registry_rules(Target.GATE)
         self._declarant_rows = store.load_declarant_rows(Path(self._job.root), self._job.committed)
         self._gate = gate_inputs(Path(self._job.root), self._job.open_requests, self._policy.gate.estimator)
-        self._index: dict = {}
 
-    def process(self, element, declarations):
+    def process(self, element, index):
         bucket, paths = element
-        known, arriving = _index(declarations, self._index)
         contributions, mentions = [], []
         for path in sorted(p for p in paths if p is not None):      # None: a bucket with pending decisions
             spilled_contributions, spilled_mentions = read_objects(path)
@@ -115,6 +110,10 @@ class _MergeBucket(beam.DoFn):
             mentions.extend(spilled_mentions)
         root = Path(self._job.root)
         prior = store.load_bucket(root, bucket, self._job.committed)
+        # The declarations of the slots the bucket's people are in: all that merge and the views need.
+        slots = {item.slot for items in (prior.contributions, prior.mentions, contributions, mentions) for item in items}
+        known = store.load_declarations(root, self._job.committed, slots=slots)
+        arriving = _arriving(index, slots)
         result = process_bucket(prior, known=known, arriving=arriving, contributions=contributions,
                                 mentions=mentions, run_id=self._job.run_id, as_of=self._job.as_of,
                                 policy=self._policy, rules=self._rules, declarant_rows=self._declarant_rows,
@@ -179,8 +178,8 @@ class _WriteRegisterStats(beam.DoFn):
     def __init__(self, job: RegisterJob, staging: str) -> None:
         self._job, self._staging = job, staging
 
-    def process(self, total, declarations):
-        total = dict(total, declarations_added=declarations[1])
+    def process(self, total, index):
+        total = dict(total, declarations_added=sum(fresh for _, _, fresh in index))
         if self._job.write:
             rows = [{"declarant_id": d, "months_added": c[0], "months_revised": c[1],
                      "transaction_time": self._job.as_of} for d, c in sorted(total["declarants"].items())]
@@ -206,9 +205,12 @@ class _SpillBuckets(beam.DoFn):
         self._arrivals = dict(self._job.arrivals)
 
     def process(self, outcome: Outcome):
-        rows = list(_declarations_of(outcome, self._arrivals, self._job.as_of))
-        if rows:
-            yield beam.pvalue.TaggedOutput(DECLARATIONS, spill_objects(self._staging, "register/declarations", rows))
+        shards: dict[int, list] = {}
+        for row in _declarations_of(outcome, self._arrivals, self._job.as_of):
+            shards.setdefault(store.shard_of(row.slot, self._job.buckets), []).append(row)
+        for shard, rows in sorted(shards.items()):
+            yield beam.pvalue.TaggedOutput(DECLARATIONS, (shard, spill_objects(
+                self._staging, f"register/declarations/shard={shard:02d}", rows)))
         buckets: dict[int, tuple[list, list]] = {}
         for contribution in contributions_of(outcome.resources):
             buckets.setdefault(bucket_of(contribution.person_key, self._job.buckets), ([], []))[0].append(contribution)
@@ -230,10 +232,10 @@ class VersionRegister(beam.PTransform):
         job = self._job
         spilled = outcomes | "SpillBuckets" >> beam.ParDo(_SpillBuckets(job, self._staging)).with_outputs(
             DECLARATIONS, main="buckets")
-        declarations = (spilled[DECLARATIONS]
-                        | "AllDeclarations" >> beam.combiners.ToList()
-                        | "IndexDeclarations" >> beam.ParDo(_Declarations(job, self._staging)))
-        index = beam.pvalue.AsSingleton(declarations)
+        shards = (spilled[DECLARATIONS]
+                  | "GroupShard" >> beam.GroupByKey()
+                  | "IndexShard" >> beam.ParDo(_IndexShard(job, self._staging)))
+        index = beam.pvalue.AsList(shards)
         keyed = spilled["buckets"]
         pending = (outcomes.pipeline
                    | "PendingBuckets" >> beam.Create([(bucket, None) for bucket in job.pending_buckets]))

@@ -113,10 +113,13 @@ def write_reports(out: Path, manifest: dict, history: dict, metrics: dict) -> li
     quarantine, warnings = _by_declarant(_table(out / "quarantine")), _by_declarant(_table(out / "warnings"))
     written: list[Path] = []
     declarants = sorted(set(quarantine) | set(warnings) | set(metrics["by_declarant"]))
+    anomalies: dict[str, list[dict]] = {}
+    for anomaly in history["anomalies"]:
+        anomalies.setdefault(anomaly["declarant_id"], []).append(anomaly)
     for declarant_id in declarants:
         report = declarant_report(declarant_id, quarantine.get(declarant_id), warnings.get(declarant_id),
                                   manifest["run_id"])
-        report["history_anomalies"] = [a for a in history["anomalies"] if a["declarant_id"] == declarant_id]
+        report["history_anomalies"] = anomalies.get(declarant_id, [])
         written += write_declarant_report(report, report_dir / "declarants")
     figures = {
         "lines": charts.stacked_lines(manifest["lines_used"], manifest["lines_ignored"], manifest["lines_quarantined"]),

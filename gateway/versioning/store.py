@@ -2,7 +2,7 @@
 
     REGISTER/_layout.json                                    {"buckets": N}, fixed when the register is created
     REGISTER/_commits.jsonl                                  one line per committed run (readers see only these)
-    REGISTER/declarations/run=<run_id>.parquet               each declaration's slot, rank and arrival
+    REGISTER/declarations/shard=NN/run=<run_id>.parquet      each declaration's slot, rank and arrival, by slot shard
     REGISTER/declarants/run=<run_id>.parquet                 per declarant: months first known / first revised
     REGISTER/versions/bucket=NN/run=<run_id>.parquet         the versions (schema resource_version)
     REGISTER/contributions/bucket=NN/run=<run_id>.parquet    what each declaration said about each key
@@ -14,13 +14,16 @@
 A run writes its parts, then the driver appends its line to ``_commits.jsonl``: parts of a run that
 never committed (a crash) are invisible and are overwritten when the run is done again; a committed
 run is never written again, so rerunning an old run after later ones changes nothing. A worker merging
-one bucket reads only that bucket's parts. Readable by pyarrow and DuckDB
+one bucket reads only that bucket's parts, and of the declarations only the rows of its people's slots
+(registers written before the shards keep their ``declarations/run=<run_id>.parquet`` parts, read
+alike). Readable by pyarrow and DuckDB
 (``SELECT * FROM 'REGISTER/versions/*/*.parquet'``, filtered on the committed runs). At scale the same
 layout maps onto a lake table format (Iceberg or Delta: one append commit per run, partitioned by
 person bucket and month; the commit log is the table's snapshot log).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, ResourceVersion
@@ -115,8 +119,32 @@ def _read(files: list[str], schema: pa.Schema | None = None) -> list[dict]:
     return pa.concat_tables(tables, promote_options="default").to_pylist()
 
 
-def load_declarations(root: Path, committed: Iterable[str]) -> list[Declaration]:
-    return [Declaration(**row) for row in _read(_committed_parts(root / "declarations", committed))]
+def shard_of(slot: str, shards: int) -> int:
+    """The declarations shard of a slot (slot = flow|declarant|main month|fraction|nature)."""
+    return int(hashlib.sha256(slot.encode()).hexdigest()[:8], 16) % shards
+
+
+def _declaration_parts(root: Path, committed: Iterable[str], shards: Iterable[int] | None) -> list[str]:
+    """Committed declaration parts of some shards (None: all), with the unsharded parts of older registers."""
+    committed = list(committed)
+    folder = root / "declarations"
+    wanted = range(buckets_of(root)) if shards is None else sorted(set(shards))
+    return _committed_parts(folder, committed) + [
+        path for shard in wanted for path in _committed_parts(folder / f"shard={shard:02d}", committed)]
+
+
+def load_declarations(root: Path, committed: Iterable[str], *, shards: Iterable[int] | None = None,
+                      slots: Iterable[str] | None = None) -> list[Declaration]:
+    """Committed declarations: all of them, or those of some shards, or only those of some slots (read with
+    a filter: a bucket holds the declarations of its own people's slots, not the register's)."""
+    files = _declaration_parts(root, committed, shards)
+    if not files:
+        return []
+    if slots is None:
+        return [Declaration(**row) for row in _read(files)]
+    wanted = pa.array(sorted(set(slots)), type=pa.string())
+    tables = [pq.read_table(path, filters=pc.field("slot").isin(wanted)) for path in files]
+    return [Declaration(**row) for row in pa.concat_tables(tables, promote_options="default").to_pylist()]
 
 
 def load_declarant_rows(root: Path, committed: Iterable[str]) -> list[dict]:
@@ -159,9 +187,10 @@ def plain_table(items: list[Any], table: str) -> pa.Table:
                                         for item in items] for name in schema.names}, schema=schema)
 
 
-def write_run_part(root: Path, table: str, run_id: str, items: list[Any]) -> None:
-    """A run-wide part (declarations, declarants)."""
-    _write(root / table / f"run={run_id}.parquet", plain_table(items, table))
+def write_run_part(root: Path, table: str, run_id: str, items: list[Any], shard: int | None = None) -> None:
+    """A run-wide part (declarants), or one shard's (declarations)."""
+    folder = root / table if shard is None else root / table / f"shard={shard:02d}"
+    _write(folder / f"run={run_id}.parquet", plain_table(items, table))
 
 
 def write_bucket(root: Path, bucket: int, run_id: str, contributions: list[Contribution], mentions: list[Mention],
@@ -185,6 +214,12 @@ def load_all(root: Path, table: str) -> list[dict]:
     committed = [c.run_id for c in commits(root)]
     files = [f for b in range(buckets_of(root)) for f in _committed_parts(_bucket_folder(root, table, b), committed)]
     return _read(files)
+
+
+def load_run(root: Path, table: str, run_id: str) -> list[dict]:
+    """The rows one run added to a bucketed table (its own parts only), as dicts."""
+    return _read([str(path) for bucket in range(buckets_of(root))
+                  if (path := _bucket_folder(root, table, bucket) / f"run={run_id}.parquet").exists()])
 
 
 def pending_buckets(root: Path, committed: Iterable[str]) -> tuple[int, ...]:
@@ -212,5 +247,5 @@ def load_all_versions(root: Path) -> list[ResourceVersion]:
 
 
 __all__ = ["BucketState", "Commit", "DEFAULT_BUCKETS", "buckets_of", "commit", "commits", "ensure_layout",
-           "load_all", "load_all_versions", "pending_buckets", "load_bucket", "load_declarant_rows", "load_declarations", "write_bucket",
-           "write_run_part"]
+           "load_all", "load_all_versions", "load_run", "pending_buckets", "load_bucket", "load_declarant_rows", "load_declarations",
+           "shard_of", "write_bucket", "write_run_part"]
