@@ -24,7 +24,7 @@ from gateway.normalise.resources import normalise_person
 from gateway.values import jjmmaaaa, month_of
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import (AllowanceMention, DeclarationSummary, Flow, LineCounts, Outcome, PersonMention,
-                             QuarantineRecord, ResourceMonth, Severity, Violation)
+                             QuarantineRecord, ResourceMonth, Severity, Violation, compact_pickle)
 from gateway.validate.quarantine import quarantine_records, widest
 from gateway.validate.registry import RuleRegistry, Target
 
@@ -184,6 +184,7 @@ def _check_batch(total: Outcome, accepted: list[_AcceptedPerson], registry: Rule
                    total.summaries, total.allowances)
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class _AcceptedPerson:
     """An accepted person block's records and line accounting, in case a batch check takes it out."""

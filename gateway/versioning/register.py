@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from gateway.records import AMOUNT_FIELDS, Amounts, Cause, DeclarationSummary, Flow, Outcome, ResourceMonth, \
-    ResourceNature
+    ResourceNature, compact_pickle
 
 AMOUNTS = AMOUNT_FIELDS
 
@@ -34,6 +34,7 @@ class VersionCause(str, enum.Enum):
     FORCED = "FORCED"
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Declaration:
     """A declaration as the register knows it: enough to tell which one is current in its slot."""
@@ -52,6 +53,7 @@ class Declaration:
         return (self.rank, self.transaction_time, self.file, self.first_line)
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Contribution(Amounts):
     """What one declaration says about one month of one key (its records for that key, summed)."""
@@ -98,6 +100,7 @@ class ResourceVersion(Amounts):
         return tuple(getattr(self, name) for name in AMOUNTS)
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Mention:
     """A person listed in a declaration (even with no amount): open contract, subrogated daily allowances."""
