@@ -147,3 +147,32 @@ def test_mutated_declarations_give_the_same_outcome_read_in_parts(tmp_path_facto
     path = tmp_path_factory.mktemp("parts") / "mutated.dsn"
     path.write_bytes(content)
     _assert_alike(path, window)
+
+
+def test_a_crash_after_some_parts_were_yielded_quarantines_only_the_rest(tmp_path):
+    """Parts already yielded stand; the lines not accounted for yet are quarantined as an internal error
+    (DRM-RUN-001), so that every line is still counted once."""
+    from fixtures.hostile import big_declaration
+    from gateway.records import Severity
+    from gateway.validate.registry import RuleRegistry, Target
+    from transforms.parse import CRASH_RULE, _ProcessTask
+    big, small = tmp_path / "big.dsn", tmp_path / "small.dsn"
+    big.write_bytes(big_declaration(2_300))                     # about 120,000 lines: read in parts
+    small.write_bytes(B.a_dsn_file(siret=B.siret_from(B.siren_from(77))))
+    tasks = (*_tasks(big), *_tasks(small))
+    registry = RuleRegistry()
+
+    @registry.rule("DRM-TST-001", family="test", severity=Severity.WARNING, target=Target.DECLARATION,
+                   explain="Règle d'essai.")
+    def fails_on_the_small_file(decl):
+        if decl.file == "small.dsn":
+            raise RuntimeError("unexpected")
+        return iter(())
+    step = _ProcessTask(TEST_KEY)
+    step.setup()
+    step._registry = registry
+    outcomes = list(step.process(tasks))
+    lines = sum(span.span.lines for task in tasks for span in task.spans)
+    assert sum(o.counts.used + o.counts.ignored + o.counts.quarantined for o in outcomes) == lines
+    assert len(outcomes) > 2 and [q.rule_id for q in outcomes[-1].quarantine] == [CRASH_RULE]
+    assert outcomes[-1].counts.quarantined == tasks[-1].spans[0].span.lines
