@@ -134,6 +134,9 @@ def iter_outcomes(tasks: list[DeclarationTask], registry: RuleRegistry, pseudony
             for span in task.spans:
                 parts = plan_parts(fh, span, norm_for(flow_of(span.nature), task.norm_version), window_lines)
                 if parts is not None:
+                    if outcomes:                       # what came before first: outcomes keep the file's order
+                        yield _check_batch(merge_all(outcomes), accepted, registry)
+                        outcomes, accepted = [], []
                     for outcome, people in _declaration_in_parts(fh, task, span, parts, registry, pseudonyms):
                         yield _check_batch(outcome, people, registry)
                     continue

@@ -3,7 +3,7 @@ counts, its summary and allowances. Parts keep memory flat for the biggest emplo
 import io
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fixtures import builders as B
@@ -128,6 +128,7 @@ _FOREIGN = [b"S21.G00.44.001,'01'", b"S21.G00.40.999,'X'", b"S21.G00.56.001,'010
 @given(st.lists(st.tuples(st.sampled_from(["drop", "dup", "swap", "insert"]), st.integers(0, 10_000),
                           st.integers(0, len(_FOREIGN) - 1)), max_size=6),
        st.booleans(), st.booleans(), st.integers(45, 200))
+@example([("dup", 18, 0)], False, False, 45)      # a second S20 line: a one-line declaration before a big one
 def test_mutated_declarations_give_the_same_outcome_read_in_parts(tmp_path_factory, edits, crlf, final_newline,
                                                                   window):
     """Lines dropped, repeated, swapped or foreign lines inserted anywhere, CR LF ends, no final newline."""
