@@ -209,7 +209,8 @@ def process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudon
 
 def _process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser,
                          envoi_rejection: tuple[Violation, ...] = ()) -> tuple[Outcome, list[_AcceptedPerson]]:
-    violations = registry.check(Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version)
+    violations = _in_line_order(registry.check(Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version),
+                                registry)
     if envoi_rejection or any(v.severity.rejects for v in violations):
         return _rejected(decl, violations, _person_rejections(decl, registry), envoi_rejection), []
     found = _people(decl, registry, pseudonyms, since=None)
@@ -221,7 +222,9 @@ def _declaration_in_parts(fh: BinaryIO, task: DeclarationTask, span: Declaration
                           registry: RuleRegistry, pseudonyms: Pseudonymiser
                           ) -> Iterator[tuple[Outcome, list[_AcceptedPerson]]]:
     """A declaration read in parts, an outcome per part; put together they are what the declaration read
-    whole gives. What the parts share (the head) is counted and reported with the first part only.
+    whole gives. The lines the parts share (the head) are counted with the first part; findings on them are
+    taken from the last part, the one that sees every block of the head's instances (a block out of place
+    after the people stops the cuts, so it is in the last part).
 
     Each part is parsed once: its declaration rules, then its people. A later part can still reject the
     whole declaration, so the parts' people wait in a temporary file (memory holds one part at a time)
@@ -233,11 +236,12 @@ def _declaration_in_parts(fh: BinaryIO, task: DeclarationTask, span: Declaration
     people: list[PersonMention] = []
     subrogated: dict[str, int] = {}
     failure: Exception | None = None
+    last = len(parts.parts) - 1
     with tempfile.TemporaryFile(prefix="drm-parts-") as waiting:
         for index, (part, decl) in enumerate(read_parts(fh, task.file, span, task.envoi_number,
                                                         task.norm_version, parts)):
             found = registry.check(Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version)
-            violations.extend(v for v in found if index == 0 or v.origin.first_line >= part.first_line)
+            violations.extend(v for v in found if index == last or v.origin.first_line >= part.first_line)
             if failure is None and not task.envoi_rejection and not any(v.severity.rejects for v in violations):
                 try:
                     result = _people(decl, registry, pseudonyms, since=part.first_line if index else None)
@@ -252,20 +256,26 @@ def _declaration_in_parts(fh: BinaryIO, task: DeclarationTask, span: Declaration
                     continue
             rejections.extend(_person_rejections(decl, registry))
             decl.release()
-        rank = {rule.id: i for i, rule in enumerate(registry.for_target(Target.DECLARATION))}
-        violations.sort(key=lambda v: rank[v.rule_id])     # stable: each rule's findings in document order
+        violations = _in_line_order(violations, registry)
         if task.envoi_rejection or any(v.severity.rejects for v in violations):
             yield _rejected(decl, violations, rejections, task.envoi_rejection), []
             return
         if failure is not None:
             raise failure
         waiting.seek(0)
-        last = len(parts.parts) - 1
         for index in range(len(parts.parts)):
             result = pickle.load(waiting)
             summary = _summary(decl, people, subrogated) if index == last else None
             yield (result.outcome(_warnings(decl, violations) if index == 0 else [], summary,
                                   declarations=int(index == last)), result.accepted)
+
+
+def _in_line_order(violations: list[Violation], registry: RuleRegistry) -> list[Violation]:
+    """A declaration's own findings rule by rule, each rule's in the order of the lines they name: the order
+    a declarant reads them in, and the same whether the declaration is read whole or in parts (a rule
+    visiting the block tree would otherwise report a late block of the head's before earlier people's)."""
+    rank = {rule.id: i for i, rule in enumerate(registry.for_target(Target.DECLARATION))}
+    return sorted(violations, key=lambda v: (rank[v.rule_id], v.origin.first_line))
 
 
 def _warnings(decl: ParsedDeclaration, violations: list[Violation]) -> list[QuarantineRecord]:

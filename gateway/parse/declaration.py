@@ -43,7 +43,6 @@ class ParsedDeclaration:
     # What rules remember across the whole declaration: the same dict for every part of a declaration read
     # in parts (gateway.parse.windows), with value counts of the whole declaration filled in beforehand.
     shared: dict = field(default_factory=dict)
-    part: int = 0              # which part this is, when the declaration is read in parts (in order)
 
     def release(self) -> None:
         """Break the tree's reference cycles (parent links, cached walks) once the declaration is done,

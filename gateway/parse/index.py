@@ -8,6 +8,7 @@ does not grow with file size beyond one declaration.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator
 
@@ -39,8 +40,9 @@ class DeclarationSpan:
     span: Span
     nature: str
     type: str = ""
-    oversize_lines: list[int] = field(default_factory=list)
-    binary_lines: list[int] = field(default_factory=list)
+    # The first MAX_MARKED lines of each kind; tuples: an envoi can list a million declarations, nearly all clean.
+    oversize_lines: tuple[int, ...] = ()
+    binary_lines: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)
@@ -185,20 +187,20 @@ def index_envois(fh: BinaryIO, name: str, *, runs: LineRuns = iter_line_runs) ->
         if raw.data.startswith(b"S20.G00.05.001,"):
             pair = _value(raw)
             declaration = DeclarationSpan(Span(raw.offset, raw.offset, raw.number, raw.number),
-                                          pair[1] if pair else "")
+                                          sys.intern(pair[1]) if pair else "")     # a few codes, shared
             envoi.declarations.append(declaration)
         if declaration is not None and not declaration.type and raw.data.startswith(b"S20.G00.05.002,"):
             pair = _value(raw)
-            declaration.type = pair[1] if pair else ""
+            declaration.type = sys.intern(pair[1]) if pair else ""
         if declaration is None:
             _grow(envoi.header, tail or raw)
             _mark(envoi, raw, oversize, binary)
             continue
         _grow(declaration.span, tail or raw)
         if oversize and len(declaration.oversize_lines) < MAX_MARKED:
-            declaration.oversize_lines.append(raw.number)
+            declaration.oversize_lines += (raw.number,)
         if binary and len(declaration.binary_lines) < MAX_MARKED:
-            declaration.binary_lines.append(raw.number)
+            declaration.binary_lines += (raw.number,)
     if envoi is not None:
         yield close("end of file")
     if last is not None:

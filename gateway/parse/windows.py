@@ -187,11 +187,11 @@ def read_parts(fh: BinaryIO, file: str, span: DeclarationSpan, envoi_number: int
     fh.seek(parts.head.start)
     head = tokens_of(_text(fh.read(parts.head.end - parts.head.start)), parts.head.first_line)
     shared: dict = {"in_parts": True, "value_counts": parts.counts}
-    for index, part in enumerate(parts.parts):
+    for part in parts.parts:
         fh.seek(part.start)
         numbers, rubrics, values, defects = tokens_of(_text(fh.read(part.end - part.start)), part.first_line)
         decl = ParsedDeclaration(file, span, envoi_number, norm_version, norm, flow, digest=parts.digest,
-                                 shared=shared, part=index)
+                                 shared=shared)
         decl.defects = [*head[3], *defects]
         decl.roots, decl.problems, decl.columns = build_blocks_from_columns(
             [*head[0], *numbers], [*head[1], *rubrics], [*head[2], *values], norm)

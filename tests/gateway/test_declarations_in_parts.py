@@ -129,6 +129,9 @@ _FOREIGN = [b"S21.G00.44.001,'01'", b"S21.G00.40.999,'X'", b"S21.G00.56.001,'010
                           st.integers(0, len(_FOREIGN) - 1)), max_size=6),
        st.booleans(), st.booleans(), st.integers(45, 200))
 @example([("dup", 18, 0)], False, False, 45)      # a second S20 line: a one-line declaration before a big one
+@example([("insert", 203, 0), ("dup", 0, 0)], False, False, 45)   # an establishment block among people, late
+@example([("insert", 313, 0), ("insert", 258, 2)], False, False, 45)  # and a payment block without its payment
+@example([("swap", 32, 0), ("insert", 93, 6)], False, False, 45)      # an establishment more, after people
 def test_mutated_declarations_give_the_same_outcome_read_in_parts(tmp_path_factory, edits, crlf, final_newline,
                                                                   window):
     """Lines dropped, repeated, swapped or foreign lines inserted anywhere, CR LF ends, no final newline."""

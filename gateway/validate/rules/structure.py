@@ -113,16 +113,17 @@ def blocks_allowed_for_nature(decl: ParsedDeclaration) -> Iterator[Finding]:
     allowed = decl.norm.natures.get(decl.nature)
     if not allowed:
         return
-    first_part = decl.shared.setdefault("blocks_not_allowed", {})   # block -> part that reports it (read in parts)
-    reported: set[str] = set()
+    first: dict[str, int] = {}                     # block not allowed -> its first line
     for instance in _all_instances(decl):
         block = decl.norm.blocks.get(instance.block)
         if block is not None and block.parent is not None and instance.block not in allowed \
-                and instance.block not in reported and instance.block not in _PLATFORM:
-            reported.add(instance.block)
-            if first_part.setdefault(instance.block, decl.part) == decl.part:
-                yield Finding(_origin(decl, instance.first_line), instance.block,
-                              f"block {instance.block} not part of nature {decl.nature}")
+                and instance.block not in _PLATFORM and instance.first_line < first.get(instance.block, 1 << 62):
+            first[instance.block] = instance.first_line
+    # Read in parts (in order), a block is reported by the part holding its first line in the declaration.
+    declaration_first = decl.shared.setdefault("blocks_not_allowed", {})
+    for block, line in sorted(first.items(), key=lambda item: item[1]):
+        if declaration_first.setdefault(block, line) == line:
+            yield Finding(_origin(decl, line), block, f"block {block} not part of nature {decl.nature}")
 
 
 _PLATFORM = frozenset({"S10.G00.95", "S20.G00.96"})
