@@ -84,9 +84,9 @@ class _IndexShard(beam.DoFn):
         yield shard, spill_objects(self._staging, f"register/index/shard={shard:02d}", arriving), len(fresh)
 
 
-def _arriving(index: list, slots: set[str]) -> list:
-    """The run's arriving declarations of ``slots``, from the shards' staged files (one at a time)."""
-    return [d for _, path, _ in sorted(index) for d in read_objects(path) if d.slot in slots]
+def _arriving(index: list, slots: set[str], shards: set[int]) -> list:
+    """The run's arriving declarations of ``slots`` (in ``shards``), from the shards' staged files, one at a time."""
+    return [d for shard, path, _ in sorted(index) if shard in shards for d in read_objects(path) if d.slot in slots]
 
 
 class _MergeBucket(beam.DoFn):
@@ -112,8 +112,9 @@ class _MergeBucket(beam.DoFn):
         prior = store.load_bucket(root, bucket, self._job.committed)
         # The declarations of the slots the bucket's people are in: all that merge and the views need.
         slots = {item.slot for items in (prior.contributions, prior.mentions, contributions, mentions) for item in items}
-        known = store.load_declarations(root, self._job.committed, slots=slots)
-        arriving = _arriving(index, slots)
+        shards = {store.shard_of(slot, self._job.buckets) for slot in slots}
+        known = store.load_declarations(root, self._job.committed, shards=shards, slots=slots)
+        arriving = _arriving(index, slots, shards)
         result = process_bucket(prior, known=known, arriving=arriving, contributions=contributions,
                                 mentions=mentions, run_id=self._job.run_id, as_of=self._job.as_of,
                                 policy=self._policy, rules=self._rules, declarant_rows=self._declarant_rows,

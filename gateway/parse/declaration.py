@@ -141,15 +141,18 @@ def read_declaration(fh: BinaryIO, file: str, span: DeclarationSpan, envoi_numbe
         parsed.read = False
         return parsed
     fh.seek(span.span.start)
-    data = fh.read(span.span.end - span.span.start)   # bounded: the index found no over-long line here
-    text = data.replace(b"\r\n", b"\n") if b"\r" in data else data
-    if not text.endswith(b"\n"):
-        text += b"\n"
+    text = declaration_text(fh.read(span.span.end - span.span.start))   # bounded: no over-long line here
     parsed.digest = hashlib.sha256(text).hexdigest()
     numbers, rubrics, values, parsed.defects = tokens_of(text, span.span.first_line)
     if norm is not None:
         parsed.roots, parsed.problems, parsed.columns = build_blocks_from_columns(numbers, rubrics, values, norm)
     return parsed
+
+
+def declaration_text(data: bytes) -> bytes:
+    """A declaration's bytes as the parser reads them (and its digest is taken of): LF line ends, a final LF."""
+    text = data.replace(b"\r\n", b"\n") if b"\r" in data else data
+    return text if text.endswith(b"\n") else text + b"\n"
 
 
 def tokens_of(text: bytes, first: int) -> tuple[Sequence[int], list[str], list[str], list[LineDefect]]:

@@ -25,7 +25,7 @@ import numpy as np
 
 from gateway.parse import rubrics as R
 from gateway.parse.blocks import build_blocks_from_columns
-from gateway.parse.declaration import ParsedDeclaration, flow_of, norm_for, tokens_of
+from gateway.parse.declaration import ParsedDeclaration, declaration_text, flow_of, norm_for, tokens_of
 from gateway.parse.index import DeclarationSpan, Span
 from gateway.parse.norm import NormCatalogue
 
@@ -64,12 +64,6 @@ def _pieces(fh: BinaryIO, span: Span) -> Iterator[tuple[int, int, bytes]]:
         yield offset, line, carry
 
 
-def _text(data: bytes) -> bytes:
-    """A declaration's bytes as the parser reads them: LF line ends, a final LF."""
-    text = data.replace(b"\r\n", b"\n") if b"\r" in data else data
-    return text if text.endswith(b"\n") else text + b"\n"
-
-
 def plan_parts(fh: BinaryIO, span: DeclarationSpan, norm: NormCatalogue | None, window_lines: int = WINDOW_LINES,
                counted: Iterable[str] = COUNTED) -> Parts | None:
     """How to read a declaration in parts of about ``window_lines`` lines; None to read it whole."""
@@ -91,7 +85,7 @@ def plan_parts(fh: BinaryIO, span: DeclarationSpan, norm: NormCatalogue | None, 
     cutting = True
     previous = (b"", -1)                               # block and rubric number of the token before a piece
     for offset, first, data in _pieces(fh, whole):
-        text = _text(data)
+        text = declaration_text(data)
         digest.update(text)
         numbers, rubrics, values, _ = tokens_of(text, first)
         if not rubrics:
@@ -185,11 +179,12 @@ def read_parts(fh: BinaryIO, file: str, span: DeclarationSpan, envoi_number: int
     flow = flow_of(span.nature)
     norm = norm_for(flow, norm_version)
     fh.seek(parts.head.start)
-    head = tokens_of(_text(fh.read(parts.head.end - parts.head.start)), parts.head.first_line)
+    head = tokens_of(declaration_text(fh.read(parts.head.end - parts.head.start)), parts.head.first_line)
     shared: dict = {"in_parts": True, "value_counts": parts.counts}
     for part in parts.parts:
         fh.seek(part.start)
-        numbers, rubrics, values, defects = tokens_of(_text(fh.read(part.end - part.start)), part.first_line)
+        text = declaration_text(fh.read(part.end - part.start))
+        numbers, rubrics, values, defects = tokens_of(text, part.first_line)
         decl = ParsedDeclaration(file, span, envoi_number, norm_version, norm, flow, digest=parts.digest,
                                  shared=shared)
         decl.defects = [*head[3], *defects]

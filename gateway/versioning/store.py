@@ -23,7 +23,6 @@ person bucket and month; the commit log is the table's snapshot log).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from gateway.publish.datasets import bucket_of
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, ResourceVersion
 from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION
 
@@ -120,8 +120,9 @@ def _read(files: list[str], schema: pa.Schema | None = None) -> list[dict]:
 
 
 def shard_of(slot: str, shards: int) -> int:
-    """The declarations shard of a slot (slot = flow|declarant|main month|fraction|nature)."""
-    return int(hashlib.sha256(slot.encode()).hexdigest()[:8], 16) % shards
+    """The declarations shard of a slot (slot = flow|declarant|main month|fraction|nature): the same stable
+    hash as the person buckets."""
+    return bucket_of(slot, shards)
 
 
 def _declaration_parts(root: Path, committed: Iterable[str], shards: Iterable[int] | None) -> list[str]:
