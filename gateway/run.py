@@ -27,6 +27,7 @@ from gateway.run_files import write_json
 from gateway.gate.estimate import estimator_named
 from gateway.policy import load_policy
 from gateway.versioning import store
+from gateway.versioning.horizon import mentions_from, open_from
 from transforms import pipeline
 from transforms.versioning import RegisterJob
 
@@ -122,15 +123,21 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
     history_dir = Path(settings.history) if settings.history else out / "history"
     register_dir = _register_dir(settings, out)
     arrivals = {label: arrival_of(path, label, settings) for path, label in files}
-    committed = [c.run_id for c in store.commits(register_dir)]
+    commits = store.commits(register_dir)
+    committed = [c.run_id for c in commits]
     # A rerun of a committed run reads the register without its own parts and writes nothing: it
     # computes what the run computed the first time (same outputs) and leaves the register as it is.
     visible = tuple(c for c in committed if c != run_id)
+    as_of = max(arrivals.values(), default="")
+    first_open = open_from(policy, as_of)
     job = RegisterJob(root=str(register_dir), run_id=run_id, committed=visible,
-                      arrivals=tuple(sorted(arrivals.items())), as_of=max(arrivals.values(), default=""),
+                      arrivals=tuple(sorted(arrivals.items())), as_of=as_of,
                       policy_path=settings.policy, buckets=store.ensure_layout(register_dir),
                       write=run_id not in committed, open_requests=open_requests(settings.open_requests),
-                      pending_buckets=store.pending_buckets(register_dir, visible))
+                      pending_buckets=store.pending_buckets(register_dir, visible), first_open=first_open,
+                      recent=None if first_open is None else tuple(
+                          c.run_id for c in commits if c.run_id != run_id
+                          and (c.last_month is None or c.last_month >= mentions_from(first_open))))
     if files:
         try:
             pipeline.run(files, str(staging), settings.pseudonym_key, settings.pipeline_options(), job)
@@ -164,7 +171,8 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
     checkpoint("manifest")
     if job.write and files:                            # the register sees the run once it is complete
         store.commit(register_dir, store.Commit(run_id, job.as_of, manifest["register"]["declarations_added"],
-                                                manifest["register"]["versions_added"]))
+                                                manifest["register"]["versions_added"],
+                                                max(register.get("last_month", ""), job.as_of[:7])))
     folder = history_dir.resolve()
     shown = folder.relative_to(out.resolve()) if folder.is_relative_to(out.resolve()) else folder
     manifest["history"] = {"folder": str(shown), "sequence": history["sequence"],

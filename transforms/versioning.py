@@ -9,7 +9,7 @@ staging folder; a bucket reads of both only the slots its people are in (the sha
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import apache_beam as beam
@@ -25,11 +25,14 @@ from gateway.gate.estimate import estimator_named
 from gateway.gate.officer import load_answers
 from gateway.validate.registry import Target
 from gateway.versioning.bucket import GateInputs, process_bucket
-from gateway.versioning.register import contributions_of, declaration_of_summary, mentions_of
+from gateway.versioning.horizon import settled
+from gateway.versioning.register import (Declaration, contributions_of, current_declarations, declaration_of_summary,
+                                         mentions_of)
 from schemas.records import FLOATING_FLAG, GATE_DECISION, REFERENCE_BASE
 
 
 DECLARATIONS = "declarations"
+SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class RegisterJob:
     write: bool                       # False when this run is already committed (a rerun adds nothing)
     open_requests: tuple[tuple[str, str], ...] = ()   # (person, month) with a correction request open
     pending_buckets: tuple[int, ...] = ()      # buckets holding PENDING gate decisions: re-examined every run
+    first_open: str | None = None     # the first month still open at as_of (gateway.versioning.horizon)
+    recent: tuple[str, ...] | None = None     # committed runs holding rows of open months (None: all of them)
 
 
 def _registry_rules(target: Target = Target.FLOATING):
@@ -71,22 +76,55 @@ class _IndexShard(beam.DoFn):
 
     def process(self, element):
         shard, paths = element
-        root = Path(self._job.root)
-        known = {d.digest for d in store.load_declarations(root, self._job.committed, shards=[shard])}
-        declarations = [row for path in sorted(paths) for row in read_objects(path)]
-        first: dict[str, object] = {}                  # a declaration received twice: its first copy
+        job = self._job
+        root = Path(job.root)
+        known = store.load_declarations(root, job.committed, shards=[shard])
+        known_digests = {d.digest for d in known}
+        declarations, months, people = [], {}, {}
+        for path in sorted(paths):
+            rows, part_months, part_people = read_objects(path)
+            declarations.extend(rows)
+            for digest, month in part_months.items():
+                months[digest] = min(months.get(digest, month), month)
+            for digest, buckets in part_people.items():
+                people.setdefault(digest, set()).update(buckets)
+        first: dict[str, Declaration] = {}                  # a declaration received twice: its first copy
         for declaration in sorted(declarations, key=lambda d: (d.transaction_time, d.file, d.first_line)):
-            first.setdefault(declaration.digest, declaration)
+            digest = declaration.digest
+            first.setdefault(digest, replace(declaration, first_month=months.get(digest, ""),
+                                             buckets=" ".join(f"{b:02d}" for b in sorted(people.get(digest, ())))))
         arriving = list(first.values())
-        fresh = [d for d in arriving if d.digest not in known]
-        if self._job.write and fresh:
-            store.write_run_part(root, "declarations", self._job.run_id, fresh, shard=shard)   # sorted: byte-stable
-        yield shard, spill_objects(self._staging, f"register/index/shard={shard:02d}", arriving), len(fresh)
+        fresh = [d for d in arriving if d.digest not in known_digests]
+        if job.write and fresh:
+            store.write_run_part(root, "declarations", job.run_id, fresh, shard=shard)   # sorted: byte-stable
+        superseded = _superseded(known, fresh)
+        settles = job.first_open is not None and any(settled(d.first_month, job.first_open) for d in superseded)
+        yield shard, spill_objects(self._staging, f"register/index/shard={shard:02d}", arriving), len(fresh), settles
+        # The buckets of the people a superseded declaration listed: one it no longer lists loses its amounts
+        # there, even when nothing else arrives for that bucket.
+        touched = {int(b) for d in superseded for b in (d.buckets.split() if d.buckets is not None
+                                                         else range(job.buckets))}
+        for bucket in sorted(touched):
+            yield beam.pvalue.TaggedOutput(SUPERSEDED, (bucket, None))
+
+
+def _superseded(known: list[Declaration], fresh: list[Declaration]) -> list[Declaration]:
+    """The declarations that fresh ones supersede in their slots, in the merge's order of arrival."""
+    current = current_declarations(known)
+    out = []
+    for declaration in sorted(fresh, key=lambda d: (d.transaction_time, d.file, d.first_line)):
+        previous = current.get(declaration.slot)
+        if previous is not None and declaration.order <= previous.order:
+            continue                                     # an older rank arriving late changes nothing
+        if previous is not None:
+            out.append(previous)
+        current[declaration.slot] = declaration
+    return out
 
 
 def _arriving(index: list, slots: set[str], shards: set[int]) -> list:
     """The run's arriving declarations of ``slots`` (in ``shards``), from the shards' staged files, one at a time."""
-    return [d for shard, path, _ in sorted(index) if shard in shards for d in read_objects(path) if d.slot in slots]
+    return [d for shard, path, *_ in sorted(index) if shard in shards for d in read_objects(path) if d.slot in slots]
 
 
 class _MergeBucket(beam.DoFn):
@@ -109,11 +147,18 @@ class _MergeBucket(beam.DoFn):
             contributions.extend(spilled_contributions)
             mentions.extend(spilled_mentions)
         root = Path(self._job.root)
-        prior = store.load_bucket(root, bucket, self._job.committed)
+        job = self._job
+        whole = (job.first_open is None or any(settles for *_, settles in index)
+                 or any(c.month < job.first_open for c in contributions))
+        # Open months only, unless this run changes a settled month: then the whole history, so that the
+        # merge versions it exactly (the outputs use open months either way).
+        prior = (store.load_bucket(root, bucket, job.committed) if whole
+                 else store.load_bucket(root, bucket, job.committed if job.recent is None else job.recent,
+                                        since=job.first_open))
         # The declarations of the slots the bucket's people are in: all that merge and the views need.
         slots = {item.slot for items in (prior.contributions, prior.mentions, contributions, mentions) for item in items}
-        shards = {store.shard_of(slot, self._job.buckets) for slot in slots}
-        known = store.load_declarations(root, self._job.committed, shards=shards, slots=slots)
+        shards = {store.shard_of(slot, job.buckets) for slot in slots}
+        known = store.load_declarations(root, job.committed, shards=shards, slots=slots)
         arriving = _arriving(index, slots, shards)
         result = process_bucket(prior, known=known, arriving=arriving, contributions=contributions,
                                 mentions=mentions, run_id=self._job.run_id, as_of=self._job.as_of,
@@ -135,7 +180,9 @@ class _MergeBucket(beam.DoFn):
                "bases": len(derived.bases), "published": len(derived.published),
                "decisions": _count(d.kind for d in derived.decisions),
                "months": {f"{d}|{n}": counts for (d, n), counts in result.derived.months.items()},
-               "declarants": result.declarants}
+               "declarants": result.declarants,
+               "last_month": max((item.month for items in (result.contributions, result.mentions, result.versions)
+                                  for item in items), default="")}
 
 
 def _by_person(items: list) -> list:
@@ -152,11 +199,12 @@ def _count(kinds) -> dict[str, int]:
 class _SumRegister(beam.CombineFn):
     def create_accumulator(self):
         return {"versions_added": 0, "flags": 0, "bases": 0, "published": 0, "decisions": {}, "months": {},
-                "declarants": {}}
+                "declarants": {}, "last_month": ""}
 
     def add_input(self, total, item):
         for key in ("versions_added", "flags", "bases", "published"):
             total[key] += item[key]
+        total["last_month"] = max(total["last_month"], item["last_month"])
         for kind, count in item["decisions"].items():
             total["decisions"][kind] = total["decisions"].get(kind, 0) + count
         for table in ("months", "declarants"):
@@ -180,7 +228,7 @@ class _WriteRegisterStats(beam.DoFn):
         self._job, self._staging = job, staging
 
     def process(self, total, index):
-        total = dict(total, declarations_added=sum(fresh for _, _, fresh in index))
+        total = dict(total, declarations_added=sum(fresh for _, _, fresh, _ in index))
         if self._job.write:
             rows = [{"declarant_id": d, "months_added": c[0], "months_revised": c[1],
                      "transaction_time": self._job.as_of} for d, c in sorted(total["declarants"].items())]
@@ -206,24 +254,37 @@ class _SpillBuckets(beam.DoFn):
         self._arrivals = dict(self._job.arrivals)
 
     def process(self, outcome: Outcome):
-        shards: dict[int, list] = {}
+        contributions = contributions_of(outcome.resources)
+        mentions = mentions_of(outcome)
+        # Per shard: the declarations, and of each declaration (whose parts may travel apart) the earliest
+        # month it attributes amounts to and the person buckets of the people it lists.
+        shards: dict[int, tuple[list, dict[str, str], dict[str, set[int]]]] = {}
+
+        def notes(slot: str):
+            return shards.setdefault(store.shard_of(slot, self._job.buckets), ([], {}, {}))
         for row in _declarations_of(outcome, self._arrivals, self._job.as_of):
-            shards.setdefault(store.shard_of(row.slot, self._job.buckets), []).append(row)
-        for shard, rows in sorted(shards.items()):
+            notes(row.slot)[0].append(row)
+        for contribution in contributions:
+            months = notes(contribution.slot)[1]
+            months[contribution.digest] = min(months.get(contribution.digest, contribution.month), contribution.month)
+        for item in (*contributions, *mentions):
+            notes(item.slot)[2].setdefault(item.digest, set()).add(bucket_of(item.person_key, self._job.buckets))
+        for shard, payload in sorted(shards.items()):
             yield beam.pvalue.TaggedOutput(DECLARATIONS, (shard, spill_objects(
-                self._staging, f"register/declarations/shard={shard:02d}", rows)))
+                self._staging, f"register/declarations/shard={shard:02d}", payload)))
         buckets: dict[int, tuple[list, list]] = {}
-        for contribution in contributions_of(outcome.resources):
+        for contribution in contributions:
             buckets.setdefault(bucket_of(contribution.person_key, self._job.buckets), ([], []))[0].append(contribution)
-        for mention in mentions_of(outcome):
+        for mention in mentions:
             buckets.setdefault(bucket_of(mention.person_key, self._job.buckets), ([], []))[1].append(mention)
         for bucket, items in sorted(buckets.items()):
             yield bucket, spill_objects(self._staging, f"register/bucket={bucket:02d}", items)
 
 
 class VersionRegister(beam.PTransform):
-    """Merge a run's accepted declarations into the register; write flags and bases of the buckets touched,
-    and of the buckets with pending gate decisions (a hold is released even if the person sends nothing new)."""
+    """Merge a run's accepted declarations into the register; write flags and bases of the buckets touched
+    (by what arrives, or by a declaration superseded), and of the buckets with pending gate decisions (a hold
+    is released even if the person sends nothing new)."""
 
     def __init__(self, job: RegisterJob, staging: str) -> None:
         super().__init__()
@@ -235,12 +296,12 @@ class VersionRegister(beam.PTransform):
             DECLARATIONS, main="buckets")
         shards = (spilled[DECLARATIONS]
                   | "GroupShard" >> beam.GroupByKey()
-                  | "IndexShard" >> beam.ParDo(_IndexShard(job, self._staging)))
-        index = beam.pvalue.AsList(shards)
+                  | "IndexShard" >> beam.ParDo(_IndexShard(job, self._staging)).with_outputs(SUPERSEDED, main="index"))
+        index = beam.pvalue.AsList(shards["index"])
         keyed = spilled["buckets"]
         pending = (outcomes.pipeline
                    | "PendingBuckets" >> beam.Create([(bucket, None) for bucket in job.pending_buckets]))
-        merged = ((keyed, pending)
+        merged = ((keyed, pending, shards[SUPERSEDED])
                   | "WithPending" >> beam.Flatten()
                   | "GroupBucket" >> beam.GroupByKey()
                   | "MergeBucket" >> beam.ParDo(_MergeBucket(job, self._staging), index))

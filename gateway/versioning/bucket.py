@@ -13,6 +13,7 @@ from gateway.policy import Policy
 from gateway.validate.registry import Rule
 from gateway.versioning.bases import ReferenceBase, base_of
 from gateway.versioning.floating import FloatingFlag, flags_of
+from gateway.versioning.horizon import open_from, within
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, ResourceVersion, merge
 from gateway.versioning.view import declarant_rates, month_histories, people_as_of
 
@@ -62,9 +63,11 @@ def _by_person(latest: dict[tuple, object]) -> dict[str, dict[tuple, object]]:
 
 def derive(state: BucketState, declarations: Iterable[Declaration], declarant_rows: Iterable[dict], as_of: str,
            policy: Policy, rules: list[Rule], gate: GateInputs | None = None, gate_rules: list[Rule] = ()) -> Derived:
-    """Flags, bases and floating-rate counts of every person of the bucket, as known at ``as_of``; with
-    ``gate``, the bases published now and the gate's decisions on changed published bases."""
+    """Flags, bases and floating-rate counts of every person of the bucket, as known at ``as_of``, over the
+    months still open at that date (gateway.versioning.horizon); with ``gate``, the bases published now and
+    the gate's decisions on changed published bases."""
     rates = declarant_rates(declarant_rows, as_of)
+    state = within(state, open_from(policy, as_of))            # settled months: no output uses them
     out = Derived()
     frozen = _by_person(_latest(state.frozen, lambda b: (b.person_key, b.benefit, b.reference_month),
                                 lambda b: b.as_of))

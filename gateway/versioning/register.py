@@ -47,6 +47,10 @@ class Declaration:
     transaction_time: str
     file: str
     first_line: int
+    # What superseding it touches: the earliest month it attributes amounts to, and the person buckets
+    # ("03 11") of the people it lists. "" for none; None when not known (registers written before).
+    first_month: str | None = None
+    buckets: str | None = None
 
     @property
     def order(self) -> tuple:

@@ -16,7 +16,9 @@ never committed (a crash) are invisible and are overwritten when the run is done
 run is never written again, so rerunning an old run after later ones changes nothing. A worker merging
 one bucket reads only that bucket's parts, and of the declarations only the rows of its people's slots
 (registers written before the shards keep their ``declarations/run=<run_id>.parquet`` parts, read
-alike). Readable by pyarrow and DuckDB
+alike). Of a bucket's parts, a run reads the rows of months still open (gateway.versioning.horizon), in
+the parts of the runs that wrote such rows (``last_month`` in the commit log), unless it changes a
+settled month. Readable by pyarrow and DuckDB
 (``SELECT * FROM 'REGISTER/versions/*/*.parquet'``, filtered on the committed runs). At scale the same
 layout maps onto a lake table format (Iceberg or Delta: one append commit per run, partitioned by
 person bucket and month; the commit log is the table's snapshot log).
@@ -35,6 +37,7 @@ import pyarrow.parquet as pq
 
 from gateway.publish.datasets import bucket_of
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, ResourceVersion
+from gateway.versioning.view import add_months
 from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION
 
 DEFAULT_BUCKETS = 16
@@ -43,7 +46,8 @@ _AMOUNTS = ("net_social_cents", "net_taxable_cents", "net_paid_cents", "gross_ce
 SCHEMAS = {
     "declarations": pa.schema([("slot", pa.string()), ("digest", pa.string()), ("rank", pa.int64()),
                                ("declaration_id", pa.string()), ("declaration_type", pa.string()),
-                               ("transaction_time", pa.string()), ("file", pa.string()), ("first_line", pa.int64())]),
+                               ("transaction_time", pa.string()), ("file", pa.string()), ("first_line", pa.int64()),
+                               ("first_month", pa.string()), ("buckets", pa.string())]),
     "contributions": pa.schema([("person_key", pa.string()), ("nir", pa.string()), ("declarant_id", pa.string()),
                                 ("nature", pa.string()), ("month", pa.string()), ("slot", pa.string()),
                                 ("digest", pa.string()), ("causes", pa.string()), ("payment_count", pa.int64()),
@@ -63,6 +67,9 @@ class Commit:
     transaction_time: str
     declarations_added: int
     versions_added: int
+    # The latest month of any row the run wrote (its own month at least): a run whose rows are all of
+    # settled months is not read by later runs. None in registers written before it was kept.
+    last_month: str | None = None
 
 
 def buckets_of(root: Path) -> int:
@@ -156,11 +163,24 @@ def _bucket_folder(root: Path, table: str, bucket: int) -> Path:
     return root / table / f"bucket={bucket:02d}"
 
 
-def load_bucket(root: Path, bucket: int, committed: Iterable[str]) -> BucketState:
+# With ``since``: only rows of months from ``since`` on (mentions one month earlier; bases and decisions whose
+# window starts there), as gateway.versioning.horizon.within keeps them.
+_SINCE = {"contributions": ("month", 0), "mentions": ("month", -1), "versions": ("month", 0),
+          "frozen": ("window_first", 0), "decisions": ("reference_month", 0)}
+
+
+def load_bucket(root: Path, bucket: int, committed: Iterable[str], since: str | None = None) -> BucketState:
+    """A bucket's committed rows: all of them, or (``since``) those of open months only."""
     committed = list(committed)
 
     def rows(table: str) -> list[dict]:
-        return _read(_committed_parts(_bucket_folder(root, table, bucket), committed))
+        files = _committed_parts(_bucket_folder(root, table, bucket), committed)
+        if since is None or not files:
+            return _read(files)
+        column, offset = _SINCE[table]
+        first = pc.field(column) >= pa.scalar(add_months(since, offset))
+        return pa.concat_tables([pq.read_table(path, filters=first) for path in files],
+                                promote_options="default").to_pylist()
     return BucketState(contributions=[Contribution(**row) for row in rows("contributions")],
                        mentions=[Mention(**row) for row in rows("mentions")],
                        versions=[RESOURCE_VERSION.from_row(row) for row in rows("versions")],

@@ -86,3 +86,22 @@ def test_a_register_written_before_the_declaration_shards_is_continued_alike(tmp
             run(Settings((str(folder),), str(tmp_path / out), TEST_KEY))
     sharded, legacy = _versions(tmp_path / "sharded"), _versions(tmp_path / "legacy")
     assert sharded == legacy and {row[6] for row in sharded} >= {"INITIAL", "REPLACEMENT"}
+
+
+def test_a_replacement_dropping_people_versions_their_month_even_when_nothing_else_arrives_for_them(tmp_path):
+    """A later run holding only an "annule et remplace" that lists one person of eight: the seven others,
+    in buckets nothing else of that run touches, lose the month's amounts (a new version each)."""
+    from fixtures.generator import replacement_keeping_first_person
+    flows = tmp_path / "flows"
+    generate(flows, people=8, employers=1, bodies=0, months=1, seed=5, rates=Rates(0, 0, 0, 0, 0, 0, 0))
+    [january] = flows.rglob("dsn_*_202501_1.dsn")
+    run(Settings((str(flows),), str(tmp_path / "out"), TEST_KEY))
+    replacement = tmp_path / "later" / "replacement.dsn"
+    replacement.parent.mkdir()
+    replacement.write_bytes(replacement_keeping_first_person(january.read_bytes(), rank=2))
+    later = run(Settings((str(replacement.parent),), str(tmp_path / "out"), TEST_KEY, as_of="2025-03-20T08:00:00Z"))
+    assert later.manifest["lines_quarantined"] == 0
+    versions = _versions(tmp_path / "out")
+    people = {row[0] for row in versions}
+    emptied = {row[0] for row in versions if row[4] == 2 and row[7] is None and row[6] == "REPLACEMENT"}
+    assert len(people) == 8 and len(emptied) == 7

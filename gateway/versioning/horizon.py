@@ -1,0 +1,64 @@
+"""Settled months: how far back a run still reads the register.
+
+A run's flags, bases and gate decisions are a snapshot, as of the run, of every person of the buckets it
+touches. They do not need the register's whole history: a month is *settled* once no output can use it
+any more, that is once it is older than the oldest window of a base the gate may still re-examine with
+an effect on payments. Counting back from the run's month:
+
+    2                              a base's reference month is at most 2 months back (quarterly bases)
+  + the longest base window        (M-13 for housing aid)
+  + the longest paid period        (a base pays ``paid_months`` months after its reference month)
+  + the recovery time limit        (beyond it a change is lapsed: neither overpayment nor arrears)
+
+With the default policy: 2 + 13 + 3 + 24 = 42 months. A run reads only the rows of months still open (and
+the month before, whose mentions tell which months were due): its cost follows what is open, not how
+long the register has been kept. Settled months stay in the register (as-of reproduction, history, a
+revision that still arrives for them): such a revision makes the buckets read their whole history again
+for that run, so that it is versioned exactly as before.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from gateway.policy import Policy
+from gateway.versioning.register import BucketState
+from gateway.versioning.view import add_months
+
+QUARTER_OFFSET = 2          # a quarterly base's reference month: the first month of the run's quarter
+
+
+def open_months(policy: Policy) -> int:
+    """How many months back from the run's month are still open (read, flagged, re-examined)."""
+    window = max((-base.window[0] for base in policy.bases), default=0)
+    paid = max((benefit.paid_months for benefit in policy.gate.benefits.values()), default=0)
+    return QUARTER_OFFSET + window + paid + policy.gate.recovery_limit_months
+
+
+def open_from(policy: Policy, as_of: str) -> str | None:
+    """The first month still open for a run at ``as_of`` (None without a date: nothing is settled)."""
+    return add_months(as_of[:7], -open_months(policy)) if as_of else None
+
+
+def mentions_from(first_open: str) -> str:
+    """Mentions are read one month further back: a contract open in a month makes the next month due."""
+    return add_months(first_open, -1)
+
+
+def within(state: BucketState, first_open: str | None) -> BucketState:
+    """What of a bucket's rows the outputs may use: rows of open months (bases and decisions whose whole
+    window is open). The same rows whether the bucket was read whole or from the open months only."""
+    if first_open is None:
+        return state
+    mention_month = mentions_from(first_open)
+    return replace(state,
+                   contributions=[c for c in state.contributions if c.month >= first_open],
+                   mentions=[m for m in state.mentions if m.month >= mention_month],
+                   versions=[v for v in state.versions if v.month >= first_open],
+                   frozen=[b for b in state.frozen if b.window_first >= first_open],
+                   decisions=[d for d in state.decisions if d.reference_month >= first_open])
+
+
+def settled(first_month: str | None, first_open: str) -> bool:
+    """Whether a declaration attributes amounts to a settled month (None: not known, so assume it does;
+    "": it attributes none)."""
+    return first_month is None or ("" < first_month < first_open)
