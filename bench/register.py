@@ -1,16 +1,17 @@
 """Register growth: run time and register size for a generated history, and when the history doubles.
 
-    python -m bench.register [--people 1000] [--employers 40] [--months 15] [--out bench/results/register.json]
+    python -m bench.register [--people 1000] [--employers 40] [--months 42] [--out bench/results/register.json]
 
 For each history length (N and 2N months): one batch run over everything (time, register bytes, files,
-versions, flags, bases, floating rate), then the same history run incrementally with the last arrival
-month alone timed: the cost of a monthly run once the register holds N (or 2N) months.
+versions, flags, bases, floating rate), then the same history run month by month, each monthly run timed:
+the cost of a monthly run once the register holds N (or 2N) months. Months settle after 42 months with
+the default policy (gateway.versioning.horizon): past that, a monthly run should cost the same however
+long the register's history.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -39,24 +40,25 @@ def _measure(root: Path, people: int, employers: int, months: int) -> dict:
     size, files = _size(register)
     arrivals = sorted(p for p in flows.iterdir() if p.is_dir())
     incremental = root / f"incremental-{months}"
-    shutil.copytree(flows, root / "previous", ignore=shutil.ignore_patterns(arrivals[-1].name))
-    run(Settings((str(root / "previous"),), str(incremental), KEY))
-    shutil.rmtree(root / "previous")
-    started = time.perf_counter()
-    last = run(Settings((str(arrivals[-1]),), str(incremental), KEY))
-    last_seconds = time.perf_counter() - started
+    monthly = []
+    for folder in arrivals:
+        started = time.perf_counter()
+        last = run(Settings((str(folder),), str(incremental), KEY))
+        monthly.append(round(time.perf_counter() - started, 2))
+    last_seconds = monthly[-1]
     return {"months": months, "files": len(list(flows.rglob("*.dsn"))), "lines": lines,
             "batch_seconds": round(batch_seconds, 2), "register_bytes": size, "register_files": files,
             "versions": len(store.load_all_versions(register)), "resource_months": batch.manifest["floating"]["months"],
             "floating_rate": batch.manifest["floating"]["rate"],
-            "last_month_lines": last.manifest["lines_read"], "last_month_seconds": round(last_seconds, 2)}
+            "last_month_lines": last.manifest["lines_read"], "last_month_seconds": last_seconds,
+            "monthly_seconds": monthly}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=1000)
     parser.add_argument("--employers", type=int, default=40)
-    parser.add_argument("--months", type=int, default=15)
+    parser.add_argument("--months", type=int, default=42)
     parser.add_argument("--out", default="bench/results/register.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,6 +69,12 @@ def main() -> None:
         print(f"{row['months']:>6} {row['lines']:>10,} {row['batch_seconds']:>8.2f} {row['register_bytes'] / 1e6:>12.2f} "
               f"{row['register_files']:>6} {row['versions']:>9,} {row['floating_rate']:>9.1%} "
               f"{row['last_month_seconds']:>13.2f}")
+    for row in rows:
+        curve = row["monthly_seconds"]
+        marks = sorted({m for m in (6, 12, 24, 36, 42, 48, 60, 72, 84) if m <= len(curve)} | {len(curve)})
+        print(f"monthly run s ({row['months']} months history): "
+              + ", ".join(f"month {m}: {sum(curve[max(0, m - 3):m]) / len(curve[max(0, m - 3):m]):.2f}" for m in marks)
+              + "  (mean of 3 runs ending there)")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"people": args.people, "employers": args.employers, "rows": rows},
                                          indent=1) + "\n")

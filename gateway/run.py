@@ -130,14 +130,16 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
     visible = tuple(c for c in committed if c != run_id)
     as_of = max(arrivals.values(), default="")
     first_open = open_from(policy, as_of)
+    # The runs that wrote rows of months still open (gateway.versioning.horizon): the only ones a bucket reads.
+    recent = visible if first_open is None else tuple(
+        c.run_id for c in commits
+        if c.run_id != run_id and (c.last_month is None or c.last_month >= mentions_from(first_open)))
     job = RegisterJob(root=str(register_dir), run_id=run_id, committed=visible,
                       arrivals=tuple(sorted(arrivals.items())), as_of=as_of,
                       policy_path=settings.policy, buckets=store.ensure_layout(register_dir),
                       write=run_id not in committed, open_requests=open_requests(settings.open_requests),
-                      pending_buckets=store.pending_buckets(register_dir, visible), first_open=first_open,
-                      recent=None if first_open is None else tuple(
-                          c.run_id for c in commits if c.run_id != run_id
-                          and (c.last_month is None or c.last_month >= mentions_from(first_open))))
+                      pending_buckets=store.pending_buckets(register_dir, recent, since=first_open),
+                      first_open=first_open, recent=recent)
     if files:
         try:
             pipeline.run(files, str(staging), settings.pseudonym_key, settings.pipeline_options(), job)

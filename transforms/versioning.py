@@ -50,7 +50,7 @@ class RegisterJob:
     open_requests: tuple[tuple[str, str], ...] = ()   # (person, month) with a correction request open
     pending_buckets: tuple[int, ...] = ()      # buckets holding PENDING gate decisions: re-examined every run
     first_open: str | None = None     # the first month still open at as_of (gateway.versioning.horizon)
-    recent: tuple[str, ...] | None = None     # committed runs holding rows of open months (None: all of them)
+    recent: tuple[str, ...] | None = None     # committed runs with rows of open months (None: all of them)
 
 
 def _registry_rules(target: Target = Target.FLOATING):

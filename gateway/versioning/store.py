@@ -169,18 +169,22 @@ _SINCE = {"contributions": ("month", 0), "mentions": ("month", -1), "versions": 
           "frozen": ("window_first", 0), "decisions": ("reference_month", 0)}
 
 
+def _bucket_rows(root: Path, table: str, bucket: int, committed: list[str], since: str | None) -> list[dict]:
+    files = _committed_parts(_bucket_folder(root, table, bucket), committed)
+    if since is None or not files:
+        return _read(files)
+    column, offset = _SINCE[table]
+    first = pc.field(column) >= pa.scalar(add_months(since, offset))
+    return pa.concat_tables([pq.read_table(path, filters=first) for path in files],
+                            promote_options="default").to_pylist()
+
+
 def load_bucket(root: Path, bucket: int, committed: Iterable[str], since: str | None = None) -> BucketState:
     """A bucket's committed rows: all of them, or (``since``) those of open months only."""
     committed = list(committed)
 
     def rows(table: str) -> list[dict]:
-        files = _committed_parts(_bucket_folder(root, table, bucket), committed)
-        if since is None or not files:
-            return _read(files)
-        column, offset = _SINCE[table]
-        first = pc.field(column) >= pa.scalar(add_months(since, offset))
-        return pa.concat_tables([pq.read_table(path, filters=first) for path in files],
-                                promote_options="default").to_pylist()
+        return _bucket_rows(root, table, bucket, committed, since)
     return BucketState(contributions=[Contribution(**row) for row in rows("contributions")],
                        mentions=[Mention(**row) for row in rows("mentions")],
                        versions=[RESOURCE_VERSION.from_row(row) for row in rows("versions")],
@@ -243,17 +247,16 @@ def load_run(root: Path, table: str, run_id: str) -> list[dict]:
                   if (path := _bucket_folder(root, table, bucket) / f"run={run_id}.parquet").exists()])
 
 
-def pending_buckets(root: Path, committed: Iterable[str]) -> tuple[int, ...]:
-    """Buckets whose latest gate decision on some base is PENDING (held or waiting for an officer)."""
+def pending_buckets(root: Path, committed: Iterable[str], since: str | None = None) -> tuple[int, ...]:
+    """Buckets whose latest gate decision on some base (of open months, with ``since``) is PENDING (held or
+    waiting for an officer)."""
     if not (root / "decisions").exists():
         return ()
-    store_buckets = buckets_of(root)
     committed = list(committed)
     out = []
-    for bucket in range(store_buckets):
-        files = _committed_parts(_bucket_folder(root, "decisions", bucket), committed)
+    for bucket in range(buckets_of(root)):
         latest: dict[tuple, tuple[str, str]] = {}
-        for row in _read(files):
+        for row in _bucket_rows(root, "decisions", bucket, committed, since):
             key = (row["person_key"], row["benefit"], row["reference_month"])
             if key not in latest or row["as_of"] >= latest[key][0]:
                 latest[key] = (row["as_of"], row["status"])
