@@ -5,6 +5,8 @@ state from the register, merges the declarations that arrived, and derives the f
 the bucket's people as of the run's transaction time. Declarations (one small row each) go by shard of
 their slot: a shard's step writes the run's new ones to the register and parks the arriving ones in the
 staging folder; a bucket reads of both only the slots its people are in (the shards' list is a side input).
+A bucket reads of its own history the months still open (gateway.versioning.horizon), all of it when the run
+changes a settled month; the buckets of the people a superseded declaration listed are merged too.
 """
 from __future__ import annotations
 
@@ -136,7 +138,6 @@ class _MergeBucket(beam.DoFn):
         self._policy = load_policy(self._job.policy_path)
         self._rules = _registry_rules()
         self._gate_rules = _registry_rules(Target.GATE)
-        self._declarant_rows = store.load_declarant_rows(Path(self._job.root), self._job.committed)
         self._gate = gate_inputs(Path(self._job.root), self._job.open_requests, self._policy.gate.estimator)
 
     def process(self, element, index):
@@ -146,8 +147,8 @@ class _MergeBucket(beam.DoFn):
             spilled_contributions, spilled_mentions = read_objects(path)
             contributions.extend(spilled_contributions)
             mentions.extend(spilled_mentions)
-        root = Path(self._job.root)
         job = self._job
+        root = Path(job.root)
         whole = (job.first_open is None or any(settles for *_, settles in index)
                  or any(c.month < job.first_open for c in contributions))
         # Open months only, unless this run changes a settled month: then the whole history, so that the
@@ -155,14 +156,16 @@ class _MergeBucket(beam.DoFn):
         prior = (store.load_bucket(root, bucket, job.committed) if whole
                  else store.load_bucket(root, bucket, job.committed if job.recent is None else job.recent,
                                         since=job.first_open))
-        # The declarations of the slots the bucket's people are in: all that merge and the views need.
-        slots = {item.slot for items in (prior.contributions, prior.mentions, contributions, mentions) for item in items}
+        # Of the register's declarations and declarant rows, those of the slots and declarants of the bucket's
+        # people: all that merge and the views need.
+        items = [item for items in (prior.contributions, prior.mentions, contributions, mentions) for item in items]
+        slots = {item.slot for item in items}
         shards = {store.shard_of(slot, job.buckets) for slot in slots}
         known = store.load_declarations(root, job.committed, shards=shards, slots=slots)
-        arriving = _arriving(index, slots, shards)
-        result = process_bucket(prior, known=known, arriving=arriving, contributions=contributions,
-                                mentions=mentions, run_id=self._job.run_id, as_of=self._job.as_of,
-                                policy=self._policy, rules=self._rules, declarant_rows=self._declarant_rows,
+        declarant_rows = store.load_declarant_rows(root, job.committed, declarants={item.declarant_id for item in items})
+        result = process_bucket(prior, known=known, arriving=_arriving(index, slots, shards),
+                                contributions=contributions, mentions=mentions, run_id=job.run_id, as_of=job.as_of,
+                                policy=self._policy, rules=self._rules, declarant_rows=declarant_rows,
                                 gate=self._gate, gate_rules=self._gate_rules)
         derived = result.derived
         if self._job.write:

@@ -155,8 +155,14 @@ def load_declarations(root: Path, committed: Iterable[str], *, shards: Iterable[
     return [Declaration(**row) for row in pa.concat_tables(tables, promote_options="default").to_pylist()]
 
 
-def load_declarant_rows(root: Path, committed: Iterable[str]) -> list[dict]:
-    return _read(_committed_parts(root / "declarants", committed))
+def load_declarant_rows(root: Path, committed: Iterable[str], declarants: Iterable[str] | None = None) -> list[dict]:
+    """Per run and declarant, the months first known and first revised: of every declarant, or of some (read
+    with a filter: a bucket needs the rates of its own people's declarants, not the country's)."""
+    files = _committed_parts(root / "declarants", committed)
+    if declarants is None or not files:
+        return _read(files)
+    wanted = pc.field("declarant_id").isin(pa.array(sorted(set(declarants)), type=pa.string()))
+    return pa.concat_tables([pq.read_table(path, filters=wanted) for path in files]).to_pylist()
 
 
 def _bucket_folder(root: Path, table: str, bucket: int) -> Path:
