@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import apache_beam as beam
 
@@ -35,6 +36,16 @@ from schemas.records import FLOATING_FLAG, GATE_DECISION, REFERENCE_BASE
 
 DECLARATIONS = "declarations"
 SUPERSEDED = "superseded"
+
+
+class ShardIndex(NamedTuple):
+    """What a declarations shard's step hands the buckets (a side input): staged files, not declarations."""
+
+    shard: int
+    arriving: str          # the run's declarations of the shard (staged, pickled)
+    known: str             # the register's declarations of the shard, before the run (staged, pickled)
+    fresh: int             # how many of the arriving ones the register did not know
+    settles: bool          # whether one of them supersedes a declaration with amounts in a settled month
 
 
 @dataclass(frozen=True)
@@ -69,9 +80,11 @@ def gate_inputs(root: Path, open_requests: tuple[tuple[str, str], ...], estimato
 
 
 class _IndexShard(beam.DoFn):
-    """One shard of the run's declarations (by slot) -> the run's part of the register for that shard, and
-    the arriving declarations parked in the staging folder for the buckets: no step holds the register's
-    declarations, nor all of a run's."""
+    """One shard of the run's declarations (by slot) -> the run's part of the register for that shard; the
+    arriving declarations and the register's declarations of the shard parked in the staging folder for the
+    buckets (each bucket then opens one file per shard, however many runs the register holds); the buckets
+    of the people a superseded declaration listed. No step holds the register's declarations, nor all of a
+    run's."""
 
     def __init__(self, job: RegisterJob, staging: str) -> None:
         self._job, self._staging = job, staging
@@ -83,7 +96,7 @@ class _IndexShard(beam.DoFn):
         known = store.load_declarations(root, job.committed, shards=[shard])
         known_digests = {d.digest for d in known}
         declarations, months, people = [], {}, {}
-        for path in sorted(paths):
+        for path in sorted(p for p in paths if p is not None):     # None: every shard is indexed, even without arrivals
             rows, part_months, part_people = read_objects(path)
             declarations.extend(rows)
             for digest, month in part_months.items():
@@ -101,7 +114,8 @@ class _IndexShard(beam.DoFn):
             store.write_run_part(root, "declarations", job.run_id, fresh, shard=shard)   # sorted: byte-stable
         superseded = _superseded(known, fresh)
         settles = job.first_open is not None and any(settled(d.first_month, job.first_open) for d in superseded)
-        yield shard, spill_objects(self._staging, f"register/index/shard={shard:02d}", arriving), len(fresh), settles
+        yield ShardIndex(shard, spill_objects(self._staging, f"register/index/shard={shard:02d}", arriving),
+                         spill_objects(self._staging, f"register/known/shard={shard:02d}", known), len(fresh), settles)
         # The buckets of the people a superseded declaration listed: one it no longer lists loses its amounts
         # there, even when nothing else arrives for that bucket.
         touched = {int(b) for d in superseded for b in (d.buckets.split() if d.buckets is not None
@@ -124,9 +138,12 @@ def _superseded(known: list[Declaration], fresh: list[Declaration]) -> list[Decl
     return out
 
 
-def _arriving(index: list, slots: set[str], shards: set[int]) -> list:
-    """The run's arriving declarations of ``slots`` (in ``shards``), from the shards' staged files, one at a time."""
-    return [d for shard, path, *_ in sorted(index) if shard in shards for d in read_objects(path) if d.slot in slots]
+def _of_slots(index: list[ShardIndex], slots: set[str], shards: set[int], which: str) -> list[Declaration]:
+    """The declarations of ``slots`` (in ``shards``) that arrive in the run (``which="arriving"``) or that the
+    register knows (``"known"``), from the shards' staged files, a shard at a time: a bucket opens one file per
+    shard, however many runs the register holds."""
+    return [d for entry in sorted(index) if entry.shard in shards
+            for d in read_objects(getattr(entry, which)) if d.slot in slots]
 
 
 class _MergeBucket(beam.DoFn):
@@ -149,7 +166,7 @@ class _MergeBucket(beam.DoFn):
             mentions.extend(spilled_mentions)
         job = self._job
         root = Path(job.root)
-        whole = (job.first_open is None or any(settles for *_, settles in index)
+        whole = (job.first_open is None or any(entry.settles for entry in index)
                  or any(c.month < job.first_open for c in contributions))
         # Open months only, unless this run changes a settled month: then the whole history, so that the
         # merge versions it exactly (the outputs use open months either way).
@@ -161,9 +178,9 @@ class _MergeBucket(beam.DoFn):
         items = [item for items in (prior.contributions, prior.mentions, contributions, mentions) for item in items]
         slots = {item.slot for item in items}
         shards = {store.shard_of(slot, job.buckets) for slot in slots}
-        known = store.load_declarations(root, job.committed, shards=shards, slots=slots)
+        known = _of_slots(index, slots, shards, "known")
         declarant_rows = store.load_declarant_rows(root, job.committed, declarants={item.declarant_id for item in items})
-        result = process_bucket(prior, known=known, arriving=_arriving(index, slots, shards),
+        result = process_bucket(prior, known=known, arriving=_of_slots(index, slots, shards, "arriving"),
                                 contributions=contributions, mentions=mentions, run_id=job.run_id, as_of=job.as_of,
                                 policy=self._policy, rules=self._rules, declarant_rows=declarant_rows,
                                 gate=self._gate, gate_rules=self._gate_rules)
@@ -231,7 +248,7 @@ class _WriteRegisterStats(beam.DoFn):
         self._job, self._staging = job, staging
 
     def process(self, total, index):
-        total = dict(total, declarations_added=sum(fresh for _, _, fresh, _ in index))
+        total = dict(total, declarations_added=sum(entry.fresh for entry in index))
         if self._job.write:
             rows = [{"declarant_id": d, "months_added": c[0], "months_revised": c[1],
                      "transaction_time": self._job.as_of} for d, c in sorted(total["declarants"].items())]
@@ -297,7 +314,9 @@ class VersionRegister(beam.PTransform):
         job = self._job
         spilled = outcomes | "SpillBuckets" >> beam.ParDo(_SpillBuckets(job, self._staging)).with_outputs(
             DECLARATIONS, main="buckets")
-        shards = (spilled[DECLARATIONS]
+        every_shard = outcomes.pipeline | "EveryShard" >> beam.Create([(shard, None) for shard in range(job.buckets)])
+        shards = ((spilled[DECLARATIONS], every_shard)
+                  | "WithEveryShard" >> beam.Flatten()
                   | "GroupShard" >> beam.GroupByKey()
                   | "IndexShard" >> beam.ParDo(_IndexShard(job, self._staging)).with_outputs(SUPERSEDED, main="index"))
         index = beam.pvalue.AsList(shards["index"])

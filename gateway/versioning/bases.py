@@ -56,11 +56,13 @@ def base_of(view: PersonView, policy: BasePolicy, as_of: str, floating: set[tupl
     floating_abs: dict[str, int] = dict.fromkeys(window, 0)
     magnitude = 0
     allowance_paid_by_body: dict[str, int] = {}
-    for key, versions in view.versions.items():
+    declared: set[str] = set()
+    for key in (key for month in window for key in view.keys_of(month)):
         _, declarant, nature, month = key
-        if month not in inside or nature not in policy.natures:
+        if nature not in policy.natures:
             continue
-        current = versions[-1]
+        declared.add(month)
+        current = view.versions[key][-1]
         amount = getattr(current, policy.amount)
         if amount is None:
             continue
@@ -89,7 +91,7 @@ def base_of(view: PersonView, policy: BasePolicy, as_of: str, floating: set[tupl
     total = sum(per_month.values())
     deduction = round(policy.deduction_rate * max(0, sum(deductible.values())))
     floating_cents = sum(floating_abs.values())
-    months_declared = len({key[3] for key in view.versions if key[3] in inside and key[2] in policy.natures})
+    months_declared = len(declared)
     identity = f"{view.person_key}|{policy.benefit}|{month_m}|{as_of}|{policy_version}"
     return ReferenceBase(
         base_id=hashlib.sha256(identity.encode()).hexdigest()[:24], person_key=view.person_key,

@@ -33,10 +33,20 @@ class PersonView:
     contributions: list[Contribution] = field(default_factory=list)             # from current declarations
     mentions: list[Mention] = field(default_factory=list)                       # from current declarations
     flows: dict[str, str] = field(default_factory=dict)                         # declarant -> flow
+    _by_month: dict[str, list[Key]] | None = field(default=None, repr=False)
 
     def current(self, key: Key) -> ResourceVersion | None:
         versions = self.versions.get(key)
         return versions[-1] if versions else None
+
+    def keys_of(self, month: str) -> list[Key]:
+        """The person's keys of one month (indexed once the view is complete: bases and the gate ask month
+        by month, for every base of every reference month)."""
+        if self._by_month is None:
+            self._by_month = {}
+            for key in self.versions:
+                self._by_month.setdefault(key[3], []).append(key)
+        return self._by_month.get(month, [])
 
 
 def people_as_of(state: BucketState, declarations: Iterable[Declaration], as_of: str) -> dict[str, PersonView]:
