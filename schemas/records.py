@@ -78,14 +78,39 @@ class RecordSchema:
             columns[name] = [_plain(value) for value in values] if isinstance(sample, enum.Enum) else values
         return pa.Table.from_pydict(columns, schema=self.arrow)
 
+    @functools.cached_property
+    def enum_fields(self) -> dict[str, type]:
+        """The record's fields typed by one of our enums (values stored as their string)."""
+        found = {}
+        for field in dataclasses.fields(self.record_type):
+            enum_type = _ENUMS.get(str(field.type).split(" ")[0])
+            if enum_type is not None:
+                found[field.name] = enum_type
+        return found
+
     def from_row(self, row: dict) -> Any:
-        hints = {f.name: f.type for f in dataclasses.fields(self.record_type)}
-        values = {}
-        for name, value in row.items():
-            hint = str(hints.get(name, ""))
-            enum_type = _ENUMS.get(hint.split(" ")[0])
-            values[name] = enum_type(value) if enum_type and value is not None else value
-        return self.record_type(**values)
+        enums = self.enum_fields
+        return self.record_type(**{name: enums[name](value) if name in enums and value is not None else value
+                                   for name, value in row.items()})
+
+    def from_table(self, table: pa.Table) -> list[Any]:
+        """``from_row`` over a whole table, column by column."""
+        return records_of(table, self.record_type, self.enum_fields)
+
+
+def records_of(table: pa.Table, record_type: type, enums: dict[str, type] | None = None) -> list[Any]:
+    """Records built from an Arrow table's columns (no per-row dicts from Arrow; each distinct enum value
+    converted once)."""
+    names = table.column_names
+    columns = []
+    for name in names:
+        values = table.column(name).to_pylist()
+        enum_type = (enums or {}).get(name)
+        if enum_type is not None:
+            members = {value: enum_type(value) for value in set(values) if value is not None}
+            values = [members.get(value) for value in values]
+        columns.append(values)
+    return [record_type(**dict(zip(names, row))) for row in zip(*columns)]
 
 
 def _plain(value: Any) -> Any:

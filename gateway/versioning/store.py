@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 from gateway.publish.datasets import bucket_of
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, ResourceVersion
 from gateway.versioning.view import add_months
-from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION
+from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION, records_of
 
 DEFAULT_BUCKETS = 16
 _AMOUNTS = ("net_social_cents", "net_taxable_cents", "net_paid_cents", "gross_cents", "pas_base_cents",
@@ -179,25 +179,27 @@ _SINCE = {"contributions": ("month", 0), "mentions": ("month", -1), "versions": 
           "frozen": ("window_first", 0), "decisions": ("reference_month", 0)}
 
 
-def _bucket_rows(root: Path, table: str, bucket: int, committed: list[str], since: str | None) -> list[dict]:
+def _bucket_table(root: Path, table: str, bucket: int, committed: list[str], since: str | None) -> pa.Table | None:
     files = _committed_parts(_bucket_folder(root, table, bucket), committed)
+    if not files:
+        return None
     if since is None:
-        return _read(files)
+        return _table(files)
     column, offset = _SINCE[table]
-    return _read(files, pc.field(column) >= pa.scalar(add_months(since, offset)))
+    return _table(files, pc.field(column) >= pa.scalar(add_months(since, offset)))
 
 
 def load_bucket(root: Path, bucket: int, committed: Iterable[str], since: str | None = None) -> BucketState:
     """A bucket's committed rows: all of them, or (``since``) those of open months only."""
     committed = list(committed)
 
-    def rows(table: str) -> list[dict]:
-        return _bucket_rows(root, table, bucket, committed, since)
-    return BucketState(contributions=[Contribution(**row) for row in rows("contributions")],
-                       mentions=[Mention(**row) for row in rows("mentions")],
-                       versions=[RESOURCE_VERSION.from_row(row) for row in rows("versions")],
-                       frozen=[REFERENCE_BASE.from_row(row) for row in rows("frozen")],
-                       decisions=[GATE_DECISION.from_row(row) for row in rows("decisions")])
+    def rows(table: str, record_type: type, enums: dict[str, type] | None = None) -> list:
+        found = _bucket_table(root, table, bucket, committed, since)
+        return [] if found is None else records_of(found, record_type, enums)
+    return BucketState(contributions=rows("contributions", Contribution), mentions=rows("mentions", Mention),
+                       versions=rows("versions", RESOURCE_VERSION.record_type, RESOURCE_VERSION.enum_fields),
+                       frozen=rows("frozen", REFERENCE_BASE.record_type, REFERENCE_BASE.enum_fields),
+                       decisions=rows("decisions", GATE_DECISION.record_type, GATE_DECISION.enum_fields))
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -264,7 +266,9 @@ def pending_buckets(root: Path, committed: Iterable[str], since: str | None = No
     out = []
     for bucket in range(buckets_of(root)):
         latest: dict[tuple, tuple[str, str]] = {}
-        for row in _bucket_rows(root, "decisions", bucket, committed, since):
+        found = _bucket_table(root, "decisions", bucket, committed, since)
+        for row in [] if found is None else found.select(["person_key", "benefit", "reference_month", "as_of",
+                                                           "status"]).to_pylist():
             key = (row["person_key"], row["benefit"], row["reference_month"])
             if key not in latest or row["as_of"] >= latest[key][0]:
                 latest[key] = (row["as_of"], row["status"])
