@@ -11,7 +11,7 @@ from gateway.policy import Policy
 from gateway.records import BaseChange
 from gateway.validate.registry import Rule
 from gateway.validate.rules.gate import PENDING
-from gateway.versioning.bases import ReferenceBase, base_of
+from gateway.versioning.bases import ReferenceBase, base_of, window_sums
 from gateway.values import euros
 from gateway.versioning.floating import FloatingFlag
 from gateway.versioning.view import PersonView, add_months
@@ -59,7 +59,7 @@ class OfficerAnswer:
 
 
 def _months(monthly: str) -> dict[str, int]:
-    return {item.split(":")[0]: int(item.split(":")[1]) for item in monthly.split()}
+    return {month: int(cents) for month, cents in (item.split(":") for item in monthly.split())}
 
 
 def _between(first: str, last: str) -> int:
@@ -107,13 +107,14 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
         if reference in published or benefit not in gate.benefits:
             continue
         base_policy = policy.base(benefit)
-        now = base_of(view, base_policy, as_of, floating, policy_version=policy.version, month_m=month_m,
-                      allow_empty=True)
-        before, after = _months(reference.monthly_cents), _months(now.monthly_cents)
+        sums = window_sums(view, base_policy, month_m, floating)      # a base is built only if it changed
+        before, after = _months(reference.monthly_cents), sums.per_month
         changed = tuple((m, after.get(m, 0) - before.get(m, 0)) for m in sorted(after) if after.get(m, 0) != before.get(m, 0))
-        delta = now.base_cents - reference.base_cents
+        delta = sums.base_cents - reference.base_cents
         if not changed and delta == 0:
             continue
+        now = base_of(view, base_policy, as_of, floating, policy_version=policy.version, month_m=month_m,
+                      allow_empty=True, sums=sums)
         params = gate.benefits[benefit]
         window = base_policy.window[1] - base_policy.window[0] + 1
         change = BaseChange(

@@ -2,6 +2,7 @@
 the share of their amount that is floating, so that a base computed today can be compared later."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -42,14 +43,38 @@ def reference_month(as_of: str, policy: BasePolicy) -> str:
     return month
 
 
-def base_of(view: PersonView, policy: BasePolicy, as_of: str, floating: set[tuple], *,
-            policy_version: str, month_m: str | None = None, allow_empty: bool = False) -> ReferenceBase | None:
-    """The base of one person for one benefit as known at ``as_of``, for the reference month of that date
-    (or ``month_m``); None when the window holds nothing, unless ``allow_empty`` (a base that lost all
-    its amounts is still a base)."""
-    month_m = month_m or reference_month(as_of, policy)
-    window = [add_months(month_m, offset) for offset in range(policy.window[0], policy.window[1] + 1)]
-    inside = set(window)
+@functools.lru_cache(maxsize=4096)
+def _window(month_m: str, offsets: tuple[int, int]) -> tuple[str, ...]:
+    """The months of a reference period (asked for every base of every person: computed once per month M)."""
+    return tuple(add_months(month_m, offset) for offset in range(offsets[0], offsets[1] + 1))
+
+
+@dataclass(slots=True)
+class WindowSums:
+    """What a reference period adds up to for one person: all a base's amounts are made of."""
+
+    window: tuple[str, ...]
+    per_month: dict[str, int]          # after double counting and flooring
+    deduction: int
+    used: list[str]                    # version ids
+    months_declared: int
+    double_counted: int
+    floating_cents: int
+    magnitude: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_month.values())
+
+    @property
+    def base_cents(self) -> int:
+        return self.total - self.deduction
+
+
+def window_sums(view: PersonView, policy: BasePolicy, month_m: str, floating: set[tuple]) -> WindowSums:
+    """The amounts of one person's reference period for month M (the gate compares these with a frozen base
+    before building a base at all)."""
+    window = _window(month_m, policy.window)
     used: list[str] = []
     per_month: dict[str, int] = dict.fromkeys(window, 0)
     deductible: dict[str, int] = dict.fromkeys(window, 0)
@@ -75,12 +100,10 @@ def base_of(view: PersonView, policy: BasePolicy, as_of: str, floating: set[tupl
             floating_abs[month] += abs(amount)
         if nature == ALLOWANCE and view.flows.get(declarant) == Flow.PASRAU.value:
             allowance_paid_by_body[month] = allowance_paid_by_body.get(month, 0) + amount
-    if not used and not allow_empty:
-        return None
     double_counted = 0
-    if policy.amount == "net_social_cents":          # subrogated IJ are inside the employer's net social
-        for mention in view.mentions:
-            if mention.month in inside and mention.subrogated_allowance_cents > 0:
+    if policy.amount == "net_social_cents" and used:     # subrogated IJ are inside the employer's net social
+        for mention in (mention for month in window for mention in view.mentions_of(month)):
+            if mention.subrogated_allowance_cents > 0:
                 overlap = min(mention.subrogated_allowance_cents, allowance_paid_by_body.get(mention.month, 0))
                 if overlap > 0:
                     per_month[mention.month] -= overlap
@@ -88,16 +111,29 @@ def base_of(view: PersonView, policy: BasePolicy, as_of: str, floating: set[tupl
                     double_counted += overlap
     if policy.floor_month_at_zero:
         per_month = {month: max(0, value) for month, value in per_month.items()}
-    total = sum(per_month.values())
     deduction = round(policy.deduction_rate * max(0, sum(deductible.values())))
-    floating_cents = sum(floating_abs.values())
-    months_declared = len(declared)
+    return WindowSums(window, per_month, deduction, used, len(declared), double_counted, sum(floating_abs.values()),
+                      magnitude)
+
+
+def base_of(view: PersonView, policy: BasePolicy, as_of: str, floating: set[tuple], *,
+            policy_version: str, month_m: str | None = None, allow_empty: bool = False,
+            sums: WindowSums | None = None) -> ReferenceBase | None:
+    """The base of one person for one benefit as known at ``as_of``, for the reference month of that date
+    (or ``month_m``); None when the window holds nothing, unless ``allow_empty`` (a base that lost all
+    its amounts is still a base). ``sums``: the window's sums when already computed."""
+    month_m = month_m or reference_month(as_of, policy)
+    sums = sums or window_sums(view, policy, month_m, floating)
+    if not sums.used and not allow_empty:
+        return None
+    window, per_month, total = sums.window, sums.per_month, sums.total
     identity = f"{view.person_key}|{policy.benefit}|{month_m}|{as_of}|{policy_version}"
     return ReferenceBase(
         base_id=hashlib.sha256(identity.encode()).hexdigest()[:24], person_key=view.person_key,
         benefit=policy.benefit, reference_month=month_m, window_first=window[0], window_last=window[-1],
-        amount_kind=policy.amount, months_declared=months_declared, total_cents=total, deduction_cents=deduction,
-        double_counted_cents=double_counted, base_cents=total - deduction, floating_cents=floating_cents,
-        floating_share=round(floating_cents / magnitude, 4) if magnitude else 0.0,
+        amount_kind=policy.amount, months_declared=sums.months_declared, total_cents=total,
+        deduction_cents=sums.deduction, double_counted_cents=sums.double_counted, base_cents=total - sums.deduction,
+        floating_cents=sums.floating_cents,
+        floating_share=round(sums.floating_cents / sums.magnitude, 4) if sums.magnitude else 0.0,
         monthly_cents=" ".join(f"{month}:{per_month[month]}" for month in window),
-        versions_used=" ".join(sorted(used)), policy_version=policy_version, as_of=as_of)
+        versions_used=" ".join(sorted(sums.used)), policy_version=policy_version, as_of=as_of)

@@ -34,6 +34,7 @@ class PersonView:
     mentions: list[Mention] = field(default_factory=list)                       # from current declarations
     flows: dict[str, str] = field(default_factory=dict)                         # declarant -> flow
     _by_month: dict[str, list[Key]] | None = field(default=None, repr=False)
+    _mentions_by_month: dict[str, list[Mention]] | None = field(default=None, repr=False)
 
     def current(self, key: Key) -> ResourceVersion | None:
         versions = self.versions.get(key)
@@ -47,6 +48,14 @@ class PersonView:
             for key in self.versions:
                 self._by_month.setdefault(key[3], []).append(key)
         return self._by_month.get(month, [])
+
+    def mentions_of(self, month: str) -> list[Mention]:
+        """The person's mentions of one month, in their order (indexed once, like ``keys_of``)."""
+        if self._mentions_by_month is None:
+            self._mentions_by_month = {}
+            for mention in self.mentions:
+                self._mentions_by_month.setdefault(mention.month, []).append(mention)
+        return self._mentions_by_month.get(month, [])
 
 
 def people_as_of(state: BucketState, declarations: Iterable[Declaration], as_of: str) -> dict[str, PersonView]:
