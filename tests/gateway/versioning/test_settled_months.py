@@ -129,5 +129,10 @@ def test_a_register_without_month_ranges_is_read_whole_and_continued_alike(tmp_p
     for name in ("current", "legacy"):
         run(Settings((str(arrivals[-1]),), str(tmp_path / name), TEST_KEY, policy=policy))
     assert _versions(tmp_path / "current") == _versions(tmp_path / "legacy")
+    # Without the declarations' buckets, a replacement makes every bucket merge (not only its people's): the legacy
+    # run writes more buckets, and the same rows for every bucket the current run writes.
     for dataset in ("flags", "bases"):
-        assert _rows(tmp_path / "current" / dataset) == _rows(tmp_path / "legacy" / dataset)
+        current = sorted((tmp_path / "current" / dataset).glob("part-*.parquet"))
+        assert current
+        for part in current:
+            assert _rows(part) == _rows(tmp_path / "legacy" / dataset / part.name), part.name
