@@ -29,8 +29,8 @@ from gateway.gate.officer import load_answers
 from gateway.validate.registry import Target
 from gateway.versioning.bucket import GateInputs, process_bucket
 from gateway.versioning.horizon import settled
-from gateway.versioning.register import (Declaration, contributions_of, current_declarations, declaration_of_summary,
-                                         mentions_of)
+from gateway.versioning.register import (Declaration, arrival_order, becoming_current, contributions_of,
+                                         current_declarations, declaration_of_summary, mentions_of)
 from schemas.records import FLOATING_FLAG, GATE_DECISION, REFERENCE_BASE
 
 
@@ -104,7 +104,7 @@ class _IndexShard(beam.DoFn):
             for digest, buckets in part_people.items():
                 people.setdefault(digest, set()).update(buckets)
         first: dict[str, Declaration] = {}                  # a declaration received twice: its first copy
-        for declaration in sorted(declarations, key=lambda d: (d.transaction_time, d.file, d.first_line)):
+        for declaration in sorted(declarations, key=arrival_order):
             digest = declaration.digest
             first.setdefault(digest, replace(declaration, first_month=months.get(digest, ""),
                                              buckets=" ".join(f"{b:02d}" for b in sorted(people.get(digest, ())))))
@@ -125,17 +125,8 @@ class _IndexShard(beam.DoFn):
 
 
 def _superseded(known: list[Declaration], fresh: list[Declaration]) -> list[Declaration]:
-    """The declarations that fresh ones supersede in their slots, in the merge's order of arrival."""
-    current = current_declarations(known)
-    out = []
-    for declaration in sorted(fresh, key=lambda d: (d.transaction_time, d.file, d.first_line)):
-        previous = current.get(declaration.slot)
-        if previous is not None and declaration.order <= previous.order:
-            continue                                     # an older rank arriving late changes nothing
-        if previous is not None:
-            out.append(previous)
-        current[declaration.slot] = declaration
-    return out
+    """The declarations that fresh ones supersede in their slots, as the merge will apply them."""
+    return [previous for _, previous in becoming_current(current_declarations(known), fresh) if previous is not None]
 
 
 def _of_slots(index: list[ShardIndex], slots: set[str], shards: set[int], which: str) -> list[Declaration]:

@@ -40,8 +40,21 @@ def open_from(policy: Policy, as_of: str) -> str | None:
 
 
 def mentions_from(first_open: str) -> str:
-    """Mentions are read one month further back: a contract open in a month makes the next month due."""
-    return add_months(first_open, -1)
+    """The earliest month a run still reads (mentions, one month before the first open month)."""
+    return open_bound("mentions", first_open)[1]
+
+
+# Which rows of a bucket's tables the outputs may use once ``first_open`` is known: the column compared, and
+# its offset in months (mentions one month earlier: a contract open in a month makes the next month due;
+# frozen bases and decisions whose window starts in an open month). The store reads with the same bounds.
+OPEN_ROWS = {"contributions": ("month", 0), "mentions": ("month", -1), "versions": ("month", 0),
+             "frozen": ("window_first", 0), "decisions": ("reference_month", 0)}
+
+
+def open_bound(table: str, first_open: str) -> tuple[str, str]:
+    """(column, first value kept) of a bucket table's rows still open."""
+    column, offset = OPEN_ROWS[table]
+    return column, add_months(first_open, offset)
 
 
 def within(state: BucketState, first_open: str | None) -> BucketState:
@@ -49,13 +62,11 @@ def within(state: BucketState, first_open: str | None) -> BucketState:
     window is open). The same rows whether the bucket was read whole or from the open months only."""
     if first_open is None:
         return state
-    mention_month = mentions_from(first_open)
-    return replace(state,
-                   contributions=[c for c in state.contributions if c.month >= first_open],
-                   mentions=[m for m in state.mentions if m.month >= mention_month],
-                   versions=[v for v in state.versions if v.month >= first_open],
-                   frozen=[b for b in state.frozen if b.window_first >= first_open],
-                   decisions=[d for d in state.decisions if d.reference_month >= first_open])
+
+    def kept(table: str, rows: list) -> list:
+        column, first = open_bound(table, first_open)
+        return [row for row in rows if getattr(row, column) >= first]
+    return replace(state, **{table: kept(table, getattr(state, table)) for table in OPEN_ROWS})
 
 
 def settled(first_month: str | None, first_open: str) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from gateway.records import AMOUNT_FIELDS, Amounts, Cause, DeclarationSummary, Flow, Outcome, ResourceMonth, \
     ResourceNature, compact_pickle
@@ -255,6 +255,23 @@ def _next(month: str) -> str:
     return f"{year + (number == 12)}-{number % 12 + 1:02d}"
 
 
+def arrival_order(declaration: Declaration) -> tuple:
+    return (declaration.transaction_time, declaration.file, declaration.first_line)
+
+
+def becoming_current(current: dict[str, Declaration], fresh: Iterable[Declaration],
+                     ) -> Iterator[tuple[Declaration, Declaration | None]]:
+    """The fresh declarations that become current in their slot, in arrival order, each with the one it
+    supersedes (None for a slot's first); ``current`` (slot -> current declaration) is updated before each is
+    yielded. An older rank arriving late changes nothing and is not yielded."""
+    for declaration in sorted(fresh, key=arrival_order):
+        previous = current.get(declaration.slot)
+        if previous is not None and declaration.order <= previous.order:
+            continue
+        current[declaration.slot] = declaration
+        yield declaration, previous
+
+
 def merge(*, known: list[Declaration], contributions: list[Contribution], versions: list[ResourceVersion],
           arriving: list[Declaration], new_contributions: list[Contribution], run_id: str,
           ) -> tuple[list[Declaration], list[Contribution], list[ResourceVersion]]:
@@ -266,7 +283,7 @@ def merge(*, known: list[Declaration], contributions: list[Contribution], versio
     """
     known_digests = {d.digest for d in known}
     fresh = sorted({d.digest: d for d in reversed(arriving) if d.digest not in known_digests}.values(),
-                   key=lambda d: (d.transaction_time, d.file, d.first_line))
+                   key=arrival_order)
     fresh_digests = {d.digest for d in fresh}
     added = [c for c in new_contributions if c.digest in fresh_digests]
     by_key: dict[tuple, list[Contribution]] = {}
@@ -282,12 +299,8 @@ def merge(*, known: list[Declaration], contributions: list[Contribution], versio
             keys_of_slot.setdefault(contribution.slot, set()).add(key)
     out: list[ResourceVersion] = []
     after = current_declarations(known)            # the current declaration of each slot, kept up to date
-    for trigger in fresh:
-        previous_current = after.get(trigger.slot)
-        if previous_current is not None and trigger.order <= previous_current.order:
-            continue                                   # an older rank arriving late changes nothing
+    for trigger, previous_current in becoming_current(after, fresh):
         superseded = previous_current is not None
-        after[trigger.slot] = trigger
         for key in sorted(keys_of_slot.get(trigger.slot, ())):
             value = value_of(by_key[key], after)
             previous = last.get(key)
@@ -320,5 +333,6 @@ def as_of(versions: Iterable[ResourceVersion], when: str) -> dict[tuple, Resourc
     return current
 
 
-__all__ = ["BucketState", "Contribution", "Declaration", "Mention", "ResourceVersion", "VersionCause", "as_of", "contributions_of",
+__all__ = ["BucketState", "Contribution", "Declaration", "Mention", "ResourceVersion", "VersionCause", "arrival_order",
+           "as_of", "becoming_current", "contributions_of",
            "current_declarations", "declaration_of", "declaration_of_summary", "mentions_of", "merge", "replace"]

@@ -29,7 +29,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 
 from gateway.publish.datasets import bucket_of
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, ResourceVersion
-from gateway.versioning.view import add_months
+from gateway.versioning.horizon import open_bound
 from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION, records_of
 
 DEFAULT_BUCKETS = 16
@@ -150,15 +150,9 @@ def _declaration_parts(root: Path, committed: Iterable[str], shards: Iterable[in
         path for shard in wanted for path in _committed_parts(folder / f"shard={shard:02d}", committed)]
 
 
-def load_declarations(root: Path, committed: Iterable[str], *, shards: Iterable[int] | None = None,
-                      slots: Iterable[str] | None = None) -> list[Declaration]:
-    """Committed declarations: all of them, or those of some shards, or only those of some slots (read with
-    a filter: a bucket holds the declarations of its own people's slots, not the register's)."""
-    files = _declaration_parts(root, committed, shards)
-    if not files:
-        return []
-    where = None if slots is None else pc.field("slot").isin(pa.array(sorted(set(slots)), type=pa.string()))
-    return [Declaration(**row) for row in _read(files, where)]
+def load_declarations(root: Path, committed: Iterable[str], *, shards: Iterable[int] | None = None) -> list[Declaration]:
+    """Committed declarations: all of them, or those of some shards."""
+    return [Declaration(**row) for row in _read(_declaration_parts(root, committed, shards))]
 
 
 def load_declarant_rows(root: Path, committed: Iterable[str], declarants: Iterable[str] | None = None) -> list[dict]:
@@ -173,33 +167,28 @@ def _bucket_folder(root: Path, table: str, bucket: int) -> Path:
     return root / table / f"bucket={bucket:02d}"
 
 
-# With ``since``: only rows of months from ``since`` on (mentions one month earlier; bases and decisions whose
-# window starts there), as gateway.versioning.horizon.within keeps them.
-_SINCE = {"contributions": ("month", 0), "mentions": ("month", -1), "versions": ("month", 0),
-          "frozen": ("window_first", 0), "decisions": ("reference_month", 0)}
-
-
 def _bucket_table(root: Path, table: str, bucket: int, committed: list[str], since: str | None) -> pa.Table | None:
     files = _committed_parts(_bucket_folder(root, table, bucket), committed)
     if not files:
         return None
     if since is None:
         return _table(files)
-    column, offset = _SINCE[table]
-    return _table(files, pc.field(column) >= pa.scalar(add_months(since, offset)))
+    column, first = open_bound(table, since)         # the rows gateway.versioning.horizon.within keeps
+    return _table(files, pc.field(column) >= pa.scalar(first))
 
 
 def load_bucket(root: Path, bucket: int, committed: Iterable[str], since: str | None = None) -> BucketState:
     """A bucket's committed rows: all of them, or (``since``) those of open months only."""
     committed = list(committed)
 
-    def rows(table: str, record_type: type, enums: dict[str, type] | None = None) -> list:
+    def rows(table: str, records: Callable[[pa.Table], list]) -> list:
         found = _bucket_table(root, table, bucket, committed, since)
-        return [] if found is None else records_of(found, record_type, enums)
-    return BucketState(contributions=rows("contributions", Contribution), mentions=rows("mentions", Mention),
-                       versions=rows("versions", RESOURCE_VERSION.record_type, RESOURCE_VERSION.enum_fields),
-                       frozen=rows("frozen", REFERENCE_BASE.record_type, REFERENCE_BASE.enum_fields),
-                       decisions=rows("decisions", GATE_DECISION.record_type, GATE_DECISION.enum_fields))
+        return [] if found is None else records(found)
+    return BucketState(contributions=rows("contributions", lambda t: records_of(t, Contribution)),
+                       mentions=rows("mentions", lambda t: records_of(t, Mention)),
+                       versions=rows("versions", RESOURCE_VERSION.from_table),
+                       frozen=rows("frozen", REFERENCE_BASE.from_table),
+                       decisions=rows("decisions", GATE_DECISION.from_table))
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
