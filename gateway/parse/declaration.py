@@ -158,9 +158,9 @@ def declaration_text(data: bytes) -> bytes:
 def tokens_of(text: bytes, first: int) -> tuple[Sequence[int], list[str], list[str], list[LineDefect]]:
     """Line numbers, rubrics and values of the rubric lines of ``text`` (LF-ended lines, the first numbered
     ``first``), and the defects of the lines that are not plain rubric lines."""
-    lines = text[:-1].decode("latin-1").split("\n")    # Latin-1: one byte a character, lengths as in bytes
-    if clean_lines(text, lines):
+    if clean_lines(text):
         # Every line is a plain rubric line: cut the columns by position.
+        lines = text[:-1].decode("latin-1").split("\n")    # Latin-1: one byte a character
         return range(first, first + len(lines)), [line[:14] for line in lines], [line[16:-1] for line in lines], []
     numbers: list[int] = []
     rubrics: list[str] = []

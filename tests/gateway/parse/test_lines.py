@@ -1,8 +1,11 @@
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.parse import lines as L
+from gateway.parse.declaration import LineDefect, declaration_text, tokens_of
 from gateway.parse.lines import Defect, iter_raw_lines, tokenize
 
 
@@ -68,3 +71,29 @@ def test_offsets_point_at_line_starts_across_chunk_boundaries(monkeypatch):
     raws = list(iter_raw_lines(io.BytesIO(data)))
     assert [data[r.offset:r.offset + r.length] for r in raws] == [r.data for r in raws]
     assert [r.number for r in raws] == [1, 2, 3]
+
+
+_LINES = [b"S21.G00.30.001,'1234567890123'", b"S21.G00.30.002,'D'ALMEIDA'", "S21.G00.40.006,'Préparateur'".encode("latin-1"),
+          "S21.G00.40.006,'Préparateur'".encode("utf-8"), b"S21.G00.40.006,'Pr\xef\xbf\xbdparateur'",
+          b"S21.G00.51.013,''", b"S21.G00.51.013,'1'", b"S21.G00.51.013,'12.00", b"S21.G00.51.013 '12.00'",
+          b"S21.G00.5.013,'12.00'", b"S2X.G00.51.013,'12.00'", b"S21.G00.51.0130'12.00'", b"S21.G00.51.013,'A\tB'",
+          b"S21.G00.51.013,'A\x00B'", b"S21.G00.51.013,'A\x85B'", b"S21.G00.51.013,'A\rB'", b"S21.G00.51.013,'A'\r",
+          b"S21.G00.40.006,'" + b"X" * 239 + b"'", b"S21.G00.40.006,'" + b"X" * 240 + b"'", b"", b"'",
+          b"s21.g00.51.013,'1'", b"S21.G00.51.01:,'1'", b"S2/.G00.51.013,'1'"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_LINES), min_size=1, max_size=30), st.integers(1, 10_000))
+def test_a_declaration_is_tokenized_alike_as_a_whole_and_line_by_line(lines, first):
+    """The whole-text fast path gives the tokens and defects that tokenizing line by line gives, whatever
+    mix of good and bad lines (quotes, Latin-1, mangled UTF-8, control bytes, CR, over-long) it holds."""
+    text = declaration_text(b"\n".join(lines) + b"\n")
+    expected_tokens, expected_defects = [], []
+    for raw in iter_raw_lines(io.BytesIO(text), first_number=first):
+        token, defects = tokenize(raw)
+        expected_defects += [LineDefect(raw.number, d, token.rubric if token else "") for d in defects]
+        if token is not None:
+            expected_tokens.append(tuple(token))
+    numbers, rubrics, values, defects = tokens_of(text, first)
+    assert list(zip(numbers, rubrics, values)) == expected_tokens
+    assert defects == expected_defects
