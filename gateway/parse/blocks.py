@@ -21,18 +21,23 @@ class BlockInstance:
     block: str
     first_line: int
     last_line: int
-    values: dict[str, str] = field(default_factory=dict)
-    lines_of: dict[str, int] = field(default_factory=dict)   # rubric -> line number
+    values: dict[str, str] = field(default_factory=dict)       # rubric -> value, in line order
+    # The line of each value, in the same order; None when they are the lines from first_line on (the
+    # usual case, so that an instance needs no second dict: a line is looked up only to report it).
+    lines: "Sequence[int] | None" = None
     children: list["BlockInstance"] = field(default_factory=list)
     parent: "BlockInstance | None" = None
-    last_number: int = -1
     _subtree: "tuple[BlockInstance, ...] | None" = field(default=None, repr=False)
 
     def get(self, rubric: str) -> str | None:
         return self.values.get(rubric)
 
     def line_of(self, rubric: str) -> int:
-        return self.lines_of.get(rubric, self.first_line)
+        """The line of ``rubric`` in this instance (its first line when the instance lacks it)."""
+        for position, key in enumerate(self.values):
+            if key == rubric:
+                return self.first_line + position if self.lines is None else self.lines[position]
+        return self.first_line
 
     def children_of(self, block: str) -> Iterator["BlockInstance"]:
         return (child for child in self.children if child.block == block)
@@ -56,7 +61,7 @@ class BlockInstance:
 
     @property
     def line_count(self) -> int:
-        return len(self.lines_of)
+        return len(self.values)
 
     @property
     def subtree_last_line(self) -> int:
@@ -89,12 +94,12 @@ def build_blocks(tokens: list[Token], norm: NormCatalogue) -> tuple[list[BlockIn
         if block == current_block and number > last_number:
             instance = current
         else:
-            instance = current = tree.attach(BlockInstance(block, line, line), rubric)
+            instance = current = tree.attach(BlockInstance(block, line, line, lines=[]), rubric)
             current_block = block
         instance.values[rubric] = value
-        instance.lines_of[rubric] = line
+        instance.lines.append(line)
         instance.last_line = line
-        instance.last_number = last_number = number
+        last_number = number
     return tree.roots, tree.problems
 
 
@@ -135,13 +140,15 @@ def build_blocks_from_columns(lines: Sequence[int], rubrics: list[str], values: 
     strangers = set(rubrics).difference(norm.rubrics)          # rubrics the norm does not know (rare)
     unknown = [i for i, rubric in enumerate(rubrics) if rubric in strangers] if strangers else []
     tree = _Tree(norm)
+    attach, instances = tree.attach, columns.instances
+    consecutive = isinstance(lines, range)
     for head, end in zip(heads, heads[1:] + [count]):
         rubric = rubrics[head]
-        instance = BlockInstance(rubric[:10], lines[head], lines[end - 1],
-                                 dict(zip(rubrics[head:end], values[head:end])),
-                                 dict(zip(rubrics[head:end], lines[head:end])))
-        instance.last_number = int(number[end - 1])
-        columns.instances.append(tree.attach(instance, rubric))
+        first, last = lines[head], lines[end - 1]
+        instance = BlockInstance(rubric[:10], first, last, dict(zip(rubrics[head:end], values[head:end])),
+                                 None if consecutive or last - first == end - head - 1 else tuple(lines[head:end]),
+                                 [])
+        instances.append(attach(instance, rubric))
     if unknown:
         found = [StructureProblem("unknown_rubric", lines[i], rubrics[i]) for i in unknown]
         # Reported in line order, an unknown rubric before the orphan block it starts (as line by line).
@@ -157,13 +164,19 @@ class _Tree:
         self.problems: list[StructureProblem] = []
         self._open: dict[str, BlockInstance] = {}
         self._blocks, self._descendants = norm.blocks, norm.descendants
+        self._plan: dict[str, tuple[str | None, frozenset[str]]] = {}    # block -> parent block, blocks below
 
     def attach(self, instance: BlockInstance, rubric: str) -> BlockInstance:
         """A new instance goes under the closest open instance of its parent block (else it is a root)."""
         block = instance.block
-        spec = self._blocks.get(block)
-        parent_id = spec.parent if spec is not None else None
-        parent = self._open.get(parent_id) if parent_id else None
+        try:
+            parent_id, below = self._plan[block]
+        except KeyError:
+            spec = self._blocks.get(block)
+            parent_id, below = self._plan[block] = (spec.parent if spec is not None else None,
+                                                    self._descendants.get(block) or frozenset())
+        opened = self._open
+        parent = opened.get(parent_id) if parent_id else None
         if parent is not None:
             parent.children.append(instance)
             instance.parent = parent
@@ -171,10 +184,8 @@ class _Tree:
             if parent_id is not None:
                 self.problems.append(StructureProblem("orphan_block", instance.first_line, rubric))
             self.roots.append(instance)
-        opened = self._open
-        below = self._descendants.get(block)
         if below and opened:
-            for other in opened.keys() & below:
+            for other in [other for other in opened if other in below]:
                 del opened[other]
         opened[block] = instance
         return instance

@@ -46,8 +46,8 @@ def test_a_child_without_its_parent_and_an_unknown_rubric_are_reported():
 def _shape(roots, problems):
     """A tree as plain values: blocks, lines, values, line numbers and children, in document order."""
     def node(instance):
-        return (instance.block, instance.first_line, instance.last_line, instance.last_number,
-                tuple(instance.values.items()), tuple(instance.lines_of.items()),
+        return (instance.block, instance.first_line, instance.last_line, tuple(instance.values.items()),
+                tuple((rubric, instance.line_of(rubric)) for rubric in instance.values), instance.line_count,
                 tuple(node(child) for child in instance.children))
     return [node(root) for root in roots], problems
 
