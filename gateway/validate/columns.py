@@ -62,12 +62,19 @@ def _check(decl: ParsedDeclaration) -> DeclarationValues:
     if columns is None or norm is None or not columns.rubrics:
         return result
     memo = _readings.setdefault(norm, {})
-    for token, key in enumerate(zip(columns.rubrics, columns.values)):
+    failing: dict[tuple[str, str], tuple] = {}
+    for key in dict.fromkeys(zip(columns.rubrics, columns.values)):     # each distinct pair once
         reading = memo.get(key)
         if reading is None:
             if len(memo) >= _READINGS_MAX:
                 memo.clear()
             reading = memo[key] = _read(norm, *key)
+        if reading:
+            failing[key] = reading
+    if not failing:
+        return result
+    for token, key in enumerate(zip(columns.rubrics, columns.values)):
+        reading = failing.get(key)
         if reading:
             instance = columns.instance_of(token)
             person = _person_of(instance)
