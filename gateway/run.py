@@ -26,7 +26,7 @@ from gateway.publish.report import write_reports
 from gateway.run_files import write_json
 from gateway.gate.estimate import estimator_named
 from gateway.policy import load_policy
-from gateway.versioning import store
+from gateway.versioning import compaction, store
 from gateway.versioning.horizon import mentions_from, open_from
 from transforms import pipeline
 from transforms.versioning import RegisterJob
@@ -138,8 +138,8 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
                       arrivals=tuple(sorted(arrivals.items())), as_of=as_of,
                       policy_path=settings.policy, buckets=store.ensure_layout(register_dir),
                       write=run_id not in committed, open_requests=open_requests(settings.open_requests),
-                      pending_buckets=store.pending_buckets(register_dir, recent, since=first_open),
-                      first_open=first_open, recent=recent)
+                      pending_buckets=store.pending_buckets(register_dir, recent, since=first_open, visible=visible),
+                      first_open=first_open, recent=recent, compact_every=compaction.COMPACT_EVERY)
     if files:
         try:
             pipeline.run(files, str(staging), settings.pseudonym_key, settings.pipeline_options(), job)

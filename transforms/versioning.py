@@ -64,6 +64,7 @@ class RegisterJob:
     pending_buckets: tuple[int, ...] = ()      # buckets holding PENDING gate decisions: re-examined every run
     first_open: str | None = None     # the first month still open at as_of (gateway.versioning.horizon)
     recent: tuple[str, ...] | None = None     # committed runs with rows of open months (None: all of them)
+    compact_every: int = 0            # compact a folder's parts every so many runs (0: never)
 
 
 def _registry_rules(target: Target = Target.FLOATING):
@@ -112,6 +113,8 @@ class _IndexShard(beam.DoFn):
         fresh = [d for d in arriving if d.digest not in known_digests]
         if job.write and fresh:
             store.write_run_part(root, "declarations", job.run_id, fresh, shard=shard)   # sorted: byte-stable
+        if job.write and job.compact_every:
+            store.compact_folder(root, store.shard_folder(root, shard), (*job.committed, job.run_id), job.compact_every)
         superseded = _superseded(known, fresh)
         settles = job.first_open is not None and any(settled(d.first_month, job.first_open) for d in superseded)
         yield ShardIndex(shard, spill_objects(self._staging, f"register/index/shard={shard:02d}", arriving),
@@ -163,7 +166,7 @@ class _MergeBucket(beam.DoFn):
         # merge versions it exactly (the outputs use open months either way).
         prior = (store.load_bucket(root, bucket, job.committed) if whole
                  else store.load_bucket(root, bucket, job.committed if job.recent is None else job.recent,
-                                        since=job.first_open))
+                                        since=job.first_open, visible=job.committed))
         # Of the register's declarations and declarant rows, those of the slots and declarants of the bucket's
         # people: all that merge and the views need.
         items = [item for items in (prior.contributions, prior.mentions, contributions, mentions) for item in items]
@@ -179,6 +182,8 @@ class _MergeBucket(beam.DoFn):
         if self._job.write:
             store.write_bucket(root, bucket, self._job.run_id, result.contributions, result.mentions, result.versions,
                                derived.published, derived.decisions)
+            if job.compact_every:
+                store.compact_bucket(root, bucket, (*job.committed, job.run_id), job.compact_every)
             checkpoint("register")
         part = f"part-{bucket:02d}"
         write_partition(self._staging, "flags", part, FLOATING_FLAG, derived.flags, avro=False)
@@ -244,6 +249,10 @@ class _WriteRegisterStats(beam.DoFn):
             rows = [{"declarant_id": d, "months_added": c[0], "months_revised": c[1],
                      "transaction_time": self._job.as_of} for d, c in sorted(total["declarants"].items())]
             store.write_run_part(Path(self._job.root), "declarants", self._job.run_id, rows)
+            if self._job.compact_every:
+                root = Path(self._job.root)
+                store.compact_folder(root, root / "declarants", (*self._job.committed, self._job.run_id),
+                                     self._job.compact_every)
         write_bytes(f"{self._staging}/_register.json", json.dumps(total, sort_keys=True).encode())
         yield total
 

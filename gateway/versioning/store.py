@@ -10,6 +10,8 @@
     REGISTER/frozen/bucket=NN/run=<run_id>.parquet           bases published to liquidation (schema reference_base)
     REGISTER/decisions/bucket=NN/run=<run_id>.parquet        frozen-effects gate decisions (schema gate_decision)
     REGISTER/officer_answers.jsonl                           officers' answers to REVIEW_CAP decisions
+    REGISTER/_compacted/<folder>/runs=<digest>.parquet       many runs' parts of a folder in one file
+                                                             (gateway.versioning.compaction)
 
 A run writes its parts, then the driver appends its line to ``_commits.jsonl``: parts of a run that
 never committed (a crash) are invisible and are overwritten when the run is done again; a committed
@@ -18,7 +20,7 @@ one bucket reads only that bucket's parts, and of the declarations only the rows
 (registers written before the shards keep their ``declarations/run=<run_id>.parquet`` parts, read
 alike). Of a bucket's parts, a run reads the rows of months still open (gateway.versioning.horizon), in
 the parts of the runs that wrote such rows (``last_month`` in the commit log), unless it changes a
-settled month. Readable by pyarrow and DuckDB
+settled month; the parts of many runs are read from the folder's compacted file. Readable by pyarrow and DuckDB
 (``SELECT * FROM 'REGISTER/versions/*/*.parquet'``, filtered on the committed runs). At scale the same
 layout maps onto a lake table format (Iceberg or Delta: one append commit per run, partitioned by
 person bucket and month; the commit log is the table's snapshot log).
@@ -36,8 +38,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from gateway.publish.datasets import bucket_of
+from gateway.versioning import compaction
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, ResourceVersion
-from gateway.versioning.horizon import open_bound
+from gateway.versioning.horizon import OPEN_ROWS, open_bound
 from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION, records_of
 
 DEFAULT_BUCKETS = 16
@@ -120,19 +123,26 @@ def _committed_parts(folder: Path, committed: Iterable[str]) -> list[str]:
 
 
 def _table(files: list[str], where: pc.Expression | None = None) -> pa.Table:
-    """Parts read as one table (a ParquetFile per part: a dataset per small part costs several times more),
-    filtered once over the whole."""
-    table = pa.concat_tables([_part(path) for path in files], promote_options="default")
+    """Parts read as one table, filtered once over the whole."""
+    table = pa.concat_tables([compaction.read_part(path) for path in files], promote_options="default")
     return table if where is None else table.filter(where)
-
-
-def _part(path: str) -> pa.Table:
-    with pq.ParquetFile(path) as part:
-        return part.read()
 
 
 def _read(files: list[str], where: pc.Expression | None = None) -> list[dict]:
     return _table(files, where).to_pylist() if files else []
+
+
+def _rows_of(root: Path, folder: Path, committed: Iterable[str], where: pc.Expression | None = None,
+             visible: Iterable[str] | None = None, bound: tuple[str, str] | None = None) -> pa.Table | None:
+    """The rows of ``folder``'s parts of the ``committed`` runs matching ``where``, in part order: through the
+    folder's compaction when one is usable by a reader that sees the ``visible`` runs (default: ``committed``);
+    None when there is nothing to read. ``bound``: (column, first value) when ``where`` keeps values from there."""
+    committed = list(committed)
+    compacted = compaction.usable(root, folder, committed if visible is None else visible)
+    if compacted is not None:
+        return compaction.read(root, folder, compacted, committed, where, bound)
+    files = _committed_parts(folder, committed)
+    return _table(files, where) if files else None
 
 
 def shard_of(slot: str, shards: int) -> int:
@@ -141,48 +151,54 @@ def shard_of(slot: str, shards: int) -> int:
     return bucket_of(slot, shards)
 
 
-def _declaration_parts(root: Path, committed: Iterable[str], shards: Iterable[int] | None) -> list[str]:
-    """Committed declaration parts of some shards (None: all), with the unsharded parts of older registers."""
+def shard_folder(root: Path, shard: int) -> Path:
+    return root / "declarations" / f"shard={shard:02d}"
+
+
+def load_declarations(root: Path, committed: Iterable[str], *, shards: Iterable[int] | None = None,
+                      visible: Iterable[str] | None = None) -> list[Declaration]:
+    """Committed declarations: all of them, or those of some shards (with the unsharded parts of older
+    registers)."""
     committed = list(committed)
-    folder = root / "declarations"
     wanted = range(buckets_of(root)) if shards is None else sorted(set(shards))
-    return _committed_parts(folder, committed) + [
-        path for shard in wanted for path in _committed_parts(folder / f"shard={shard:02d}", committed)]
+    rows = _read(_committed_parts(root / "declarations", committed))
+    for shard in wanted:
+        found = _rows_of(root, shard_folder(root, shard), committed, visible=visible)
+        rows += [] if found is None else found.to_pylist()
+    return [Declaration(**row) for row in rows]
 
 
-def load_declarations(root: Path, committed: Iterable[str], *, shards: Iterable[int] | None = None) -> list[Declaration]:
-    """Committed declarations: all of them, or those of some shards."""
-    return [Declaration(**row) for row in _read(_declaration_parts(root, committed, shards))]
-
-
-def load_declarant_rows(root: Path, committed: Iterable[str], declarants: Iterable[str] | None = None) -> list[dict]:
+def load_declarant_rows(root: Path, committed: Iterable[str], declarants: Iterable[str] | None = None,
+                        visible: Iterable[str] | None = None) -> list[dict]:
     """Per run and declarant, the months first known and first revised: of every declarant, or of some (read
     with a filter: a bucket needs the rates of its own people's declarants, not the country's)."""
     where = None if declarants is None else pc.field("declarant_id").isin(
         pa.array(sorted(set(declarants)), type=pa.string()))
-    return _read(_committed_parts(root / "declarants", committed), where)
+    found = _rows_of(root, root / "declarants", committed, where, visible)
+    return [] if found is None else found.to_pylist()
 
 
 def _bucket_folder(root: Path, table: str, bucket: int) -> Path:
     return root / table / f"bucket={bucket:02d}"
 
 
-def _bucket_table(root: Path, table: str, bucket: int, committed: list[str], since: str | None) -> pa.Table | None:
-    files = _committed_parts(_bucket_folder(root, table, bucket), committed)
-    if not files:
-        return None
-    if since is None:
-        return _table(files)
-    column, first = open_bound(table, since)         # the rows gateway.versioning.horizon.within keeps
-    return _table(files, pc.field(column) >= pa.scalar(first))
+def _bucket_table(root: Path, table: str, bucket: int, committed: list[str], since: str | None,
+                  visible: Iterable[str] | None = None) -> pa.Table | None:
+    where = bound = None
+    if since is not None:
+        bound = open_bound(table, since)                 # the rows gateway.versioning.horizon.within keeps
+        where = pc.field(bound[0]) >= pa.scalar(bound[1])
+    return _rows_of(root, _bucket_folder(root, table, bucket), committed, where, visible, bound)
 
 
-def load_bucket(root: Path, bucket: int, committed: Iterable[str], since: str | None = None) -> BucketState:
-    """A bucket's committed rows: all of them, or (``since``) those of open months only."""
+def load_bucket(root: Path, bucket: int, committed: Iterable[str], since: str | None = None,
+                visible: Iterable[str] | None = None) -> BucketState:
+    """A bucket's committed rows: all of them, or (``since``) those of open months only; ``committed`` may
+    be a subset of the runs the reader sees (``visible``, default ``committed``): the runs with open rows."""
     committed = list(committed)
 
     def rows(table: str, records: Callable[[pa.Table], list]) -> list:
-        found = _bucket_table(root, table, bucket, committed, since)
+        found = _bucket_table(root, table, bucket, committed, since, visible)
         return [] if found is None else records(found)
     return BucketState(contributions=rows("contributions", lambda t: records_of(t, Contribution)),
                        mentions=rows("mentions", lambda t: records_of(t, Mention)),
@@ -233,6 +249,21 @@ def write_bucket(root: Path, bucket: int, run_id: str, contributions: list[Contr
         _write(_bucket_folder(root, "versions", bucket) / f"run={run_id}.parquet", RESOURCE_VERSION.table(ordered))
 
 
+BUCKET_TABLES = ("contributions", "mentions", "versions", "frozen", "decisions")
+
+
+def compact_bucket(root: Path, bucket: int, runs: Iterable[str], every: int = compaction.COMPACT_EVERY) -> None:
+    """Compact a bucket's tables over ``runs`` (gateway.versioning.compaction), rows stored by open month."""
+    runs = list(runs)
+    for table in BUCKET_TABLES:
+        compaction.compact(root, _bucket_folder(root, table, bucket), runs, every=every, order=OPEN_ROWS[table][0])
+
+
+def compact_folder(root: Path, folder: Path, runs: Iterable[str], every: int = compaction.COMPACT_EVERY) -> None:
+    """Compact a run-wide folder (declarants) or a declarations shard."""
+    compaction.compact(root, folder, runs, every=every)
+
+
 def load_all(root: Path, table: str) -> list[dict]:
     """Every committed row of a bucketed table, as dicts."""
     committed = [c.run_id for c in commits(root)]
@@ -246,7 +277,8 @@ def load_run(root: Path, table: str, run_id: str) -> list[dict]:
                   if (path := _bucket_folder(root, table, bucket) / f"run={run_id}.parquet").exists()])
 
 
-def pending_buckets(root: Path, committed: Iterable[str], since: str | None = None) -> tuple[int, ...]:
+def pending_buckets(root: Path, committed: Iterable[str], since: str | None = None,
+                    visible: Iterable[str] | None = None) -> tuple[int, ...]:
     """Buckets whose latest gate decision on some base (of open months, with ``since``) is PENDING (held or
     waiting for an officer)."""
     if not (root / "decisions").exists():
@@ -255,7 +287,7 @@ def pending_buckets(root: Path, committed: Iterable[str], since: str | None = No
     out = []
     for bucket in range(buckets_of(root)):
         latest: dict[tuple, tuple[str, str]] = {}
-        found = _bucket_table(root, "decisions", bucket, committed, since)
+        found = _bucket_table(root, "decisions", bucket, committed, since, visible)
         for row in [] if found is None else found.select(["person_key", "benefit", "reference_month", "as_of",
                                                            "status"]).to_pylist():
             key = (row["person_key"], row["benefit"], row["reference_month"])
@@ -271,6 +303,6 @@ def load_all_versions(root: Path) -> list[ResourceVersion]:
     return [RESOURCE_VERSION.from_row(row) for row in load_all(root, "versions")]
 
 
-__all__ = ["BucketState", "Commit", "DEFAULT_BUCKETS", "buckets_of", "commit", "commits", "ensure_layout",
-           "load_all", "load_all_versions", "load_run", "pending_buckets", "load_bucket", "load_declarant_rows", "load_declarations",
-           "shard_of", "write_bucket", "write_run_part"]
+__all__ = ["BUCKET_TABLES", "BucketState", "Commit", "DEFAULT_BUCKETS", "buckets_of", "commit", "commits", "ensure_layout",
+           "compact_bucket", "compact_folder", "load_all", "load_all_versions", "load_run", "pending_buckets", "load_bucket", "load_declarant_rows", "load_declarations",
+           "shard_folder", "shard_of", "write_bucket", "write_run_part"]
