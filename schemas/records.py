@@ -7,6 +7,7 @@ import enum
 import functools
 import json
 import operator
+import types
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -100,7 +101,7 @@ class RecordSchema:
 
 def records_of(table: pa.Table, record_type: type, enums: dict[str, type] | None = None) -> list[Any]:
     """Records built from an Arrow table's columns (no per-row dicts from Arrow; each distinct enum value
-    converted once)."""
+    converted once). Fields the table lacks (registers written before a field existed) take their default."""
     names = table.column_names
     columns = []
     for name in names:
@@ -110,7 +111,46 @@ def records_of(table: pa.Table, record_type: type, enums: dict[str, type] | None
             members = {value: enum_type(value) for value in set(values) if value is not None}
             values = [members.get(value) for value in values]
         columns.append(values)
-    return [record_type(**dict(zip(names, row))) for row in zip(*columns)]
+    setters, defaults = _slot_setters(record_type, tuple(names))
+    if setters is None:
+        return [record_type(**dict(zip(names, row))) for row in zip(*columns)]
+    # A frozen dataclass's __init__ sets each field through object.__setattr__ (its own __setattr__ refuses):
+    # several times slower than the slots' own descriptors, which is what a register read of a bucket's
+    # history spends most on. Same records (a test compares both ways): these classes have no __post_init__.
+    new, out = object.__new__, []
+    for row in zip(*columns):
+        record = new(record_type)
+        for setter, value in zip(setters, row):
+            setter(record, value)
+        for setter, default in defaults:
+            setter(record, default())
+        out.append(record)
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _slot_setters(record_type: type, names: tuple[str, ...]) -> tuple[list | None, list]:
+    """The slot descriptors' setters of ``names`` and (setter, default) of the other fields; (None, []) when the
+    record cannot be built that way (not a slots dataclass, __post_init__, a column that is no field, a field
+    without default missing): its __init__ then builds it, or says what is wrong."""
+    if not (dataclasses.is_dataclass(record_type) and "__slots__" in record_type.__dict__) or \
+            hasattr(record_type, "__post_init__"):
+        return None, []
+    fields = {field.name: field for field in dataclasses.fields(record_type)}
+    if not set(names) <= set(fields) or not all(
+            isinstance(getattr(record_type, name, None), types.MemberDescriptorType) for name in fields):
+        return None, []
+    defaults = []
+    for name, field in fields.items():
+        if name in names:
+            continue
+        if field.default is not dataclasses.MISSING:
+            defaults.append((getattr(record_type, name).__set__, lambda value=field.default: value))
+        elif field.default_factory is not dataclasses.MISSING:
+            defaults.append((getattr(record_type, name).__set__, field.default_factory))
+        else:
+            return None, []
+    return [getattr(record_type, name).__set__ for name in names], defaults
 
 
 def _plain(value: Any) -> Any:

@@ -161,11 +161,13 @@ def load_declarations(root: Path, committed: Iterable[str], *, shards: Iterable[
     registers)."""
     committed = list(committed)
     wanted = range(buckets_of(root)) if shards is None else sorted(set(shards))
-    rows = _read(_committed_parts(root / "declarations", committed))
+    legacy = _committed_parts(root / "declarations", committed)
+    tables = [_table(legacy)] if legacy else []
     for shard in wanted:
         found = _rows_of(root, shard_folder(root, shard), committed, visible=visible)
-        rows += [] if found is None else found.to_pylist()
-    return [Declaration(**row) for row in rows]
+        if found is not None:
+            tables.append(found)
+    return records_of(pa.concat_tables(tables, promote_options="default"), Declaration) if tables else []
 
 
 def load_declarant_rows(root: Path, committed: Iterable[str], declarants: Iterable[str] | None = None,
