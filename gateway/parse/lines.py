@@ -101,6 +101,16 @@ def finished_line(number: int, offset: int, head: bytes, raw_len: int, last_byte
     return RawLine(number, offset, line, length)
 
 
+def line_bounds(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and LF offsets of each line of ``data`` (bytes as uint8, every line ended by LF)."""
+    ends = np.flatnonzero(data == 10)
+    starts = np.empty_like(ends)
+    if len(ends):
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+    return starts, ends
+
+
 def clean_lines(text: bytes) -> bool:
     """True when every line of ``text`` (LF-ended) is a well-formed rubric line with no defect at all.
 
@@ -114,10 +124,7 @@ def clean_lines(text: bytes) -> bool:
     if not text.isascii() and _MANGLED.search(text) is not None:
         return False
     data = np.frombuffer(text, dtype=np.uint8)
-    ends = np.flatnonzero(data == 10)
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
+    starts, ends = line_bounds(data)
     lengths = ends - starts
     if lengths.min() < 17 or lengths.max() > MAX_LINE or (data[ends - 1] != _QUOTE).any():
         return False

@@ -18,7 +18,7 @@ from typing import BinaryIO, Iterator, NamedTuple
 import numpy as np
 
 from gateway.parse import rubrics as R
-from gateway.parse.lines import KEEP, MAX_LINE, RawLine, finished_line, iter_raw_lines
+from gateway.parse.lines import KEEP, MAX_LINE, RawLine, finished_line, iter_raw_lines, line_bounds
 
 CHUNK = 256 << 10           # at most 256 k lines at once: the per-line arrays stay a few MB
 _SHORT = 16                     # shorter lines cannot be a plain rubric line: looked at one by one
@@ -87,10 +87,7 @@ def iter_line_runs(fh: BinaryIO) -> Iterator[tuple[RawLine, Tail | None]]:
 def _runs(whole: bytes, number: int, offset: int) -> Iterator[tuple[RawLine, Tail | None]]:
     """Runs of ``whole`` (complete lines, each ended by LF) whose first line is ``number`` at ``offset``."""
     buf = np.frombuffer(whole, dtype=np.uint8)
-    ends = np.flatnonzero(buf == 10)
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
+    starts, ends = line_bounds(buf)
     raw_len = ends - starts
     ends_cr = (raw_len > 0) & (buf[np.maximum(ends - 1, 0)] == 13)
     length = raw_len - ends_cr
