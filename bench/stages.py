@@ -126,8 +126,9 @@ STAGES = {"floor": floor, "index": index, "parse": parse, "validate": validate,
 
 def main() -> None:
     stage, folder, *extra = sys.argv[1:]
-    from gateway import log
+    from gateway import log, memory
     log.configure(json=True)
+    memory.tune()                         # what a run does first (allocator and collector settings)
     started = time.perf_counter()
     lines = STAGES[stage](folder, *extra)
     seconds = time.perf_counter() - started

@@ -1,4 +1,5 @@
-"""Allocator settings that keep a run's resident memory close to what it really holds.
+"""Allocator and collector settings: resident memory close to what a run really holds, and no
+time lost scanning the heap.
 
 Measured on a file of 40,000 declarations (2.9 M lines): peak RSS 634 MB with the defaults, 514 MB with
 these settings, for the same work and time. Two causes: glibc gives each of Beam's worker threads its
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import os
 
 import structlog
@@ -20,8 +22,25 @@ ENVIRONMENT = {"MALLOC_ARENA_MAX": "1", "MALLOC_TRIM_THRESHOLD_": "0", "MALLOC_M
 _log = structlog.get_logger()
 
 
+# Python's cyclic collector runs a young-generation pass every 700 net allocations of containers, and a
+# full pass over the whole heap (Beam's objects included) every 100 of those while long-lived objects
+# grow. A run allocates millions of short-lived containers (block instances, records), freed by reference
+# counting (a processed declaration's tree is released without cycles): on 1.3 M lines the collector took
+# 1.45 s of a 13.3 s run, 1.1 s of it in full passes. With 10,000 it takes 0.19 s and never a full pass;
+# peak memory is unchanged (the cycles a run leaves behind are few and still collected).
+COLLECT_EVERY = 10_000
+
+
+def tune_collector() -> None:
+    """Collect cycles less often (this process; workers call it from their DoFns' setup())."""
+    threshold, *older = gc.get_threshold()
+    if threshold < COLLECT_EVERY:
+        gc.set_threshold(COLLECT_EVERY, *older)
+
+
 def tune() -> None:
     """Apply the settings to this process and to the processes it starts; harmless where unsupported."""
+    tune_collector()
     for name, value in ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     import pyarrow as pa

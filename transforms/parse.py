@@ -6,7 +6,7 @@ import apache_beam as beam
 import structlog
 from apache_beam import pvalue
 
-from gateway import log
+from gateway import log, memory
 from gateway.faults import checkpoint
 from gateway.ingest import (TASK_LINES, DeclarationTask, check_declarant, check_person_flows, index_file,
                             iter_outcomes)
@@ -51,6 +51,7 @@ def _count_lines(path: str) -> int:
 class _IndexFile(beam.DoFn):
     def setup(self) -> None:
         log.configure()
+        memory.tune_collector()
         self._registry = _registry()
 
     def process(self, group: list[tuple[str, str]]):
@@ -86,6 +87,7 @@ class _ProcessTask(beam.DoFn):
 
     def setup(self) -> None:
         log.configure()
+        memory.tune_collector()
         self._registry = _registry()
         self._pseudonyms = Pseudonymiser(self._key)
 
@@ -137,6 +139,7 @@ class _CheckGroup(beam.DoFn):
 
     def setup(self) -> None:
         log.configure()
+        memory.tune_collector()
         self._registry = _registry()
 
     def process(self, element):

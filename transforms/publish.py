@@ -5,7 +5,7 @@ import json
 
 import apache_beam as beam
 
-from gateway import log
+from gateway import log, memory
 from gateway.faults import checkpoint
 from gateway.publish.datasets import BUCKETS, bucket_of, write_bytes, write_table
 from gateway.publish.spill import read_records, spill_records
@@ -69,6 +69,7 @@ class _SpillRecords(beam.DoFn):
 
     def setup(self) -> None:
         log.configure()
+        memory.tune_collector()
 
     def process(self, outcome: Outcome):
         for dataset, (select, partition_of, schema, _, _) in DATASETS.items():
@@ -85,6 +86,7 @@ class _WritePartition(beam.DoFn):
 
     def setup(self) -> None:
         log.configure()
+        memory.tune_collector()
 
     def process(self, element):
         (dataset, partition), paths = element

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import apache_beam as beam
 
-from gateway import log
+from gateway import log, memory
 from gateway.faults import checkpoint
 from gateway.policy import load_policy
 from gateway.publish.datasets import bucket_of, write_bytes, write_partition
@@ -146,6 +146,7 @@ class _MergeBucket(beam.DoFn):
 
     def setup(self) -> None:
         log.configure()
+        memory.tune_collector()
         self._policy = load_policy(self._job.policy_path)
         self._rules = _registry_rules()
         self._gate_rules = _registry_rules(Target.GATE)

@@ -54,7 +54,10 @@ class _Accumulator:
             self.period_end = end if self.period_end is None else max(self.period_end, end)
 
 
-def normalise_person(decl: ParsedDeclaration, person: BlockInstance, pseudonyms: Pseudonymiser) -> list[ResourceMonth]:
+def normalise_person(decl: ParsedDeclaration, person: BlockInstance, pseudonyms: Pseudonymiser,
+                     person_key: str | None = None) -> list[ResourceMonth]:
+    """The person's records, in (month, nature, income class, cause) order. ``person_key``: the person's
+    pseudonym when the caller has it already (else computed here)."""
     main = jjmmaaaa(decl.value(R.MAIN_MONTH))
     main_month = month_of(main) if main else None
     groups: dict[tuple[str, str, str | None, Cause], _Accumulator] = {}
@@ -112,7 +115,14 @@ def normalise_person(decl: ParsedDeclaration, person: BlockInstance, pseudonyms:
             target.add("net_taxable_cents", cents(regul.get(R.REGUL_NET_TAXABLE)))
             target.add("pas_amount_cents", cents(regul.get(R.REGUL_PAS_AMOUNT)))
             target.add("pas_base_cents", cents(regul.get(R.REGUL_PAS_BASE)))
-    return [_record(decl, person, pseudonyms, key, acc, main_month) for key, acc in sorted(groups.items(), key=_order)]
+    if not groups:
+        return []
+    nir, ntt = person.get(R.NIR) or None, person.get(R.NTT) or None
+    if person_key is None:
+        person_key = pseudonyms.person_key(nir, ntt, decl.value(R.SIREN))
+    common = _declaration_fields(decl, main_month)
+    return [_record(decl, person, person_key, nir, ntt, common, key, acc)
+            for key, acc in sorted(groups.items(), key=_order)]
 
 
 def _order(item):
@@ -120,28 +130,33 @@ def _order(item):
     return month, nature, income_class or "", cause.value
 
 
-def _record(decl: ParsedDeclaration, person: BlockInstance, pseudonyms: Pseudonymiser,
-            key: tuple[str, str, str | None, Cause], acc: _Accumulator, main_month: str | None) -> ResourceMonth:
+def _declaration_fields(decl: ParsedDeclaration, main_month: str | None) -> dict:
+    """The fields every record of ``decl`` shares (computed once per declaration)."""
+    found = decl.cache.get("resource_fields")
+    if found is None:
+        found = decl.cache["resource_fields"] = dict(
+            flow=decl.flow, declarant_id=decl.declarant_id or "",
+            declarant_kind=DeclarantKind.PAYING_BODY if decl.flow is Flow.PASRAU else DeclarantKind.EMPLOYER,
+            declaration_id=decl.declaration_id, declaration_digest=decl.digest,
+            declaration_nature=decl.nature, declaration_type=decl.value(R.TYPE) or "",
+            declaration_rank=decl.value(R.RANK) or "", declaration_fraction=decl.value(R.FRACTION) or "",
+            main_month=main_month, norm_version=decl.norm_version or "", file=decl.file)
+    return found
+
+
+def _record(decl: ParsedDeclaration, person: BlockInstance, person_key: str, nir: str | None, ntt: str | None,
+            common: dict, key: tuple[str, str, str | None, Cause], acc: _Accumulator) -> ResourceMonth:
     month, nature, income_class, cause = key
-    nir, ntt = person.get(R.NIR) or None, person.get(R.NTT) or None
-    siren = decl.value(R.SIREN)
-    person_key = pseudonyms.person_key(nir, ntt, siren)
-    declarant = decl.declarant_id or ""
     record_id = hashlib.sha256("|".join(
         [decl.file, decl.digest, person_key, str(person.first_line), month, nature, income_class or "", cause.value]
     ).encode()).hexdigest()[:32]
+    amounts = acc.amounts
     return ResourceMonth(
-        record_id=record_id, person_key=person_key, nir=nir, ntt=ntt, flow=decl.flow,
-        declarant_id=declarant,
-        declarant_kind=DeclarantKind.PAYING_BODY if decl.flow is Flow.PASRAU else DeclarantKind.EMPLOYER,
+        record_id=record_id, person_key=person_key, nir=nir, ntt=ntt,
         nature=ResourceNature(nature), income_class=income_class, month=month, cause=cause,
-        **{name: acc.amounts.get(name) for name in AMOUNT_FIELDS},
+        **{name: amounts.get(name) for name in AMOUNT_FIELDS},
         payment_count=acc.payment_count, payment_date=acc.payment_date,
         period_start=acc.period_start, period_end=acc.period_end,
-        declaration_id=decl.declaration_id, declaration_digest=decl.digest,
-        declaration_nature=decl.nature, declaration_type=decl.value(R.TYPE) or "",
-        declaration_rank=decl.value(R.RANK) or "", declaration_fraction=decl.value(R.FRACTION) or "",
-        main_month=main_month, norm_version=decl.norm_version or "",
-        file=decl.file, first_line=acc.first_line or person.first_line,
-        last_line=acc.last_line or person.subtree_last_line,
+        first_line=acc.first_line or person.first_line,
+        last_line=acc.last_line or person.subtree_last_line, **common,
     )

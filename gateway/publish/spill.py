@@ -41,7 +41,7 @@ def spill_records(root: str, dataset: str, partition: str, schema: RecordSchema,
     """Write ``records`` as one Arrow IPC file of ``dataset``'s ``partition``; return its path."""
     sink = io.BytesIO()
     table = schema.table(list(records))
-    with ipc.new_stream(sink, table.schema, options=ipc.IpcWriteOptions(compression="zstd")) as writer:
+    with ipc.new_stream(sink, table.schema, options=ipc.IpcWriteOptions(compression=None)) as writer:
         writer.write_table(table)
     return _store(root, f"{dataset}/{partition}", sink.getvalue(), "arrow")
 
