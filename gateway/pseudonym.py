@@ -5,6 +5,7 @@ would be reversible by enumeration, a keyed one is not without the key.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -24,7 +25,16 @@ class Pseudonymiser:
 
     def person_key(self, nir: str | None, ntt: str | None, siren: str | None) -> str:
         subject = f"NIR:{nir}" if nir else f"NTT:{siren or ''}:{ntt or ''}"
-        return hmac.new(self.key, subject.encode("ascii", "replace"), hashlib.sha256).hexdigest()[:32]
+        keyed = _keyed(self.key).copy()            # the key's HMAC state, prepared once per key
+        keyed.update(subject.encode("ascii", "replace"))
+        return keyed.hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=8)
+def _keyed(key: bytes) -> "hmac.HMAC":
+    """HMAC-SHA256 keyed with ``key`` and fed nothing yet: copied for each message (the key's padding and
+    first blocks are not hashed again every time)."""
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def load_key(*, key_file: str | None = None, insecure_demo: bool = False) -> bytes:

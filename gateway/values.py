@@ -12,7 +12,26 @@ _MONTH_MMAAAA = re.compile(r"(0[1-9]|1[0-2])([0-9]{4})")
 
 
 def cents(text: str | None) -> int | None:
-    """'-0012.34' -> -1234. Exactly two decimals, '.' separator, optional leading '-'."""
+    """'-0012.34' -> -1234. Exactly two decimals, '.' separator, optional leading '-'.
+
+    Read with string methods (every amount of a run goes through here); :func:`cents_by_pattern` is the
+    definition, and a property test proves both agree."""
+    if text is None:
+        return None
+    units, dot, decimals = text.partition(".")
+    if not dot or len(decimals) != 2 or not (decimals.isascii() and decimals.isdigit()):
+        return None
+    negative = units.startswith("-")
+    if negative:
+        units = units[1:]
+    if not (units.isascii() and units.isdigit()):      # ASCII digits only, at least one
+        return None
+    value = int(units) * 100 + int(decimals)
+    return -value if negative else value
+
+
+def cents_by_pattern(text: str | None) -> int | None:
+    """The reference reading of an amount: the pattern ``-?[0-9]+\\.[0-9]{2}``, whole."""
     if text is None:
         return None
     match = _AMOUNT.fullmatch(text)

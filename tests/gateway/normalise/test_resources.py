@@ -1,4 +1,8 @@
+import hashlib
+import hmac
 from datetime import date
+
+import pytest
 
 from fixtures import builders as B
 from gateway.records import Cause, ResourceNature
@@ -72,3 +76,16 @@ def test_a_signalement_yields_no_resource_and_its_lines_are_ignored(run_file):
     outcome = run_file(B.a_dsn_file((B.a_person(), [B.a_payment(net_social=None)]), nature="07"))
     assert outcome.quarantine == ()
     assert outcome.resources == () and outcome.counts.balanced and outcome.counts.ignored > 0
+
+
+@pytest.mark.parametrize("key", [b"a pseudonym key of 16+ bytes", b"k" * 100])
+def test_person_key_is_the_hmac_sha256_of_the_person_under_the_run_key(key):
+    """The published pseudonym is HMAC-SHA256 of "NIR:<nir>" (else "NTT:<siren>:<ntt>") under the run's key,
+    so that a consumer holding the key can recompute it; one key's pseudonyms do not leak into another's."""
+    from gateway.pseudonym import Pseudonymiser
+    pseudonyms = Pseudonymiser(key)
+    for nir, ntt, siren, subject in [("1850375111042", None, "123456789", "NIR:1850375111042"),
+                                     (None, "T123", "123456789", "NTT:123456789:T123"),
+                                     ("", None, None, "NTT::")]:
+        expected = hmac.new(key, subject.encode(), hashlib.sha256).hexdigest()[:32]
+        assert pseudonyms.person_key(nir, ntt, siren) == expected
