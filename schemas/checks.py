@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pandera.polars as pa_pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -17,6 +16,7 @@ class Spec:
     args: tuple
 
     def pandera(self) -> Any:
+        import pandera.polars as pa_pl           # only when a batch fails the fast predicates
         if self.kind == "matches":
             return pa_pl.Check.str_matches(self.args[0])
         if self.kind == "isin":

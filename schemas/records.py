@@ -11,16 +11,17 @@ import types
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastavro
-import pandera.polars as pa_pl
-import polars as pl
 import pyarrow as pa
 
 from gateway.records import (Cause, DeclarantKind, Flow, QuarantineRecord, ResourceMonth, ResourceNature,
                              Severity)
 from schemas.checks import Spec, at_least, between, length, matches, one_of
+
+if TYPE_CHECKING:
+    import pandera.polars as pa_pl
 
 
 PLAUSIBLE_MONTHLY_CENTS = 100_000_000      # 1 million euros: beyond it a monthly amount is a data error
@@ -43,6 +44,8 @@ class RecordSchema:
 
     @functools.cached_property
     def pandera(self) -> pa_pl.DataFrameSchema:
+        """The pandera schema (imported here: runs only need it when the fast pass finds a failure)."""
+        import pandera.polars as pa_pl
         columns = {}
         for field in self.avro["fields"]:
             kind, nullable = _base_type(field["type"])
@@ -172,8 +175,6 @@ def _base_type(avro_type: Any) -> tuple[str, bool]:
 
 _ARROW = {"string": pa.string(), "long": pa.int64(), "int": pa.int32(), "date": pa.date32(), "boolean": pa.bool_(),
           "double": pa.float64()}
-_POLARS = {"string": pl.String, "long": pl.Int64, "int": pl.Int32, "date": pl.Date, "boolean": pl.Boolean,
-           "double": pl.Float64}
 
 
 def _arrow_field(field: dict) -> pa.Field:
@@ -182,7 +183,9 @@ def _arrow_field(field: dict) -> pa.Field:
 
 
 def _polars_type(kind: str):
-    return _POLARS[kind]
+    import polars as pl
+    return {"string": pl.String, "long": pl.Int64, "int": pl.Int32, "date": pl.Date, "boolean": pl.Boolean,
+            "double": pl.Float64}[kind]
 
 
 def _load(name: str) -> dict:

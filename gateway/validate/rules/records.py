@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from typing import Iterator, Sequence
 
-import polars as pl
-from pandera.errors import SchemaErrors
-
 from gateway.records import Origin, ResourceMonth, Severity
 from gateway.validate.registry import Finding, Target, rule
 
@@ -24,6 +21,8 @@ def records_fit_the_published_schema(records: Sequence[ResourceMonth]) -> Iterat
     table = RESOURCE_MONTH.table(list(records))
     if RESOURCE_MONTH.fast_valid(table):            # vectorised pass; pandera only reports what fails
         return
+    import polars as pl                        # pandera and polars only when something fails
+    from pandera.errors import SchemaErrors
     frame = pl.from_arrow(table)
     try:
         RESOURCE_MONTH.pandera.validate(frame, lazy=True)
