@@ -366,7 +366,7 @@ def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudon
         out.accepted.append(_AcceptedPerson(decl.file, person.first_line, person.subtree_last_line, person_used,
                                             lines - person_used, person_key, declarant, declaration_id))
         if carries_resources:
-            records = normalise_person(decl, person, pseudonyms, person_key)
+            records = normalise_person(decl, person, person_key)
             out.resources.extend(records)
             out.people.append(PersonMention(person_key, has_open_contract(decl, person), person.first_line))
             out.allowances.extend(allowance_mentions(decl, person, person_key, records))

@@ -22,7 +22,6 @@ from gateway.normalise.natures import nature_of
 from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockInstance
 from gateway.parse.declaration import ParsedDeclaration
-from gateway.pseudonym import Pseudonymiser
 from gateway.records import AMOUNT_FIELDS, Cause, DeclarantKind, Flow, ResourceMonth, ResourceNature
 from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_of
 
@@ -54,10 +53,9 @@ class _Accumulator:
             self.period_end = end if self.period_end is None else max(self.period_end, end)
 
 
-def normalise_person(decl: ParsedDeclaration, person: BlockInstance, pseudonyms: Pseudonymiser,
-                     person_key: str | None = None) -> list[ResourceMonth]:
-    """The person's records, in (month, nature, income class, cause) order. ``person_key``: the person's
-    pseudonym when the caller has it already (else computed here)."""
+def normalise_person(decl: ParsedDeclaration, person: BlockInstance, person_key: str) -> list[ResourceMonth]:
+    """The person's records, in (month, nature, income class, cause) order; ``person_key`` is the person's
+    pseudonym (computed once per person by the caller)."""
     main = jjmmaaaa(decl.value(R.MAIN_MONTH))
     main_month = month_of(main) if main else None
     groups: dict[tuple[str, str, str | None, Cause], _Accumulator] = {}
@@ -118,8 +116,6 @@ def normalise_person(decl: ParsedDeclaration, person: BlockInstance, pseudonyms:
     if not groups:
         return []
     nir, ntt = person.get(R.NIR) or None, person.get(R.NTT) or None
-    if person_key is None:
-        person_key = pseudonyms.person_key(nir, ntt, decl.value(R.SIREN))
     common = _declaration_fields(decl, main_month)
     return [_record(decl, person, person_key, nir, ntt, common, key, acc)
             for key, acc in sorted(groups.items(), key=_order)]
