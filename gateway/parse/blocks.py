@@ -124,8 +124,8 @@ class Columns:
 def build_blocks_from_columns(lines: Sequence[int], rubrics: list[str], values: list[str],
                               norm: NormCatalogue) -> tuple[list[BlockInstance], list[StructureProblem], Columns]:
     """What :func:`build_blocks` gives for the tokens ``zip(lines, rubrics, values)``, with the instance
-    boundaries and unknown rubrics found over whole columns (numpy) and Python work per instance only;
-    plus the columns themselves."""
+    boundaries, each instance's parent and the unknown rubrics found over whole columns (numpy, see
+    :func:`_parents`) and Python work per instance only to build it; plus the columns themselves."""
     count = len(rubrics)
     codes = np.frombuffer("".join(rubrics).encode("ascii"), dtype=np.uint8).reshape(count, 14)
     columns = Columns(lines, rubrics, values, [], [])
@@ -136,24 +136,80 @@ def build_blocks_from_columns(lines: Sequence[int], rubrics: list[str], values: 
     starts = np.empty(count, dtype=bool)
     starts[0] = True
     starts[1:] = (codes[1:, :10] != codes[:-1, :10]).any(axis=1) | (number[1:] <= number[:-1])
-    heads = columns.heads = np.flatnonzero(starts).tolist()
-    strangers = set(rubrics).difference(norm.rubrics)          # rubrics the norm does not know (rare)
-    unknown = [i for i, rubric in enumerate(rubrics) if rubric in strangers] if strangers else []
-    tree = _Tree(norm)
-    attach, instances = tree.attach, columns.instances
+    head_at = np.flatnonzero(starts)
+    heads = columns.heads = head_at.tolist()
+    blocks, kinds = np.unique(codes[head_at, :10].copy().view("S10").ravel(), return_inverse=True)
+    names = [block.decode("ascii") for block in blocks.tolist()]
+    parents, orphans = _parents(kinds.ravel(), names, norm)
     consecutive = isinstance(lines, range)
-    for head, end in zip(heads, heads[1:] + [count]):
-        rubric = rubrics[head]
+    instances = columns.instances
+    append = instances.append
+    for kind, head, end in zip(kinds.ravel().tolist(), heads, heads[1:] + [count]):
         first, last = lines[head], lines[end - 1]
-        instance = BlockInstance(rubric[:10], first, last, dict(zip(rubrics[head:end], values[head:end])),
-                                 None if consecutive or last - first == end - head - 1 else tuple(lines[head:end]),
-                                 [])
-        instances.append(attach(instance, rubric))
-    if unknown:
-        found = [StructureProblem("unknown_rubric", lines[i], rubrics[i]) for i in unknown]
+        append(BlockInstance(names[kind], first, last, dict(zip(rubrics[head:end], values[head:end])),
+                             None if consecutive or last - first == end - head - 1 else tuple(lines[head:end]),
+                             []))
+    roots = []
+    for instance, parent in zip(instances, parents.tolist()):
+        if parent < 0:
+            roots.append(instance)
+        else:
+            above = instances[parent]
+            above.children.append(instance)
+            instance.parent = above
+    problems = [StructureProblem("orphan_block", lines[heads[i]], rubrics[heads[i]]) for i in orphans.tolist()]
+    strangers = set(rubrics).difference(norm.rubrics)          # rubrics the norm does not know (rare)
+    if strangers:
+        found = [StructureProblem("unknown_rubric", lines[i], rubric)
+                 for i, rubric in enumerate(rubrics) if rubric in strangers]
         # Reported in line order, an unknown rubric before the orphan block it starts (as line by line).
-        tree.problems = sorted(found + tree.problems, key=lambda p: (p.line, p.kind != "unknown_rubric"))
-    return tree.roots, tree.problems, columns
+        problems = sorted(found + problems, key=lambda p: (p.line, p.kind != "unknown_rubric"))
+    return roots, problems, columns
+
+
+def _parents(kinds: np.ndarray, names: list[str], norm: NormCatalogue) -> tuple[np.ndarray, np.ndarray]:
+    """For instances of blocks ``names[kinds[i]]`` in document order: the position of each one's parent
+    instance (-1 for a root), and the positions of the orphans (a parent block, but no open instance of it).
+
+    As :class:`_Tree` attaches them: an instance's parent is the latest earlier instance of its parent block,
+    unless an instance of one of that block's ancestors came after it (which closed it)."""
+    count = len(kinds)
+    parents = np.full(count, -1, dtype=np.int64)
+    orphan = np.zeros(count, dtype=bool)
+    position = np.arange(count, dtype=np.int64)
+    kind_of = {name: kind for kind, name in enumerate(names)}
+    by_parent: dict[str, list[int]] = {}
+    for kind, name in enumerate(names):
+        spec = norm.blocks.get(name)
+        if spec is not None and spec.parent is not None:
+            by_parent.setdefault(spec.parent, []).append(kind)
+    for parent_block, children in by_parent.items():
+        child = _among(kinds, children, len(names))
+        if parent_block not in kind_of:
+            orphan |= child
+            continue
+        latest = _latest_before(kinds == kind_of[parent_block], position)
+        closers = [kind_of[a] for a in norm.ancestors(parent_block) if a in kind_of]
+        closed = _latest_before(_among(kinds, closers, len(names)), position) if closers else None
+        found = latest[child] if closed is None else np.where(latest > closed, latest, -1)[child]
+        parents[child] = found
+        orphan[np.flatnonzero(child)[found < 0]] = True
+    return parents, np.flatnonzero(orphan)
+
+
+def _among(kinds: np.ndarray, chosen: list[int], size: int) -> np.ndarray:
+    table = np.zeros(size, dtype=bool)
+    table[chosen] = True
+    return table[kinds]
+
+
+def _latest_before(mask: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """For each position, the latest strictly earlier position where ``mask`` holds (-1 if none)."""
+    latest = np.empty(len(mask), dtype=np.int64)
+    latest[0] = -1
+    if len(mask) > 1:
+        latest[1:] = np.maximum.accumulate(np.where(mask[:-1], position[:-1], -1))
+    return latest
 
 
 class _Tree:
