@@ -4,12 +4,15 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import BinaryIO, Sequence
+
+import numpy as np
 
 from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockInstance, Columns, StructureProblem, build_blocks_from_columns
 from gateway.parse.index import DeclarationSpan
-from gateway.parse.lines import Defect, RawLine, clean_lines, tokenize
+from gateway.parse.lines import Defect, RawLine, clean_lines, clean_mask, tokenize
 from gateway.parse.norm import PASRAU_CATALOGUE, NormCatalogue, catalogue
 from gateway.records import Flow
 
@@ -162,16 +165,23 @@ def tokens_of(text: bytes, first: int) -> tuple[Sequence[int], list[str], list[s
         # Every line is a plain rubric line: cut the columns by position.
         lines = text[:-1].decode("latin-1").split("\n")    # Latin-1: one byte a character
         return range(first, first + len(lines)), [line[:14] for line in lines], [line[16:-1] for line in lines], []
-    numbers: list[int] = []
-    rubrics: list[str] = []
-    values: list[str] = []
+    lines = text[:-1].decode("latin-1").split("\n")
+    numbers: Sequence[int] = range(first, first + len(lines))
+    rubrics, values = [line[:14] for line in lines], [line[16:-1] for line in lines]
+    # The other lines one by one (tokenize is the reference); the plain ones stay cut by position.
     defects: list[LineDefect] = []
-    for i, line in enumerate(text[:-1].split(b"\n")):
-        raw = RawLine(first + i, 0, line, len(line))
-        token, found = tokenize(raw)
-        defects.extend(LineDefect(raw.number, defect, token.rubric if token else "") for defect in found)
-        if token is not None:
-            numbers.append(token.number)
-            rubrics.append(token.rubric)
-            values.append(token.value)
+    dropped: list[int] = []
+    for i in np.flatnonzero(~clean_mask(text)).tolist():
+        raw = lines[i].encode("latin-1")
+        token, found = tokenize(RawLine(first + i, 0, raw, len(raw)))
+        defects.extend(LineDefect(first + i, defect, token.rubric if token else "") for defect in found)
+        if token is None:
+            dropped.append(i)
+        else:
+            rubrics[i], values[i] = token.rubric, token.value
+    if dropped:
+        keep = np.ones(len(lines), dtype=bool)
+        keep[dropped] = False
+        numbers = list(compress(numbers, keep.tolist()))
+        rubrics, values = list(compress(rubrics, keep.tolist())), list(compress(values, keep.tolist()))
     return numbers, rubrics, values, defects

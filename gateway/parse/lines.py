@@ -24,6 +24,7 @@ _MANGLED = re.compile(rb"\xef\xbf\xbd|[\xc2\xc3][\x80-\xbf]")
 # clean_lines: the bytes a line may hold (all but _FORBIDDEN's; LF separates lines), and the first 16 bytes of
 # a rubric line: "S", "G", dots, the comma and the quote as they are, digits where _DIGIT_AT says so.
 _ALLOWED = bytes(b for b in range(256) if b == 10 or not _FORBIDDEN.match(bytes([b])))
+_FORBIDDEN_BYTE = np.array([b != 10 and b not in _ALLOWED for b in range(256)])
 _HEAD = np.frombuffer(b"S00.G00.00.000,'", dtype=np.uint8)
 _DIGIT_AT = np.array([c == ord("0") for c in b"S00.G00.00.000,'"])
 _HEAD_OFFSETS = np.arange(16)
@@ -130,6 +131,24 @@ def clean_lines(text: bytes) -> bool:
         return False
     heads = data[starts[:, None] + _HEAD_OFFSETS]
     return bool(((heads == _HEAD) | (_DIGIT_AT & (heads - 48 < 10))).all())
+
+
+def clean_mask(text: bytes) -> np.ndarray:
+    """For each line of ``text`` (LF-ended), whether it is a well-formed rubric line with no defect at all:
+    the checks of :func:`clean_lines` line by line, so that a declaration with a few bad lines tokenizes only
+    those one by one."""
+    data = np.frombuffer(text, dtype=np.uint8)
+    starts, ends = line_bounds(data)
+    lengths = ends - starts
+    clean = (lengths >= 17) & (lengths <= MAX_LINE)
+    clean[clean] &= data[ends[clean] - 1] == _QUOTE
+    heads = data[starts[clean, None] + _HEAD_OFFSETS]
+    clean[clean] &= ((heads == _HEAD) | (_DIGIT_AT & (heads - 48 < 10))).all(axis=1)
+    bad = np.flatnonzero(_FORBIDDEN_BYTE[data])
+    if not text.isascii():
+        bad = np.concatenate([bad, [found.start() for found in _MANGLED.finditer(text)]]).astype(np.int64)
+    clean[np.searchsorted(ends, bad)] = False          # the line holding each bad byte (its LF is at or after it)
+    return clean
 
 
 def tokenize(raw: RawLine) -> tuple[Token | None, list[Defect]]:

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from gateway.parse import lines as L
 from gateway.parse.declaration import LineDefect, declaration_text, tokens_of
-from gateway.parse.lines import Defect, iter_raw_lines, tokenize
+from gateway.parse.lines import Defect, clean_lines, clean_mask, iter_raw_lines, tokenize
 
 
 def _tokens(data: bytes):
@@ -97,3 +97,14 @@ def test_a_declaration_is_tokenized_alike_as_a_whole_and_line_by_line(lines, fir
     numbers, rubrics, values, defects = tokens_of(text, first)
     assert list(zip(numbers, rubrics, values)) == expected_tokens
     assert defects == expected_defects
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_LINES), min_size=1, max_size=30))
+def test_a_line_is_clean_in_a_declaration_exactly_when_it_is_clean_alone(lines):
+    """The per-line check (which lets a declaration with a few bad lines tokenize only those one by one)
+    says of each line what the whole-text check says of that line alone."""
+    text = declaration_text(b"\n".join(lines) + b"\n")
+    mask = clean_mask(text).tolist()
+    assert mask == [clean_lines(line + b"\n") for line in text[:-1].split(b"\n")]
+    assert all(mask) == clean_lines(text)
