@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fixtures.generator import Rates, generate
 
-STAGES = [("floor",), ("index",), ("parse",), ("validate",), ("parse_validate_normalise",), ("register",), ("run",),
+STAGES = [("floor",), ("index",), ("blocks",), ("parse",), ("validate",), ("parse_validate_normalise",), ("register",), ("run",),
           ("run", "--direct_num_workers=2")]
 
 

@@ -57,6 +57,29 @@ def _declarations(folder: str):
                         yield read_declaration(fh, item.file, span, item.envoi_number, item.norm_version)
 
 
+def blocks(folder: str) -> int:
+    """Index, re-read and tokens, and the block tree as arrays (instance boundaries and parents) without a
+    Python object per instance: the columnar part of ``parse`` alone."""
+    from gateway.ingest import DeclarationTask
+    from gateway.parse.blocks import block_structure
+    from gateway.parse.declaration import flow_of, norm_for, read_tokens
+    registry = _registry()
+    lines = 0
+    for path in _files(folder):
+        with open(path, "rb") as fh:
+            for item in index_file(path, registry):
+                if isinstance(item, DeclarationTask):
+                    for span in item.spans:
+                        lines += span.span.lines
+                        if span.oversize_lines or span.binary_lines:
+                            continue                     # not read (as read_declaration does)
+                        _, (_, rubrics, _, _) = read_tokens(fh, span)
+                        norm = norm_for(flow_of(span.nature), item.norm_version)
+                        if rubrics and norm is not None:
+                            block_structure(rubrics, norm)
+    return lines
+
+
 def parse(folder: str) -> int:
     return sum(decl.line_count for decl in _declarations(folder))
 
@@ -120,7 +143,7 @@ def run(folder: str, *beam_args: str) -> int:
         return run_job(Settings((folder,), out, DEMO_KEY, beam_args)).manifest["lines_read"]
 
 
-STAGES = {"floor": floor, "index": index, "parse": parse, "validate": validate,
+STAGES = {"floor": floor, "index": index, "blocks": blocks, "parse": parse, "validate": validate,
           "parse_validate_normalise": parse_validate_normalise, "register": register, "run": run}
 
 

@@ -121,43 +121,61 @@ class Columns:
         return self.instances[bisect.bisect_right(self.heads, token) - 1]
 
 
-def build_blocks_from_columns(lines: Sequence[int], rubrics: list[str], values: list[str],
-                              norm: NormCatalogue) -> tuple[list[BlockInstance], list[StructureProblem], Columns]:
-    """What :func:`build_blocks` gives for the tokens ``zip(lines, rubrics, values)``, with the instance
-    boundaries, each instance's parent and the unknown rubrics found over whole columns (numpy, see
-    :func:`_parents`) and Python work per instance only to build it; plus the columns themselves."""
+@dataclass(frozen=True, slots=True)
+class BlockStructure:
+    """A declaration's block tree as arrays, one row per block instance in document order."""
+
+    heads: np.ndarray        # position of each instance's first token
+    kinds: np.ndarray        # each instance's block, as an index into ``names``
+    names: list[str]         # the distinct blocks, in code order
+    parents: np.ndarray      # position of each instance's parent instance (-1: a root)
+    orphans: np.ndarray      # positions of the instances whose parent block has no open instance
+
+
+def block_structure(rubrics: list[str], norm: NormCatalogue) -> BlockStructure:
+    """Instance boundaries and parents over whole columns (numpy): no Python work per token or instance."""
     count = len(rubrics)
     codes = np.frombuffer("".join(rubrics).encode("ascii"), dtype=np.uint8).reshape(count, 14)
-    columns = Columns(lines, rubrics, values, [], [])
-    if count == 0:
-        return [], [], columns
     digits = codes[:, 11:14].astype(np.int16) - 48
     number = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
     starts = np.empty(count, dtype=bool)
     starts[0] = True
     starts[1:] = (codes[1:, :10] != codes[:-1, :10]).any(axis=1) | (number[1:] <= number[:-1])
-    head_at = np.flatnonzero(starts)
-    heads = columns.heads = head_at.tolist()
-    blocks, kinds = np.unique(codes[head_at, :10].copy().view("S10").ravel(), return_inverse=True)
+    heads = np.flatnonzero(starts)
+    blocks, kinds = np.unique(codes[heads, :10].copy().view("S10").ravel(), return_inverse=True)
     names = [block.decode("ascii") for block in blocks.tolist()]
-    parents, orphans = _parents(kinds.ravel(), names, norm)
-    consecutive = isinstance(lines, range)
+    kinds = kinds.ravel()
+    return BlockStructure(heads, kinds, names, *_parents(kinds, names, norm))
+
+
+def build_blocks_from_columns(lines: Sequence[int], rubrics: list[str], values: list[str],
+                              norm: NormCatalogue) -> tuple[list[BlockInstance], list[StructureProblem], Columns]:
+    """What :func:`build_blocks` gives for the tokens ``zip(lines, rubrics, values)``, with the instance
+    boundaries, each instance's parent and the unknown rubrics found over whole columns
+    (:func:`block_structure`) and Python work per instance only to build it; plus the columns themselves."""
+    columns = Columns(lines, rubrics, values, [], [])
+    count = len(rubrics)
+    if count == 0:
+        return [], [], columns
+    tree = block_structure(rubrics, norm)
+    heads = columns.heads = tree.heads.tolist()
+    names, consecutive = tree.names, isinstance(lines, range)
     instances = columns.instances
     append = instances.append
-    for kind, head, end in zip(kinds.ravel().tolist(), heads, heads[1:] + [count]):
+    for kind, head, end in zip(tree.kinds.tolist(), heads, heads[1:] + [count]):
         first, last = lines[head], lines[end - 1]
         append(BlockInstance(names[kind], first, last, dict(zip(rubrics[head:end], values[head:end])),
                              None if consecutive or last - first == end - head - 1 else tuple(lines[head:end]),
                              []))
     roots = []
-    for instance, parent in zip(instances, parents.tolist()):
+    for instance, parent in zip(instances, tree.parents.tolist()):
         if parent < 0:
             roots.append(instance)
         else:
             above = instances[parent]
             above.children.append(instance)
             instance.parent = above
-    problems = [StructureProblem("orphan_block", lines[heads[i]], rubrics[heads[i]]) for i in orphans.tolist()]
+    problems = [StructureProblem("orphan_block", lines[heads[i]], rubrics[heads[i]]) for i in tree.orphans.tolist()]
     strangers = set(rubrics).difference(norm.rubrics)          # rubrics the norm does not know (rare)
     if strangers:
         found = [StructureProblem("unknown_rubric", lines[i], rubric)

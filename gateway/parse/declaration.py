@@ -143,13 +143,19 @@ def read_declaration(fh: BinaryIO, file: str, span: DeclarationSpan, envoi_numbe
     if span.oversize_lines or span.binary_lines:
         parsed.read = False
         return parsed
-    fh.seek(span.span.start)
-    text = declaration_text(fh.read(span.span.end - span.span.start))   # bounded: no over-long line here
+    text, (numbers, rubrics, values, parsed.defects) = read_tokens(fh, span)
     parsed.digest = hashlib.sha256(text).hexdigest()
-    numbers, rubrics, values, parsed.defects = tokens_of(text, span.span.first_line)
     if norm is not None:
         parsed.roots, parsed.problems, parsed.columns = build_blocks_from_columns(numbers, rubrics, values, norm)
     return parsed
+
+
+def read_tokens(fh: BinaryIO, span: DeclarationSpan) -> tuple[bytes, tuple[Sequence[int], list[str], list[str],
+                                                                           list[LineDefect]]]:
+    """A declaration's text (as its digest is taken of) and its tokens, re-read from its byte range."""
+    fh.seek(span.span.start)
+    text = declaration_text(fh.read(span.span.end - span.span.start))   # bounded: no over-long line here
+    return text, tokens_of(text, span.span.first_line)
 
 
 def declaration_text(data: bytes) -> bytes:
