@@ -49,6 +49,10 @@ def parquet_bytes(table: pa.Table) -> bytes:
 def avro_bytes(schema: RecordSchema, table: pa.Table, partition: str) -> bytes:
     sink = io.BytesIO()
     marker = hashlib.sha256(partition.encode()).digest()[:16]   # fixed marker: identical reruns
+    # Avro's date is the number of days since 1970-01-01: dates handed over as those numbers (a cast of the
+    # whole column) spare fastavro a date object per value and its conversion; the bytes are the same.
+    table = pa.Table.from_arrays([column.cast(pa.int32()) if pa.types.is_date32(column.type) else column
+                                  for column in table.columns], names=table.column_names)
     rows = (row for batch in table.to_batches(max_chunksize=10_000) for row in batch.to_pylist())
     # The raw schema (not a parsed one, whose key order varies by process) keeps headers identical.
     fastavro.writer(sink, schema.avro, rows, codec="deflate", sync_marker=marker)

@@ -54,9 +54,12 @@ class Rule:
     versions: frozenset[str] | None = None      # norm versions it applies to (None: all)
 
     def violations(self, *args: Any) -> Iterator[Violation]:
-        for finding in self.check(*args):
-            yield Violation(self.id, self.severity, finding.origin, finding.rubric, finding.detail,
-                            self.explain, self.family)
+        return map(self.violation, self.check(*args))
+
+    def violation(self, finding: Finding) -> Violation:
+        """A finding of this rule, stamped with the rule's id, severity and explanation."""
+        return Violation(self.id, self.severity, finding.origin, finding.rubric, finding.detail, self.explain,
+                         self.family)
 
 
 class RuleRegistry:
@@ -90,17 +93,27 @@ class RuleRegistry:
         return self._rules[rule_id]
 
     def for_target(self, target: Target, flow: Flow | None = None, version: str | None = None) -> list[Rule]:
+        return list(self._for_target(target, flow, version))
+
+    def _for_target(self, target: Target, flow: Flow | None, version: str | None) -> list[Rule]:
+        """The rules for ``target`` (the registry's own memoised list: not to be changed by callers)."""
         key = (target, flow, version)
         selected = self._selected.get(key)
         if selected is None:
             selected = self._selected[key] = [
                 rule for rule in self if rule.target is target and (flow is None or flow in rule.flows)
                 and (version is None or rule.versions is None or version in rule.versions)]
-        return list(selected)
+        return selected
 
     def check(self, target: Target, *subject: Any, flow: Flow | None = None, version: str | None = None) -> list[Violation]:
-        """Every violation of every rule for ``target`` on ``subject`` (all of them, not the first)."""
-        return [violation for rule in self.for_target(target, flow, version) for violation in rule.violations(*subject)]
+        """Every violation of every rule for ``target`` on ``subject`` (all of them, not the first).
+
+        Called per person: a rule with no finding costs one call of its check, nothing more."""
+        found: list[Violation] = []
+        for rule in self._for_target(target, flow, version):
+            for finding in rule.check(*subject):
+                found.append(rule.violation(finding))
+        return found
 
 
 DEFAULT_RULES = RuleRegistry()
