@@ -132,7 +132,9 @@ def register(folder: str) -> tuple[int, float]:
         for m in mentions_of(outcome):
             buckets.setdefault(bucket_of(m.person_key), ([], []))[1].append(m)
     for contributions, mentions in buckets.values():
-        process_bucket(BucketState(), known=[], arriving=arriving, contributions=contributions, mentions=mentions,
+        slots = {item.slot for items in (contributions, mentions) for item in items}
+        process_bucket(BucketState(), known=[], arriving=[d for d in arriving if d.slot in slots],   # as the run does
+                       contributions=contributions, mentions=mentions,
                        run_id="bench", as_of="2026-01-01T00:00:00Z", policy=policy, rules=floating,
                        declarant_rows=[], gate=GateInputs({}, {}, LinearEstimator()), gate_rules=gate_rules)
     return lines, time.perf_counter() - started
