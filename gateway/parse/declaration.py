@@ -167,14 +167,13 @@ def declaration_text(data: bytes) -> bytes:
 def tokens_of(text: bytes, first: int) -> tuple[Sequence[int], list[str], list[str], list[LineDefect]]:
     """Line numbers, rubrics and values of the rubric lines of ``text`` (LF-ended lines, the first numbered
     ``first``), and the defects of the lines that are not plain rubric lines."""
-    if clean_lines(text):
-        # Every line is a plain rubric line: cut the columns by position.
-        lines = text[:-1].decode("latin-1").split("\n")    # Latin-1: one byte a character
-        return range(first, first + len(lines)), [line[:14] for line in lines], [line[16:-1] for line in lines], []
-    lines = text[:-1].decode("latin-1").split("\n")
+    # The plain rubric lines are cut by position (all of them, as a rule) ...
+    lines = text[:-1].decode("latin-1").split("\n")    # Latin-1: one byte a character
     numbers: Sequence[int] = range(first, first + len(lines))
     rubrics, values = [line[:14] for line in lines], [line[16:-1] for line in lines]
-    # The other lines one by one (tokenize is the reference); the plain ones stay cut by position.
+    if clean_lines(text):
+        return numbers, rubrics, values, []
+    # ... and the others tokenized one by one (tokenize is the reference).
     defects: list[LineDefect] = []
     dropped: list[int] = []
     for i in np.flatnonzero(~clean_mask(text)).tolist():
