@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from fixtures.generator import Rates, generate
+from bench.launch import bench_flows, run_stage
 
 STAGES = [("floor",), ("index",), ("blocks",), ("parse",), ("validate",), ("parse_validate_normalise",), ("register",), ("run",),
           ("run", "--direct_num_workers=2")]
@@ -50,9 +48,7 @@ def _best(stage: tuple[str, ...], folder: Path, repeat: int) -> dict:
     other load on the machine, as timeit does) and the highest peak memory seen."""
     runs = []
     for _ in range(repeat):
-        done = subprocess.run([sys.executable, "-m", "bench.stages", stage[0], str(folder), *stage[1:]],
-                              capture_output=True, text=True, check=True)
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        runs.append(run_stage(stage, folder))
     best = min(runs, key=lambda row: row["seconds"])
     return {**best, "peak_rss_mb": max(row["peak_rss_mb"] for row in runs), "repeats": repeat}
 
@@ -60,8 +56,7 @@ def _best(stage: tuple[str, ...], folder: Path, repeat: int) -> dict:
 def _measure(people: int, employers: int, months: int, repeat: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "flows"
-        generate(folder, people=people, employers=employers, bodies=3, months=months, seed=1,
-                 rates=Rates(defects=0.01))
+        bench_flows(folder, people, employers, months)
         size = sum(p.stat().st_size for p in folder.rglob("*.dsn"))
         results = []
         for stage in STAGES:

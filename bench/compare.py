@@ -13,25 +13,18 @@ faster). Nothing is written to the repository.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from fixtures.generator import Rates, generate
+from bench.launch import bench_flows, run_stage
 
 STAGE_ARGS = {"run2": ("run", "--direct_num_workers=2")}
 
 
 def _once(tree: Path, stage: str, folder: Path) -> float:
-    name, *extra = STAGE_ARGS.get(stage, (stage,))
-    done = subprocess.run([sys.executable, "-m", "bench.stages", name, str(folder), *extra], cwd=tree,
-                          env={**os.environ, "PYTHONPATH": str(tree)},
-                          capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+    return run_stage(STAGE_ARGS.get(stage, (stage,)), folder, tree)["seconds"]
 
 
 def main() -> None:
@@ -50,8 +43,7 @@ def main() -> None:
                        check=True, capture_output=True)
         try:
             folder = Path(tmp) / "flows"
-            generate(folder, people=args.people, employers=args.employers, bodies=3, months=args.months, seed=1,
-                     rates=Rates(defects=0.01))
+            bench_flows(folder, args.people, args.employers, args.months)
             print(f"{args.base} (base) vs the working tree, {args.people} people, best and median of "
                   f"{args.repeat} interleaved runs")
             print(f"{'stage':<28} {'base best':>10} {'now best':>10} {'base med':>10} {'now med':>10} {'ratio':>7}")

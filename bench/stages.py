@@ -44,39 +44,39 @@ def index(folder: str) -> int:
     return lines
 
 
-def _declarations(folder: str):
-    """Every declaration of the folder, parsed (index + re-read + block tree)."""
+def _spans(folder: str):
+    """(open file, task, span) for every declaration of the folder, as the index finds them."""
     from gateway.ingest import DeclarationTask
-    from gateway.parse.declaration import read_declaration
     registry = _registry()
     for path in _files(folder):
         with open(path, "rb") as fh:
             for item in index_file(path, registry):
                 if isinstance(item, DeclarationTask):
                     for span in item.spans:
-                        yield read_declaration(fh, item.file, span, item.envoi_number, item.norm_version)
+                        yield fh, item, span
+
+
+def _declarations(folder: str):
+    """Every declaration of the folder, parsed (index + re-read + block tree)."""
+    from gateway.parse.declaration import read_declaration
+    for fh, task, span in _spans(folder):
+        yield read_declaration(fh, task.file, span, task.envoi_number, task.norm_version)
 
 
 def blocks(folder: str) -> int:
     """Index, re-read and tokens, and the block tree as arrays (instance boundaries and parents) without a
     Python object per instance: the columnar part of ``parse`` alone."""
-    from gateway.ingest import DeclarationTask
     from gateway.parse.blocks import block_structure
     from gateway.parse.declaration import flow_of, norm_for, read_tokens
-    registry = _registry()
     lines = 0
-    for path in _files(folder):
-        with open(path, "rb") as fh:
-            for item in index_file(path, registry):
-                if isinstance(item, DeclarationTask):
-                    for span in item.spans:
-                        lines += span.span.lines
-                        if span.oversize_lines or span.binary_lines:
-                            continue                     # not read (as read_declaration does)
-                        _, (_, rubrics, _, _) = read_tokens(fh, span)
-                        norm = norm_for(flow_of(span.nature), item.norm_version)
-                        if rubrics and norm is not None:
-                            block_structure(rubrics, norm)
+    for fh, task, span in _spans(folder):
+        lines += span.span.lines
+        if span.oversize_lines or span.binary_lines:
+            continue                     # not read (as read_declaration does)
+        _, (_, rubrics, _, _) = read_tokens(fh, span)
+        norm = norm_for(flow_of(span.nature), task.norm_version)
+        if rubrics and norm is not None:
+            block_structure(rubrics, norm)
     return lines
 
 

@@ -53,9 +53,6 @@ class Rule:
     check: Callable[..., Iterable[Finding]]
     versions: frozenset[str] | None = None      # norm versions it applies to (None: all)
 
-    def violations(self, *args: Any) -> Iterator[Violation]:
-        return map(self.violation, self.check(*args))
-
     def violation(self, finding: Finding) -> Violation:
         """A finding of this rule, stamped with the rule's id, severity and explanation."""
         return Violation(self.id, self.severity, finding.origin, finding.rubric, finding.detail, self.explain,
