@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bench.launch import bench_flows, run_stage
 
-STAGES = [("floor",), ("index",), ("blocks",), ("parse",), ("validate",), ("parse_validate_normalise",), ("register",), ("run",),
-          ("run", "--direct_num_workers=2")]
+STAGES = [("floor",), ("index",), ("blocks",), ("parse",), ("validate",), ("normalise",), ("parse_validate_normalise",),
+          ("register",), ("gate",), ("run",), ("run", "--direct_num_workers=2")]
 
 
 def main() -> None:

@@ -1,16 +1,41 @@
+import pytest
+
 from fixtures.generator import Rates, generate
 from bench import stages
 
 
-def test_every_bench_stage_runs_and_counts_the_lines_it_measures(tmp_path):
+@pytest.fixture(scope="module")
+def flows(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("flows")
+    generate(folder, people=12, employers=2, bodies=1, months=2, seed=5, rates=Rates(defects=0.05))
+    return str(folder)
+
+
+def test_every_bench_stage_runs_and_counts_the_lines_it_measures(flows):
     """Stages over whole files count every line; stages over declarations count the same declaration lines."""
-    generate(tmp_path, people=12, employers=2, bodies=1, months=2, seed=5, rates=Rates(defects=0.05))
-    folder = str(tmp_path)
     counted = {}
     for name, stage in stages.STAGES.items():
-        found = stage(folder)
+        found = stage(flows)
         counted[name] = found[0] if isinstance(found, tuple) else found
-    whole = {counted[name] for name in ("floor", "index", "parse_validate_normalise", "register", "run")}
+    whole = {counted[name] for name in ("floor", "index", "normalise", "parse_validate_normalise", "register", "gate",
+                                        "run")}
     in_declarations = {counted[name] for name in ("blocks", "parse", "validate")}
     assert len(whole) == 1 and len(in_declarations) == 1
     assert 0 < in_declarations.pop() < whole.pop()
+
+
+def test_the_gate_stage_meets_revised_published_bases_as_monthly_runs_do(flows):
+    """Month by month, bases published in a month are revised by later arrivals: the gate has decisions to take
+    (the first month has nothing published before it)."""
+    months = list(stages.monthly_register(flows))
+    assert len(months) == 3 and months[0][1] == 0
+    assert sum(decisions for _, decisions in months) > 0
+
+
+def test_a_stage_timed_inside_a_pass_leaves_the_pass_unchanged(flows):
+    """The normalise stage times the calls inside a whole pass, then puts the real calls back."""
+    import gateway.ingest
+    original = gateway.ingest.normalise_person
+    lines, inside = stages.normalise(flows)
+    assert gateway.ingest.normalise_person is original
+    assert lines == stages.parse_validate_normalise(flows) and inside > 0
