@@ -103,10 +103,12 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
             unstable[flag.month] = max(unstable.get(flag.month, 0.0), flag.score)
     floating = {flag.key for flag in flags}
     decisions: list[GateDecision] = []
+    published_now = {(base.benefit, base.reference_month) for base in published}   # nothing to compare yet
+    base_policies = {base_policy.benefit: base_policy for base_policy in policy.bases}
     for (benefit, month_m), reference in sorted(frozen.items()):
-        if reference in published or benefit not in gate.benefits:
+        if benefit not in gate.benefits or (benefit, month_m) in published_now:
             continue
-        base_policy = policy.base(benefit)
+        base_policy = base_policies[benefit]
         sums = window_sums(view, base_policy, month_m, floating)      # a base is built only if it changed
         before, after = _months(reference.monthly_cents), sums.per_month
         changed = tuple((m, after.get(m, 0) - before.get(m, 0)) for m in sorted(after) if after.get(m, 0) != before.get(m, 0))
