@@ -172,8 +172,8 @@ def _register_rules():
     from gateway.validate.registry import Target
     from gateway.versioning.bucket import GateInputs
     registry = _registry()
-    return dict(policy=load_policy(), rules=[r for r in registry if r.target is Target.FLOATING],
-                gate=GateInputs({}, {}, LinearEstimator()), gate_rules=[r for r in registry if r.target is Target.GATE])
+    return dict(policy=load_policy(), rules=registry.for_target(Target.FLOATING),
+                gate=GateInputs({}, {}, LinearEstimator()), gate_rules=registry.for_target(Target.GATE))
 
 
 def register(folder: str) -> tuple[int, float]:
@@ -201,7 +201,7 @@ def monthly_register(folder: str):
     not the same: a run also revisits buckets with nothing arriving but decisions pending, and flags with the
     declarants' revision rates of the months before (on the 217 k-line bench flows: 227 decisions here, 233 in
     six monthly ``drm-gateway run --arrival folder`` runs)."""
-    from gateway.versioning.bucket import process_bucket
+    from gateway.versioning.bucket import committed, process_bucket
     from gateway.versioning.register import BucketState
     registry, pseudonyms = _registry(), Pseudonymiser(DEMO_KEY)
     settings = _register_rules()
@@ -220,9 +220,7 @@ def monthly_register(folder: str):
                                     arriving=[d for d in arriving if d.slot in slots], contributions=contributions,
                                     mentions=mentions, run_id=f"bench-{month.name}", as_of=as_of, declarant_rows=[],
                                     **settings)
-            states[bucket] = BucketState(prior.contributions + result.contributions, prior.mentions + result.mentions,
-                                         prior.versions + result.versions, prior.frozen + result.derived.published,
-                                         prior.decisions + result.derived.decisions)
+            states[bucket] = committed(prior, result)
             decisions += len(result.derived.decisions)
         known.extend(arriving)
         yield sum(o.counts.read for o in outcomes), decisions

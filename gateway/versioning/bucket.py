@@ -53,6 +53,15 @@ class BucketResult:
     declarants: dict[str, list[int]]          # declarant -> [months first known, months first revised] this run
 
 
+def committed(prior: BucketState, result: BucketResult) -> BucketState:
+    """What the register holds for a bucket once the run that gave ``result`` is committed (what
+    ``store.write_bucket`` adds to it): the prior state plus the run's contributions, mentions and versions, the
+    bases it published (frozen: the gate's references from then on) and its decisions."""
+    return BucketState(prior.contributions + result.contributions, prior.mentions + result.mentions,
+                       prior.versions + result.versions, prior.frozen + result.derived.published,
+                       prior.decisions + result.derived.decisions)
+
+
 def _by_person(latest: dict[tuple, object]) -> dict[str, dict[tuple, object]]:
     """(person, benefit, month) -> item, regrouped as person -> (benefit, month) -> item (one pass)."""
     out: dict[str, dict[tuple, object]] = {}

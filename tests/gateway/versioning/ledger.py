@@ -4,7 +4,7 @@ from __future__ import annotations
 from gateway.gate.estimate import LinearEstimator
 from gateway.policy import load_policy
 from gateway.validate.registry import DEFAULT_RULES, Target
-from gateway.versioning.bucket import GateInputs, derive, process_bucket
+from gateway.versioning.bucket import GateInputs, committed, derive, process_bucket
 from gateway.versioning.floating import floating_rules
 from gateway.versioning.register import BucketState, contributions_of, declaration_of_summary, mentions_of
 
@@ -34,10 +34,7 @@ class Ledger:
                                 gate_rules=self.gate_rules)
         known = {d.digest for d in self.declarations}
         self.declarations += [d for d in arriving if d.digest not in known]
-        self.state = BucketState(self.state.contributions + result.contributions,
-                                 self.state.mentions + result.mentions, self.state.versions + result.versions,
-                                 self.state.frozen + result.derived.published,
-                                 self.state.decisions + result.derived.decisions)
+        self.state = committed(self.state, result)
         self.declarant_rows += [{"declarant_id": d, "months_added": c[0], "months_revised": c[1],
                                  "transaction_time": when} for d, c in result.declarants.items()]
         return result
