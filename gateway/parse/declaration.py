@@ -161,6 +161,8 @@ def read_tokens(fh: BinaryIO, span: DeclarationSpan) -> tuple[bytes, tuple[Seque
 def declaration_text(data: bytes) -> bytes:
     """A declaration's bytes as the parser reads them (and its digest is taken of): LF line ends, a final LF."""
     text = data.replace(b"\r\n", b"\n") if b"\r" in data else data
+    if text.endswith(b"\r"):              # the file's last line, ended by CR alone (as lines.finished_line reads it)
+        return text[:-1] + b"\n"
     return text if text.endswith(b"\n") else text + b"\n"
 
 
@@ -178,7 +180,7 @@ def tokens_of(text: bytes, first: int) -> tuple[Sequence[int], list[str], list[s
     dropped: list[int] = []
     for i in np.flatnonzero(~clean_mask(text)).tolist():
         raw = lines[i].encode("latin-1")
-        token, found = tokenize(RawLine(first + i, 0, raw, len(raw)))
+        token, found = tokenize(RawLine(first + i, 0, raw, len(raw), len(raw) + 1))
         defects.extend(LineDefect(first + i, defect, token.rubric if token else "") for defect in found)
         if token is None:
             dropped.append(i)

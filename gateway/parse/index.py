@@ -102,7 +102,7 @@ class FileIndex:
 
 def _extend(spans: list[Span], raw: RawLine, tail: Tail | None = None) -> None:
     """Add ``raw`` (and the plain lines of its run up to ``tail``) to a list of spans."""
-    end = raw.offset + raw.length + 1
+    end = raw.end
     if spans and spans[-1].last_line == raw.number - 1:
         spans[-1].end, spans[-1].last_line = end, raw.number
     else:
@@ -112,7 +112,7 @@ def _extend(spans: list[Span], raw: RawLine, tail: Tail | None = None) -> None:
 
 
 def _grow(span: Span, raw: RawLine | Tail) -> None:
-    span.end, span.last_line = raw.offset + raw.length + 1, raw.number
+    span.end, span.last_line = raw.end, raw.number
 
 
 def _value(raw: RawLine) -> tuple[str, str] | None:

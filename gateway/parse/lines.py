@@ -44,6 +44,7 @@ class RawLine:
     offset: int        # byte offset of the line start
     data: bytes        # without the line end; cut at KEEP bytes when longer
     length: int        # true length without the line end
+    end: int           # byte offset just past the line end (LF or CR LF): where the next line starts
 
 
 class Token(NamedTuple):
@@ -99,7 +100,7 @@ def finished_line(number: int, offset: int, head: bytes, raw_len: int, last_byte
     line = head[:KEEP]
     if ends_cr and len(line) > length:
         line = line[:length]
-    return RawLine(number, offset, line, length)
+    return RawLine(number, offset, line, length, offset + raw_len + 1)
 
 
 def line_bounds(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -31,6 +31,7 @@ class Tail(NamedTuple):
     number: int
     offset: int
     length: int
+    end: int        # byte offset just past the line end (LF or CR LF)
 
 
 def _prefix_code(prefix: bytes) -> int:
@@ -115,5 +116,6 @@ def _runs(whole: bytes, number: int, offset: int) -> Iterator[tuple[RawLine, Tai
     lasts[-1] = len(ends) - 1
     for h, t in zip(heads.tolist(), lasts.tolist()):
         start, size = int(starts[h]), int(length[h])
-        raw = RawLine(number + h, offset + start, whole[start: start + min(size, KEEP)], size)
-        yield raw, (Tail(number + t, offset + int(starts[t]), int(length[t])) if t > h else None)
+        raw = RawLine(number + h, offset + start, whole[start: start + min(size, KEEP)], size, offset + int(ends[h]) + 1)
+        yield raw, (Tail(number + t, offset + int(starts[t]), int(length[t]), offset + int(ends[t]) + 1)
+                    if t > h else None)
