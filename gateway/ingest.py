@@ -448,9 +448,12 @@ def check_person_flows(person_key: str, mentions, registry: RuleRegistry) -> Out
     return Outcome(warnings=tuple(records))
 
 
-def process_files(paths: list[str], registry: RuleRegistry, pseudonyms: Pseudonymiser) -> Outcome:
-    """A whole run in process (tests and small tools): per-file stages, then the cross checks."""
-    total = merge_all([process_file(path, registry, pseudonyms, label=display_name(path)) for path in paths])
+def process_files(paths: list[str], registry: RuleRegistry, pseudonyms: Pseudonymiser, *,
+                  labels: list[str] | None = None) -> Outcome:
+    """A whole run in process (tests and small tools): per-file stages, then the cross checks. ``labels`` name
+    the files in lineage, as a run names them (default: their base names)."""
+    labels = labels or [display_name(path) for path in paths]
+    total = merge_all([process_file(path, registry, pseudonyms, label=label) for path, label in zip(paths, labels)])
     return merge(total, cross_checks(total, registry))
 
 
