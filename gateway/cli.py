@@ -38,6 +38,33 @@ def _fail(error: Exception) -> None:
     raise typer.Exit(2)
 
 
+def _instant(value: str | None, option: str = "--as-of") -> str | None:
+    """An instant option as the register writes it, or a one-line error (exit 2)."""
+    from gateway.values import instant
+    try:
+        return None if value is None else instant(value)
+    except ValueError:
+        _fail(GatewayError(f"unreadable date @ {option} {value}: expected YYYY-MM-DD or an ISO instant "
+                           "such as 2025-05-01T00:00:00Z"))
+
+
+def _nir(value: str) -> str:
+    """The 13 characters of a NIR given by an officer (13, or 15 with a key that must match), or a one-line
+    error naming what is wrong, never echoing the NIR."""
+    from stdnum.fr import nir as stdnum_nir
+    compact = value.replace(" ", "").upper()
+    if len(compact) == 15 and stdnum_nir.is_valid(compact):
+        return compact[:13]
+    if len(compact) == 13:
+        try:
+            if stdnum_nir.is_valid(compact + stdnum_nir.calc_check_digits(compact)):
+                return compact
+        except ValueError:
+            pass
+    _fail(GatewayError(f"invalid NIR @ --nir ({len(compact)} characters): expected 13 characters, or 15 with "
+                       "its key, of a real NIR"))
+
+
 def _split(inputs: list[str] | None, extra: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Beam options (``--name=value``) may land among the positional inputs: take them out."""
     items = list(inputs or [])
@@ -69,6 +96,7 @@ def run(
     floating flags, reference-period bases and OUT/run.json."""
     log.configure()
     paths, beam_args = _split(inputs, ctx.args)
+    as_of = _instant(as_of)
     if arrival not in ("mtime", "folder"):
         _fail(GatewayError(f"unknown arrival @ --arrival {arrival}: expected mtime or folder"))
     try:
@@ -155,10 +183,17 @@ def history(
     from gateway.versioning.register import as_of as versions_as_of
     if (person is None) == (nir is None):
         _fail(GatewayError("give exactly one of --person or --nir"))
+    as_of = _instant(as_of)
+    if month is not None:
+        from gateway.values import month as a_month
+        try:
+            month = a_month(month)
+        except ValueError:
+            _fail(GatewayError(f"unreadable month @ --month {month}: expected YYYY-MM"))
     try:
         if nir is not None:
             person = Pseudonymiser(load_key(key_file=key_file, insecure_demo=insecure_demo_key)).person_key(
-                nir[:13], None, None)
+                _nir(nir), None, None)
     except GatewayError as error:
         _fail(error)
     folder = register or run_dir / "history" / "register"
@@ -195,6 +230,7 @@ def bases(
     """Recompute floating flags and reference-period bases from the register as known at a date: what a
     run at that date published, byte for byte."""
     from gateway.versioning.replay import replay
+    as_of = _instant(as_of)
     folder = register or run_dir / "history" / "register"
     try:
         counts = replay(folder, as_of, target, policy)

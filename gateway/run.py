@@ -60,6 +60,9 @@ def resolve_inputs(inputs: tuple[str, ...]) -> list[tuple[str, str]]:
                     found.setdefault(str(child.resolve()), relative.as_posix())
         else:
             raise UnreadableFlowError(f"input not found @ {raw}: expected a file or a folder")
+    if not found:
+        raise UnreadableFlowError(f"no flow file @ {', '.join(inputs)}: expected at least one file (hidden and "
+                                  f"temporary files, and {', '.join(IGNORED_SUFFIXES[2:])} files, are skipped)")
     for file in found:
         if not os.access(file, os.R_OK):
             raise UnreadableFlowError(f"input unreadable @ {file}: expected read permission")
@@ -87,6 +90,7 @@ def run(settings: Settings) -> RunResult:
     memory.tune()                                      # before the runner starts its threads
     out = Path(settings.out)
     files = resolve_inputs(settings.inputs)
+    arrivals = {label: arrival_of(path, label, settings) for path, label in files}   # refused before any write
     out.mkdir(parents=True, exist_ok=True)
     register = _register_dir(settings, out)
     register.mkdir(parents=True, exist_ok=True)
@@ -101,7 +105,7 @@ def run(settings: Settings) -> RunResult:
         except BlockingIOError:
             raise ConfigurationError(f"another run is merging into the register @ {register}: expected one run "
                                      "at a time per register (wait for it)") from None
-        return _run(settings, out, files)
+        return _run(settings, out, files, arrivals)
 
 
 def _register_dir(settings: Settings, out: Path) -> Path:
@@ -109,7 +113,7 @@ def _register_dir(settings: Settings, out: Path) -> Path:
     return Path(settings.register) if settings.register else history_dir / "register"
 
 
-def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResult:
+def _run(settings: Settings, out: Path, files: list[tuple[str, str]], arrivals: dict[str, str]) -> RunResult:
     started = time.monotonic()
     policy = load_policy(settings.policy)              # refused before anything is written
     estimator_named(policy.gate.estimator)
@@ -122,7 +126,6 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]]) -> RunResu
     run_id = run_id_of(inputs)
     history_dir = Path(settings.history) if settings.history else out / "history"
     register_dir = _register_dir(settings, out)
-    arrivals = {label: arrival_of(path, label, settings) for path, label in files}
     commits = store.commits(register_dir)
     committed = [c.run_id for c in commits]
     # A rerun of a committed run reads the register without its own parts and writes nothing: it
@@ -217,10 +220,13 @@ def arrival_of(path: str, label: str, settings: Settings) -> str:
     if settings.as_of:
         return settings.as_of
     if settings.arrival == "folder":
-        for part in reversed(Path(label).parts[:-1]):
+        # The folders of the path itself, not of the label: a dated folder given as the input has its date too.
+        for part in reversed(Path(path).parts[:-1]):
             match = ARRIVAL_FOLDER.match(part)
             if match:
                 return f"{match[1]}-{match[2]}-{match[3] or '01'}T00:00:00Z"
+        raise ConfigurationError(f"no dated folder @ {label}: expected, with --arrival folder, every input inside "
+                                 "a YYYY-MM or YYYY-MM-DD folder (or use --arrival mtime or --as-of)")
     moment = datetime.fromtimestamp(os.path.getmtime(path), tz=timezone.utc)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 

@@ -84,3 +84,30 @@ def euros(cents: int | None) -> str:
     sign = "-" if cents < 0 else ""
     whole, rest = divmod(abs(cents), 100)
     return f"{sign}{whole:,}".replace(",", "\u202f") + f",{rest:02d} €"
+
+
+_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+                      r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?")
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+def instant(text: str) -> str:
+    """A transaction time given by a person (``2025-05-01``, ``2025-05-01T10:00``, ``…+02:00``, ``…Z``) as the
+    register writes it: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC (a time without zone is UTC). ValueError otherwise."""
+    from datetime import datetime, timezone
+    if not _INSTANT.fullmatch(text.strip()):
+        raise ValueError(f"not a date or an ISO instant: {text!r}")
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not a date or an ISO instant: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def month(text: str) -> str:
+    """A month given by a person (``YYYY-MM``); ValueError otherwise."""
+    if not _MONTH.fullmatch(text.strip()):
+        raise ValueError(f"not a month YYYY-MM: {text!r}")
+    return text.strip()

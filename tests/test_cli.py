@@ -66,3 +66,46 @@ def test_watch_processes_each_complete_file_exactly_once_across_restarts(tmp_pat
     ledger = [json.loads(line) for line in (out / "watch-ledger.jsonl").read_text().splitlines()]
     assert [[f["file"] for f in batch["files"]] for batch in ledger] == [["one.dsn"], ["two.dsn"]]
     assert json.loads((out / "batches" / "000002" / "run.json").read_text())["resources"] == 1
+
+
+def _fails_in_one_line(args: list[str], tmp_path) -> str:
+    result = subprocess.run([sys.executable, "-m", "gateway", *args], capture_output=True, text=True,
+                            env={**os.environ, **ENV}, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr, result.stderr
+    return result.stderr
+
+
+def test_a_folder_with_no_flow_file_is_an_error_not_an_empty_run(tmp_path):
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "notes.md").write_text("rien")
+    message = _fails_in_one_line(["run", str(tmp_path / "inbox"), "--out", str(tmp_path / "out")], tmp_path)
+    assert "no flow file" in message and not (tmp_path / "out").exists()
+
+
+def test_an_unreadable_as_of_date_is_a_one_line_error(tmp_path):
+    message = _fails_in_one_line(["run", str(BUNDLED / "edge"), "--out", str(tmp_path / "out"), "--as-of",
+                                  "yesterday"], tmp_path)
+    assert "--as-of yesterday" in message and not (tmp_path / "out").exists()
+
+
+def test_a_dated_folder_given_as_input_gives_its_date_to_its_files(tmp_path):
+    """--arrival folder reads the date of the folder the file sits in, even when that folder is the input."""
+    result = runner.invoke(app, ["run", str(BUNDLED / "edge" / "2025-04"), "--arrival", "folder", "--out",
+                                 str(tmp_path / "out"), "--insecure-demo-key"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["as_of"] == "2025-04-01T00:00:00Z"
+
+
+def test_arrival_by_folder_without_a_dated_folder_is_an_error(tmp_path):
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "f.dsn").write_bytes(B.a_dsn_file())
+    message = _fails_in_one_line(["run", str(tmp_path / "flows"), "--arrival", "folder", "--out",
+                                  str(tmp_path / "out")], tmp_path)
+    assert "no dated folder @ f.dsn" in message
+
+
+def test_history_says_a_malformed_nir_is_invalid_without_echoing_it(tmp_path):
+    for nir in ("12345", "1850375111042" + "00"):
+        message = _fails_in_one_line(["history", "--nir", nir, "--out", str(tmp_path)], tmp_path)
+        assert "invalid NIR" in message and nir not in message
