@@ -77,7 +77,7 @@ def timeline_chart(versions: list[dict]) -> str:
     """Net social amount of each month, one line per declarant and nature, a marker at each version."""
     if not versions:
         return ""
-    from gateway.publish.charts import plt, svg_of
+    from gateway.publish.charts import plain_text, plt, svg_of
     series: dict[tuple, dict[str, int]] = defaultdict(dict)
     earlier: list[tuple[str, float]] = []
     for v in sorted(versions, key=lambda v: v["version"]):
@@ -89,7 +89,7 @@ def timeline_chart(versions: list[dict]) -> str:
     fig, ax = plt.subplots(figsize=(8, 3))
     for (declarant, nature), points in sorted(series.items()):
         xs = [m for m in months if m in points]
-        ax.plot(xs, [points[m] for m in xs], marker="o", label=f"{declarant} {nature}")
+        ax.plot(xs, [points[m] for m in xs], marker="o", label=plain_text(f"{declarant} {nature}"))
     if earlier:
         ax.scatter([m for m, _ in earlier], [a for _, a in earlier], marker="x", s=80, color="#a40000",
                    label="valeur antérieure (révisée)", zorder=5)

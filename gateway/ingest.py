@@ -15,10 +15,11 @@ from dataclasses import dataclass, field, replace
 import structlog
 from typing import BinaryIO, Iterator
 
+from gateway.inputs import Refusal, readable_name
 from gateway.parse import rubrics as R
 from gateway.parse.declaration import ParsedDeclaration, flow_of, norm_for, read_declaration
 from gateway.parse.windows import WINDOW_LINES, Parts, plan_parts, read_parts
-from gateway.parse.index import DeclarationSpan, EnvoiIndex, FileIndex, index_envois
+from gateway.parse.index import DeclarationSpan, EnvoiIndex, FileIndex, Span, index_envois
 from gateway.normalise.mentions import allowance_mentions, has_open_contract
 from gateway.normalise.resources import normalise_person
 from gateway.values import jjmmaaaa, month_of
@@ -42,14 +43,31 @@ class DeclarationTask:
     envoi_rejection: tuple[Violation, ...] = ()   # the envoi's own reasons, when it is rejected
 
 
-def display_name(path: str) -> str:
-    return os.path.basename(path)
+def display_name(path: str | bytes) -> str:
+    return readable_name(os.path.basename(os.fsdecode(path)))
 
 
-def index_file(path: str, registry: RuleRegistry, *, label: str | None = None,
+def count_lines(path: str | bytes) -> int:
+    count, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (1 if last != b"\n" else 0)
+
+
+def index_file(path: str | bytes, registry: RuleRegistry, *, label: str | None = None, refused: str = "",
                task_lines: int = TASK_LINES) -> Iterator[Outcome | DeclarationTask]:
-    """``label`` names the file in lineage and reports (default: its base name)."""
+    """``label`` names the file in lineage and reports (default: its base name). A file ``refused``
+    (``gateway.inputs.Refusal``) is quarantined whole by its file rule without being parsed: a badly named
+    file's lines are counted, a link leading out of its folder is not followed (0 lines read)."""
     file = label or display_name(path)
+    if refused:
+        lines = count_lines(path) if refused == Refusal.NAME else 0
+        size = os.path.getsize(path) if lines else 0
+        yield _file(FileIndex(file, size=size, lines=lines, refused=refused,
+                              orphans=[Span(0, size, 1, lines)] if lines else []), registry)
+        return
     with open(path, "rb") as fh:
         for item in index_envois(fh, file):
             if isinstance(item, EnvoiIndex):

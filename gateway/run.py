@@ -19,6 +19,7 @@ import structlog
 from gateway import __version__, memory
 from gateway.errors import ConfigurationError, RunFailedError, UnreadableFlowError
 from gateway.faults import checkpoint
+from gateway.inputs import InputFile, fingerprint, resolve_inputs
 from gateway.options import Settings
 from gateway.publish.history import record_run
 from gateway.publish.metrics import run_metrics
@@ -33,7 +34,6 @@ from transforms.versioning import RegisterJob
 
 DATASETS = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "published", "decisions", "report")
 ARRIVAL_FOLDER = re.compile(r"^(20[0-9]{2})-(0[1-9]|1[0-2])(?:-(0[1-9]|[12][0-9]|3[01]))?$")
-IGNORED_SUFFIXES = (".tmp", ".part", ".done", ".json", ".md")
 _log = structlog.get_logger()
 
 
@@ -41,40 +41,6 @@ _log = structlog.get_logger()
 class RunResult:
     manifest: dict
     seconds: float
-
-
-def resolve_inputs(inputs: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(absolute path, label) of every input file. Folders are walked recursively; the label is the
-    path relative to the folder given (lineage names it), or the file name. Hidden and temporary
-    files are skipped."""
-    found: dict[str, str] = {}
-    for raw in inputs:
-        path = Path(raw)
-        if path.is_file():
-            found.setdefault(str(path.resolve()), path.name)
-        elif path.is_dir():
-            for child in sorted(path.rglob("*")):
-                relative = child.relative_to(path)
-                if child.is_file() and not any(part.startswith(".") for part in relative.parts) \
-                        and not child.name.endswith(IGNORED_SUFFIXES):
-                    found.setdefault(str(child.resolve()), relative.as_posix())
-        else:
-            raise UnreadableFlowError(f"input not found @ {raw}: expected a file or a folder")
-    if not found:
-        raise UnreadableFlowError(f"no flow file @ {', '.join(inputs)}: expected at least one file (hidden and "
-                                  f"temporary files, and {', '.join(IGNORED_SUFFIXES[2:])} files, are skipped)")
-    for file in found:
-        if not os.access(file, os.R_OK):
-            raise UnreadableFlowError(f"input unreadable @ {file}: expected read permission")
-    return sorted(found.items(), key=lambda item: (item[1], item[0]))
-
-
-def _digest(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def run_id_of(inputs: list[dict]) -> str:
@@ -90,7 +56,7 @@ def run(settings: Settings) -> RunResult:
     memory.tune()                                      # before the runner starts its threads
     out = Path(settings.out)
     files = resolve_inputs(settings.inputs)
-    arrivals = {label: arrival_of(path, label, settings) for path, label in files}   # refused before any write
+    arrivals = {label: arrival_of(path, label, settings) for path, label, _ in files}   # refused before any write
     out.mkdir(parents=True, exist_ok=True)
     register = _register_dir(settings, out)
     register.mkdir(parents=True, exist_ok=True)
@@ -113,7 +79,7 @@ def _register_dir(settings: Settings, out: Path) -> Path:
     return Path(settings.register) if settings.register else history_dir / "register"
 
 
-def _run(settings: Settings, out: Path, files: list[tuple[str, str]], arrivals: dict[str, str]) -> RunResult:
+def _run(settings: Settings, out: Path, files: list[InputFile], arrivals: dict[str, str]) -> RunResult:
     started = time.monotonic()
     policy = load_policy(settings.policy)              # refused before anything is written
     estimator_named(policy.gate.estimator)
@@ -122,7 +88,7 @@ def _run(settings: Settings, out: Path, files: list[tuple[str, str]], arrivals: 
     staging.mkdir()
     run_log = _log.bind(stage="run", files=len(files))
     run_log.info("run.started")
-    inputs = [{"file": label, "sha256": _digest(f), "bytes": os.path.getsize(f)} for f, label in files]
+    inputs = [fingerprint(item) for item in files]
     run_id = run_id_of(inputs)
     history_dir = Path(settings.history) if settings.history else out / "history"
     register_dir = _register_dir(settings, out)
@@ -221,13 +187,13 @@ def arrival_of(path: str, label: str, settings: Settings) -> str:
         return settings.as_of
     if settings.arrival == "folder":
         # The folders of the path itself, not of the label: a dated folder given as the input has its date too.
-        for part in reversed(Path(path).parts[:-1]):
+        for part in reversed(Path(os.fsdecode(path)).parts[:-1]):
             match = ARRIVAL_FOLDER.match(part)
             if match:
                 return f"{match[1]}-{match[2]}-{match[3] or '01'}T00:00:00Z"
         raise ConfigurationError(f"no dated folder @ {label}: expected, with --arrival folder, every input inside "
                                  "a YYYY-MM or YYYY-MM-DD folder (or use --arrival mtime or --as-of)")
-    moment = datetime.fromtimestamp(os.path.getmtime(path), tz=timezone.utc)
+    moment = datetime.fromtimestamp(os.lstat(path).st_mtime, tz=timezone.utc)   # a refused link is not followed
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 

@@ -22,7 +22,8 @@ import structlog
 
 from gateway.errors import ConfigurationError
 from gateway.options import Settings
-from gateway.run import IGNORED_SUFFIXES, RunResult, _digest, run
+from gateway.inputs import IGNORED_SUFFIXES, file_digest
+from gateway.run import RunResult, run
 
 LEDGER = "watch-ledger.jsonl"
 BATCH_SIZE = 500
@@ -75,7 +76,7 @@ def watch_folder(folder: Path, out: Path, key: bytes, beam_args: tuple[str, ...]
             done = {(f["file"], f["sha256"]) for batch in batches for f in batch["files"]}
             pending = []
             for path in ready_files(folder):
-                digest = _digest(str(path))
+                digest = file_digest(str(path))
                 if (path.name, digest) not in done:
                     pending.append((path, digest))
                 if len(pending) == batch_size:

@@ -8,8 +8,8 @@ from apache_beam import pvalue
 
 from gateway import log, memory
 from gateway.faults import checkpoint
-from gateway.ingest import (TASK_LINES, DeclarationTask, check_declarant, check_person_flows, index_file,
-                            iter_outcomes)
+from gateway.ingest import (TASK_LINES, DeclarationTask, check_declarant, check_person_flows, count_lines,
+                            index_file, iter_outcomes)
 from gateway.parse.index import DeclarationSpan
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import LineCounts, Outcome, Origin, Severity, Violation
@@ -39,32 +39,23 @@ def crash_outcome(file: str, first_line: int, last_line: int, lines: int, error:
     return Outcome(quarantine=records, counts=LineCounts(read=read, quarantined=lines))
 
 
-def _count_lines(path: str) -> int:
-    count, last = 0, b"\n"
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            count += chunk.count(b"\n")
-            last = chunk[-1:]
-    return count + (1 if last != b"\n" else 0)
-
-
 class _IndexFile(beam.DoFn):
     def setup(self) -> None:
         log.configure()
         memory.tune_collector()
         self._registry = _registry()
 
-    def process(self, group: list[tuple[str, str]]):
+    def process(self, group: list[tuple]):
         """A group of files (small files travel together) -> their outcomes, and their declarations
         as groups of tasks of about TASK_LINES lines."""
         batch: list[DeclarationTask] = []
         size = 0
-        for path, label in group:
+        for path, label, refused in group:
             try:
-                items = list(index_file(path, self._registry, label=label))
+                items = list(index_file(path, self._registry, label=label, refused=refused))
             except Exception as error:  # noqa: BLE001 - any crash is counted, not lost
                 _log.error("file.crashed", file=label, error=type(error).__name__)
-                lines = _count_lines(path)
+                lines = count_lines(path)
                 yield crash_outcome(label, 1, lines, lines, error, read=lines)
                 continue
             checkpoint("index")
@@ -113,7 +104,7 @@ class _ProcessTask(beam.DoFn):
 
 
 class ParseFlows(beam.PTransform):
-    """Groups of (path, label) pairs -> two PCollections of outcomes: the files' own (envelope, envoi and
+    """Groups of input files (``gateway.inputs``) -> two PCollections of outcomes: the files' own (envelope, envoi and
     file rules: quarantine, warnings and counts only) and the declarations' (everything else).
 
     They are not flattened into one: the embedded runner holds a Flatten's output in memory whole, and the

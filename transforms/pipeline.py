@@ -13,13 +13,14 @@ GROUP_BYTES = 8 << 20        # small files travel in groups of about this size (
 GROUP_FILES = 500
 
 
-def group_files(paths: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
-    """Consecutive files (in label order) in groups of at most GROUP_BYTES / GROUP_FILES; a large file alone."""
+def group_files(paths: list[tuple]) -> list[list[tuple]]:
+    """Consecutive input files (``gateway.inputs``, in label order) in groups of at most GROUP_BYTES /
+    GROUP_FILES; a large file alone."""
     import os
-    groups: list[list[tuple[str, str]]] = []
+    groups: list[list[tuple]] = []
     size = 0
-    for item in sorted(paths, key=lambda p: (p[1], p[0])):
-        length = os.path.getsize(item[0])
+    for item in sorted(paths, key=lambda p: (p[1], os.fsencode(p[0]))):
+        length = 0 if item[2] else os.path.getsize(item[0])
         if not groups or size + length > GROUP_BYTES or len(groups[-1]) >= GROUP_FILES:
             groups.append([])
             size = 0
@@ -28,7 +29,7 @@ def group_files(paths: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     return groups
 
 
-def build(pipeline: beam.Pipeline, paths: list[tuple[str, str]], staging: str, pseudonym_key: bytes,
+def build(pipeline: beam.Pipeline, paths: list[tuple], staging: str, pseudonym_key: bytes,
           register: RegisterJob | None = None) -> None:
     files, declarations = (pipeline
                            | "Inputs" >> beam.Create(group_files(paths))
@@ -40,7 +41,7 @@ def build(pipeline: beam.Pipeline, paths: list[tuple[str, str]], staging: str, p
         declarations | "Register" >> VersionRegister(register, staging)
 
 
-def run(paths: list[tuple[str, str]], staging: str, pseudonym_key: bytes, options: PipelineOptions,
+def run(paths: list[tuple], staging: str, pseudonym_key: bytes, options: PipelineOptions,
         register: RegisterJob | None = None) -> None:
     with beam.Pipeline(options=options) as pipeline:
         build(pipeline, paths, staging, pseudonym_key, register)

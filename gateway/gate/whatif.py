@@ -6,13 +6,15 @@ revised as they were. The comparison reads each policy's decisions.
 """
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 from gateway.options import Settings
 from gateway.policy import load_policy
-from gateway.run import arrival_of, resolve_inputs, run
+from gateway.inputs import resolve_inputs
+from gateway.run import arrival_of, run
 
 HELD = ("HOLD_CORRECTION", "HOLD_UNSTABLE")
 FROZEN = ("FREEZE_DE_MINIMIS", "LAPSED", "OFFICER_KEEP_FROZEN")
@@ -24,8 +26,8 @@ def replay_under(policy_path: str, settings: Settings, out: Path) -> list[dict]:
     """Run the inputs into ``out`` under one policy, one run per arrival date, oldest first."""
     files = resolve_inputs(settings.inputs)
     by_date: dict[str, list[str]] = {}
-    for path, label in files:
-        by_date.setdefault(arrival_of(path, label, settings)[:10], []).append(path)
+    for path, label, _ in files:
+        by_date.setdefault(arrival_of(path, label, settings)[:10], []).append(os.fsdecode(path))
     for _, paths in sorted(by_date.items()):
         run(replace(settings, inputs=tuple(paths), out=str(out), policy=policy_path))
     from gateway.versioning import store

@@ -98,6 +98,7 @@ class FileIndex:
     envelope: list[Span] = field(default_factory=list)
     orphans: list[Span] = field(default_factory=list)   # lines outside any envoi
     ends_without_newline: bool = False
+    refused: str = ""                   # why the file was not parsed (gateway.inputs.Refusal: DRM-FIL-005/006)
 
 
 def _extend(spans: list[Span], raw: RawLine, tail: Tail | None = None) -> None:

@@ -11,10 +11,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 plt.rcParams.update({"svg.hashsalt": "drm-gateway", "font.size": 9})   # deterministic SVG ids
 
 
+def plain_text(label: str) -> str:
+    """A label drawn as the text it is: a ``$`` would start matplotlib's math text (an unbalanced one raises)."""
+    return str(label).replace("$", r"\$")
+
+
 def bar_chart(labels: list[str], values: list[float], *, title: str, color: str = "#3465a4",
               horizontal: bool = True) -> str:
     if not labels:
         return ""
+    labels = [plain_text(label) for label in labels]
     height = max(1.6, 0.32 * len(labels) + 0.8) if horizontal else 3.0
     fig, ax = plt.subplots(figsize=(7.0, height))
     if horizontal:
@@ -23,7 +29,7 @@ def bar_chart(labels: list[str], values: list[float], *, title: str, color: str 
         ax.set_yticks(positions, labels)
     else:
         ax.bar(labels, values, color=color)
-    ax.set_title(title)
+    ax.set_title(plain_text(title))
     return svg_of(fig, ax)
 
 

@@ -3,6 +3,7 @@ declarant (JSON + HTML), like the DSN chain's "bilan d'anomalies". Reports name 
 pseudonym, and say in French what to correct."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -96,8 +97,18 @@ def declarant_report(declarant_id: str, quarantine: pa.Table | None, warnings: p
             "anomalies": _Entries(quarantine), "warnings": _Entries(warnings)}
 
 
+def report_stem(declarant_id: str) -> str:
+    """The file name (without suffix) of a declarant's report, confined to its folder by construction: a SIRET
+    or SIREN as itself, ``inconnu``, anything else (a value read from a file: ``../../x``, ``/etc``, NUL, markup,
+    a thousand characters) as ``autre-`` + a digest of it. The report itself still names the value, escaped."""
+    if declarant_id == UNKNOWN_DECLARANT or (declarant_id.isascii() and declarant_id.isdigit()
+                                             and len(declarant_id) in (9, 14)):
+        return declarant_id
+    return "autre-" + hashlib.sha256(declarant_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
 def write_declarant_report(report: dict, folder: Path) -> list[Path]:
-    name = report["declarant_id"]
+    name = report_stem(report["declarant_id"])
     json_path, html_path = folder / f"{name}.json", folder / f"{name}.html"
     write_chunks(json_path, json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False).iterencode(report), "\n")
     write_chunks(html_path, _env.get_template("declarant_report.html.j2").generate(r=report))

@@ -26,7 +26,7 @@ def test_parse_flows_turns_files_into_counted_outcomes(tmp_path):
     read = path.read_bytes().count(b"\n")
     with TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as pipeline:
         totals = (pipeline
-                  | beam.Create([[(str(path), "f.dsn")]])
+                  | beam.Create([[(str(path), "f.dsn", "")]])
                   | ParseFlows(TEST_KEY)
                   | beam.Flatten()
                   | beam.Map(outcome_stats)

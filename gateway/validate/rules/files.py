@@ -18,14 +18,14 @@ def _whole(index: FileIndex) -> Origin:
               "il n'a pas pu être lu.",
       reference="CT DSN §3.1")
 def file_has_an_envoi(index: FileIndex) -> Iterator[Finding]:
-    if index.lines and not index.envois:
+    if index.lines and not index.envois and not index.refused:
         yield Finding(_whole(index), detail="no S10 envoi header found: expected a DSN/PASRAU text file")
 
 
 @rule("DRM-FIL-002", family="file", severity=Severity.WARNING, target=Target.FILE,
       explain="Le fichier reçu est vide.")
 def file_is_not_empty(index: FileIndex) -> Iterator[Finding]:
-    if index.size == 0:
+    if index.size == 0 and not index.refused:
         yield Finding(Origin(index.name, 0, 0), detail="empty file: expected at least one envoi")
 
 
@@ -47,6 +47,23 @@ def lines_belong_to_an_envoi(index: FileIndex) -> Iterator[Finding]:
 def file_ends_with_newline(index: FileIndex) -> Iterator[Finding]:
     if index.size and index.ends_without_newline:
         yield Finding(Origin(index.name, index.lines, index.lines), detail="no line end after the last line")
+
+
+@rule("DRM-FIL-005", family="file", severity=Severity.FILE, target=Target.FILE,
+      explain="Le nom du fichier contient des caractères illisibles (il n'est pas écrit en UTF-8) : le fichier a "
+              "été mis de côté sans être lu. Renommez-le avec des lettres, chiffres, points et tirets, puis "
+              "déposez-le à nouveau.")
+def file_name_is_readable(index: FileIndex) -> Iterator[Finding]:
+    if index.refused == "NAME":
+        yield Finding(_whole(index), detail="file name is not UTF-8 text: expected a readable name")
+
+
+@rule("DRM-FIL-006", family="file", severity=Severity.FILE, target=Target.FILE,
+      explain="Le fichier est un lien symbolique qui mène hors du dossier de dépôt : il n'a pas été lu. Déposez "
+              "le fichier lui-même dans le dossier.")
+def file_is_inside_its_folder(index: FileIndex) -> Iterator[Finding]:
+    if index.refused == "LINK":
+        yield Finding(Origin(index.name, 0, 0), detail="symbolic link out of the input folder: not followed")
 
 
 def _envoi_origin(file: str, envoi: EnvoiIndex) -> Origin:

@@ -1,0 +1,87 @@
+"""Hostile values from files never reach a path, a page or a chart label, and never stop a run: traversal,
+absolute paths, markup, math text and overlong identifiers, a file name that is not UTF-8, a symbolic link
+out of the input folder. Each such file is quarantined or refused with its rule, conservation holds, and
+nothing outside --out changes."""
+import glob
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.dataset as ds
+
+from fixtures import builders as B
+from fixtures.hostile import HOSTILE_IDENTIFIERS, hostile_value_files
+from tests.conftest import TEST_KEY
+
+ENV = {**os.environ, "DRM_GATEWAY_PSEUDONYM_KEY": TEST_KEY.decode()}
+SAFE_REPORT_NAME = re.compile(r"([0-9]{9}|[0-9]{14}|inconnu|autre-[0-9a-f]{16})\.(json|html)")
+ODD_NAME = os.fsdecode(b"d\xe9claration.dsn")
+
+
+def _snapshot(root: Path, skip: Path) -> dict[str, str]:
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and skip not in path.parents and not path.is_symlink():
+            found[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def _flows(tmp_path: Path) -> Path:
+    flows = tmp_path / "flows"
+    hostile_value_files(flows)
+    (flows / ODD_NAME).write_bytes(B.a_dsn_file())
+    sibling = tmp_path / "sibling"
+    sibling.mkdir()
+    (sibling / "run.json").write_text('{"run_id": "another run"}')
+    (sibling / "secret.dsn").write_bytes(B.a_dsn_file())
+    os.symlink(sibling / "secret.dsn", flows / "link.dsn")
+    return flows
+
+
+def test_hostile_values_reach_no_path_page_or_label_and_every_file_is_quarantined_or_refused(tmp_path):
+    flows = _flows(tmp_path)
+    out = tmp_path / "out"
+    before, elsewhere = _snapshot(tmp_path, out), sorted(glob.glob("/tmp/drm-gateway-hostile*"))
+    result = subprocess.run([sys.executable, "-m", "gateway", "run", str(flows), "--out", str(out)],
+                            capture_output=True, text=True, env=ENV, cwd=tmp_path)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert _snapshot(tmp_path, out) == before
+    assert sorted(glob.glob("/tmp/drm-gateway-hostile*")) == elsewhere
+
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["conservation_holds"] and manifest["files"] == len(HOSTILE_IDENTIFIERS) + 2
+    rows = ds.dataset(out / "quarantine", format="parquet").to_table(columns=["file", "rule_id"]).to_pylist()
+    rules: dict[str, set[str]] = {}
+    for row in rows:
+        rules.setdefault(row["file"], set()).add(row["rule_id"])
+    for kind in HOSTILE_IDENTIFIERS:
+        assert rules.get(f"{kind}.dsn"), f"{kind}.dsn was neither quarantined nor refused"
+    assert rules["d\\xe9claration.dsn"] == {"DRM-FIL-005"}
+    assert rules["link.dsn"] == {"DRM-FIL-006"}
+
+    reports = sorted(p.name for p in (out / "report" / "declarants").iterdir())
+    assert reports and all(SAFE_REPORT_NAME.fullmatch(name) for name in reports), reports
+    pages = [p.read_text(encoding="utf-8") for p in (out / "report").rglob("*.html")]
+    for raw in ("<svg onload", "<script>alert", "<b onmouseover"):
+        assert not any(raw in page for page in pages), raw
+
+
+def test_a_declarant_report_asked_for_a_hostile_id_is_written_inside_its_folder(tmp_path):
+    """``drm-gateway report declarant ../../x`` writes under --out, whatever the id says."""
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "f.dsn").write_bytes(B.a_dsn_file())
+    out = tmp_path / "run"
+    subprocess.run([sys.executable, "-m", "gateway", "run", str(flows), "--out", str(out)], check=True,
+                   capture_output=True, env=ENV)
+    target = tmp_path / "a" / "b"
+    for hostile in ("../../x", "/tmp/drm-gateway-hostile-report", "x\x01y"):
+        result = subprocess.run([sys.executable, "-m", "gateway", "report", "declarant", hostile, "--out",
+                                 str(target), "--run", str(out)], capture_output=True, text=True, env=ENV)
+        assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "x.json").exists() and not glob.glob("/tmp/drm-gateway-hostile-report*")
+    assert all(p.parent == target and SAFE_REPORT_NAME.fullmatch(p.name) for p in target.rglob("*"))
