@@ -7,6 +7,7 @@ import hmac
 import json
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,12 +15,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from stdnum.fr import nir as stdnum_nir
 
 from console import data
-from console.users import add_user, audit, audit_trail, authenticate, set_active, users
+from console.users import (add_user, audit, audit_trail, authenticate, current, end_sessions, set_active,
+                           users)
 from corrections import service
 from corrections.errors import ConcurrentUpdateError
 from corrections.states import LABELS, TRANSITIONS, Action, State
@@ -63,6 +66,27 @@ class ConsoleConfig:
         return self.out / "history" / "register"
 
 
+TOO_MANY_ATTEMPTS = "Trop de tentatives de connexion depuis cette adresse : réessayez dans une minute."
+ACCOUNT_LOCKED = ("Trop de mots de passe erronés : ce compte est bloqué pendant 15 minutes. Un administrateur peut "
+                  "le débloquer en le réactivant.")
+
+
+class Attempts:
+    """Login attempts per client address over a sliding minute (held by the console process, bounded)."""
+
+    def __init__(self, limit: int = 10, window: float = 60.0, addresses: int = 10_000) -> None:
+        self.limit, self.window, self.addresses = limit, window, addresses
+        self._seen: dict[str, list[float]] = {}
+
+    def allow(self, address: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        recent = [t for t in self._seen.get(address, ()) if now - t < self.window]
+        if len(self._seen) >= self.addresses and address not in self._seen:
+            self._seen = {a: ts for a, ts in self._seen.items() if ts and now - ts[-1] < self.window}
+        self._seen[address] = recent + [now]
+        return len(recent) < self.limit
+
+
 class Denied(Exception):
     def __init__(self, message: str, status: int = 403) -> None:
         super().__init__(message)
@@ -78,6 +102,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=config.secret, session_cookie="drm_console", same_site="strict",
                        https_only=False, max_age=8 * 3600)
     store = config.store
+    attempts = Attempts()
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -94,12 +119,17 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         return response
 
     def user(request: Request, permission: str = "view") -> str:
-        name = request.session.get("user")
-        if not name:
+        """The session's user as the store says now (a logout or a deactivation ends every session at once;
+        the role is the store's, not the cookie's)."""
+        session = request.session
+        found = current(store, session.get("user"), session.get("version"))
+        if found is None:
+            session.clear()
             raise Denied("Connexion requise.", 401)
-        if request.session.get("role") not in PERMISSIONS[permission]:
+        session["role"] = found.role
+        if found.role not in PERMISSIONS[permission]:
             raise Denied(f"Accès refusé : votre rôle ne permet pas cette action ({LABELS_PERMISSION[permission]}).")
-        return name
+        return found.username
 
     async def form(request: Request) -> dict:
         values = dict(await request.form())
@@ -131,12 +161,19 @@ def create_app(config: ConsoleConfig) -> FastAPI:
     @app.post("/login")
     async def login(request: Request):
         values = await form(request)
-        found = authenticate(store, str(values.get("username", "")), str(values.get("password", "")))
+        username = str(values.get("username", ""))[:40]
+        if not attempts.allow(request.client.host if request.client else "?"):
+            audit(store, username or "?", "login", "console", "throttled")
+            return page(request, "login.html.j2", status=429, error=TOO_MANY_ATTEMPTS)
+        # Password hashing takes ~50 ms of CPU: off the event loop, so that other requests are not held up.
+        found, locked = await run_in_threadpool(authenticate, store, username, str(values.get("password", "")))
         if found is None:
-            audit(store, str(values.get("username", ""))[:40] or "?", "login", "console", "refused")
-            return page(request, "login.html.j2", status=401, error="Identifiant ou mot de passe incorrect.")
+            audit(store, username or "?", "login", "console", "locked" if locked else "refused")
+            return page(request, "login.html.j2", status=429 if locked else 401,
+                        error=ACCOUNT_LOCKED if locked else "Identifiant ou mot de passe incorrect.")
         request.session.clear()
-        request.session.update(user=found.username, role=found.role, csrf=secrets.token_urlsafe(32))
+        request.session.update(user=found.username, role=found.role, version=found.session_version,
+                               csrf=secrets.token_urlsafe(32))
         audit(store, found.username, "login", "console", "ok")
         return RedirectResponse("/", status_code=303)
 
@@ -144,6 +181,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
     async def logout(request: Request):
         name = user(request)
         await form(request)
+        end_sessions(store, name)                    # a copy of this cookie saved elsewhere no longer works
         audit(store, name, "logout", "console", "ok")
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
@@ -288,15 +326,20 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         audit(store, name, "user:add", str(values.get("username", "")), "ok")
         return RedirectResponse("/users", status_code=303)
 
-    @app.post("/users/{username}/deactivate")
-    async def users_deactivate(request: Request, username: str):
+    @app.post("/users/{username}/{change}")
+    async def users_activation(request: Request, username: str, change: str):
         name = user(request, "users")
         await form(request)
+        if change not in ("activate", "deactivate"):
+            raise StarletteHTTPException(404)
+        if username not in {u.username for u in users(store)}:
+            raise StarletteHTTPException(404)
         try:
-            set_active(store, username, False)
-        except GatewayError:
-            raise StarletteHTTPException(404) from None
-        audit(store, name, "user:deactivate", username, "ok")
+            set_active(store, username, change == "activate", by=name)
+        except GatewayError as error:
+            audit(store, name, f"user:{change}", username, "refused", str(error))
+            return page(request, "message.html.j2", status=400, title="Action impossible", message=_french(error))
+        audit(store, name, f"user:{change}", username, "ok")
         return RedirectResponse("/users", status_code=303)
 
     @app.get("/health")
@@ -314,7 +357,11 @@ def _french(error: Exception) -> str:
              "changed by another process": "La demande a été modifiée entre-temps : rechargez-la.",
              "not allowed": "Cette action n'est pas possible dans l'état actuel de la demande.",
              "evidence": "La pièce justificative est obligatoire.",
-             "spread": "L'étalement doit être compris entre 2 et 12 mois."}
+             "spread": "L'étalement doit être compris entre 2 et 12 mois.",
+             "self-deactivation": "Vous ne pouvez pas désactiver votre propre compte : demandez-le à un autre "
+                                  "administrateur.",
+             "last admin": "C'est le dernier administrateur actif : créez ou réactivez d'abord un autre "
+                           "administrateur."}
     return next((message for key, message in known.items() if key in text), f"Action refusée : {text}")
 
 

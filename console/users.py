@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,6 +14,8 @@ from corrections.store import CorrectionStore, now_iso
 ROLES = ("officer", "supervisor", "admin")
 RANK = {"officer": 1, "supervisor": 2, "admin": 3}
 USERNAME = re.compile(r"[A-Za-z0-9._-]{2,40}")
+MAX_FAILURES = 5          # wrong passwords in a row before the account is locked
+LOCK_MINUTES = 15
 _hasher = PasswordHasher()
 
 
@@ -32,28 +35,74 @@ def add_user(store: CorrectionStore, username: str, password: str, role: str) ->
             session.add(Officer(officer_id=username, active=True, added_at=now_iso()))
 
 
-def set_active(store: CorrectionStore, username: str, active: bool) -> None:
+def set_active(store: CorrectionStore, username: str, active: bool, *, by: str | None = None) -> None:
+    """Activate or deactivate a user. Deactivating ends the user's open sessions at once; nobody deactivates
+    themself, and the last active admin stays (else nobody could manage users any more)."""
+    from sqlalchemy import func, select
     with store.transaction() as session:
         user = session.get(User, username)
         if user is None:
             raise InvalidRequestError(f"no user @ {username}")
+        if not active:
+            if username == by:
+                raise InvalidRequestError(f"self-deactivation @ {username}: expected another admin to do it")
+            admins = session.scalar(select(func.count()).select_from(User)
+                                    .where(User.role == "admin", User.active.is_(True)))
+            if user.role == "admin" and user.active and admins <= 1:
+                raise InvalidRequestError(f"last admin @ {username}: expected another active admin first")
+            user.session_version += 1
+        else:
+            user.failed_logins, user.locked_until = 0, None
         user.active = active
         officer = session.get(Officer, username)
         if officer is not None:
             officer.active = active
 
 
-def authenticate(store: CorrectionStore, username: str, password: str) -> User | None:
+def end_sessions(store: CorrectionStore, username: str) -> None:
+    """Every session of the user, in every browser, is ended (logout)."""
+    with store.transaction() as session:
+        user = session.get(User, username)
+        if user is not None:
+            user.session_version += 1
+
+
+def current(store: CorrectionStore, username: str | None, version: int | None) -> User | None:
+    """The user of a session, as the store says now: None when the user is unknown, inactive, or the session
+    was ended since (logout, deactivation). The role is the store's, not the cookie's."""
+    if not username or version is None:
+        return None
+    with store.transaction() as session:
+        user = session.get(User, username)
+        if user is None or not user.active or user.session_version != version:
+            return None
+        return user
+
+
+def authenticate(store: CorrectionStore, username: str, password: str, *, at: datetime | None = None
+                 ) -> tuple[User | None, bool]:
+    """(the user, False) when the password is right; (None, True) while the account is locked after
+    MAX_FAILURES failures in a row (for LOCK_MINUTES); (None, False) otherwise. Costs one password hash in
+    every case (the same whether the user exists or not): call it off the event loop."""
+    at = at or datetime.now(timezone.utc)
     with store.transaction() as session:
         user = session.get(User, username)
         if user is None or not user.active:
-            _hasher.hash(password)                   # same cost whether the user exists or not
-            return None
+            _hasher.hash(password)
+            return None, False
+        if user.locked_until and at.isoformat(timespec="seconds") < user.locked_until:
+            _hasher.hash(password)
+            return None, True
         try:
             _hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
-            return None
-        return user
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILURES:
+                user.locked_until = (at + timedelta(minutes=LOCK_MINUTES)).isoformat(timespec="seconds")
+                user.failed_logins = 0
+            return None, False
+        user.failed_logins, user.locked_until = 0, None
+        return user, False
 
 
 def users(store: CorrectionStore) -> list[User]:

@@ -90,6 +90,10 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[str] = mapped_column(String(25))
+    # Checked on every request: logging out or being deactivated ends every open session of the user at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")   # since the last success
+    locked_until: Mapped[str | None] = mapped_column(String(25), nullable=True)
 
 
 class AuditEntry(Base):

@@ -323,6 +323,38 @@ def users_add(
     out.print(f"user {username} ({role}) added")
 
 
+@users_app.command("activate")
+def users_activate(
+    username: str = typer.Argument(..., help="Login name."),
+    run_dir: Path = typer.Option(Path("out"), "--out", help="Output folder (default store OUT/corrections.db)."),
+    db: Optional[str] = typer.Option(None, "--db", help="Store URL (default $DRM_GATEWAY_DB or OUT/corrections.db)."),
+) -> None:
+    """Reactivate a console user (also lifts a lock-out after repeated wrong passwords)."""
+    _set_active(username, True, run_dir, db)
+
+
+@users_app.command("deactivate")
+def users_deactivate(
+    username: str = typer.Argument(..., help="Login name."),
+    run_dir: Path = typer.Option(Path("out"), "--out", help="Output folder (default store OUT/corrections.db)."),
+    db: Optional[str] = typer.Option(None, "--db", help="Store URL (default $DRM_GATEWAY_DB or OUT/corrections.db)."),
+) -> None:
+    """Deactivate a console user: their open sessions end at once (never the last active admin)."""
+    _set_active(username, False, run_dir, db)
+
+
+def _set_active(username: str, active: bool, run_dir: Path, db: str | None) -> None:
+    from console.users import audit, set_active
+    from corrections.cli import open_store
+    try:
+        store = open_store(run_dir, db)
+        set_active(store, username, active)
+    except GatewayError as error:
+        _fail(error)
+    audit(store, "cli", "user:activate" if active else "user:deactivate", username, "ok")
+    out.print(f"user {username} {'activated' if active else 'deactivated'}")
+
+
 @app.command()
 def console(
     host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
