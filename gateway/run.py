@@ -52,11 +52,23 @@ def run_id_of(inputs: list[dict]) -> str:
 
 
 def run(settings: Settings) -> RunResult:
-    """One run into ``settings.out``; refused with a clear error while another run writes there."""
+    """One run into ``settings.out``; refused with a clear error while another run writes there, or when the
+    outputs cannot be written (a read-only folder, a full disk): then the run's temporary files are removed and
+    the previous outputs stay as they were (a consumer may find no run.json: README, contract)."""
     memory.tune()                                      # before the runner starts its threads
     out = Path(settings.out)
     files = resolve_inputs(settings.inputs)
     arrivals = {label: arrival_of(path, label, settings) for path, label, _ in files}   # refused before any write
+    try:
+        return _locked(settings, out, files, arrivals)
+    except OSError as error:
+        where = os.fsdecode(error.filename) if error.filename else str(out)
+        raise RunFailedError(f"cannot write @ {where}: {error.strerror or error}; expected a writable output "
+                             "folder with free space (previous outputs are unchanged or withdrawn, rerun when "
+                             "fixed)") from None
+
+
+def _locked(settings: Settings, out: Path, files: list[InputFile], arrivals: dict[str, str]) -> RunResult:
     out.mkdir(parents=True, exist_ok=True)
     register = _register_dir(settings, out)
     register.mkdir(parents=True, exist_ok=True)
@@ -71,7 +83,11 @@ def run(settings: Settings) -> RunResult:
         except BlockingIOError:
             raise ConfigurationError(f"another run is merging into the register @ {register}: expected one run "
                                      "at a time per register (wait for it)") from None
-        return _run(settings, out, files, arrivals)
+        try:
+            return _run(settings, out, files, arrivals)
+        except BaseException:
+            shutil.rmtree(out / ".staging", ignore_errors=True)     # spilled records hold NIRs: never left behind
+            raise
 
 
 def _register_dir(settings: Settings, out: Path) -> Path:
@@ -119,6 +135,7 @@ def _run(settings: Settings, out: Path, files: list[InputFile], arrivals: dict[s
                                  "unchanged, rerun when the cause is fixed") from None
     stats = _read_stats(staging)
     register = _read_json(staging / "_register.json")
+    withdraw_manifest(out)          # from here until the new run.json, a consumer sees no run (never a mix)
     outputs = _finalise(out, staging)
     manifest = {
         **stats,
@@ -227,6 +244,19 @@ def _read_stats(staging: Path) -> dict:
     path = staging / "_stats.json"
     stats = json.loads(path.read_text()) if path.exists() else {}
     return {key: int(stats.get(key, 0)) for key in STAT_KEYS}
+
+
+def withdraw_manifest(out: Path) -> None:
+    """Remove the previous run's manifest before the first dataset of the new run moves in, durably: a reader
+    who finds ``run.json`` finds the datasets it describes (README: contract for consumers)."""
+    manifest = out / "run.json"
+    if manifest.exists():
+        manifest.unlink()
+        descriptor = os.open(out, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 def _finalise(out: Path, staging: Path) -> dict[str, list[str]]:

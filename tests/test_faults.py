@@ -179,3 +179,64 @@ def test_an_unreachable_corrections_database_stops_the_run_before_anything_is_wr
     assert failed.returncode == 2 and "corrections store unavailable" in failed.stderr
     assert "Traceback" not in failed.stderr and "secret" not in failed.stderr
     assert not (tmp_path / "out" / "run.json").exists()
+
+
+DATASET_FOLDERS = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "published", "decisions",
+                   "report")
+
+
+def _consumer_view(out: Path) -> tuple[str, dict[str, bytes]] | None:
+    """What a liquidation consumer reads: nothing while run.json is absent, else the run it names and the
+    datasets beside it."""
+    import json
+    if not (out / "run.json").exists():
+        return None
+    run_id = json.loads((out / "run.json").read_text())["run_id"]
+    return run_id, {k: v for k, v in _tree(out).items() if k.split("/")[0] in DATASET_FOLDERS}
+
+
+@pytest.fixture(scope="module")
+def second(flows, reference, tmp_path_factory):
+    """A second run into the reference's folder (one more flow file): its inputs and its consumer view."""
+    import shutil
+    from fixtures import builders as B
+    folder = tmp_path_factory.mktemp("second")
+    shutil.copytree(flows, folder / "flows")
+    (folder / "flows" / "late.dsn").write_bytes(B.a_dsn_file(main_month=B.date(2025, 5, 1)))
+    out = folder / "out"
+    shutil.copytree(reference, out)
+    assert _cli(folder / "flows", out).returncode == 0
+    return folder / "flows", _consumer_view(out)
+
+
+@pytest.mark.parametrize("fault", ["finalise", "reports", "manifest", "reports:disk-full", "finalise:disk-full"])
+def test_a_consumer_never_reads_one_run_manifest_over_another_run_datasets(fault, flows, reference, second, tmp_path):
+    """A second run killed (or out of disk) while its datasets are swapped in or its reports written: a
+    consumer finds no run.json, or the run.json of a run with exactly that run's datasets; a full disk gives a
+    one-line error and leaves no spilled records; the rerun catches up."""
+    import shutil
+    second_flows, second_view = second
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    first_view = _consumer_view(out)
+    failed = _cli(second_flows, out, fault=fault)
+    if fault.endswith("disk-full"):
+        assert failed.returncode == 2 and "Traceback" not in failed.stderr, failed.stderr[-2000:]
+        last = failed.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: cannot write @") and "No space left on device" in last
+        assert not (out / ".staging").exists()
+    else:
+        assert failed.returncode == -signal.SIGKILL
+    assert _consumer_view(out) in (None, first_view, second_view)
+    assert _consumer_view(out) is None          # the previous manifest was withdrawn before anything moved
+    assert _cli(second_flows, out).returncode == 0 and _consumer_view(out) == second_view
+
+
+def test_an_output_folder_that_cannot_be_written_is_a_one_line_error(flows, tmp_path):
+    """A file where the output folder should be (the same OSError path as a read-only folder, which root, who
+    runs CI, may write anyway): exit 2, one line naming where, no traceback."""
+    (tmp_path / "taken").write_text("a file, not a folder")
+    failed = _cli(flows, tmp_path / "taken" / "out")
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    last = failed.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: cannot write @") and "taken" in last

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from gateway.faults import checkpoint
 from gateway.parse.norm import catalogue
 from gateway.publish import charts
 from gateway.run_files import write_chunks, write_json
@@ -132,6 +133,7 @@ def write_reports(out: Path, manifest: dict, history: dict, metrics: dict) -> li
                                   manifest["run_id"])
         report["history_anomalies"] = anomalies.get(declarant_id, [])
         written += write_declarant_report(report, report_dir / "declarants")
+        checkpoint("reports")
     figures = {
         "lines": charts.stacked_lines(manifest["lines_used"], manifest["lines_ignored"], manifest["lines_quarantined"]),
         "rules": charts.bar_chart([r["rule_id"] for r in metrics["by_rule"][:15]],
