@@ -24,12 +24,14 @@ from gateway.normalise.mentions import allowance_mentions, has_open_contract
 from gateway.normalise.resources import normalise_person
 from gateway.values import jjmmaaaa, month_of
 from gateway.pseudonym import Pseudonymiser
-from gateway.records import (AllowanceMention, DeclarationSummary, Flow, LineCounts, Outcome, PersonMention,
-                             QuarantineRecord, ResourceMonth, Severity, Violation, compact_pickle)
+from gateway.records import (AllowanceMention, DeclarationSummary, Flow, LineCounts, Origin, Outcome,
+                             PersonMention, QuarantineRecord, ResourceMonth, Severity, Violation, compact_pickle)
 from gateway.validate.quarantine import quarantine_records, widest
 from gateway.validate.registry import RuleRegistry, Target
 
 TASK_LINES = 50_000       # declarations are grouped into tasks of about this many lines
+WARNING_EXAMPLES = 20     # warnings of one rule listed per declaration; the rest are counted (_overflow)
+_DECLARATION_SEEN, _PERSON_SEEN = "declaration_warnings_seen", "person_warnings_seen"
 _log = structlog.get_logger()
 
 
@@ -233,7 +235,9 @@ def _process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudo
         return _rejected(decl, violations, _person_rejections(decl, registry), envoi_rejection), []
     found = _people(decl, registry, pseudonyms, since=None)
     summary = _summary(decl, found.people, _subrogated(found.allowances, {}))
-    return found.outcome(_warnings(decl, violations), summary, declarations=1), found.accepted
+    outcome = found.outcome(_warnings(decl, violations), summary, declarations=1)
+    return replace(outcome, warnings=outcome.warnings + tuple(_overflow(decl, _DECLARATION_SEEN, _PERSON_SEEN))), \
+        found.accepted
 
 
 def _declaration_in_parts(fh: BinaryIO, task: DeclarationTask, span: DeclarationSpan, parts: Parts,
@@ -284,8 +288,12 @@ def _declaration_in_parts(fh: BinaryIO, task: DeclarationTask, span: Declaration
         for index in range(len(parts.parts)):
             result = pickle.load(waiting)
             summary = _summary(decl, people, subrogated) if index == last else None
-            yield (result.outcome(_warnings(decl, violations) if index == 0 else [], summary,
-                                  declarations=int(index == last)), result.accepted)
+            outcome = result.outcome(_warnings(decl, violations) if index == 0 else [], summary,
+                                     declarations=int(index == last))
+            if index == last:
+                outcome = replace(outcome, warnings=outcome.warnings + tuple(
+                    _overflow(decl, _DECLARATION_SEEN, _PERSON_SEEN)))
+            yield outcome, result.accepted
 
 
 def _in_line_order(violations: list[Violation], registry: RuleRegistry) -> list[Violation]:
@@ -297,9 +305,42 @@ def _in_line_order(violations: list[Violation], registry: RuleRegistry) -> list[
 
 
 def _warnings(decl: ParsedDeclaration, violations: list[Violation]) -> list[QuarantineRecord]:
-    return [r for v in violations if v.severity is Severity.WARNING
+    return [r for v in violations if v.severity is Severity.WARNING and _listed(decl, _DECLARATION_SEEN, v)
             for r in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
                                         declarant_id=decl.declarant_id, declaration_id=decl.declaration_id)]
+
+
+def _listed(decl: ParsedDeclaration, key: str, violation: Violation) -> bool:
+    """Whether a warning is listed: the first WARNING_EXAMPLES of each rule in a declaration are; the others
+    are only counted (``_overflow`` says how many), so that one declaration of 200,000 people missing the same
+    block gives 20 examples and a count, not 200,000 records. The count is the whole declaration's, whether
+    it is read whole or in parts (``decl.shared``)."""
+    seen = decl.shared.setdefault(key, {})
+    count, example = seen.get(violation.rule_id, (0, violation))
+    seen[violation.rule_id] = (count + 1, example)
+    return count < WARNING_EXAMPLES
+
+
+def _overflow(decl: ParsedDeclaration, *keys: str) -> list[QuarantineRecord]:
+    """One warning per rule that had more findings in the declaration than are listed: how many more."""
+    records = []
+    for key in keys:
+        for rule_id, (count, example) in sorted(decl.shared.get(key, {}).items()):
+            if count <= WARNING_EXAMPLES:
+                continue
+            more = count - WARNING_EXAMPLES
+            summary = Violation(
+                rule_id, Severity.WARNING, Origin(decl.file, decl.first_line, decl.last_line), "",
+                f"{more} more findings of this rule in this declaration (the first {WARNING_EXAMPLES} are listed)",
+                f"{example.explain} Ce constat revient {_french_count(count)} fois dans cette déclaration : seuls les "
+                f"{WARNING_EXAMPLES} premiers sont détaillés.", example.family)
+            records.extend(quarantine_records([summary], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
+                                              declarant_id=decl.declarant_id, declaration_id=decl.declaration_id))
+    return records
+
+
+def _french_count(count: int) -> str:
+    return f"{count:,}".replace(",", "\u202f")
 
 
 def _person_rejections(decl: ParsedDeclaration, registry: RuleRegistry) -> list[Violation]:
@@ -319,8 +360,9 @@ def _rejected(decl: ParsedDeclaration, violations: list[Violation], person_rejec
     records = quarantine_records(reasons, scope=Severity.ENVOI if envoi_rejection else Severity.DECLARATION,
                                  lines=decl.line_count, first_line=decl.first_line, last_line=decl.last_line,
                                  declarant_id=decl.declarant_id, declaration_id=decl.declaration_id)
-    return Outcome(quarantine=records, warnings=tuple(_warnings(decl, violations)),
-                   counts=LineCounts(quarantined=decl.line_count), declarations=1)
+    warnings = _warnings(decl, violations) + _overflow(decl, _DECLARATION_SEEN)
+    return Outcome(quarantine=records, warnings=tuple(warnings), counts=LineCounts(quarantined=decl.line_count),
+                   declarations=1)
 
 
 @dataclass
@@ -364,7 +406,7 @@ def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudon
         lines = sum(instance.line_count for instance in person.walk())
         person_key = pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), decl.value(R.SIREN))
         found = registry.check(Target.PERSON, decl, person, flow=decl.flow, version=decl.norm_version)
-        out.warnings.extend(r for v in found if v.severity is Severity.WARNING
+        out.warnings.extend(r for v in found if v.severity is Severity.WARNING and _listed(decl, _PERSON_SEEN, v)
                             for r in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0,
                                                         last_line=0, declarant_id=declarant,
                                                         declaration_id=declaration_id, person_key=person_key))

@@ -8,7 +8,7 @@ import pytest
 
 from bench.peak import run_gateway
 from fixtures import builders as B
-from fixtures.hostile import big_declaration, huge_block, many_declarations
+from fixtures.hostile import big_declaration, huge_block, many_declarations, one_line_people
 from tests.conftest import TEST_KEY
 
 ENV = {**os.environ, "DRM_GATEWAY_PSEUDONYM_KEY": TEST_KEY.decode()}
@@ -41,6 +41,8 @@ def _hostile(name: str) -> bytes:
         return gzip.compress(clean)
     if name == "block_with_a_million_rubrics":
         return huge_block(1_000_000)
+    if name == "one_declaration_of_200000_one_line_people":
+        return one_line_people(200_000)
     if name == "3_million_empty_lines":
         return b"\n" * 3_000_000
     raise ValueError(name)
@@ -58,6 +60,7 @@ EXPECTED = {
     "gzip_compressed": {"DRM-FIL-001"},
     "block_with_a_million_rubrics": {"DRM-SCH-001"},        # its summed pay is beyond any plausible month
     "3_million_empty_lines": {"DRM-FIL-001"},               # millions of lines in one read chunk
+    "one_declaration_of_200000_one_line_people": {"DRM-STR-010"},   # 400,000 warnings: 20 listed + a count
 }
 CLEAN_DECLARATIONS = {"5000_declarations": 5000, "one_declaration_of_20000_people": 1}
 
@@ -78,6 +81,9 @@ def test_hostile_input_is_quarantined_with_a_reason_in_bounded_memory(name, tmp_
     assert EXPECTED[name] <= found
     if not EXPECTED[name]:
         assert manifest["lines_quarantined"] == 0 and manifest["declarations"] == CLEAN_DECLARATIONS[name]
+    report_bytes = sum(p.stat().st_size for p in (tmp_path / "out" / "report").rglob("*") if p.is_file())
+    if name == "one_declaration_of_200000_one_line_people":     # was 400,000 warnings and 413 MB of reports
+        assert manifest["warnings"] == 21 and report_bytes < 5 << 20
     print(f"{name}: {manifest['lines_read']} lines, quarantined {manifest['lines_quarantined']}, "
           f"rules {sorted(found)}, peak {peak_mb:.0f} MB")
     assert peak_mb < (PEAK_MB_WHOLE_BLOCK if name == "block_with_a_million_rubrics" else PEAK_MB)

@@ -30,6 +30,7 @@ from gateway.parse.index import DeclarationSpan, Span
 from gateway.parse.norm import NormCatalogue
 
 WINDOW_LINES = 100_000          # a declaration of more lines is read in parts of about this many lines
+WINDOW_PEOPLE = 10_000          # ... and of at most this many people (one-line people: memory follows instances)
 _CHUNK = 1 << 22                # bytes read at a time by the scan
 COUNTED = (R.NIR, R.NTT)        # rubrics whose value counts over the whole declaration rules ask for
 
@@ -65,7 +66,7 @@ def _pieces(fh: BinaryIO, span: Span) -> Iterator[tuple[int, int, bytes]]:
 
 
 def plan_parts(fh: BinaryIO, span: DeclarationSpan, norm: NormCatalogue | None, window_lines: int = WINDOW_LINES,
-               counted: Iterable[str] = COUNTED) -> Parts | None:
+               counted: Iterable[str] = COUNTED, window_people: int = WINDOW_PEOPLE) -> Parts | None:
     """How to read a declaration in parts of about ``window_lines`` lines; None to read it whole."""
     whole = span.span
     if whole.lines <= window_lines or norm is None or span.oversize_lines or span.binary_lines:
@@ -83,6 +84,7 @@ def plan_parts(fh: BinaryIO, span: DeclarationSpan, norm: NormCatalogue | None, 
     head_end: tuple[int, int] | None = None           # (byte offset, line) of the first individual
     cuts: list[tuple[int, int]] = []                   # (byte offset, line) where each later part starts
     cutting = True
+    people = 1                                         # individuals since the last cut (the first one included)
     previous = (b"", -1)                               # block and rubric number of the token before a piece
     for offset, first, data in _pieces(fh, whole):
         text = declaration_text(data)
@@ -121,8 +123,10 @@ def plan_parts(fh: BinaryIO, span: DeclarationSpan, norm: NormCatalogue | None, 
         cutting = not outside.size
         for i in (begin + np.flatnonzero(starts[begin:end])).tolist():
             line = numbers[i]
-            if line - (cuts[-1][1] if cuts else head_end[1]) >= window_lines:
+            people += 1
+            if line - (cuts[-1][1] if cuts else head_end[1]) >= window_lines or people > window_people:
                 cuts.append((_offset_of(data, offset, first, line), line))
+                people = 1
     if head_end is None or not cuts or not _head_holds_people(head_tokens, head_end[1], norm):
         return None
     head = Span(whole.start, head_end[0], whole.first_line, head_end[1] - 1)

@@ -180,3 +180,30 @@ def test_a_crash_after_some_parts_were_yielded_quarantines_only_the_rest(tmp_pat
     assert sum(o.counts.used + o.counts.ignored + o.counts.quarantined for o in outcomes) == lines
     assert len(outcomes) > 2 and [q.rule_id for q in outcomes[-1].quarantine] == [CRASH_RULE]
     assert outcomes[-1].counts.quarantined == tasks[-1].spans[0].span.lines
+
+
+def test_warnings_of_one_rule_beyond_the_examples_are_counted_alike_whole_and_in_parts(tmp_path):
+    """300 one-line people each miss two mandatory blocks (600 findings of DRM-STR-010): 20 are listed and one
+    more warning says how many others there are, whether the declaration is read whole or in parts."""
+    from fixtures.hostile import one_line_people
+    from gateway.ingest import WARNING_EXAMPLES
+    path = tmp_path / "people.dsn"
+    path.write_bytes(one_line_people(300))
+    task = _tasks(path)[0]
+    whole = process_tasks([task], DEFAULT_RULES, PSEUDONYMS, window_lines=WHOLE)
+    assert [w.rule_id for w in whole.warnings] == ["DRM-STR-010"] * (WARNING_EXAMPLES + 1)
+    assert whole.warnings[-1].detail.startswith("580 more findings") and "600 fois" in whole.warnings[-1].explain
+    assert process_tasks([task], DEFAULT_RULES, PSEUDONYMS, window_lines=40) == whole
+    assert _parts(task, 40) > 1
+
+
+def test_a_declaration_of_many_short_people_is_cut_by_people_too(tmp_path):
+    """Memory follows block instances: parts of one-line people hold at most ``window_people`` people each."""
+    from fixtures.hostile import one_line_people
+    path = tmp_path / "people.dsn"
+    path.write_bytes(one_line_people(300))
+    task = _tasks(path)[0]
+    span = task.spans[0]
+    with open(path, "rb") as fh:
+        parts = plan_parts(fh, span, norm_for(flow_of(span.nature), task.norm_version), 200, window_people=50)
+    assert len(parts.parts) == 6 and all(part.lines <= 50 for part in parts.parts)
