@@ -351,7 +351,9 @@ def create_app(config: ConsoleConfig) -> FastAPI:
 
 def _french(error: Exception) -> str:
     text = str(error)
-    known = {"already answered": "Cette décision a déjà été prise par quelqu'un d'autre.",
+    known = {"unknown action": "Action inconnue : choisissez régulariser, garder la base figée ou étaler le "
+                               "trop-perçu.",
+             "already answered": "Cette décision a déjà été prise par quelqu'un d'autre.",
              "superseded": "Une décision plus récente existe pour cette base.",
              "justification": "Une justification d'au moins 10 caractères est obligatoire.",
              "changed by another process": "La demande a été modifiée entre-temps : rechargez-la.",

@@ -121,3 +121,12 @@ def test_no_console_page_shows_a_nir_a_name_or_a_birth_date(world, client):
     hits = [(path, needle) for path, text in pages for needle in needles if needle in text]
     print(f"console scan: {len(needles)} personal values searched in {len(pages)} pages: {len(hits)} hits")
     assert hits == [] and len(pages) >= 16
+
+
+def test_an_unknown_review_action_is_named_as_such(world, client):
+    token = login(client, "sam")
+    decision = review_queue(world["config"].register)[0]["decision_id"]
+    response = client.post(f"/review/{decision}", data={"csrf": token, "action": "delete-everything",
+                                                        "reason": "Action inventée pour le test."})
+    assert response.status_code == 409 and "Action inconnue" in html.unescape(response.text)
+    assert "étalement" not in html.unescape(response.text)

@@ -77,3 +77,23 @@ def test_logs_and_reports_of_the_scenario_carry_no_nir(played):
         if path.is_file():
             text = path.read_text(errors="replace")
             assert scenario.ALICE.nir not in text and scenario.BRUNO.nir not in text, path
+
+
+def test_every_output_of_the_scenario_is_scanned_and_only_letters_to_the_source_name_the_nir(played):
+    """The whole output folder, outbox included: the NIR is only in the liquidation feed, the register, the
+    corrections store and the letters to the employer (who must identify the employee: README); names and
+    birth dates are nowhere, letters included."""
+    from tests.test_personal_data import _texts
+    out, _ = played
+    people = (scenario.ALICE, scenario.BRUNO, scenario.CAMILLE)
+    nirs = [p.nir for p in people]
+    others = [p.last_name for p in people] + [p.birth.strftime("%d%m%Y") for p in people] \
+        + [p.birth.isoformat() for p in people]
+    allowed_nir = ("/resources/", "/avro/", "/history/register/", "/outbox/", "corrections.db")
+    texts = _texts(out)
+    letters = [where for where in texts if "/outbox/" in where]
+    assert letters and any(nir in texts[where] for where in letters for nir in nirs)
+    nir_hits = [where for where, text in texts.items() for nir in nirs
+                if nir in text and not any(place in where for place in allowed_nir)]
+    other_hits = [(where, value) for where, text in texts.items() for value in others if value in text]
+    assert nir_hits == [] and other_hits == []
