@@ -79,9 +79,28 @@ def test_a_declarant_report_asked_for_a_hostile_id_is_written_inside_its_folder(
     subprocess.run([sys.executable, "-m", "gateway", "run", str(flows), "--out", str(out)], check=True,
                    capture_output=True, env=ENV)
     target = tmp_path / "a" / "b"
+    elsewhere = sorted(glob.glob("/tmp/drm-gateway-hostile-report*"))
     for hostile in ("../../x", "/tmp/drm-gateway-hostile-report", "x\x01y"):
         result = subprocess.run([sys.executable, "-m", "gateway", "report", "declarant", hostile, "--out",
                                  str(target), "--run", str(out)], capture_output=True, text=True, env=ENV)
         assert result.returncode == 0, result.stderr
-    assert not (tmp_path / "x.json").exists() and not glob.glob("/tmp/drm-gateway-hostile-report*")
+    assert not (tmp_path / "x.json").exists() and sorted(glob.glob("/tmp/drm-gateway-hostile-report*")) == elsewhere
     assert all(p.parent == target and SAFE_REPORT_NAME.fullmatch(p.name) for p in target.rglob("*"))
+
+
+def test_a_badly_named_file_in_the_watched_folder_does_not_stop_the_good_ones(tmp_path):
+    """Watch mode: the file whose name is not UTF-8 is quarantined under DRM-FIL-005, the good files beside
+    it give their resources, and a restart processes nothing twice."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    (inbox / ODD_NAME).write_bytes(B.a_dsn_file())
+    (inbox / "good.dsn").write_bytes(B.a_dsn_file(siret=B.siret_from(B.siren_from(77))))
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-m", "gateway", "run", "--watch", str(inbox), "--once", "--out",
+                                 str(out)], capture_output=True, text=True, env=ENV)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    [batch] = (out / "batches").iterdir()
+    manifest = json.loads((batch / "run.json").read_text())
+    assert manifest["files"] == 2 and manifest["resources"] == 1 and manifest["conservation_holds"]
+    rows = ds.dataset(batch / "quarantine", format="parquet").to_table(columns=["rule_id"]).to_pylist()
+    assert [row["rule_id"] for row in rows] == ["DRM-FIL-005"]
