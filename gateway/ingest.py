@@ -43,6 +43,7 @@ class DeclarationTask:
     norm_version: str | None
     spans: tuple[DeclarationSpan, ...]
     envoi_rejection: tuple[Violation, ...] = ()   # the envoi's own reasons, when it is rejected
+    test: bool = False        # a test envoi (S10.G00.00.005 = 01): checked and reported, never published
 
 
 def display_name(path: str | bytes) -> str:
@@ -111,6 +112,7 @@ def _envoi(path: str, file: str, envoi: EnvoiIndex, registry: RuleRegistry, task
                                                       declarant_id=emitter))
     rejecting = [v for v in violations if v.severity.rejects]
     header = envoi.header_and_footer_lines
+    test = envoi.values.get(R.TEST_ENVOI) == "01"
     if rejecting:
         # The envoi's header and footer go now; its declarations are still read and checked, so
         # that the declarant learns every defect at once, then quarantined with the envoi.
@@ -118,17 +120,17 @@ def _envoi(path: str, file: str, envoi: EnvoiIndex, registry: RuleRegistry, task
                                      first_line=envoi.first_line, last_line=envoi.last_line, declarant_id=emitter)
         yield Outcome(quarantine=records, warnings=warnings, counts=LineCounts(quarantined=header))
     else:
-        yield Outcome(warnings=warnings, counts=LineCounts(used=header))
+        yield Outcome(warnings=warnings, counts=LineCounts(ignored=header) if test else LineCounts(used=header))
     batch: list[DeclarationSpan] = []
     size = 0
     for span in envoi.declarations:
         batch.append(span)
         size += span.span.lines
         if size >= task_lines:
-            yield DeclarationTask(path, file, envoi.number, envoi.norm_version, tuple(batch), tuple(rejecting))
+            yield DeclarationTask(path, file, envoi.number, envoi.norm_version, tuple(batch), tuple(rejecting), test)
             batch, size = [], 0
     if batch:
-        yield DeclarationTask(path, file, envoi.number, envoi.norm_version, tuple(batch), tuple(rejecting))
+        yield DeclarationTask(path, file, envoi.number, envoi.norm_version, tuple(batch), tuple(rejecting), test)
 
 
 def process_task(task: DeclarationTask, registry: RuleRegistry, pseudonyms: Pseudonymiser) -> Outcome:
@@ -150,23 +152,44 @@ def iter_outcomes(tasks: list[DeclarationTask], registry: RuleRegistry, pseudony
     outcomes: list[Outcome] = []
     accepted: list[_AcceptedPerson] = []
     for task in tasks:
+        keep = _withheld if task.test else _as_is
+        if task.test and outcomes:                     # a test envoi's declarations are checked on their own
+            yield _check_batch(merge_all(outcomes), accepted, registry)
+            outcomes, accepted = [], []
         with open(task.path, "rb") as fh:
             for span in task.spans:
                 parts = plan_parts(fh, span, norm_for(flow_of(span.nature), task.norm_version), window_lines)
                 if parts is not None:
                     if outcomes:                       # what came before first: outcomes keep the file's order
-                        yield _check_batch(merge_all(outcomes), accepted, registry)
+                        yield keep(_check_batch(merge_all(outcomes), accepted, registry))
                         outcomes, accepted = [], []
                     for outcome, people in _declaration_in_parts(fh, task, span, parts, registry, pseudonyms):
-                        yield _check_batch(outcome, people, registry)
+                        yield keep(_check_batch(outcome, people, registry))
                     continue
                 decl = read_declaration(fh, task.file, span, task.envoi_number, task.norm_version)
                 outcome, people = _process_declaration(decl, registry, pseudonyms, task.envoi_rejection)
                 decl.release()
                 outcomes.append(outcome)
                 accepted.extend(people)
+        if task.test and outcomes:
+            yield keep(_check_batch(merge_all(outcomes), accepted, registry))
+            outcomes, accepted = [], []
     if outcomes:
         yield _check_batch(merge_all(outcomes), accepted, registry)
+
+
+def _as_is(outcome: Outcome) -> Outcome:
+    return outcome
+
+
+def _withheld(outcome: Outcome) -> Outcome:
+    """A test envoi's outcome: its findings are reported, its lines counted, but nothing it carries is published
+    or reaches the register (no resources, no declaration summaries, no allowances): the lines the normaliser
+    would have used are counted as ignored."""
+    counts = outcome.counts
+    return replace(outcome, resources=(), summaries=(), allowances=(),
+                   counts=LineCounts(read=counts.read, used=0, ignored=counts.ignored + counts.used,
+                                     quarantined=counts.quarantined))
 
 
 def merge_all(outcomes: list[Outcome]) -> Outcome:

@@ -60,6 +60,9 @@ def test_bundled_flows_give_the_same_outcome_read_in_parts():
     assert cuts > 0
 
 
+IN_2026 = {"paid_on": B.date(2026, 3, 27), "period": (B.date(2026, 3, 1), B.date(2026, 3, 31))}   # norm P26V01
+
+
 def _people(count: int, **payment) -> list:
     return [(B.a_person(nir=B.nir_for(1, B.date(1985, 3, 15), 75, 100 + i, 1 + i), contract=f"C{i:05d}"),
              [B.a_payment(**payment)]) for i in range(count)]
@@ -94,7 +97,7 @@ def test_a_declaration_rejected_by_its_last_part_yields_no_record_from_earlier_p
 def test_an_accepted_declaration_read_in_parts_yields_an_outcome_per_part(tmp_path):
     """Records leave part by part; the declaration's summary (with every person) comes with the last part."""
     path = tmp_path / "big.dsn"
-    path.write_bytes(B.a_dsn_file(*_people(10, subrogated_allowance=1500), norm="P26V01"))
+    path.write_bytes(B.a_dsn_file(*_people(10, subrogated_allowance=1500, **IN_2026), norm="P26V01", main_month=B.date(2026, 3, 1)))
     [task] = _tasks(path)
     outcomes = list(iter_outcomes([task], DEFAULT_RULES, PSEUDONYMS, window_lines=60))
     assert len(outcomes) == _parts(task, 60) > 2
@@ -135,7 +138,8 @@ _FOREIGN = [b"S21.G00.44.001,'01'", b"S21.G00.40.999,'X'", b"S21.G00.56.001,'010
 def test_mutated_declarations_give_the_same_outcome_read_in_parts(tmp_path_factory, edits, crlf, final_newline,
                                                                   window):
     """Lines dropped, repeated, swapped or foreign lines inserted anywhere, CR LF ends, no final newline."""
-    lines = B.a_dsn_file(*_people(8, subrogated_allowance=900), norm="P26V01").split(b"\n")[:-1]
+    lines = B.a_dsn_file(*_people(8, subrogated_allowance=900, **IN_2026), norm="P26V01",
+                         main_month=B.date(2026, 3, 1)).split(b"\n")[:-1]
     for kind, where, which in edits:
         at = where % len(lines)
         if kind == "drop":

@@ -66,6 +66,15 @@ def file_is_inside_its_folder(index: FileIndex) -> Iterator[Finding]:
         yield Finding(Origin(index.name, 0, 0), detail="symbolic link out of the input folder: not followed")
 
 
+@rule("DRM-ENV-002", family="envoi", severity=Severity.WARNING, target=Target.ENVOI,
+      explain="Cet envoi est un envoi de test (S10.G00.00.005 = 01) : ses déclarations ont été contrôlées et les "
+              "anomalies sont signalées, mais aucune ressource n'est publiée ni enregistrée.",
+      reference="CT DSN S10.G00.00.005")
+def envoi_is_not_a_test(file: str, envoi: EnvoiIndex) -> Iterator[Finding]:
+    if envoi.values.get(R.TEST_ENVOI) == "01":
+        yield Finding(_envoi_origin(file, envoi), R.TEST_ENVOI, "test envoi: checked and reported, not published")
+
+
 def _envoi_origin(file: str, envoi: EnvoiIndex) -> Origin:
     return Origin(file, envoi.first_line, envoi.last_line)
 

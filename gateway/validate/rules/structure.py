@@ -24,6 +24,20 @@ def norm_version_is_known(decl: ParsedDeclaration) -> Iterator[Finding]:
         yield Finding(_origin(decl), R.NORM_VERSION, "norm version missing or unsupported: expected P24V01-P26V01")
 
 
+@rule("DRM-STR-013", family="structure", severity=Severity.DECLARATION, target=Target.DECLARATION,
+      explain="La version de norme de l'envoi ne correspond pas à l'année du mois déclaré : une DSN mensuelle d'un "
+              "mois de 2025 s'écrit dans la norme P25V01, d'un mois de 2026 dans la norme P26V01. Les montants "
+              "ne peuvent pas être lus avec certitude.",
+      reference="CT DSN S10.G00.00.006 (une version de norme par année de mois principal déclaré)", flows=(Flow.DSN,))
+def norm_version_matches_the_month(decl: ParsedDeclaration) -> Iterator[Finding]:
+    version, main = decl.norm_version or "", decl.value(R.MAIN_MONTH) or ""
+    if decl.norm is None or decl.nature != "01" or len(main) != 8 or not main[4:].isdigit():
+        return
+    if version[1:3] != main[6:8]:
+        yield Finding(_origin(decl), R.NORM_VERSION, f"norm {version} for a month of {main[4:]}: expected "
+                                                     f"P{main[6:8]}V01")
+
+
 @rule("DRM-STR-006", family="structure", severity=Severity.DECLARATION, target=Target.DECLARATION,
       explain="La déclaration contient une rubrique qui n'existe pas dans la version de norme déclarée.",
       reference="CT DSN §3.2")

@@ -72,17 +72,18 @@ def test_the_floating_share_is_the_part_of_the_base_from_flagged_months(run_file
 
 def test_a_daily_allowance_paid_through_payroll_and_by_the_paying_body_counts_once(run_file):
     """DRM-XFL-001: the employer's net social includes the subrogated allowance the paying body also declares."""
-    march = date(2025, 3, 1)
-    dsn = run_file(B.a_dsn_file((PERSON, [B.a_payment(subrogated_allowance=84000)]), siret=SIRET, norm="P26V01"),
-                   "dsn.dsn")
-    ij = B.a_payment(income_class="301", net_paid=None, net_social=84000, period=(date(2025, 3, 2), date(2025, 3, 20)))
+    march = date(2026, 3, 1)            # type 10 of S21.G00.58 exists from norm P26V01 (2026 months) on
+    paid = B.a_payment(subrogated_allowance=84000, paid_on=date(2026, 3, 28), period=(march, date(2026, 3, 31)))
+    dsn = run_file(B.a_dsn_file((PERSON, [paid]), siret=SIRET, norm="P26V01", main_month=march), "dsn.dsn")
+    ij = B.a_payment(income_class="301", net_paid=None, net_social=84000, paid_on=date(2026, 3, 28),
+                     period=(date(2026, 3, 2), date(2026, 3, 20)))
     pasrau = run_file(B.a_pasrau_file((PERSON, [ij]), siret=BODY, main_month=march), "pasrau.dsn")
     ledger = Ledger()
-    ledger.ingest([dsn, pasrau], "2025-04-05T08:00:00Z")
-    bases = {b.benefit: b for b in ledger.at("2025-05-05T08:00:00Z").bases}
+    ledger.ingest([dsn, pasrau], "2026-04-05T08:00:00Z")
+    bases = {b.benefit: b for b in ledger.at("2026-05-05T08:00:00Z").bases}
     assert bases["RSA"].double_counted_cents == 84000
-    assert bases["RSA"].monthly_cents.split()[-1] == f"2025-03:{208000 + 84000 - 84000}"
-    al = next(b for b in ledger.at("2025-07-05T08:00:00Z").bases if b.benefit == "AL")
+    assert bases["RSA"].monthly_cents.split()[-1] == f"2026-03:{208000 + 84000 - 84000}"
+    al = next(b for b in ledger.at("2026-07-05T08:00:00Z").bases if b.benefit == "AL")
     assert al.double_counted_cents == 0              # net taxable excludes subrogated allowances
 
 
