@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 
 import structlog
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from gateway.inputs import Refusal, readable_name
 from gateway.parse import rubrics as R
@@ -28,6 +28,7 @@ from gateway.records import (AllowanceMention, DeclarationSummary, Flow, LineCou
                              PersonMention, QuarantineRecord, ResourceMonth, Severity, Violation, compact_pickle)
 from gateway.validate.quarantine import quarantine_records, widest
 from gateway.validate.registry import RuleRegistry, Target
+from gateway.validate.rules.sequences import replacements_without_original
 
 TASK_LINES = 50_000       # declarations are grouped into tasks of about this many lines
 WARNING_EXAMPLES = 20     # warnings of one rule listed per declaration; the rest are counted (_overflow)
@@ -504,8 +505,14 @@ def merge(a: Outcome, b: Outcome) -> Outcome:
                    a.summaries + b.summaries, a.allowances + b.allowances)
 
 
-def check_declarant(declarant_id: str, summaries, registry: RuleRegistry) -> Outcome:
-    """Cross-declaration rules over every declaration of one declarant in the run."""
+def check_declarant(declarant_id: str, summaries, registry: RuleRegistry,
+                    slot_known: Callable[[DeclarationSummary], bool] | None = None) -> Outcome:
+    """Cross-declaration rules over every declaration of one declarant in the run. ``slot_known`` says whether
+    the register already holds a declaration of a summary's slot (earlier runs): an annule-et-remplace whose
+    original arrived before is not "without original". Asked only about those with no original in the run."""
+    if slot_known is not None:
+        known = {id(s) for s in replacements_without_original(summaries) if slot_known(s)}
+        summaries = [replace(s, slot_known=True) if id(s) in known else s for s in summaries]
     ordered = sorted(summaries, key=lambda s: (s.main_month or "", s.file, s.first_line))
     violations = registry.check(Target.DECLARANT, declarant_id, ordered)
     by_file = {(s.file, s.first_line): s for s in ordered}

@@ -247,6 +247,7 @@ class DeclarationSummary:
     first_line: int
     last_line: int
     people: tuple[PersonMention, ...] = ()
+    slot_known: bool = False        # a declaration of the same slot is already in the register (earlier runs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,9 @@
 each worker reads and parses its own share (ENGINEERING.md: never ship lines between workers)."""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import apache_beam as beam
 import structlog
 from apache_beam import pvalue
@@ -14,6 +17,9 @@ from gateway.parse.index import DeclarationSpan
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import LineCounts, Outcome, Origin, Severity, Violation
 from gateway.validate.quarantine import quarantine_records
+
+if TYPE_CHECKING:
+    from transforms.versioning import RegisterJob
 
 TASKS = "tasks"
 CRASH_RULE = "DRM-RUN-001"
@@ -125,8 +131,9 @@ class ParseFlows(beam.PTransform):
 class _CheckGroup(beam.DoFn):
     """Cross-declaration (per declarant) or cross-flow (per person) rules over one group."""
 
-    def __init__(self, check) -> None:
+    def __init__(self, check, register: RegisterJob | None = None) -> None:
         self._check = check
+        self._register = register
 
     def setup(self) -> None:
         log.configure()
@@ -135,20 +142,34 @@ class _CheckGroup(beam.DoFn):
 
     def process(self, element):
         key, items = element
-        outcome = self._check(key, list(items), self._registry)
+        if self._register is None:
+            outcome = self._check(key, list(items), self._registry)
+        else:
+            outcome = self._check(key, list(items), self._registry, slot_known=self._slot_known)
         if outcome.warnings:
             yield outcome
 
 
+    def _slot_known(self, summary) -> bool:
+        from gateway.versioning.register import summary_slot
+        from gateway.versioning.store import slot_declared
+        return slot_declared(Path(self._register.root), self._register.committed, summary_slot(summary))
+
+
 class CrossChecks(beam.PTransform):
-    """Declarations' outcomes -> warning outcomes of the cross-declaration and cross-flow rules."""
+    """Declarations' outcomes -> warning outcomes of the cross-declaration and cross-flow rules; with the
+    run's register job, the cross-declaration rules also see what earlier runs put in the register."""
+
+    def __init__(self, register: RegisterJob | None = None) -> None:
+        super().__init__()
+        self._register = register
 
     def expand(self, outcomes):
         declarants = (outcomes
                       | "Summaries" >> beam.FlatMap(lambda o: o.summaries)
                       | "ByDeclarant" >> beam.Map(lambda s: (s.declarant_id, s))
                       | "GroupDeclarant" >> beam.GroupByKey()
-                      | "CheckDeclarant" >> beam.ParDo(_CheckGroup(check_declarant)))
+                      | "CheckDeclarant" >> beam.ParDo(_CheckGroup(check_declarant, self._register)))
         people = (outcomes
                   | "Allowances" >> beam.FlatMap(lambda o: o.allowances)
                   | "ByPerson" >> beam.Map(lambda m: (m.person_key, m))

@@ -35,7 +35,7 @@ def build(pipeline: beam.Pipeline, paths: list[tuple], staging: str, pseudonym_k
                            | "Inputs" >> beam.Create(group_files(paths))
                            | "SpreadFiles" >> beam.Reshuffle()
                            | "Parse" >> ParseFlows(pseudonym_key))
-    cross = declarations | "CrossChecks" >> CrossChecks()
+    cross = declarations | "CrossChecks" >> CrossChecks(register)
     (files, declarations, *cross) | "Publish" >> PublishOutcomes(staging)
     if register is not None:
         declarations | "Register" >> VersionRegister(register, staging)

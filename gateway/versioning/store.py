@@ -170,6 +170,18 @@ def load_declarations(root: Path, committed: Iterable[str], *, shards: Iterable[
     return records_of(pa.concat_tables(tables, promote_options="default"), Declaration) if tables else []
 
 
+def slot_declared(root: Path, committed: Iterable[str], slot: str) -> bool:
+    """Whether a committed run put a declaration of ``slot`` in the register (one shard read, filtered)."""
+    if not (root / "declarations").exists():
+        return False
+    folder = shard_folder(root, shard_of(slot, buckets_of(root)))
+    found = _rows_of(root, folder, list(committed), pc.field("slot") == pa.scalar(slot))
+    legacy = _committed_parts(root / "declarations", list(committed))
+    if found is None and legacy:
+        found = _table(legacy, pc.field("slot") == pa.scalar(slot))
+    return found is not None and found.num_rows > 0
+
+
 def load_declarant_rows(root: Path, committed: Iterable[str], declarants: Iterable[str] | None = None,
                         visible: Iterable[str] | None = None) -> list[dict]:
     """Per run and declarant, the months first known and first revised: of every declarant, or of some (read

@@ -35,11 +35,18 @@ def _next(month: str) -> str:
               "établissement, même mois, même fraction).",
       reference="CT DSN §1.4.3.3")
 def replacement_has_an_original(declarant: str, summaries: Sequence[DeclarationSummary]) -> Iterator[Finding]:
-    originals = {_key(s) for s in summaries if s.type in ("01", "02")}
-    for summary in _ordered(summaries):
-        if summary.type in ("03", "05") and _key(summary) not in originals:
+    for summary in replacements_without_original(summaries):
+        if not summary.slot_known:
             yield Finding(_origin(summary), "S20.G00.05.002",
-                          f"replacement for {summary.main_month} without a declaration to replace in this run")
+                          f"replacement for {summary.main_month} without a declaration to replace in this run "
+                          "nor in the register")
+
+
+def replacements_without_original(summaries: Sequence[DeclarationSummary]) -> list[DeclarationSummary]:
+    """Annule-et-remplace declarations whose slot has no original among ``summaries`` (a run's): the ones the
+    register is asked about (``gateway.ingest.check_declarant``)."""
+    originals = {_key(s) for s in summaries if s.type in ("01", "02")}
+    return [s for s in _ordered(summaries) if s.type in ("03", "05") and _key(s) not in originals]
 
 
 @rule("DRM-XDC-002", family="cross-declaration", severity=Severity.WARNING, target=Target.DECLARANT,
