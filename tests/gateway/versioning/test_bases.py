@@ -99,3 +99,19 @@ def test_a_base_computed_again_at_the_same_date_is_identical_and_later_shows_the
     assert [b for b in ledger.at("2025-05-05T08:00:00Z").bases if b.benefit == "RSA"] == before
     later = next(b for b in ledger.at("2025-05-21T08:00:00Z").bases if b.benefit == "RSA")
     assert later.total_cents == before[0].total_cents - 108000 and later.versions_used != before[0].versions_used
+
+
+def test_daily_allowances_get_the_housing_aid_deduction_like_pay(run_file):
+    """AL counts net taxable income after the 10 % deduction, which applies to daily allowances taxed as salary
+    (CGI art. 80 quinquies and 83 3°, CCH R822-4). March 2025: 2 100.00 of pay and 500.00 of sickness allowances
+    (PASRAU class 301): total 2 600.00, deduction 260.00, base 2 340.00 (it was 2 390.00: 10 % of the pay only)."""
+    march = date(2025, 3, 1)
+    pay = run_file(B.a_dsn_file((PERSON, [B.a_payment(paid_on=date(2025, 3, 31))]), siret=SIRET, main_month=march),
+                   "dsn.dsn")
+    ij = B.a_payment(income_class="301", net_paid=None, net_taxable=50000, pas_base=50000, net_social=50000,
+                     gross=50000, paid_on=date(2025, 3, 25), period=(date(2025, 3, 2), date(2025, 3, 20)))
+    allowance = run_file(B.a_pasrau_file((PERSON, [ij]), siret=BODY, main_month=march), "ij.dsn")
+    ledger = Ledger()
+    ledger.ingest([pay, allowance], "2025-04-05T08:00:00Z")
+    al = next(b for b in ledger.at("2025-07-05T08:00:00Z").bases if b.benefit == "AL")
+    assert (al.total_cents, al.deduction_cents, al.base_cents) == (260000, 26000, 234000)
