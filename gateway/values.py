@@ -57,6 +57,16 @@ def jjmmaaaa(text: str | None) -> date | None:
         return None
 
 
+def month_end(day: date) -> date:
+    """The last day of ``day``'s month."""
+    return date.fromordinal(date(day.year + (day.month == 12), day.month % 12 + 1, 1).toordinal() - 1)
+
+
+def next_month_end(day: date) -> date:
+    """The last day of the month after ``day``'s (the limit of many DSN dates: CCH-13 of S21.G00.50.001…)."""
+    return month_end(date(day.year + (day.month == 12), day.month % 12 + 1, 1))
+
+
 def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 

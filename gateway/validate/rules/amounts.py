@@ -1,7 +1,6 @@
 """Amount and period rules on a person's payments (S21.G00.50 and children 51/56/58)."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Iterator
 
 from gateway.parse import rubrics as R
@@ -10,7 +9,7 @@ from gateway.parse.declaration import ParsedDeclaration
 from gateway.records import Flow, Origin, Severity
 from gateway.validate.columns import DATE_RUBRICS, date_does_not_exist, declaration_values, in_walk_order
 from gateway.validate.registry import Finding, Target, rule
-from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_of
+from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_of, next_month_end
 
 DSN_RESOURCES = ("01", "09")
 
@@ -134,11 +133,10 @@ def payment_date_within_declaration(decl: ParsedDeclaration, person: BlockInstan
     main = jjmmaaaa(decl.value(R.MAIN_MONTH))
     if main is None:
         return
-    limit_month = date(main.year + (main.month == 12), main.month % 12 + 1, 1)
-    limit = date(limit_month.year + (limit_month.month == 12), limit_month.month % 12 + 1, 1)
+    limit = next_month_end(main)
     for payment in _payments(person):
         paid = jjmmaaaa(payment.get(R.PAYMENT_DATE))
-        if paid is not None and paid >= limit:
+        if paid is not None and paid > limit:
             yield Finding(_at(decl, payment, R.PAYMENT_DATE), R.PAYMENT_DATE,
                           "payment dated after the end of the month following the main month")
 

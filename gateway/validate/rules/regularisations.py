@@ -6,7 +6,6 @@ person's data for the declaration is taken out) unless the norm calls it non-blo
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 from typing import Iterator
 
 from gateway.parse import rubrics as R
@@ -14,7 +13,7 @@ from gateway.parse.blocks import BlockInstance
 from gateway.parse.declaration import ParsedDeclaration
 from gateway.records import Flow, Origin, Severity
 from gateway.validate.registry import Finding, Target, rule
-from gateway.values import cents, jjmmaaaa, mmaaaa_month
+from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_end, next_month_end
 
 MONTHLY = ("01", "09")                      # DSN mensuelle and DSN de substitution
 # S21.G00.56.002 -> the rubrics the type requires (CCH-11, -12, -13, -26) and forbids (CCH-15, -18)
@@ -30,16 +29,6 @@ def _at(decl: ParsedDeclaration, instance: BlockInstance, rubric: str) -> Origin
 
 def _regularisations(person: BlockInstance) -> Iterator[BlockInstance]:
     return (i for i in person.walk() if i.block == R.PAS_REGULARISATION)
-
-
-def _next_month_end(main: date) -> date:
-    """The last day of the month after ``main``'s."""
-    after_next = date(main.year + (main.month >= 11), (main.month + 1) % 12 + 1, 1)
-    return date.fromordinal(after_next.toordinal() - 1)
-
-
-def _month_end(main: date) -> date:
-    return date.fromordinal(date(main.year + (main.month == 12), main.month % 12 + 1, 1).toordinal() - 1)
 
 
 @rule("DRM-REG-001", family="regularisations", severity=Severity.PERSON, target=Target.PERSON,
@@ -113,7 +102,7 @@ def net_element_period_not_in_the_future(decl: ParsedDeclaration, person: BlockI
     main = jjmmaaaa(decl.value(R.MAIN_MONTH))
     if main is None:
         return
-    limit = _next_month_end(main)
+    limit = next_month_end(main)
     for element in person.walk():
         end = jjmmaaaa(element.get(R.NET_ELEMENT_END)) if element.block == R.NET_ELEMENT else None
         if end is not None and end > limit:
@@ -130,7 +119,7 @@ def facts_not_dated_after_the_month(decl: ParsedDeclaration, person: BlockInstan
     main = jjmmaaaa(decl.value(R.MAIN_MONTH))
     if main is None or decl.nature not in MONTHLY:
         return
-    limit = _month_end(main)
+    limit = month_end(main)
     for instance in person.walk():
         rubric = {R.CONTRACT: R.CONTRACT_START, R.REMUNERATION: R.REMUNERATION_END}.get(instance.block)
         day = jjmmaaaa(instance.get(rubric)) if rubric else None
