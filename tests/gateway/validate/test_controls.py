@@ -109,7 +109,7 @@ def test_a_remuneration_for_an_undeclared_contract_takes_the_person_out(run_file
 @pytest.mark.parametrize("numbers, allowed", [((None, None), False), (("01", "01"), False), (("01", "02"), True)])
 def test_several_payments_need_distinct_payment_numbers(numbers, allowed, run_file):
     payments = [B.a_payment(paid_on=date(2025, 3, 14)), B.a_payment(paid_on=date(2025, 3, 28))]
-    lines = B.dsn_person_lines(B.a_person(), payments)
+    lines = [line for line in B.dsn_person_lines(B.a_person(), payments) if line[0] != "S21.G00.50.003"]
     out, seen = [], 0
     for rubric, value in lines:
         out.append((rubric, value))
