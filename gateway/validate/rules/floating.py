@@ -122,3 +122,17 @@ def declared_after_its_due_date(history: MonthHistory, policy) -> Iterator[Findi
     if history.versions and history.versions[0].cause == "LATE":
         yield Finding(_origin(history), "", f"first known {history.versions[0].transaction_time[:10]}",
                       score=policy.late_score)
+
+
+@rule("DRM-FLT-009", family="floating", severity=Severity.WARNING, target=Target.FLOATING,
+      explain="La déclaration de ce mois a été annulée et remplacée après sa date limite (le 15 du mois suivant), "
+              "alors que la norme ne permet plus de la remplacer à cette date : les droits ont pu être calculés "
+              "avec l'ancienne valeur.",
+      reference="CT DSN 2025 §1.4.3.3 (annule et remplace jusqu'à la veille de l'échéance)")
+def replaced_after_its_due_date(history: MonthHistory, policy) -> Iterator[Finding]:
+    year, number = int(history.month[:4]), int(history.month[5:7])
+    due = f"{year + (number == 12)}-{number % 12 + 1:02d}-{policy.missing_due_day:02d}"
+    late = [v for v in history.versions if v.cause == REPLACEMENT and v.transaction_time[:10] >= due]
+    if late:
+        yield Finding(_origin(history), "", f"replaced on {late[-1].transaction_time[:10]}, due {due}",
+                      score=policy.late_score, facts=(("late_replacements", len(late)),))

@@ -30,7 +30,7 @@ def test_a_month_revised_by_annule_et_remplace_is_flagged_with_how_much_and_how_
     result = ledger.ingest([_dsn(run_file, "m1_ar2.dsn", (PERSON, [B.a_payment(net_social=188000)]), type_="03",
                                  rank=3)], "2025-04-25T08:00:00Z")
     flags = result.derived.flags
-    assert _rules(flags) == ["DRM-FLT-001", "DRM-FLT-002"]
+    assert _rules(flags) == ["DRM-FLT-001", "DRM-FLT-002", "DRM-FLT-009"]    # the second one after the 15th
     revised = next(f for f in flags if f.rule_id == "DRM-FLT-001")
     assert revised.revisions == 2 and revised.version == 3
     assert "2 fois" in revised.explain and "-200,00 €" in revised.explain and "20 jours" in revised.explain
@@ -110,5 +110,17 @@ def test_a_month_with_one_clean_declaration_has_no_flag(run_file):
 
 def test_every_floating_rule_has_an_id_a_french_sentence_and_a_reference():
     rules = [r for r in DEFAULT_RULES if r.target is Target.FLOATING]
-    assert [r.id for r in rules] == [f"DRM-FLT-{n:03d}" for n in range(1, 9)]
+    assert [r.id for r in rules] == [f"DRM-FLT-{n:03d}" for n in range(1, 10)]
     assert all(r.explain.endswith(".") and r.reference for r in rules)
+
+
+def test_an_annule_et_remplace_after_its_due_date_is_flagged_late(run_file):
+    """Replacing March is allowed until the eve of the due date (15 April): on the 8th it is a replacement,
+    on the 25th it is also flagged as made too late (DRM-FLT-009)."""
+    for day, late in ((8, False), (25, True)):
+        ledger = Ledger()
+        ledger.ingest([_dsn(run_file, "m1.dsn", (PERSON, [B.a_payment()]))], "2025-04-05T08:00:00Z")
+        result = ledger.ingest([_dsn(run_file, "m1_ar.dsn", (PERSON, [B.a_payment(net_social=198000)]), type_="03",
+                                     rank=2)], f"2025-04-{day:02d}T08:00:00Z")
+        assert ("DRM-FLT-009" in _rules(result.derived.flags)) is late
+        assert "DRM-FLT-002" in _rules(result.derived.flags)
