@@ -114,8 +114,10 @@ def _runs(whole: bytes, number: int, offset: int) -> Iterator[tuple[RawLine, Tai
     lasts = np.empty_like(heads)
     lasts[:-1] = heads[1:] - 1
     lasts[-1] = len(ends) - 1
-    for h, t in zip(heads.tolist(), lasts.tolist()):
-        start, size = int(starts[h]), int(length[h])
-        raw = RawLine(number + h, offset + start, whole[start: start + min(size, KEEP)], size, offset + int(ends[h]) + 1)
-        yield raw, (Tail(number + t, offset + int(starts[t]), int(length[t]), offset + int(ends[t]) + 1)
-                    if t > h else None)
+    # Python ints for the runs' first and last lines, converted once per chunk (not one numpy scalar at a time).
+    head_start, head_size, head_end = starts[heads].tolist(), length[heads].tolist(), (ends[heads] + 1).tolist()
+    last_start, last_size, last_end = starts[lasts].tolist(), length[lasts].tolist(), (ends[lasts] + 1).tolist()
+    for i, (h, t) in enumerate(zip(heads.tolist(), lasts.tolist())):
+        start, size = head_start[i], head_size[i]
+        raw = RawLine(number + h, offset + start, whole[start: start + min(size, KEEP)], size, offset + head_end[i])
+        yield raw, (Tail(number + t, offset + last_start[i], last_size[i], offset + last_end[i]) if t > h else None)
