@@ -20,7 +20,7 @@ from gateway.parse import rubrics as R
 from gateway.parse.declaration import ParsedDeclaration, flow_of, norm_for, read_declaration
 from gateway.parse.windows import WINDOW_LINES, Parts, plan_parts, read_parts
 from gateway.parse.index import DeclarationSpan, EnvoiIndex, FileIndex, Span, index_envois
-from gateway.normalise.mentions import allowance_mentions, has_open_contract
+from gateway.normalise.mentions import allowance_mentions, has_open_contract, subrogated_months
 from gateway.normalise.resources import normalise_person
 from gateway.values import jjmmaaaa, month_of
 from gateway.pseudonym import Pseudonymiser
@@ -452,7 +452,8 @@ def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudon
         if carries_resources:
             records = normalise_person(decl, person, person_key)
             out.resources.extend(records)
-            out.people.append(PersonMention(person_key, has_open_contract(decl, person), person.first_line))
+            out.people.append(PersonMention(person_key, has_open_contract(decl, person), person.first_line,
+                                            subrogated_months=subrogated_months(person)))
             out.allowances.extend(allowance_mentions(decl, person, person_key, records))
     return out
 

@@ -211,6 +211,7 @@ class PersonMention:
     open_contract: bool              # a contract with no end (S21.G00.62) and no planned end before next month
     first_line: int
     subrogated_allowance_cents: int = 0   # daily allowances the employer paid in the declaration (DSN)
+    subrogated_months: str = ""           # months of the subrogation periods it declares (S21.G00.60), spaced
 
 
 @compact_pickle

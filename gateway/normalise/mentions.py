@@ -24,6 +24,25 @@ def has_open_contract(decl: ParsedDeclaration, person: BlockInstance) -> bool:
     return False
 
 
+def subrogated_months(person: BlockInstance) -> str:
+    """The months (``YYYY-MM``, space-separated) of every subrogation period the employer declares for the person
+    (S21.G00.60.004 = 01, from .005 to .006): daily allowances for those months are paid to the employer, who
+    keeps paying the salary, so the paying body's declaration of them must not be counted a second time. Known
+    under every norm version, whether or not the amount is declared (S21.G00.58 type 10 exists from P26V01)."""
+    months: set[str] = set()
+    for instance in person.walk():
+        if instance.block != R.SICK_LEAVE or instance.get(R.SUBROGATION) != "01":
+            continue
+        start, end = jjmmaaaa(instance.get(R.SUBROGATION_START)), jjmmaaaa(instance.get(R.SUBROGATION_END))
+        if start is None or end is None or end < start:
+            continue
+        month = date(start.year, start.month, 1)
+        while month <= end:
+            months.add(month_of(month))
+            month = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+    return " ".join(sorted(months))
+
+
 def allowance_mentions(decl: ParsedDeclaration, person: BlockInstance, person_key: str,
                        records: list[ResourceMonth]) -> list[AllowanceMention]:
     declarant = decl.declarant_id or ""

@@ -102,18 +102,47 @@ def window_sums(view: PersonView, policy: BasePolicy, month_m: str, floating: se
             allowance_paid_by_body[month] = allowance_paid_by_body.get(month, 0) + amount
     double_counted = 0
     if policy.amount == "net_social_cents" and used:     # subrogated IJ are inside the employer's net social
-        for mention in (mention for month in window for mention in view.mentions_of(month)):
-            if mention.subrogated_allowance_cents > 0:
-                overlap = min(mention.subrogated_allowance_cents, allowance_paid_by_body.get(mention.month, 0))
-                if overlap > 0:
-                    per_month[mention.month] -= overlap
-                    allowance_paid_by_body[mention.month] -= overlap
-                    double_counted += overlap
+        mentions = [m for month in (add_months(window[0], -1), *window) for m in view.mentions_of(month)]
+        double_counted = _count_allowances_once(per_month, allowance_paid_by_body, mentions)
     if policy.floor_month_at_zero:
         per_month = {month: max(0, value) for month, value in per_month.items()}
     deduction = round(policy.deduction_rate * max(0, sum(deductible.values())))
     return WindowSums(window, per_month, deduction, used, len(declared), double_counted, sum(floating_abs.values()),
                       magnitude)
+
+
+def _count_allowances_once(per_month: dict[str, int], paid_by_body: dict[str, int], mentions: list) -> int:
+    """Take out of ``per_month`` the daily allowances the paying body declares (``paid_by_body``, by the month
+    it paid them) that the claimant already received as salary maintained by the employer (subrogation: the
+    body pays the employer, the employer keeps paying the salary, whose net social includes them). The body
+    often pays the month after the absence, so an employer's subrogated month covers the body's allowances of
+    that month and of the next. Two cases:
+    - the employer declares the amount (S21.G00.58 type 10, norm P26V01 on): up to that amount;
+    - the employer declares the subrogation period only (S21.G00.60.004-.006, every norm, P25V01 included):
+      all the body's allowances of a covered month or of the month after, since they were paid to the employer.
+    The claimant's month keeps the salary (RSA/PA count income in the month received). Returns what was taken."""
+    removed = 0
+
+    def take(month: str, wanted: int) -> int:
+        nonlocal removed
+        overlap = min(wanted, paid_by_body.get(month, 0))
+        if overlap <= 0 or month not in per_month:
+            return 0
+        per_month[month] -= overlap
+        paid_by_body[month] -= overlap
+        removed += overlap
+        return overlap
+
+    for mention in mentions:
+        left = mention.subrogated_allowance_cents
+        for month in (mention.month, add_months(mention.month, 1)):
+            if left > 0:
+                left -= take(month, left)
+    covered = {month for mention in mentions for month in (mention.subrogated_months or "").split()}
+    for month in sorted(paid_by_body):
+        if month in covered or add_months(month, -1) in covered:
+            take(month, paid_by_body[month])
+    return removed
 
 
 def base_of(view: PersonView, policy: BasePolicy, as_of: str, floating: set[tuple], *,

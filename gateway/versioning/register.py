@@ -116,6 +116,7 @@ class Mention:
     digest: str
     open_contract: bool
     subrogated_allowance_cents: int = 0
+    subrogated_months: str | None = ""          # None in registers written before the field
 
 
 @dataclass
@@ -167,7 +168,8 @@ def mentions_of(outcome: Outcome) -> list[Mention]:
             out.append(Mention(person_key=person.person_key, declarant_id=summary.declarant_id,
                                month=summary.main_month, slot=summary_slot(summary), digest=summary.digest,
                                open_contract=person.open_contract,
-                               subrogated_allowance_cents=person.subrogated_allowance_cents))
+                               subrogated_allowance_cents=person.subrogated_allowance_cents,
+                               subrogated_months=person.subrogated_months))
     return out
 
 

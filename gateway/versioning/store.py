@@ -57,7 +57,7 @@ SCHEMAS = {
                                 ("spanning", pa.bool_()), *((name, pa.int64()) for name in _AMOUNTS)]),
     "mentions": pa.schema([("person_key", pa.string()), ("declarant_id", pa.string()), ("month", pa.string()),
                            ("slot", pa.string()), ("digest", pa.string()), ("open_contract", pa.bool_()),
-                           ("subrogated_allowance_cents", pa.int64())]),
+                           ("subrogated_allowance_cents", pa.int64()), ("subrogated_months", pa.string())]),
     "declarants": pa.schema([("declarant_id", pa.string()), ("months_added", pa.int64()),
                              ("months_revised", pa.int64()), ("transaction_time", pa.string())]),
 }

@@ -115,3 +115,55 @@ def test_daily_allowances_get_the_housing_aid_deduction_like_pay(run_file):
     ledger.ingest([pay, allowance], "2025-04-05T08:00:00Z")
     al = next(b for b in ledger.at("2025-07-05T08:00:00Z").bases if b.benefit == "AL")
     assert (al.total_cents, al.deduction_cents, al.base_cents) == (260000, 26000, 234000)
+
+
+def _rsa(run_file, dsn: bytes, ij_paid: date, ingested: str, as_of: str):
+    """The RSA base of PERSON at ``as_of`` after a DSN and a paying body's 840.00 of sickness allowances (PASRAU
+    class 301, for 2 to 20 March) paid on ``ij_paid``."""
+    main = date(ij_paid.year, 3, 1)
+    ij = B.a_payment(income_class="301", net_paid=None, net_taxable=84000, pas_base=84000, net_social=84000,
+                     gross=84000, paid_on=ij_paid, period=(date(main.year, 3, 2), date(main.year, 3, 20)))
+    pasrau = run_file(B.a_pasrau_file((PERSON, [ij]), siret=BODY, main_month=date(ij_paid.year, ij_paid.month, 1)),
+                      "ij.dsn")
+    ledger = Ledger()
+    ledger.ingest([run_file(dsn, "dsn.dsn"), pasrau], ingested)
+    return next(b for b in ledger.at(as_of).bases if b.benefit == "RSA")
+
+
+def _march_dsn(year: int, *, subrogation: bool, type_10: int = 0, norm: str = "P25V01") -> bytes:
+    march = date(year, 3, 1)
+    person = B.a_person(subrogation=(date(year, 3, 2), date(year, 3, 20)) if subrogation else None)
+    pay = B.a_payment(paid_on=date(year, 3, 31), period=(march, date(year, 3, 31)), subrogated_allowance=type_10)
+    return B.a_dsn_file((person, [pay]), siret=SIRET, main_month=march, norm=norm)
+
+
+def test_under_p25v01_a_subrogation_period_counts_the_paying_bodys_allowances_once(run_file):
+    """No S21.G00.58 type 10 before P26V01: the subrogation period (S21.G00.60.004-.006) is enough. March 2025:
+    the employer's 2 080.00 of net social (the maintained salary) + the body's 840.00 paid to the employer
+    = 2 080.00, not 2 920.00."""
+    rsa = _rsa(run_file, _march_dsn(2025, subrogation=True), date(2025, 3, 25), "2025-04-05T08:00:00Z",
+               "2025-05-05T08:00:00Z")
+    assert rsa.monthly_cents.split()[-1] == "2025-03:208000" and rsa.double_counted_cents == 84000
+
+
+def test_allowances_the_body_pays_the_month_after_a_subrogated_month_are_counted_once(run_file):
+    """The body pays on 10 April for the March absence: April loses the 840.00 (paid to the employer), March
+    keeps the salary. RSA at 5 June 2025 (M-4..M-2 = February..April): March 2 080.00, April 0."""
+    rsa = _rsa(run_file, _march_dsn(2025, subrogation=True), date(2025, 4, 10), "2025-04-15T08:00:00Z",
+               "2025-06-05T08:00:00Z")
+    assert rsa.monthly_cents.split()[1:] == ["2025-03:208000", "2025-04:0"] and rsa.double_counted_cents == 84000
+
+
+def test_a_type_10_amount_matches_the_bodys_allowances_of_the_next_month_too(run_file):
+    """P26V01: the employer declares 840.00 of subrogated allowances inside March's net social; the body pays
+    them on 10 April 2026: April 0, March 2 080.00."""
+    dsn = _march_dsn(2026, subrogation=False, type_10=84000, norm="P26V01")
+    rsa = _rsa(run_file, dsn, date(2026, 4, 10), "2026-04-15T08:00:00Z", "2026-06-05T08:00:00Z")
+    assert rsa.monthly_cents.split()[1:] == ["2026-03:208000", "2026-04:0"] and rsa.double_counted_cents == 84000
+
+
+def test_allowances_without_subrogation_are_the_claimants_own_income(run_file):
+    """No subrogation: the body paid the claimant: March 2 080.00 + 840.00 = 2 920.00."""
+    rsa = _rsa(run_file, _march_dsn(2025, subrogation=False), date(2025, 3, 25), "2025-04-05T08:00:00Z",
+               "2025-05-05T08:00:00Z")
+    assert rsa.monthly_cents.split()[-1] == "2025-03:292000" and rsa.double_counted_cents == 0
