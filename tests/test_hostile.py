@@ -14,6 +14,9 @@ from tests.conftest import TEST_KEY
 ENV = {**os.environ, "DRM_GATEWAY_PSEUDONYM_KEY": TEST_KEY.decode()}
 PEAK_MB = 500          # Beam, pyarrow, polars and pandera alone take ~270 MB
 PEAK_MB_WHOLE_BLOCK = 1000   # a single person block is held whole (1 M rubrics: ~700 MB measured)
+# 200,000 people in one declaration: 425-457 MB measured, once 501 MB in a loaded CI run (the summary of the
+# declaration lists every person for the cross-declaration rules and the register: ~50 MB of them).
+PEAK_MB_PEOPLE = {"one_declaration_of_200000_one_line_people": 550}
 
 
 def _hostile(name: str) -> bytes:
@@ -86,7 +89,8 @@ def test_hostile_input_is_quarantined_with_a_reason_in_bounded_memory(name, tmp_
         assert manifest["warnings"] == 21 and report_bytes < 5 << 20
     print(f"{name}: {manifest['lines_read']} lines, quarantined {manifest['lines_quarantined']}, "
           f"rules {sorted(found)}, peak {peak_mb:.0f} MB")
-    assert peak_mb < (PEAK_MB_WHOLE_BLOCK if name == "block_with_a_million_rubrics" else PEAK_MB)
+    assert peak_mb < (PEAK_MB_WHOLE_BLOCK if name == "block_with_a_million_rubrics" else
+                      PEAK_MB_PEOPLE.get(name, PEAK_MB))
 
 
 def _peak_mb(folder, out) -> tuple[float, dict]:
