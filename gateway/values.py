@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import date
+from datetime import date, datetime, timezone
 
 _AMOUNT = re.compile(r"(-?)([0-9]+)\.([0-9]{2})")
 _DATE = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{4})")
@@ -104,7 +104,6 @@ _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 def instant(text: str) -> str:
     """A transaction time given by a person (``2025-05-01``, ``2025-05-01T10:00``, ``…+02:00``, ``…Z``) as the
     register writes it: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC (a time without zone is UTC). ValueError otherwise."""
-    from datetime import datetime, timezone
     if not _INSTANT.fullmatch(text.strip()):
         raise ValueError(f"not a date or an ISO instant: {text!r}")
     try:

@@ -12,7 +12,7 @@ from gateway.values import cents, jjmmaaaa, month_of
 
 def has_open_contract(decl: ParsedDeclaration, person: BlockInstance) -> bool:
     """A contract still running at the start of the month after the main month."""
-    main = jjmmaaaa(decl.value(R.MAIN_MONTH))
+    main = decl.main_day
     if main is None:
         return False
     next_month = date(main.year + (main.month == 12), main.month % 12 + 1, 1)
@@ -30,8 +30,9 @@ def subrogated_months(person: BlockInstance) -> str:
     keeps paying the salary, so the paying body's declaration of them must not be counted a second time. Known
     under every norm version, whether or not the amount is declared (S21.G00.58 type 10 exists from P26V01)."""
     months: set[str] = set()
-    for instance in person.walk():
-        if instance.block != R.SICK_LEAVE or instance.get(R.SUBROGATION) != "01":
+    leaves = (leave for contract in person.children_of(R.CONTRACT) for leave in contract.children_of(R.SICK_LEAVE))
+    for instance in leaves:                # a sick leave is a child of its contract: no walk of the whole person
+        if instance.get(R.SUBROGATION) != "01":
             continue
         start, end = jjmmaaaa(instance.get(R.SUBROGATION_START)), jjmmaaaa(instance.get(R.SUBROGATION_END))
         if start is None or end is None or end < start:

@@ -56,7 +56,7 @@ class _Accumulator:
 def normalise_person(decl: ParsedDeclaration, person: BlockInstance, person_key: str) -> list[ResourceMonth]:
     """The person's records, in (month, nature, income class, cause) order; ``person_key`` is the person's
     pseudonym (computed once per person by the caller)."""
-    main = jjmmaaaa(decl.value(R.MAIN_MONTH))
+    main = decl.main_day
     main_month = month_of(main) if main else None
     groups: dict[tuple[str, str, str | None, Cause], _Accumulator] = {}
 

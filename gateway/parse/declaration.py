@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import compress
@@ -15,6 +16,7 @@ from gateway.parse.index import DeclarationSpan
 from gateway.parse.lines import Defect, RawLine, clean_lines, clean_mask, tokenize
 from gateway.parse.norm import PASRAU_CATALOGUE, NormCatalogue, catalogue
 from gateway.records import Flow
+from gateway.values import jjmmaaaa
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,15 @@ class ParsedDeclaration:
             found = counts[rubric] = Counter(value for instance in self.instances(rubric[:10])
                                              if (value := instance.get(rubric)))
         return found
+
+    @property
+    def main_day(self) -> date | None:
+        """The first day of the main month (S20.G00.05.005), parsed once per declaration: rules ask per person."""
+        try:
+            return self.cache["main_day"]
+        except KeyError:
+            found = self.cache["main_day"] = jjmmaaaa(self.value(R.MAIN_MONTH))
+            return found
 
     @property
     def nature(self) -> str:

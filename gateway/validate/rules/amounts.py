@@ -66,7 +66,7 @@ def required_pay_types_present(decl: ParsedDeclaration, person: BlockInstance) -
               "janvier 2024 : sans lui, les ressources de ce mois pour le RSA et la prime d'activité sont inconnues.",
       reference="CT DSN S21.G00.50 CCH-14/CCH-15", flows=(Flow.DSN,))
 def net_social_declared(decl: ParsedDeclaration, person: BlockInstance) -> Iterator[Finding]:
-    main = jjmmaaaa(decl.value(R.MAIN_MONTH))
+    main = decl.main_day
     if decl.nature != "01" or main is None or month_of(main) < R.NET_SOCIAL_MANDATORY_FROM:
         return
     for payment in _payments(person):
@@ -130,7 +130,7 @@ def periods_end_after_start(decl: ParsedDeclaration, person: BlockInstance) -> I
       explain="La date de versement est postérieure au dernier jour du mois qui suit le mois principal déclaré.",
       reference="CT DSN S21.G00.50.001 CCH-13", flows=(Flow.DSN,))
 def payment_date_within_declaration(decl: ParsedDeclaration, person: BlockInstance) -> Iterator[Finding]:
-    main = jjmmaaaa(decl.value(R.MAIN_MONTH))
+    main = decl.main_day
     if main is None:
         return
     limit = next_month_end(main)
@@ -161,7 +161,7 @@ def net_element_period_is_complete(decl: ParsedDeclaration, person: BlockInstanc
               "mois principal déclaré.",
       reference="CT DSN S21.G00.56.001 CCH-11")
 def error_month_not_after_main_month(decl: ParsedDeclaration, person: BlockInstance) -> Iterator[Finding]:
-    main = jjmmaaaa(decl.value(R.MAIN_MONTH))
+    main = decl.main_day
     if main is None:
         return
     for instance in person.walk():

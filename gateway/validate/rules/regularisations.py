@@ -81,7 +81,7 @@ def regularisation_signs_follow_its_type(decl: ParsedDeclaration, person: BlockI
               "précédente : le mois ainsi déclaré n'est pas retenu.",
       reference="CT DSN S21.G00.56.002 CCH-16, CCH-17", flows=(Flow.DSN,))
 def regularisation_stays_in_its_tax_year(decl: ParsedDeclaration, person: BlockInstance) -> Iterator[Finding]:
-    main = jjmmaaaa(decl.value(R.MAIN_MONTH))
+    main = decl.main_day
     if main is None:
         return
     for regul in _regularisations(person):
@@ -99,7 +99,7 @@ def regularisation_stays_in_its_tax_year(decl: ParsedDeclaration, person: BlockI
               "suit le mois déclaré : un montant ne peut pas être rattaché à l'avenir.",
       reference="CT DSN S21.G00.58.002 CCH-12", flows=(Flow.DSN,))
 def net_element_period_not_in_the_future(decl: ParsedDeclaration, person: BlockInstance) -> Iterator[Finding]:
-    main = jjmmaaaa(decl.value(R.MAIN_MONTH))
+    main = decl.main_day
     if main is None:
         return
     limit = next_month_end(main)
@@ -116,7 +116,7 @@ def net_element_period_not_in_the_future(decl: ParsedDeclaration, person: BlockI
               "est retenu mais peut être corrigé.",
       reference="CT DSN §4.4.12 (S21.G00.40.001, S21.G00.51.002)", flows=(Flow.DSN,))
 def facts_not_dated_after_the_month(decl: ParsedDeclaration, person: BlockInstance) -> Iterator[Finding]:
-    main = jjmmaaaa(decl.value(R.MAIN_MONTH))
+    main = decl.main_day
     if main is None or decl.nature not in MONTHLY:
         return
     limit = month_end(main)
