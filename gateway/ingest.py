@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 
 import structlog
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterator, Mapping
 
 from gateway.inputs import Refusal, readable_name
 from gateway.parse import rubrics as R
@@ -508,10 +508,14 @@ def merge(a: Outcome, b: Outcome) -> Outcome:
 
 
 def check_declarant(declarant_id: str, summaries, registry: RuleRegistry,
-                    slot_known: Callable[[DeclarationSummary], bool] | None = None) -> Outcome:
+                    slot_known: Callable[[DeclarationSummary], bool] | None = None,
+                    arrivals: Mapping[str, str] | None = None) -> Outcome:
     """Cross-declaration rules over every declaration of one declarant in the run. ``slot_known`` says whether
     the register already holds a declaration of a summary's slot (earlier runs): an annule-et-remplace whose
-    original arrived before is not "without original". Asked only about those with no original in the run."""
+    original arrived before is not "without original". Asked only about those with no original in the run.
+    ``arrivals`` (file label -> arrival time) dates each declaration, for the due-date rules."""
+    if arrivals:
+        summaries = [replace(s, arrived=arrivals.get(s.file, "")) for s in summaries]
     if slot_known is not None:
         known = {id(s) for s in replacements_without_original(summaries) if slot_known(s)}
         summaries = [replace(s, slot_known=True) if id(s) in known else s for s in summaries]

@@ -249,6 +249,7 @@ class DeclarationSummary:
     last_line: int
     people: tuple[PersonMention, ...] = ()
     slot_known: bool = False        # a declaration of the same slot is already in the register (earlier runs)
+    arrived: str = ""               # when the gateway received it (the run's arrival time of its file), if known
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +277,7 @@ class MonthHistory:
     payment_count: int = 0                     # payments in the month (current declarations)
     spanning_allowance: bool = False           # a daily allowance whose imputation period spans months
     expected_missing: bool = False             # open contract last month, not declared although due
+    late_replacement: str = ""                 # date of an A&R of the month's slot refused as too late ("" none)
     declarant_revision_rate: float = 0.0       # share of the declarant's months revised so far
     declarant_months: int = 0                  # how many months that share is measured on
 

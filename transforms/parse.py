@@ -139,13 +139,15 @@ class _CheckGroup(beam.DoFn):
         log.configure()
         memory.tune_collector()
         self._registry = _registry()
+        self._arrivals = dict(self._register.arrivals) if self._register is not None else None
 
     def process(self, element):
         key, items = element
         if self._register is None:
             outcome = self._check(key, list(items), self._registry)
         else:
-            outcome = self._check(key, list(items), self._registry, slot_known=self._slot_known)
+            outcome = self._check(key, list(items), self._registry, slot_known=self._slot_known,
+                                  arrivals=self._arrivals)
         if outcome.warnings:
             yield outcome
 

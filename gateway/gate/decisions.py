@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from gateway.gate.estimate import Estimator
+from gateway.months import add_months, months_between
 from gateway.policy import Policy
 from gateway.records import BaseChange
 from gateway.validate.registry import Rule
@@ -14,7 +15,7 @@ from gateway.validate.rules.gate import PENDING
 from gateway.versioning.bases import ReferenceBase, base_of, window_sums
 from gateway.values import euros
 from gateway.versioning.floating import FloatingFlag
-from gateway.versioning.view import PersonView, add_months
+from gateway.versioning.view import PersonView
 
 OFFICER_RULE = "DRM-GAT-008"
 OFFICER_KINDS = {"regularise": "OFFICER_REGULARISE", "keep-frozen": "OFFICER_KEEP_FROZEN", "spread": "OFFICER_SPREAD"}
@@ -60,10 +61,6 @@ class OfficerAnswer:
 
 def _months(monthly: str) -> dict[str, int]:
     return {month: int(cents) for month, cents in (item.split(":") for item in monthly.split())}
-
-
-def _between(first: str, last: str) -> int:
-    return (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7])
 
 
 def _sentence(rule: Rule, change: BaseChange, label: str) -> str:
@@ -124,7 +121,7 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
             estimated_impact_cents=estimator.impact(benefit, delta, window, params),
             held_by_request=any((person_month in open_requests) for person_month, _ in changed),
             unstable_score=max((unstable.get(m, 0.0) for m, _ in changed), default=0.0),
-            months_since_paid=_between(add_months(month_m, params.paid_months - 1), as_of[:7]))
+            months_since_paid=months_between(add_months(month_m, params.paid_months - 1), as_of[:7]))
         rule, kind = next((r, f.detail) for r in rules for f in r.check(change, gate, params))
         added = sorted(set(now.versions_used.split()) - set(reference.versions_used.split()))
         decision_id = _decision_id(view.person_key, benefit, month_m, reference.base_id, now.versions_used, kind,

@@ -6,9 +6,10 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
+from gateway.months import add_months
 from gateway.policy import BasePolicy
 from gateway.records import Flow, ResourceNature
-from gateway.versioning.view import PersonView, add_months
+from gateway.versioning.view import PersonView
 
 ALLOWANCE = ResourceNature.DAILY_ALLOWANCE.value
 

@@ -22,7 +22,7 @@ from dataclasses import replace
 
 from gateway.policy import Policy
 from gateway.versioning.register import BucketState
-from gateway.versioning.view import add_months
+from gateway.months import add_months
 
 QUARTER_OFFSET = 2          # a quarterly base's reference month: the first month of the run's quarter
 

@@ -4,7 +4,8 @@ The value of a month, as known at time T, is the sum over *slots* (declarant x f
 fraction x declaration nature) of what the slot's current declaration says about that month: the
 current declaration of a slot is the one with the highest rank (S20.G00.05.004) among those known
 at T; an annule-et-remplace (type 03) supersedes the declaration of its slot as a whole, so a person
-it no longer lists loses that slot's amounts. Corrections that later declarations attach to the
+it no longer lists loses that slot's amounts, unless it arrived after the norm's deadline (the eve of the 15th
+of the next month): then it is kept but never supersedes a declaration received in time. Corrections that later declarations attach to the
 month (régularisations, back-pay, net-social corrections) come from other slots and add up.
 
 Each time a run changes the value of a month, one version is appended, with its cause. Nothing is
@@ -17,6 +18,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator
 
+from gateway.months import next_month, replacement_too_late
 from gateway.records import AMOUNT_FIELDS, Amounts, Cause, DeclarationSummary, Flow, Outcome, ResourceMonth, \
     ResourceNature, compact_pickle
 
@@ -55,6 +57,19 @@ class Declaration:
     @property
     def order(self) -> tuple:
         return (self.rank, self.transaction_time, self.file, self.first_line)
+
+    @property
+    def too_late(self) -> bool:
+        """An annule-et-remplace received after the norm allows it (``gateway.months.replacement_too_late``)."""
+        flow, _, main_month, _, nature = self.slot.split("|")
+        return replacement_too_late(flow=flow, nature=nature, declaration_type=self.declaration_type,
+                                    main_month=main_month, arrived=self.transaction_time)
+
+    @property
+    def standing(self) -> tuple:
+        """What decides the current declaration of a slot: a replacement received too late never supersedes one
+        received in time (it stays known, not current); otherwise the highest (rank, arrival) wins."""
+        return (not self.too_late, self.order)
 
 
 @compact_pickle
@@ -209,11 +224,12 @@ def contributions_of(records: Iterable[ResourceMonth]) -> list[Contribution]:
 
 
 def current_declarations(declarations: Iterable[Declaration]) -> dict[str, Declaration]:
-    """The current declaration of each slot: the highest (rank, arrival)."""
+    """The current declaration of each slot: the highest (rank, arrival) of those that may supersede the others
+    (``Declaration.standing``)."""
     current: dict[str, Declaration] = {}
     for declaration in declarations:
         best = current.get(declaration.slot)
-        if best is None or declaration.order > best.order:
+        if best is None or declaration.standing > best.standing:
             current[declaration.slot] = declaration
     return current
 
@@ -241,7 +257,7 @@ def _cause(trigger: Declaration, superseded: bool, contribution: Contribution | 
     causes = set(contribution.causes.split("+")) if contribution else set()
     if first_version and Cause.PAYMENT.value in causes or first_version and not causes:
         arrival = trigger.transaction_time[:7]
-        return VersionCause.INITIAL if arrival <= _next(month) else VersionCause.LATE
+        return VersionCause.INITIAL if arrival <= next_month(month) else VersionCause.LATE
     for cause, version_cause in ((Cause.PAS_REGULARISATION, VersionCause.PAS_REGULARISATION),
                                  (Cause.BACK_PAY, VersionCause.BACK_PAY),
                                  (Cause.NET_SOCIAL_CORRECTION, VersionCause.NET_SOCIAL_CORRECTION)):
@@ -252,11 +268,6 @@ def _cause(trigger: Declaration, superseded: bool, contribution: Contribution | 
     return VersionCause.LATE
 
 
-def _next(month: str) -> str:
-    year, number = int(month[:4]), int(month[5:])
-    return f"{year + (number == 12)}-{number % 12 + 1:02d}"
-
-
 def arrival_order(declaration: Declaration) -> tuple:
     return (declaration.transaction_time, declaration.file, declaration.first_line)
 
@@ -265,10 +276,11 @@ def becoming_current(current: dict[str, Declaration], fresh: Iterable[Declaratio
                      ) -> Iterator[tuple[Declaration, Declaration | None]]:
     """The fresh declarations that become current in their slot, in arrival order, each with the one it
     supersedes (None for a slot's first); ``current`` (slot -> current declaration) is updated before each is
-    yielded. An older rank arriving late changes nothing and is not yielded."""
+    yielded. An older rank arriving late, or a replacement received after its due date, changes nothing and is
+    not yielded."""
     for declaration in sorted(fresh, key=arrival_order):
         previous = current.get(declaration.slot)
-        if previous is not None and declaration.order <= previous.order:
+        if previous is not None and declaration.standing <= previous.standing:
             continue
         current[declaration.slot] = declaration
         yield declaration, previous

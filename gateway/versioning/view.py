@@ -6,22 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from gateway.months import due_date, next_month
 from gateway.policy import FloatingPolicy
 from gateway.records import Flow, MonthHistory, ResourceNature, VersionPoint
 from gateway.versioning.register import (BucketState, Contribution, Declaration, Mention, ResourceVersion,
                                          current_declarations)
 
 Key = tuple[str, str, str, str]           # person, declarant, nature, month
-
-
-def next_month(month: str) -> str:
-    year, number = int(month[:4]), int(month[5:7])
-    return f"{year + (number == 12)}-{number % 12 + 1:02d}"
-
-
-def add_months(month: str, offset: int) -> str:
-    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + offset
-    return f"{index // 12}-{index % 12 + 1:02d}"
 
 
 @dataclass
@@ -33,6 +24,7 @@ class PersonView:
     contributions: list[Contribution] = field(default_factory=list)             # from current declarations
     mentions: list[Mention] = field(default_factory=list)                       # from current declarations
     flows: dict[str, str] = field(default_factory=dict)                         # declarant -> flow
+    refused: dict[str, str] = field(default_factory=dict)       # slot -> date of its last A&R received too late
     _by_month: dict[str, list[Key]] | None = field(default=None, repr=False)
     _mentions_by_month: dict[str, list[Mention]] | None = field(default=None, repr=False)
 
@@ -60,12 +52,17 @@ class PersonView:
 
 def people_as_of(state: BucketState, declarations: Iterable[Declaration], as_of: str) -> dict[str, PersonView]:
     """Group a bucket's rows by person, keeping what was known at ``as_of``."""
-    current = current_declarations(d for d in declarations if d.transaction_time <= as_of)
+    known = [d for d in declarations if d.transaction_time <= as_of]
+    current = current_declarations(known)
     live = {d.digest for d in current.values()}
+    refused: dict[str, str] = {}
+    for declaration in known:
+        if declaration.too_late and declaration.digest not in live:
+            refused[declaration.slot] = max(refused.get(declaration.slot, ""), declaration.transaction_time[:10])
     people: dict[str, PersonView] = {}
 
     def person(key: str) -> PersonView:
-        return people.setdefault(key, PersonView(key))
+        return people.setdefault(key, PersonView(key, refused=refused))
     for version in sorted(state.versions, key=lambda v: v.version):
         if version.transaction_time <= as_of:
             person(version.person_key).versions.setdefault(version.key, []).append(version)
@@ -82,10 +79,6 @@ def people_as_of(state: BucketState, declarations: Iterable[Declaration], as_of:
     return {key: view for key, view in people.items() if view.versions or view.mentions}
 
 
-def _due(month: str, due_day: int) -> str:
-    return f"{next_month(month)}-{due_day:02d}"
-
-
 def missing_keys(view: PersonView, as_of: str, policy: FloatingPolicy) -> set[Key]:
     """Months an employer should have declared (open contract the month before, due date passed) but did not."""
     listed = {(m.declarant_id, m.month) for m in view.mentions}
@@ -94,7 +87,7 @@ def missing_keys(view: PersonView, as_of: str, policy: FloatingPolicy) -> set[Ke
         if not mention.open_contract or view.flows.get(mention.declarant_id) != Flow.DSN.value:
             continue
         expected = next_month(mention.month)
-        if (mention.declarant_id, expected) not in listed and _due(expected, policy.missing_due_day) <= as_of[:10]:
+        if (mention.declarant_id, expected) not in listed and due_date(expected, policy.missing_due_day) <= as_of[:10]:
             out.add((view.person_key, mention.declarant_id, ResourceNature.SALARY.value, expected))
     return out
 
@@ -104,11 +97,14 @@ def month_histories(view: PersonView, as_of: str, policy: FloatingPolicy,
     """One MonthHistory per resource month of the person (and per month expected but missing)."""
     payments: dict[Key, int] = {}
     spanning: set[Key] = set()
+    refused: dict[Key, str] = {}           # months whose slot got an A&R too late to replace its declaration
     for contribution in view.contributions:
         key = contribution.key
         payments[key] = payments.get(key, 0) + contribution.payment_count
         if contribution.spanning:
             spanning.add(key)
+        if contribution.slot in view.refused:
+            refused[key] = max(refused.get(key, ""), view.refused[contribution.slot])
     missing = missing_keys(view, as_of, policy)
     out = []
     for key in sorted(set(view.versions) | missing):
@@ -118,7 +114,8 @@ def month_histories(view: PersonView, as_of: str, policy: FloatingPolicy,
         out.append(MonthHistory(declarant_id=key[1], flow=Flow(view.flows.get(key[1], Flow.DSN.value)),
                                 nature=key[2], month=key[3], as_of=as_of, versions=points,
                                 payment_count=payments.get(key, 0), spanning_allowance=key in spanning,
-                                expected_missing=key in missing, declarant_revision_rate=rate,
+                                expected_missing=key in missing, late_replacement=refused.get(key, ""),
+                                declarant_revision_rate=rate,
                                 declarant_months=months))
     return out
 

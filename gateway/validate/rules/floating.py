@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterator
 
+from gateway.months import REPLACEMENT_DUE_DAY, due_date, months_between
 from gateway.records import MonthHistory, Origin, Severity
 from gateway.validate.registry import Finding, Target, rule
 
@@ -25,10 +26,6 @@ def _days(start: str, end: str) -> int:
     def parse(text: str) -> datetime:
         return datetime.fromisoformat(text.replace("Z", "+00:00")) if "T" in text else datetime.fromisoformat(text)
     return max(0, (parse(end).replace(tzinfo=None) - parse(start).replace(tzinfo=None)).days)
-
-
-def _months_between(first: str, last: str) -> int:
-    return (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7])
 
 
 @rule("DRM-FLT-001", family="floating", severity=Severity.WARNING, target=Target.FLOATING,
@@ -79,7 +76,7 @@ def still_inside_the_volatility_window(history: MonthHistory, policy) -> Iterato
     if not history.versions or history.declarant_months < policy.volatile_declarant_min_months \
             or history.declarant_revision_rate < policy.volatile_declarant_revision_rate:
         return
-    age = _months_between(history.versions[0].transaction_time[:7], history.as_of[:7])
+    age = months_between(history.versions[0].transaction_time[:7], history.as_of[:7])
     if age < policy.volatile_months:
         yield Finding(_origin(history), "", f"first known {age} month(s) ago; declarant revision rate "
                       f"{history.declarant_revision_rate:.3f} over {history.declarant_months} months",
@@ -125,14 +122,18 @@ def declared_after_its_due_date(history: MonthHistory, policy) -> Iterator[Findi
 
 
 @rule("DRM-FLT-009", family="floating", severity=Severity.WARNING, target=Target.FLOATING,
-      explain="La déclaration de ce mois a été annulée et remplacée après sa date limite (le 15 du mois suivant), "
-              "alors que la norme ne permet plus de la remplacer à cette date : les droits ont pu être calculés "
-              "avec l'ancienne valeur.",
+      explain="Une déclaration « annule et remplace » de ce mois est arrivée après sa date limite (la veille du 15 du "
+              "mois suivant) : la norme ne permet plus de remplacer la déclaration à cette date, elle n'a donc pas été "
+              "prise en compte. L'employeur doit corriger ce mois dans une déclaration suivante : le montant peut "
+              "encore changer.",
       reference="CT DSN 2025 §1.4.3.3 (annule et remplace jusqu'à la veille de l'échéance)")
 def replaced_after_its_due_date(history: MonthHistory, policy) -> Iterator[Finding]:
-    year, number = int(history.month[:4]), int(history.month[5:7])
-    due = f"{year + (number == 12)}-{number % 12 + 1:02d}-{policy.missing_due_day:02d}"
-    late = [v for v in history.versions if v.cause == REPLACEMENT and v.transaction_time[:10] >= due]
+    due = due_date(history.month, REPLACEMENT_DUE_DAY)
+    # Registers written before replacements were refused hold late ones as REPLACEMENT versions.
+    applied = [v.transaction_time[:10] for v in history.versions
+               if v.cause == REPLACEMENT and v.transaction_time[:10] >= due]
+    late = sorted([*applied, *([history.late_replacement] if history.late_replacement else [])])
     if late:
-        yield Finding(_origin(history), "", f"replaced on {late[-1].transaction_time[:10]}, due {due}",
+        what = "refused" if history.late_replacement else "applied"
+        yield Finding(_origin(history), "", f"replacement of {late[-1]} {what}, due before {due}",
                       score=policy.late_score, facts=(("late_replacements", len(late)),))

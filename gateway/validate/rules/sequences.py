@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterator, Sequence
 
+from gateway.months import REPLACEMENT_DUE_DAY, due_date, next_month, replacement_too_late
 from gateway.records import AllowanceMention, DeclarationSummary, Flow, Origin, Severity
 from gateway.validate.registry import Finding, Target, rule
 
@@ -25,9 +26,9 @@ def _ordered(summaries: Sequence[DeclarationSummary]) -> list[DeclarationSummary
     return sorted(summaries, key=lambda s: (s.main_month or "", s.file, s.first_line))
 
 
-def _next(month: str) -> str:
-    year, number = int(month[:4]), int(month[5:])
-    return f"{year + (number == 12)}-{number % 12 + 1:02d}"
+def _too_late(summary: DeclarationSummary) -> bool:
+    return replacement_too_late(flow=summary.flow.value, nature=summary.nature, declaration_type=summary.type,
+                                main_month=summary.main_month, arrived=summary.arrived)
 
 
 @rule("DRM-XDC-001", family="cross-declaration", severity=Severity.WARNING, target=Target.DECLARANT,
@@ -83,7 +84,7 @@ def one_normal_declaration_per_month(declarant: str, summaries: Sequence[Declara
 def employees_with_open_contracts_declared(declarant: str, summaries: Sequence[DeclarationSummary]) -> Iterator[Finding]:
     by_month = _latest_by_month([s for s in summaries if s.nature == "01"])
     for month, summary in by_month.items():
-        following = by_month.get(_next(month))
+        following = by_month.get(next_month(month))
         if following is None:
             continue
         present = {p.person_key for p in following.people}
@@ -101,10 +102,25 @@ def no_missing_month(declarant: str, summaries: Sequence[DeclarationSummary]) ->
     by_month = _latest_by_month([s for s in summaries if s.nature in MONTHLY])
     months = sorted(by_month)
     for before, after in zip(months, months[1:]):
-        month = _next(before)
+        month = next_month(before)
         while month < after:
             yield Finding(_origin(by_month[after]), "S20.G00.05.005", f"no declaration for {month}")
-            month = _next(month)
+            month = next_month(month)
+
+
+@rule("DRM-XDC-006", family="cross-declaration", severity=Severity.WARNING, target=Target.DECLARANT,
+      explain="Une déclaration « annule et remplace » est arrivée après sa date limite (la veille du 15 du mois "
+              "suivant) : elle ne remplace pas la déclaration déjà reçue pour ce mois. Les corrections doivent être "
+              "portées dans une déclaration d'un mois suivant (régularisation).",
+      reference="CT DSN 2025 §1.4.3.3 (annule et remplace jusqu'à la veille de l'échéance)", flows=(Flow.DSN,))
+def replacement_before_its_due_date(declarant: str, summaries: Sequence[DeclarationSummary]) -> Iterator[Finding]:
+    in_time = {_key(s) for s in summaries if not _too_late(s)}
+    for summary in _ordered(summaries):
+        if _too_late(summary) and (_key(summary) in in_time or summary.slot_known):
+            due = due_date(summary.main_month, REPLACEMENT_DUE_DAY)
+            yield Finding(_origin(summary), "S20.G00.05.002",
+                          f"replacement for {summary.main_month} received {summary.arrived[:10]}, due before {due}: "
+                          "not applied")
 
 
 def _latest_by_month(summaries: Sequence[DeclarationSummary]) -> dict[str, DeclarationSummary]:

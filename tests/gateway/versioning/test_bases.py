@@ -92,13 +92,13 @@ def test_a_base_computed_again_at_the_same_date_is_identical_and_later_shows_the
     for number in (1, 2, 3):
         _month(run_file, ledger, date(2025, number, 1), f"2025-{number + 1:02d}-05T08:00:00Z")
     before = [b for b in ledger.at("2025-05-05T08:00:00Z").bases if b.benefit == "RSA"]
-    replaced = run_file(B.a_dsn_file((PERSON, [B.a_payment(paid_on=date(2025, 2, 28), period=(date(2025, 2, 1),
-                        date(2025, 2, 28)), net_social=100000)]), siret=SIRET, main_month=date(2025, 2, 1),
-                        type_="03", rank=2), "m202502_ar.dsn")
-    ledger.ingest([replaced], "2025-05-20T08:00:00Z")
+    other = B.siret_from(B.siren_from(13))          # a second employer declares February late
+    late = run_file(B.a_dsn_file((PERSON, [B.a_payment(paid_on=date(2025, 2, 28), period=(date(2025, 2, 1),
+                    date(2025, 2, 28)), net_social=100000)]), siret=other, main_month=date(2025, 2, 1)), "o202502.dsn")
+    ledger.ingest([late], "2025-05-20T08:00:00Z")
     assert [b for b in ledger.at("2025-05-05T08:00:00Z").bases if b.benefit == "RSA"] == before
     later = next(b for b in ledger.at("2025-05-21T08:00:00Z").bases if b.benefit == "RSA")
-    assert later.total_cents == before[0].total_cents - 108000 and later.versions_used != before[0].versions_used
+    assert later.total_cents == before[0].total_cents + 100000 and later.versions_used != before[0].versions_used
 
 
 def test_daily_allowances_get_the_housing_aid_deduction_like_pay(run_file):

@@ -56,7 +56,8 @@ def test_a_run_reads_the_runs_a_compaction_covers_from_it_alone(tmp_path, monkey
     """With the parts of the runs a compaction covers removed, the next monthly run computes what it computes
     with them: it read those runs from the compacted file."""
     policy = _short_policy(tmp_path)
-    arrivals = sorted(p for p in _flows(tmp_path, months=5).iterdir() if p.is_dir())
+    # The last folder holds only a replacement received too late (it changes nothing): the run before it is taken.
+    arrivals = sorted(p for p in _flows(tmp_path, months=5).iterdir() if p.is_dir())[:-1]
     kept = _monthly(tmp_path, monkeypatch, 2, "kept", arrivals[:-1], policy)
     shutil.copytree(kept, tmp_path / "pruned")
     register = tmp_path / "pruned" / "history" / "register"

@@ -28,13 +28,40 @@ def test_a_month_revised_by_annule_et_remplace_is_flagged_with_how_much_and_how_
     ledger.ingest([_dsn(run_file, "m1_ar.dsn", (PERSON, [B.a_payment(net_social=198000)]), type_="03", rank=2)],
                   "2025-04-08T08:00:00Z")
     result = ledger.ingest([_dsn(run_file, "m1_ar2.dsn", (PERSON, [B.a_payment(net_social=188000)]), type_="03",
-                                 rank=3)], "2025-04-25T08:00:00Z")
+                                 rank=3)], "2025-04-14T22:00:00Z")
     flags = result.derived.flags
-    assert _rules(flags) == ["DRM-FLT-001", "DRM-FLT-002", "DRM-FLT-009"]    # the second one after the 15th
+    assert _rules(flags) == ["DRM-FLT-001", "DRM-FLT-002"]
     revised = next(f for f in flags if f.rule_id == "DRM-FLT-001")
     assert revised.revisions == 2 and revised.version == 3
-    assert "2 fois" in revised.explain and "-200,00 €" in revised.explain and "20 jours" in revised.explain
+    assert "2 fois" in revised.explain and "-200,00 €" in revised.explain and "9 jours" in revised.explain
     assert 0 < revised.score <= 1 and revised.first_known == "2025-04-05T08:00:00Z"
+
+
+def test_an_annule_et_remplace_received_from_the_15th_of_the_next_month_is_refused_and_flagged(run_file):
+    """CT DSN §1.4.3.3: a full replacement is allowed until the eve of the due date. From the 15th of April, a
+    March replacement changes nothing (the month keeps what was declared in time) and the month is flagged
+    DRM-FLT-009, with a sentence saying it was not taken into account."""
+    ledger = Ledger()
+    ledger.ingest([_dsn(run_file, "m1.dsn", (PERSON, [B.a_payment()]))], "2025-04-05T08:00:00Z")
+    ledger.ingest([_dsn(run_file, "m1_ar.dsn", (PERSON, [B.a_payment(net_social=198000)]), type_="03", rank=2)],
+                  "2025-04-08T08:00:00Z")
+    result = ledger.ingest([_dsn(run_file, "m1_ar2.dsn", (PERSON, [B.a_payment(net_social=150000)]), type_="03",
+                                 rank=3)], "2025-04-15T00:00:00Z")
+    assert result.versions == []
+    assert [v.net_social_cents for v in ledger.state.versions if v.month == "2025-03"] == [208000, 198000]
+    late = next(f for f in result.derived.flags if f.rule_id == "DRM-FLT-009")
+    assert "n'a donc pas été prise en compte" in late.explain and "2025-04-15 refused" in late.detail
+    assert _rules(result.derived.flags) == ["DRM-FLT-001", "DRM-FLT-002", "DRM-FLT-009"]
+
+
+def test_a_late_annule_et_remplace_is_kept_when_the_month_has_no_other_declaration(run_file):
+    """With nothing received in time for its month, a late replacement is the month's only declaration: kept,
+    and flagged late (DRM-FLT-008) rather than refused."""
+    ledger = Ledger()
+    result = ledger.ingest([_dsn(run_file, "m1_ar.dsn", (PERSON, [B.a_payment(net_social=198000)]), type_="03",
+                                 rank=2)], "2025-05-02T08:00:00Z")
+    assert [(v.net_social_cents, v.cause.value) for v in result.versions] == [(198000, "LATE")]
+    assert "DRM-FLT-009" not in _rules(result.derived.flags)
 
 
 def test_a_bigger_revision_scores_higher(run_file):
@@ -114,13 +141,13 @@ def test_every_floating_rule_has_an_id_a_french_sentence_and_a_reference():
     assert all(r.explain.endswith(".") and r.reference for r in rules)
 
 
-def test_an_annule_et_remplace_after_its_due_date_is_flagged_late(run_file):
-    """Replacing March is allowed until the eve of the due date (15 April): on the 8th it is a replacement,
-    on the 25th it is also flagged as made too late (DRM-FLT-009)."""
-    for day, late in ((8, False), (25, True)):
+def test_an_annule_et_remplace_is_a_replacement_until_the_14th_and_refused_from_the_15th(run_file):
+    """Replacing March is allowed until the eve of the due date (15 April): on the 8th or the 14th it replaces
+    (DRM-FLT-002); on the 15th or the 25th it is refused and the month flagged DRM-FLT-009."""
+    for day, late in ((8, False), (14, False), (15, True), (25, True)):
         ledger = Ledger()
         ledger.ingest([_dsn(run_file, "m1.dsn", (PERSON, [B.a_payment()]))], "2025-04-05T08:00:00Z")
         result = ledger.ingest([_dsn(run_file, "m1_ar.dsn", (PERSON, [B.a_payment(net_social=198000)]), type_="03",
                                      rank=2)], f"2025-04-{day:02d}T08:00:00Z")
-        assert ("DRM-FLT-009" in _rules(result.derived.flags)) is late
-        assert "DRM-FLT-002" in _rules(result.derived.flags)
+        assert _rules(result.derived.flags) == (["DRM-FLT-009"] if late else ["DRM-FLT-001", "DRM-FLT-002"])
+        assert len(result.versions) == (0 if late else 1)

@@ -56,15 +56,16 @@ def test_months_are_settled_after_the_recovery_limit_and_the_longest_base_window
 
 
 def test_monthly_runs_version_the_people_a_late_replacement_drops_from_a_settled_month_as_one_run_over_all(tmp_path):
-    """A replacement of a January declaration that lists only its first person arrives with the last month,
-    January being long settled: the monthly runs (open months read, the whole history read for that run)
-    give the register of one run over all the flows, the people it drops losing their January amounts."""
+    """A paying body's replacement of its January PASRAU declaration that lists only its first person arrives
+    with the last month, January being long settled: the monthly runs (open months read, the whole history
+    read for that run) give the register of one run over all the flows, the people it drops losing their
+    January amounts. (A DSN replacement that late is refused: DRM-FLT-009.)"""
     policy = _short_policy(tmp_path)
     flows = _flows(tmp_path, months=9)
     arrivals = sorted(p for p in flows.iterdir() if p.is_dir())
-    january = next(p for p in sorted(arrivals[0].iterdir()) if re.match(r"dsn_\d{14}_202501_1\.dsn", p.name))
-    employer = january.name[4:18]
-    replacement = arrivals[-1] / f"dsn_{employer}_202501_9.dsn"
+    january = next(p for p in sorted(arrivals[0].iterdir()) if re.match(r"pasrau_\d{14}_202501_1\.dsn", p.name))
+    employer = january.name[7:21]
+    replacement = arrivals[-1] / f"pasrau_{employer}_202501_9.dsn"
     replacement.write_bytes(replacement_keeping_first_person(january.read_bytes(), rank=9))
     arrived = next(p for p in arrivals[-1].iterdir() if p != replacement).stat().st_mtime
     os.utime(replacement, (arrived, arrived))            # arrives with the last month's files

@@ -1,0 +1,46 @@
+"""Month arithmetic on ``YYYY-MM`` strings, and the norm's due dates that depend on a declaration's month.
+
+One home for what was written four times (next month, months apart): every stage that counts months
+imports it from here.
+"""
+from __future__ import annotations
+
+# CT DSN 2025 §1.4.3.3 (p. 14): a monthly DSN may be cancelled and replaced as a whole ("annule et remplace
+# intégral", types 03/05) until midnight on the eve of its due date, the 5th or the 15th of the following month
+# depending on the employer; afterwards corrections go into later declarations. The gateway cannot tell which
+# due date an employer has, so it applies the later one: an A&R received on or after the 15th is too late.
+REPLACEMENT_DUE_DAY = 15
+REPLACEMENT_TYPES = ("03", "05")
+MONTHLY_NATURE = "01"
+
+
+def add_months(month: str, offset: int) -> str:
+    """``month`` moved by ``offset`` months (negative: earlier)."""
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + offset
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+def next_month(month: str) -> str:
+    return add_months(month, 1)
+
+
+def months_between(first: str, last: str) -> int:
+    """How many months from ``first`` to ``last`` (negative when ``last`` is earlier); days are ignored."""
+    return (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7])
+
+
+def due_date(month: str, day: int) -> str:
+    """The ISO date of day ``day`` of the month after ``month``: a declaration's due date."""
+    return f"{next_month(month)}-{day:02d}"
+
+
+def replacement_too_late(*, flow: str, nature: str, declaration_type: str, main_month: str | None,
+                         arrived: str) -> bool:
+    """Whether an annule-et-remplace of a monthly DSN arrived (ISO date or time) after the norm allows it."""
+    if flow != "DSN" or nature != MONTHLY_NATURE or declaration_type not in REPLACEMENT_TYPES:
+        return False
+    return bool(main_month) and bool(arrived) and arrived[:10] >= due_date(main_month, REPLACEMENT_DUE_DAY)
+
+
+__all__ = ["REPLACEMENT_DUE_DAY", "REPLACEMENT_TYPES", "add_months", "due_date", "months_between", "next_month",
+           "replacement_too_late"]
