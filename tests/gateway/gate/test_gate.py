@@ -1,9 +1,10 @@
 """The frozen-effects gate: each decision kind on a hand-computed change of a published RSA base.
 
 Scenario: one person paid 2,080 € net social a month (January to March 2025). A run on 2025-05-05
-publishes the RSA base of May (M-4..M-2 = January..March: 6,240 €). Then an annule-et-remplace of
-February arrives; the gate compares the recomputed base with the published one. With the linear
-estimator, RSA impact = -1.00 x change / 3 months x 3 months paid = -change.
+publishes the RSA base of May (M-4..M-2 = January..March: 6,240 €). Then a later DSN corrects February's
+net social amount (S21.G00.58 type 03 over February, attached back to February: an annule-et-remplace is
+no longer admitted then, CT DSN §1.4.3.3); the gate compares the recomputed base with the published one.
+With the linear estimator, RSA impact = -1.00 x change / 3 months x 3 months paid = -change.
 """
 from dataclasses import replace
 from datetime import date
@@ -33,10 +34,13 @@ def _published(run_file) -> Ledger:
     return ledger
 
 
-def _february(run_file, net_social: int, rank: int = 2):
-    payment = B.a_payment(paid_on=date(2025, 2, 28), period=(FEBRUARY, date(2025, 2, 28)), net_social=net_social)
-    return run_file(B.a_dsn_file((PERSON, [payment]), siret=SIRET, main_month=FEBRUARY, type_="03", rank=rank),
-                    f"m2_ar{rank}.dsn")
+def _february(run_file, net_social: int, *, month: date = date(2025, 4, 1), before: int = 208000):
+    """The DSN of ``month`` (its own pay, plus a correction bringing February's net social from ``before`` to
+    ``net_social``)."""
+    end = B.month_end(month.year, month.month)
+    payment = B.a_payment(paid_on=end, period=(month, end),
+                          extra_net_social=[(net_social - before, FEBRUARY, date(2025, 2, 28))])
+    return run_file(B.a_dsn_file((PERSON, [payment]), siret=SIRET, main_month=month), f"m{month:%Y%m}.dsn")
 
 
 def _rsa(result, reference_month="2025-05"):
@@ -72,7 +76,7 @@ def test_an_open_correction_request_on_a_changed_month_holds_the_change(run_file
 
 def test_a_change_on_months_still_moving_is_held_as_unstable(run_file):
     ledger = _published(run_file)
-    ledger.policy = replace(ledger.policy, gate=replace(ledger.policy.gate, unstable_rules=("DRM-FLT-002",)))
+    ledger.policy = replace(ledger.policy, gate=replace(ledger.policy.gate, unstable_rules=("DRM-FLT-003",)))
     [decision] = _rsa(ledger.ingest([_february(run_file, 288000)], "2025-05-20T08:00:00Z"))
     assert (decision.kind, decision.rule_id) == ("HOLD_UNSTABLE", "DRM-GAT-002")
 
@@ -88,7 +92,7 @@ def test_a_decision_is_taken_once_and_a_regularised_base_becomes_the_new_referen
     [first] = _rsa(ledger.ingest([_february(run_file, 228000)], "2025-05-20T08:00:00Z"))
     assert first.kind == "REGULARISE"
     assert _rsa(ledger.ingest([], "2025-05-21T08:00:00Z")) == []           # nothing new: no second event
-    [second] = _rsa(ledger.ingest([_february(run_file, 238000, rank=3)], "2025-05-22T08:00:00Z"))
+    [second] = _rsa(ledger.ingest([_february(run_file, 238000, month=date(2025, 5, 1), before=228000)], "2025-05-22T08:00:00Z"))
     assert second.frozen_base_cents == 624000 + 20000 and second.base_change_cents == 10000
 
 
