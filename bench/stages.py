@@ -170,7 +170,7 @@ def _register_rules():
     from gateway.gate.estimate import LinearEstimator
     from gateway.policy import load_policy
     from gateway.validate.registry import Target
-    from gateway.versioning.bucket import GateInputs
+    from gateway.bucket import GateInputs
     registry = _registry()
     return dict(policy=load_policy(), rules=registry.for_target(Target.FLOATING),
                 gate=GateInputs({}, {}, LinearEstimator()), gate_rules=registry.for_target(Target.GATE))
@@ -178,7 +178,7 @@ def _register_rules():
 
 def register(folder: str) -> tuple[int, float]:
     """Register merge, floating flags, bases and the gate for everything parsed (in-process, timed apart)."""
-    from gateway.versioning.bucket import process_bucket
+    from gateway.bucket import process_bucket
     from gateway.versioning.register import BucketState
     registry, pseudonyms = _registry(), Pseudonymiser(DEMO_KEY)
     outcomes = [process_file(path, registry, pseudonyms) for path in _files(folder)]
@@ -201,7 +201,7 @@ def monthly_register(folder: str):
     not the same: a run also revisits buckets with nothing arriving but decisions pending, and flags with the
     declarants' revision rates of the months before (on the 217 k-line bench flows: 227 decisions here, 233 in
     six monthly ``drm-gateway run --arrival folder`` runs)."""
-    from gateway.versioning.bucket import committed, process_bucket
+    from gateway.bucket import committed, process_bucket
     from gateway.versioning.register import BucketState
     registry, pseudonyms = _registry(), Pseudonymiser(DEMO_KEY)
     settings = _register_rules()
@@ -229,8 +229,8 @@ def monthly_register(folder: str):
 def gate(folder: str) -> tuple[int, float]:
     """The frozen-effects gate alone, as monthly runs meet it (:func:`monthly_register`): the time inside
     deciding, person by person, what is published and what a changed published base becomes."""
-    import gateway.versioning.bucket
-    with _time_inside(gateway.versioning.bucket, "gate_person") as spent:
+    import gateway.bucket
+    with _time_inside(gateway.bucket, "gate_person") as spent:
         lines = sum(read for read, _ in monthly_register(folder))
     return lines, spent[0]
 

@@ -2,23 +2,16 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from corrections.model import Request
 from corrections.routing import expected_correction, month_fr
+from gateway.storage import write_text
 from gateway.values import euros
 
 _env = Environment(loader=PackageLoader("corrections", "templates"), autoescape=select_autoescape(["html", "j2"]))
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def write_notice(outbox: Path, request: Request, kind: str, date: str, explain: str | None = None) -> list[Path]:
@@ -41,10 +34,10 @@ def write_notice(outbox: Path, request: Request, kind: str, date: str, explain: 
                     "claimed": euros(m.claimed_cents)} for m in request.months],
     }
     stem = outbox / f"{request.request_id}-{kind}-{date[:10]}"
-    _write(stem.with_suffix(".json"), json.dumps(notice, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
-    _write(stem.with_suffix(".html"), _env.get_template("notice.html.j2").render(n=notice))
+    write_text(stem.with_suffix(".json"), json.dumps(notice, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    write_text(stem.with_suffix(".html"), _env.get_template("notice.html.j2").render(n=notice))
     lines = [subject, f"Référence : {request.request_id}", body,
              *(f"- {m['label']} : déclaré {m['disputed']}, indiqué {m['claimed']}" for m in notice["months"]),
              f"Correction attendue : {notice['expected']}.", f"À effectuer avant le {notice['due']}."]
-    _write(stem.with_suffix(".txt"), "\n".join(lines) + "\n")
+    write_text(stem.with_suffix(".txt"), "\n".join(lines) + "\n")
     return [stem.with_suffix(s) for s in (".json", ".html", ".txt")]

@@ -151,7 +151,7 @@ def rules(fmt: str = typer.Option("text", "--format", help="text or md"),
         _fail(GatewayError(f"unknown format @ --format {fmt}: expected text or md"))
     text = render(fmt)
     if target is not None:
-        from gateway.run_files import write_text
+        from gateway.storage import write_text
         write_text(target, text)
         out.print(f"rule catalogue -> {target}")
     else:
@@ -229,7 +229,7 @@ def bases(
 ) -> None:
     """Recompute floating flags and reference-period bases from the register as known at a date: what a
     run at that date published, byte for byte."""
-    from gateway.versioning.replay import replay
+    from gateway.replay import replay
     as_of = _instant(as_of)
     folder = register or run_dir / "history" / "register"
     try:
@@ -276,7 +276,7 @@ def whatif(
     insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key"),
 ) -> None:
     """Replay the same flows and history under each policy and compare the gate's outcomes side by side."""
-    from gateway.gate.whatif import ROWS, whatif as compare, write_page
+    from gateway.whatif import ROWS, whatif as compare, write_page
     log.configure()
     paths, beam_args = _split(inputs, ctx.args)
     if len(policies) < 2:

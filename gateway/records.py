@@ -309,3 +309,129 @@ class Outcome:
     files: int = 0
     summaries: tuple[DeclarationSummary, ...] = ()
     allowances: tuple[AllowanceMention, ...] = ()
+
+
+# Records of the register, the floating flags, the bases and the gate: defined here, once, next to the
+# other shared records, so that their schemas (schemas/records.py) and every stage read one definition.
+
+class VersionCause(str, enum.Enum):
+    INITIAL = "INITIAL"
+    LATE = "LATE"
+    REPLACEMENT = "REPLACEMENT"
+    PAS_REGULARISATION = "PAS_REGULARISATION"
+    BACK_PAY = "BACK_PAY"
+    NET_SOCIAL_CORRECTION = "NET_SOCIAL_CORRECTION"
+    PASRAU_CORRECTION = "PASRAU_CORRECTION"
+    FORCED = "FORCED"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResourceVersion(Amounts):
+    version_id: str
+    person_key: str
+    nir: str | None
+    declarant_id: str
+    nature: str
+    month: str
+    version: int
+    transaction_time: str
+    cause: VersionCause
+    declaration_id: str
+    declaration_digest: str
+    file: str
+    first_line: int
+    run_id: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.person_key, self.declarant_id, self.nature, self.month)
+
+    @property
+    def amounts(self) -> tuple:
+        return tuple(getattr(self, name) for name in AMOUNT_FIELDS)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FloatingFlag:
+    """One reason why a resource month may still move, with a score and a sentence for the claimant."""
+
+    flag_id: str
+    person_key: str
+    declarant_id: str
+    nature: str
+    month: str
+    rule_id: str
+    score: float
+    explain: str                   # French, for claimants and officers
+    detail: str                    # English figures for operators (no personal data)
+    version: int | None            # the month's current version (None: expected, never declared)
+    revisions: int                 # versions after the first
+    first_known: str | None
+    last_changed: str | None
+    file: str
+    first_line: int
+    policy_version: str
+    as_of: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.person_key, self.declarant_id, self.nature, self.month)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferenceBase:
+    base_id: str
+    person_key: str
+    benefit: str
+    reference_month: str           # M, the month the right is examined
+    window_first: str              # first month of the reference period
+    window_last: str
+    amount_kind: str               # which amount the benefit uses (net taxable, net social…)
+    months_declared: int           # months of the window with at least one version
+    total_cents: int               # sum of the monthly amounts (after flooring when the policy says so)
+    deduction_cents: int           # flat work-expense deduction (AL)
+    double_counted_cents: int      # subrogated daily allowances also declared by the paying body, counted once
+    base_cents: int                # total - deduction
+    floating_cents: int            # part of the total coming from months with a floating flag
+    floating_share: float          # floating_cents / total of absolute amounts (0 when nothing declared)
+    monthly_cents: str             # "YYYY-MM:cents" for each window month, space-separated
+    versions_used: str             # version ids, space-separated, sorted
+    policy_version: str
+    as_of: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GateDecision:
+    decision_id: str
+    person_key: str
+    benefit: str
+    reference_month: str
+    kind: str
+    status: str                        # PENDING (re-examined on later runs) or FINAL
+    rule_id: str
+    explain: str                       # French, for the claimant
+    frozen_base_id: str
+    new_base_id: str
+    frozen_base_cents: int
+    new_base_cents: int
+    base_change_cents: int
+    monthly_changes: str               # "YYYY-MM:+cents" of the months that changed
+    estimated_impact_cents: int        # benefit change for the claimant, estimate (< 0: overpayment)
+    estimator: str
+    versions_added: str                # versions the new base uses that the frozen one did not
+    supersedes: str | None             # the previous decision on the same base, if any
+    officer: str | None
+    officer_reason: str | None
+    spread_months: int | None
+    policy_version: str
+    as_of: str
+
+
+@dataclass(frozen=True)
+class OfficerAnswer:
+    decision_id: str
+    action: str                        # regularise, keep-frozen, spread
+    spread_months: int | None
+    reason: str
+    officer: str
+    at: str

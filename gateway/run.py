@@ -24,7 +24,7 @@ from gateway.options import Settings
 from gateway.publish.history import record_run
 from gateway.publish.metrics import run_metrics
 from gateway.publish.report import write_reports
-from gateway.run_files import write_json
+from gateway.storage import write_json
 from gateway.gate.estimate import estimator_named
 from gateway.policy import load_policy
 from gateway.versioning import compaction, store
@@ -127,7 +127,7 @@ def _run(settings: Settings, out: Path, files: list[InputFile], arrivals: dict[s
                       first_open=first_open, recent=recent, compact_every=compaction.COMPACT_EVERY)
     if files:
         try:
-            pipeline.run(files, str(staging), settings.pseudonym_key, settings.pipeline_options(), job)
+            pipeline.run(files, str(staging), settings.pseudonym_key, settings.beam_args, job)
         except Exception as error:  # noqa: BLE001 - storage or runner failure: stop cleanly, outputs untouched
             run_log.error("run.failed", error=type(error).__name__)
             reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import fastavro
 import pyarrow as pa
 
-from gateway.records import (Cause, DeclarantKind, Flow, QuarantineRecord, ResourceMonth, ResourceNature,
-                             Severity)
+from gateway.records import (Cause, DeclarantKind, FloatingFlag, Flow, GateDecision, QuarantineRecord, ReferenceBase,
+                             ResourceMonth, ResourceNature, ResourceVersion, Severity, VersionCause)
 from schemas.checks import Spec, at_least, between, length, matches, one_of
 
 if TYPE_CHECKING:
@@ -161,6 +161,7 @@ def _plain(value: Any) -> Any:
 
 
 _ENUMS = {"Flow": Flow, "DeclarantKind": DeclarantKind, "ResourceNature": ResourceNature, "Cause": Cause,
+          "VersionCause": VersionCause,
           "Severity": Severity}
 
 
@@ -212,50 +213,27 @@ QUARANTINE = RecordSchema("quarantine", QuarantineRecord, _load("quarantine"), {
     "severity": _values(Severity), "scope": _values(Severity),
     "lines": at_least(0),
 })
-def _version_schema() -> "RecordSchema":
-    from gateway.versioning.register import ResourceVersion, VersionCause
-    _ENUMS["VersionCause"] = VersionCause
-    return RecordSchema("resource_version", ResourceVersion, _load("resource_version"), {
-        "month": matches(r"^20[0-9]{2}-(0[1-9]|1[0-2])$"),
-        "cause": _values(VersionCause), "version": at_least(1),
-    })
-
-
-RESOURCE_VERSION = _version_schema()
 _MONTH = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
-
-
-def _flag_schema() -> "RecordSchema":
-    from gateway.versioning.floating import FloatingFlag
-    return RecordSchema("floating_flag", FloatingFlag, _load("floating_flag"), {
-        "month": matches(_MONTH),
-        "rule_id": matches(r"^DRM-FLT-[0-9]{3}$"),
-        "score": between(0.0, 1.0), "revisions": at_least(0),
-    })
-
-
-def _base_schema() -> "RecordSchema":
-    from gateway.versioning.bases import ReferenceBase
-    return RecordSchema("reference_base", ReferenceBase, _load("reference_base"), {
-        "reference_month": matches(_MONTH),
-        "window_first": matches(_MONTH), "window_last": matches(_MONTH),
-        "floating_share": between(0.0, 1.0), "floating_cents": at_least(0),
-        "deduction_cents": at_least(0), "double_counted_cents": at_least(0),
-    })
-
-
-def _decision_schema() -> "RecordSchema":
-    from gateway.gate.decisions import GateDecision
-    return RecordSchema("gate_decision", GateDecision, _load("gate_decision"), {
-        "reference_month": matches(_MONTH),
-        "rule_id": matches(r"^DRM-GAT-[0-9]{3}$"),
-        "status": one_of(["PENDING", "FINAL"]),
-    })
-
-
-FLOATING_FLAG = _flag_schema()
-REFERENCE_BASE = _base_schema()
-GATE_DECISION = _decision_schema()
+RESOURCE_VERSION = RecordSchema("resource_version", ResourceVersion, _load("resource_version"), {
+    "month": matches(_MONTH),
+    "cause": _values(VersionCause), "version": at_least(1),
+})
+FLOATING_FLAG = RecordSchema("floating_flag", FloatingFlag, _load("floating_flag"), {
+    "month": matches(_MONTH),
+    "rule_id": matches(r"^DRM-FLT-[0-9]{3}$"),
+    "score": between(0.0, 1.0), "revisions": at_least(0),
+})
+REFERENCE_BASE = RecordSchema("reference_base", ReferenceBase, _load("reference_base"), {
+    "reference_month": matches(_MONTH),
+    "window_first": matches(_MONTH), "window_last": matches(_MONTH),
+    "floating_share": between(0.0, 1.0), "floating_cents": at_least(0),
+    "deduction_cents": at_least(0), "double_counted_cents": at_least(0),
+})
+GATE_DECISION = RecordSchema("gate_decision", GateDecision, _load("gate_decision"), {
+    "reference_month": matches(_MONTH),
+    "rule_id": matches(r"^DRM-GAT-[0-9]{3}$"),
+    "status": one_of(["PENDING", "FINAL"]),
+})
 ALL = (RESOURCE_MONTH, QUARANTINE, RESOURCE_VERSION, FLOATING_FLAG, REFERENCE_BASE, GATE_DECISION)
 
 __all__ = ["RecordSchema", "RESOURCE_MONTH", "QUARANTINE", "RESOURCE_VERSION", "FLOATING_FLAG", "REFERENCE_BASE", "GATE_DECISION",

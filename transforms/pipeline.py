@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from transforms.parse import CrossChecks, ParseFlows
 from transforms.publish import PublishOutcomes
 from transforms.versioning import RegisterJob, VersionRegister
 
 
+EMBEDDED_RUNNER = "FnApiRunner"    # Beam's in-process runner: no Prism download (ENGINEERING.md)
 GROUP_BYTES = 8 << 20        # small files travel in groups of about this size (one element, one batch check)
 GROUP_FILES = 500
 
@@ -41,7 +42,23 @@ def build(pipeline: beam.Pipeline, paths: list[tuple], staging: str, pseudonym_k
         declarations | "Register" >> VersionRegister(register, staging)
 
 
-def run(paths: list[tuple], staging: str, pseudonym_key: bytes, options: PipelineOptions,
+def pipeline_options(beam_args: tuple[str, ...]) -> PipelineOptions:
+    """Beam options from the pass-through arguments, with the embedded runner by default."""
+    args = list(beam_args)
+    if not any(arg.startswith("--default_sdk_harness_log_level") for arg in args):
+        args.append("--default_sdk_harness_log_level=ERROR")    # workers log only their errors
+    options = PipelineOptions(args)
+    standard = options.view_as(StandardOptions)
+    if not any(arg.startswith("--runner") for arg in beam_args):
+        standard.runner = EMBEDDED_RUNNER
+    direct = options.view_as(DirectOptions)
+    if direct.direct_num_workers and direct.direct_num_workers > 1 and \
+            not any(arg.startswith("--direct_running_mode") for arg in beam_args):
+        direct.direct_running_mode = "multi_processing"
+    return options
+
+
+def run(paths: list[tuple], staging: str, pseudonym_key: bytes, beam_args: tuple[str, ...],
         register: RegisterJob | None = None) -> None:
-    with beam.Pipeline(options=options) as pipeline:
+    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
         build(pipeline, paths, staging, pseudonym_key, register)

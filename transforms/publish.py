@@ -7,7 +7,8 @@ import apache_beam as beam
 
 from gateway import log, memory
 from gateway.faults import checkpoint
-from gateway.publish.datasets import BUCKETS, bucket_of, write_bytes, write_table
+from gateway.publish.datasets import BUCKETS, bucket_of, write_table
+from gateway.storage import write_bytes
 from gateway.publish.spill import read_records, spill_records
 from gateway.records import Outcome
 from schemas.records import QUARANTINE, RESOURCE_MONTH

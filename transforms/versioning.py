@@ -20,14 +20,15 @@ import apache_beam as beam
 from gateway import log, memory
 from gateway.faults import checkpoint
 from gateway.policy import load_policy
-from gateway.publish.datasets import bucket_of, write_bytes, write_partition
+from gateway.publish.datasets import bucket_of, write_partition
+from gateway.storage import write_bytes
 from gateway.publish.spill import read_objects, spill_objects
 from gateway.records import Outcome
 from gateway.versioning import store
 from gateway.gate.estimate import estimator_named
 from gateway.gate.officer import load_answers
 from gateway.validate.registry import Target
-from gateway.versioning.bucket import GateInputs, process_bucket
+from gateway.bucket import GateInputs, process_bucket
 from gateway.versioning.horizon import settled
 from gateway.versioning.register import (Declaration, arrival_order, becoming_current, contributions_of,
                                          current_declarations, declaration_of_summary, mentions_of)

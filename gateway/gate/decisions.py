@@ -3,13 +3,12 @@ from newer versions, and decide each change once (with the officer's answer when
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Iterable
 
 from gateway.gate.estimate import Estimator
 from gateway.months import add_months, months_between
 from gateway.policy import Policy
-from gateway.records import BaseChange
+from gateway.records import BaseChange, GateDecision, OfficerAnswer
 from gateway.validate.registry import Rule
 from gateway.validate.rules.gate import PENDING
 from gateway.versioning.bases import ReferenceBase, base_of, window_sums
@@ -20,43 +19,6 @@ from gateway.versioning.view import PersonView
 OFFICER_RULE = "DRM-GAT-008"
 OFFICER_KINDS = {"regularise": "OFFICER_REGULARISE", "keep-frozen": "OFFICER_KEEP_FROZEN", "spread": "OFFICER_SPREAD"}
 REFREEZES = ("REGULARISE", "OFFICER_REGULARISE", "OFFICER_SPREAD")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GateDecision:
-    decision_id: str
-    person_key: str
-    benefit: str
-    reference_month: str
-    kind: str
-    status: str                        # PENDING (re-examined on later runs) or FINAL
-    rule_id: str
-    explain: str                       # French, for the claimant
-    frozen_base_id: str
-    new_base_id: str
-    frozen_base_cents: int
-    new_base_cents: int
-    base_change_cents: int
-    monthly_changes: str               # "YYYY-MM:+cents" of the months that changed
-    estimated_impact_cents: int        # benefit change for the claimant, estimate (< 0: overpayment)
-    estimator: str
-    versions_added: str                # versions the new base uses that the frozen one did not
-    supersedes: str | None             # the previous decision on the same base, if any
-    officer: str | None
-    officer_reason: str | None
-    spread_months: int | None
-    policy_version: str
-    as_of: str
-
-
-@dataclass(frozen=True)
-class OfficerAnswer:
-    decision_id: str
-    action: str                        # regularise, keep-frozen, spread
-    spread_months: int | None
-    reason: str
-    officer: str
-    at: str
 
 
 def _months(monthly: str) -> dict[str, int]:

@@ -1,7 +1,6 @@
 """One partition of a dataset -> a Parquet file (and an Avro file), written under a temporary
-name and renamed, with deterministic content (sorted rows, fixed Avro sync marker).
-
-Writes go through Beam's FileSystems so that a cluster runner can write to its own storage.
+name and renamed (``gateway.storage``: local paths or a cluster's object storage), with deterministic
+content (sorted rows, fixed Avro sync marker).
 """
 from __future__ import annotations
 
@@ -12,8 +11,7 @@ from typing import Any, Sequence
 import fastavro
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
-
+from gateway.storage import write_bytes
 from schemas.records import RecordSchema
 
 BUCKETS = 8
@@ -21,23 +19,6 @@ BUCKETS = 8
 
 def bucket_of(text: str, buckets: int = BUCKETS) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % buckets
-
-
-def write_bytes(path: str, data: bytes) -> None:
-    """Write then rename: a reader never sees a half-written file."""
-    directory = path.rsplit("/", 1)[0]
-    if not FileSystems.exists(directory):
-        try:
-            FileSystems.mkdirs(directory)
-        except (IOError, OSError):       # another worker made it meanwhile (object stores need none)
-            if not FileSystems.exists(directory):
-                raise
-    temporary = path + ".tmp"
-    with FileSystems.create(temporary) as fh:
-        fh.write(data)
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([temporary], [path])
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from gateway.run_files import write_json
+from gateway.storage import write_json
 
 WINDOW = 6                 # previous runs a declarant is compared with
 

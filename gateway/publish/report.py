@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from gateway.faults import checkpoint
 from gateway.parse.norm import catalogue
 from gateway.publish import charts
-from gateway.run_files import write_chunks, write_json
+from gateway.storage import write_chunks, write_json
 
 SCOPE_LABELS = {
     "FILE": "tout le fichier", "ENVOI": "tout l'envoi", "DECLARATION": "toute la déclaration",

@@ -18,9 +18,7 @@ from typing import Any, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
-from apache_beam.io.filesystems import FileSystems
-
-from gateway.publish.datasets import write_bytes
+from gateway.storage import read_bytes, write_bytes
 from schemas.records import RecordSchema
 
 SPILL = "_spill"
@@ -30,11 +28,6 @@ def _store(root: str, folder: str, data: bytes, suffix: str) -> str:
     path = f"{root}/{SPILL}/{folder}/{hashlib.sha256(data).hexdigest()[:24]}.{suffix}"
     write_bytes(path, data)
     return path
-
-
-def _load(path: str) -> bytes:
-    with FileSystems.open(path, compression_type="uncompressed") as fh:
-        return fh.read()
 
 
 def spill_records(root: str, dataset: str, partition: str, schema: RecordSchema, records: Sequence[Any]) -> str:
@@ -48,7 +41,7 @@ def spill_records(root: str, dataset: str, partition: str, schema: RecordSchema,
 
 def read_records(paths: Sequence[str], schema: RecordSchema, order: Sequence[str]) -> pa.Table:
     """The records of a partition's files in one table, sorted by ``order`` (unique per record)."""
-    tables = [ipc.open_stream(_load(path)).read_all() for path in sorted(paths)]
+    tables = [ipc.open_stream(read_bytes(path)).read_all() for path in sorted(paths)]
     table = pa.concat_tables(tables) if tables else schema.arrow.empty_table()
     if table.num_rows:
         table = table.take(pc.sort_indices(table, [(name, "ascending") for name in order]))
@@ -61,7 +54,7 @@ def spill_objects(root: str, folder: str, objects: Any) -> str:
 
 
 def read_objects(path: str) -> Any:
-    return pickle.loads(_load(path))
+    return pickle.loads(read_bytes(path))
 
 
 __all__ = ["SPILL", "spill_records", "read_records", "spill_objects", "read_objects"]

@@ -8,32 +8,10 @@ from dataclasses import dataclass
 
 from gateway.months import add_months
 from gateway.policy import BasePolicy
-from gateway.records import Flow, ResourceNature
+from gateway.records import Flow, ReferenceBase, ResourceNature
 from gateway.versioning.view import PersonView
 
 ALLOWANCE = ResourceNature.DAILY_ALLOWANCE.value
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReferenceBase:
-    base_id: str
-    person_key: str
-    benefit: str
-    reference_month: str           # M, the month the right is examined
-    window_first: str              # first month of the reference period
-    window_last: str
-    amount_kind: str               # which amount the benefit uses (net taxable, net social…)
-    months_declared: int           # months of the window with at least one version
-    total_cents: int               # sum of the monthly amounts (after flooring when the policy says so)
-    deduction_cents: int           # flat work-expense deduction (AL)
-    double_counted_cents: int      # subrogated daily allowances also declared by the paying body, counted once
-    base_cents: int                # total - deduction
-    floating_cents: int            # part of the total coming from months with a floating flag
-    floating_share: float          # floating_cents / total of absolute amounts (0 when nothing declared)
-    monthly_cents: str             # "YYYY-MM:cents" for each window month, space-separated
-    versions_used: str             # version ids, space-separated, sorted
-    policy_version: str
-    as_of: str
 
 
 def reference_month(as_of: str, policy: BasePolicy) -> str:

@@ -27,6 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from gateway.storage import write_parquet
+
 COMPACT_EVERY = 8          # runs not yet compacted before a folder is compacted again
 COMPACTED = "_compacted"
 RUN, ROW = "_run", "_row"
@@ -140,10 +142,7 @@ def compact(root: Path, folder: Path, runs: Iterable[str], *, every: int = COMPA
     table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                            _RUNS_KEY: json.dumps(sorted(runs)).encode()})
     target = compaction_folder(root, folder) / f"runs={hashlib.sha256(' '.join(sorted(runs)).encode()).hexdigest()[:16]}.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(target.name + ".tmp")
-    pq.write_table(table, temporary, compression="zstd", row_group_size=_ROW_GROUP)
-    temporary.replace(target)
+    write_parquet(target, table, row_group_size=_ROW_GROUP)
     for other in compactions(root, folder):
         if other.path != target and (current is None or other.path != current.path):
             other.path.unlink(missing_ok=True)

@@ -2,39 +2,11 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Iterable
 
-from gateway.records import MonthHistory
+from gateway.records import FloatingFlag, MonthHistory
 from gateway.values import euros
 from gateway.validate.registry import Rule, RuleRegistry, Target
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FloatingFlag:
-    """One reason why a resource month may still move, with a score and a sentence for the claimant."""
-
-    flag_id: str
-    person_key: str
-    declarant_id: str
-    nature: str
-    month: str
-    rule_id: str
-    score: float
-    explain: str                   # French, for claimants and officers
-    detail: str                    # English figures for operators (no personal data)
-    version: int | None            # the month's current version (None: expected, never declared)
-    revisions: int                 # versions after the first
-    first_known: str | None
-    last_changed: str | None
-    file: str
-    first_line: int
-    policy_version: str
-    as_of: str
-
-    @property
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.person_key, self.declarant_id, self.nature, self.month)
 
 
 def _sentence(rule: Rule, facts: dict) -> str:

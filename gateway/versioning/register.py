@@ -13,27 +13,15 @@ overwritten: a version is never changed once written, and ingesting a declaratio
 """
 from __future__ import annotations
 
-import enum
 import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator
 
 from gateway.months import next_month, replacement_too_late
 from gateway.records import AMOUNT_FIELDS, Amounts, Cause, DeclarationSummary, Flow, Outcome, ResourceMonth, \
-    ResourceNature, compact_pickle
+    ResourceNature, ResourceVersion, VersionCause, compact_pickle
 
 AMOUNTS = AMOUNT_FIELDS
-
-
-class VersionCause(str, enum.Enum):
-    INITIAL = "INITIAL"
-    LATE = "LATE"
-    REPLACEMENT = "REPLACEMENT"
-    PAS_REGULARISATION = "PAS_REGULARISATION"
-    BACK_PAY = "BACK_PAY"
-    NET_SOCIAL_CORRECTION = "NET_SOCIAL_CORRECTION"
-    PASRAU_CORRECTION = "PASRAU_CORRECTION"
-    FORCED = "FORCED"
 
 
 @compact_pickle
@@ -91,32 +79,6 @@ class Contribution(Amounts):
     @property
     def key(self) -> tuple[str, str, str, str]:
         return (self.person_key, self.declarant_id, self.nature, self.month)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceVersion(Amounts):
-    version_id: str
-    person_key: str
-    nir: str | None
-    declarant_id: str
-    nature: str
-    month: str
-    version: int
-    transaction_time: str
-    cause: VersionCause
-    declaration_id: str
-    declaration_digest: str
-    file: str
-    first_line: int
-    run_id: str
-
-    @property
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.person_key, self.declarant_id, self.nature, self.month)
-
-    @property
-    def amounts(self) -> tuple:
-        return tuple(getattr(self, name) for name in AMOUNTS)
 
 
 @compact_pickle

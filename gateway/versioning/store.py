@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from gateway.publish.datasets import bucket_of
+from gateway.storage import write_bytes, write_parquet
 from gateway.versioning import compaction
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, ResourceVersion
 from gateway.versioning.horizon import OPEN_ROWS, open_bound
@@ -87,7 +88,7 @@ def ensure_layout(root: Path, buckets: int = DEFAULT_BUCKETS) -> int:
     root.mkdir(parents=True, exist_ok=True)
     layout = root / "_layout.json"
     if not layout.exists():
-        _write_bytes(layout, json.dumps({"buckets": buckets}).encode())
+        write_bytes(layout, json.dumps({"buckets": buckets}).encode())
     return buckets_of(root)
 
 
@@ -221,20 +222,6 @@ def load_bucket(root: Path, bucket: int, committed: Iterable[str], since: str | 
                        decisions=rows("decisions", GATE_DECISION.from_table))
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
-def _write(path: Path, table: pa.Table) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    pq.write_table(table, temporary, compression="zstd")
-    os.replace(temporary, path)
-
-
 def plain_table(items: list[Any], table: str) -> pa.Table:
     schema = SCHEMAS[table]
     return pa.Table.from_pydict({name: [getattr(item, name) if not isinstance(item, dict) else item[name]
@@ -244,7 +231,7 @@ def plain_table(items: list[Any], table: str) -> pa.Table:
 def write_run_part(root: Path, table: str, run_id: str, items: list[Any], shard: int | None = None) -> None:
     """A run-wide part (declarants), or one shard's (declarations)."""
     folder = root / table if shard is None else root / table / f"shard={shard:02d}"
-    _write(folder / f"run={run_id}.parquet", plain_table(items, table))
+    write_parquet(folder / f"run={run_id}.parquet", plain_table(items, table))
 
 
 def write_bucket(root: Path, bucket: int, run_id: str, contributions: list[Contribution], mentions: list[Mention],
@@ -254,13 +241,13 @@ def write_bucket(root: Path, bucket: int, run_id: str, contributions: list[Contr
     mentions = sorted(mentions, key=lambda m: (m.digest, m.person_key, m.month))
     for table, items in (("contributions", contributions), ("mentions", mentions)):
         if items:
-            _write(_bucket_folder(root, table, bucket) / f"run={run_id}.parquet", plain_table(items, table))
+            write_parquet(_bucket_folder(root, table, bucket) / f"run={run_id}.parquet", plain_table(items, table))
     for table, schema, items in (("frozen", REFERENCE_BASE, frozen), ("decisions", GATE_DECISION, decisions)):
         if items:
-            _write(_bucket_folder(root, table, bucket) / f"run={run_id}.parquet", schema.table(items))
+            write_parquet(_bucket_folder(root, table, bucket) / f"run={run_id}.parquet", schema.table(items))
     if versions:
         ordered = sorted(versions, key=lambda v: (v.month, v.person_key, v.declarant_id, v.nature, v.version))
-        _write(_bucket_folder(root, "versions", bucket) / f"run={run_id}.parquet", RESOURCE_VERSION.table(ordered))
+        write_parquet(_bucket_folder(root, "versions", bucket) / f"run={run_id}.parquet", RESOURCE_VERSION.table(ordered))
 
 
 BUCKET_TABLES = ("contributions", "mentions", "versions", "frozen", "decisions")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from gateway.gate.estimate import LinearEstimator
 from gateway.policy import load_policy
 from gateway.validate.registry import DEFAULT_RULES, Target
-from gateway.versioning.bucket import GateInputs, committed, derive, process_bucket
+from gateway.bucket import GateInputs, committed, derive, process_bucket
 from gateway.versioning.floating import floating_rules
 from gateway.versioning.register import BucketState, contributions_of, declaration_of_summary, mentions_of
 

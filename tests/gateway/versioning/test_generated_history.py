@@ -8,7 +8,7 @@ import pytest
 from fixtures.generator import generate
 from gateway.options import Settings
 from gateway.run import run
-from gateway.versioning.replay import replay
+from gateway.replay import replay
 from tests.conftest import TEST_KEY
 
 EXPECTED_RULE = {"late": "DRM-FLT-008", "replacement": "DRM-FLT-002", "regularisation": "DRM-FLT-003",

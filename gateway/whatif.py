@@ -74,7 +74,7 @@ def write_page(results: dict[str, dict], path: Path) -> None:
     """The side-by-side comparison as an HTML page with charts (offline, inline SVG)."""
     from gateway.publish.charts import bar_chart
     from gateway.publish.report import render_template
-    from gateway.run_files import write_text
+    from gateway.storage import write_text
     charts = {key: bar_chart(list(results), [summary[key] for summary in results.values()], title=label)
               for key, label in ROWS}
     bands = sorted({band for summary in results.values() for band in summary["indus_by_band"]},

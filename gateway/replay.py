@@ -6,8 +6,8 @@ from pathlib import Path
 from gateway.errors import ConfigurationError
 from gateway.policy import load_policy
 from gateway.publish.datasets import write_partition
+from gateway.bucket import derive
 from gateway.versioning import store
-from gateway.versioning.bucket import derive
 from gateway.versioning.floating import floating_rules
 from schemas.records import FLOATING_FLAG, REFERENCE_BASE
 
