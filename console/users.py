@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from corrections.errors import CorrectionError, InvalidRequestError
+from gateway.errors import ErrorCode
 from corrections.model import AuditEntry, Officer, User
 from corrections.store import CorrectionStore, now_iso
 
@@ -45,11 +46,13 @@ def set_active(store: CorrectionStore, username: str, active: bool, *, by: str |
             raise InvalidRequestError(f"no user @ {username}")
         if not active:
             if username == by:
-                raise InvalidRequestError(f"self-deactivation @ {username}: expected another admin to do it")
+                raise InvalidRequestError(f"self-deactivation @ {username}: expected another admin to do it",
+                                          code=ErrorCode.SELF_DEACTIVATION)
             admins = session.scalar(select(func.count()).select_from(User)
                                     .where(User.role == "admin", User.active.is_(True)))
             if user.role == "admin" and user.active and admins <= 1:
-                raise InvalidRequestError(f"last admin @ {username}: expected another active admin first")
+                raise InvalidRequestError(f"last admin @ {username}: expected another active admin first",
+                                          code=ErrorCode.LAST_ADMIN)
             user.session_version += 1
         else:
             user.failed_logins, user.locked_until = 0, None

@@ -18,6 +18,7 @@ from rich.table import Table
 from corrections.errors import InvalidRequestError
 from corrections.states import Action
 from gateway.errors import GatewayError
+from gateway.pseudonym import mask_nir
 
 app = typer.Typer(no_args_is_help=True, help="Correction requests tracked to the employer or paying body.")
 out = Console()
@@ -208,7 +209,7 @@ def show(request_id: str, run_dir: Path = OutOption, db: Optional[str] = DbOptio
                                              "state_since", "due_at", "routing_target", "routing_channel", "reason",
                                              "documents", "flag_rule", "source_answer", "outcome",
                                              "forced_justification", "forced_evidence")}
-    data["nir"] = f"{request.nir[0]} {request.nir[1:3]} {request.nir[3:5]} ** *** ***" if request.nir else None
+    data["nir"] = mask_nir(request.nir) if request.nir else None
     data["months"] = [{k: getattr(m, k) for k in ("month", "disputed_cents", "claimed_cents", "corrected_cents",
                                                   "corrected_version", "forced_cents")} for m in request.months]
     data["events"] = [{k: getattr(e, k) for k in ("at", "actor", "action", "from_state", "to_state", "note")}

@@ -10,7 +10,7 @@
 """
 from __future__ import annotations
 
-from gateway.errors import GatewayError
+from gateway.errors import ErrorCode, GatewayError
 
 
 class CorrectionError(GatewayError):
@@ -18,7 +18,7 @@ class CorrectionError(GatewayError):
 
 
 class IllegalTransitionError(CorrectionError):
-    pass
+    code = ErrorCode.TRANSITION_NOT_ALLOWED
 
 
 class NotAnOfficerError(CorrectionError):
@@ -34,4 +34,4 @@ class InvalidRequestError(CorrectionError):
 
 
 class ConcurrentUpdateError(CorrectionError):
-    pass
+    code = ErrorCode.CONCURRENT_UPDATE

@@ -6,6 +6,7 @@ from statistics import median
 from typing import Callable, Iterable
 
 from corrections.errors import InvalidRequestError
+from gateway.errors import ErrorCode
 from corrections.model import Request
 from corrections.notices import write_notice
 from gateway.values import euros
@@ -52,9 +53,11 @@ def force(store: CorrectionStore, request_id: str, *, officer: str, at: str, val
           justification: str, evidence: str, record: ForcedRecorder) -> list[str]:
     """An officer forces the amounts of an escalated request; each becomes a FORCED version in the register."""
     if len(justification.strip()) < 10:
-        raise InvalidRequestError("justification @ --justification: expected why the value is forced (10+ characters)")
+        raise InvalidRequestError("justification @ --justification: expected why the value is forced (10+ characters)",
+                                  code=ErrorCode.JUSTIFICATION_REQUIRED)
     if not evidence.strip():
-        raise InvalidRequestError("evidence @ --evidence: expected the document the forced value rests on")
+        raise InvalidRequestError("evidence @ --evidence: expected the document the forced value rests on",
+                                  code=ErrorCode.EVIDENCE_REQUIRED)
     with store.transaction() as session:
         request = store.transition(request_id, Action.FORCE, actor=officer, at=at, session=session,
                                    note=justification.strip(), forced_justification=justification.strip(),

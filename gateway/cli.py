@@ -17,7 +17,7 @@ from rich.table import Table  # noqa: E402
 
 from gateway.errors import GatewayError
 from gateway.options import Settings
-from gateway.pseudonym import load_key
+from gateway.pseudonym import load_key, mask_nir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Data-quality gateway for DSN/PASRAU flows.")
 fixtures_app = typer.Typer(no_args_is_help=True, help="Generate realistic synthetic flows.")
@@ -156,13 +156,6 @@ def rules(fmt: str = typer.Option("text", "--format", help="text or md"),
         out.print(f"rule catalogue -> {target}")
     else:
         out.print(text, markup=False, highlight=False, soft_wrap=True)
-
-
-def mask_nir(nir: str | None) -> str:
-    """What an officer sees of a NIR: sex and birth year/month only."""
-    if not nir or len(nir) < 5:
-        return "—"
-    return f"{nir[0]} {nir[1:3]} {nir[3:5]} ** *** ***"
 
 
 @app.command()

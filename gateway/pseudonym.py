@@ -58,3 +58,10 @@ def load_key(*, key_file: str | None = None, insecure_demo: bool = False) -> byt
     raise ConfigurationError(
         f"no pseudonym key: set {KEY_ENV} or {KEY_FILE_ENV}, pass --pseudonym-key-file, "
         "or --insecure-demo-key for demonstration data only")
+
+
+def mask_nir(nir: str | None) -> str:
+    """What an officer may see of a NIR: sex, birth year and month only ("1 85 03 ** *** ***")."""
+    if not nir or len(nir) < 5:
+        return "—"
+    return f"{nir[0]} {nir[1:3]} {nir[3:5]} ** *** ***"

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from gateway.errors import ConfigurationError
+from gateway.errors import ConfigurationError, ErrorCode
 from gateway.gate.decisions import OfficerAnswer
 from gateway.validate.rules.gate import REVIEW_CAP
 from gateway.versioning import store
@@ -47,11 +47,14 @@ def decide(root: Path, decision_id: str, action: str, *, reason: str, officer: s
            now: str | None = None) -> OfficerAnswer:
     """Record an officer's answer to a pending REVIEW_CAP decision; refused (nothing written) otherwise."""
     if action not in ACTIONS:
-        raise DecisionError(f"unknown action @ {action}: expected one of {', '.join(ACTIONS)}")
+        raise DecisionError(f"unknown action @ {action}: expected one of {', '.join(ACTIONS)}",
+                            code=ErrorCode.UNKNOWN_ACTION)
     if action == "spread" and not (spread_months and 1 < spread_months <= 12):
-        raise DecisionError("spread months @ --spread: expected 2 to 12 months (repayment schedules of 12 months at most)")
+        raise DecisionError("spread months @ --spread: expected 2 to 12 months (repayment schedules of 12 months at most)",
+                            code=ErrorCode.SPREAD_OUT_OF_RANGE)
     if len(reason.strip()) < 10:
-        raise DecisionError("reason @ --reason: expected a justification of at least 10 characters")
+        raise DecisionError("reason @ --reason: expected a justification of at least 10 characters",
+                            code=ErrorCode.JUSTIFICATION_REQUIRED)
     if not OFFICER_ID.fullmatch(officer):
         raise DecisionError("officer @ --officer: expected an officer id (letters, digits, . _ -)")
     decisions = store.load_all(root, "decisions")
@@ -64,7 +67,7 @@ def decide(root: Path, decision_id: str, action: str, *, reason: str, officer: s
              (mine["person_key"], mine["benefit"], mine["reference_month"]) and d["as_of"] > mine["as_of"]]
     if later:
         raise DecisionError(f"decision superseded @ {decision_id}: expected the latest decision on this base "
-                            f"({later[-1]['decision_id']})")
+                            f"({later[-1]['decision_id']})", code=ErrorCode.SUPERSEDED)
     answer = OfficerAnswer(decision_id=decision_id, action=action, spread_months=spread_months if action == "spread"
                            else None, reason=reason.strip(), officer=officer,
                            at=now or datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"))
@@ -72,7 +75,8 @@ def decide(root: Path, decision_id: str, action: str, *, reason: str, officer: s
     with open(root / ".officer.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if decision_id in load_answers(root):
-            raise DecisionError(f"decision already answered @ {decision_id}: expected a decision not yet decided")
+            raise DecisionError(f"decision already answered @ {decision_id}: expected a decision not yet decided",
+                                code=ErrorCode.ALREADY_ANSWERED)
         with open(path, "a", encoding="utf-8") as fh:
             fh.write("\n" + json.dumps(asdict(answer), sort_keys=True, ensure_ascii=False) + "\n")
             fh.flush()

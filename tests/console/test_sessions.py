@@ -6,7 +6,7 @@ import asyncio
 import httpx
 from fastapi.testclient import TestClient
 
-from console import app as console_app
+from console.routes import auth as auth_routes
 from console.app import create_app
 from console.data import review_queue
 from console.users import add_user, audit_trail
@@ -83,13 +83,13 @@ def test_a_burst_of_logins_from_one_address_is_throttled(world):
 def test_other_requests_are_answered_while_a_password_is_being_checked(world, monkeypatch):
     """The password check runs off the event loop: a request arriving during a slow check is answered first."""
     import time
-    real = console_app.authenticate
+    real = auth_routes.authenticate
     finished: list[str] = []
 
     def slow(*args, **kwargs):
         time.sleep(0.5)
         return real(*args, **kwargs)
-    monkeypatch.setattr(console_app, "authenticate", slow)
+    monkeypatch.setattr(auth_routes, "authenticate", slow)
     application = create_app(world["config"])
 
     async def scenario():

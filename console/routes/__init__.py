@@ -1,0 +1,1 @@
+"""The console's routers, one per area; ``console.app.create_app`` includes them."""

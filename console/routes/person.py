@@ -1,0 +1,65 @@
+"""One person's resources, flags, bases, decisions and requests. The NIR is searched by POST and the
+person kept in the session: no personal data in a URL."""
+from __future__ import annotations
+
+import json
+import re
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from stdnum.fr import nir as stdnum_nir
+
+from console import data
+from console.users import audit
+from console.web import VIEW, ConsoleConfig, config, form, page
+from corrections import service
+from corrections.states import LABELS, State
+from gateway.pseudonym import Pseudonymiser, mask_nir
+
+NIR13 = re.compile(r"^[12][0-9]{2}(0[1-9]|1[0-2]|[2-9][0-9])(0[1-9]|[1-9][0-9]|2[AB])[0-9]{6}$")
+
+router = APIRouter()
+
+
+@router.get("/person", response_class=HTMLResponse)
+async def person_search(request: Request, _: str = Depends(VIEW)):
+    return page(request, "person_search.html.j2")
+
+
+@router.post("/person")
+async def person_find(request: Request, name: str = Depends(VIEW), values: dict = Depends(form),
+                      settings: ConsoleConfig = Depends(config)):
+    nir = re.sub(r"\s", "", str(values.get("nir", ""))).upper()
+    if len(nir) == 15 and not stdnum_nir.is_valid(nir):
+        return page(request, "person_search.html.j2", status=400, error="La clé de ce numéro est incorrecte.")
+    if not NIR13.match(nir[:13]) or len(nir) not in (13, 15):
+        return page(request, "person_search.html.j2", status=400,
+                    error="Numéro de sécurité sociale invalide (13 caractères, ou 15 avec la clé).")
+    request.session["person"] = Pseudonymiser(settings.pseudonym_key).person_key(nir[:13], None, None)
+    request.session["person_nir"] = mask_nir(nir)
+    audit(settings.store, name, "person:lookup", request.session["person"][:16], "ok")
+    return RedirectResponse("/person/view", status_code=303)
+
+
+@router.get("/person/view", response_class=HTMLResponse)
+async def person_view(request: Request, _: str = Depends(VIEW), settings: ConsoleConfig = Depends(config)):
+    key = request.session.get("person")
+    if not key:
+        return RedirectResponse("/person", status_code=303)
+    found = data.person(settings.out, settings.register, key)
+    return page(request, "person.html.j2", p=found, nir=request.session.get("person_nir"),
+                chart=data.timeline_chart(found["versions"]), requests=settings.store.list(person_key=key))
+
+
+@router.get("/person/export")
+async def person_export(request: Request, name: str = Depends(VIEW), settings: ConsoleConfig = Depends(config)):
+    key = request.session.get("person")
+    if not key:
+        return RedirectResponse("/person", status_code=303)
+    store = settings.store
+    requests = [{"demande": r.request_id, "état": LABELS[State(r.state)], "déroulé": service.status(store, r.request_id)}
+                for r in store.list(person_key=key)]
+    body = data.export(settings.out, settings.register, key, requests, request.session.get("person_nir", ""))
+    audit(store, name, "person:export", key[:16], "ok")
+    return Response(json.dumps(body, ensure_ascii=False, indent=1), media_type="application/json",
+                    headers={"Content-Disposition": "attachment; filename=export-personne.json"})
