@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from gateway.gate.officer import load_answers
+from gateway.layout import RunLayout
 from gateway.values import euros
 from gateway.versioning import store as register_store
 
@@ -20,8 +21,10 @@ def _table(path: Path, columns: list[str] | None = None):
 
 
 def run_summary(out: Path) -> dict:
-    manifest = json.loads((out / "run.json").read_text()) if (out / "run.json").exists() else {}
-    metrics = json.loads((out / "report" / "metrics.json").read_text()) if (out / "report" / "metrics.json").exists() else {}
+    layout = RunLayout.of(out)
+    manifest = json.loads(layout.manifest.read_text()) if layout.manifest.exists() else {}
+    metrics_path = layout.report / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     return {"manifest": manifest, "metrics": metrics}
 
 

@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader
 from console.users import current
 from corrections.store import CorrectionStore
 from gateway.errors import ErrorCode
+from gateway.layout import RunLayout
 from gateway.values import euros
 
 # Autoescape for every template whatever its name (the default selection misses "*.html.j2").
@@ -62,7 +63,7 @@ class ConsoleConfig:
 
     @property
     def register(self) -> Path:
-        return self.out / "history" / "register"
+        return RunLayout.of(self.out).register
 
 
 class Attempts:

@@ -18,6 +18,7 @@ from rich.table import Table
 from corrections.errors import InvalidRequestError
 from corrections.states import Action
 from gateway.errors import GatewayError
+from gateway.layout import RunLayout
 from gateway.pseudonym import mask_nir
 
 app = typer.Typer(no_args_is_help=True, help="Correction requests tracked to the employer or paying body.")
@@ -98,7 +99,7 @@ def open_request(
         key = person or Pseudonymiser(load_key(key_file=key_file, insecure_demo=insecure_demo_key)).person_key(
             nir[:13], None, None)
         claimed = _amounts(months, "--month")
-        register = run_dir / "history" / "register"
+        register = RunLayout.of(run_dir).register
         disputed = {}
         for month, cents in claimed.items():
             version = current_version(register, key, declarant, nature, month)
@@ -127,7 +128,7 @@ def route(request_id: str, officer: str = OfficerOption, run_dir: Path = OutOpti
     """Send the request to its source (notice written to OUT/outbox)."""
     from corrections.service import route as route_request
     store = _run(lambda: open_store(run_dir, db))
-    paths = _run(lambda: route_request(store, request_id, officer=officer, at=_now(at), outbox=run_dir / "outbox"))
+    paths = _run(lambda: route_request(store, request_id, officer=officer, at=_now(at), outbox=RunLayout.of(run_dir).outbox))
     out.print(f"request {request_id}: ROUTED; notice {paths[1]}")
 
 
@@ -163,7 +164,7 @@ def force(request_id: str, officer: str = OfficerOption,
     from corrections.service import force as force_request
     from gateway.versioning.forced import append_forced
     moment = _now(at)
-    register = run_dir / "history" / "register"
+    register = RunLayout.of(run_dir).register
 
     def record(request, month, cents):
         return append_forced(register, person_key=request.person_key, declarant_id=request.declarant_id,
@@ -181,7 +182,7 @@ def tick(run_dir: Path = OutOption, db: Optional[str] = DbOption, at: Optional[s
     """Escalate requests past their deadline and remind sources whose deadline is close."""
     from corrections.service import tick as run_tick
     store = _run(lambda: open_store(run_dir, db))
-    counts = _run(lambda: run_tick(store, at=_now(at), outbox=run_dir / "outbox"))
+    counts = _run(lambda: run_tick(store, at=_now(at), outbox=RunLayout.of(run_dir).outbox))
     out.print(f"{counts['escalated']} escalated, {counts['reminded']} reminded")
 
 
@@ -242,13 +243,13 @@ def sync(run_dir: Path = OutOption, db: Optional[str] = DbOption, at: Optional[s
 
 
 def configured(run_dir: Path, db: str | None) -> bool:
-    return bool(db or os.environ.get("DRM_GATEWAY_DB") or (run_dir / "corrections.db").exists())
+    return bool(db or os.environ.get("DRM_GATEWAY_DB") or RunLayout.of(run_dir).corrections_db.exists())
 
 
 def export_open_requests(run_dir: Path, db: str | None) -> Path:
     """The open requests' (person, month) as JSON lines: the run's --open-requests input for the gate."""
     store = _run(lambda: open_store(run_dir, db))
-    path = run_dir / ".open-requests.jsonl"
+    path = RunLayout.of(run_dir).open_requests
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [json.dumps({"person_key": p, "declarant_id": d, "month": m}) for p, d, m in store.open_months()]
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
@@ -259,7 +260,7 @@ def sync_register(run_dir: Path, db: str | None, at: str) -> list[str]:
     from corrections.service import apply_versions
     from gateway.versioning import store as register_store
     store = _run(lambda: open_store(run_dir, db))
-    register = run_dir / "history" / "register"
+    register = RunLayout.of(run_dir).register
     corrected = []
     for commit in register_store.commits(register):
         if commit.run_id.startswith("forced-") or store.synced(commit.run_id):

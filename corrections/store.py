@@ -26,6 +26,7 @@ from corrections.errors import (ConcurrentUpdateError, CorrectionError, IllegalT
                                 NotAnOfficerError, UnknownRequestError)
 from corrections.model import Event, Officer, Request, RequestMonth, SyncedRun
 from corrections.states import SYSTEM_ACTIONS, Action, State, next_state
+from gateway.layout import RunLayout
 
 SYSTEM = "system"
 
@@ -58,7 +59,7 @@ def _plus_days(moment: str, days: int) -> str:
 
 
 def default_url(folder: Path) -> str:
-    return f"sqlite:///{(folder / 'corrections.db').resolve()}"
+    return f"sqlite:///{RunLayout.of(folder).corrections_db.resolve()}"
 
 
 class CorrectionStore:

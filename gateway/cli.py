@@ -16,6 +16,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from gateway.errors import GatewayError
+from gateway.layout import RunLayout
 from gateway.options import Settings
 from gateway.pseudonym import load_key, mask_nir
 
@@ -118,7 +119,7 @@ def run(
         closed = corrections.sync_register(out_dir, None, result.manifest["as_of"]) if tracked else []
     except GatewayError as error:
         _fail(error)
-    _summary(result.manifest, result.seconds, title=str(out_dir / "run.json"))
+    _summary(result.manifest, result.seconds, title=str(RunLayout.of(out_dir).manifest))
     if closed:
         out.print(f"corrections: {len(closed)} request(s) corrected by this run: {', '.join(closed)}")
 
@@ -189,7 +190,7 @@ def history(
                 _nir(nir), None, None)
     except GatewayError as error:
         _fail(error)
-    folder = register or run_dir / "history" / "register"
+    folder = register or RunLayout.of(run_dir).register
     if not store.commits(folder):
         _fail(GatewayError(f"no register @ {folder}: expected the history of completed runs"))
     versions = store.load_all_versions(folder)
@@ -224,7 +225,7 @@ def bases(
     run at that date published, byte for byte."""
     from gateway.replay import replay
     as_of = _instant(as_of)
-    folder = register or run_dir / "history" / "register"
+    folder = register or RunLayout.of(run_dir).register
     try:
         counts = replay(folder, as_of, target, policy)
     except GatewayError as error:
@@ -249,7 +250,7 @@ def decide(
                                     ("spread", spread is not None)) if on]
     if len(chosen) != 1:
         _fail(GatewayError("give exactly one of --regularise, --keep-frozen or --spread N"))
-    folder = register or run_dir / "history" / "register"
+    folder = register or RunLayout.of(run_dir).register
     try:
         answer = record(folder, decision_id, chosen[0], reason=reason, officer=officer, spread_months=spread)
     except GatewayError as error:
@@ -389,7 +390,7 @@ def report_declarant(
     import json
 
     from gateway.publish.report import regenerate_declarant_report
-    manifest_path = run_dir / "run.json"
+    manifest_path = RunLayout.of(run_dir).manifest
     if not manifest_path.is_file():
         _fail(GatewayError(f"no run found @ {manifest_path}: expected the --out folder of a completed run"))
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))

@@ -20,6 +20,7 @@ from gateway import __version__, memory
 from gateway.errors import ConfigurationError, RunFailedError, UnreadableFlowError
 from gateway.faults import checkpoint
 from gateway.inputs import InputFile, fingerprint, resolve_inputs
+from gateway.layout import RunLayout
 from gateway.options import Settings
 from gateway.publish.history import record_run
 from gateway.publish.metrics import run_metrics
@@ -56,11 +57,12 @@ def run(settings: Settings) -> RunResult:
     outputs cannot be written (a read-only folder, a full disk): then the run's temporary files are removed and
     the previous outputs stay as they were (a consumer may find no run.json: README, contract)."""
     memory.tune()                                      # before the runner starts its threads
-    out = Path(settings.out)
+    layout = RunLayout.of(settings.out, history=settings.history, register=settings.register)
+    out = layout.out
     files = resolve_inputs(settings.inputs)
     arrivals = {label: arrival_of(path, label, settings) for path, label, _ in files}   # refused before any write
     try:
-        return _locked(settings, out, files, arrivals)
+        return _locked(settings, layout, files, arrivals)
     except OSError as error:
         where = os.fsdecode(error.filename) if error.filename else str(out)
         raise RunFailedError(f"cannot write @ {where}: {error.strerror or error}; expected a writable output "
@@ -68,11 +70,11 @@ def run(settings: Settings) -> RunResult:
                              "fixed)") from None
 
 
-def _locked(settings: Settings, out: Path, files: list[InputFile], arrivals: dict[str, str]) -> RunResult:
+def _locked(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals: dict[str, str]) -> RunResult:
+    out, register = layout.out, layout.register
     out.mkdir(parents=True, exist_ok=True)
-    register = _register_dir(settings, out)
     register.mkdir(parents=True, exist_ok=True)
-    with open(out / ".run.lock", "w") as lock, open(register / ".register.lock", "w") as register_lock:
+    with open(layout.run_lock, "w") as lock, open(layout.register_lock, "w") as register_lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -84,30 +86,25 @@ def _locked(settings: Settings, out: Path, files: list[InputFile], arrivals: dic
             raise ConfigurationError(f"another run is merging into the register @ {register}: expected one run "
                                      "at a time per register (wait for it)") from None
         try:
-            return _run(settings, out, files, arrivals)
+            return _run(settings, layout, files, arrivals)
         except BaseException:
-            shutil.rmtree(out / ".staging", ignore_errors=True)     # spilled records hold NIRs: never left behind
+            shutil.rmtree(layout.staging, ignore_errors=True)     # spilled records hold NIRs: never left behind
             raise
 
 
-def _register_dir(settings: Settings, out: Path) -> Path:
-    history_dir = Path(settings.history) if settings.history else out / "history"
-    return Path(settings.register) if settings.register else history_dir / "register"
-
-
-def _run(settings: Settings, out: Path, files: list[InputFile], arrivals: dict[str, str]) -> RunResult:
+def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals: dict[str, str]) -> RunResult:
+    out = layout.out
     started = time.monotonic()
     policy = load_policy(settings.policy)              # refused before anything is written
     estimator_named(policy.gate.estimator)
-    staging = out / ".staging"
+    staging = layout.staging
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     run_log = _log.bind(stage="run", files=len(files))
     run_log.info("run.started")
     inputs = [fingerprint(item) for item in files]
     run_id = run_id_of(inputs)
-    history_dir = Path(settings.history) if settings.history else out / "history"
-    register_dir = _register_dir(settings, out)
+    history_dir, register_dir = layout.history, layout.register
     commits = store.commits(register_dir)
     committed = [c.run_id for c in commits]
     # A rerun of a committed run reads the register without its own parts and writes nothing: it
@@ -165,7 +162,7 @@ def _run(settings: Settings, out: Path, files: list[InputFile], arrivals: dict[s
     shown = folder.relative_to(out.resolve()) if folder.is_relative_to(out.resolve()) else folder
     manifest["history"] = {"folder": str(shown), "sequence": history["sequence"],
                            "anomalies": len(history["anomalies"])}
-    write_json(out / "run.json", manifest)
+    write_json(layout.manifest, manifest)
     seconds = time.monotonic() - started
     run_log.info("run.completed", seconds=round(seconds, 3), **{k: stats[k] for k in (
         "lines_read", "lines_used", "lines_ignored", "lines_quarantined", "declarations", "resources")})
@@ -249,7 +246,7 @@ def _read_stats(staging: Path) -> dict:
 def withdraw_manifest(out: Path) -> None:
     """Remove the previous run's manifest before the first dataset of the new run moves in, durably: a reader
     who finds ``run.json`` finds the datasets it describes (README: contract for consumers)."""
-    manifest = out / "run.json"
+    manifest = RunLayout.of(out).manifest
     if manifest.exists():
         manifest.unlink()
         descriptor = os.open(out, os.O_RDONLY)

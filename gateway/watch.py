@@ -23,6 +23,7 @@ import structlog
 from gateway.errors import ConfigurationError
 from gateway.options import Settings
 from gateway.inputs import IGNORED_SUFFIXES, file_digest
+from gateway.layout import RunLayout
 from gateway.run import RunResult, run
 
 LEDGER = "watch-ledger.jsonl"
@@ -85,7 +86,7 @@ def watch_folder(folder: Path, out: Path, key: bytes, beam_args: tuple[str, ...]
                 number = len(batches) + 1
                 target = out / "batches" / f"{number:06d}"
                 result = run(Settings(tuple(str(path) for path, _ in pending), str(target), key, beam_args,
-                                      history=str(out / "history")))
+                                      history=str(RunLayout.of(out).history)))
                 _record(out, {"batch": number, "out": str(target.relative_to(out)),
                               "files": [{"file": path.name, "sha256": digest} for path, digest in pending]})
                 _log.info("batch.processed", batch=number, files=len(pending), lines_read=result.manifest["lines_read"])

@@ -14,6 +14,7 @@ from pathlib import Path
 from gateway.options import Settings
 from gateway.policy import load_policy
 from gateway.inputs import resolve_inputs
+from gateway.layout import RunLayout
 from gateway.run import arrival_of, run
 
 HELD = ("HOLD_CORRECTION", "HOLD_UNSTABLE")
@@ -31,7 +32,7 @@ def replay_under(policy_path: str, settings: Settings, out: Path) -> list[dict]:
     for _, paths in sorted(by_date.items()):
         run(replace(settings, inputs=tuple(paths), out=str(out), policy=policy_path))
     from gateway.versioning import store
-    return store.load_all(out / "history" / "register", "decisions")
+    return store.load_all(RunLayout.of(out).register, "decisions")
 
 
 def _band(cents: int) -> str:

@@ -13,6 +13,7 @@ from corrections.errors import ConcurrentUpdateError
 from corrections.states import LABELS, TRANSITIONS, Action, State
 from corrections.store import now_iso
 from gateway.errors import ErrorCode, GatewayError
+from gateway.layout import RunLayout
 from gateway.pseudonym import mask_nir
 
 HAND_ACTIONS = {"route": Action.ROUTE, "ack": Action.ACKNOWLEDGE, "reject": Action.REJECT, "close": Action.CLOSE,
@@ -75,7 +76,7 @@ def _apply(settings: ConsoleConfig, request_id: str, action: str, name: str, rea
     store = settings.store
     at = now_iso()
     if action == "route":
-        service.route(store, request_id, officer=name, at=at, outbox=settings.out / "outbox")
+        service.route(store, request_id, officer=name, at=at, outbox=RunLayout.of(settings.out).outbox)
     elif action == "force":
         from corrections.cli import _amounts
         from gateway.versioning.forced import append_forced

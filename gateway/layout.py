@@ -1,0 +1,70 @@
+"""Where a run writes: one object for every path of an output folder, its history and its register, so that
+no module builds ``out / "history" / "register"`` by hand.
+
+    OUT/                 datasets (resources, quarantine, warnings, flags, bases, published, decisions, avro/),
+                         run.json, report/, outbox/ (correction notices), corrections.db (embedded store)
+    OUT/history/         kept across runs (``--history``): quarantine and warnings per run, metrics/
+    OUT/history/register the bitemporal register (``--register``)
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    out: Path
+    history: Path
+    register: Path
+
+    @classmethod
+    def of(cls, out: str | os.PathLike, *, history: str | os.PathLike | None = None,
+           register: str | os.PathLike | None = None) -> "RunLayout":
+        """The layout of output folder ``out``; the history and the register default to folders inside it."""
+        out = Path(out)
+        history_dir = Path(history) if history else out / "history"
+        return cls(out, history_dir, Path(register) if register else history_dir / "register")
+
+    def dataset(self, name: str) -> Path:
+        return self.out / name
+
+    @property
+    def manifest(self) -> Path:
+        return self.out / "run.json"
+
+    @property
+    def report(self) -> Path:
+        return self.out / "report"
+
+    @property
+    def staging(self) -> Path:
+        return self.out / ".staging"
+
+    @property
+    def outbox(self) -> Path:
+        return self.out / "outbox"
+
+    @property
+    def corrections_db(self) -> Path:
+        return self.out / "corrections.db"
+
+    @property
+    def open_requests(self) -> Path:
+        return self.out / ".open-requests.jsonl"
+
+    @property
+    def run_lock(self) -> Path:
+        return self.out / ".run.lock"
+
+    @property
+    def register_lock(self) -> Path:
+        return self.register / ".register.lock"
+
+    @property
+    def metrics(self) -> Path:
+        return self.history / "metrics"
+
+
+__all__ = ["RunLayout"]
