@@ -173,7 +173,7 @@ def _register_rules():
     from gateway.bucket import GateInputs
     registry = _registry()
     return dict(policy=load_policy(), rules=registry.for_target(Target.FLOATING),
-                gate=GateInputs({}, {}, LinearEstimator()), gate_rules=registry.for_target(Target.GATE))
+                gate=GateInputs({}, {}, LinearEstimator()))
 
 
 def register(folder: str) -> tuple[int, float]:

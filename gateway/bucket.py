@@ -71,7 +71,7 @@ def _by_person(latest: dict[tuple, object]) -> dict[str, dict[tuple, object]]:
 
 
 def derive(state: BucketState, declarations: Iterable[Declaration], declarant_rows: Iterable[dict], as_of: str,
-           policy: Policy, rules: list[Rule], gate: GateInputs | None = None, gate_rules: list[Rule] = ()) -> Derived:
+           policy: Policy, rules: list[Rule], gate: GateInputs | None = None) -> Derived:
     """Flags, bases and floating-rate counts of every person of the bucket, as known at ``as_of``, over the
     months still open at that date (gateway.versioning.horizon); with ``gate``, the bases published now and
     the gate's decisions on changed published bases."""
@@ -93,7 +93,7 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
         if gate is not None:
             published, decisions = gate_person(
                 view, flags, bases, frozen.get(person_key, {}), last.get(person_key, {}), policy=policy, as_of=as_of,
-                open_requests=set(gate.open_requests.get(person_key, ())), officer=gate.officer, rules=gate_rules,
+                open_requests=set(gate.open_requests.get(person_key, ())), officer=gate.officer,
                 estimator=gate.estimator)
             out.published.extend(published)
             out.decisions.extend(decisions)
@@ -107,7 +107,7 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
 def process_bucket(prior: BucketState, *, known: list[Declaration], arriving: list[Declaration],
                    contributions: list[Contribution], mentions: list[Mention], run_id: str, as_of: str,
                    policy: Policy, rules: list[Rule], declarant_rows: list[dict], gate: GateInputs | None = None,
-                   gate_rules: list[Rule] = ()) -> BucketResult:
+                   ) -> BucketResult:
     unique = {(c.digest, c.key): c for c in sorted(contributions, key=lambda c: (c.digest, c.key))}
     fresh, added, versions = merge(known=known, contributions=prior.contributions, versions=prior.versions,
                                    arriving=arriving, new_contributions=list(unique.values()), run_id=run_id)
@@ -125,5 +125,5 @@ def process_bucket(prior: BucketState, *, known: list[Declaration], arriving: li
     for version in versions:
         if version.version <= 2:
             declarants.setdefault(version.declarant_id, [0, 0])[version.version - 1] += 1
-    derived = derive(after, list(known) + fresh, declarant_rows, as_of, policy, rules, gate, gate_rules)
+    derived = derive(after, list(known) + fresh, declarant_rows, as_of, policy, rules, gate)
     return BucketResult(added, new_mentions, versions, derived, declarants)

@@ -146,11 +146,13 @@ def _summary(manifest: dict, seconds: float, *, title: str) -> None:
 @app.command()
 def rules(fmt: str = typer.Option("text", "--format", help="text or md"),
           target: Optional[Path] = typer.Option(None, "--out", help="Write to this file instead of printing.")) -> None:
-    """Print the rule catalogue (id, severity, sentence) generated from the registry."""
+    """Print the rule catalogue (id, severity, sentence) generated from the registry and the gate's table."""
+    from gateway.gate.table import CATALOGUE
     from gateway.validate.catalogue import render
+    from gateway.validate.registry import DEFAULT_RULES
     if fmt not in ("text", "md"):
         _fail(GatewayError(f"unknown format @ --format {fmt}: expected text or md"))
-    text = render(fmt)
+    text = render(fmt, [*DEFAULT_RULES, *CATALOGUE])
     if target is not None:
         from gateway.storage import write_text
         write_text(target, text)

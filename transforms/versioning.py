@@ -150,7 +150,6 @@ class _MergeBucket(beam.DoFn):
         memory.tune_collector()
         self._policy = load_policy(self._job.policy_path)
         self._rules = _registry_rules()
-        self._gate_rules = _registry_rules(Target.GATE)
         self._gate = gate_inputs(Path(self._job.root), self._job.open_requests, self._policy.gate.estimator)
 
     def process(self, element, index):
@@ -179,7 +178,7 @@ class _MergeBucket(beam.DoFn):
         result = process_bucket(prior, known=known, arriving=_of_slots(index, slots, shards, "arriving"),
                                 contributions=contributions, mentions=mentions, run_id=job.run_id, as_of=job.as_of,
                                 policy=self._policy, rules=self._rules, declarant_rows=declarant_rows,
-                                gate=self._gate, gate_rules=self._gate_rules)
+                                gate=self._gate)
         derived = result.derived
         if self._job.write:
             store.write_bucket(root, bucket, self._job.run_id, result.contributions, result.mentions, result.versions,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gateway.errors import ConfigurationError, ErrorCode
 from gateway.gate.decisions import OfficerAnswer
-from gateway.validate.rules.gate import REVIEW_CAP
+from gateway.gate.table import Decision
 from gateway.versioning import store
 
 ACTIONS = ("regularise", "keep-frozen", "spread")
@@ -61,7 +61,7 @@ def decide(root: Path, decision_id: str, action: str, *, reason: str, officer: s
     mine = next((d for d in decisions if d["decision_id"] == decision_id), None)
     if mine is None:
         raise DecisionError(f"decision not found @ {decision_id}: expected the id of a REVIEW_CAP decision")
-    if mine["kind"] != REVIEW_CAP:
+    if mine["kind"] != Decision.REVIEW_CAP.value:
         raise DecisionError(f"decision {decision_id} is {mine['kind']} @ {decision_id}: expected a REVIEW_CAP decision")
     later = [d for d in decisions if (d["person_key"], d["benefit"], d["reference_month"]) ==
              (mine["person_key"], mine["benefit"], mine["reference_month"]) and d["as_of"] > mine["as_of"]]

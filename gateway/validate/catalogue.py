@@ -1,11 +1,15 @@
-"""The declarants' rule catalogue, generated from the registry."""
+"""The declarants' rule catalogue, generated from the registry (and any other table of rules with the same
+fields: the gate's decision table, added by the caller)."""
 from __future__ import annotations
 
+from typing import Iterable
+
 import gateway.validate.rules  # noqa: F401  (registers the default catalogue)
-from gateway.validate.registry import DEFAULT_RULES, RuleRegistry
+from gateway.validate.registry import DEFAULT_RULES
 
 
-def render(fmt: str = "text", registry: RuleRegistry = DEFAULT_RULES) -> str:
+def render(fmt: str = "text", registry: Iterable = DEFAULT_RULES) -> str:
+    """``registry``: rules with an id, family, severity, flows, versions, explain and reference."""
     if fmt == "md":
         lines = ["# Catalogue des contrôles de la passerelle DRM", "",
                  "Chaque contrôle porte un identifiant stable, une portée (ce qui est écarté : fichier, envoi, "

@@ -27,7 +27,6 @@ class Target(str, enum.Enum):
     HISTORY = "history"          # one declarant's run figures against its own past runs
     BATCH = "batch"              # a batch of canonical records against the published schema (pandera)
     FLOATING = "floating"        # one resource month's versions as known at a date (floating flags)
-    GATE = "gate"                # a published base changed by new versions (frozen-effects gate)
 
 
 @dataclass(frozen=True, slots=True)

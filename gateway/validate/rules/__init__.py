@@ -1,3 +1,3 @@
 """The default catalogue: each module registers its rules on DEFAULT_RULES when imported."""
 from gateway.validate.rules import (amounts, files, formats, header, history, identity, records,  # noqa: F401
-                                    floating, gate, regularisations, sequences, structure, syntax)
+                                    floating, regularisations, sequences, structure, syntax)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from gateway.gate.estimate import LinearEstimator
 from gateway.policy import load_policy
-from gateway.validate.registry import DEFAULT_RULES, Target
+from gateway.validate.registry import DEFAULT_RULES
 from gateway.bucket import GateInputs, committed, derive, process_bucket
 from gateway.versioning.floating import floating_rules
 from gateway.versioning.register import BucketState, contributions_of, declaration_of_summary, mentions_of
@@ -19,7 +19,6 @@ class Ledger:
         self.runs = 0
         self.open_requests: dict[str, frozenset[str]] = {}
         self.officer = {}
-        self.gate_rules = [rule for rule in DEFAULT_RULES if rule.target is Target.GATE]
 
     def ingest(self, outcomes, when: str):
         """Merge outcomes that arrived at ``when``; returns the bucket result (new versions, flags, bases)."""
@@ -30,8 +29,7 @@ class Ledger:
                                 contributions=[c for o in outcomes for c in contributions_of(o.resources)],
                                 mentions=[m for o in outcomes for m in mentions_of(o)], run_id=f"r{self.runs}",
                                 as_of=when, policy=self.policy, rules=self.rules, declarant_rows=self.declarant_rows,
-                                gate=GateInputs(self.open_requests, self.officer, LinearEstimator()),
-                                gate_rules=self.gate_rules)
+                                gate=GateInputs(self.open_requests, self.officer, LinearEstimator()))
         known = {d.digest for d in self.declarations}
         self.declarations += [d for d in arriving if d.digest not in known]
         self.state = committed(self.state, result)
