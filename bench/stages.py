@@ -19,7 +19,7 @@ from gateway.options import Settings
 from gateway.pseudonym import DEMO_KEY, Pseudonymiser
 from gateway.records import Outcome
 from gateway.run import run as run_job
-from transforms.parse import _registry
+from gateway.validate.rules import default_registry as _registry
 
 
 def _files(folder: str) -> list[str]:

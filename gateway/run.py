@@ -31,7 +31,7 @@ from gateway.policy import load_policy
 from gateway.versioning import compaction, store
 from gateway.versioning.horizon import mentions_from, open_from
 from transforms import pipeline
-from transforms.versioning import RegisterJob
+from gateway.register_run import RegisterJob
 
 DATASETS = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "published", "decisions", "report")
 ARRIVAL_FOLDER = re.compile(r"^(20[0-9]{2})-(0[1-9]|1[0-2])(?:-(0[1-9]|[12][0-9]|3[01]))?$")

@@ -19,7 +19,7 @@ from gateway.records import LineCounts, Outcome, Origin, Severity, Violation
 from gateway.validate.quarantine import quarantine_records
 
 if TYPE_CHECKING:
-    from transforms.versioning import RegisterJob
+    from gateway.register_run import RegisterJob
 
 TASKS = "tasks"
 CRASH_RULE = "DRM-RUN-001"
@@ -29,9 +29,8 @@ _log = structlog.get_logger()
 
 
 def _registry():
-    import gateway.validate.rules  # noqa: F401  (registers the default catalogue)
-    from gateway.validate.registry import DEFAULT_RULES
-    return DEFAULT_RULES
+    from gateway.validate.rules import default_registry
+    return default_registry()
 
 
 def crash_outcome(file: str, first_line: int, last_line: int, lines: int, error: BaseException, *,

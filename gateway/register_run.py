@@ -1,0 +1,296 @@
+"""The register stage of one run, in process: what the Beam edge's steps (``transforms.versioning``) call,
+and what the bench and the tests call directly.
+
+Declarations (one small row each) go by shard of their slot: ``index_shard`` writes the run's new ones to
+the register and parks the arriving and known ones in the staging folder; ``merge_bucket`` reads of both only
+the slots its people are in, merges what arrived into the bucket's register, derives flags, bases and gate
+decisions as of the run's transaction time and writes them as staged partitions; ``finish`` writes the run's
+declarant rows and totals. A bucket reads of its own history the months still open
+(``gateway.versioning.horizon``), all of it when the run changes a settled month.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterable, NamedTuple
+
+from gateway.bucket import BucketResult, GateInputs, process_bucket
+from gateway.faults import checkpoint
+from gateway.gate.estimate import estimator_named
+from gateway.gate.officer import load_answers
+from gateway.policy import Policy
+from gateway.publish.datasets import bucket_of, write_partition
+from gateway.publish.spill import read_objects, spill_objects
+from gateway.records import Outcome
+from gateway.storage import write_bytes
+from gateway.validate.registry import Rule, Target
+from gateway.versioning import store
+from gateway.versioning.horizon import settled
+from gateway.versioning.register import (Declaration, arrival_order, becoming_current, contributions_of,
+                                         current_declarations, declaration_of_summary, mentions_of)
+from schemas.records import FLOATING_FLAG, GATE_DECISION, REFERENCE_BASE
+
+
+class ShardIndex(NamedTuple):
+    """What a declarations shard's step hands the buckets (a side input): staged files, not declarations."""
+
+    shard: int
+    arriving: str          # the run's declarations of the shard (staged, pickled)
+    known: str             # the register's declarations of the shard, before the run (staged, pickled)
+    fresh: int             # how many of the arriving ones the register did not know
+    settles: bool          # whether one of them supersedes a declaration with amounts in a settled month
+
+
+@dataclass(frozen=True)
+class RegisterJob:
+    """What the register stage of one run needs (picklable: it travels to workers)."""
+
+    root: str
+    run_id: str
+    committed: tuple[str, ...]        # runs visible in the register
+    arrivals: tuple[tuple[str, str], ...]   # file label -> transaction time
+    as_of: str                        # the run's transaction time (latest arrival)
+    policy_path: str | None
+    buckets: int
+    write: bool                       # False when this run is already committed (a rerun adds nothing)
+    open_requests: tuple[tuple[str, str], ...] = ()   # (person, month) with a correction request open
+    pending_buckets: tuple[int, ...] = ()      # buckets holding PENDING gate decisions: re-examined every run
+    first_open: str | None = None     # the first month still open at as_of (gateway.versioning.horizon)
+    recent: tuple[str, ...] | None = None     # committed runs with rows of open months (None: all of them)
+    compact_every: int = 0            # compact a folder's parts every so many runs (0: never)
+
+
+def registry_rules(target: Target = Target.FLOATING) -> list[Rule]:
+    from gateway.validate.rules import default_registry
+    return [rule for rule in default_registry() if rule.target is target]
+
+
+def gate_inputs(root: Path, open_requests: tuple[tuple[str, str], ...], estimator: str) -> GateInputs:
+    months: dict[str, set[str]] = {}
+    for person_key, month in open_requests:
+        months.setdefault(person_key, set()).add(month)
+    return GateInputs({k: frozenset(v) for k, v in months.items()}, load_answers(root), estimator_named(estimator))
+
+
+# --- spilling a run's outcomes ------------------------------------------------------------------------------
+
+def _declarations_of(outcome: Outcome, arrivals: dict[str, str], as_of: str):
+    """Each accepted declaration as the register keeps it (one small row: no people lists in the side input)."""
+    for summary in outcome.summaries:
+        yield declaration_of_summary(summary, arrivals.get(summary.file, as_of))
+
+
+def spill_outcome(job: RegisterJob, staging: str, outcome: Outcome, arrivals: dict[str, str],
+                  ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """An outcome's declarations by shard and its contributions and mentions by person bucket, parked in the
+    staging folder: ([(shard, path)], [(bucket, path)])."""
+    contributions = contributions_of(outcome.resources)
+    mentions = mentions_of(outcome)
+    # Per shard: the declarations, and of each declaration (whose parts may travel apart) the earliest
+    # month it attributes amounts to and the person buckets of the people it lists.
+    shards: dict[int, tuple[list, dict[str, str], dict[str, set[int]]]] = {}
+
+    def notes(slot: str):
+        return shards.setdefault(store.shard_of(slot, job.buckets), ([], {}, {}))
+    for row in _declarations_of(outcome, arrivals, job.as_of):
+        notes(row.slot)[0].append(row)
+    for contribution in contributions:
+        months = notes(contribution.slot)[1]
+        months[contribution.digest] = min(months.get(contribution.digest, contribution.month), contribution.month)
+    for item in (*contributions, *mentions):
+        notes(item.slot)[2].setdefault(item.digest, set()).add(bucket_of(item.person_key, job.buckets))
+    by_shard = [(shard, spill_objects(staging, f"register/declarations/shard={shard:02d}", payload))
+                for shard, payload in sorted(shards.items())]
+    buckets: dict[int, tuple[list, list]] = {}
+    for contribution in contributions:
+        buckets.setdefault(bucket_of(contribution.person_key, job.buckets), ([], []))[0].append(contribution)
+    for mention in mentions:
+        buckets.setdefault(bucket_of(mention.person_key, job.buckets), ([], []))[1].append(mention)
+    by_bucket = [(bucket, spill_objects(staging, f"register/bucket={bucket:02d}", items))
+                 for bucket, items in sorted(buckets.items())]
+    return by_shard, by_bucket
+
+
+# --- one shard of declarations ------------------------------------------------------------------------------
+
+def _arriving(paths: Iterable[str | None]) -> list[Declaration]:
+    """The run's declarations of a shard, each received once (its first copy), with the earliest month it
+    attributes amounts to and the buckets of the people it lists."""
+    declarations, months, people = [], {}, {}
+    for path in sorted(p for p in paths if p is not None):     # None: every shard is indexed, even without arrivals
+        rows, part_months, part_people = read_objects(path)
+        declarations.extend(rows)
+        for digest, month in part_months.items():
+            months[digest] = min(months.get(digest, month), month)
+        for digest, buckets in part_people.items():
+            people.setdefault(digest, set()).update(buckets)
+    first: dict[str, Declaration] = {}                  # a declaration received twice: its first copy
+    for declaration in sorted(declarations, key=arrival_order):
+        digest = declaration.digest
+        first.setdefault(digest, replace(declaration, first_month=months.get(digest, ""),
+                                         buckets=" ".join(f"{b:02d}" for b in sorted(people.get(digest, ())))))
+    return list(first.values())
+
+
+def _superseded(known: list[Declaration], fresh: list[Declaration]) -> list[Declaration]:
+    """The declarations that fresh ones supersede in their slots, as the merge will apply them."""
+    return [previous for _, previous in becoming_current(current_declarations(known), fresh) if previous is not None]
+
+
+def index_shard(job: RegisterJob, staging: str, shard: int, paths: Iterable[str | None]) -> tuple[ShardIndex, list[int]]:
+    """One shard of the run's declarations -> the run's part of the register for that shard, the shard's index
+    for the buckets, and the buckets of the people a superseded declaration listed (one it no longer lists
+    loses its amounts there, even when nothing else arrives for that bucket)."""
+    root = Path(job.root)
+    known = store.load_declarations(root, job.committed, shards=[shard])
+    known_digests = {d.digest for d in known}
+    arriving = _arriving(paths)
+    fresh = [d for d in arriving if d.digest not in known_digests]
+    if job.write and fresh:
+        store.write_run_part(root, "declarations", job.run_id, fresh, shard=shard)   # sorted: byte-stable
+    if job.write and job.compact_every:
+        store.compact_folder(root, store.shard_folder(root, shard), (*job.committed, job.run_id), job.compact_every)
+    superseded = _superseded(known, fresh)
+    settles = job.first_open is not None and any(settled(d.first_month, job.first_open) for d in superseded)
+    index = ShardIndex(shard, spill_objects(staging, f"register/index/shard={shard:02d}", arriving),
+                       spill_objects(staging, f"register/known/shard={shard:02d}", known), len(fresh), settles)
+    touched = {int(b) for d in superseded for b in (d.buckets.split() if d.buckets is not None
+                                                     else range(job.buckets))}
+    return index, sorted(touched)
+
+
+# --- one bucket of people -----------------------------------------------------------------------------------
+
+def _of_slots(index: list[ShardIndex], slots: set[str], shards: set[int], which: str) -> list[Declaration]:
+    """The declarations of ``slots`` (in ``shards``) that arrive in the run (``which="arriving"``) or that the
+    register knows (``"known"``), from the shards' staged files, a shard at a time: a bucket opens one file per
+    shard, however many runs the register holds."""
+    return [d for entry in sorted(index) if entry.shard in shards
+            for d in read_objects(getattr(entry, which)) if d.slot in slots]
+
+
+def _spilled(paths: Iterable[str | None]) -> tuple[list, list]:
+    contributions, mentions = [], []
+    for path in sorted(p for p in paths if p is not None):      # None: a bucket with pending decisions
+        spilled_contributions, spilled_mentions = read_objects(path)
+        contributions.extend(spilled_contributions)
+        mentions.extend(spilled_mentions)
+    return contributions, mentions
+
+
+@dataclass(frozen=True)
+class BucketContext:
+    """What every bucket of a run shares, loaded once per worker."""
+
+    policy: Policy
+    rules: list[Rule]
+    gate: GateInputs
+
+    @classmethod
+    def load(cls, job: RegisterJob) -> "BucketContext":
+        from gateway.policy import load_policy
+        policy = load_policy(job.policy_path)
+        return cls(policy, registry_rules(), gate_inputs(Path(job.root), job.open_requests, policy.gate.estimator))
+
+
+def _merged(job: RegisterJob, context: BucketContext, bucket: int, contributions: list, mentions: list,
+            index: list[ShardIndex]) -> BucketResult:
+    root = Path(job.root)
+    whole = (job.first_open is None or any(entry.settles for entry in index)
+             or any(c.month < job.first_open for c in contributions))
+    # Open months only, unless this run changes a settled month: then the whole history, so that the
+    # merge versions it exactly (the outputs use open months either way).
+    prior = (store.load_bucket(root, bucket, job.committed) if whole
+             else store.load_bucket(root, bucket, job.committed if job.recent is None else job.recent,
+                                    since=job.first_open, visible=job.committed))
+    # Of the register's declarations and declarant rows, those of the slots and declarants of the bucket's
+    # people: all that merge and the views need.
+    items = [item for items in (prior.contributions, prior.mentions, contributions, mentions) for item in items]
+    slots = {item.slot for item in items}
+    shards = {store.shard_of(slot, job.buckets) for slot in slots}
+    declarant_rows = store.load_declarant_rows(root, job.committed, declarants={item.declarant_id for item in items})
+    return process_bucket(prior, known=_of_slots(index, slots, shards, "known"),
+                          arriving=_of_slots(index, slots, shards, "arriving"), contributions=contributions,
+                          mentions=mentions, run_id=job.run_id, as_of=job.as_of, policy=context.policy,
+                          rules=context.rules, declarant_rows=declarant_rows, gate=context.gate)
+
+
+def _by_person(items: list) -> list:
+    return sorted(items, key=lambda b: (b.person_key, b.benefit, b.reference_month))
+
+
+def _count(kinds) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for kind in kinds:
+        out[kind] = out.get(kind, 0) + 1
+    return out
+
+
+def merge_bucket(job: RegisterJob, staging: str, context: BucketContext, bucket: int, paths: Iterable[str | None],
+                 index: list[ShardIndex]) -> dict:
+    """Merge one bucket's arrivals into the register, write its flags, bases, published bases and decisions as
+    staged partitions; return its figures (``add_figures`` sums them)."""
+    contributions, mentions = _spilled(paths)
+    result = _merged(job, context, bucket, contributions, mentions, index)
+    derived = result.derived
+    if job.write:
+        root = Path(job.root)
+        store.write_bucket(root, bucket, job.run_id, result.contributions, result.mentions, result.versions,
+                           derived.published, derived.decisions)
+        if job.compact_every:
+            store.compact_bucket(root, bucket, (*job.committed, job.run_id), job.compact_every)
+        checkpoint("register")
+    part = f"part-{bucket:02d}"
+    write_partition(staging, "flags", part, FLOATING_FLAG, derived.flags, avro=False)
+    write_partition(staging, "bases", part, REFERENCE_BASE, _by_person(derived.bases), avro=False)
+    if derived.published:
+        write_partition(staging, "published", part, REFERENCE_BASE, _by_person(derived.published), avro=True)
+    if derived.decisions:
+        write_partition(staging, "decisions", part, GATE_DECISION, _by_person(derived.decisions), avro=True)
+    return {"versions_added": len(result.versions), "flags": len(derived.flags),
+            "bases": len(derived.bases), "published": len(derived.published),
+            "decisions": _count(d.kind for d in derived.decisions),
+            "months": {f"{d}|{n}": counts for (d, n), counts in result.derived.months.items()},
+            "declarants": result.declarants,
+            "last_month": max((item.month for items in (result.contributions, result.mentions, result.versions)
+                               for item in items), default="")}
+
+
+# --- the run's totals ---------------------------------------------------------------------------------------
+
+def no_figures() -> dict:
+    return {"versions_added": 0, "flags": 0, "bases": 0, "published": 0, "decisions": {}, "months": {},
+            "declarants": {}, "last_month": ""}
+
+
+def add_figures(total: dict, item: dict) -> dict:
+    """``item`` (a bucket's figures, or a partial total) added to ``total``, in place."""
+    for key in ("versions_added", "flags", "bases", "published"):
+        total[key] += item[key]
+    total["last_month"] = max(total["last_month"], item["last_month"])
+    for kind, count in item["decisions"].items():
+        total["decisions"][kind] = total["decisions"].get(kind, 0) + count
+    for table in ("months", "declarants"):
+        for key, counts in item[table].items():
+            current = total[table].setdefault(key, [0, 0])
+            total[table][key] = [current[0] + counts[0], current[1] + counts[1]]
+    return total
+
+
+def finish(job: RegisterJob, staging: str, total: dict, index: list[ShardIndex]) -> dict:
+    """The run's declarant rows into the register, and its totals into the staging folder."""
+    total = dict(total, declarations_added=sum(entry.fresh for entry in index))
+    if job.write:
+        root = Path(job.root)
+        rows = [{"declarant_id": d, "months_added": c[0], "months_revised": c[1],
+                 "transaction_time": job.as_of} for d, c in sorted(total["declarants"].items())]
+        store.write_run_part(root, "declarants", job.run_id, rows)
+        if job.compact_every:
+            store.compact_folder(root, root / "declarants", (*job.committed, job.run_id), job.compact_every)
+    write_bytes(f"{staging}/_register.json", json.dumps(total, sort_keys=True).encode())
+    return total
+
+
+__all__ = ["BucketContext", "RegisterJob", "ShardIndex", "add_figures", "finish", "gate_inputs", "index_shard",
+           "merge_bucket", "no_figures", "registry_rules", "spill_outcome"]
