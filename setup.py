@@ -39,6 +39,6 @@ setup(
         "argon2-cffi>=23.1",
         "itsdangerous>=2.1",
     ],
-    extras_require={"test": ["pytest>=8", "hypothesis>=6.100", "httpx>=0.27", "playwright>=1.45", "import-linter>=2.16"]},
+    extras_require={"test": ["pytest>=8", "hypothesis>=6.100", "httpx>=0.27", "playwright>=1.45", "import-linter>=2.16", "radon>=6.0"]},
     entry_points={"console_scripts": ["drm-gateway=gateway.cli:main"]},
 )

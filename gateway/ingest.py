@@ -412,12 +412,8 @@ class _People:
                        allowances=tuple(self.allowances))
 
 
-def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser, since: int | None) -> _People:
-    """Checks and records of every person of ``decl``; the lines of the blocks outside people are counted
-    from line ``since`` on (None: all of them)."""
-    declarant, declaration_id = decl.declarant_id, decl.declaration_id
-    carries_resources = decl.nature in R.RESOURCE_NATURES
-    out = _People()
+def _count_outside_people(decl: ParsedDeclaration, out: "_People", since: int | None, carries_resources: bool) -> None:
+    """The lines of the blocks outside people, from line ``since`` on (None: all of them): used or ignored."""
     for root in decl.roots:
         for instance, in_person in _instances(root):
             if in_person is not None or since is not None and instance.first_line < since:
@@ -426,6 +422,31 @@ def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudon
                 out.used += instance.line_count
             else:
                 out.ignored += instance.line_count
+
+
+def _accept(decl: ParsedDeclaration, person, person_key: str, lines: int, out: "_People",
+            carries_resources: bool) -> None:
+    """A person who passed the rules: counted, and normalised into records when the nature carries resources."""
+    person_used = sum(i.line_count for i in person.walk() if carries_resources and i.block in R.CONSUMED_BLOCKS)
+    out.used += person_used
+    out.ignored += lines - person_used
+    out.accepted.append(_AcceptedPerson(decl.file, person.first_line, person.subtree_last_line, person_used,
+                                        lines - person_used, person_key, decl.declarant_id, decl.declaration_id))
+    if carries_resources:
+        records = normalise_person(decl, person, person_key)
+        out.resources.extend(records)
+        out.people.append(PersonMention(person_key, has_open_contract(decl, person), person.first_line,
+                                        subrogated_months=subrogated_months(person)))
+        out.allowances.extend(allowance_mentions(decl, person, person_key, records))
+
+
+def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser, since: int | None) -> _People:
+    """Checks and records of every person of ``decl``; the lines of the blocks outside people are counted
+    from line ``since`` on (None: all of them)."""
+    declarant, declaration_id = decl.declarant_id, decl.declaration_id
+    carries_resources = decl.nature in R.RESOURCE_NATURES
+    out = _People()
+    _count_outside_people(decl, out, since, carries_resources)
     for person in decl.instances(R.INDIVIDUAL):
         lines = sum(instance.line_count for instance in person.walk())
         person_key = pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), decl.value(R.SIREN))
@@ -435,26 +456,16 @@ def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudon
                                                         last_line=0, declarant_id=declarant,
                                                         declaration_id=declaration_id, person_key=person_key))
         scope = widest(found)
-        if scope is not None:
-            rejecting = [v for v in found if v.severity.rejects]
-            out.rejections.extend(rejecting)
-            out.quarantine.extend(quarantine_records(
-                rejecting, scope=scope, lines=lines,
-                first_line=person.first_line, last_line=person.subtree_last_line, declarant_id=declarant,
-                declaration_id=declaration_id, person_key=person_key))
-            out.quarantined += lines
+        if scope is None:
+            _accept(decl, person, person_key, lines, out, carries_resources)
             continue
-        person_used = sum(i.line_count for i in person.walk() if carries_resources and i.block in R.CONSUMED_BLOCKS)
-        out.used += person_used
-        out.ignored += lines - person_used
-        out.accepted.append(_AcceptedPerson(decl.file, person.first_line, person.subtree_last_line, person_used,
-                                            lines - person_used, person_key, declarant, declaration_id))
-        if carries_resources:
-            records = normalise_person(decl, person, person_key)
-            out.resources.extend(records)
-            out.people.append(PersonMention(person_key, has_open_contract(decl, person), person.first_line,
-                                            subrogated_months=subrogated_months(person)))
-            out.allowances.extend(allowance_mentions(decl, person, person_key, records))
+        rejecting = [v for v in found if v.severity.rejects]
+        out.rejections.extend(rejecting)
+        out.quarantine.extend(quarantine_records(
+            rejecting, scope=scope, lines=lines,
+            first_line=person.first_line, last_line=person.subtree_last_line, declarant_id=declarant,
+            declaration_id=declaration_id, person_key=person_key))
+        out.quarantined += lines
     return out
 
 

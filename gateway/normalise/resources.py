@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Callable
 
 from gateway.normalise.natures import nature_of
 from gateway.parse import rubrics as R
@@ -52,6 +53,57 @@ class _Accumulator:
         if end is not None:
             self.period_end = end if self.period_end is None else max(self.period_end, end)
 
+Group = Callable[[str, "str | None", Cause], _Accumulator]
+
+
+def _net_social(payment: BlockInstance, acc: _Accumulator, group: Group, month: str, income_class: str | None) -> None:
+    """Net social items (S21.G00.58 type 03): the payment's month, or the earlier month a correction of a
+    declaration error is attached back to (cause NET_SOCIAL_CORRECTION)."""
+    for element in payment.children_of(R.NET_ELEMENT):
+        if element.get(R.NET_ELEMENT_TYPE) != R.NET_SOCIAL_TYPE:
+            continue
+        start = jjmmaaaa(element.get(R.NET_ELEMENT_START))
+        end = jjmmaaaa(element.get(R.NET_ELEMENT_END))
+        target = acc
+        if start is not None and month_of(start) < month:
+            target = group(month_of(start), income_class, Cause.NET_SOCIAL_CORRECTION)
+            target.touch(element)
+            target.period(start, end)
+        target.add("net_social_cents", cents(element.get(R.NET_ELEMENT_AMOUNT)))
+
+
+def _gross(payment: BlockInstance, acc: _Accumulator, group: Group, flow: Flow, main_month: str | None) -> None:
+    """Gross pay (S21.G00.51 type 001; PASRAU's gross amount): back-pay for a period ended before the main
+    month goes to the month it ended (cause BACK_PAY)."""
+    for pay in payment.children_of(R.REMUNERATION):
+        start = jjmmaaaa(pay.get(R.REMUNERATION_START))
+        end = jjmmaaaa(pay.get(R.REMUNERATION_END))
+        if flow is Flow.PASRAU:
+            acc.period(start, end)
+            acc.add("gross_cents", cents(pay.get(R.PASRAU_GROSS_AMOUNT)))
+            continue
+        if pay.get(R.REMUNERATION_TYPE) != R.GROSS_TYPE:
+            continue
+        target = acc
+        if end is not None and main_month is not None and month_of(end) < main_month:
+            target = group(month_of(end), None, Cause.BACK_PAY)
+            target.touch(pay)
+            target.period(start, end)
+        target.add("gross_cents", cents(pay.get(R.REMUNERATION_AMOUNT)))
+
+
+def _regularisations(payment: BlockInstance, group: Group, income_class: str | None) -> None:
+    """Withholding-tax régularisations (S21.G00.56): to their error month (cause PAS_REGULARISATION)."""
+    for regul in payment.children_of(R.PAS_REGULARISATION):
+        error_month = mmaaaa_month(regul.get(R.ERROR_MONTH))
+        if error_month is None:
+            continue
+        target = group(error_month, income_class, Cause.PAS_REGULARISATION)
+        target.touch(regul)
+        target.add("net_taxable_cents", cents(regul.get(R.REGUL_NET_TAXABLE)))
+        target.add("pas_amount_cents", cents(regul.get(R.REGUL_PAS_AMOUNT)))
+        target.add("pas_base_cents", cents(regul.get(R.REGUL_PAS_BASE)))
+
 
 def normalise_person(decl: ParsedDeclaration, person: BlockInstance, person_key: str) -> list[ResourceMonth]:
     """The person's records, in (month, nature, income class, cause) order; ``person_key`` is the person's
@@ -78,41 +130,9 @@ def normalise_person(decl: ParsedDeclaration, person: BlockInstance, person_key:
         acc.add("net_paid_cents", cents(payment.get(R.NET_PAID)))
         acc.add("pas_base_cents", cents(payment.get(R.PAS_BASE)))
         acc.add("pas_amount_cents", cents(payment.get(R.PAS_AMOUNT)))
-        for element in payment.children_of(R.NET_ELEMENT):
-            if element.get(R.NET_ELEMENT_TYPE) != R.NET_SOCIAL_TYPE:
-                continue
-            start = jjmmaaaa(element.get(R.NET_ELEMENT_START))
-            end = jjmmaaaa(element.get(R.NET_ELEMENT_END))
-            target = acc
-            if start is not None and month_of(start) < month:
-                target = group(month_of(start), income_class, Cause.NET_SOCIAL_CORRECTION)
-                target.touch(element)
-                target.period(start, end)
-            target.add("net_social_cents", cents(element.get(R.NET_ELEMENT_AMOUNT)))
-        for pay in payment.children_of(R.REMUNERATION):
-            start = jjmmaaaa(pay.get(R.REMUNERATION_START))
-            end = jjmmaaaa(pay.get(R.REMUNERATION_END))
-            if decl.flow is Flow.PASRAU:
-                acc.period(start, end)
-                acc.add("gross_cents", cents(pay.get(R.PASRAU_GROSS_AMOUNT)))
-                continue
-            if pay.get(R.REMUNERATION_TYPE) != R.GROSS_TYPE:
-                continue
-            target = acc
-            if end is not None and main_month is not None and month_of(end) < main_month:
-                target = group(month_of(end), None, Cause.BACK_PAY)
-                target.touch(pay)
-                target.period(start, end)
-            target.add("gross_cents", cents(pay.get(R.REMUNERATION_AMOUNT)))
-        for regul in payment.children_of(R.PAS_REGULARISATION):
-            error_month = mmaaaa_month(regul.get(R.ERROR_MONTH))
-            if error_month is None:
-                continue
-            target = group(error_month, income_class, Cause.PAS_REGULARISATION)
-            target.touch(regul)
-            target.add("net_taxable_cents", cents(regul.get(R.REGUL_NET_TAXABLE)))
-            target.add("pas_amount_cents", cents(regul.get(R.REGUL_PAS_AMOUNT)))
-            target.add("pas_base_cents", cents(regul.get(R.REGUL_PAS_BASE)))
+        _net_social(payment, acc, group, month, income_class)
+        _gross(payment, acc, group, decl.flow, main_month)
+        _regularisations(payment, group, income_class)
     if not groups:
         return []
     nir, ntt = person.get(R.NIR) or None, person.get(R.NTT) or None

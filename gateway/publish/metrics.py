@@ -16,6 +16,48 @@ def _table(folder: Path, columns: list[str]) -> pa.Table | None:
     return ds.dataset(folder, format="parquet", partitioning="hive").to_table(columns=columns)
 
 
+def _empty_declarant() -> dict:
+    return {"quarantine_records": 0, "lines_quarantined": 0, "warnings": 0, "resources": 0, "people": 0,
+            "net_social_cents": 0, "net_taxable_cents": 0}
+
+
+def _add_findings(table: pa.Table, kind: str, by_rule: dict[str, dict], by_family: Counter,
+                  by_declarant: dict[str, dict]) -> None:
+    """Quarantine records or warnings counted per rule, family and declarant."""
+    table = table.set_column(table.column_names.index("declarant_id"), "declarant_id",
+                             pc.fill_null(table.column("declarant_id"), "inconnu"))
+    for row in table.group_by(["rule_id", "family", "explain"], use_threads=False).aggregate(
+            [("lines", "count"), ("lines", "sum")]).to_pylist():
+        entry = by_rule.setdefault(row["rule_id"], {"rule_id": row["rule_id"], "family": row["family"],
+                                                    "explain": row["explain"], "records": 0, "lines": 0,
+                                                    "kind": kind})
+        entry["records"] += row["lines_count"]
+        entry["lines"] += row["lines_sum"] or 0
+        by_family[row["family"]] += row["lines_count"]
+    for row in table.group_by("declarant_id", use_threads=False).aggregate(
+            [("lines", "count"), ("lines", "sum")]).to_pylist():
+        figures = by_declarant[row["declarant_id"]]
+        if kind == "quarantine":
+            figures["quarantine_records"] += row["lines_count"]
+            figures["lines_quarantined"] += row["lines_sum"] or 0
+        else:
+            figures["warnings"] += row["lines_count"]
+
+
+def _add_resources(resources: pa.Table, by_declarant: dict[str, dict]) -> dict[str, int]:
+    """Resources counted per declarant (people, records, amounts); returns the count per nature."""
+    grouped = resources.group_by("declarant_id").aggregate([
+        ("person_key", "count_distinct"), ("person_key", "count"),
+        ("net_social_cents", "sum"), ("net_taxable_cents", "sum")])
+    for row in grouped.to_pylist():
+        entry = by_declarant[row["declarant_id"]]
+        entry["people"] = row["person_key_count_distinct"]
+        entry["resources"] = row["person_key_count"]
+        entry["net_social_cents"] = row["net_social_cents_sum"] or 0
+        entry["net_taxable_cents"] = row["net_taxable_cents_sum"] or 0
+    return {item["values"]: item["counts"] for item in pc.value_counts(resources.column("nature")).to_pylist()}
+
+
 def run_metrics(out: Path, manifest: dict) -> dict:
     quarantine = _table(out / "quarantine", ["rule_id", "family", "severity", "scope", "lines", "declarant_id",
                                              "explain"])
@@ -25,44 +67,11 @@ def run_metrics(out: Path, manifest: dict) -> dict:
     read = manifest["lines_read"] or 1
     by_rule: dict[str, dict] = {}
     by_family: Counter = Counter()
-    by_declarant: dict[str, dict] = defaultdict(lambda: {"quarantine_records": 0, "lines_quarantined": 0,
-                                                         "warnings": 0, "resources": 0, "people": 0,
-                                                         "net_social_cents": 0, "net_taxable_cents": 0})
+    by_declarant: dict[str, dict] = defaultdict(_empty_declarant)
     for table, kind in ((quarantine, "quarantine"), (warnings, "warning")):
-        if table is None or not table.num_rows:
-            continue
-        table = table.set_column(table.column_names.index("declarant_id"), "declarant_id",
-                                 pc.fill_null(table.column("declarant_id"), "inconnu"))
-        for row in table.group_by(["rule_id", "family", "explain"], use_threads=False).aggregate(
-                [("lines", "count"), ("lines", "sum")]).to_pylist():
-            entry = by_rule.setdefault(row["rule_id"], {"rule_id": row["rule_id"], "family": row["family"],
-                                                        "explain": row["explain"], "records": 0, "lines": 0,
-                                                        "kind": kind})
-            entry["records"] += row["lines_count"]
-            entry["lines"] += row["lines_sum"] or 0
-            by_family[row["family"]] += row["lines_count"]
-        for row in table.group_by("declarant_id", use_threads=False).aggregate(
-                [("lines", "count"), ("lines", "sum")]).to_pylist():
-            figures = by_declarant[row["declarant_id"]]
-            if kind == "quarantine":
-                figures["quarantine_records"] += row["lines_count"]
-                figures["lines_quarantined"] += row["lines_sum"] or 0
-            else:
-                figures["warnings"] += row["lines_count"]
-    if resources is not None and resources.num_rows:
-        grouped = resources.group_by("declarant_id").aggregate([
-            ("person_key", "count_distinct"), ("person_key", "count"),
-            ("net_social_cents", "sum"), ("net_taxable_cents", "sum")])
-        for row in grouped.to_pylist():
-            entry = by_declarant[row["declarant_id"]]
-            entry["people"] = row["person_key_count_distinct"]
-            entry["resources"] = row["person_key_count"]
-            entry["net_social_cents"] = row["net_social_cents_sum"] or 0
-            entry["net_taxable_cents"] = row["net_taxable_cents_sum"] or 0
-    natures: dict[str, int] = {}
-    if resources is not None and resources.num_rows:
-        counted = pc.value_counts(resources.column("nature")).to_pylist()
-        natures = {item["values"]: item["counts"] for item in counted}
+        if table is not None and table.num_rows:
+            _add_findings(table, kind, by_rule, by_family, by_declarant)
+    natures = _add_resources(resources, by_declarant) if resources is not None and resources.num_rows else {}
     top = sorted(((d, m) for d, m in by_declarant.items() if m["lines_quarantined"]),
                  key=lambda item: (-item[1]["lines_quarantined"], item[0]))[:10]
     return {

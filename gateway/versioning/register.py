@@ -248,6 +248,38 @@ def becoming_current(current: dict[str, Declaration], fresh: Iterable[Declaratio
         yield declaration, previous
 
 
+def _fresh(known: list[Declaration], arriving: list[Declaration]) -> list[Declaration]:
+    """The arriving declarations the register does not know, each once (its first copy), in arrival order."""
+    known_digests = {d.digest for d in known}
+    return sorted({d.digest: d for d in reversed(arriving) if d.digest not in known_digests}.values(),
+                  key=arrival_order)
+
+
+def _last_versions(versions: list[ResourceVersion]) -> dict[tuple, ResourceVersion]:
+    last: dict[tuple, ResourceVersion] = {}
+    for version in versions:
+        if version.key not in last or version.version > last[version.key].version:
+            last[version.key] = version
+    return last
+
+
+def _next_version(key: tuple, key_contributions: list[Contribution], value: tuple | None, trigger: Declaration,
+                  superseded: bool, previous: ResourceVersion | None, run_id: str) -> ResourceVersion | None:
+    """The key's new version when ``trigger`` becomes current in its slot; None when its value is unchanged."""
+    amounts = value or (None,) * len(AMOUNTS)
+    if previous is not None and previous.amounts == amounts or previous is None and value is None:
+        return None
+    mine = next((c for c in key_contributions if c.digest == trigger.digest), None)
+    number = previous.version + 1 if previous else 1
+    return ResourceVersion(
+        version_id=hashlib.sha256(f"{'|'.join(key)}|{number}|{trigger.digest}".encode()).hexdigest()[:24],
+        person_key=key[0], nir=(mine or key_contributions[0]).nir, declarant_id=key[1], nature=key[2], month=key[3],
+        version=number, transaction_time=trigger.transaction_time,
+        cause=_cause(trigger, superseded, mine, previous is None, key[3]),
+        **dict(zip(AMOUNTS, amounts)), declaration_id=trigger.declaration_id,
+        declaration_digest=trigger.digest, file=trigger.file, first_line=trigger.first_line, run_id=run_id)
+
+
 def merge(*, known: list[Declaration], contributions: list[Contribution], versions: list[ResourceVersion],
           arriving: list[Declaration], new_contributions: list[Contribution], run_id: str,
           ) -> tuple[list[Declaration], list[Contribution], list[ResourceVersion]]:
@@ -257,45 +289,24 @@ def merge(*, known: list[Declaration], contributions: list[Contribution], versio
     declaration of the slots concerned). Returns what to append: new declarations, new contributions
     and new versions. Declarations already known (same digest) add nothing.
     """
-    known_digests = {d.digest for d in known}
-    fresh = sorted({d.digest: d for d in reversed(arriving) if d.digest not in known_digests}.values(),
-                   key=arrival_order)
+    fresh = _fresh(known, arriving)
     fresh_digests = {d.digest for d in fresh}
     added = [c for c in new_contributions if c.digest in fresh_digests]
     by_key: dict[tuple, list[Contribution]] = {}
+    keys_of_slot: dict[str, set[tuple]] = {}
     for contribution in contributions + added:
         by_key.setdefault(contribution.key, []).append(contribution)
-    last: dict[tuple, ResourceVersion] = {}
-    for version in versions:
-        if version.key not in last or version.version > last[version.key].version:
-            last[version.key] = version
-    keys_of_slot: dict[str, set[tuple]] = {}
-    for key, key_contributions in by_key.items():
-        for contribution in key_contributions:
-            keys_of_slot.setdefault(contribution.slot, set()).add(key)
+        keys_of_slot.setdefault(contribution.slot, set()).add(contribution.key)
+    last = _last_versions(versions)
     out: list[ResourceVersion] = []
     after = current_declarations(known)            # the current declaration of each slot, kept up to date
     for trigger, previous_current in becoming_current(after, fresh):
-        superseded = previous_current is not None
         for key in sorted(keys_of_slot.get(trigger.slot, ())):
-            value = value_of(by_key[key], after)
-            previous = last.get(key)
-            if previous is not None and previous.amounts == (value or (None,) * len(AMOUNTS)):
-                continue
-            if previous is None and value is None:
-                continue
-            mine = next((c for c in by_key[key] if c.digest == trigger.digest), None)
-            amounts = value or (None,) * len(AMOUNTS)
-            number = previous.version + 1 if previous else 1
-            version = ResourceVersion(
-                version_id=hashlib.sha256(f"{'|'.join(key)}|{number}|{trigger.digest}".encode()).hexdigest()[:24],
-                person_key=key[0], nir=(mine or by_key[key][0]).nir, declarant_id=key[1], nature=key[2], month=key[3],
-                version=number, transaction_time=trigger.transaction_time,
-                cause=_cause(trigger, superseded, mine, previous is None, key[3]),
-                **dict(zip(AMOUNTS, amounts)), declaration_id=trigger.declaration_id,
-                declaration_digest=trigger.digest, file=trigger.file, first_line=trigger.first_line, run_id=run_id)
-            last[key] = version
-            out.append(version)
+            version = _next_version(key, by_key[key], value_of(by_key[key], after), trigger,
+                                    previous_current is not None, last.get(key), run_id)
+            if version is not None:
+                last[key] = version
+                out.append(version)
     return fresh, added, out
 
 
