@@ -195,13 +195,7 @@ def _withheld(outcome: Outcome) -> Outcome:
 
 def merge_all(outcomes: list[Outcome]) -> Outcome:
     """Many outcomes into one, in linear time."""
-    counts = LineCounts()
-    for outcome in outcomes:
-        counts += outcome.counts
-    return Outcome(tuple(r for o in outcomes for r in o.resources), tuple(q for o in outcomes for q in o.quarantine),
-                   tuple(w for o in outcomes for w in o.warnings), counts, sum(o.declarations for o in outcomes),
-                   sum(o.files for o in outcomes), tuple(s for o in outcomes for s in o.summaries),
-                   tuple(a for o in outcomes for a in o.allowances))
+    return Outcome.combine(outcomes)
 
 
 def _check_batch(total: Outcome, accepted: list[_AcceptedPerson], registry: RuleRegistry) -> Outcome:
@@ -227,8 +221,7 @@ def _check_batch(total: Outcome, accepted: list[_AcceptedPerson], registry: Rule
     kept = tuple(r for r in total.resources if not any(
         (r.file, p.first_line) in out and p.first_line <= r.first_line <= p.last_line for p in failing))
     _log.warning("batch.schema_failed", rule_id="DRM-SCH-001", people=len(failing), records=len(violations))
-    return Outcome(kept, tuple(quarantine), total.warnings, counts, total.declarations, total.files,
-                   total.summaries, total.allowances)
+    return replace(total, resources=kept, quarantine=tuple(quarantine), counts=counts)
 
 
 @compact_pickle
@@ -513,9 +506,7 @@ def process_file(path: str, registry: RuleRegistry, pseudonyms: Pseudonymiser, *
 
 
 def merge(a: Outcome, b: Outcome) -> Outcome:
-    return Outcome(a.resources + b.resources, a.quarantine + b.quarantine, a.warnings + b.warnings,
-                   a.counts + b.counts, a.declarations + b.declarations, a.files + b.files,
-                   a.summaries + b.summaries, a.allowances + b.allowances)
+    return a + b
 
 
 def check_declarant(declarant_id: str, summaries, registry: RuleRegistry,

@@ -11,7 +11,7 @@ declarant rows and totals. A bucket reads of its own history the months still op
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
@@ -228,9 +228,9 @@ def _count(kinds) -> dict[str, int]:
 
 
 def merge_bucket(job: RegisterJob, staging: str, context: BucketContext, bucket: int, paths: Iterable[str | None],
-                 index: list[ShardIndex]) -> dict:
+                 index: list[ShardIndex]) -> RegisterFigures:
     """Merge one bucket's arrivals into the register, write its flags, bases, published bases and decisions as
-    staged partitions; return its figures (``add_figures`` sums them)."""
+    staged partitions; return its figures."""
     contributions, mentions = _spilled(paths)
     result = _merged(job, context, bucket, contributions, mentions, index)
     derived = result.derived
@@ -248,49 +248,67 @@ def merge_bucket(job: RegisterJob, staging: str, context: BucketContext, bucket:
         write_partition(staging, "published", part, REFERENCE_BASE, _by_person(derived.published), avro=True)
     if derived.decisions:
         write_partition(staging, "decisions", part, GATE_DECISION, _by_person(derived.decisions), avro=True)
-    return {"versions_added": len(result.versions), "flags": len(derived.flags),
-            "bases": len(derived.bases), "published": len(derived.published),
-            "decisions": _count(d.kind for d in derived.decisions),
-            "months": {f"{d}|{n}": counts for (d, n), counts in result.derived.months.items()},
-            "declarants": result.declarants,
-            "last_month": max((item.month for items in (result.contributions, result.mentions, result.versions)
-                               for item in items), default="")}
+    return RegisterFigures(
+        versions_added=len(result.versions), flags=len(derived.flags), bases=len(derived.bases),
+        published=len(derived.published), decisions=_count(d.kind for d in derived.decisions),
+        months={f"{d}|{n}": counts for (d, n), counts in result.derived.months.items()},
+        declarants=result.declarants,
+        last_month=max((item.month for items in (result.contributions, result.mentions, result.versions)
+                        for item in items), default=""))
 
 
 # --- the run's totals ---------------------------------------------------------------------------------------
 
-def no_figures() -> dict:
-    return {"versions_added": 0, "flags": 0, "bases": 0, "published": 0, "decisions": {}, "months": {},
-            "declarants": {}, "last_month": ""}
+@dataclass
+class RegisterFigures:
+    """What a run's register stage did: a bucket's figures, or their sum over the run."""
+
+    versions_added: int = 0
+    flags: int = 0
+    bases: int = 0
+    published: int = 0
+    decisions: dict[str, int] = field(default_factory=dict)          # gate decisions by kind
+    months: dict[str, list[int]] = field(default_factory=dict)       # "declarant|nature" -> [months, revised]
+    declarants: dict[str, list[int]] = field(default_factory=dict)   # declarant -> [first known, first revised]
+    last_month: str = ""                                            # the latest month the run wrote rows for
+    declarations_added: int = 0
+
+    def add(self, other: "RegisterFigures") -> "RegisterFigures":
+        """``other`` added to these figures, in place."""
+        for name in ("versions_added", "flags", "bases", "published", "declarations_added"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.last_month = max(self.last_month, other.last_month)
+        for kind, count in other.decisions.items():
+            self.decisions[kind] = self.decisions.get(kind, 0) + count
+        for table in (self.months, self.declarants):
+            source = other.months if table is self.months else other.declarants
+            for key, counts in source.items():
+                current = table.setdefault(key, [0, 0])
+                table[key] = [current[0] + counts[0], current[1] + counts[1]]
+        return self
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()
+
+    @classmethod
+    def read(cls, path: Path) -> "RegisterFigures":
+        """The figures a run's staging folder holds (none when the run had no register stage)."""
+        return cls(**json.loads(path.read_text())) if path.exists() else cls()
 
 
-def add_figures(total: dict, item: dict) -> dict:
-    """``item`` (a bucket's figures, or a partial total) added to ``total``, in place."""
-    for key in ("versions_added", "flags", "bases", "published"):
-        total[key] += item[key]
-    total["last_month"] = max(total["last_month"], item["last_month"])
-    for kind, count in item["decisions"].items():
-        total["decisions"][kind] = total["decisions"].get(kind, 0) + count
-    for table in ("months", "declarants"):
-        for key, counts in item[table].items():
-            current = total[table].setdefault(key, [0, 0])
-            total[table][key] = [current[0] + counts[0], current[1] + counts[1]]
-    return total
-
-
-def finish(job: RegisterJob, staging: str, total: dict, index: list[ShardIndex]) -> dict:
+def finish(job: RegisterJob, staging: str, total: RegisterFigures, index: list[ShardIndex]) -> RegisterFigures:
     """The run's declarant rows into the register, and its totals into the staging folder."""
-    total = dict(total, declarations_added=sum(entry.fresh for entry in index))
+    total = replace(total, declarations_added=sum(entry.fresh for entry in index))
     if job.write:
         root = Path(job.root)
         rows = [{"declarant_id": d, "months_added": c[0], "months_revised": c[1],
-                 "transaction_time": job.as_of} for d, c in sorted(total["declarants"].items())]
+                 "transaction_time": job.as_of} for d, c in sorted(total.declarants.items())]
         store.write_run_part(root, "declarants", job.run_id, rows)
         if job.compact_every:
             store.compact_folder(root, root / "declarants", (*job.committed, job.run_id), job.compact_every)
-    write_bytes(f"{staging}/_register.json", json.dumps(total, sort_keys=True).encode())
+    write_bytes(f"{staging}/_register.json", total.to_json())
     return total
 
 
-__all__ = ["BucketContext", "RegisterJob", "ShardIndex", "add_figures", "finish", "gate_inputs", "index_shard",
-           "merge_bucket", "no_figures", "registry_rules", "spill_outcome"]
+__all__ = ["BucketContext", "RegisterFigures", "RegisterJob", "ShardIndex", "finish", "gate_inputs", "index_shard",
+           "merge_bucket", "registry_rules", "spill_outcome"]

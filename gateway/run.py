@@ -31,7 +31,7 @@ from gateway.policy import load_policy
 from gateway.versioning import compaction, store
 from gateway.versioning.horizon import mentions_from, open_from
 from transforms import pipeline
-from gateway.register_run import RegisterJob
+from gateway.register_run import RegisterFigures, RegisterJob
 
 DATASETS = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "published", "decisions", "report")
 ARRIVAL_FOLDER = re.compile(r"^(20[0-9]{2})-(0[1-9]|1[0-2])(?:-(0[1-9]|[12][0-9]|3[01]))?$")
@@ -131,7 +131,7 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
             raise RunFailedError(f"run stopped before completing @ {out}: {reason}; previous outputs are "
                                  "unchanged, rerun when the cause is fixed") from None
     stats = _read_stats(staging)
-    register = _read_json(staging / "_register.json")
+    register = RegisterFigures.read(staging / "_register.json")
     withdraw_manifest(out)          # from here until the new run.json, a consumer sees no run (never a mix)
     outputs = _finalise(out, staging)
     manifest = {
@@ -146,9 +146,8 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
         "as_of": job.as_of,
         "policy": {"version": policy.version, "sha256": policy.digest},
         "register": _register_figures(register, register_dir, job),
-        "floating": floating_rates(register.get("months", {})),
-        "gate": {"bases_published": register.get("published", 0),
-                 "decisions": dict(sorted(register.get("decisions", {}).items()))},
+        "floating": floating_rates(register.months),
+        "gate": {"bases_published": register.published, "decisions": dict(sorted(register.decisions.items()))},
     }
     metrics = run_metrics(out, manifest)
     history = record_run(history_dir, out, manifest["run_id"], metrics)
@@ -157,7 +156,7 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
     if job.write and files:                            # the register sees the run once it is complete
         store.commit(register_dir, store.Commit(run_id, job.as_of, manifest["register"]["declarations_added"],
                                                 manifest["register"]["versions_added"],
-                                                max(register.get("last_month", ""), job.as_of[:7])))
+                                                max(register.last_month, job.as_of[:7])))
     folder = history_dir.resolve()
     shown = folder.relative_to(out.resolve()) if folder.is_relative_to(out.resolve()) else folder
     manifest["history"] = {"folder": str(shown), "sequence": history["sequence"],
@@ -169,12 +168,11 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
     return RunResult(manifest, seconds)
 
 
-def _register_figures(register: dict, register_dir: Path, job: RegisterJob) -> dict:
+def _register_figures(register: RegisterFigures, register_dir: Path, job: RegisterJob) -> dict:
     """What the run adds (or added, for a rerun) to the register."""
     if not job.write:
         _log.info("register.already_committed", stage="register")
-    return {"declarations_added": register.get("declarations_added", 0),
-            "versions_added": register.get("versions_added", 0)}
+    return {"declarations_added": register.declarations_added, "versions_added": register.versions_added}
 
 
 def floating_rates(months: dict[str, list[int]]) -> dict:
@@ -230,10 +228,6 @@ def open_requests(path: str | None) -> tuple[tuple[str, str], ...]:
             raise ConfigurationError(f"open requests @ {path}:{number}: expected a JSON object with person_key "
                                      "and month") from None
     return tuple(sorted(pairs))
-
-
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _read_stats(staging: Path) -> dict:

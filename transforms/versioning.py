@@ -11,8 +11,8 @@ from __future__ import annotations
 import apache_beam as beam
 
 from gateway import log, memory
-from gateway.register_run import (BucketContext, RegisterJob, ShardIndex, add_figures, finish, index_shard,
-                                  merge_bucket, no_figures, spill_outcome)
+from gateway.register_run import (BucketContext, RegisterFigures, RegisterJob, ShardIndex, finish, index_shard,
+                                  merge_bucket, spill_outcome)
 from gateway.records import Outcome
 
 DECLARATIONS = "declarations"
@@ -67,15 +67,15 @@ class _MergeBucket(beam.DoFn):
 
 class _SumRegister(beam.CombineFn):
     def create_accumulator(self):
-        return no_figures()
+        return RegisterFigures()
 
     def add_input(self, total, item):
-        return add_figures(total, item)
+        return total.add(item)
 
     def merge_accumulators(self, accumulators):
-        total = no_figures()
+        total = RegisterFigures()
         for accumulator in accumulators:
-            add_figures(total, accumulator)
+            total.add(accumulator)
         return total
 
     def extract_output(self, total):
