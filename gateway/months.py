@@ -14,6 +14,16 @@ REPLACEMENT_TYPES = ("03", "05")
 MONTHLY_NATURE = "01"
 
 
+def month_of_instant(instant: str) -> str:
+    """The ``YYYY-MM`` month of an ISO date or time (a transaction time, an as-of date)."""
+    return instant[:7]
+
+
+def day_of_instant(instant: str) -> str:
+    """The ``YYYY-MM-DD`` day of an ISO date or time."""
+    return instant[:10]
+
+
 def add_months(month: str, offset: int) -> str:
     """``month`` moved by ``offset`` months (negative: earlier)."""
     index = int(month[:4]) * 12 + int(month[5:7]) - 1 + offset
@@ -39,8 +49,8 @@ def replacement_too_late(*, flow: str, nature: str, declaration_type: str, main_
     """Whether an annule-et-remplace of a monthly DSN arrived (ISO date or time) after the norm allows it."""
     if flow != "DSN" or nature != MONTHLY_NATURE or declaration_type not in REPLACEMENT_TYPES:
         return False
-    return bool(main_month) and bool(arrived) and arrived[:10] >= due_date(main_month, REPLACEMENT_DUE_DAY)
+    return bool(main_month) and bool(arrived) and day_of_instant(arrived) >= due_date(main_month, REPLACEMENT_DUE_DAY)
 
 
-__all__ = ["REPLACEMENT_DUE_DAY", "REPLACEMENT_TYPES", "add_months", "due_date", "months_between", "next_month",
-           "replacement_too_late"]
+__all__ = ["REPLACEMENT_DUE_DAY", "REPLACEMENT_TYPES", "add_months", "day_of_instant", "due_date", "month_of_instant",
+           "months_between", "next_month", "replacement_too_late"]

@@ -21,6 +21,7 @@ from gateway.errors import ConfigurationError, RunFailedError, UnreadableFlowErr
 from gateway.faults import checkpoint
 from gateway.inputs import InputFile, fingerprint, resolve_inputs
 from gateway.layout import RunLayout
+from gateway.months import month_of_instant
 from gateway.options import Settings
 from gateway.publish.history import record_run
 from gateway.publish.metrics import run_metrics
@@ -156,7 +157,7 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
     if job.write and files:                            # the register sees the run once it is complete
         store.commit(register_dir, store.Commit(run_id, job.as_of, manifest["register"]["declarations_added"],
                                                 manifest["register"]["versions_added"],
-                                                max(register.last_month, job.as_of[:7])))
+                                                max(register.last_month, month_of_instant(job.as_of))))
     folder = history_dir.resolve()
     shown = folder.relative_to(out.resolve()) if folder.is_relative_to(out.resolve()) else folder
     manifest["history"] = {"folder": str(shown), "sequence": history["sequence"],

@@ -12,7 +12,7 @@ from typing import Iterable
 
 from gateway.gate.estimate import Estimator
 from gateway.gate.table import GATE_RULES, OFFICER_DECISIONS, OFFICER_RULE, Decision, GateRule, first_applying
-from gateway.months import add_months, months_between
+from gateway.months import add_months, day_of_instant, month_of_instant, months_between
 from gateway.policy import BasePolicy, Policy
 from gateway.records import BaseChange, FloatingFlag, GateDecision, OfficerAnswer, ReferenceBase
 from gateway.values import euros
@@ -86,7 +86,7 @@ def _compare(view: PersonView, reference: ReferenceBase, base_policy: BasePolicy
         monthly_changes=changed, estimated_impact_cents=estimator.impact(reference.benefit, delta, window, params),
         held_by_request=any(month in open_requests for month, _ in changed),
         unstable_score=max((unstable.get(m, 0.0) for m, _ in changed), default=0.0),
-        months_since_paid=months_between(add_months(month_m, params.paid_months - 1), as_of[:7]))
+        months_since_paid=months_between(add_months(month_m, params.paid_months - 1), month_of_instant(as_of)))
     return _Compared(reference, now, change, base_policy.label)
 
 
@@ -127,7 +127,7 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
     """(bases published now, decisions taken now) for one person. ``frozen``/``last``: by (benefit, month M);
     ``open_requests``: the months of this person with a correction request open."""
     gate = policy.gate
-    if as_of[:10] < gate.effective_from:
+    if day_of_instant(as_of) < gate.effective_from:
         return [], []
     published = [base for base in new_bases if (base.benefit, base.reference_month) not in frozen]
     published_now = {(base.benefit, base.reference_month) for base in published}   # nothing to compare yet

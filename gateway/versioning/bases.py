@@ -6,7 +6,7 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
-from gateway.months import add_months
+from gateway.months import add_months, month_of_instant
 from gateway.policy import BasePolicy
 from gateway.records import Flow, ReferenceBase, ResourceNature
 from gateway.versioning.view import PersonView
@@ -15,7 +15,7 @@ ALLOWANCE = ResourceNature.DAILY_ALLOWANCE.value
 
 
 def reference_month(as_of: str, policy: BasePolicy) -> str:
-    month = as_of[:7]
+    month = month_of_instant(as_of)
     if policy.recompute == "quarterly":
         number = int(month[5:7])
         return f"{month[:4]}-{(number - 1) // 3 * 3 + 1:02d}"

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from gateway.errors import ConfigurationError
+from gateway.months import month_of_instant
 from gateway.publish.datasets import bucket_of
 from gateway.versioning import store
 from gateway.versioning.register import ResourceVersion, VersionCause
@@ -34,5 +35,5 @@ def append_forced(root: Path, *, person_key: str, declarant_id: str, nature: str
                       version_id=hashlib.sha256(f"{'|'.join(last.key)}|{last.version + 1}|forced:{request_id}"
                                                 .encode()).hexdigest()[:24])
     store.write_bucket(root, bucket_of(person_key, store.buckets_of(root)), run_id, [], [], [version])
-    store.commit(root, store.Commit(run_id, at, 0, 1, max(month, at[:7])))
+    store.commit(root, store.Commit(run_id, at, 0, 1, max(month, month_of_instant(at))))
     return version

@@ -22,7 +22,7 @@ from dataclasses import replace
 
 from gateway.policy import Policy
 from gateway.versioning.register import BucketState
-from gateway.months import add_months
+from gateway.months import add_months, month_of_instant
 
 QUARTER_OFFSET = 2          # a quarterly base's reference month: the first month of the run's quarter
 
@@ -36,7 +36,7 @@ def open_months(policy: Policy) -> int:
 
 def open_from(policy: Policy, as_of: str) -> str | None:
     """The first month still open for a run at ``as_of`` (None without a date: nothing is settled)."""
-    return add_months(as_of[:7], -open_months(policy)) if as_of else None
+    return add_months(month_of_instant(as_of), -open_months(policy)) if as_of else None
 
 
 def mentions_from(first_open: str) -> str:

@@ -17,7 +17,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator
 
-from gateway.months import next_month, replacement_too_late
+from gateway.months import month_of_instant, next_month, replacement_too_late
 from gateway.records import AMOUNT_FIELDS, Amounts, Cause, DeclarationSummary, Flow, Outcome, ResourceMonth, \
     ResourceNature, ResourceVersion, VersionCause, compact_pickle
 
@@ -218,7 +218,7 @@ def _cause(trigger: Declaration, superseded: bool, contribution: Contribution | 
         return VersionCause.REPLACEMENT
     causes = set(contribution.causes.split("+")) if contribution else set()
     if first_version and Cause.PAYMENT.value in causes or first_version and not causes:
-        arrival = trigger.transaction_time[:7]
+        arrival = month_of_instant(trigger.transaction_time)
         return VersionCause.INITIAL if arrival <= next_month(month) else VersionCause.LATE
     for cause, version_cause in ((Cause.PAS_REGULARISATION, VersionCause.PAS_REGULARISATION),
                                  (Cause.BACK_PAY, VersionCause.BACK_PAY),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from gateway.months import due_date, next_month
+from gateway.months import day_of_instant, due_date, next_month
 from gateway.policy import FloatingPolicy
 from gateway.records import Flow, MonthHistory, ResourceNature, VersionPoint
 from gateway.versioning.register import (BucketState, Contribution, Declaration, Mention, ResourceVersion,
@@ -58,7 +58,7 @@ def people_as_of(state: BucketState, declarations: Iterable[Declaration], as_of:
     refused: dict[str, str] = {}
     for declaration in known:
         if declaration.too_late and declaration.digest not in live:
-            refused[declaration.slot] = max(refused.get(declaration.slot, ""), declaration.transaction_time[:10])
+            refused[declaration.slot] = max(refused.get(declaration.slot, ""), day_of_instant(declaration.transaction_time))
     people: dict[str, PersonView] = {}
 
     def person(key: str) -> PersonView:
@@ -87,7 +87,7 @@ def missing_keys(view: PersonView, as_of: str, policy: FloatingPolicy) -> set[Ke
         if not mention.open_contract or view.flows.get(mention.declarant_id) != Flow.DSN.value:
             continue
         expected = next_month(mention.month)
-        if (mention.declarant_id, expected) not in listed and due_date(expected, policy.missing_due_day) <= as_of[:10]:
+        if (mention.declarant_id, expected) not in listed and due_date(expected, policy.missing_due_day) <= day_of_instant(as_of):
             out.add((view.person_key, mention.declarant_id, ResourceNature.SALARY.value, expected))
     return out
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterator
 
-from gateway.months import REPLACEMENT_DUE_DAY, due_date, months_between
+from gateway.months import REPLACEMENT_DUE_DAY, day_of_instant, due_date, month_of_instant, months_between
 from gateway.records import MonthHistory, Origin, Severity
 from gateway.validate.registry import Finding, Target, rule
 
@@ -76,7 +76,7 @@ def still_inside_the_volatility_window(history: MonthHistory, policy) -> Iterato
     if not history.versions or history.declarant_months < policy.volatile_declarant_min_months \
             or history.declarant_revision_rate < policy.volatile_declarant_revision_rate:
         return
-    age = months_between(history.versions[0].transaction_time[:7], history.as_of[:7])
+    age = months_between(month_of_instant(history.versions[0].transaction_time), month_of_instant(history.as_of))
     if age < policy.volatile_months:
         yield Finding(_origin(history), "", f"first known {age} month(s) ago; declarant revision rate "
                       f"{history.declarant_revision_rate:.3f} over {history.declarant_months} months",
@@ -117,7 +117,7 @@ def several_payments_in_the_month(history: MonthHistory, policy) -> Iterator[Fin
       reference="CT DSN 2025 §1.4.3.3 (échéance du 5 ou du 15 du mois suivant)")
 def declared_after_its_due_date(history: MonthHistory, policy) -> Iterator[Finding]:
     if history.versions and history.versions[0].cause == "LATE":
-        yield Finding(_origin(history), "", f"first known {history.versions[0].transaction_time[:10]}",
+        yield Finding(_origin(history), "", f"first known {day_of_instant(history.versions[0].transaction_time)}",
                       score=policy.late_score)
 
 
@@ -130,8 +130,8 @@ def declared_after_its_due_date(history: MonthHistory, policy) -> Iterator[Findi
 def replaced_after_its_due_date(history: MonthHistory, policy) -> Iterator[Finding]:
     due = due_date(history.month, REPLACEMENT_DUE_DAY)
     # Registers written before replacements were refused hold late ones as REPLACEMENT versions.
-    applied = [v.transaction_time[:10] for v in history.versions
-               if v.cause == REPLACEMENT and v.transaction_time[:10] >= due]
+    applied = [day for v in history.versions
+               if v.cause == REPLACEMENT and (day := day_of_instant(v.transaction_time)) >= due]
     late = sorted([*applied, *([history.late_replacement] if history.late_replacement else [])])
     if late:
         what = "refused" if history.late_replacement else "applied"

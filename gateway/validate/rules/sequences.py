@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterator, Sequence
 
-from gateway.months import REPLACEMENT_DUE_DAY, due_date, next_month, replacement_too_late
+from gateway.months import REPLACEMENT_DUE_DAY, day_of_instant, due_date, next_month, replacement_too_late
 from gateway.records import AllowanceMention, DeclarationSummary, Flow, Origin, Severity
 from gateway.validate.registry import Finding, Target, rule
 
@@ -119,7 +119,7 @@ def replacement_before_its_due_date(declarant: str, summaries: Sequence[Declarat
         if _too_late(summary) and (_key(summary) in in_time or summary.slot_known):
             due = due_date(summary.main_month, REPLACEMENT_DUE_DAY)
             yield Finding(_origin(summary), "S20.G00.05.002",
-                          f"replacement for {summary.main_month} received {summary.arrived[:10]}, due before {due}: "
+                          f"replacement for {summary.main_month} received {day_of_instant(summary.arrived)}, due before {due}: "
                           "not applied")
 
 
