@@ -17,39 +17,26 @@ def _warnings(out) -> set[str]:
     return {row["rule_id"] for row in ds.dataset(folder, format="parquet").to_table(columns=["rule_id"]).to_pylist()}
 
 
-def test_a_replacement_whose_original_is_in_the_register_has_an_original(tmp_path):
+def _two_runs(tmp_path, replacement_at: str, net_social: int = 150000, main_month=B.date(2025, 3, 1)):
+    """A March original in a first run (3 April), then a replacement of ``main_month`` at ``replacement_at``."""
     first, second, out = tmp_path / "m1", tmp_path / "m2", tmp_path / "out"
     first.mkdir()
     second.mkdir()
     (first / "original.dsn").write_bytes(B.a_dsn_file(siret=SIRET))
     (second / "replacement.dsn").write_bytes(B.a_dsn_file(
-        (B.a_person(), [B.a_payment(net_social=199000)]), siret=SIRET, type_="03", rank=2))
+        (B.a_person(), [B.a_payment(net_social=net_social)]), siret=SIRET, type_="03", rank=2, main_month=main_month))
     run(Settings((str(first),), str(out), TEST_KEY, as_of="2025-04-03T00:00:00Z"))
-    run(Settings((str(second),), str(out), TEST_KEY, as_of="2025-04-04T00:00:00Z"))
+    return run(Settings((str(second),), str(out), TEST_KEY, as_of=replacement_at)), out
+
+
+def test_a_replacement_whose_original_is_in_the_register_has_an_original(tmp_path):
+    _, out = _two_runs(tmp_path, "2025-04-04T00:00:00Z", net_social=199000)
     assert "DRM-XDC-001" not in _warnings(out)
 
 
 def test_a_replacement_with_no_original_anywhere_is_reported(tmp_path):
-    first, second, out = tmp_path / "m1", tmp_path / "m2", tmp_path / "out"
-    first.mkdir()
-    second.mkdir()
-    (first / "original.dsn").write_bytes(B.a_dsn_file(siret=SIRET))
-    (second / "replacement.dsn").write_bytes(B.a_dsn_file(siret=SIRET, type_="03", rank=2,
-                                                          main_month=B.date(2025, 4, 1)))
-    run(Settings((str(first),), str(out), TEST_KEY, as_of="2025-04-03T00:00:00Z"))
-    run(Settings((str(second),), str(out), TEST_KEY, as_of="2025-05-04T00:00:00Z"))
+    _, out = _two_runs(tmp_path, "2025-05-04T00:00:00Z", main_month=B.date(2025, 4, 1))
     assert "DRM-XDC-001" in _warnings(out)
-
-
-def _two_runs(tmp_path, replacement_at: str):
-    first, second, out = tmp_path / "m1", tmp_path / "m2", tmp_path / "out"
-    first.mkdir()
-    second.mkdir()
-    (first / "original.dsn").write_bytes(B.a_dsn_file(siret=SIRET))
-    (second / "replacement.dsn").write_bytes(B.a_dsn_file(
-        (B.a_person(), [B.a_payment(net_social=150000)]), siret=SIRET, type_="03", rank=2))
-    run(Settings((str(first),), str(out), TEST_KEY, as_of="2025-04-03T00:00:00Z"))
-    return run(Settings((str(second),), str(out), TEST_KEY, as_of=replacement_at)), out
 
 
 def test_a_replacement_received_from_the_15th_of_the_next_month_is_refused_with_a_warning_to_the_declarant(tmp_path):
