@@ -164,9 +164,7 @@ def index_envois(fh: BinaryIO, name: str, *, runs: LineRuns = iter_line_runs) ->
             _grow(envoi.header, raw)
             _mark(envoi, raw, oversize, binary)
             if not oversize and raw.data[:14] in _ENVOI_VALUES:
-                pair = _value(raw)
-                if pair:
-                    envoi.values[pair[0]] = pair[1]
+                _keep_value(envoi, raw)
             continue
         if envoi is None:
             _extend(index.orphans, raw, tail)
@@ -177,9 +175,8 @@ def index_envois(fh: BinaryIO, name: str, *, runs: LineRuns = iter_line_runs) ->
             _grow(envoi.footer, raw)
             _mark(envoi, raw, oversize, binary)
             in_footer, declaration = True, None
-            pair = None if oversize else _value(raw)
-            if pair:
-                envoi.values[pair[0]] = pair[1]
+            if not oversize:
+                _keep_value(envoi, raw)
             continue
         if in_footer:
             yield close("S90")
@@ -205,12 +202,23 @@ def index_envois(fh: BinaryIO, name: str, *, runs: LineRuns = iter_line_runs) ->
     if envoi is not None:
         yield close("end of file")
     if last is not None:
-        index.lines = last.number
-        fh.seek(0, 2)
-        index.size = fh.tell()
-        fh.seek(-1, 2)
-        index.ends_without_newline = fh.read(1) != b"\n"
+        _file_totals(index, fh, last)
     yield index
+
+
+def _keep_value(envoi: EnvoiIndex, raw: RawLine) -> None:
+    """An envoi header's or footer's value the file rules read (norm, test flag, totals)."""
+    pair = _value(raw)
+    if pair:
+        envoi.values[pair[0]] = pair[1]
+
+
+def _file_totals(index: FileIndex, fh: BinaryIO, last: RawLine | Tail) -> None:
+    index.lines = last.number
+    fh.seek(0, 2)
+    index.size = fh.tell()
+    fh.seek(-1, 2)
+    index.ends_without_newline = fh.read(1) != b"\n"
 
 
 def _mark(envoi: EnvoiIndex, raw: RawLine, oversize: bool, binary: bool) -> None:
