@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable
 
+from gateway.months import Instant, Month
+
 
 def compact_pickle(cls):
     """Pickle a frozen slotted dataclass as the tuple of its field values. The stock state methods of such a
@@ -161,7 +163,7 @@ class ResourceMonth(Amounts):
     declarant_kind: DeclarantKind
     nature: ResourceNature
     income_class: str | None         # PASRAU income class code, as declared
-    month: str                       # YYYY-MM the amount is attributed to (valid time)
+    month: Month                       # YYYY-MM the amount is attributed to (valid time)
     cause: Cause
     payment_count: int = 0
     payment_date: date | None = None  # latest payment date contributing
@@ -173,7 +175,7 @@ class ResourceMonth(Amounts):
     declaration_type: str
     declaration_rank: str
     declaration_fraction: str
-    main_month: str | None
+    main_month: Month | None
     norm_version: str
     file: str
     first_line: int
@@ -222,7 +224,7 @@ class AllowanceMention:
     type 10) or paid by the paying body (PASRAU, daily-allowance income class)."""
 
     person_key: str
-    month: str
+    month: Month
     amount_cents: int
     flow: Flow
     declarant_id: str
@@ -240,7 +242,7 @@ class DeclarationSummary:
     flow: Flow
     nature: str
     type: str
-    main_month: str | None
+    main_month: Month | None
     fraction: str
     rank: str
     digest: str
@@ -258,7 +260,7 @@ class VersionPoint:
     """One version of a resource month, as the floating rules see it (no personal data)."""
 
     version: int
-    transaction_time: str
+    transaction_time: Instant
     cause: str
     amount_cents: int | None        # the amount the policy measures changes on
     file: str
@@ -272,8 +274,8 @@ class MonthHistory:
     declarant_id: str
     flow: Flow
     nature: str
-    month: str
-    as_of: str
+    month: Month
+    as_of: Instant
     versions: tuple[VersionPoint, ...] = ()     # oldest first; empty when expected but never declared
     payment_count: int = 0                     # payments in the month (current declarations)
     spanning_allowance: bool = False           # a daily allowance whose imputation period spans months
@@ -288,8 +290,8 @@ class BaseChange:
     """A published (frozen) base and the same base recomputed with newer versions: the gate rules' subject."""
 
     benefit: str
-    reference_month: str
-    as_of: str
+    reference_month: Month
+    as_of: Instant
     base_change_cents: int                  # recomputed - frozen, in the benefit's amount kind
     monthly_changes: tuple[tuple[str, int], ...]   # months that changed, with their change
     estimated_impact_cents: int             # benefit change for the claimant (estimate): < 0 is an overpayment
@@ -348,9 +350,9 @@ class ResourceVersion(Amounts):
     nir: str | None
     declarant_id: str
     nature: str
-    month: str
+    month: Month
     version: int
-    transaction_time: str
+    transaction_time: Instant
     cause: VersionCause
     declaration_id: str
     declaration_digest: str
@@ -375,7 +377,7 @@ class FloatingFlag:
     person_key: str
     declarant_id: str
     nature: str
-    month: str
+    month: Month
     rule_id: str
     score: float
     explain: str                   # French, for claimants and officers
@@ -387,7 +389,7 @@ class FloatingFlag:
     file: str
     first_line: int
     policy_version: str
-    as_of: str
+    as_of: Instant
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -399,9 +401,9 @@ class ReferenceBase:
     base_id: str
     person_key: str
     benefit: str
-    reference_month: str           # M, the month the right is examined
-    window_first: str              # first month of the reference period
-    window_last: str
+    reference_month: Month           # M, the month the right is examined
+    window_first: Month              # first month of the reference period
+    window_last: Month
     amount_kind: str               # which amount the benefit uses (net taxable, net social…)
     months_declared: int           # months of the window with at least one version
     total_cents: int               # sum of the monthly amounts (after flooring when the policy says so)
@@ -413,7 +415,7 @@ class ReferenceBase:
     monthly_cents: str             # "YYYY-MM:cents" for each window month, space-separated
     versions_used: str             # version ids, space-separated, sorted
     policy_version: str
-    as_of: str
+    as_of: Instant
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -421,7 +423,7 @@ class GateDecision:
     decision_id: str
     person_key: str
     benefit: str
-    reference_month: str
+    reference_month: Month
     kind: str
     status: str                        # PENDING (re-examined on later runs) or FINAL
     rule_id: str
@@ -440,7 +442,7 @@ class GateDecision:
     officer_reason: str | None
     spread_months: int | None
     policy_version: str
-    as_of: str
+    as_of: Instant
 
 
 @dataclass(frozen=True)

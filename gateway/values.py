@@ -6,6 +6,8 @@ import functools
 import re
 from datetime import date, datetime, timezone
 
+from gateway.months import Month
+
 _AMOUNT = re.compile(r"(-?)([0-9]+)\.([0-9]{2})")
 _DATE = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{4})")
 _MONTH_MMAAAA = re.compile(r"(0[1-9]|1[0-2])([0-9]{4})")
@@ -67,16 +69,16 @@ def next_month_end(day: date) -> date:
     return month_end(date(day.year + (day.month == 12), day.month % 12 + 1, 1))
 
 
-def month_of(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
+def month_of(day: date) -> Month:
+    return Month(f"{day.year:04d}-{day.month:02d}")
 
 
-def mmaaaa_month(text: str | None) -> str | None:
+def mmaaaa_month(text: str | None) -> Month | None:
     """'032025' -> '2025-03' (S21.G00.56.001, month of the error)."""
     if text is None:
         return None
     match = _MONTH_MMAAAA.fullmatch(text)
-    return f"{match.group(2)}-{match.group(1)}" if match else None
+    return Month(f"{match.group(2)}-{match.group(1)}") if match else None
 
 
 def format_cents(value: int | None) -> str:

@@ -17,7 +17,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator
 
-from gateway.months import month_of_instant, next_month, replacement_too_late
+from gateway.months import Instant, Month, month_of_instant, next_month, replacement_too_late
 from gateway.records import AMOUNT_FIELDS, Amounts, Cause, DeclarationSummary, Flow, Outcome, ResourceMonth, \
     ResourceNature, ResourceVersion, VersionCause, compact_pickle
 
@@ -34,12 +34,12 @@ class Declaration:
     rank: int
     declaration_id: str
     declaration_type: str
-    transaction_time: str
+    transaction_time: Instant
     file: str
     first_line: int
     # What superseding it touches: the earliest month it attributes amounts to, and the person buckets
     # ("03 11") of the people it lists. "" for none; None when not known (registers written before).
-    first_month: str | None = None
+    first_month: Month | None = None
     buckets: str | None = None
 
     @property
@@ -69,7 +69,7 @@ class Contribution(Amounts):
     nir: str | None
     declarant_id: str
     nature: str
-    month: str
+    month: Month
     slot: str
     digest: str
     causes: str                     # the record causes, sorted, joined by "+"
@@ -88,7 +88,7 @@ class Mention:
 
     person_key: str
     declarant_id: str
-    month: str                      # the declaration's main month
+    month: Month                      # the declaration's main month
     slot: str
     digest: str
     open_contract: bool
