@@ -38,6 +38,7 @@ setup(
         "python-multipart>=0.0.9",
         "argon2-cffi>=23.1",
         "itsdangerous>=2.1",
+        "dask[distributed]>=2026.8",       # Beam's DaskRunner: the distributed engine tested here
     ],
     extras_require={"test": ["pytest>=8", "hypothesis>=6.100", "httpx>=0.27", "playwright>=1.45", "import-linter>=2.16", "radon>=6.0"]},
     entry_points={"console_scripts": ["drm-gateway=gateway.cli:main"]},

@@ -21,9 +21,9 @@ from gateway.gate.estimate import estimator_named
 from gateway.gate.officer import load_answers
 from gateway.policy import Policy
 from gateway.publish.datasets import bucket_of, write_partition
-from gateway.publish.spill import read_objects, spill_objects
+from gateway.publish.spill import SPILL, read_objects, spill_objects
 from gateway.records import Outcome
-from gateway.storage import write_bytes
+from gateway.storage import list_files, write_bytes
 from gateway.validate.registry import Rule, Target
 from gateway.versioning import store
 from gateway.versioning.horizon import settled
@@ -107,7 +107,7 @@ def spill_outcome(job: RegisterJob, staging: str, outcome: Outcome, arrivals: di
         buckets.setdefault(bucket_of(contribution.person_key, job.buckets), ([], []))[0].append(contribution)
     for mention in mentions:
         buckets.setdefault(bucket_of(mention.person_key, job.buckets), ([], []))[1].append(mention)
-    by_bucket = [(bucket, spill_objects(staging, f"register/bucket={bucket:02d}", items))
+    by_bucket = [(bucket, spill_objects(staging, f"register/buckets/bucket={bucket:02d}", items))
                  for bucket, items in sorted(buckets.items())]
     return by_shard, by_bucket
 
@@ -160,6 +160,27 @@ def index_shard(job: RegisterJob, staging: str, shard: int, paths: Iterable[str 
     return index, sorted(touched)
 
 
+def record_shard(staging: str, index: ShardIndex, touched: list[int]) -> str:
+    """A shard's index and touched buckets, parked for the bucket step (a second pipeline: no side input)."""
+    return spill_objects(staging, f"register/shards/shard={index.shard:02d}", (index, touched))
+
+
+def bucket_inputs(job: RegisterJob, staging: str) -> tuple[list[ShardIndex], list[tuple[int, tuple[str, ...]]]]:
+    """What the bucket step reads, from the staging folder once every shard is indexed: the shards' index, and
+    each bucket to merge with its spilled contributions and mentions (buckets of arrivals, of people a superseded
+    declaration listed, and with pending gate decisions; the last two may have no file)."""
+    index, touched = [], set(job.pending_buckets)
+    for path in list_files(f"{staging}/{SPILL}/register/shards"):
+        entry, buckets = read_objects(path)
+        index.append(entry)
+        touched.update(buckets)
+    files: dict[int, list[str]] = {bucket: [] for bucket in touched}
+    for path in list_files(f"{staging}/{SPILL}/register/buckets"):
+        bucket = int(path.rsplit("/bucket=", 1)[1].split("/", 1)[0])
+        files.setdefault(bucket, []).append(path)
+    return sorted(index), [(bucket, tuple(sorted(paths))) for bucket, paths in sorted(files.items())]
+
+
 # --- one bucket of people -----------------------------------------------------------------------------------
 
 def _of_slots(index: list[ShardIndex], slots: set[str], shards: set[int], which: str) -> list[Declaration]:
@@ -172,7 +193,7 @@ def _of_slots(index: list[ShardIndex], slots: set[str], shards: set[int], which:
 
 def _spilled(paths: Iterable[str | None]) -> tuple[list, list]:
     contributions, mentions = [], []
-    for path in sorted(p for p in paths if p is not None):      # None: a bucket with pending decisions
+    for path in sorted(p for p in paths if p is not None):      # none: a bucket with pending decisions
         spilled_contributions, spilled_mentions = read_objects(path)
         contributions.extend(spilled_contributions)
         mentions.extend(spilled_mentions)
@@ -310,5 +331,5 @@ def finish(job: RegisterJob, staging: str, total: RegisterFigures, index: list[S
     return total
 
 
-__all__ = ["BucketContext", "RegisterFigures", "RegisterJob", "ShardIndex", "finish", "gate_inputs", "index_shard",
-           "merge_bucket", "registry_rules", "spill_outcome"]
+__all__ = ["BucketContext", "RegisterFigures", "RegisterJob", "ShardIndex", "bucket_inputs", "finish", "gate_inputs",
+           "index_shard", "merge_bucket", "record_shard", "registry_rules", "spill_outcome"]

@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,11 +53,22 @@ def run_id_of(inputs: list[dict]) -> str:
     return digest.hexdigest()[:16]
 
 
+def absolute(settings: Settings) -> Settings:
+    """Every path of the settings made absolute before a pipeline starts: a cluster's workers run in folders of
+    their own, where a relative ``--out`` would silently land somewhere else."""
+    def fixed(path: str | None) -> str | None:
+        return path if path is None or "://" in path else os.path.abspath(path)
+    return replace(settings, out=fixed(settings.out), history=fixed(settings.history),
+                   register=fixed(settings.register), policy=fixed(settings.policy),
+                   open_requests=fixed(settings.open_requests))
+
+
 def run(settings: Settings) -> RunResult:
     """One run into ``settings.out``; refused with a clear error while another run writes there, or when the
     outputs cannot be written (a read-only folder, a full disk): then the run's temporary files are removed and
     the previous outputs stay as they were (a consumer may find no run.json: README, contract)."""
     memory.tune()                                      # before the runner starts its threads
+    settings = absolute(settings)
     layout = RunLayout.of(settings.out, history=settings.history, register=settings.register)
     out = layout.out
     files = resolve_inputs(settings.inputs)
@@ -132,6 +143,7 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
             raise RunFailedError(f"run stopped before completing @ {out}: {reason}; previous outputs are "
                                  "unchanged, rerun when the cause is fixed") from None
     stats = _read_stats(staging)
+    _check_coverage(stats, files, out)
     register = RegisterFigures.read(staging / "_register.json")
     withdraw_manifest(out)          # from here until the new run.json, a consumer sees no run (never a mix)
     outputs = _finalise(out, staging)
@@ -229,6 +241,16 @@ def open_requests(path: str | None) -> tuple[tuple[str, str], ...]:
             raise ConfigurationError(f"open requests @ {path}:{number}: expected a JSON object with person_key "
                                      "and month") from None
     return tuple(sorted(pairs))
+
+
+def _check_coverage(stats: dict, files: list[InputFile], out: Path) -> None:
+    """Refuse to publish or commit a run whose pipeline did not account for every input file and line (a
+    worker that wrote elsewhere, a runner that dropped a branch): the outputs stay as they were."""
+    if files and (stats["files"] != len(files)
+                  or stats["lines_read"] != stats["lines_used"] + stats["lines_ignored"] + stats["lines_quarantined"]):
+        raise RunFailedError(f"run incomplete @ {out}: the pipeline accounted for {stats['files']} of {len(files)} "
+                             "input files; expected every file counted (previous outputs are unchanged, nothing "
+                             "committed; check that the workers see the same paths)")
 
 
 def _read_stats(staging: Path) -> dict:

@@ -85,6 +85,22 @@ def write_parquet(path: Target, table: pa.Table, **options: Any) -> None:
     os.replace(_temporary(text), text)
 
 
+def list_files(folder: Target) -> list[str]:
+    """Every file below ``folder`` (recursively), sorted; none when it does not exist."""
+    text = os.fspath(folder)
+    if is_uri(text):
+        from pyarrow import fs
+        filesystem, where = _remote(text)
+        scheme = text.split("://", 1)[0]
+        try:
+            infos = filesystem.get_file_info(fs.FileSelector(where, recursive=True))
+        except FileNotFoundError:
+            return []
+        return sorted(f"{scheme}://{info.path}" for info in infos if info.type == fs.FileType.File)
+    root = Path(text)
+    return sorted(str(path) for path in root.rglob("*") if path.is_file()) if root.is_dir() else []
+
+
 def read_bytes(path: Target) -> bytes:
     text = os.fspath(path)
     if is_uri(text):
@@ -95,4 +111,4 @@ def read_bytes(path: Target) -> bytes:
         return fh.read()
 
 
-__all__ = ["is_uri", "read_bytes", "write_bytes", "write_chunks", "write_json", "write_parquet", "write_text"]
+__all__ = ["is_uri", "list_files", "read_bytes", "write_bytes", "write_chunks", "write_json", "write_parquet", "write_text"]

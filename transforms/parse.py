@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import apache_beam as beam
 import structlog
-from apache_beam import pvalue
 
 from gateway import log, memory
 from gateway.faults import checkpoint
@@ -18,10 +17,13 @@ from gateway.pseudonym import Pseudonymiser
 from gateway.records import LineCounts, Outcome, Origin, Severity, Violation
 from gateway.validate.quarantine import quarantine_records
 
+from transforms.tagged import split_tagged
+
 if TYPE_CHECKING:
     from gateway.register_run import RegisterJob
 
 TASKS = "tasks"
+OUTCOMES = "outcomes"
 CRASH_RULE = "DRM-RUN-001"
 CRASH_EXPLAIN = ("Une erreur interne de la passerelle a empêché de traiter cette partie du fichier ; elle est "
                  "mise de côté et sera retraitée après correction.")
@@ -34,14 +36,14 @@ def _registry():
 
 
 def crash_outcome(file: str, first_line: int, last_line: int, lines: int, error: BaseException, *,
-                  read: int = 0) -> Outcome:
+                  read: int = 0, files: int = 0) -> Outcome:
     """An unexpected error quarantines what it touched, counted: nothing is lost, no traceback."""
     violation = Violation(CRASH_RULE, Severity.FILE, Origin(file, first_line, last_line), "",
                           f"internal error {type(error).__name__}: expected the unit to be processed", CRASH_EXPLAIN,
                           "run")
     records = quarantine_records([violation], scope=Severity.FILE, lines=lines, first_line=first_line,
                                  last_line=last_line)
-    return Outcome(quarantine=records, counts=LineCounts(read=read, quarantined=lines))
+    return Outcome(quarantine=records, counts=LineCounts(read=read, quarantined=lines), files=files)
 
 
 class _IndexFile(beam.DoFn):
@@ -61,20 +63,20 @@ class _IndexFile(beam.DoFn):
             except Exception as error:  # noqa: BLE001 - any crash is counted, not lost
                 _log.error("file.crashed", file=label, error=type(error).__name__)
                 lines = count_lines(path)
-                yield crash_outcome(label, 1, lines, lines, error, read=lines)
+                yield OUTCOMES, crash_outcome(label, 1, lines, lines, error, read=lines, files=1)
                 continue
             checkpoint("index")
             for item in items:
                 if not isinstance(item, DeclarationTask):
-                    yield item
+                    yield OUTCOMES, item
                     continue
                 batch.append(item)
                 size += sum(span.span.lines for span in item.spans)
                 if size >= TASK_LINES:
-                    yield pvalue.TaggedOutput(TASKS, tuple(batch))
+                    yield TASKS, tuple(batch)
                     batch, size = [], 0
         if batch:
-            yield pvalue.TaggedOutput(TASKS, tuple(batch))
+            yield TASKS, tuple(batch)
 
 
 class _ProcessTask(beam.DoFn):
@@ -120,11 +122,11 @@ class ParseFlows(beam.PTransform):
         self._key = pseudonym_key
 
     def expand(self, paths):
-        indexed = paths | "IndexFiles" >> beam.ParDo(_IndexFile()).with_outputs(TASKS, main="outcomes")
+        indexed = split_tagged(paths | "IndexFiles" >> beam.ParDo(_IndexFile()), (OUTCOMES, TASKS), "Indexed")
         processed = (indexed[TASKS]
                      | "SpreadTasks" >> beam.Reshuffle()
                      | "ProcessDeclarations" >> beam.ParDo(_ProcessTask(self._key)))
-        return indexed["outcomes"], processed
+        return indexed[OUTCOMES], processed
 
 
 class _CheckGroup(beam.DoFn):

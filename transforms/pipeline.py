@@ -1,4 +1,8 @@
-"""The whole job: paths -> parse/validate/normalise -> datasets in a staging folder."""
+"""The whole job: paths -> parse/validate/normalise -> datasets in a staging folder, then the register.
+
+Written for every runner, not just the embedded one: several outputs of a step travel as tagged pairs
+(``transforms.tagged``), each pipeline ends in one final step, and nothing is a side input (the register's
+buckets run in a second pipeline that reads the shards' index from the staging folder)."""
 from __future__ import annotations
 
 import apache_beam as beam
@@ -6,7 +10,9 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 
 from transforms.parse import CrossChecks, ParseFlows
 from transforms.publish import PublishOutcomes
-from transforms.versioning import RegisterJob, VersionRegister
+from gateway.register_run import bucket_inputs
+from transforms.tagged import finish
+from transforms.versioning import MergeRegister, RegisterJob, StageRegister
 
 
 EMBEDDED_RUNNER = "FnApiRunner"    # Beam's in-process runner: no Prism download (ENGINEERING.md)
@@ -32,14 +38,25 @@ def group_files(paths: list[tuple]) -> list[list[tuple]]:
 
 def build(pipeline: beam.Pipeline, paths: list[tuple], staging: str, pseudonym_key: bytes,
           register: RegisterJob | None = None) -> None:
+    """The first pipeline: parse, check, publish, and the first half of the register stage; one final step."""
     files, declarations = (pipeline
                            | "Inputs" >> beam.Create(group_files(paths))
                            | "SpreadFiles" >> beam.Reshuffle()
                            | "Parse" >> ParseFlows(pseudonym_key))
     cross = declarations | "CrossChecks" >> CrossChecks(register)
-    (files, declarations, *cross) | "Publish" >> PublishOutcomes(staging)
+    leaves = list((files, declarations, *cross) | "Publish" >> PublishOutcomes(staging))
     if register is not None:
-        declarations | "Register" >> VersionRegister(register, staging)
+        leaves.extend(declarations | "Register" >> StageRegister(register, staging))
+    finish(leaves)
+
+
+def build_merge(pipeline: beam.Pipeline, staging: str, register: RegisterJob) -> None:
+    """The second pipeline: every bucket merged, once every shard of declarations is indexed."""
+    index, buckets = bucket_inputs(register, staging)
+    (pipeline
+     | "Buckets" >> beam.Create(buckets)
+     | "SpreadBuckets" >> beam.Reshuffle()
+     | "Merge" >> MergeRegister(register, staging, index))
 
 
 def pipeline_options(beam_args: tuple[str, ...]) -> PipelineOptions:
@@ -60,5 +77,9 @@ def pipeline_options(beam_args: tuple[str, ...]) -> PipelineOptions:
 
 def run(paths: list[tuple], staging: str, pseudonym_key: bytes, beam_args: tuple[str, ...],
         register: RegisterJob | None = None) -> None:
+    """The run's two pipelines, on the runner the arguments name (the embedded one by default)."""
     with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
         build(pipeline, paths, staging, pseudonym_key, register)
+    if register is not None:
+        with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+            build_merge(pipeline, staging, register)

@@ -3,8 +3,9 @@
 People travel in buckets (a stable hash of the pseudonym): each worker reads only its bucket's prior
 state from the register, merges the declarations that arrived, and derives the flags and bases of
 the bucket's people as of the run's transaction time. Declarations (one small row each) go by shard of
-their slot; a bucket reads of them only the slots its people are in (the shards' list is a side input).
-The work of each step is ``gateway.register_run``'s; these steps only route.
+their slot; a bucket reads of them only the slots its people are in. Two halves: ``StageRegister`` inside the
+parsing pipeline, ``MergeRegister`` in a second pipeline once every shard is indexed. The work of each step is
+``gateway.register_run``'s; these steps only route.
 """
 from __future__ import annotations
 
@@ -12,17 +13,19 @@ import apache_beam as beam
 
 from gateway import log, memory
 from gateway.register_run import (BucketContext, RegisterFigures, RegisterJob, ShardIndex, finish, index_shard,
-                                  merge_bucket, spill_outcome)
+                                  merge_bucket, record_shard, spill_outcome)
 from gateway.records import Outcome
+from transforms.tagged import split_tagged
 
 DECLARATIONS = "declarations"
-SUPERSEDED = "superseded"
+BUCKETS = "buckets"
 
-__all__ = ["RegisterJob", "ShardIndex", "VersionRegister"]
+__all__ = ["MergeRegister", "RegisterJob", "ShardIndex", "StageRegister"]
 
 
 class _SpillBuckets(beam.DoFn):
-    """An outcome's contributions and mentions by person bucket, and its declarations by shard (tagged)."""
+    """An outcome's declarations by shard and its contributions and mentions by person bucket, parked in the
+    staging folder; yields ``(tag, (key, path))`` pairs."""
 
     def __init__(self, job: RegisterJob, staging: str) -> None:
         self._job, self._staging = job, staging
@@ -33,12 +36,13 @@ class _SpillBuckets(beam.DoFn):
     def process(self, outcome: Outcome):
         by_shard, by_bucket = spill_outcome(self._job, self._staging, outcome, self._arrivals)
         for item in by_shard:
-            yield beam.pvalue.TaggedOutput(DECLARATIONS, item)
-        yield from by_bucket
+            yield DECLARATIONS, item
+        for item in by_bucket:
+            yield BUCKETS, item
 
 
 class _IndexShard(beam.DoFn):
-    """One shard of declarations -> its index (main) and the buckets its superseded declarations touch."""
+    """One shard of declarations -> the register's part for it, and its index parked for the bucket step."""
 
     def __init__(self, job: RegisterJob, staging: str) -> None:
         self._job, self._staging = job, staging
@@ -46,23 +50,21 @@ class _IndexShard(beam.DoFn):
     def process(self, element):
         shard, paths = element
         index, touched = index_shard(self._job, self._staging, shard, paths)
-        yield index
-        for bucket in touched:
-            yield beam.pvalue.TaggedOutput(SUPERSEDED, (bucket, None))
+        yield record_shard(self._staging, index, touched)
 
 
 class _MergeBucket(beam.DoFn):
-    def __init__(self, job: RegisterJob, staging: str) -> None:
-        self._job, self._staging = job, staging
+    def __init__(self, job: RegisterJob, staging: str, index: list[ShardIndex]) -> None:
+        self._job, self._staging, self._index = job, staging, index
 
     def setup(self) -> None:
         log.configure()
         memory.tune_collector()
         self._context = BucketContext.load(self._job)
 
-    def process(self, element, index):
+    def process(self, element):
         bucket, paths = element
-        yield merge_bucket(self._job, self._staging, self._context, bucket, paths, index)
+        yield merge_bucket(self._job, self._staging, self._context, bucket, paths, self._index)
 
 
 class _SumRegister(beam.CombineFn):
@@ -83,17 +85,17 @@ class _SumRegister(beam.CombineFn):
 
 
 class _WriteRegisterStats(beam.DoFn):
-    def __init__(self, job: RegisterJob, staging: str) -> None:
-        self._job, self._staging = job, staging
+    def __init__(self, job: RegisterJob, staging: str, index: list[ShardIndex]) -> None:
+        self._job, self._staging, self._index = job, staging, index
 
-    def process(self, total, index):
-        yield finish(self._job, self._staging, total, index)
+    def process(self, total):
+        yield finish(self._job, self._staging, total, self._index)
 
 
-class VersionRegister(beam.PTransform):
-    """Merge a run's accepted declarations into the register; write flags and bases of the buckets touched
-    (by what arrives, or by a declaration superseded), and of the buckets with pending gate decisions (a hold
-    is released even if the person sends nothing new)."""
+class StageRegister(beam.PTransform):
+    """The first half of the register stage, inside the parsing pipeline: a run's accepted declarations and
+    people parked in the staging folder, and each shard of declarations indexed (the run's declarations written
+    to the register). Returns the pipeline's leaves here (the bucket files, the shard entries)."""
 
     def __init__(self, job: RegisterJob, staging: str) -> None:
         super().__init__()
@@ -101,21 +103,27 @@ class VersionRegister(beam.PTransform):
 
     def expand(self, outcomes):
         job = self._job
-        spilled = outcomes | "SpillBuckets" >> beam.ParDo(_SpillBuckets(job, self._staging)).with_outputs(
-            DECLARATIONS, main="buckets")
+        spilled = split_tagged(outcomes | "SpillBuckets" >> beam.ParDo(_SpillBuckets(job, self._staging)),
+                               (DECLARATIONS, BUCKETS), "Spilled")
         every_shard = outcomes.pipeline | "EveryShard" >> beam.Create([(shard, None) for shard in range(job.buckets)])
         shards = ((spilled[DECLARATIONS], every_shard)
                   | "WithEveryShard" >> beam.Flatten()
                   | "GroupShard" >> beam.GroupByKey()
-                  | "IndexShard" >> beam.ParDo(_IndexShard(job, self._staging)).with_outputs(SUPERSEDED, main="index"))
-        index = beam.pvalue.AsList(shards["index"])
-        keyed = spilled["buckets"]
-        pending = (outcomes.pipeline
-                   | "PendingBuckets" >> beam.Create([(bucket, None) for bucket in job.pending_buckets]))
-        merged = ((keyed, pending, shards[SUPERSEDED])
-                  | "WithPending" >> beam.Flatten()
-                  | "GroupBucket" >> beam.GroupByKey()
-                  | "MergeBucket" >> beam.ParDo(_MergeBucket(job, self._staging), index))
-        return (merged
+                  | "IndexShard" >> beam.ParDo(_IndexShard(job, self._staging)))
+        return spilled[BUCKETS], shards
+
+
+class MergeRegister(beam.PTransform):
+    """The second half, a pipeline of its own once every shard is indexed (``register_run.bucket_inputs``): each
+    bucket merged, its flags, bases and decisions staged, the run's figures written. The shards' index is a
+    constructor argument, not a side input: a runner may recompute a side input's producer for every reader."""
+
+    def __init__(self, job: RegisterJob, staging: str, index: list[ShardIndex]) -> None:
+        super().__init__()
+        self._job, self._staging, self._index = job, staging, index
+
+    def expand(self, buckets):
+        return (buckets
+                | "MergeBucket" >> beam.ParDo(_MergeBucket(self._job, self._staging, self._index))
                 | "SumRegister" >> beam.CombineGlobally(_SumRegister())
-                | "WriteRegisterStats" >> beam.ParDo(_WriteRegisterStats(job, self._staging), index))
+                | "WriteRegisterStats" >> beam.ParDo(_WriteRegisterStats(self._job, self._staging, self._index)))
