@@ -82,6 +82,9 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
                                 lambda b: b.as_of))
     last = _by_person(_latest(state.decisions, lambda d: (d.person_key, d.benefit, d.reference_month),
                               lambda d: d.as_of))
+    seen: dict[str, set[str]] = {}
+    for decision in state.decisions:
+        seen.setdefault(decision.person_key, set()).add(decision.decision_id)
     for person_key, view in sorted(people_as_of(state, declarations, as_of).items()):
         flags = flags_of(person_key, month_histories(view, as_of, policy.floating, rates), rules, policy.floating,
                          policy_version=policy.version)
@@ -94,7 +97,7 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
             published, decisions = gate_person(
                 view, flags, bases, frozen.get(person_key, {}), last.get(person_key, {}), policy=policy, as_of=as_of,
                 open_requests=set(gate.open_requests.get(person_key, ())), officer=gate.officer,
-                estimator=gate.estimator)
+                estimator=gate.estimator, seen=frozenset(seen.get(person_key, ())))
             out.published.extend(published)
             out.decisions.extend(decisions)
         for key, versions in view.versions.items():

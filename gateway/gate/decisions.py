@@ -90,15 +90,35 @@ def _compare(view: PersonView, reference: ReferenceBase, base_policy: BasePolicy
     return _Compared(reference, now, change, base_policy.label)
 
 
+def _same_change(previous: GateDecision | None, reference: ReferenceBase, added: str) -> bool:
+    """Whether ``previous`` decided on this very change (same frozen base, same versions added)."""
+    return previous is not None and previous.frozen_base_id == reference.base_id and previous.versions_added == added
+
+
+def _decided_already(previous: GateDecision | None, reference: ReferenceBase, decision: GateDecision) -> bool:
+    """The same change was decided the same way, or an officer decided it: nothing new to say."""
+    return _same_change(previous, reference, decision.versions_added) and (
+        (previous.kind, previous.officer) == (decision.kind, decision.officer) or previous.rule_id == OFFICER_RULE.id)
+
+
 def _decide(compared: _Compared, person_key: str, previous: GateDecision | None, *, policy: Policy, as_of: str,
-            officer: dict[str, OfficerAnswer], rules: tuple[GateRule, ...], estimator: Estimator) -> GateDecision:
-    """The decision on one change: the table's first applying row, or the officer's answer to it."""
+            officer: dict[str, OfficerAnswer], rules: tuple[GateRule, ...], estimator: Estimator,
+            seen: frozenset[str] = frozenset()) -> GateDecision:
+    """The decision on one change: the table's first applying row, or the officer's answer to it. ``seen``: the
+    ids of the person's earlier decisions: a decision that comes back after another (held, then capped again)
+    gets an id of its own, so that a trail never holds two decisions under one id."""
     reference, now, change = compared.reference, compared.now, compared.change
     rule = first_applying(change, policy.gate, policy.gate.benefits[reference.benefit], rules)
     decision, explain = rule.decision, _sentence(rule, change, compared.label)
+    added = " ".join(sorted(set(now.versions_used.split()) - set(reference.versions_used.split())))
     decision_id = _decision_id(person_key, reference.benefit, reference.reference_month, reference.base_id,
                                now.versions_used, decision.value, policy.version)
-    answer = officer.get(decision_id)
+    if decision_id in seen and previous is not None and previous.decision_id != decision_id:
+        decision_id = _decision_id(decision_id, previous.decision_id)
+    # The officer answers the REVIEW_CAP decision they were shown: the previous one when it was on this change.
+    answered = (previous.decision_id if _same_change(previous, reference, added)
+                and previous.kind == Decision.REVIEW_CAP.value else decision_id)
+    answer = officer.get(answered)
     officer_fields = {"officer": None, "officer_reason": None, "spread_months": None}
     if answer is not None:
         rule, decision = OFFICER_RULE, OFFICER_DECISIONS[answer.action]
@@ -106,7 +126,6 @@ def _decide(compared: _Compared, person_key: str, previous: GateDecision | None,
         officer_fields = {"officer": answer.officer, "officer_reason": answer.reason,
                           "spread_months": answer.spread_months}
         explain = _officer_sentence(answer, change, compared.label)
-    added = sorted(set(now.versions_used.split()) - set(reference.versions_used.split()))
     return GateDecision(
         decision_id=decision_id, person_key=person_key, benefit=reference.benefit,
         reference_month=reference.reference_month, kind=decision.value, status=decision.status.value,
@@ -115,29 +134,32 @@ def _decide(compared: _Compared, person_key: str, previous: GateDecision | None,
         base_change_cents=change.base_change_cents,
         monthly_changes=" ".join(f"{m}:{d:+d}" for m, d in change.monthly_changes),
         estimated_impact_cents=change.estimated_impact_cents, estimator=estimator.name,
-        versions_added=" ".join(added), supersedes=previous.decision_id if previous else None,
+        versions_added=added, supersedes=previous.decision_id if previous else None,
         policy_version=policy.version, as_of=as_of, **officer_fields)
 
 
 def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list[ReferenceBase],
                 frozen: dict[tuple[str, str], ReferenceBase], last: dict[tuple[str, str], GateDecision], *,
                 policy: Policy, as_of: str, open_requests: set[str], officer: dict[str, OfficerAnswer],
-                estimator: Estimator, rules: tuple[GateRule, ...] = GATE_RULES,
+                estimator: Estimator, rules: tuple[GateRule, ...] = GATE_RULES, seen: frozenset[str] = frozenset(),
                 ) -> tuple[list[ReferenceBase], list[GateDecision]]:
     """(bases published now, decisions taken now) for one person. ``frozen``/``last``: by (benefit, month M);
     ``open_requests``: the months of this person with a correction request open."""
     gate = policy.gate
     if day_of_instant(as_of) < gate.effective_from:
         return [], []
-    published = [base for base in new_bases if (base.benefit, base.reference_month) not in frozen]
+    base_policies = {base_policy.benefit: base_policy for base_policy in policy.bases}
+    # A comparison base (policy ``comparison: true``) is computed and reported, never published nor gated.
+    paying = {benefit for benefit, base_policy in base_policies.items() if not base_policy.comparison}
+    published = [base for base in new_bases
+                 if base.benefit in paying and (base.benefit, base.reference_month) not in frozen]
     published_now = {(base.benefit, base.reference_month) for base in published}   # nothing to compare yet
     flags = list(flags)
     unstable = _unstable_months(flags, gate.unstable_rules)
     floating = {flag.key for flag in flags}
-    base_policies = {base_policy.benefit: base_policy for base_policy in policy.bases}
     decisions: list[GateDecision] = []
     for (benefit, month_m), reference in sorted(frozen.items()):
-        if benefit not in gate.benefits or (benefit, month_m) in published_now:
+        if benefit not in gate.benefits or benefit not in paying or (benefit, month_m) in published_now:
             continue
         compared = _compare(view, reference, base_policies[benefit], policy=policy, as_of=as_of, floating=floating,
                             unstable=unstable, open_requests=open_requests, estimator=estimator)
@@ -145,9 +167,9 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
             continue
         previous = last.get((benefit, month_m))
         decision = _decide(compared, view.person_key, previous, policy=policy, as_of=as_of, officer=officer,
-                           rules=rules, estimator=estimator)
-        if previous is not None and previous.decision_id == decision.decision_id:
-            continue                                  # decided already: no second event
+                           rules=rules, estimator=estimator, seen=seen)
+        if _decided_already(previous, reference, decision):
+            continue                                  # no second event
         decisions.append(decision)
         if Decision(decision.kind).refreezes:
             published.append(compared.now)             # the regularised base is the new frozen reference

@@ -46,6 +46,7 @@ class BasePolicy:
     deduction_rate: float
     deduction_natures: tuple[str, ...]
     floor_month_at_zero: bool
+    comparison: bool = False       # computed and reported only: never published to liquidation nor gated
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ def _base(benefit: str, r: _Reader) -> BasePolicy:
     return BasePolicy(benefit=benefit, label=r.get("label", str), window=(window[0], window[1]), recompute=recompute,
                       amount=r.amount("amount"), natures=r.natures("natures"), deduction_rate=rate,
                       deduction_natures=deduction.natures("natures") if deduction else (),
-                      floor_month_at_zero=r.get("floor_month_at_zero", bool, False))
+                      floor_month_at_zero=r.get("floor_month_at_zero", bool, False),
+                      comparison=r.get("comparison", bool, False))
 
 
 ESTIMATORS = ("linear", "openfisca")

@@ -106,3 +106,38 @@ def test_an_overpayment_above_the_cap_leaves_the_gate_only_with_an_officer_decis
     assert (answer.kind, answer.rule_id, answer.spread_months, answer.officer) == (
         "OFFICER_SPREAD", "DRM-GAT-008", 6, "agent-12")
     assert answer.supersedes == review.decision_id and "6 mois" in answer.explain
+
+
+def test_a_comparison_base_is_reported_but_never_published_nor_decided(run_file):
+    """RSA_M3_M1 (policy ``comparison: true``) is in the bases dataset, not in the liquidation feed, and a
+    revision that changes it raises no decision for it (issue 25: no comparison item in the review queue)."""
+    ledger = Ledger()
+    for number in (1, 2, 3):
+        month = date(2025, number, 1)
+        end = B.month_end(2025, number)
+        ledger.ingest([run_file(B.a_dsn_file((PERSON, [B.a_payment(paid_on=end, period=(month, end))]), siret=SIRET,
+                                             main_month=month), f"m{number}.dsn")], f"2025-{number + 1:02d}-05T08:00:00Z")
+    first = ledger.ingest([], "2025-05-05T08:00:00Z")
+    assert "RSA_M3_M1" in {b.benefit for b in first.derived.bases}
+    assert "RSA_M3_M1" not in {b.benefit for b in first.derived.published}
+    revised = ledger.ingest([_february(run_file, 288000)], "2025-05-20T08:00:00Z")
+    assert revised.derived.decisions and "RSA_M3_M1" not in {d.benefit for d in revised.derived.decisions}
+
+
+def test_a_decision_that_comes_back_after_a_hold_gets_its_own_id_and_its_answer_is_applied(run_file):
+    """Capped, held by a request, capped again: the trail holds three decisions under three ids, and the
+    officer's answer to the latest is applied on the next run (it was lost when both caps shared one id)."""
+    ledger = _published(run_file)
+    person = ledger.state.versions[0].person_key
+    [first] = _rsa(ledger.ingest([_february(run_file, 288000)], "2025-05-20T08:00:00Z"))
+    ledger.open_requests = {person: frozenset({"2025-02"})}
+    [held] = _rsa(ledger.ingest([], "2025-05-21T08:00:00Z"))
+    ledger.open_requests = {}
+    [again] = _rsa(ledger.ingest([], "2025-05-22T08:00:00Z"))
+    assert [d.kind for d in (first, held, again)] == ["REVIEW_CAP", "HOLD_CORRECTION", "REVIEW_CAP"]
+    assert len({first.decision_id, held.decision_id, again.decision_id}) == 3 and again.supersedes == held.decision_id
+    ledger.officer = {again.decision_id: OfficerAnswer(again.decision_id, "keep-frozen", None, "Erreur manifeste "
+                                                       "de l'employeur", "agent-7", "2025-05-22T10:00:00Z")}
+    [answer] = _rsa(ledger.ingest([], "2025-05-23T08:00:00Z"))
+    assert (answer.kind, answer.officer, answer.supersedes) == ("OFFICER_KEEP_FROZEN", "agent-7", again.decision_id)
+    assert _rsa(ledger.ingest([], "2025-05-24T08:00:00Z")) == []            # decided: no second event

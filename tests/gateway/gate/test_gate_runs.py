@@ -32,7 +32,7 @@ def _decisions(out: Path) -> list[dict]:
 def history(tmp_path_factory):
     root = tmp_path_factory.mktemp("gate")
     flows = root / "flows"
-    generate(flows, people=120, employers=6, bodies=2, months=7, seed=16)
+    generate(flows, people=120, employers=6, bodies=2, months=7, seed=19)
     manifests = _monthly_runs(flows, root / "a")
     return root, flows, manifests
 
