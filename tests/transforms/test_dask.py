@@ -46,6 +46,7 @@ def dask_cluster(tmp_path_factory):
             client.wait_for_workers(2, timeout=120)
         yield address
     finally:
+        _close_clients()
         for process in reversed(processes):
             process.terminate()
         for process in processes:
@@ -53,6 +54,15 @@ def dask_cluster(tmp_path_factory):
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _close_clients() -> None:
+    """The runner's own clients, closed before their scheduler stops (else they log reconnection errors)."""
+    import logging
+    from distributed import Client
+    for client in list(Client._instances):
+        client.close()
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
 def _same_outputs(left: Path, right: Path) -> list[str]:
