@@ -12,7 +12,7 @@ from corrections.notices import write_notice
 from gateway.values import euros
 from corrections.routing import month_fr, route_for
 from corrections.states import AWAITING_SOURCE, LABELS, Action, State
-from corrections.store import SYSTEM, CorrectionStore, _parse
+from corrections.store import NOT_AS_CLAIMED, SYSTEM, CorrectionStore, _parse
 
 ForcedRecorder = Callable[[Request, str, int], str]     # (request, month, cents) -> version id in the register
 
@@ -98,7 +98,7 @@ def apply_versions(store: CorrectionStore, run_id: str, versions: Iterable[dict]
                 in_favour = all(abs((m.corrected_cents or 0) - m.claimed_cents) <= tolerance for m in mine.months)
                 store.transition(mine.request_id, Action.CORRECT, actor=SYSTEM, at=at, session=session,
                                  note=f"déclaration corrigée reçue (exécution {run_id})",
-                                 outcome="IN_FAVOUR" if in_favour else "NOT_AS_CLAIMED")
+                                 outcome="IN_FAVOUR" if in_favour else NOT_AS_CLAIMED)
                 corrected.append(mine.request_id)
         session.add(SyncedRun(run_id=run_id, at=at))
     return corrected

@@ -17,7 +17,7 @@ from typing import Iterator
 import yaml
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import and_, create_engine, event, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +27,8 @@ from corrections.errors import (ConcurrentUpdateError, CorrectionError, IllegalT
 from corrections.model import Event, Officer, Request, RequestMonth, SyncedRun
 from corrections.states import SYSTEM_ACTIONS, Action, State, next_state
 from gateway.layout import RunLayout
+
+NOT_AS_CLAIMED = "NOT_AS_CLAIMED"     # a correction that does not give the claimant's amount
 
 SYSTEM = "system"
 
@@ -194,11 +196,15 @@ class CorrectionStore:
             return rows
 
     def open_months(self) -> list[tuple[str, str, str]]:
-        """(person, declarant, month) of every request the gate waits on (a forced value is applied)."""
+        """(person, declarant, month) of every request the gate waits on (a forced value is applied). A request
+        the source corrected but not as the claimant stated (NOT_AS_CLAIMED) still holds the gate: the dispute
+        is not resolved until an officer closes it."""
         from corrections.states import HOLDING
+        disputed = and_(Request.state == State.CORRECTED.value, Request.outcome == NOT_AS_CLAIMED)
         with self.transaction() as session:
             rows = session.execute(select(Request.person_key, Request.declarant_id, RequestMonth.month)
-                                   .join(RequestMonth).where(Request.state.in_([s.value for s in HOLDING])))
+                                   .join(RequestMonth)
+                                   .where(or_(Request.state.in_([s.value for s in HOLDING]), disputed)))
             return sorted(set(rows.all()))
 
     def synced(self, run_id: str) -> bool:

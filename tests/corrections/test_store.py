@@ -99,3 +99,29 @@ def test_a_closed_request_cannot_be_reopened_by_any_action(store, tmp_path):
 def test_an_unreachable_database_is_a_one_line_error():
     with pytest.raises(CorrectionError, match="corrections store unavailable @ postgresql"):
         CorrectionStore("postgresql://nobody:secret@127.0.0.1:1/none")
+
+
+def _corrected_to(store: CorrectionStore, cents: int, run_id: str, when: str) -> None:
+    """The flow brings a new version of the disputed month with ``cents`` of net social, known at ``when``."""
+    from corrections.service import apply_versions
+    apply_versions(store, run_id, [{"person_key": "p" * 32, "declarant_id": "12345678900011", "month": "2025-03",
+                                    "transaction_time": when, "version": 2, "cause": "NET_SOCIAL_CORRECTION",
+                                    "net_social_cents": cents, "version_id": f"v-{run_id}"}], at=when)
+
+
+def test_a_correction_not_as_the_claimant_stated_keeps_the_gate_holding_until_an_officer_closes(store, tmp_path):
+    """Issue 25: the employer corrects March to 2,500.00 € where the claimant stated 2,080.00 €: the request is
+    CORRECTED with outcome NOT_AS_CLAIMED and the gate still holds the month; once an officer closes the
+    dispute it does not. A correction as stated releases the hold at once."""
+    disputed = an_open_request(store)
+    route(store, disputed, officer="agent-1", at="2025-05-03T10:00:00Z", outbox=tmp_path)
+    _corrected_to(store, 250000, "r1", "2025-06-01T08:00:00Z")
+    request = store.get(disputed)
+    assert (request.state, request.outcome) == ("CORRECTED", "NOT_AS_CLAIMED")
+    assert store.open_months() == [("p" * 32, "12345678900011", "2025-03")]
+    store.transition(disputed, Action.CLOSE, actor="agent-1", at="2025-06-02T09:00:00Z", note="Écart expliqué.")
+    assert store.open_months() == []
+    settled = an_open_request(store, at="2025-06-03T09:00:00Z")
+    route(store, settled, officer="agent-1", at="2025-06-03T10:00:00Z", outbox=tmp_path)
+    _corrected_to(store, 208000, "r2", "2025-06-10T08:00:00Z")
+    assert store.get(settled).outcome == "IN_FAVOUR" and store.open_months() == []
