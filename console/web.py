@@ -51,6 +51,8 @@ FRENCH = {
     ErrorCode.SELF_DEACTIVATION: "Vous ne pouvez pas désactiver votre propre compte : demandez-le à un autre "
                                  "administrateur.",
     ErrorCode.LAST_ADMIN: "C'est le dernier administrateur actif : créez ou réactivez d'abord un autre administrateur.",
+    ErrorCode.SAME_AS_DECLARED: "Le montant indiqué est celui déjà déclaré : il n'y a rien à corriger. Confirmez si la "
+                                "contestation porte sur autre chose (le mois de rattachement, par exemple).",
 }
 
 

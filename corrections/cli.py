@@ -88,6 +88,8 @@ def open_request(
     key_file: Optional[str] = typer.Option(None, "--pseudonym-key-file"),
     insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key"),
     run_dir: Path = OutOption, db: Optional[str] = DbOption, at: Optional[str] = AtOption,
+    confirm: bool = typer.Option(False, "--confirm", help="Open it even where the stated amount equals the "
+                                                          "declared one (the dispute is about something else)."),
 ) -> None:
     """Open a request on resource months the register knows (the disputed amount comes from it)."""
     from gateway.pseudonym import Pseudonymiser, load_key
@@ -111,7 +113,7 @@ def open_request(
         return store.open(person_key=key, nir=nir[:13] if nir else None, declarant_id=declarant,
                           flow="DSN" if nature == "SALARY" else "PASRAU", nature=nature, months=disputed,
                           reason=reason, documents="; ".join(documents), officer=officer, at=_now(at),
-                          flag_rule=flag_rule)
+                          flag_rule=flag_rule, confirmed=confirm)
     out.print(f"request {_run(action)} opened")
 
 

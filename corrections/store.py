@@ -26,6 +26,7 @@ from corrections.errors import (ConcurrentUpdateError, CorrectionError, IllegalT
                                 NotAnOfficerError, UnknownRequestError)
 from corrections.model import Event, Officer, Request, RequestMonth, SyncedRun
 from corrections.states import SYSTEM_ACTIONS, Action, State, next_state
+from gateway.errors import ErrorCode
 from gateway.layout import RunLayout
 
 NOT_AS_CLAIMED = "NOT_AS_CLAIMED"     # a correction that does not give the claimant's amount
@@ -122,10 +123,17 @@ class CorrectionStore:
     # --- requests -------------------------------------------------------------------------------------
     def open(self, *, person_key: str, nir: str | None, declarant_id: str, flow: str, nature: str,
              months: dict[str, tuple[int | None, int]], reason: str, documents: str, officer: str, at: str,
-             flag_rule: str | None = None) -> str:
-        """A new request; ``months``: month -> (disputed amount from the register, amount the claimant states)."""
+             flag_rule: str | None = None, confirmed: bool = False) -> str:
+        """A new request; ``months``: month -> (disputed amount from the register, amount the claimant states).
+        A month where the claimant states what is already declared has nothing to correct: refused unless the
+        officer confirms (``confirmed``: the dispute is about something else, e.g. the month it belongs to)."""
         if not months:
             raise InvalidRequestError("no month @ --month: expected at least one disputed month")
+        same = sorted(month for month, (declared, stated) in months.items() if declared == stated)
+        if same and not confirmed:
+            raise InvalidRequestError(f"stated amount equals the declared one @ {', '.join(same)}: expected a "
+                                      "different amount, or --confirm when the dispute is about something else",
+                                      code=ErrorCode.SAME_AS_DECLARED)
         if not reason.strip():
             raise InvalidRequestError("reason @ --reason: expected why the claimant disputes the amount")
         request_id = "REQ-" + hashlib.sha256(f"{person_key}|{declarant_id}|{sorted(months)}|{at}".encode()).hexdigest()[:16]

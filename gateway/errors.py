@@ -26,6 +26,7 @@ class ErrorCode(str, enum.Enum):
     TRANSITION_NOT_ALLOWED = "TRANSITION_NOT_ALLOWED"
     SELF_DEACTIVATION = "SELF_DEACTIVATION"
     LAST_ADMIN = "LAST_ADMIN"
+    SAME_AS_DECLARED = "SAME_AS_DECLARED"
 
 
 class GatewayError(Exception):

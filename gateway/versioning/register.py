@@ -240,7 +240,9 @@ def becoming_current(current: dict[str, Declaration], fresh: Iterable[Declaratio
     supersedes (None for a slot's first); ``current`` (slot -> current declaration) is updated before each is
     yielded. An older rank arriving late, or a replacement received after its due date, changes nothing and is
     not yielded."""
-    for declaration in sorted(fresh, key=arrival_order):
+    # Declarations received at the same instant: those received in time first, so that a replacement received
+    # too late is never current for a moment before the original it may not replace.
+    for declaration in sorted(fresh, key=lambda d: (d.transaction_time, d.too_late, d.file, d.first_line)):
         previous = current.get(declaration.slot)
         if previous is not None and declaration.standing <= previous.standing:
             continue

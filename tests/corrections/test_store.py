@@ -125,3 +125,16 @@ def test_a_correction_not_as_the_claimant_stated_keeps_the_gate_holding_until_an
     route(store, settled, officer="agent-1", at="2025-06-03T10:00:00Z", outbox=tmp_path)
     _corrected_to(store, 208000, "r2", "2025-06-10T08:00:00Z")
     assert store.get(settled).outcome == "IN_FAVOUR" and store.open_months() == []
+
+
+def test_a_request_stating_the_declared_amount_is_refused_unless_the_officer_confirms(store):
+    """Nothing to correct where the claimant states what is declared: a clear refusal (nothing recorded), unless
+    the officer confirms the dispute is about something else."""
+    from gateway.errors import ErrorCode
+    with pytest.raises(InvalidRequestError, match="stated amount equals the declared one @ 2025-03") as refused:
+        an_open_request(store, months={"2025-03": (208000, 208000)})
+    assert refused.value.code is ErrorCode.SAME_AS_DECLARED and store.list() == []
+    request_id = store.open(person_key="p" * 32, nir=None, declarant_id="12345678900011", flow="DSN", nature="SALARY",
+                            months={"2025-03": (208000, 208000)}, reason="Versement rattaché au mauvais mois.",
+                            documents="bulletin", officer="agent-1", at="2025-05-03T09:00:00Z", confirmed=True)
+    assert store.get(request_id).state == "OPEN"

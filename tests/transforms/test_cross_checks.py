@@ -1,6 +1,7 @@
 """Cross-declaration rules see the register: an annule-et-remplace whose original arrived in an earlier run
 is not reported as "without original"; one with no original anywhere still is."""
 import pyarrow.dataset as ds
+import pytest
 
 from fixtures import builders as B
 from gateway.options import Settings
@@ -53,13 +54,14 @@ def test_a_replacement_received_on_the_14th_replaces_without_warning(tmp_path):
     assert later.manifest["register"]["versions_added"] == 1
 
 
-def test_a_late_replacement_and_its_original_in_one_run_keep_the_original(tmp_path):
+@pytest.mark.parametrize("replacement_name", ["replacement.dsn", "a_replacement.dsn"])
+def test_a_late_replacement_and_its_original_in_one_run_keep_the_original(tmp_path, replacement_name):
     """Both arrive together after the due date: the original (a late declaration) is the month's value, the
-    replacement is reported."""
+    replacement is reported; in whichever order their files sort, the month gets one version."""
     flows, out = tmp_path / "flows", tmp_path / "out"
     flows.mkdir()
     (flows / "original.dsn").write_bytes(B.a_dsn_file(siret=SIRET))
-    (flows / "replacement.dsn").write_bytes(B.a_dsn_file(
+    (flows / replacement_name).write_bytes(B.a_dsn_file(
         (B.a_person(), [B.a_payment(net_social=150000)]), siret=SIRET, type_="03", rank=2))
     result = run(Settings((str(flows),), str(out), TEST_KEY, as_of="2025-05-02T00:00:00Z"))
     assert "DRM-XDC-006" in _warnings(out)
