@@ -7,14 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from gateway.gate.decisions import GateDecision, OfficerAnswer, gate_person
+from gateway.gate.decisions import gate_person
 from gateway.gate.estimate import Estimator
 from gateway.policy import Policy
+from gateway.records import FloatingFlag, GateDecision, OfficerAnswer, ReferenceBase, ResourceVersion
 from gateway.validate.registry import Rule
-from gateway.versioning.bases import ReferenceBase, base_of
-from gateway.versioning.floating import FloatingFlag, flags_of
+from gateway.versioning.bases import base_of
+from gateway.versioning.floating import flags_of
 from gateway.versioning.horizon import open_from, within
-from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, ResourceVersion, merge
+from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, merge
 from gateway.versioning.view import declarant_rates, month_histories, people_as_of
 
 

@@ -75,6 +75,14 @@ def gate_inputs(root: Path, open_requests: tuple[tuple[str, str], ...], estimato
 
 # --- spilling a run's outcomes ------------------------------------------------------------------------------
 
+SHARDS = "register/shards"                # staged: each shard's index and the buckets it touches
+
+
+def _bucket_folder(bucket: int) -> str:
+    """Where a bucket's contributions and mentions are staged (under the staging folder's spill)."""
+    return f"register/buckets/bucket={bucket:02d}"
+
+
 def _declarations_of(outcome: Outcome, arrivals: dict[str, str], as_of: str):
     """Each accepted declaration as the register keeps it (one small row: no people lists in the side input)."""
     for summary in outcome.summaries:
@@ -107,7 +115,7 @@ def spill_outcome(job: RegisterJob, staging: str, outcome: Outcome, arrivals: di
         buckets.setdefault(bucket_of(contribution.person_key, job.buckets), ([], []))[0].append(contribution)
     for mention in mentions:
         buckets.setdefault(bucket_of(mention.person_key, job.buckets), ([], []))[1].append(mention)
-    by_bucket = [(bucket, spill_objects(staging, f"register/buckets/bucket={bucket:02d}", items))
+    by_bucket = [(bucket, spill_objects(staging, _bucket_folder(bucket), items))
                  for bucket, items in sorted(buckets.items())]
     return by_shard, by_bucket
 
@@ -162,7 +170,7 @@ def index_shard(job: RegisterJob, staging: str, shard: int, paths: Iterable[str 
 
 def record_shard(staging: str, index: ShardIndex, touched: list[int]) -> str:
     """A shard's index and touched buckets, parked for the bucket step (a second pipeline: no side input)."""
-    return spill_objects(staging, f"register/shards/shard={index.shard:02d}", (index, touched))
+    return spill_objects(staging, f"{SHARDS}/shard={index.shard:02d}", (index, touched))
 
 
 def bucket_inputs(job: RegisterJob, staging: str) -> tuple[list[ShardIndex], list[tuple[int, tuple[str, ...]]]]:
@@ -170,15 +178,12 @@ def bucket_inputs(job: RegisterJob, staging: str) -> tuple[list[ShardIndex], lis
     each bucket to merge with its spilled contributions and mentions (buckets of arrivals, of people a superseded
     declaration listed, and with pending gate decisions; the last two may have no file)."""
     index, touched = [], set(job.pending_buckets)
-    for path in list_files(f"{staging}/{SPILL}/register/shards"):
+    for path in list_files(f"{staging}/{SPILL}/{SHARDS}"):
         entry, buckets = read_objects(path)
         index.append(entry)
         touched.update(buckets)
-    files: dict[int, list[str]] = {bucket: [] for bucket in touched}
-    for path in list_files(f"{staging}/{SPILL}/register/buckets"):
-        bucket = int(path.rsplit("/bucket=", 1)[1].split("/", 1)[0])
-        files.setdefault(bucket, []).append(path)
-    return sorted(index), [(bucket, tuple(sorted(paths))) for bucket, paths in sorted(files.items())]
+    files = {bucket: tuple(list_files(f"{staging}/{SPILL}/{_bucket_folder(bucket)}")) for bucket in range(job.buckets)}
+    return sorted(index), [(bucket, paths) for bucket, paths in sorted(files.items()) if paths or bucket in touched]
 
 
 # --- one bucket of people -----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from gateway.options import Settings
 from gateway.publish.history import record_run
 from gateway.publish.metrics import run_metrics
 from gateway.publish.report import write_reports
-from gateway.storage import write_json
+from gateway.storage import is_uri, write_json
 from gateway.gate.estimate import estimator_named
 from gateway.policy import load_policy
 from gateway.versioning import compaction, store
@@ -57,7 +57,7 @@ def absolute(settings: Settings) -> Settings:
     """Every path of the settings made absolute before a pipeline starts: a cluster's workers run in folders of
     their own, where a relative ``--out`` would silently land somewhere else."""
     def fixed(path: str | None) -> str | None:
-        return path if path is None or "://" in path else os.path.abspath(path)
+        return path if path is None or is_uri(path) else os.path.abspath(path)
     return replace(settings, out=fixed(settings.out), history=fixed(settings.history),
                    register=fixed(settings.register), policy=fixed(settings.policy),
                    open_requests=fixed(settings.open_requests))
@@ -246,11 +246,17 @@ def open_requests(path: str | None) -> tuple[tuple[str, str], ...]:
 def _check_coverage(stats: dict, files: list[InputFile], out: Path) -> None:
     """Refuse to publish or commit a run whose pipeline did not account for every input file and line (a
     worker that wrote elsewhere, a runner that dropped a branch): the outputs stay as they were."""
-    if files and (stats["files"] != len(files)
-                  or stats["lines_read"] != stats["lines_used"] + stats["lines_ignored"] + stats["lines_quarantined"]):
-        raise RunFailedError(f"run incomplete @ {out}: the pipeline accounted for {stats['files']} of {len(files)} "
-                             "input files; expected every file counted (previous outputs are unchanged, nothing "
-                             "committed; check that the workers see the same paths)")
+    if not files:
+        return
+    accounted = stats["lines_used"] + stats["lines_ignored"] + stats["lines_quarantined"]
+    if stats["files"] != len(files):
+        found = f"the pipeline accounted for {stats['files']} of {len(files)} input files"
+    elif stats["lines_read"] != accounted:
+        found = f"the pipeline accounted for {accounted} of {stats['lines_read']} lines read"
+    else:
+        return
+    raise RunFailedError(f"run incomplete @ {out}: {found}; expected every file and line counted (previous outputs "
+                         "are unchanged, nothing committed; check that the workers see the same paths)")
 
 
 def _read_stats(staging: Path) -> dict:

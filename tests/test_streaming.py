@@ -8,7 +8,7 @@ PROBE = """
 import resource, sys
 from gateway.ingest import DeclarationTask, index_file
 from gateway.parse.declaration import read_declaration
-from transforms.parse import _registry
+from gateway.validate.rules import default_registry as _registry
 path = sys.argv[1]
 registry = _registry()
 lines = 0

@@ -15,6 +15,7 @@ from gateway.ingest import (TASK_LINES, DeclarationTask, check_declarant, check_
 from gateway.parse.index import DeclarationSpan
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import LineCounts, Outcome, Origin, Severity, Violation
+from gateway.validate.rules import default_registry
 from gateway.validate.quarantine import quarantine_records
 
 from transforms.tagged import split_tagged
@@ -28,11 +29,6 @@ CRASH_RULE = "DRM-RUN-001"
 CRASH_EXPLAIN = ("Une erreur interne de la passerelle a empêché de traiter cette partie du fichier ; elle est "
                  "mise de côté et sera retraitée après correction.")
 _log = structlog.get_logger()
-
-
-def _registry():
-    from gateway.validate.rules import default_registry
-    return default_registry()
 
 
 def crash_outcome(file: str, first_line: int, last_line: int, lines: int, error: BaseException, *,
@@ -50,7 +46,7 @@ class _IndexFile(beam.DoFn):
     def setup(self) -> None:
         log.configure()
         memory.tune_collector()
-        self._registry = _registry()
+        self._registry = default_registry()
 
     def process(self, group: list[tuple]):
         """A group of files (small files travel together) -> their outcomes, and their declarations
@@ -86,7 +82,7 @@ class _ProcessTask(beam.DoFn):
     def setup(self) -> None:
         log.configure()
         memory.tune_collector()
-        self._registry = _registry()
+        self._registry = default_registry()
         self._pseudonyms = Pseudonymiser(self._key)
 
     def process(self, tasks: tuple[DeclarationTask, ...]):
@@ -139,7 +135,7 @@ class _CheckGroup(beam.DoFn):
     def setup(self) -> None:
         log.configure()
         memory.tune_collector()
-        self._registry = _registry()
+        self._registry = default_registry()
         self._arrivals = dict(self._register.arrivals) if self._register is not None else None
 
     def process(self, element):

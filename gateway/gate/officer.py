@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from gateway.errors import ConfigurationError, ErrorCode
-from gateway.gate.decisions import OfficerAnswer
 from gateway.gate.table import Decision
+from gateway.records import OfficerAnswer
 from gateway.versioning import store
 
 ACTIONS = ("regularise", "keep-frozen", "spread")

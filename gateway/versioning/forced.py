@@ -13,7 +13,7 @@ from gateway.errors import ConfigurationError
 from gateway.months import month_of_instant
 from gateway.publish.datasets import bucket_of
 from gateway.versioning import store
-from gateway.versioning.register import ResourceVersion, VersionCause
+from gateway.records import ResourceVersion, VersionCause
 
 
 def current_version(root: Path, person_key: str, declarant_id: str, nature: str, month: str) -> ResourceVersion | None:

@@ -40,7 +40,8 @@ import pyarrow.parquet as pq
 from gateway.publish.datasets import bucket_of
 from gateway.storage import write_bytes, write_parquet
 from gateway.versioning import compaction
-from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, ResourceVersion
+from gateway.records import ResourceVersion
+from gateway.versioning.register import BucketState, Contribution, Declaration, Mention
 from gateway.versioning.horizon import OPEN_ROWS, open_bound
 from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION, records_of
 

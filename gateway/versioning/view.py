@@ -8,9 +8,8 @@ from typing import Iterable
 
 from gateway.months import day_of_instant, due_date, next_month
 from gateway.policy import FloatingPolicy
-from gateway.records import Flow, MonthHistory, ResourceNature, VersionPoint
-from gateway.versioning.register import (BucketState, Contribution, Declaration, Mention, ResourceVersion,
-                                         current_declarations)
+from gateway.records import Flow, MonthHistory, ResourceNature, ResourceVersion, VersionPoint
+from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, current_declarations
 
 Key = tuple[str, str, str, str]           # person, declarant, nature, month
 
