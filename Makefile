@@ -19,6 +19,7 @@ test: install
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 bench: install
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[test,bench]'
 	$(VENV)/bin/python -m bench
 
 .PHONY: install run test bench

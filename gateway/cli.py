@@ -400,6 +400,37 @@ def report_declarant(
     out.print("\n".join(str(path) for path in paths))
 
 
+register_app = typer.Typer(no_args_is_help=True, help="The register's tables (Delta Lake).")
+app.add_typer(register_app, name="register")
+
+
+@register_app.command("migrate")
+def register_migrate(
+    folder: Path = typer.Argument(..., help="Register folder written before the Delta tables (has _commits.jsonl)."),
+) -> None:
+    """Convert a register of the earlier layout (Parquet parts and a commit log) to Delta tables, in place."""
+    from gateway.versioning.migrate import migrate
+    try:
+        done = migrate(folder)
+    except GatewayError as error:
+        _fail(error)
+    out.print(f"register converted @ {folder}: {done.runs} runs, {done.parts} parts, {done.rows} rows")
+
+
+@register_app.command("maintain")
+def register_maintain(
+    folder: Path = typer.Argument(..., help="Register folder."),
+    retention_hours: int = typer.Option(24 * 7, "--retention-hours", min=0,
+                                        help="Keep replaced files this long (time travel) before removing them."),
+) -> None:
+    """Compact the register's tables and remove the files no recent version needs (runs do it every few runs)."""
+    from gateway.versioning import store
+    if not store.commits(folder):
+        _fail(GatewayError(f"no register @ {folder}: expected the history of completed runs"))
+    store.maintain(folder, every=1, retention_hours=retention_hours)
+    out.print(f"register compacted @ {folder}")
+
+
 @fixtures_app.command("generate")
 def fixtures_generate(
     out_dir: Path = typer.Option(..., "--out"),

@@ -58,7 +58,6 @@ class RegisterJob:
     pending_buckets: tuple[int, ...] = ()      # buckets holding PENDING gate decisions: re-examined every run
     first_open: str | None = None     # the first month still open at as_of (gateway.versioning.horizon)
     recent: tuple[str, ...] | None = None     # committed runs with rows of open months (None: all of them)
-    compact_every: int = 0            # compact a folder's parts every so many runs (0: never)
 
 
 def registry_rules(target: Target = Target.FLOATING) -> list[Rule]:
@@ -157,8 +156,6 @@ def index_shard(job: RegisterJob, staging: str, shard: int, paths: Iterable[str 
     fresh = [d for d in arriving if d.digest not in known_digests]
     if job.write and fresh:
         store.write_run_part(root, "declarations", job.run_id, fresh, shard=shard)   # sorted: byte-stable
-    if job.write and job.compact_every:
-        store.compact_folder(root, store.shard_folder(root, shard), (*job.committed, job.run_id), job.compact_every)
     superseded = _superseded(known, fresh)
     settles = job.first_open is not None and any(settled(d.first_month, job.first_open) for d in superseded)
     index = ShardIndex(shard, spill_objects(staging, f"register/index/shard={shard:02d}", arriving),
@@ -229,7 +226,7 @@ def _merged(job: RegisterJob, context: BucketContext, bucket: int, contributions
     # merge versions it exactly (the outputs use open months either way).
     prior = (store.load_bucket(root, bucket, job.committed) if whole
              else store.load_bucket(root, bucket, job.committed if job.recent is None else job.recent,
-                                    since=job.first_open, visible=job.committed))
+                                    since=job.first_open))
     # Of the register's declarations and declarant rows, those of the slots and declarants of the bucket's
     # people: all that merge and the views need.
     items = [item for items in (prior.contributions, prior.mentions, contributions, mentions) for item in items]
@@ -264,8 +261,6 @@ def merge_bucket(job: RegisterJob, staging: str, context: BucketContext, bucket:
         root = Path(job.root)
         store.write_bucket(root, bucket, job.run_id, result.contributions, result.mentions, result.versions,
                            derived.published, derived.decisions)
-        if job.compact_every:
-            store.compact_bucket(root, bucket, (*job.committed, job.run_id), job.compact_every)
         checkpoint("register")
     part = f"part-{bucket:02d}"
     write_partition(staging, "flags", part, FLOATING_FLAG, derived.flags, avro=False)
@@ -330,8 +325,6 @@ def finish(job: RegisterJob, staging: str, total: RegisterFigures, index: list[S
         rows = [{"declarant_id": d, "months_added": c[0], "months_revised": c[1],
                  "transaction_time": job.as_of} for d, c in sorted(total.declarants.items())]
         store.write_run_part(root, "declarants", job.run_id, rows)
-        if job.compact_every:
-            store.compact_folder(root, root / "declarants", (*job.committed, job.run_id), job.compact_every)
     write_bytes(f"{staging}/_register.json", total.to_json())
     return total
 

@@ -29,7 +29,7 @@ from gateway.publish.report import write_reports
 from gateway.storage import is_uri, write_json
 from gateway.gate.estimate import estimator_named
 from gateway.policy import load_policy
-from gateway.versioning import compaction, store
+from gateway.versioning import migrate, store
 from gateway.versioning.horizon import mentions_from, open_from
 from transforms import pipeline
 from gateway.register_run import RegisterFigures, RegisterJob
@@ -117,6 +117,9 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
     inputs = [fingerprint(item) for item in files]
     run_id = run_id_of(inputs)
     history_dir, register_dir = layout.history, layout.register
+    if migrate.is_legacy(register_dir):
+        raise ConfigurationError(f"register in the earlier layout @ {register_dir}: expected Delta tables; convert "
+                                 f"it once with: drm-gateway register migrate {register_dir}")
     commits = store.commits(register_dir)
     committed = [c.run_id for c in commits]
     # A rerun of a committed run reads the register without its own parts and writes nothing: it
@@ -132,8 +135,8 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
                       arrivals=tuple(sorted(arrivals.items())), as_of=as_of,
                       policy_path=settings.policy, buckets=store.ensure_layout(register_dir),
                       write=run_id not in committed, open_requests=open_requests(settings.open_requests),
-                      pending_buckets=store.pending_buckets(register_dir, recent, since=first_open, visible=visible),
-                      first_open=first_open, recent=recent, compact_every=compaction.COMPACT_EVERY)
+                      pending_buckets=store.pending_buckets(register_dir, recent, since=first_open),
+                      first_open=first_open, recent=recent)
     if files:
         try:
             pipeline.run(files, str(staging), settings.pseudonym_key, settings.beam_args, job)
@@ -170,6 +173,7 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
         store.commit(register_dir, store.Commit(run_id, job.as_of, manifest["register"]["declarations_added"],
                                                 manifest["register"]["versions_added"],
                                                 max(register.last_month, month_of_instant(job.as_of))))
+        store.maintain(register_dir)                  # compaction and retention, every few runs
     folder = history_dir.resolve()
     shown = folder.relative_to(out.resolve()) if folder.is_relative_to(out.resolve()) else folder
     manifest["history"] = {"folder": str(shown), "sequence": history["sequence"],

@@ -101,6 +101,34 @@ def list_files(folder: Target) -> list[str]:
     return sorted(str(path) for path in root.rglob("*") if path.is_file()) if root.is_dir() else []
 
 
+def file_size(path: Target) -> int | None:
+    """The size of a file in bytes, or None when there is no such file."""
+    text = os.fspath(path)
+    if is_uri(text):
+        from pyarrow import fs
+        filesystem, where = _remote(text)
+        info = filesystem.get_file_info(where)
+        return info.size if info.type == fs.FileType.File else None
+    try:
+        return os.stat(text).st_size
+    except FileNotFoundError:
+        return None
+
+
+def exists(path: Target) -> bool:
+    return file_size(path) is not None
+
+
+def parquet_metadata(path: Target) -> pq.FileMetaData:
+    """A Parquet file's footer (row count, row groups and their column statistics)."""
+    text = os.fspath(path)
+    if is_uri(text):
+        filesystem, where = _remote(text)
+        with filesystem.open_input_file(where) as fh:
+            return pq.ParquetFile(fh).metadata
+    return pq.read_metadata(text)
+
+
 def read_bytes(path: Target) -> bytes:
     text = os.fspath(path)
     if is_uri(text):
@@ -111,4 +139,4 @@ def read_bytes(path: Target) -> bytes:
         return fh.read()
 
 
-__all__ = ["is_uri", "list_files", "read_bytes", "write_bytes", "write_chunks", "write_json", "write_parquet", "write_text"]
+__all__ = ["exists", "file_size", "is_uri", "list_files", "parquet_metadata", "read_bytes", "write_bytes", "write_chunks", "write_json", "write_parquet", "write_text"]

@@ -14,6 +14,7 @@ from gateway.errors import ConfigurationError
 from gateway.options import Settings
 from gateway.run import run
 from tests.conftest import TEST_KEY
+from tools.output_digest import register_digests
 
 ENV = {**os.environ, "DRM_GATEWAY_PSEUDONYM_KEY": TEST_KEY.decode()}
 
@@ -39,8 +40,11 @@ def _cli(flows: Path, out: Path, fault: str | None = None) -> subprocess.Complet
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and not p.name.endswith(".lock")}
+    """Every output file, and the register as its readers see it (a Delta table's log holds commit times)."""
+    register = root / "history" / "register"
+    files = {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+             if p.is_file() and not p.name.endswith(".lock") and not p.is_relative_to(register)}
+    return {**files, **{f"register:{table}": digest.encode() for table, digest in register_digests(register).items()}}
 
 
 @pytest.mark.parametrize("point", ["index", "publish", "register", "finalise", "manifest"])

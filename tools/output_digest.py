@@ -11,23 +11,51 @@ everything the consumers and the register read is in. Run it before and after a 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-SKIPPED_NAMES = {"run.json", "_commits.jsonl", "index.html"}
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SKIPPED_NAMES = {"run.json", "index.html"}
 SKIPPED_PARTS = {"report", "metrics"}
 
 
 def digests(out: Path) -> list[tuple[str, str]]:
+    """One digest per output file, and per register table one of its committed rows (a Delta table's log
+    carries commit times: its files are not compared, what readers get from it is)."""
+    register = out / "history" / "register"
     rows = []
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         relative = path.relative_to(out)
-        if path.name in SKIPPED_NAMES or SKIPPED_PARTS & set(relative.parts) or path.suffix in (".html", ".png"):
+        if (path.name in SKIPPED_NAMES or SKIPPED_PARTS & set(relative.parts) or path.suffix in (".html", ".png")
+                or path.is_relative_to(register)):
             continue
         rows.append((hashlib.sha256(path.read_bytes()).hexdigest()[:16], str(relative)))
-    return rows
+    return rows + [(digest, f"{register.relative_to(out)}/{table}")
+                   for table, digest in register_digests(register).items()]
+
+
+def register_digests(register: Path) -> dict[str, str]:
+    """Per table of a register, a digest of its committed rows (and of the runs), as readers see them."""
+    from gateway.versioning import store
+    if not (register / "runs").exists():
+        return {}
+    committed = [c.run_id for c in store.commits(register)]
+    digests = {"runs": _digest([(c.run_id, c.declarations_added, c.versions_added, c.last_month)
+                                for c in store.commits(register)])}
+    for table in store.SCHEMAS:
+        found = store.dataset(register, table).to_table()
+        found = found.filter(pc.field(store.RUN).isin(pa.array(committed, pa.string())))
+        digests[table] = _digest(found.sort_by([(name, "ascending") for name in found.column_names]).to_pylist())
+    return digests
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _bundled(out: Path) -> None:

@@ -1,51 +1,59 @@
-"""The register on disk: append-only Parquet parts, person tables bucketed by person, and a commit log.
+"""The register on disk: one Delta Lake table per kind of row, bucketed by person, with a table of runs.
 
-    REGISTER/_layout.json                                    {"buckets": N}, fixed when the register is created
-    REGISTER/_commits.jsonl                                  one line per committed run (readers see only these)
-    REGISTER/declarations/shard=NN/run=<run_id>.parquet      each declaration's slot, rank and arrival, by slot shard
-    REGISTER/declarants/run=<run_id>.parquet                 per declarant: months first known / first revised
-    REGISTER/versions/bucket=NN/run=<run_id>.parquet         the versions (schema resource_version)
-    REGISTER/contributions/bucket=NN/run=<run_id>.parquet    what each declaration said about each key
-    REGISTER/mentions/bucket=NN/run=<run_id>.parquet         who each declaration lists (open contracts…)
-    REGISTER/frozen/bucket=NN/run=<run_id>.parquet           bases published to liquidation (schema reference_base)
-    REGISTER/decisions/bucket=NN/run=<run_id>.parquet        frozen-effects gate decisions (schema gate_decision)
-    REGISTER/officer_answers.jsonl                           officers' answers to REVIEW_CAP decisions
-    REGISTER/_compacted/<folder>/runs=<digest>.parquet       many runs' parts of a folder in one file
-                                                             (gateway.versioning.compaction)
+    REGISTER/_layout.json                                  {"buckets": N}, fixed when the register is created
+    REGISTER/runs/                                         one row per committed run (readers see only these)
+    REGISTER/declarations/   partitioned by shard          each declaration's slot, rank and arrival
+    REGISTER/declarants/                                   per declarant and run: months first known / revised
+    REGISTER/versions/       partitioned by bucket         the versions (schema resource_version)
+    REGISTER/contributions/  partitioned by bucket         what each declaration said about each key
+    REGISTER/mentions/       partitioned by bucket         who each declaration lists (open contracts…)
+    REGISTER/frozen/         partitioned by bucket         bases published to liquidation (schema reference_base)
+    REGISTER/decisions/      partitioned by bucket         frozen-effects gate decisions (schema gate_decision)
 
-A run writes its parts, then the driver appends its line to ``_commits.jsonl``: parts of a run that
-never committed (a crash) are invisible and are overwritten when the run is done again; a committed
-run is never written again, so rerunning an old run after later ones changes nothing. A worker merging
-one bucket reads only that bucket's parts, and of the declarations only the rows of its people's slots
-(registers written before the shards keep their ``declarations/run=<run_id>.parquet`` parts, read
-alike). Of a bucket's parts, a run reads the rows of months still open (gateway.versioning.horizon), in
-the parts of the runs that wrote such rows (``last_month`` in the commit log), unless it changes a
-settled month; the parts of many runs are read from the folder's compacted file. Readable by pyarrow and DuckDB
-(``SELECT * FROM 'REGISTER/versions/*/*.parquet'``, filtered on the committed runs). At scale the same
-layout maps onto a lake table format (Iceberg or Delta: one append commit per run, partitioned by
-person bucket and month; the commit log is the table's snapshot log).
+Every table is a Delta Lake table (``deltalake``, delta-rs: the transaction log in ``<table>/_delta_log``;
+bench.table_format gives the figures that chose it over Iceberg). Every row carries the run that wrote it
+(``_run``) and its position in that run's file (``_row``). A run's workers write their files
+(``<table>/bucket=NN/run=<run_id>.parquet``, byte-stable: the same inputs give the same bytes); the driver
+then commits them, table by table, each table's files in one Delta transaction tagged with the run (an
+application transaction: a table that already holds the run is not committed twice), and last appends the
+run to ``runs``. Readers keep the rows of the runs in ``runs`` only: the files of a run that never reached
+``runs`` (a crash) are invisible, and a rerun writes the same files and completes the commit. A committed run
+is never written again, so rerunning an old run after later ones changes nothing. Rows come back in the
+order of reading the runs' files one after the other (by run id, then position).
+
+A worker merging one bucket reads only that bucket's partition, and of the declarations only its people's
+shards; of a bucket, a run reads the rows of months still open (gateway.versioning.horizon), of the runs that
+wrote such rows (``last_month`` in ``runs``), unless it changes a settled month. Compaction and retention
+are the table format's own operations (``maintain``: ``optimize.compact`` then ``vacuum``); as-of reads
+filter by the runs known at a date, and Delta's time travel (``DeltaTable.load_as_version``) reproduces any
+earlier state of a table. DuckDB reads the tables through their Arrow datasets (README: "The register").
 """
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import pyarrow.dataset as ds
 
 from gateway.publish.datasets import bucket_of
-from gateway.storage import write_bytes, write_parquet
-from gateway.versioning import compaction
 from gateway.records import ResourceVersion
-from gateway.versioning.register import BucketState, Contribution, Declaration, Mention
+from gateway.storage import exists, file_size, parquet_metadata, read_bytes, write_bytes, write_parquet
 from gateway.versioning.horizon import OPEN_ROWS, open_bound
+from gateway.versioning.register import BucketState, Contribution, Declaration, Mention
 from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION, records_of
 
 DEFAULT_BUCKETS = 16
+COMPACT_EVERY = 8            # runs between two compactions of the register's tables (``maintain``)
+RETENTION_HOURS = 24 * 7     # files a compaction replaced stay this long (time travel), then vacuum removes them
+RUN, ROW = "_run", "_row"
+_APP = "drm-gateway"
 _AMOUNTS = ("net_social_cents", "net_taxable_cents", "net_paid_cents", "gross_cents", "pas_base_cents",
             "pas_amount_cents")
 SCHEMAS = {
@@ -62,8 +70,16 @@ SCHEMAS = {
                            ("subrogated_allowance_cents", pa.int64()), ("subrogated_months", pa.string())]),
     "declarants": pa.schema([("declarant_id", pa.string()), ("months_added", pa.int64()),
                              ("months_revised", pa.int64()), ("transaction_time", pa.string())]),
+    "versions": RESOURCE_VERSION.arrow,
+    "frozen": REFERENCE_BASE.arrow,
+    "decisions": GATE_DECISION.arrow,
 }
-RECORDS = {"declarations": Declaration, "contributions": Contribution, "mentions": Mention}
+BUCKET_TABLES = ("contributions", "mentions", "versions", "frozen", "decisions")
+PARTITION = {"declarations": "shard", "declarants": None, **{table: "bucket" for table in BUCKET_TABLES}}
+RUNS = "runs"
+RUNS_SCHEMA = pa.schema([("run_id", pa.string()), ("transaction_time", pa.string()),
+                         ("declarations_added", pa.int64()), ("versions_added", pa.int64()),
+                         ("last_month", pa.string()), ("sequence", pa.int64())])
 
 
 @dataclass(frozen=True)
@@ -73,78 +89,213 @@ class Commit:
     declarations_added: int
     versions_added: int
     # The latest month of any row the run wrote (its own month at least): a run whose rows are all of
-    # settled months is not read by later runs. None in registers written before it was kept.
+    # settled months is not read by later runs. None when not known (then every run reads it).
     last_month: str | None = None
 
 
-def buckets_of(root: Path) -> int:
-    layout = root / "_layout.json"
-    if layout.exists():
-        return int(json.loads(layout.read_text())["buckets"])
-    return DEFAULT_BUCKETS
+# The columns whose per-file minimum and maximum the tables keep (Delta data skipping): the run, to read the files
+# of some runs only, and the month column of the open-months filter (gateway.versioning.horizon).
+STATS_COLUMNS = {table: (RUN, *((OPEN_ROWS[table][0],) if table in OPEN_ROWS else ())) for table in SCHEMAS}
 
 
-def ensure_layout(root: Path, buckets: int = DEFAULT_BUCKETS) -> int:
-    """Create the register folder and fix its bucket count (an existing register keeps its own)."""
-    root.mkdir(parents=True, exist_ok=True)
-    layout = root / "_layout.json"
-    if not layout.exists():
+def _join(root: Path | str, *parts: str) -> str:
+    return "/".join((os.fspath(root).rstrip("/"), *parts))
+
+
+def _uri(root: Path | str, table: str) -> str:
+    return _join(root, table)
+
+
+def file_schema(table: str) -> pa.Schema:
+    """The schema of a table's data files: its rows, the run that wrote each and its position in the file."""
+    return SCHEMAS[table].append(pa.field(RUN, pa.string())).append(pa.field(ROW, pa.int64()))
+
+
+def table_schema(table: str) -> pa.Schema:
+    """A table's Delta schema: its files' columns and its partition column (kept in the folder names)."""
+    column = PARTITION[table]
+    return file_schema(table) if column is None else file_schema(table).append(pa.field(column, pa.int32()))
+
+
+# --- layout and the runs table ------------------------------------------------------------------------------
+
+def buckets_of(root: Path | str) -> int:
+    layout = _join(root, "_layout.json")
+    return int(json.loads(read_bytes(layout))["buckets"]) if exists(layout) else DEFAULT_BUCKETS
+
+
+def ensure_layout(root: Path | str, buckets: int = DEFAULT_BUCKETS) -> int:
+    """Create the register (its layout and empty tables) and fix its bucket count (an existing register keeps
+    its own)."""
+    from deltalake import DeltaTable
+    layout = _join(root, "_layout.json")
+    if not exists(layout):
         write_bytes(layout, json.dumps({"buckets": buckets}).encode())
+    for table in SCHEMAS:
+        if not DeltaTable.is_deltatable(_uri(root, table)):
+            column = PARTITION[table]
+            DeltaTable.create(_uri(root, table), table_schema(table), mode="ignore",
+                              partition_by=None if column is None else [column],
+                              configuration={"delta.dataSkippingStatsColumns": ",".join(STATS_COLUMNS[table])})
+    if not DeltaTable.is_deltatable(_uri(root, RUNS)):
+        DeltaTable.create(_uri(root, RUNS), RUNS_SCHEMA, mode="ignore")
     return buckets_of(root)
 
 
-def commits(root: Path) -> list[Commit]:
-    path = root / "_commits.jsonl"
-    if not path.exists():
+def _delta(root: Path | str, table: str):
+    """The table's latest state, or None when the register has no such table (yet)."""
+    from deltalake import DeltaTable
+    uri = _uri(root, table)
+    return DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
+
+
+def commits(root: Path | str) -> list[Commit]:
+    """The committed runs, in the order they were committed."""
+    runs = _delta(root, RUNS)
+    if runs is None:
         return []
-    out = []
-    for line in path.read_text().splitlines():
-        if line.strip():
-            try:
-                out.append(Commit(**json.loads(line)))
-            except (ValueError, TypeError):
-                continue                    # a torn last line (crash while appending) is not a commit
-    return out
+    filesystem, path_of = _filesystem(root)
+    found = ds.dataset([path_of(uri) for uri in runs.file_uris()], schema=RUNS_SCHEMA, format="parquet",
+                       filesystem=filesystem).to_table()
+    rows = sorted(found.to_pylist(), key=lambda row: row["sequence"])
+    return [Commit(**{name: row[name] for name in Commit.__dataclass_fields__}) for row in rows]
 
 
-def commit(root: Path, entry: Commit) -> None:
-    """Make a run's parts visible: one appended line, flushed to disk."""
-    if entry.run_id in {c.run_id for c in commits(root)}:
+def _part(root: Path | str, table: str, run_id: str, partition: int | None) -> tuple[str, str]:
+    """(relative path in the table, full path) of a run's file for a table's partition."""
+    column = PARTITION[table]
+    relative = f"run={run_id}.parquet" if column is None else f"{column}={partition:02d}/run={run_id}.parquet"
+    return relative, _join(root, table, relative)
+
+
+def _stage_actions(root: Path | str, table: str, run_id: str, partitions: Iterable[int | None]) -> list:
+    """The add actions of the run's files of a table (those its workers wrote)."""
+    from deltalake.transaction import AddAction
+    column = PARTITION[table]
+    now = int(datetime.now(timezone.utc).timestamp() * 1000)
+    actions = []
+    for partition in partitions:
+        relative, path = _part(root, table, run_id, partition)
+        size = file_size(path)
+        if size is None:
+            continue
+        values = {} if column is None else {column: str(partition)}
+        actions.append(AddAction(relative, size, values, now, True, _stats(path, STATS_COLUMNS[table])))
+    return actions
+
+
+def _stats(path: str, columns: Iterable[str]) -> str:
+    """A file's Delta statistics (rows; minimum, maximum and nulls of ``columns``) from its Parquet footer."""
+    metadata = parquet_metadata(path)
+    names = metadata.schema.to_arrow_schema().names
+    low, high, nulls = {}, {}, {}
+    for name in columns:
+        index = names.index(name)
+        chunks = [metadata.row_group(group).column(index).statistics for group in range(metadata.num_row_groups)]
+        if not chunks or any(stats is None for stats in chunks):
+            continue                                   # no statistics: the file is always read
+        nulls[name] = sum(stats.null_count for stats in chunks)
+        valued = [stats for stats in chunks if stats.has_min_max]
+        if valued:
+            low[name], high[name] = min(s.min for s in valued), max(s.max for s in valued)
+    return json.dumps({"numRecords": metadata.num_rows, "minValues": low, "maxValues": high, "nullCount": nulls})
+
+
+def commit(root: Path | str, entry: Commit) -> None:
+    """Make a run's files visible: each table's in one transaction, then the run's row in ``runs``."""
+    from deltalake import CommitProperties, Transaction, write_deltalake
+    known = commits(root)
+    if entry.run_id in {c.run_id for c in known}:
         return
-    with open(root / "_commits.jsonl", "a", encoding="utf-8") as fh:
-        fh.write("\n" + json.dumps(entry.__dict__, sort_keys=True) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    ensure_layout(root)
+    buckets = range(buckets_of(root))
+    for table, column in PARTITION.items():
+        delta = _delta(root, table)
+        app = f"{_APP}/{entry.run_id}"
+        if delta.transaction_version(app) is not None:
+            continue                            # committed by an attempt that stopped before ``runs``
+        actions = _stage_actions(root, table, entry.run_id, [None] if column is None else buckets)
+        if actions:
+            delta.create_write_transaction(actions, mode="append", schema=table_schema(table),
+                                           partition_by=None if column is None else [column],
+                                           commit_properties=CommitProperties(
+                                               app_transactions=[Transaction(app, 1)]))
+    row = {**asdict(entry), "sequence": len(known) + 1}
+    write_deltalake(_uri(root, RUNS), pa.Table.from_pylist([row], schema=RUNS_SCHEMA), mode="append")
 
 
-def _committed_parts(folder: Path, committed: Iterable[str]) -> list[str]:
-    runs = set(committed)
-    if not folder.exists():
-        return []
-    return sorted(str(p) for p in folder.glob("run=*.parquet") if p.name[4:-8] in runs)
+def maintain(root: Path | str, every: int = COMPACT_EVERY, retention_hours: int = RETENTION_HOURS) -> bool:
+    """Every ``every`` committed runs, compact each table's small files (``optimize.compact``: no row changes)
+    and remove files no version younger than ``retention_hours`` needs (``vacuum``). Returns whether it ran."""
+    count = len(commits(root))
+    if not every or count == 0 or count % every:
+        return False
+    for table in (*SCHEMAS, RUNS):
+        delta = _delta(root, table)
+        if delta is None:
+            continue
+        delta.optimize.compact()
+        delta.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
+    return True
 
 
-def _table(files: list[str], where: pc.Expression | None = None) -> pa.Table:
-    """Parts read as one table, filtered once over the whole."""
-    table = pa.concat_tables([compaction.read_part(path) for path in files], promote_options="default")
-    return table if where is None else table.filter(where)
+# --- reading ------------------------------------------------------------------------------------------------
+
+def _filesystem(root: Path | str):
+    """pyarrow's own file system for the register's files (local or object storage), and how a data file's URI
+    (as the Delta log gives it) becomes a path in it. Not the Delta binding's Python file system handler:
+    pyarrow's threads calling back into it may abort the interpreter at exit (delta-rs issue 2184)."""
+    from pyarrow import fs
+    text = os.fspath(root)
+    if "://" in text:
+        filesystem, _ = fs.FileSystem.from_uri(text)
+        return filesystem, lambda uri: uri.split("://", 1)[1]
+    return fs.LocalFileSystem(), lambda uri: uri
 
 
-def _read(files: list[str], where: pc.Expression | None = None) -> list[dict]:
-    return _table(files, where).to_pylist() if files else []
+def _files(root: Path | str, table: str, predicate: list) -> dict[int | None, list[str]]:
+    """The table's current data files that may hold rows matching ``predicate`` (partition values select
+    exactly; other columns by the files' statistics), by partition value."""
+    delta = _delta(root, table)
+    if delta is None:
+        return {}
+    column = PARTITION[table]
+    found: dict[int | None, list[str]] = {}
+    for uri in delta.file_uris(file_pruning_predicate=predicate or None):
+        match = re.search(rf"/{column}=(\d+)/", uri) if column else None
+        found.setdefault(int(match[1]) if match else None, []).append(uri)
+    return found
 
 
-def _rows_of(root: Path, folder: Path, committed: Iterable[str], where: pc.Expression | None = None,
-             visible: Iterable[str] | None = None, bound: tuple[str, str] | None = None) -> pa.Table | None:
-    """The rows of ``folder``'s parts of the ``committed`` runs matching ``where``, in part order: through the
-    folder's compaction when one is usable by a reader that sees the ``visible`` runs (default: ``committed``);
-    None when there is nothing to read. ``bound``: (column, first value) when ``where`` keeps values from there."""
-    committed = list(committed)
-    compacted = compaction.usable(root, folder, committed if visible is None else visible)
-    if compacted is not None:
-        return compaction.read(root, folder, compacted, committed, where, bound)
-    files = _committed_parts(folder, committed)
-    return _table(files, where) if files else None
+def _read(root: Path | str, table: str, uris: list[str], where: pc.Expression | None) -> pa.Table:
+    filesystem, path_of = _filesystem(root)
+    return ds.dataset([path_of(uri) for uri in sorted(uris)], schema=file_schema(table), format="parquet",
+                      filesystem=filesystem).to_table(filter=where)
+
+
+def _scan(root: Path | str, table: str, committed: Iterable[str], where: pc.Expression | None = None,
+          partitions: Iterable[int] | None = None, bound: tuple[str, str] | None = None) -> pa.Table | None:
+    """The rows of ``table`` written by the ``committed`` runs (of some partitions) matching ``where``, partition
+    by partition, each in the order of the runs' files (by run, then position); None when there is none.
+    ``bound``: (column, first value) that ``where`` keeps, to skip the files whose values are all below it."""
+    runs = sorted(set(committed))
+    if not runs:
+        return None
+    keep = pc.field(RUN).isin(pa.array(runs, type=pa.string()))
+    predicate: list = [(RUN, "in", runs)]                    # files of other runs are not opened (statistics)
+    if partitions is not None:
+        wanted = sorted(set(partitions))
+        if not wanted:
+            return None
+        predicate.append((PARTITION[table], "in", wanted))
+    if bound is not None:
+        predicate.append((bound[0], ">=", bound[1]))
+    tables = []
+    for _, uris in sorted(_files(root, table, predicate).items(), key=lambda item: -1 if item[0] is None else item[0]):
+        found = _read(root, table, uris, keep if where is None else keep & where)
+        if found.num_rows:
+            tables.append(found.sort_by([(RUN, "ascending"), (ROW, "ascending")]) if found.num_rows > 1 else found)
+    return pa.concat_tables(tables).select(SCHEMAS[table].names) if tables else None
 
 
 def shard_of(slot: str, shards: int) -> int:
@@ -153,68 +304,46 @@ def shard_of(slot: str, shards: int) -> int:
     return bucket_of(slot, shards)
 
 
-def shard_folder(root: Path, shard: int) -> Path:
-    return root / "declarations" / f"shard={shard:02d}"
+def load_declarations(root: Path | str, committed: Iterable[str], *,
+                      shards: Iterable[int] | None = None) -> list[Declaration]:
+    """Committed declarations: all of them, or those of some shards."""
+    found = _scan(root, "declarations", committed, partitions=shards)
+    return [] if found is None else records_of(found, Declaration)
 
 
-def load_declarations(root: Path, committed: Iterable[str], *, shards: Iterable[int] | None = None,
-                      visible: Iterable[str] | None = None) -> list[Declaration]:
-    """Committed declarations: all of them, or those of some shards (with the unsharded parts of older
-    registers)."""
-    committed = list(committed)
-    wanted = range(buckets_of(root)) if shards is None else sorted(set(shards))
-    legacy = _committed_parts(root / "declarations", committed)
-    tables = [_table(legacy)] if legacy else []
-    for shard in wanted:
-        found = _rows_of(root, shard_folder(root, shard), committed, visible=visible)
-        if found is not None:
-            tables.append(found)
-    return records_of(pa.concat_tables(tables, promote_options="default"), Declaration) if tables else []
-
-
-def slot_declared(root: Path, committed: Iterable[str], slot: str) -> bool:
+def slot_declared(root: Path | str, committed: Iterable[str], slot: str) -> bool:
     """Whether a committed run put a declaration of ``slot`` in the register (one shard read, filtered)."""
-    if not (root / "declarations").exists():
-        return False
-    folder = shard_folder(root, shard_of(slot, buckets_of(root)))
-    found = _rows_of(root, folder, list(committed), pc.field("slot") == pa.scalar(slot))
-    legacy = _committed_parts(root / "declarations", list(committed))
-    if found is None and legacy:
-        found = _table(legacy, pc.field("slot") == pa.scalar(slot))
-    return found is not None and found.num_rows > 0
+    found = _scan(root, "declarations", committed, pc.field("slot") == pa.scalar(slot),
+                  partitions=[shard_of(slot, buckets_of(root))])
+    return found is not None
 
 
-def load_declarant_rows(root: Path, committed: Iterable[str], declarants: Iterable[str] | None = None,
-                        visible: Iterable[str] | None = None) -> list[dict]:
+def load_declarant_rows(root: Path | str, committed: Iterable[str],
+                        declarants: Iterable[str] | None = None) -> list[dict]:
     """Per run and declarant, the months first known and first revised: of every declarant, or of some (read
     with a filter: a bucket needs the rates of its own people's declarants, not the country's)."""
     where = None if declarants is None else pc.field("declarant_id").isin(
         pa.array(sorted(set(declarants)), type=pa.string()))
-    found = _rows_of(root, root / "declarants", committed, where, visible)
+    found = _scan(root, "declarants", committed, where)
     return [] if found is None else found.to_pylist()
 
 
-def _bucket_folder(root: Path, table: str, bucket: int) -> Path:
-    return root / table / f"bucket={bucket:02d}"
+def _since(table: str, since: str | None) -> tuple[pc.Expression | None, tuple[str, str] | None]:
+    """The filter of the rows of open months (those gateway.versioning.horizon.within keeps), and its bound."""
+    if since is None:
+        return None, None
+    column, first = open_bound(table, since)
+    return pc.field(column) >= pa.scalar(first), (column, first)
 
 
-def _bucket_table(root: Path, table: str, bucket: int, committed: list[str], since: str | None,
-                  visible: Iterable[str] | None = None) -> pa.Table | None:
-    where = bound = None
-    if since is not None:
-        bound = open_bound(table, since)                 # the rows gateway.versioning.horizon.within keeps
-        where = pc.field(bound[0]) >= pa.scalar(bound[1])
-    return _rows_of(root, _bucket_folder(root, table, bucket), committed, where, visible, bound)
-
-
-def load_bucket(root: Path, bucket: int, committed: Iterable[str], since: str | None = None,
-                visible: Iterable[str] | None = None) -> BucketState:
+def load_bucket(root: Path | str, bucket: int, committed: Iterable[str], since: str | None = None) -> BucketState:
     """A bucket's committed rows: all of them, or (``since``) those of open months only; ``committed`` may
-    be a subset of the runs the reader sees (``visible``, default ``committed``): the runs with open rows."""
+    be a subset of the runs the reader sees: the runs with open rows."""
     committed = list(committed)
 
     def rows(table: str, records: Callable[[pa.Table], list]) -> list:
-        found = _bucket_table(root, table, bucket, committed, since, visible)
+        where, bound = _since(table, since)
+        found = _scan(root, table, committed, where, partitions=[bucket], bound=bound)
         return [] if found is None else records(found)
     return BucketState(contributions=rows("contributions", lambda t: records_of(t, Contribution)),
                        mentions=rows("mentions", lambda t: records_of(t, Mention)),
@@ -223,88 +352,90 @@ def load_bucket(root: Path, bucket: int, committed: Iterable[str], since: str | 
                        decisions=rows("decisions", GATE_DECISION.from_table))
 
 
+def load_all(root: Path | str, table: str) -> list[dict]:
+    """Every committed row of a bucketed table, as dicts (bucket by bucket)."""
+    found = _scan(root, table, [c.run_id for c in commits(root)])
+    return [] if found is None else found.to_pylist()
+
+
+def load_run(root: Path | str, table: str, run_id: str) -> list[dict]:
+    """The rows one committed run added to a bucketed table, as dicts."""
+    found = _scan(root, table, [run_id])
+    return [] if found is None else found.to_pylist()
+
+
+def load_all_versions(root: Path | str) -> list[ResourceVersion]:
+    """Every committed version (the ``history`` command and as-of queries over all people)."""
+    return [RESOURCE_VERSION.from_row(row) for row in load_all(root, "versions")]
+
+
+def pending_buckets(root: Path | str, committed: Iterable[str], since: str | None = None) -> tuple[int, ...]:
+    """Buckets whose latest gate decision on some base (of open months, with ``since``) is PENDING (held or
+    waiting for an officer)."""
+    where, bound = _since("decisions", since)
+    found = _scan(root, "decisions", committed, where, bound=bound)
+    if found is None:
+        return ()
+    latest: dict[tuple, tuple[str, str]] = {}
+    for row in found.select(["person_key", "benefit", "reference_month", "as_of", "status"]).to_pylist():
+        key = (row["person_key"], row["benefit"], row["reference_month"])
+        if key not in latest or row["as_of"] >= latest[key][0]:
+            latest[key] = (row["as_of"], row["status"])
+    buckets = buckets_of(root)
+    return tuple(sorted({bucket_of(key[0], buckets) for key, (_, status) in latest.items() if status == "PENDING"}))
+
+
+# --- writing a run's files (workers) ------------------------------------------------------------------------
+
+def tagged(rows: pa.Table, table: str, run_id: str) -> pa.Table:
+    """A run's rows of a table in its files' schema (with the run, and each row's position)."""
+    count = rows.num_rows
+    return pa.Table.from_arrays([*rows.select(SCHEMAS[table].names).columns, pa.array([run_id] * count, pa.string()),
+                                 pa.array(range(count), pa.int64())], schema=file_schema(table))
+
+
+def _write(root: Path | str, table: str, run_id: str, rows: pa.Table, partition: int | None) -> None:
+    write_parquet(_part(root, table, run_id, partition)[1], tagged(rows, table, run_id))
+
+
 def plain_table(items: list[Any], table: str) -> pa.Table:
     schema = SCHEMAS[table]
     return pa.Table.from_pydict({name: [getattr(item, name) if not isinstance(item, dict) else item[name]
                                         for item in items] for name in schema.names}, schema=schema)
 
 
-def write_run_part(root: Path, table: str, run_id: str, items: list[Any], shard: int | None = None) -> None:
-    """A run-wide part (declarants), or one shard's (declarations)."""
-    folder = root / table if shard is None else root / table / f"shard={shard:02d}"
-    write_parquet(folder / f"run={run_id}.parquet", plain_table(items, table))
+def write_run_part(root: Path | str, table: str, run_id: str, items: list[Any], shard: int | None = None) -> None:
+    """A run-wide file (declarants), or one shard's (declarations); committed by ``commit``."""
+    _write(root, table, run_id, plain_table(items, table), shard)
 
 
-def write_bucket(root: Path, bucket: int, run_id: str, contributions: list[Contribution], mentions: list[Mention],
+def write_bucket(root: Path | str, bucket: int, run_id: str, contributions: list[Contribution], mentions: list[Mention],
                  versions: list[ResourceVersion], frozen: list | None = None, decisions: list | None = None) -> None:
-    """One bucket's parts for a run (versions last). Empty tables are not written."""
-    contributions = sorted(contributions, key=lambda c: (c.digest, c.key))           # parts are byte-stable
+    """One bucket's files for a run (byte-stable: rows sorted). Empty tables are not written."""
+    contributions = sorted(contributions, key=lambda c: (c.digest, c.key))
     mentions = sorted(mentions, key=lambda m: (m.digest, m.person_key, m.month))
     for table, items in (("contributions", contributions), ("mentions", mentions)):
         if items:
-            write_parquet(_bucket_folder(root, table, bucket) / f"run={run_id}.parquet", plain_table(items, table))
+            _write(root, table, run_id, plain_table(items, table), bucket)
     for table, schema, items in (("frozen", REFERENCE_BASE, frozen), ("decisions", GATE_DECISION, decisions)):
         if items:
-            write_parquet(_bucket_folder(root, table, bucket) / f"run={run_id}.parquet", schema.table(items))
+            _write(root, table, run_id, schema.table(items), bucket)
     if versions:
         ordered = sorted(versions, key=lambda v: (v.month, v.person_key, v.declarant_id, v.nature, v.version))
-        write_parquet(_bucket_folder(root, "versions", bucket) / f"run={run_id}.parquet", RESOURCE_VERSION.table(ordered))
+        _write(root, "versions", run_id, RESOURCE_VERSION.table(ordered), bucket)
 
 
-BUCKET_TABLES = ("contributions", "mentions", "versions", "frozen", "decisions")
+def dataset(root: Path | str, table: str) -> ds.Dataset:
+    """A table's current files as an Arrow dataset (what DuckDB or pyarrow query; filter ``_run`` on the
+    committed runs of ``commits``)."""
+    if _delta(root, table) is None:
+        raise FileNotFoundError(_uri(root, table))
+    filesystem, path_of = _filesystem(root)
+    uris = sorted(uri for group in _files(root, table, []).values() for uri in group)
+    return ds.dataset([path_of(uri) for uri in uris], schema=file_schema(table), format="parquet", filesystem=filesystem)
 
 
-def compact_bucket(root: Path, bucket: int, runs: Iterable[str], every: int = compaction.COMPACT_EVERY) -> None:
-    """Compact a bucket's tables over ``runs`` (gateway.versioning.compaction), rows stored by open month."""
-    runs = list(runs)
-    for table in BUCKET_TABLES:
-        compaction.compact(root, _bucket_folder(root, table, bucket), runs, every=every, order=OPEN_ROWS[table][0])
-
-
-def compact_folder(root: Path, folder: Path, runs: Iterable[str], every: int = compaction.COMPACT_EVERY) -> None:
-    """Compact a run-wide folder (declarants) or a declarations shard."""
-    compaction.compact(root, folder, runs, every=every)
-
-
-def load_all(root: Path, table: str) -> list[dict]:
-    """Every committed row of a bucketed table, as dicts."""
-    committed = [c.run_id for c in commits(root)]
-    files = [f for b in range(buckets_of(root)) for f in _committed_parts(_bucket_folder(root, table, b), committed)]
-    return _read(files)
-
-
-def load_run(root: Path, table: str, run_id: str) -> list[dict]:
-    """The rows one run added to a bucketed table (its own parts only), as dicts."""
-    return _read([str(path) for bucket in range(buckets_of(root))
-                  if (path := _bucket_folder(root, table, bucket) / f"run={run_id}.parquet").exists()])
-
-
-def pending_buckets(root: Path, committed: Iterable[str], since: str | None = None,
-                    visible: Iterable[str] | None = None) -> tuple[int, ...]:
-    """Buckets whose latest gate decision on some base (of open months, with ``since``) is PENDING (held or
-    waiting for an officer)."""
-    if not (root / "decisions").exists():
-        return ()
-    committed = list(committed)
-    out = []
-    for bucket in range(buckets_of(root)):
-        latest: dict[tuple, tuple[str, str]] = {}
-        found = _bucket_table(root, "decisions", bucket, committed, since, visible)
-        for row in [] if found is None else found.select(["person_key", "benefit", "reference_month", "as_of",
-                                                           "status"]).to_pylist():
-            key = (row["person_key"], row["benefit"], row["reference_month"])
-            if key not in latest or row["as_of"] >= latest[key][0]:
-                latest[key] = (row["as_of"], row["status"])
-        if any(status == "PENDING" for _, status in latest.values()):
-            out.append(bucket)
-    return tuple(out)
-
-
-def load_all_versions(root: Path) -> list[ResourceVersion]:
-    """Every committed version (the ``history`` command and as-of queries over all people)."""
-    return [RESOURCE_VERSION.from_row(row) for row in load_all(root, "versions")]
-
-
-__all__ = ["BUCKET_TABLES", "BucketState", "Commit", "DEFAULT_BUCKETS", "buckets_of", "commit", "commits", "ensure_layout",
-           "compact_bucket", "compact_folder", "load_all", "load_all_versions", "load_run", "pending_buckets", "load_bucket", "load_declarant_rows", "load_declarations",
-           "shard_folder", "shard_of", "write_bucket", "write_run_part"]
+__all__ = ["BUCKET_TABLES", "BucketState", "COMPACT_EVERY", "Commit", "DEFAULT_BUCKETS", "buckets_of", "commit",
+           "commits", "dataset", "ensure_layout", "load_all", "load_all_versions", "load_bucket",
+           "load_declarant_rows", "load_declarations", "load_run", "maintain", "pending_buckets", "shard_of",
+           "slot_declared", "file_schema", "table_schema", "tagged", "write_bucket", "write_run_part"]

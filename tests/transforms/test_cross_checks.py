@@ -6,6 +6,7 @@ import pytest
 from fixtures import builders as B
 from gateway.options import Settings
 from gateway.run import run
+from gateway.versioning import store
 from tests.conftest import TEST_KEY
 
 SIRET = B.siret_from(B.siren_from(61))
@@ -65,7 +66,6 @@ def test_a_late_replacement_and_its_original_in_one_run_keep_the_original(tmp_pa
         (B.a_person(), [B.a_payment(net_social=150000)]), siret=SIRET, type_="03", rank=2))
     result = run(Settings((str(flows),), str(out), TEST_KEY, as_of="2025-05-02T00:00:00Z"))
     assert "DRM-XDC-006" in _warnings(out)
-    versions = ds.dataset(out / "history" / "register" / "versions", format="parquet").to_table(
-        columns=["net_social_cents", "cause"]).to_pylist()
+    versions = store.load_all(out / "history" / "register", "versions")
     assert [(v["net_social_cents"], v["cause"]) for v in versions] == [(B.a_payment().net_social, "LATE")]
     assert result.manifest["register"]["versions_added"] == 1

@@ -2,7 +2,6 @@
 import json
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import pytest
 from typer.testing import CliRunner
 
@@ -10,6 +9,7 @@ from fixtures.generator import generate
 from gateway.cli import app
 from gateway.options import Settings
 from gateway.run import run
+from gateway.versioning import store
 from tests.conftest import TEST_KEY
 
 
@@ -21,11 +21,8 @@ def _monthly_runs(flows: Path, out: Path, **settings) -> list[dict]:
 
 
 def _decisions(out: Path) -> list[dict]:
-    rows = []
-    register = out / "history" / "register" / "decisions"
-    if register.exists():
-        rows = ds.dataset(str(register), format="parquet").to_table().to_pylist()
-    return rows
+    register = out / "history" / "register"
+    return store.load_all(register, "decisions") if store.commits(register) else []
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,10 @@
 """The register through real runs: incremental runs equal one run over all the flows."""
 import json
 
-import pyarrow.dataset as ds
-
 from fixtures.generator import Rates, generate
 from gateway.options import Settings
 from gateway.run import run
+from gateway.versioning import store
 from tests.conftest import TEST_KEY
 
 FIELDS = ("person_key", "declarant_id", "nature", "month", "version", "transaction_time", "cause",
@@ -13,7 +12,7 @@ FIELDS = ("person_key", "declarant_id", "nature", "month", "version", "transacti
 
 
 def _versions(out):
-    rows = ds.dataset(str(out / "history" / "register" / "versions"), format="parquet").to_table().to_pylist()
+    rows = store.load_all(out / "history" / "register", "versions")
     return sorted(tuple(row[f] for f in FIELDS) for row in rows)
 
 
@@ -60,32 +59,6 @@ def test_history_prints_a_persons_versions_with_the_nir_masked(tmp_path):
     assert result.exit_code == 0, result.output
     assert nir not in result.output and "1 85 03 ** *** ***" in result.output
     assert "INITIAL" in result.output and "REPLACEMENT" in result.output and "2000.00" in result.output
-
-
-def test_a_register_written_before_the_declaration_shards_is_continued_alike(tmp_path):
-    """Declarations kept unsharded (``declarations/run=<id>.parquet``, older registers) are read as the
-    sharded ones: the next runs give the same versions."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    flows = tmp_path / "flows"
-    generate(flows, people=40, employers=3, bodies=1, months=3, seed=23,
-             rates=Rates(late=0.2, replacement=0.3, regularisation=0.1))
-    months = sorted(p for p in flows.iterdir() if p.is_dir())
-    for out in ("sharded", "legacy"):
-        run(Settings((str(months[0]),), str(tmp_path / out), TEST_KEY))
-    declarations = tmp_path / "legacy" / "history" / "register" / "declarations"
-    parts = sorted(declarations.glob("shard=*/run=*.parquet"))
-    assert parts
-    for run_name in {part.name for part in parts}:
-        shards = [part for part in parts if part.name == run_name]
-        pq.write_table(pa.concat_tables([pq.read_table(part) for part in shards]), declarations / run_name)
-        for part in shards:
-            part.unlink()
-    for folder in months[1:]:
-        for out in ("sharded", "legacy"):
-            run(Settings((str(folder),), str(tmp_path / out), TEST_KEY))
-    sharded, legacy = _versions(tmp_path / "sharded"), _versions(tmp_path / "legacy")
-    assert sharded == legacy and {row[6] for row in sharded} >= {"INITIAL", "REPLACEMENT"}
 
 
 def test_a_replacement_dropping_people_versions_their_month_even_when_nothing_else_arrives_for_them(tmp_path):

@@ -1,12 +1,10 @@
 """Settled months: a run reads the register's open months only, and gives what reading everything gives."""
-import json
 import os
 import re
 import shutil
 from pathlib import Path
 
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from fixtures.generator import Rates, generate, replacement_keeping_first_person
 from gateway.options import Settings
@@ -109,31 +107,3 @@ def test_a_monthly_run_does_not_read_the_parts_of_runs_whose_months_are_all_sett
         assert _rows(out / dataset) == _rows(tmp_path / "pruned" / dataset), dataset
     flagged = _rows(out / "flags")
     assert flagged and min(dict(row)["month"] for row in flagged) >= first_open
-
-
-def test_a_register_without_month_ranges_is_read_whole_and_continued_alike(tmp_path):
-    """Commits and declarations written before the month ranges were kept (no ``last_month``, no
-    ``first_month``, no ``buckets``) are read whole where it matters: the next run gives the same register and
-    outputs as on a current register."""
-    policy = _short_policy(tmp_path)
-    flows = _flows(tmp_path, months=7)
-    arrivals = sorted(p for p in flows.iterdir() if p.is_dir())
-    for name in ("current", "legacy"):
-        for folder in arrivals[:-1]:
-            run(Settings((str(folder),), str(tmp_path / name), TEST_KEY, policy=policy))
-    register = tmp_path / "legacy" / "history" / "register"
-    lines = [json.loads(line) for line in (register / "_commits.jsonl").read_text().splitlines() if line.strip()]
-    (register / "_commits.jsonl").write_text("".join(
-        "\n" + json.dumps({k: v for k, v in line.items() if k != "last_month"}) + "\n" for line in lines))
-    for part in (register / "declarations").rglob("*.parquet"):
-        pq.write_table(pq.read_table(part).drop_columns(["first_month", "buckets"]), part)
-    for name in ("current", "legacy"):
-        run(Settings((str(arrivals[-1]),), str(tmp_path / name), TEST_KEY, policy=policy))
-    assert _versions(tmp_path / "current") == _versions(tmp_path / "legacy")
-    # Without the declarations' buckets, a replacement makes every bucket merge (not only its people's): the legacy
-    # run writes more buckets, and the same rows for every bucket the current run writes.
-    for dataset in ("flags", "bases"):
-        current = sorted((tmp_path / "current" / dataset).glob("part-*.parquet"))
-        assert current
-        for part in current:
-            assert _rows(part) == _rows(tmp_path / "legacy" / dataset / part.name), part.name
