@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import structlog
 from typing import BinaryIO, Callable, Iterator, Mapping
 
+from gateway.storage import open_input
 from gateway.inputs import Refusal, readable_name
 from gateway.parse import rubrics as R
 from gateway.parse.declaration import ParsedDeclaration, flow_of, norm_for, read_declaration
@@ -53,7 +54,7 @@ def display_name(path: str | bytes) -> str:
 
 def count_lines(path: str | bytes) -> int:
     count, last = 0, b"\n"
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         while chunk := fh.read(1 << 20):
             count += chunk.count(b"\n")
             last = chunk[-1:]
@@ -72,7 +73,7 @@ def index_file(path: str | bytes, registry: RuleRegistry, *, label: str | None =
         yield _file(FileIndex(file, size=size, lines=lines, refused=refused,
                               orphans=[Span(0, size, 1, lines)] if lines else []), registry)
         return
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         for item in index_envois(fh, file):
             if isinstance(item, EnvoiIndex):
                 yield from _envoi(path, file, item, registry, task_lines)
@@ -157,7 +158,7 @@ def iter_outcomes(tasks: list[DeclarationTask], registry: RuleRegistry, pseudony
         if task.test and outcomes:                     # a test envoi's declarations are checked on their own
             yield _check_batch(merge_all(outcomes), accepted, registry)
             outcomes, accepted = [], []
-        with open(task.path, "rb") as fh:
+        with open_input(task.path) as fh:
             for span in task.spans:
                 parts = plan_parts(fh, span, norm_for(flow_of(span.nature), task.norm_version), window_lines)
                 if parts is not None:

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from gateway.errors import UnreadableFlowError
+from gateway.storage import file_size, is_uri, list_files, open_input
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".done", ".json", ".md")
 InputFile = tuple  # (path: str | bytes, label: str, refused: str)
@@ -57,6 +58,9 @@ def resolve_inputs(inputs: tuple[str, ...]) -> list[InputFile]:
         found.setdefault(text if readable == label else os.fsencode(text), (readable, refused))
 
     for raw in inputs:
+        if is_uri(raw):
+            _add_objects(raw, found)
+            continue
         path = Path(raw)
         if path.is_file():
             add(path, path.name)
@@ -75,10 +79,26 @@ def resolve_inputs(inputs: tuple[str, ...]) -> list[InputFile]:
         raise UnreadableFlowError(f"no flow file @ {', '.join(inputs)}: expected at least one file (hidden and "
                                   f"temporary files, and {', '.join(IGNORED_SUFFIXES[2:])} files, are skipped)")
     for file, (label, refused) in found.items():
-        if not refused and not os.access(file, os.R_OK):
+        if not refused and not (isinstance(file, str) and is_uri(file)) and not os.access(file, os.R_OK):
             raise UnreadableFlowError(f"input unreadable @ {label}: expected read permission")
     return sorted(((path, label, refused) for path, (label, refused) in found.items()),
                   key=lambda item: (item[1], os.fsencode(item[0])))
+
+
+def _add_objects(uri: str, found: dict) -> None:
+    """The objects below a URI (``s3://bucket/flows/``) or the object it names, labelled by their key below it,
+    with the same skipped names as a folder's files."""
+    prefix = uri.rstrip("/")
+    if file_size(prefix) is not None:
+        found.setdefault(prefix, (readable_name(prefix.rsplit("/", 1)[-1]), ""))
+        return
+    for path in list_files(prefix):
+        relative = path[len(prefix) + 1:]
+        if any(part.startswith(".") for part in relative.split("/")) or relative.endswith(IGNORED_SUFFIXES):
+            continue
+        found.setdefault(path, (readable_name(relative), ""))
+    if not any(isinstance(key, str) and key.startswith(prefix + "/") for key in found):
+        raise UnreadableFlowError(f"input not found @ {uri}: expected an object or a prefix holding objects")
 
 
 def fingerprint(item: InputFile) -> dict:
@@ -86,12 +106,12 @@ def fingerprint(item: InputFile) -> dict:
     path, label, refused = item
     if refused == Refusal.LINK:
         return {"file": label, "sha256": hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest(), "bytes": 0}
-    return {"file": label, "sha256": file_digest(path), "bytes": os.path.getsize(path)}
+    return {"file": label, "sha256": file_digest(path), "bytes": file_size(path)}
 
 
 def file_digest(path: str | bytes) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()

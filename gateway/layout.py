@@ -5,6 +5,8 @@ no module builds ``out / "history" / "register"`` by hand.
                          run.json, report/, outbox/ (correction notices), corrections.db (embedded store)
     OUT/history/         kept across runs (``--history``): quarantine and warnings per run, metrics/
     OUT/history/register the bitemporal register (``--register``)
+
+Any of the three may be on object storage (``s3://bucket/prefix``): its paths are then ``ObjectPath``s.
 """
 from __future__ import annotations
 
@@ -12,20 +14,22 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.storage import ObjectPath, location
+
 
 @dataclass(frozen=True)
 class RunLayout:
-    out: Path
-    history: Path
-    register: Path
+    out: Path | ObjectPath          # an ObjectPath when the output folder is a URI (s3://…): gateway.storage
+    history: Path | ObjectPath
+    register: Path | ObjectPath
 
     @classmethod
     def of(cls, out: str | os.PathLike, *, history: str | os.PathLike | None = None,
            register: str | os.PathLike | None = None) -> "RunLayout":
         """The layout of output folder ``out``; the history and the register default to folders inside it."""
-        out = Path(out)
-        history_dir = Path(history) if history else out / "history"
-        return cls(out, history_dir, Path(register) if register else history_dir / "register")
+        out = location(out)
+        history_dir = location(history) if history else out / "history"
+        return cls(out, history_dir, location(register) if register else history_dir / "register")
 
     def dataset(self, name: str) -> Path:
         return self.out / name

@@ -65,7 +65,7 @@ def registry_rules(target: Target = Target.FLOATING) -> list[Rule]:
     return [rule for rule in default_registry() if rule.target is target]
 
 
-def gate_inputs(root: Path, open_requests: tuple[tuple[str, str], ...], estimator: str) -> GateInputs:
+def gate_inputs(root: str, open_requests: tuple[tuple[str, str], ...], estimator: str) -> GateInputs:
     months: dict[str, set[str]] = {}
     for person_key, month in open_requests:
         months.setdefault(person_key, set()).add(month)
@@ -149,7 +149,7 @@ def index_shard(job: RegisterJob, staging: str, shard: int, paths: Iterable[str 
     """One shard of the run's declarations -> the run's part of the register for that shard, the shard's index
     for the buckets, and the buckets of the people a superseded declaration listed (one it no longer lists
     loses its amounts there, even when nothing else arrives for that bucket)."""
-    root = Path(job.root)
+    root = job.root
     known = store.load_declarations(root, job.committed, shards=[shard])
     known_digests = {d.digest for d in known}
     arriving = _arriving(paths)
@@ -214,12 +214,12 @@ class BucketContext:
     def load(cls, job: RegisterJob) -> "BucketContext":
         from gateway.policy import load_policy
         policy = load_policy(job.policy_path)
-        return cls(policy, registry_rules(), gate_inputs(Path(job.root), job.open_requests, policy.gate.estimator))
+        return cls(policy, registry_rules(), gate_inputs(job.root, job.open_requests, policy.gate.estimator))
 
 
 def _merged(job: RegisterJob, context: BucketContext, bucket: int, contributions: list, mentions: list,
             index: list[ShardIndex]) -> BucketResult:
-    root = Path(job.root)
+    root = job.root
     whole = (job.first_open is None or any(entry.settles for entry in index)
              or any(c.month < job.first_open for c in contributions))
     # Open months only, unless this run changes a settled month: then the whole history, so that the
@@ -258,7 +258,7 @@ def merge_bucket(job: RegisterJob, staging: str, context: BucketContext, bucket:
     result = _merged(job, context, bucket, contributions, mentions, index)
     derived = result.derived
     if job.write:
-        root = Path(job.root)
+        root = job.root
         store.write_bucket(root, bucket, job.run_id, result.contributions, result.mentions, result.versions,
                            derived.published, derived.decisions)
         checkpoint("register")
@@ -321,7 +321,7 @@ def finish(job: RegisterJob, staging: str, total: RegisterFigures, index: list[S
     """The run's declarant rows into the register, and its totals into the staging folder."""
     total = replace(total, declarations_added=sum(entry.fresh for entry in index))
     if job.write:
-        root = Path(job.root)
+        root = job.root
         rows = [{"declarant_id": d, "months_added": c[0], "months_revised": c[1],
                  "transaction_time": job.as_of} for d, c in sorted(total.declarants.items())]
         store.write_run_part(root, "declarants", job.run_id, rows)

@@ -6,7 +6,6 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -26,7 +25,7 @@ from gateway.options import Settings
 from gateway.publish.history import record_run
 from gateway.publish.metrics import run_metrics
 from gateway.publish.report import write_reports
-from gateway.storage import is_uri, write_json
+from gateway.storage import ObjectPath, is_uri, modified_time, move_tree, remove_tree, write_json
 from gateway.gate.estimate import estimator_named
 from gateway.policy import load_policy
 from gateway.versioning import migrate, store
@@ -84,6 +83,10 @@ def run(settings: Settings) -> RunResult:
 
 def _locked(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals: dict[str, str]) -> RunResult:
     out, register = layout.out, layout.register
+    if isinstance(out, ObjectPath) or isinstance(register, ObjectPath):
+        # Object storage has no file locks: one run at a time per output is the scheduler's to keep; the register
+        # refuses a commit when another run committed since this one read it (store.commit, ``after``).
+        return _cleaned(settings, layout, files, arrivals)
     out.mkdir(parents=True, exist_ok=True)
     register.mkdir(parents=True, exist_ok=True)
     with open(layout.run_lock, "w") as lock, open(layout.register_lock, "w") as register_lock:
@@ -97,11 +100,15 @@ def _locked(settings: Settings, layout: RunLayout, files: list[InputFile], arriv
         except BlockingIOError:
             raise ConfigurationError(f"another run is merging into the register @ {register}: expected one run "
                                      "at a time per register (wait for it)") from None
-        try:
-            return _run(settings, layout, files, arrivals)
-        except BaseException:
-            shutil.rmtree(layout.staging, ignore_errors=True)     # spilled records hold NIRs: never left behind
-            raise
+        return _cleaned(settings, layout, files, arrivals)
+
+
+def _cleaned(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals: dict[str, str]) -> RunResult:
+    try:
+        return _run(settings, layout, files, arrivals)
+    except BaseException:
+        remove_tree(layout.staging)                   # spilled records hold NIRs: never left behind
+        raise
 
 
 def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals: dict[str, str]) -> RunResult:
@@ -110,7 +117,7 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
     policy = load_policy(settings.policy)              # refused before anything is written
     estimator_named(policy.gate.estimator)
     staging = layout.staging
-    shutil.rmtree(staging, ignore_errors=True)
+    remove_tree(staging)
     staging.mkdir()
     run_log = _log.bind(stage="run", files=len(files))
     run_log.info("run.started")
@@ -172,7 +179,8 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
     if job.write and files:                            # the register sees the run once it is complete
         store.commit(register_dir, store.Commit(run_id, job.as_of, manifest["register"]["declarations_added"],
                                                 manifest["register"]["versions_added"],
-                                                max(register.last_month, month_of_instant(job.as_of))))
+                                                max(register.last_month, month_of_instant(job.as_of))),
+                     after=len(commits))
         store.maintain(register_dir)                  # compaction and retention, every few runs
     folder = history_dir.resolve()
     shown = folder.relative_to(out.resolve()) if folder.is_relative_to(out.resolve()) else folder
@@ -222,7 +230,7 @@ def arrival_of(path: str, label: str, settings: Settings) -> str:
                 return f"{match[1]}-{match[2]}-{match[3] or '01'}T00:00:00Z"
         raise ConfigurationError(f"no dated folder @ {label}: expected, with --arrival folder, every input inside "
                                  "a YYYY-MM or YYYY-MM-DD folder (or use --arrival mtime or --as-of)")
-    moment = datetime.fromtimestamp(os.lstat(path).st_mtime, tz=timezone.utc)   # a refused link is not followed
+    moment = datetime.fromtimestamp(modified_time(path), tz=timezone.utc)     # a refused link is not followed
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -276,6 +284,8 @@ def withdraw_manifest(out: Path) -> None:
     manifest = RunLayout.of(out).manifest
     if manifest.exists():
         manifest.unlink()
+        if isinstance(out, ObjectPath):
+            return                                    # an object store's delete is durable when it returns
         descriptor = os.open(out, os.O_RDONLY)
         try:
             os.fsync(descriptor)
@@ -288,17 +298,17 @@ def _finalise(out: Path, staging: Path) -> dict[str, list[str]]:
     outputs: dict[str, list[str]] = {}
     for name in DATASETS:
         new, final, old = staging / name, out / name, out / f".old-{name}"
-        shutil.rmtree(old, ignore_errors=True)
+        remove_tree(old)
         if final.exists():
-            final.rename(old)
+            move_tree(final, old)
         if new.exists():
-            new.rename(final)
+            move_tree(new, final)
             checkpoint("finalise")
             outputs[name] = sorted(str(p.relative_to(out)) for p in final.rglob("*") if p.is_file())
         else:
             outputs[name] = []
-        shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(old)
+    remove_tree(staging)
     return outputs
 
 

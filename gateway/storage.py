@@ -20,8 +20,9 @@ import pyarrow.parquet as pq
 Target = str | os.PathLike
 
 
-def is_uri(path: Target) -> bool:
-    return "://" in os.fspath(path)
+def is_uri(path: Target | bytes) -> bool:
+    text = os.fspath(path)
+    return isinstance(text, str) and "://" in text
 
 
 def _remote(path: str):
@@ -139,4 +140,211 @@ def read_bytes(path: Target) -> bytes:
         return fh.read()
 
 
-__all__ = ["exists", "file_size", "is_uri", "list_files", "parquet_metadata", "read_bytes", "write_bytes", "write_chunks", "write_json", "write_parquet", "write_text"]
+
+
+
+# --- folders: local paths and object storage alike -------------------------------------------------------------
+
+def _info(path: str):
+    from pyarrow import fs
+    filesystem, where = _remote(path)
+    return filesystem, where, filesystem.get_file_info(where)
+
+
+class ObjectPath:
+    """The part of ``pathlib.Path`` the driver uses, for a folder or file on object storage (``s3://…``), through
+    pyarrow's file systems: joins, names, existence, reading and writing, listing, moving. Folders are key
+    prefixes: they exist once something is stored below them; ``mkdir`` has nothing to make."""
+
+    def __init__(self, uri: str) -> None:
+        scheme, rest = uri.split("://", 1)
+        self._uri = f"{scheme}://{rest.strip('/')}"
+
+    def __fspath__(self) -> str:
+        return self._uri
+
+    def __str__(self) -> str:
+        return self._uri
+
+    def __repr__(self) -> str:
+        return f"ObjectPath({self._uri!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ObjectPath) and other._uri == self._uri
+
+    def __hash__(self) -> int:
+        return hash(self._uri)
+
+    def __truediv__(self, name: str) -> "ObjectPath":
+        return ObjectPath(f"{self._uri}/{os.fspath(name).strip('/')}")
+
+    @property
+    def name(self) -> str:
+        return self._uri.rsplit("/", 1)[-1]
+
+    @property
+    def stem(self) -> str:
+        return self.name.rsplit(".", 1)[0] if "." in self.name else self.name
+
+    @property
+    def suffix(self) -> str:
+        return "." + self.name.rsplit(".", 1)[1] if "." in self.name else ""
+
+    @property
+    def parent(self) -> "ObjectPath":
+        return ObjectPath(self._uri.rsplit("/", 1)[0])
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return tuple(self._uri.split("://", 1)[1].split("/"))
+
+    def resolve(self) -> "ObjectPath":
+        return self
+
+    def absolute(self) -> "ObjectPath":
+        return self
+
+    def relative_to(self, other: "ObjectPath") -> Path:
+        base = str(other) + "/"
+        if not self._uri.startswith(base):
+            raise ValueError(f"{self._uri} is not below {other}")
+        return Path(self._uri[len(base):])
+
+    def is_relative_to(self, other: object) -> bool:
+        return isinstance(other, ObjectPath) and (self == other or self._uri.startswith(str(other) + "/"))
+
+    def exists(self) -> bool:
+        from pyarrow import fs
+        return _info(self._uri)[2].type != fs.FileType.NotFound or bool(self._children(recursive=False))
+
+    def is_dir(self) -> bool:
+        from pyarrow import fs
+        return _info(self._uri)[2].type == fs.FileType.Directory or bool(self._children(recursive=False))
+
+    def is_file(self) -> bool:
+        from pyarrow import fs
+        return _info(self._uri)[2].type == fs.FileType.File
+
+    def mkdir(self, parents: bool = False, exist_ok: bool = False) -> None:
+        """Nothing to make: a prefix exists once an object is stored below it."""
+
+    def read_bytes(self) -> bytes:
+        return read_bytes(self._uri)
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        return read_bytes(self._uri).decode(encoding)
+
+    def write_bytes(self, data: bytes) -> None:
+        write_bytes(self._uri, data)
+
+    def write_text(self, text: str, encoding: str = "utf-8") -> None:
+        write_bytes(self._uri, text.encode(encoding))
+
+    def unlink(self, missing_ok: bool = False) -> None:
+        filesystem, where, info = _info(self._uri)
+        from pyarrow import fs
+        if info.type == fs.FileType.NotFound:
+            if not missing_ok:
+                raise FileNotFoundError(self._uri)
+            return
+        filesystem.delete_file(where)
+
+    def _children(self, recursive: bool) -> list["ObjectPath"]:
+        from pyarrow import fs
+        filesystem, where = _remote(self._uri)
+        scheme = self._uri.split("://", 1)[0]
+        try:
+            infos = filesystem.get_file_info(fs.FileSelector(where, recursive=recursive, allow_not_found=True))
+        except FileNotFoundError:
+            return []
+        return [ObjectPath(f"{scheme}://{info.path}") for info in infos
+                if recursive is False or info.type == fs.FileType.File]
+
+    def iterdir(self):
+        return iter(sorted(self._children(recursive=False), key=str))
+
+    def rglob(self, pattern: str):
+        import fnmatch
+        return iter(sorted((p for p in self._children(recursive=True) if fnmatch.fnmatch(p.name, pattern)), key=str))
+
+    def glob(self, pattern: str):
+        import fnmatch
+        return iter(sorted((p for p in self._children(recursive=False) if fnmatch.fnmatch(p.name, pattern)), key=str))
+
+
+def location(path: Target) -> Path | ObjectPath:
+    """A folder or file as the driver handles it: a ``Path``, or an ``ObjectPath`` for a URI."""
+    text = os.fspath(path)
+    return ObjectPath(text) if is_uri(text) else Path(text)
+
+
+def remove_tree(path: Target) -> None:
+    """A folder and everything below it, gone (nothing when there is no such folder)."""
+    text = os.fspath(path)
+    if is_uri(text):
+        filesystem, where = _remote(text)
+        try:
+            filesystem.delete_dir(where)
+        except (FileNotFoundError, OSError):
+            pass
+        return
+    import shutil
+    shutil.rmtree(text, ignore_errors=True)
+
+
+def copy_tree(source: Target, target: Target) -> None:
+    """Every file below ``source`` copied to the same place below ``target``."""
+    source_text, target_text = os.fspath(source), os.fspath(target)
+    if not is_uri(source_text) and not is_uri(target_text):
+        import shutil
+        shutil.copytree(source_text, target_text)
+        return
+    for path in list_files(source_text):
+        write_bytes(target_text + path[len(source_text):], read_bytes(path))
+
+
+def move_tree(source: Target, target: Target) -> None:
+    """A folder moved to ``target`` (which must not exist): a rename on a local disk; on object storage each
+    object is copied then deleted (object stores have no rename)."""
+    source_text, target_text = os.fspath(source), os.fspath(target)
+    if not is_uri(source_text):
+        os.rename(source_text, target_text)
+        return
+    filesystem, _ = _remote(source_text)
+    for path in list_files(source_text):
+        filesystem.move(path.split("://", 1)[1], (target_text + path[len(source_text):]).split("://", 1)[1])
+    remove_tree(source_text)
+
+
+def open_input(path: str | bytes):
+    """A file opened for reading with seek and tell (local, or a buffered reader over an object)."""
+    if isinstance(path, str) and is_uri(path):
+        import io
+        filesystem, where = _remote(path)
+        return io.BufferedReader(filesystem.open_input_file(where), buffer_size=1 << 20)
+    return open(path, "rb")
+
+
+def modified_time(path: str) -> float:
+    """When a file was last written (seconds since the epoch); a local symbolic link's own time."""
+    if is_uri(path):
+        return _info(path)[2].mtime.timestamp()
+    return os.lstat(path).st_mtime
+
+
+def read_dataset(folder: Target, columns: list[str] | None = None, partitioning: str | None = None) -> pa.Table | None:
+    """The Parquet files below ``folder`` as one table (None when there is none)."""
+    import pyarrow.dataset as ds
+    files = [path for path in list_files(folder) if path.endswith(".parquet")]
+    if not files:
+        return None
+    text = os.fspath(folder)
+    if is_uri(text):
+        filesystem, where = _remote(text)
+        return ds.dataset(where, format="parquet", partitioning=partitioning, filesystem=filesystem).to_table(
+            columns=columns)
+    return ds.dataset(text, format="parquet", partitioning=partitioning).to_table(columns=columns)
+
+
+__all__ = ["ObjectPath", "copy_tree", "exists", "file_size", "is_uri", "list_files", "location", "modified_time", "move_tree",
+           "open_input", "parquet_metadata", "read_bytes", "read_dataset", "remove_tree", "write_bytes", "write_chunks", "write_json", "write_parquet", "write_text"]

@@ -2,7 +2,6 @@
 each worker reads and parses its own share (ENGINEERING.md: never ship lines between workers)."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import apache_beam as beam
@@ -152,7 +151,7 @@ class _CheckGroup(beam.DoFn):
     def _slot_known(self, summary) -> bool:
         from gateway.versioning.register import summary_slot
         from gateway.versioning.store import slot_declared
-        return slot_declared(Path(self._register.root), self._register.committed, summary_slot(summary))
+        return slot_declared(self._register.root, self._register.committed, summary_slot(summary))
 
 
 class CrossChecks(beam.PTransform):

@@ -24,10 +24,12 @@ def group_files(paths: list[tuple]) -> list[list[tuple]]:
     """Consecutive input files (``gateway.inputs``, in label order) in groups of at most GROUP_BYTES /
     GROUP_FILES; a large file alone."""
     import os
+
+    from gateway.storage import file_size
     groups: list[list[tuple]] = []
     size = 0
     for item in sorted(paths, key=lambda p: (p[1], os.fsencode(p[0]))):
-        length = 0 if item[2] else os.path.getsize(item[0])
+        length = 0 if item[2] else file_size(item[0]) or 0
         if not groups or size + length > GROUP_BYTES or len(groups[-1]) >= GROUP_FILES:
             groups.append([])
             size = 0

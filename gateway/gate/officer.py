@@ -17,6 +17,7 @@ from pathlib import Path
 from gateway.errors import ConfigurationError, ErrorCode
 from gateway.gate.table import Decision
 from gateway.records import OfficerAnswer
+from gateway.storage import location
 from gateway.versioning import store
 
 ACTIONS = ("regularise", "keep-frozen", "spread")
@@ -28,8 +29,8 @@ class DecisionError(ConfigurationError):
     """An officer's answer that cannot be taken (unknown decision, already decided, bad arguments)."""
 
 
-def load_answers(root: Path) -> dict[str, OfficerAnswer]:
-    path = root / ANSWERS
+def load_answers(root: Path | str) -> dict[str, OfficerAnswer]:
+    path = location(root) / ANSWERS
     if not path.exists():
         return {}
     answers = {}

@@ -4,10 +4,9 @@ check of each declarant's figures against its own history (Deequ-style anomaly d
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-from gateway.storage import write_json
+from gateway.storage import copy_tree, remove_tree, write_json
 
 WINDOW = 6                 # previous runs a declarant is compared with
 
@@ -17,9 +16,9 @@ def record_run(history: Path, out: Path, run_id: str, metrics: dict) -> dict:
     place in the history (sequence) and the anomalies found against earlier runs."""
     for dataset in ("quarantine", "warnings"):
         target = history / dataset / f"run={run_id}"
-        shutil.rmtree(target, ignore_errors=True)
+        remove_tree(target)
         if (out / dataset).exists():
-            shutil.copytree(out / dataset, target)
+            copy_tree(out / dataset, target)
     sequences = _sequences(history)
     sequence = sequences.get(run_id) or max(sequences.values(), default=0) + 1
     window = sorted((s, r) for r, s in sequences.items() if s < sequence)[-WINDOW:]

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
+
+from gateway.storage import read_dataset
 
 
 def _table(folder: Path, columns: list[str]) -> pa.Table | None:
-    if not folder.exists() or not any(folder.rglob("*.parquet")):
-        return None
-    return ds.dataset(folder, format="parquet", partitioning="hive").to_table(columns=columns)
+    return read_dataset(folder, columns, partitioning="hive")
 
 
 def _empty_declarant() -> dict:

@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from gateway.faults import checkpoint
 from gateway.parse.norm import catalogue
 from gateway.publish import charts
-from gateway.storage import write_chunks, write_json
+from gateway.storage import read_dataset, write_chunks, write_json
 
 SCOPE_LABELS = {
     "FILE": "tout le fichier", "ENVOI": "tout l'envoi", "DECLARATION": "toute la déclaration",
@@ -27,9 +27,7 @@ _env = Environment(loader=PackageLoader("gateway.publish", "templates"), autoesc
 
 
 def _table(folder: Path) -> pa.Table | None:
-    if not folder.exists() or not any(folder.rglob("*.parquet")):
-        return None
-    return ds.dataset(folder, format="parquet").to_table()
+    return read_dataset(folder)
 
 
 class _Entries(list):

@@ -42,6 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from gateway.errors import ConfigurationError
 from gateway.publish.datasets import bucket_of
 from gateway.records import ResourceVersion
 from gateway.storage import exists, file_size, parquet_metadata, read_bytes, write_bytes, write_parquet
@@ -201,12 +202,18 @@ def _stats(path: str, columns: Iterable[str]) -> str:
     return json.dumps({"numRecords": metadata.num_rows, "minValues": low, "maxValues": high, "nullCount": nulls})
 
 
-def commit(root: Path | str, entry: Commit) -> None:
-    """Make a run's files visible: each table's in one transaction, then the run's row in ``runs``."""
+def commit(root: Path | str, entry: Commit, *, after: int | None = None) -> None:
+    """Make a run's files visible: each table's in one transaction, then the run's row in ``runs``. ``after``:
+    how many runs were committed when the run read the register; refused (nothing committed) when another
+    run committed since (object storage has no lock to keep two runs apart: their merges would interleave)."""
     from deltalake import CommitProperties, Transaction, write_deltalake
     known = commits(root)
     if entry.run_id in {c.run_id for c in known}:
         return
+    if after is not None and len(known) != after:
+        raise ConfigurationError(f"another run committed to the register @ {os.fspath(root)} while this run merged "
+                                 f"({len(known) - after} more): expected one run at a time per register; run this "
+                                 "one again, it will merge after the other")
     ensure_layout(root)
     buckets = range(buckets_of(root))
     for table, column in PARTITION.items():

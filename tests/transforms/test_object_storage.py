@@ -1,0 +1,121 @@
+"""The whole run on object storage: flows read from ``s3://``, datasets, history and the register written there,
+against an S3-compatible server on 127.0.0.1 (moto's server: started by .ci/run, or here when it is not)."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gateway.options import Settings
+from gateway.run import run
+from gateway.storage import list_files, read_bytes
+from gateway.versioning import store
+from tests.conftest import BUNDLED, TEST_KEY
+from tools.output_digest import register_digests
+
+BUCKET = "drm-gateway-test"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serving(endpoint: str) -> bool:
+    host, port = endpoint.rsplit("//", 1)[1].split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    """An S3-compatible endpoint: DRM_GATEWAY_TEST_S3 (CI), else a moto server started for these tests."""
+    given = os.environ.get("DRM_GATEWAY_TEST_S3")
+    if given:
+        yield given
+        return
+    server = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
+    if server is None:
+        pytest.skip("no S3-compatible server: moto_server is not installed (pip install -e '.[test]')")
+    port = _free_port()
+    process = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            if _serving(url):
+                break
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3(endpoint, monkeypatch):
+    """The AWS settings every S3 client here reads (pyarrow, deltalake, boto3), and an empty bucket."""
+    import boto3
+    for name, value in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                        "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3")
+    if BUCKET in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+            for item in page.get("Contents", []):
+                client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    else:
+        client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+def _upload(client, folder: Path, prefix: str) -> None:
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        client.put_object(Bucket=BUCKET, Key=f"{prefix}/{path.relative_to(folder).as_posix()}", Body=path.read_bytes())
+
+
+def _outputs(root: str) -> dict[str, bytes]:
+    """Every dataset file of an output folder (local or s3://), by its path below the folder."""
+    datasets = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "published", "decisions")
+    return {path[len(root) + 1:]: read_bytes(path) for path in list_files(root)
+            if path[len(root) + 1:].split("/")[0] in datasets}
+
+
+def test_a_run_reads_its_flows_from_object_storage_and_writes_every_output_there_as_on_disk(s3, tmp_path):
+    _upload(s3, BUNDLED, "flows")
+    local = run(Settings((str(BUNDLED),), str(tmp_path / "out"), TEST_KEY, arrival="folder"))
+    remote = run(Settings((f"s3://{BUCKET}/flows",), f"s3://{BUCKET}/out", TEST_KEY, arrival="folder"))
+
+    for key in ("run_id", "files", "lines_read", "lines_used", "lines_ignored", "lines_quarantined", "resources",
+                "register", "floating", "gate", "inputs"):
+        assert remote.manifest[key] == local.manifest[key], key
+    assert remote.manifest["resources"] > 0 and remote.manifest["conservation_holds"]
+    written = _outputs(f"s3://{BUCKET}/out")
+    assert written == _outputs(str(tmp_path / "out")) and len(written) > 50
+    assert read_bytes(f"s3://{BUCKET}/out/run.json")                       # the manifest, read back
+    assert any(p.endswith("report/index.html") for p in list_files(f"s3://{BUCKET}/out/report"))
+    assert not list_files(f"s3://{BUCKET}/out/.staging")                    # spilled records never left behind
+    register = f"s3://{BUCKET}/out/history/register"
+    assert [c.run_id for c in store.commits(register)] == [local.manifest["run_id"]]
+    assert sorted(map(repr, store.load_all_versions(register))) == \
+        sorted(map(repr, store.load_all_versions(tmp_path / "out" / "history" / "register")))
+
+    again = run(Settings((f"s3://{BUCKET}/flows",), f"s3://{BUCKET}/out", TEST_KEY, arrival="folder"))
+    assert again.manifest["register"] == remote.manifest["register"]       # a rerun adds nothing
+    assert len(store.commits(register)) == 1 and _outputs(f"s3://{BUCKET}/out") == written
+    assert register_digests(tmp_path / "out" / "history" / "register")     # (the local register is real)
+
+
+def test_a_missing_object_storage_input_is_a_clear_error(s3, tmp_path):
+    from gateway.errors import UnreadableFlowError
+    with pytest.raises(UnreadableFlowError, match="input not found @ s3://"):
+        run(Settings((f"s3://{BUCKET}/nothing-here",), f"s3://{BUCKET}/out", TEST_KEY, arrival="folder"))
+    assert not list_files(f"s3://{BUCKET}/out")
