@@ -77,7 +77,7 @@ def _split(inputs: list[str] | None, extra: list[str]) -> tuple[tuple[str, ...],
 def run(
     ctx: typer.Context,
     inputs: Optional[list[str]] = typer.Argument(None, help="Files or folders (default: the bundled sample flows)."),
-    out_dir: Path = typer.Option(Path("out"), "--out", help="Output folder."),
+    out_dir: str = typer.Option("out", "--out", help="Output folder, or a URI (s3://bucket/prefix)."),
     watch: Optional[Path] = typer.Option(None, "--watch", help="Keep running: process each new file of this folder once."),
     once: bool = typer.Option(False, "--once", help="With --watch: process what is there, then stop."),
     interval: float = typer.Option(2.0, "--interval", help="With --watch: seconds between scans."),
@@ -88,6 +88,8 @@ def run(
                                                            "folder (its YYYY-MM[-DD] folder, to replay archives)."),
     policy: Optional[str] = typer.Option(None, "--policy", help="Policy file (YAML; default: the shipped one)."),
     register: Optional[str] = typer.Option(None, "--register", help="Register folder (default OUT/history/register)."),
+    buckets: Optional[int] = typer.Option(None, "--buckets", min=1, max=4096, help="Person buckets (and declaration "
+                                          "shards) of a new register (default 16; an existing one keeps its own)."),
     open_requests: Optional[str] = typer.Option(None, "--open-requests", help="JSON lines (person_key, month) of "
                                                 "open correction requests: the gate holds changes on them."),
     key_file: Optional[str] = typer.Option(None, "--pseudonym-key-file", help="File holding the pseudonym key."),
@@ -104,19 +106,21 @@ def run(
         key = load_key(key_file=key_file, insecure_demo=insecure_demo_key)
         if watch is not None:
             from gateway.watch import watch_folder
-            watch_folder(watch, out_dir, key, beam_args, interval=interval, once=once, batch_size=max(1, batch_size),
+            watch_folder(watch, Path(out_dir), key, beam_args, interval=interval, once=once, batch_size=max(1, batch_size),
                          report=lambda name, result: _summary(result.manifest, result.seconds, title=name))
             return
         from corrections import cli as corrections
         from gateway.run import run as run_job
-        tracked = corrections.configured(out_dir, None)       # a corrections store: its open requests hold the gate
+        from gateway.storage import is_uri
+        # A corrections store (beside local outputs): its open requests hold the gate.
+        tracked = not is_uri(out_dir) and corrections.configured(Path(out_dir), None)
         if tracked and open_requests is None:
-            open_requests = str(corrections.export_open_requests(out_dir, None))
-        settings = Settings(paths or (bundled_flows(),), str(out_dir), key, beam_args, as_of=as_of, policy=policy,
-                            arrival=arrival, register=register, open_requests=open_requests)
+            open_requests = str(corrections.export_open_requests(Path(out_dir), None))
+        settings = Settings(paths or (bundled_flows(),), out_dir, key, beam_args, as_of=as_of, policy=policy,
+                            arrival=arrival, register=register, open_requests=open_requests, buckets=buckets)
         with err.status("running the pipeline…", spinner="dots"):
             result = run_job(settings)
-        closed = corrections.sync_register(out_dir, None, result.manifest["as_of"]) if tracked else []
+        closed = corrections.sync_register(Path(out_dir), None, result.manifest["as_of"]) if tracked else []
     except GatewayError as error:
         _fail(error)
     _summary(result.manifest, result.seconds, title=str(RunLayout.of(out_dir).manifest))

@@ -17,3 +17,4 @@ class Settings:
     policy: str | None = None         # policy file (default: the shipped gateway/policy/default.yaml)
     arrival: str = "mtime"            # where a file's arrival comes from: mtime, or its YYYY-MM[-DD] folder
     open_requests: str | None = None  # JSON lines (person_key, month) of open correction requests (the gate holds)
+    buckets: int | None = None        # person buckets and declaration shards of a new register (default 16)

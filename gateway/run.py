@@ -140,7 +140,7 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
         if c.run_id != run_id and (c.last_month is None or c.last_month >= mentions_from(first_open)))
     job = RegisterJob(root=str(register_dir), run_id=run_id, committed=visible,
                       arrivals=tuple(sorted(arrivals.items())), as_of=as_of,
-                      policy_path=settings.policy, buckets=store.ensure_layout(register_dir),
+                      policy_path=settings.policy, buckets=store.ensure_layout(register_dir, settings.buckets or store.DEFAULT_BUCKETS),
                       write=run_id not in committed, open_requests=open_requests(settings.open_requests),
                       pending_buckets=store.pending_buckets(register_dir, recent, since=first_open),
                       first_open=first_open, recent=recent)

@@ -78,3 +78,27 @@ def test_a_replacement_dropping_people_versions_their_month_even_when_nothing_el
     people = {row[0] for row in versions}
     emptied = {row[0] for row in versions if row[4] == 2 and row[7] is None and row[6] == "REPLACEMENT"}
     assert len(people) == 8 and len(emptied) == 7
+
+
+def test_a_register_made_with_fewer_buckets_holds_the_same_versions_and_gives_the_same_flags(tmp_path):
+    """``--buckets`` sets a new register's person buckets and declaration shards; an existing register keeps its
+    own. A run over everything gives the same outputs whatever the count (a monthly run re-derives the people of
+    the buckets it touches: with fewer buckets, more of them)."""
+    import pyarrow.dataset as ds
+    flows = tmp_path / "flows"
+    generate(flows, people=40, employers=3, bodies=1, months=2, seed=31,
+             rates=Rates(late=0.2, replacement=0.3, regularisation=0.1, net_social_correction=0.1))
+    months = sorted(p for p in flows.iterdir() if p.is_dir())
+    for out, buckets in (("sixteen", None), ("four", 4)):
+        run(Settings((str(flows),), str(tmp_path / out), TEST_KEY, buckets=buckets))
+    register = tmp_path / "four" / "history" / "register"
+    assert store.buckets_of(register) == 4 and store.buckets_of(tmp_path / "sixteen" / "history" / "register") == 16
+    assert {p.name for p in (register / "versions").iterdir() if p.is_dir() and p.name.startswith("bucket=")} <= {
+        f"bucket={b:02d}" for b in range(4)}
+    assert _versions(tmp_path / "four") == _versions(tmp_path / "sixteen")
+    for dataset in ("flags", "bases"):
+        rows = [sorted(map(str, ds.dataset(str(tmp_path / out / dataset)).to_table().to_pylist()))
+                for out in ("four", "sixteen")]
+        assert rows[0] == rows[1] and rows[0], dataset
+    run(Settings((str(months[-1]),), str(tmp_path / "four"), TEST_KEY, buckets=8))
+    assert store.buckets_of(register) == 4
