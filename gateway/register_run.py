@@ -58,6 +58,18 @@ class RegisterJob:
     pending_buckets: tuple[int, ...] = ()      # buckets holding PENDING gate decisions: re-examined every run
     first_open: str | None = None     # the first month still open at as_of (gateway.versioning.horizon)
     recent: tuple[str, ...] | None = None     # committed runs with rows of open months (None: all of them)
+    arrivals_file: str | None = None  # the arrivals staged (gateway.publish.spill), not pickled into every step
+
+    def arrival_times(self) -> dict[str, str]:
+        """File label -> transaction time: from the staged file when there is one."""
+        return read_objects(self.arrivals_file) if self.arrivals_file else dict(self.arrivals)
+
+    def staged(self, staging: str) -> "RegisterJob":
+        """The job with its arrivals parked in the staging folder: what travels to the workers stays small
+        however many files the run has."""
+        if self.arrivals_file or not self.arrivals:
+            return self
+        return replace(self, arrivals=(), arrivals_file=spill_objects(staging, "inputs", dict(self.arrivals)))
 
 
 def registry_rules(target: Target = Target.FLOATING) -> list[Rule]:

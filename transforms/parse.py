@@ -135,7 +135,7 @@ class _CheckGroup(beam.DoFn):
         log.configure()
         memory.tune_collector()
         self._registry = default_registry()
-        self._arrivals = dict(self._register.arrivals) if self._register is not None else None
+        self._arrivals = self._register.arrival_times() if self._register is not None else None
 
     def process(self, element):
         key, items = element

@@ -10,6 +10,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 
 from transforms.parse import CrossChecks, ParseFlows
 from transforms.publish import PublishOutcomes
+from gateway.publish.spill import read_objects, spill_objects
 from gateway.register_run import bucket_inputs
 from transforms.tagged import finish
 from transforms.versioning import MergeRegister, RegisterJob, StageRegister
@@ -42,7 +43,8 @@ def build(pipeline: beam.Pipeline, paths: list[tuple], staging: str, pseudonym_k
           register: RegisterJob | None = None) -> None:
     """The first pipeline: parse, check, publish, and the first half of the register stage; one final step."""
     files, declarations = (pipeline
-                           | "Inputs" >> beam.Create(group_files(paths))
+                           | "Inputs" >> beam.Create([spill_objects(staging, "inputs", group_files(paths))])
+                           | "InputGroups" >> beam.FlatMap(read_objects)     # the file list is staged, not in the graph
                            | "SpreadFiles" >> beam.Reshuffle()
                            | "Parse" >> ParseFlows(pseudonym_key))
     cross = declarations | "CrossChecks" >> CrossChecks(register)
@@ -80,6 +82,7 @@ def pipeline_options(beam_args: tuple[str, ...]) -> PipelineOptions:
 def run(paths: list[tuple], staging: str, pseudonym_key: bytes, beam_args: tuple[str, ...],
         register: RegisterJob | None = None) -> None:
     """The run's two pipelines, on the runner the arguments name (the embedded one by default)."""
+    register = register.staged(staging) if register is not None else None
     with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
         build(pipeline, paths, staging, pseudonym_key, register)
     if register is not None:

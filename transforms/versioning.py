@@ -31,7 +31,7 @@ class _SpillBuckets(beam.DoFn):
         self._job, self._staging = job, staging
 
     def setup(self) -> None:
-        self._arrivals = dict(self._job.arrivals)
+        self._arrivals = self._job.arrival_times()
 
     def process(self, outcome: Outcome):
         by_shard, by_bucket = spill_outcome(self._job, self._staging, outcome, self._arrivals)

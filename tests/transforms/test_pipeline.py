@@ -94,3 +94,19 @@ def test_manifest_conserves_lines_and_lists_readable_datasets(generated, tmp_pat
     assert {d["rule_id"] for d in truth["defects"]} <= set(quarantine.column("rule_id").to_pylist()) | set(
         ds.dataset(tmp_path / "out" / "warnings", format="parquet").to_table().column("rule_id").to_pylist())
     assert any(path.endswith(".avro") for path in manifest["outputs"]["avro"])
+
+
+def test_the_pipeline_graph_holds_no_input_path_however_many_files(generated, tmp_path):
+    """The file list is staged and read by the first step: the job graph a runner receives names none of the
+    inputs, and does not grow with their number."""
+    from gateway.inputs import resolve_inputs
+    from transforms.pipeline import build
+    files = resolve_inputs((str(generated),))
+    sizes = []
+    for count in (1, len(files)):
+        pipeline = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"]))
+        build(pipeline, files[:count], str(tmp_path / f"staging{count}"), TEST_KEY)
+        graph = pipeline.to_runner_api().SerializeToString()
+        assert not any(label.encode() in graph for _, label, _ in files[:count])
+        sizes.append(len(graph))
+    assert len(files) > 30 and abs(sizes[1] - sizes[0]) < 200
