@@ -1,14 +1,11 @@
 """Officers' answers to REVIEW_CAP decisions: validated, appended with an audit record, read by the gate.
 
-The answers live beside the register in ``officer_answers.jsonl`` (one JSON object a line, appended
-under a lock and flushed): the next run applies them and publishes the follow-up decision. The web
-console (later issue) calls the same function.
+The answers live in the register's ``answers`` Delta table (one commit per answer; gateway.versioning.store):
+the next run applies them and publishes the follow-up decision. The first answer to a decision is the one
+that counts (two officers answering at the same moment: the earlier one). The console calls the same function.
 """
 from __future__ import annotations
 
-import fcntl
-import json
-import os
 import re
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -17,11 +14,9 @@ from pathlib import Path
 from gateway.errors import ConfigurationError, ErrorCode
 from gateway.gate.table import Decision
 from gateway.records import OfficerAnswer
-from gateway.storage import location
 from gateway.versioning import store
 
 ACTIONS = ("regularise", "keep-frozen", "spread")
-ANSWERS = "officer_answers.jsonl"
 OFFICER_ID = re.compile(r"[A-Za-z0-9._-]{2,40}")
 
 
@@ -30,17 +25,9 @@ class DecisionError(ConfigurationError):
 
 
 def load_answers(root: Path | str) -> dict[str, OfficerAnswer]:
-    path = location(root) / ANSWERS
-    if not path.exists():
-        return {}
-    answers = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            try:
-                answer = OfficerAnswer(**json.loads(line))
-            except (ValueError, TypeError):
-                continue                     # a torn last line is not an answer
-            answers.setdefault(answer.decision_id, answer)
+    answers: dict[str, OfficerAnswer] = {}
+    for row in store.answers(root):
+        answers.setdefault(row["decision_id"], OfficerAnswer(**row))
     return answers
 
 
@@ -72,14 +59,8 @@ def decide(root: Path, decision_id: str, action: str, *, reason: str, officer: s
     answer = OfficerAnswer(decision_id=decision_id, action=action, spread_months=spread_months if action == "spread"
                            else None, reason=reason.strip(), officer=officer,
                            at=now or datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"))
-    path = root / ANSWERS
-    with open(root / ".officer.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if decision_id in load_answers(root):
-            raise DecisionError(f"decision already answered @ {decision_id}: expected a decision not yet decided",
-                                code=ErrorCode.ALREADY_ANSWERED)
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write("\n" + json.dumps(asdict(answer), sort_keys=True, ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+    if decision_id in load_answers(root):
+        raise DecisionError(f"decision already answered @ {decision_id}: expected a decision not yet decided",
+                            code=ErrorCode.ALREADY_ANSWERED)
+    store.add_answers(root, [asdict(answer)])
     return answer

@@ -2,11 +2,12 @@
 
 The earlier register kept each run's rows in ``<table>/bucket=NN/run=<run_id>.parquet`` (declarations by shard,
 or in one ``declarations/run=<run_id>.parquet`` in still older registers), made them visible by a line in
-``_commits.jsonl`` and compacted them under ``_compacted``. The migration rewrites every part of a committed run
+``_commits.jsonl``, compacted them under ``_compacted`` and kept officers' answers in ``officer_answers.jsonl``. The migration rewrites every part of a committed run
 with the columns the tables now carry (the run and each row's position; columns an older part lacks are
 added empty), splits unsharded declarations by shard, then commits the runs one by one, in their order, as the
 pipeline commits a run (gateway.versioning.store.commit): each run becomes one version of each table it
-wrote, so the tables' history follows the runs'. The commit log is kept as ``_commits.jsonl.migrated``;
+wrote, so the tables' history follows the runs'. Officers' answers go into the ``answers`` table. The commit log and
+the answers file are kept as ``*.migrated``;
 the compacted copies are removed (they only repeated the parts). An interrupted migration is run again: a
 part already rewritten and a run already committed are left as they are.
 """
@@ -26,6 +27,7 @@ from gateway.storage import write_parquet
 from gateway.versioning import store
 
 LEGACY_COMMITS = "_commits.jsonl"
+LEGACY_ANSWERS = "officer_answers.jsonl"
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,24 @@ def _split_declarations(root: Path, run_id: str, buckets: int) -> int:
     return table.num_rows
 
 
+def _answers(root: Path) -> None:
+    """Officers' answers kept one JSON object a line: into the register's ``answers`` table, in their order."""
+    path = root / LEGACY_ANSWERS
+    if not path.exists():
+        return
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line) if line.strip() else None
+        except ValueError:
+            row = None                              # a torn last line was never an answer
+        if isinstance(row, dict):
+            rows.append({name: row.get(name) for name in store.ANSWERS_SCHEMA.names})
+    if rows and not store.answers(root):
+        store.add_answers(root, rows)
+    path.rename(root / f"{LEGACY_ANSWERS}.migrated")
+
+
 def migrate(root: Path) -> Migrated:
     """Convert the register at ``root`` to Delta tables; refused when it is not a register of the earlier
     layout."""
@@ -103,6 +123,7 @@ def migrate(root: Path) -> Migrated:
     store.ensure_layout(root)
     for entry in runs:
         store.commit(root, entry)
+    _answers(root)
     shutil.rmtree(root / "_compacted", ignore_errors=True)
     (root / LEGACY_COMMITS).rename(root / f"{LEGACY_COMMITS}.migrated")
     return Migrated(runs=len(runs), parts=parts, rows=rows)

@@ -77,6 +77,9 @@ SCHEMAS = {
 }
 BUCKET_TABLES = ("contributions", "mentions", "versions", "frozen", "decisions")
 PARTITION = {"declarations": "shard", "declarants": None, **{table: "bucket" for table in BUCKET_TABLES}}
+ANSWERS = "answers"                # officers' answers to REVIEW_CAP decisions (gateway.gate.officer)
+ANSWERS_SCHEMA = pa.schema([("decision_id", pa.string()), ("action", pa.string()), ("spread_months", pa.int64()),
+                            ("reason", pa.string()), ("officer", pa.string()), ("at", pa.string())])
 RUNS = "runs"
 RUNS_SCHEMA = pa.schema([("run_id", pa.string()), ("transaction_time", pa.string()),
                          ("declarations_added", pa.int64()), ("versions_added", pa.int64()),
@@ -138,8 +141,9 @@ def ensure_layout(root: Path | str, buckets: int = DEFAULT_BUCKETS) -> int:
             DeltaTable.create(_uri(root, table), table_schema(table), mode="ignore",
                               partition_by=None if column is None else [column],
                               configuration={"delta.dataSkippingStatsColumns": ",".join(STATS_COLUMNS[table])})
-    if not DeltaTable.is_deltatable(_uri(root, RUNS)):
-        DeltaTable.create(_uri(root, RUNS), RUNS_SCHEMA, mode="ignore")
+    for table, schema in ((RUNS, RUNS_SCHEMA), (ANSWERS, ANSWERS_SCHEMA)):
+        if not DeltaTable.is_deltatable(_uri(root, table)):
+            DeltaTable.create(_uri(root, table), schema, mode="ignore")
     return buckets_of(root)
 
 
@@ -152,14 +156,30 @@ def _delta(root: Path | str, table: str):
 
 def commits(root: Path | str) -> list[Commit]:
     """The committed runs, in the order they were committed."""
-    runs = _delta(root, RUNS)
-    if runs is None:
+    rows = sorted(_small_table(root, RUNS, RUNS_SCHEMA), key=lambda row: row["sequence"])
+    return [Commit(**{name: row[name] for name in Commit.__dataclass_fields__}) for row in rows]
+
+
+def _small_table(root: Path | str, table: str, schema: pa.Schema) -> list[dict]:
+    """Every row of one of the register's small unpartitioned tables (runs, answers)."""
+    delta = _delta(root, table)
+    if delta is None:
         return []
     filesystem, path_of = _filesystem(root)
-    found = ds.dataset([path_of(uri) for uri in runs.file_uris()], schema=RUNS_SCHEMA, format="parquet",
-                       filesystem=filesystem).to_table()
-    rows = sorted(found.to_pylist(), key=lambda row: row["sequence"])
-    return [Commit(**{name: row[name] for name in Commit.__dataclass_fields__}) for row in rows]
+    return ds.dataset([path_of(uri) for uri in delta.file_uris()], schema=schema, format="parquet",
+                      filesystem=filesystem).to_table().to_pylist()
+
+
+def answers(root: Path | str) -> list[dict]:
+    """Officers' answers, oldest first (by time, then officer and decision: the same order for every reader)."""
+    return sorted(_small_table(root, ANSWERS, ANSWERS_SCHEMA), key=lambda a: (a["at"], a["officer"], a["decision_id"]))
+
+
+def add_answers(root: Path | str, rows: list[dict]) -> None:
+    """Officers' answers, appended in one Delta commit (concurrent answers are serialised by the table)."""
+    from deltalake import write_deltalake
+    ensure_layout(root)
+    write_deltalake(_uri(root, ANSWERS), pa.Table.from_pylist(rows, schema=ANSWERS_SCHEMA), mode="append")
 
 
 def _part(root: Path | str, table: str, run_id: str, partition: int | None) -> tuple[str, str]:
@@ -237,7 +257,7 @@ def maintain(root: Path | str, every: int = COMPACT_EVERY, retention_hours: int 
     count = len(commits(root))
     if not every or count == 0 or count % every:
         return False
-    for table in (*SCHEMAS, RUNS):
+    for table in (*SCHEMAS, RUNS, ANSWERS):
         delta = _delta(root, table)
         if delta is None:
             continue
@@ -442,7 +462,7 @@ def dataset(root: Path | str, table: str) -> ds.Dataset:
     return ds.dataset([path_of(uri) for uri in uris], schema=file_schema(table), format="parquet", filesystem=filesystem)
 
 
-__all__ = ["BUCKET_TABLES", "BucketState", "COMPACT_EVERY", "Commit", "DEFAULT_BUCKETS", "buckets_of", "commit",
+__all__ = ["ANSWERS", "BUCKET_TABLES", "add_answers", "answers", "BucketState", "COMPACT_EVERY", "Commit", "DEFAULT_BUCKETS", "buckets_of", "commit",
            "commits", "dataset", "ensure_layout", "load_all", "load_all_versions", "load_bucket",
            "load_declarant_rows", "load_declarations", "load_run", "maintain", "pending_buckets", "shard_of",
            "slot_declared", "file_schema", "table_schema", "tagged", "write_bucket", "write_run_part"]

@@ -2,6 +2,7 @@
 exactly as a register that always was one."""
 import json
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from fixtures.generator import Rates, generate
 from gateway.cli import app
 from gateway.errors import ConfigurationError
+from gateway.gate.officer import load_answers
 from gateway.options import Settings
 from gateway.run import run
 from gateway.versioning import store
@@ -42,9 +44,15 @@ def _earlier_layout(register: Path, *, unsharded: bool, month_ranges: bool) -> N
     for log in register.rglob("_delta_log"):
         shutil.rmtree(log)
     shutil.rmtree(register / "runs")
+    shutil.rmtree(register / "answers")
+    (register / "officer_answers.jsonl").write_text("\n" + json.dumps(ANSWER) + "\n" + '{"decision_id": "torn')
     (register / "_commits.jsonl").write_text("".join(
         "\n" + json.dumps({k: v for k, v in entry.__dict__.items() if month_ranges or k != "last_month"}) + "\n"
         for entry in commits))
+
+
+ANSWER = {"decision_id": "d" * 24, "action": "keep-frozen", "spread_months": None, "reason": "Erreur de l'employeur",
+          "officer": "agent-1", "at": "2025-03-02T10:00:00Z"}
 
 
 def _history(tmp_path: Path, months: int) -> list[Path]:
@@ -68,6 +76,7 @@ def test_a_register_of_the_earlier_layout_is_converted_and_continued_alike(tmp_p
     result = CliRunner().invoke(app, ["register", "migrate", str(register)])
     assert result.exit_code == 0 and "2 runs" in result.output, result.output
     assert not (register / "_commits.jsonl").exists() and (register / "_commits.jsonl.migrated").exists()
+    assert {k: asdict(v) for k, v in load_answers(register).items()} == {ANSWER["decision_id"]: ANSWER}
     delta = tmp_path / "delta" / "history" / "register"
     converted = register_digests(register)
     expected = register_digests(delta)
