@@ -54,6 +54,16 @@ def main() -> None:
             print(f"{name:<20} {lines:>12,} lines {seconds:>8.2f} s {lines / seconds:>12,.0f} lines/s")
         outputs = [dict((n, d) for d, n in digests(out)) for _, _, out in rows.values()]
         print("outputs identical:", outputs[0] == outputs[1])
+        close_clients()
+
+
+def close_clients() -> None:
+    """The runner's own clients, closed before the cluster stops (else they log reconnection tracebacks)."""
+    import logging
+    from distributed import Client
+    for client in list(Client._instances):
+        client.close()
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
 if __name__ == "__main__":

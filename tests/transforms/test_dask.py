@@ -6,10 +6,12 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from bench.dask import close_clients
 from fixtures.generator import Rates, generate
 from gateway.errors import RunFailedError
 from gateway.options import Settings
@@ -20,15 +22,14 @@ from tools.output_digest import digests
 DASK_RUNNER = "--runner=apache_beam.runners.dask.dask_runner.DaskRunner"
 
 
-@pytest.fixture(scope="module")
-def dask_cluster(tmp_path_factory):
-    """A scheduler and two single-threaded worker processes, as `dask scheduler` / `dask worker` start them."""
-    pytest.importorskip("distributed")
-    home = tmp_path_factory.mktemp("dask-workers")              # the workers' own working folder
+@contextmanager
+def cluster(home: Path, extra_env: dict[str, str] | None = None):
+    """A scheduler and two single-threaded worker processes, as `dask scheduler` / `dask worker` start them, in
+    ``home`` (their own working folder), with ``extra_env`` in their environment; yields the scheduler address."""
     dask = Path(sys.executable).with_name("dask")
     scheduler_file = home / "scheduler.json"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[2]),
-                                                       os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ, **(extra_env or {}), PYTHONPATH=os.pathsep.join(
+        [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH", "")]))
     processes = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                                    "--scheduler-file", str(scheduler_file)], cwd=home, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
@@ -46,7 +47,7 @@ def dask_cluster(tmp_path_factory):
             client.wait_for_workers(2, timeout=120)
         yield address
     finally:
-        _close_clients()
+        close_clients()
         for process in reversed(processes):
             process.terminate()
         for process in processes:
@@ -56,13 +57,11 @@ def dask_cluster(tmp_path_factory):
                 process.kill()
 
 
-def _close_clients() -> None:
-    """The runner's own clients, closed before their scheduler stops (else they log reconnection errors)."""
-    import logging
-    from distributed import Client
-    for client in list(Client._instances):
-        client.close()
-    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    pytest.importorskip("distributed")
+    with cluster(tmp_path_factory.mktemp("dask-workers")) as address:
+        yield address
 
 
 def _same_outputs(left: Path, right: Path) -> list[str]:

@@ -119,3 +119,21 @@ def test_a_missing_object_storage_input_is_a_clear_error(s3, tmp_path):
     with pytest.raises(UnreadableFlowError, match="input not found @ s3://"):
         run(Settings((f"s3://{BUCKET}/nothing-here",), f"s3://{BUCKET}/out", TEST_KEY, arrival="folder"))
     assert not list_files(f"s3://{BUCKET}/out")
+
+
+def test_a_dask_cluster_reads_and_writes_object_storage_as_the_embedded_runner_does(s3, endpoint, tmp_path_factory,
+                                                                                   tmp_path):
+    """Workers in a folder of their own that share nothing with the driver but the object store."""
+    pytest.importorskip("distributed")
+    from tests.transforms.test_dask import DASK_RUNNER, cluster
+    _upload(s3, BUNDLED, "flows")
+    local = run(Settings((str(BUNDLED),), str(tmp_path / "out"), TEST_KEY, arrival="folder"))
+    settings = {name: os.environ[name] for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                                    "AWS_REGION", "AWS_ALLOW_HTTP")}
+    with cluster(tmp_path_factory.mktemp("dask-s3-workers"), settings) as address:
+        remote = run(Settings((f"s3://{BUCKET}/flows",), f"s3://{BUCKET}/dask-out", TEST_KEY, arrival="folder",
+                              beam_args=(DASK_RUNNER, f"--dask_client_address={address}")))
+    assert remote.manifest["resources"] == local.manifest["resources"] > 0
+    assert _outputs(f"s3://{BUCKET}/dask-out") == _outputs(str(tmp_path / "out"))
+    assert sorted(map(repr, store.load_all_versions(f"s3://{BUCKET}/dask-out/history/register"))) == \
+        sorted(map(repr, store.load_all_versions(tmp_path / "out" / "history" / "register")))
