@@ -18,7 +18,7 @@ import structlog
 from gateway import __version__, memory
 from gateway.errors import ConfigurationError, RunFailedError, UnreadableFlowError
 from gateway.faults import checkpoint
-from gateway.inputs import InputFile, fingerprint, resolve_inputs
+from gateway.inputs import InputFile, resolve_inputs
 from gateway.layout import RunLayout
 from gateway.months import month_of_instant
 from gateway.options import Settings
@@ -121,7 +121,7 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
     staging.mkdir()
     run_log = _log.bind(stage="run", files=len(files))
     run_log.info("run.started")
-    inputs = [fingerprint(item) for item in files]
+    inputs = _stopped_cleanly(run_log, out, lambda: pipeline.fingerprints(files, str(staging), settings.beam_args))
     run_id = run_id_of(inputs)
     history_dir, register_dir = layout.history, layout.register
     if migrate.is_legacy(register_dir):
@@ -145,13 +145,8 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
                       pending_buckets=store.pending_buckets(register_dir, recent, since=first_open),
                       first_open=first_open, recent=recent)
     if files:
-        try:
-            pipeline.run(files, str(staging), settings.pseudonym_key, settings.beam_args, job)
-        except Exception as error:  # noqa: BLE001 - storage or runner failure: stop cleanly, outputs untouched
-            run_log.error("run.failed", error=type(error).__name__)
-            reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
-            raise RunFailedError(f"run stopped before completing @ {out}: {reason}; previous outputs are "
-                                 "unchanged, rerun when the cause is fixed") from None
+        _stopped_cleanly(run_log, out, lambda: pipeline.run(files, str(staging), settings.pseudonym_key,
+                                                            settings.beam_args, job))
     stats = _read_stats(staging)
     _check_coverage(stats, files, out)
     register = RegisterFigures.read(staging / "_register.json")
@@ -191,6 +186,19 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
     run_log.info("run.completed", seconds=round(seconds, 3), **{k: stats[k] for k in (
         "lines_read", "lines_used", "lines_ignored", "lines_quarantined", "declarations", "resources")})
     return RunResult(manifest, seconds)
+
+
+def _stopped_cleanly(run_log, out, step):
+    """A pipeline run; a storage or runner failure becomes a one-line error, the outputs untouched."""
+    try:
+        return step()
+    except RunFailedError:
+        raise
+    except Exception as error:  # noqa: BLE001 - storage or runner failure: stop cleanly, outputs untouched
+        run_log.error("run.failed", error=type(error).__name__)
+        reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        raise RunFailedError(f"run stopped before completing @ {out}: {reason}; previous outputs are "
+                             "unchanged, rerun when the cause is fixed") from None
 
 
 def _register_figures(register: RegisterFigures, register_dir: Path, job: RegisterJob) -> dict:

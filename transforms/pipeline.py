@@ -10,7 +10,9 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 
 from transforms.parse import CrossChecks, ParseFlows
 from transforms.publish import PublishOutcomes
-from gateway.publish.spill import read_objects, spill_objects
+from gateway.errors import RunFailedError
+from gateway.publish.spill import SPILL, read_objects, spill_objects
+from gateway.storage import list_files, remove_tree
 from gateway.register_run import bucket_inputs
 from transforms.tagged import finish
 from transforms.versioning import MergeRegister, RegisterJob, StageRegister
@@ -37,6 +39,41 @@ def group_files(paths: list[tuple]) -> list[list[tuple]]:
         groups[-1].append(item)
         size += length
     return groups
+
+
+CHECKSUMS = "checksums"
+
+
+def _fingerprinted(group: list[tuple], staging: str) -> str:
+    from gateway.inputs import fingerprint
+    return spill_objects(staging, CHECKSUMS, [(item[0], fingerprint(item)) for item in group])
+
+
+def build_checksums(pipeline: beam.Pipeline, paths: list[tuple], staging: str) -> None:
+    """The pipeline that reads every input's bytes once for its SHA-256 (the run's identity), on the workers:
+    the driver only collects the small results."""
+    (pipeline
+     | "Inputs" >> beam.Create([spill_objects(staging, "inputs", group_files(paths))])
+     | "InputGroups" >> beam.FlatMap(read_objects)
+     | "SpreadFiles" >> beam.Reshuffle()
+     | "Checksums" >> beam.Map(_fingerprinted, staging))
+
+
+def fingerprints(paths: list[tuple], staging: str, beam_args: tuple[str, ...]) -> list[dict]:
+    """What a run records of each input (``gateway.inputs.fingerprint``: label, SHA-256, size), in input order,
+    computed by the workers."""
+    if not paths:
+        return []
+    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+        build_checksums(pipeline, paths, staging)
+    found = {path: item for spilled in list_files(f"{staging}/{SPILL}/{CHECKSUMS}")
+             for path, item in read_objects(spilled)}
+    remove_tree(f"{staging}/{SPILL}/{CHECKSUMS}")
+    missing = [label for path, label, _ in paths if path not in found]
+    if missing:
+        raise RunFailedError(f"checksums incomplete @ {missing[0]}: the pipeline fingerprinted {len(found)} of "
+                             f"{len(paths)} input files; expected every file (check that the workers see the inputs)")
+    return [found[path] for path, _, _ in paths]
 
 
 def build(pipeline: beam.Pipeline, paths: list[tuple], staging: str, pseudonym_key: bytes,

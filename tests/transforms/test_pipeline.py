@@ -111,3 +111,23 @@ def test_the_pipeline_graph_holds_no_input_path_however_many_files(generated, tm
         assert not any(label.encode() in graph for _, label, _ in files[:count])
         sizes.append(len(graph))
     assert len(files) > 30 and abs(sizes[1] - sizes[0]) < 200
+
+
+def test_the_workers_fingerprint_every_input_as_the_driver_would(tmp_path):
+    """Checksums are a pipeline of their own (the driver reads no input byte): the same label, SHA-256 and size
+    as fingerprinting each file in place, in input order, for plain files, a name that is not UTF-8 and a link
+    leading out of its folder (its target named, never read)."""
+    import os
+    import shutil
+    from gateway.inputs import fingerprint, resolve_inputs
+    from transforms.pipeline import fingerprints
+    flows = tmp_path / "flows"
+    shutil.copytree(BUNDLED / "edge", flows)
+    (flows / os.fsdecode(b"caf\xe9.dsn")).write_bytes(B.a_dsn_file())
+    outside = tmp_path / "outside.dsn"
+    outside.write_bytes(B.a_dsn_file())
+    (flows / "link.dsn").symlink_to(outside)
+    files = resolve_inputs((str(flows),))
+    assert {refused for _, _, refused in files} == {"", "NAME", "LINK"}
+    staging = tmp_path / "staging"
+    assert fingerprints(files, str(staging), ()) == [fingerprint(item) for item in files]
