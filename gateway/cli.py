@@ -276,7 +276,7 @@ def whatif(
     insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key"),
 ) -> None:
     """Replay the same flows and history under each policy and compare the gate's outcomes side by side."""
-    from gateway.whatif import ROWS, whatif as compare, write_page
+    from gateway.whatif import ROWS, verdict, whatif as compare, write_page
     log.configure()
     paths, beam_args = _split(inputs, ctx.args)
     if len(policies) < 2:
@@ -295,6 +295,8 @@ def whatif(
     for key, label in ROWS:
         table.add_row(label, *(f"{summary[key]:,}" for summary in results.values()))
     out.print(table)
+    if verdict(results):
+        out.print(verdict(results))
     write_page(results, out_dir / "whatif.html")
     out.print(f"-> {out_dir / 'whatif.html'}")
 

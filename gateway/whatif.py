@@ -71,13 +71,31 @@ ROWS = (("bases_changed", "bases modifiées"), ("indus_raised", "indus émis"), 
         ("households_affected", "foyers concernés"))
 
 
+NOTHING_CHANGED = ("Aucune base de référence n'a changé sur ces flux, sous aucune des politiques : il n'y a rien à "
+                   "comparer. Les politiques ne diffèrent que lorsque des déclarations révisent des mois déjà pris "
+                   "en compte ; rejouez un historique de plusieurs mois.")
+SAME_OUTCOMES = "Les politiques comparées donnent exactement les mêmes résultats sur ces flux."
+
+
+def verdict(results: dict[str, dict]) -> str | None:
+    """The sentence to show above the figures when they teach nothing by themselves (None otherwise)."""
+    summaries = list(results.values())
+    if all(summary["bases_changed"] == 0 for summary in summaries):
+        return NOTHING_CHANGED
+    if all(summary == summaries[0] for summary in summaries[1:]):
+        return SAME_OUTCOMES
+    return None
+
+
 def write_page(results: dict[str, dict], path: Path) -> None:
-    """The side-by-side comparison as an HTML page with charts (offline, inline SVG)."""
+    """The side-by-side comparison as an HTML page with charts (offline, inline SVG); charts only of figures that
+    are not zero under every policy, and a sentence when nothing changed or nothing differs."""
     from gateway.publish.charts import bar_chart
     from gateway.publish.report import render_template
     from gateway.storage import write_text
     charts = {key: bar_chart(list(results), [summary[key] for summary in results.values()], title=label)
-              for key, label in ROWS}
+              for key, label in ROWS if any(summary[key] for summary in results.values())}
     bands = sorted({band for summary in results.values() for band in summary["indus_by_band"]},
                    key=lambda b: int(b.split("-")[0].strip("≥ €")))
-    write_text(path, render_template("whatif.html.j2", results=results, rows=ROWS, charts=charts, bands=bands))
+    write_text(path, render_template("whatif.html.j2", results=results, rows=ROWS, charts=charts, bands=bands,
+                                     verdict=verdict(results), nothing=verdict(results) == NOTHING_CHANGED))

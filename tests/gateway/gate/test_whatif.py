@@ -28,3 +28,18 @@ def test_whatif_refuses_an_invalid_policy_before_replaying_anything(tmp_path):
                                       str(broken), "--out", str(tmp_path / "w"), "--insecure-demo-key"])
     assert result.exit_code == 2 and "field gate.estimator" in result.output
     assert not (tmp_path / "w").exists()
+
+
+def test_whatif_on_flows_that_change_no_base_says_so_instead_of_empty_charts(tmp_path):
+    """The bundled flows under two policies that both gate the M-4..M-2 base: no published base is revised, and
+    the page and the command say that there is nothing to compare, with no chart of zeros."""
+    from tests.conftest import BUNDLED
+    result = CliRunner().invoke(app, ["whatif", str(BUNDLED), "--arrival", "folder",
+                                      "--policy", str(EXAMPLES / "m4-m2-with-cap.yaml"),
+                                      "--policy", str(default_policy_path()), "--out", str(tmp_path / "w"),
+                                      "--insecure-demo-key"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "rien à comparer" in result.output
+    page = (tmp_path / "w" / "whatif.html").read_text()
+    assert "il n&#39;y a rien à comparer" in page or "il n'y a rien à comparer" in page
+    assert "<svg" not in page and "Décisions par type" not in page
