@@ -44,6 +44,15 @@ def group_files(paths: list[tuple]) -> list[list[tuple]]:
 CHECKSUMS = "checksums"
 
 
+def _input_groups(pipeline: beam.Pipeline, paths: list[tuple], staging: str):
+    """The input files in groups, spread over the workers: the list is staged and read by the first step, so
+    the job graph does not hold it."""
+    return (pipeline
+            | "Inputs" >> beam.Create([spill_objects(staging, "inputs", group_files(paths))])
+            | "InputGroups" >> beam.FlatMap(read_objects)
+            | "SpreadFiles" >> beam.Reshuffle())
+
+
 def _fingerprinted(group: list[tuple], staging: str) -> str:
     from gateway.inputs import fingerprint
     return spill_objects(staging, CHECKSUMS, [(item[0], fingerprint(item)) for item in group])
@@ -52,11 +61,7 @@ def _fingerprinted(group: list[tuple], staging: str) -> str:
 def build_checksums(pipeline: beam.Pipeline, paths: list[tuple], staging: str) -> None:
     """The pipeline that reads every input's bytes once for its SHA-256 (the run's identity), on the workers:
     the driver only collects the small results."""
-    (pipeline
-     | "Inputs" >> beam.Create([spill_objects(staging, "inputs", group_files(paths))])
-     | "InputGroups" >> beam.FlatMap(read_objects)
-     | "SpreadFiles" >> beam.Reshuffle()
-     | "Checksums" >> beam.Map(_fingerprinted, staging))
+    _input_groups(pipeline, paths, staging) | "Checksums" >> beam.Map(_fingerprinted, staging)
 
 
 def fingerprints(paths: list[tuple], staging: str, beam_args: tuple[str, ...]) -> list[dict]:
@@ -79,11 +84,7 @@ def fingerprints(paths: list[tuple], staging: str, beam_args: tuple[str, ...]) -
 def build(pipeline: beam.Pipeline, paths: list[tuple], staging: str, pseudonym_key: bytes,
           register: RegisterJob | None = None) -> None:
     """The first pipeline: parse, check, publish, and the first half of the register stage; one final step."""
-    files, declarations = (pipeline
-                           | "Inputs" >> beam.Create([spill_objects(staging, "inputs", group_files(paths))])
-                           | "InputGroups" >> beam.FlatMap(read_objects)     # the file list is staged, not in the graph
-                           | "SpreadFiles" >> beam.Reshuffle()
-                           | "Parse" >> ParseFlows(pseudonym_key))
+    files, declarations = _input_groups(pipeline, paths, staging) | "Parse" >> ParseFlows(pseudonym_key)
     cross = declarations | "CrossChecks" >> CrossChecks(register)
     leaves = list((files, declarations, *cross) | "Publish" >> PublishOutcomes(staging))
     if register is not None:

@@ -150,8 +150,11 @@ def ensure_layout(root: Path | str, buckets: int = DEFAULT_BUCKETS) -> int:
 def _delta(root: Path | str, table: str):
     """The table's latest state, or None when the register has no such table (yet)."""
     from deltalake import DeltaTable
-    uri = _uri(root, table)
-    return DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
+    from deltalake.exceptions import TableNotFoundError
+    try:
+        return DeltaTable(_uri(root, table))          # one read of the log (no separate existence check)
+    except TableNotFoundError:
+        return None
 
 
 def commits(root: Path | str) -> list[Commit]:

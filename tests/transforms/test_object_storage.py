@@ -124,7 +124,6 @@ def test_a_missing_object_storage_input_is_a_clear_error(s3, tmp_path):
 def test_a_dask_cluster_reads_and_writes_object_storage_as_the_embedded_runner_does(s3, endpoint, tmp_path_factory,
                                                                                    tmp_path):
     """Workers in a folder of their own that share nothing with the driver but the object store."""
-    pytest.importorskip("distributed")
     from tests.transforms.test_dask import DASK_RUNNER, cluster
     _upload(s3, BUNDLED, "flows")
     local = run(Settings((str(BUNDLED),), str(tmp_path / "out"), TEST_KEY, arrival="folder"))
