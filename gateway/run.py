@@ -8,17 +8,15 @@ import json
 import os
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
-import re
 
 import structlog
 
 from gateway import __version__, memory
 from gateway.errors import ConfigurationError, RunFailedError, UnreadableFlowError
 from gateway.faults import checkpoint
-from gateway.inputs import InputFile, resolve_inputs
+from gateway.inputs import InputFile, check_roots
 from gateway.layout import RunLayout
 from gateway.months import month_of_instant
 from gateway.options import Settings
@@ -34,7 +32,6 @@ from transforms import pipeline
 from gateway.register_run import RegisterFigures, RegisterJob
 
 DATASETS = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "published", "decisions", "report")
-ARRIVAL_FOLDER = re.compile(r"^(20[0-9]{2})-(0[1-9]|1[0-2])(?:-(0[1-9]|[12][0-9]|3[01]))?$")
 _log = structlog.get_logger()
 
 
@@ -70,10 +67,14 @@ def run(settings: Settings) -> RunResult:
     settings = absolute(settings)
     layout = RunLayout.of(settings.out, history=settings.history, register=settings.register)
     out = layout.out
-    files = resolve_inputs(settings.inputs)
-    arrivals = {label: arrival_of(path, label, settings) for path, label, _ in files}   # refused before any write
+    check_roots(settings.inputs)                       # a path given that does not exist: refused before any write
+    fresh = not layout.out.exists()
     try:
-        return _locked(settings, layout, files, arrivals)
+        return _locked(settings, layout)
+    except (ConfigurationError, UnreadableFlowError):
+        if fresh:
+            remove_tree(layout.out)                   # a run refused leaves no folder behind
+        raise
     except OSError as error:
         where = os.fsdecode(error.filename) if error.filename else str(out)
         raise RunFailedError(f"cannot write @ {where}: {error.strerror or error}; expected a writable output "
@@ -81,12 +82,12 @@ def run(settings: Settings) -> RunResult:
                              "fixed)") from None
 
 
-def _locked(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals: dict[str, str]) -> RunResult:
+def _locked(settings: Settings, layout: RunLayout) -> RunResult:
     out, register = layout.out, layout.register
     if isinstance(out, ObjectPath) or isinstance(register, ObjectPath):
         # Object storage has no file locks: one run at a time per output is the scheduler's to keep; the register
         # refuses a commit when another run committed since this one read it (store.commit, ``after``).
-        return _cleaned(settings, layout, files, arrivals)
+        return _cleaned(settings, layout)
     out.mkdir(parents=True, exist_ok=True)
     register.mkdir(parents=True, exist_ok=True)
     with open(layout.run_lock, "w") as lock, open(layout.register_lock, "w") as register_lock:
@@ -100,18 +101,18 @@ def _locked(settings: Settings, layout: RunLayout, files: list[InputFile], arriv
         except BlockingIOError:
             raise ConfigurationError(f"another run is merging into the register @ {register}: expected one run "
                                      "at a time per register (wait for it)") from None
-        return _cleaned(settings, layout, files, arrivals)
+        return _cleaned(settings, layout)
 
 
-def _cleaned(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals: dict[str, str]) -> RunResult:
+def _cleaned(settings: Settings, layout: RunLayout) -> RunResult:
     try:
-        return _run(settings, layout, files, arrivals)
+        return _run(settings, layout)
     except BaseException:
         remove_tree(layout.staging)                   # spilled records hold NIRs: never left behind
         raise
 
 
-def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals: dict[str, str]) -> RunResult:
+def _run(settings: Settings, layout: RunLayout) -> RunResult:
     out = layout.out
     started = time.monotonic()
     policy = load_policy(settings.policy)              # refused before anything is written
@@ -119,9 +120,11 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
     staging = layout.staging
     remove_tree(staging)
     staging.mkdir()
-    run_log = _log.bind(stage="run", files=len(files))
+    run_log = _log.bind(stage="run")
     run_log.info("run.started")
-    inputs = _stopped_cleanly(run_log, out, lambda: pipeline.fingerprints(files, str(staging), settings.beam_args))
+    files, inputs, arrivals = _stopped_cleanly(run_log, out, lambda: pipeline.inventory(
+        settings.inputs, str(staging), settings.beam_args, settings.as_of, settings.arrival))
+    run_log = run_log.bind(files=len(files))
     run_id = run_id_of(inputs)
     history_dir, register_dir = layout.history, layout.register
     if migrate.is_legacy(register_dir):
@@ -146,7 +149,8 @@ def _run(settings: Settings, layout: RunLayout, files: list[InputFile], arrivals
                       first_open=first_open, recent=recent)
     if files:
         _stopped_cleanly(run_log, out, lambda: pipeline.run(files, str(staging), settings.pseudonym_key,
-                                                            settings.beam_args, job))
+                                                            settings.beam_args, job,
+                                                            {f[0]: i["bytes"] for f, i in zip(files, inputs)}))
     stats = _read_stats(staging)
     _check_coverage(stats, files, out)
     register = RegisterFigures.read(staging / "_register.json")
@@ -192,7 +196,7 @@ def _stopped_cleanly(run_log, out, step):
     """A pipeline run; a storage or runner failure becomes a one-line error, the outputs untouched."""
     try:
         return step()
-    except RunFailedError:
+    except (RunFailedError, ConfigurationError, UnreadableFlowError):
         raise
     except Exception as error:  # noqa: BLE001 - storage or runner failure: stop cleanly, outputs untouched
         run_log.error("run.failed", error=type(error).__name__)
@@ -223,23 +227,6 @@ def floating_rates(months: dict[str, list[int]]) -> dict:
     return {**rate(list(months.values())),
             "by_declarant": {d: rate(c) for d, c in sorted(by_declarant.items())},
             "by_nature": {n: rate(c) for n, c in sorted(by_nature.items())}}
-
-
-def arrival_of(path: str, label: str, settings: Settings) -> str:
-    """Transaction time of a file: --as-of when given; with --arrival folder, the date of the YYYY-MM[-DD]
-    folder it sits in (archived flows replayed); else when it arrived (its modification time)."""
-    if settings.as_of:
-        return settings.as_of
-    if settings.arrival == "folder":
-        # The folders of the path itself, not of the label: a dated folder given as the input has its date too.
-        for part in reversed(Path(os.fsdecode(path)).parts[:-1]):
-            match = ARRIVAL_FOLDER.match(part)
-            if match:
-                return f"{match[1]}-{match[2]}-{match[3] or '01'}T00:00:00Z"
-        raise ConfigurationError(f"no dated folder @ {label}: expected, with --arrival folder, every input inside "
-                                 "a YYYY-MM or YYYY-MM-DD folder (or use --arrival mtime or --as-of)")
-    moment = datetime.fromtimestamp(modified_time(path), tz=timezone.utc)     # a refused link is not followed
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def open_requests(path: str | None) -> tuple[tuple[str, str], ...]:

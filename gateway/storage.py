@@ -25,7 +25,7 @@ def is_uri(path: Target | bytes) -> bool:
     return isinstance(text, str) and "://" in text
 
 
-def _remote(path: str):
+def remote_filesystem(path: str):
     from pyarrow import fs
     return fs.FileSystem.from_uri(path)
 
@@ -45,7 +45,7 @@ def write_chunks(path: Target, chunks: Iterable[bytes | str], end: str = "") -> 
     text = os.fspath(path)
     temporary = _temporary(text)
     if is_uri(text):
-        filesystem, where = _remote(text)
+        filesystem, where = remote_filesystem(text)
         filesystem.create_dir(where.rsplit("/", 1)[0], recursive=True)
         with filesystem.open_output_stream(_temporary(where)) as fh:
             _copy(chunks, end, fh)
@@ -91,7 +91,7 @@ def list_files(folder: Target) -> list[str]:
     text = os.fspath(folder)
     if is_uri(text):
         from pyarrow import fs
-        filesystem, where = _remote(text)
+        filesystem, where = remote_filesystem(text)
         scheme = text.split("://", 1)[0]
         try:
             infos = filesystem.get_file_info(fs.FileSelector(where, recursive=True))
@@ -107,7 +107,7 @@ def file_size(path: Target) -> int | None:
     text = os.fspath(path)
     if is_uri(text):
         from pyarrow import fs
-        filesystem, where = _remote(text)
+        filesystem, where = remote_filesystem(text)
         info = filesystem.get_file_info(where)
         return info.size if info.type == fs.FileType.File else None
     try:
@@ -124,7 +124,7 @@ def parquet_metadata(path: Target) -> pq.FileMetaData:
     """A Parquet file's footer (row count, row groups and their column statistics)."""
     text = os.fspath(path)
     if is_uri(text):
-        filesystem, where = _remote(text)
+        filesystem, where = remote_filesystem(text)
         with filesystem.open_input_file(where) as fh:
             return pq.ParquetFile(fh).metadata
     return pq.read_metadata(text)
@@ -133,7 +133,7 @@ def parquet_metadata(path: Target) -> pq.FileMetaData:
 def read_bytes(path: Target) -> bytes:
     text = os.fspath(path)
     if is_uri(text):
-        filesystem, where = _remote(text)
+        filesystem, where = remote_filesystem(text)
         with filesystem.open_input_stream(where) as fh:
             return fh.read()
     with open(text, "rb") as fh:
@@ -147,7 +147,7 @@ def read_bytes(path: Target) -> bytes:
 
 def _info(path: str):
     from pyarrow import fs
-    filesystem, where = _remote(path)
+    filesystem, where = remote_filesystem(path)
     return filesystem, where, filesystem.get_file_info(where)
 
 
@@ -251,7 +251,7 @@ class ObjectPath:
 
     def _children(self, recursive: bool) -> list["ObjectPath"]:
         from pyarrow import fs
-        filesystem, where = _remote(self._uri)
+        filesystem, where = remote_filesystem(self._uri)
         scheme = self._uri.split("://", 1)[0]
         try:
             infos = filesystem.get_file_info(fs.FileSelector(where, recursive=recursive, allow_not_found=True))
@@ -282,7 +282,7 @@ def remove_tree(path: Target) -> None:
     """A folder and everything below it, gone (nothing when there is no such folder)."""
     text = os.fspath(path)
     if is_uri(text):
-        filesystem, where = _remote(text)
+        filesystem, where = remote_filesystem(text)
         try:
             filesystem.delete_dir(where)
         except (FileNotFoundError, OSError):
@@ -310,7 +310,7 @@ def move_tree(source: Target, target: Target) -> None:
     if not is_uri(source_text):
         os.rename(source_text, target_text)
         return
-    filesystem, _ = _remote(source_text)
+    filesystem, _ = remote_filesystem(source_text)
     for path in list_files(source_text):
         filesystem.move(path.split("://", 1)[1], (target_text + path[len(source_text):]).split("://", 1)[1])
     remove_tree(source_text)
@@ -320,7 +320,7 @@ def open_input(path: str | bytes):
     """A file opened for reading with seek and tell (local, or a buffered reader over an object)."""
     if isinstance(path, str) and is_uri(path):
         import io
-        filesystem, where = _remote(path)
+        filesystem, where = remote_filesystem(path)
         return io.BufferedReader(filesystem.open_input_file(where), buffer_size=1 << 20)
     return open(path, "rb")
 
@@ -340,7 +340,7 @@ def read_dataset(folder: Target, columns: list[str] | None = None, partitioning:
         return None
     text = os.fspath(folder)
     if is_uri(text):
-        filesystem, where = _remote(text)
+        filesystem, where = remote_filesystem(text)
         return ds.dataset(where, format="parquet", partitioning=partitioning, filesystem=filesystem).to_table(
             columns=columns)
     return ds.dataset(text, format="parquet", partitioning=partitioning).to_table(columns=columns)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from gateway.options import Settings
 from gateway.policy import load_policy
-from gateway.inputs import resolve_inputs
+from gateway.inputs import arrival_of, resolve_inputs
 from gateway.layout import RunLayout
-from gateway.run import arrival_of, run
+from gateway.run import run
 
 HELD = ("HOLD_CORRECTION", "HOLD_UNSTABLE")
 FROZEN = ("FREEZE_DE_MINIMIS", "LAPSED", "OFFICER_KEEP_FROZEN")
@@ -28,7 +28,7 @@ def replay_under(policy_path: str, settings: Settings, out: Path) -> list[dict]:
     files = resolve_inputs(settings.inputs)
     by_date: dict[str, list[str]] = {}
     for path, label, _ in files:
-        by_date.setdefault(arrival_of(path, label, settings)[:10], []).append(os.fsdecode(path))
+        by_date.setdefault(arrival_of(path, label, settings.as_of, settings.arrival)[:10], []).append(os.fsdecode(path))
     for _, paths in sorted(by_date.items()):
         run(replace(settings, inputs=tuple(paths), out=str(out), policy=policy_path))
     from gateway.versioning import store

@@ -10,7 +10,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 
 from transforms.parse import CrossChecks, ParseFlows
 from transforms.publish import PublishOutcomes
-from gateway.errors import RunFailedError
+from gateway.inputs import settle
 from gateway.publish.spill import SPILL, read_objects, spill_objects
 from gateway.storage import list_files, remove_tree
 from gateway.register_run import bucket_inputs
@@ -23,16 +23,13 @@ GROUP_BYTES = 8 << 20        # small files travel in groups of about this size (
 GROUP_FILES = 500
 
 
-def group_files(paths: list[tuple]) -> list[list[tuple]]:
+def group_files(paths: list[tuple], sizes: dict) -> list[list[tuple]]:
     """Consecutive input files (``gateway.inputs``, in label order) in groups of at most GROUP_BYTES /
-    GROUP_FILES; a large file alone."""
-    import os
-
-    from gateway.storage import file_size
+    GROUP_FILES; a large file alone. ``sizes``: bytes by path, as the inventory found them."""
     groups: list[list[tuple]] = []
     size = 0
-    for item in sorted(paths, key=lambda p: (p[1], os.fsencode(p[0]))):
-        length = 0 if item[2] else file_size(item[0]) or 0
+    for item in paths:
+        length = 0 if item[2] else sizes.get(item[0], 0)
         if not groups or size + length > GROUP_BYTES or len(groups[-1]) >= GROUP_FILES:
             groups.append([])
             size = 0
@@ -41,50 +38,72 @@ def group_files(paths: list[tuple]) -> list[list[tuple]]:
     return groups
 
 
-CHECKSUMS = "checksums"
+INVENTORY = "inventory"
 
 
-def _input_groups(pipeline: beam.Pipeline, paths: list[tuple], staging: str):
+def _input_groups(pipeline: beam.Pipeline, paths: list[tuple], sizes: dict, staging: str):
     """The input files in groups, spread over the workers: the list is staged and read by the first step, so
     the job graph does not hold it."""
     return (pipeline
-            | "Inputs" >> beam.Create([spill_objects(staging, "inputs", group_files(paths))])
+            | "Inputs" >> beam.Create([spill_objects(staging, "inputs", group_files(paths, sizes))])
             | "InputGroups" >> beam.FlatMap(read_objects)
             | "SpreadFiles" >> beam.Reshuffle())
 
 
-def _fingerprinted(group: list[tuple], staging: str) -> str:
-    from gateway.inputs import fingerprint
-    return spill_objects(staging, CHECKSUMS, [(item[0], fingerprint(item)) for item in group])
+def _chunks(listed: list, size: int = GROUP_FILES):
+    for start in range(0, len(listed), size):
+        yield "files", listed[start:start + size]
 
 
-def build_checksums(pipeline: beam.Pipeline, paths: list[tuple], staging: str) -> None:
-    """The pipeline that reads every input's bytes once for its SHA-256 (the run's identity), on the workers:
-    the driver only collects the small results."""
-    _input_groups(pipeline, paths, staging) | "Checksums" >> beam.Map(_fingerprinted, staging)
+def _expanded(staged: str):
+    """The paths given (staged) -> chunks of their top-level files, and each subfolder to walk."""
+    from gateway.inputs import expand_root
+    for index, raw in read_objects(staged):
+        files, units = expand_root(index, raw)
+        yield from _chunks(files)
+        yield from (("unit", unit) for unit in units)
 
 
-def fingerprints(paths: list[tuple], staging: str, beam_args: tuple[str, ...]) -> list[dict]:
-    """What a run records of each input (``gateway.inputs.fingerprint``: label, SHA-256, size), in input order,
-    computed by the workers."""
-    if not paths:
-        return []
+def _walked(element):
+    from gateway.inputs import walk_unit
+    kind, value = element
+    yield from _chunks(walk_unit(value)) if kind == "unit" else [element]
+
+
+def _inventoried(element, staging: str, as_of: str | None, arrival: str) -> str:
+    from gateway.inputs import inventory_entry
+    return spill_objects(staging, INVENTORY, [inventory_entry(listed, as_of, arrival) for listed in element[1]])
+
+
+def build_inventory(pipeline: beam.Pipeline, inputs: tuple[str, ...], staging: str, as_of: str | None,
+                    arrival: str) -> None:
+    """The pipeline that lists the inputs and reads every input's bytes once for its SHA-256 (the run's
+    identity), on the workers: each path given is split into its subfolders, each walked by a worker; the
+    driver only collects the small results."""
+    (pipeline
+     | "Roots" >> beam.Create([spill_objects(staging, "inputs", list(enumerate(inputs)))])
+     | "ExpandRoots" >> beam.FlatMap(_expanded)
+     | "SpreadFolders" >> beam.Reshuffle()
+     | "Walk" >> beam.FlatMap(_walked)
+     | "SpreadFiles" >> beam.Reshuffle()
+     | "Checksums" >> beam.Map(_inventoried, staging, as_of, arrival))
+
+
+def inventory(inputs: tuple[str, ...], staging: str, beam_args: tuple[str, ...], as_of: str | None = None,
+              arrival: str = "mtime") -> tuple[list[tuple], list[dict], dict[str, str]]:
+    """The run's input files in label order (``gateway.inputs``), what a run records of each (label, SHA-256,
+    size) and their arrival times, listed and computed by the workers."""
     with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-        build_checksums(pipeline, paths, staging)
-    found = {path: item for spilled in list_files(f"{staging}/{SPILL}/{CHECKSUMS}")
-             for path, item in read_objects(spilled)}
-    remove_tree(f"{staging}/{SPILL}/{CHECKSUMS}")
-    missing = [label for path, label, _ in paths if path not in found]
-    if missing:
-        raise RunFailedError(f"checksums incomplete @ {missing[0]}: the pipeline fingerprinted {len(found)} of "
-                             f"{len(paths)} input files; expected every file (check that the workers see the inputs)")
-    return [found[path] for path, _, _ in paths]
+        build_inventory(pipeline, inputs, staging, as_of, arrival)
+    entries = [entry for spilled in list_files(f"{staging}/{SPILL}/{INVENTORY}") for entry in read_objects(spilled)]
+    remove_tree(f"{staging}/{SPILL}/{INVENTORY}")
+    return settle(entries, inputs)
 
 
 def build(pipeline: beam.Pipeline, paths: list[tuple], staging: str, pseudonym_key: bytes,
-          register: RegisterJob | None = None) -> None:
+          register: RegisterJob | None = None, sizes: dict | None = None) -> None:
     """The first pipeline: parse, check, publish, and the first half of the register stage; one final step."""
-    files, declarations = _input_groups(pipeline, paths, staging) | "Parse" >> ParseFlows(pseudonym_key)
+    files, declarations = _input_groups(pipeline, paths, sizes or {}, staging) | "Parse" >> ParseFlows(pseudonym_key)
     cross = declarations | "CrossChecks" >> CrossChecks(register)
     leaves = list((files, declarations, *cross) | "Publish" >> PublishOutcomes(staging))
     if register is not None:
@@ -118,11 +137,11 @@ def pipeline_options(beam_args: tuple[str, ...]) -> PipelineOptions:
 
 
 def run(paths: list[tuple], staging: str, pseudonym_key: bytes, beam_args: tuple[str, ...],
-        register: RegisterJob | None = None) -> None:
+        register: RegisterJob | None = None, sizes: dict | None = None) -> None:
     """The run's two pipelines, on the runner the arguments name (the embedded one by default)."""
     register = register.staged(staging) if register is not None else None
     with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-        build(pipeline, paths, staging, pseudonym_key, register)
+        build(pipeline, paths, staging, pseudonym_key, register, sizes)
     if register is not None:
         with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
             build_merge(pipeline, staging, register)

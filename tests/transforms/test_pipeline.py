@@ -1,5 +1,6 @@
 import filecmp
 import json
+import os
 from pathlib import Path
 
 import apache_beam as beam
@@ -113,21 +114,55 @@ def test_the_pipeline_graph_holds_no_input_path_however_many_files(generated, tm
     assert len(files) > 30 and abs(sizes[1] - sizes[0]) < 200
 
 
-def test_the_workers_fingerprint_every_input_as_the_driver_would(tmp_path):
-    """Checksums are a pipeline of their own (the driver reads no input byte): the same label, SHA-256 and size
-    as fingerprinting each file in place, in input order, for plain files, a name that is not UTF-8 and a link
-    leading out of its folder (its target named, never read)."""
+def test_the_workers_list_and_fingerprint_every_input_as_the_driver_would(tmp_path):
+    """Listing and checksums are a pipeline of their own (the driver walks no folder and reads no input byte):
+    the same files, labels, SHA-256, sizes and arrival dates as listing in one process and fingerprinting each
+    file in place, in input order, for nested dated folders, hidden and temporary files, a name that is not
+    UTF-8, a link leading out of its folder (its target named, never read), a link inside it, and a file reached
+    through two of the paths given (it keeps the label of the first)."""
     import os
     import shutil
-    from gateway.inputs import fingerprint, resolve_inputs
-    from transforms.pipeline import fingerprints
+    from gateway.inputs import arrival_of, fingerprint, resolve_inputs
+    from transforms.pipeline import inventory
     flows = tmp_path / "flows"
     shutil.copytree(BUNDLED / "edge", flows)
     (flows / os.fsdecode(b"caf\xe9.dsn")).write_bytes(B.a_dsn_file())
+    (flows / ".hidden").mkdir()
+    (flows / ".hidden" / "x.dsn").write_bytes(B.a_dsn_file())
+    (flows / "2025-04" / "deep" / "deeper").mkdir(parents=True)
+    (flows / "2025-04" / "deep" / "deeper" / "f.dsn").write_bytes(B.a_dsn_file())
+    (flows / "2025-04" / "deep" / "f.dsn.part").write_bytes(b"partial")
     outside = tmp_path / "outside.dsn"
     outside.write_bytes(B.a_dsn_file())
     (flows / "link.dsn").symlink_to(outside)
-    files = resolve_inputs((str(flows),))
+    (flows / "2025-04" / "inside.dsn").symlink_to(flows / "2025-04" / "deep" / "deeper" / "f.dsn")
+    roots = (str(flows / "2025-04"), str(flows))
+    files = resolve_inputs(roots)
     assert {refused for _, _, refused in files} == {"", "NAME", "LINK"}
-    staging = tmp_path / "staging"
-    assert fingerprints(files, str(staging), ()) == [fingerprint(item) for item in files]
+    for as_of, arrival in ((None, "mtime"), ("2025-05-02T00:00:00Z", "mtime")):
+        staging = tmp_path / f"staging-{arrival}-{as_of}"
+        listed, inputs, arrivals = inventory(roots, str(staging), (), as_of, arrival)
+        assert listed == files
+        assert inputs == [fingerprint(item) for item in files]
+        assert arrivals == {label: arrival_of(path, label, as_of, arrival) for path, label, _ in files}
+    dated = (str(flows / "2025-04"),)
+    assert inventory(dated, str(tmp_path / "s"), (), None, "folder")[2] == {
+        label: "2025-04-01T00:00:00Z" for _, label, _ in resolve_inputs(dated)}
+
+
+def test_listing_in_the_pipeline_stops_on_the_same_errors_as_listing_in_place(tmp_path):
+    """No flow file, a file outside any dated folder with --arrival folder: the same one-line errors, the first
+    in label order."""
+    from gateway.errors import ConfigurationError, UnreadableFlowError
+    from transforms.pipeline import inventory
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "sub" / "notes.md").write_text("rien")
+    with pytest.raises(UnreadableFlowError, match="no flow file @"):
+        inventory((str(empty),), str(tmp_path / "s1"), ())
+    flows = tmp_path / "flows"
+    (flows / "b").mkdir(parents=True)
+    (flows / "b" / "z.dsn").write_bytes(B.a_dsn_file())
+    (flows / "a.dsn").write_bytes(B.a_dsn_file())
+    with pytest.raises(ConfigurationError, match="no dated folder @ a.dsn"):
+        inventory((str(flows),), str(tmp_path / "s2"), (), None, "folder")
