@@ -121,10 +121,10 @@ def _run(settings: Settings, layout: RunLayout) -> RunResult:
     remove_tree(staging)
     staging.mkdir()
     run_log = _log.bind(stage="run")
-    run_log.info("run.started")
     files, inputs, arrivals = _stopped_cleanly(run_log, out, lambda: pipeline.inventory(
         settings.inputs, str(staging), settings.beam_args, settings.as_of, settings.arrival))
     run_log = run_log.bind(files=len(files))
+    run_log.info("run.started")                       # once the inputs are listed: a refused run logs nothing
     run_id = run_id_of(inputs)
     history_dir, register_dir = layout.history, layout.register
     if migrate.is_legacy(register_dir):
