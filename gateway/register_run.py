@@ -255,6 +255,17 @@ def _by_person(items: list) -> list:
     return sorted(items, key=lambda b: (b.person_key, b.benefit, b.reference_month))
 
 
+def _flags_by_rule(flags) -> dict[str, list[int]]:
+    """Floating flags per rule: how many, and their scores summed as integers (the same sum in any order)."""
+    from gateway.publish.metrics import SCORE_UNIT
+    out: dict[str, list[int]] = {}
+    for flag in flags:
+        entry = out.setdefault(flag.rule_id, [0, 0])
+        entry[0] += 1
+        entry[1] += round(flag.score * SCORE_UNIT)
+    return out
+
+
 def _count(kinds) -> dict[str, int]:
     out: dict[str, int] = {}
     for kind in kinds:
@@ -285,7 +296,7 @@ def merge_bucket(job: RegisterJob, staging: str, context: BucketContext, bucket:
         versions_added=len(result.versions), flags=len(derived.flags), bases=len(derived.bases),
         published=len(derived.published), decisions=_count(d.kind for d in derived.decisions),
         months={f"{d}|{n}": counts for (d, n), counts in result.derived.months.items()},
-        declarants=result.declarants,
+        declarants=result.declarants, flags_by_rule=_flags_by_rule(derived.flags),
         last_month=max((item.month for items in (result.contributions, result.mentions, result.versions)
                         for item in items), default=""))
 
@@ -303,6 +314,7 @@ class RegisterFigures:
     decisions: dict[str, int] = field(default_factory=dict)          # gate decisions by kind
     months: dict[str, list[int]] = field(default_factory=dict)       # "declarant|nature" -> [months, revised]
     declarants: dict[str, list[int]] = field(default_factory=dict)   # declarant -> [first known, first revised]
+    flags_by_rule: dict[str, list[int]] = field(default_factory=dict)  # rule -> [flags, scores in SCORE_UNIT]
     last_month: str = ""                                            # the latest month the run wrote rows for
     declarations_added: int = 0
 
@@ -313,8 +325,8 @@ class RegisterFigures:
         self.last_month = max(self.last_month, other.last_month)
         for kind, count in other.decisions.items():
             self.decisions[kind] = self.decisions.get(kind, 0) + count
-        for table in (self.months, self.declarants):
-            source = other.months if table is self.months else other.declarants
+        for table, source in ((self.months, other.months), (self.declarants, other.declarants),
+                              (self.flags_by_rule, other.flags_by_rule)):
             for key, counts in source.items():
                 current = table.setdefault(key, [0, 0])
                 table[key] = [current[0] + counts[0], current[1] + counts[1]]

@@ -20,10 +20,11 @@ from gateway.inputs import InputFile, check_roots
 from gateway.layout import RunLayout
 from gateway.months import month_of_instant
 from gateway.options import Settings
-from gateway.publish.history import record_run
-from gateway.publish.metrics import run_metrics
-from gateway.publish.report import write_reports
-from gateway.storage import ObjectPath, is_uri, modified_time, move_tree, remove_tree, write_json
+from gateway.publish.history import compared, record_run
+from gateway.publish.metrics import from_figures
+from gateway.publish.report import DECLARANTS, FIGURES, anomalies_by_declarant, write_run_report
+from gateway.publish.spill import SPILL, read_objects, spill_objects
+from gateway.storage import ObjectPath, is_uri, list_files, move_tree, remove_tree, write_json
 from gateway.gate.estimate import estimator_named
 from gateway.policy import load_policy
 from gateway.versioning import migrate, store
@@ -147,10 +148,16 @@ def _run(settings: Settings, layout: RunLayout) -> RunResult:
                       write=run_id not in committed, open_requests=open_requests(settings.open_requests),
                       pending_buckets=store.pending_buckets(register_dir, recent, since=first_open),
                       first_open=first_open, recent=recent)
+    sizes = {f[0]: i["bytes"] for f, i in zip(files, inputs)}
+    staged_job = _stopped_cleanly(run_log, out, lambda: pipeline.run_parse(
+        files, str(staging), settings.pseudonym_key, settings.beam_args, job, sizes)) if files else None
+    by_declarant, figures = read_figures(str(staging))
+    place = compared(history_dir, run_id, by_declarant)      # read only: the history is written once complete
+    reports = pipeline.ReportJob(run_id, job.buckets, spill_objects(
+        str(staging), "report-anomalies", anomalies_by_declarant(place["anomalies"])))
     if files:
-        _stopped_cleanly(run_log, out, lambda: pipeline.run(files, str(staging), settings.pseudonym_key,
-                                                            settings.beam_args, job,
-                                                            {f[0]: i["bytes"] for f, i in zip(files, inputs)}))
+        _stopped_cleanly(run_log, out, lambda: pipeline.run_merge(str(staging), settings.beam_args, staged_job,
+                                                                  reports))
     stats = _read_stats(staging)
     _check_coverage(stats, files, out)
     register = RegisterFigures.read(staging / "_register.json")
@@ -171,9 +178,9 @@ def _run(settings: Settings, layout: RunLayout) -> RunResult:
         "floating": floating_rates(register.months),
         "gate": {"bases_published": register.published, "decisions": dict(sorted(register.decisions.items()))},
     }
-    metrics = run_metrics(out, manifest)
-    history = record_run(history_dir, out, manifest["run_id"], metrics)
-    outputs["report"] = write_reports(out, manifest, history, metrics)
+    metrics = from_figures(manifest, by_declarant, figures, register.flags_by_rule)
+    history = record_run(history_dir, out, manifest["run_id"], metrics, place)
+    outputs["report"] = sorted([*outputs["report"], *write_run_report(out, manifest, history, metrics)])
     checkpoint("manifest")
     if job.write and files:                            # the register sees the run once it is complete
         store.commit(register_dir, store.Commit(run_id, job.as_of, manifest["register"]["declarations_added"],
@@ -264,6 +271,14 @@ def _check_coverage(stats: dict, files: list[InputFile], out: Path) -> None:
         return
     raise RunFailedError(f"run incomplete @ {out}: {found}; expected every file and line counted (previous outputs "
                          "are unchanged, nothing committed; check that the workers see the same paths)")
+
+
+def read_figures(staging: str) -> tuple[dict[str, dict], dict]:
+    """The run's figures the pipeline summed: per declarant (from every report group), and per rule and nature."""
+    by_declarant = {declarant: figures for path in list_files(f"{staging}/{SPILL}/{DECLARANTS}")
+                    for declarant, figures in read_objects(path)}
+    run = [read_objects(path) for path in list_files(f"{staging}/{SPILL}/{FIGURES}")]
+    return dict(sorted(by_declarant.items())), (run[0] if run else {})
 
 
 def _read_stats(staging: Path) -> dict:

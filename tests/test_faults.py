@@ -47,10 +47,10 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {**files, **{f"register:{table}": digest.encode() for table, digest in register_digests(register).items()}}
 
 
-@pytest.mark.parametrize("point", ["index", "publish", "register", "finalise", "manifest"])
+@pytest.mark.parametrize("point", ["index", "publish", "register", "declarant-reports", "finalise", "manifest"])
 def test_a_run_killed_at_any_point_is_caught_up_by_a_rerun(point, flows, reference, tmp_path):
-    """SIGKILL while parsing, writing datasets, merging the register, swapping datasets in or before the
-    manifest: the rerun's outputs, history, register and manifest are identical to an uninterrupted run."""
+    """SIGKILL while parsing, writing datasets, merging the register, writing declarants' reports, swapping
+    datasets in or before the manifest: the rerun's outputs, history, register and manifest are identical to an uninterrupted run."""
     out = tmp_path / "out"
     killed = _cli(flows, out, fault=point)
     assert killed.returncode == -signal.SIGKILL

@@ -5,12 +5,15 @@ Written for every runner, not just the embedded one: several outputs of a step t
 buckets run in a second pipeline that reads the shards' index from the staging folder)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from transforms.parse import CrossChecks, ParseFlows
 from transforms.publish import PublishOutcomes
 from gateway.inputs import settle
+from gateway.publish.datasets import BUCKETS
 from gateway.publish.spill import SPILL, read_objects, spill_objects
 from gateway.storage import list_files, remove_tree
 from gateway.register_run import bucket_inputs
@@ -105,19 +108,45 @@ def build(pipeline: beam.Pipeline, paths: list[tuple], staging: str, pseudonym_k
     """The first pipeline: parse, check, publish, and the first half of the register stage; one final step."""
     files, declarations = _input_groups(pipeline, paths, sizes or {}, staging) | "Parse" >> ParseFlows(pseudonym_key)
     cross = declarations | "CrossChecks" >> CrossChecks(register)
-    leaves = list((files, declarations, *cross) | "Publish" >> PublishOutcomes(staging))
+    groups = register.buckets if register is not None else BUCKETS
+    leaves = list((files, declarations, *cross) | "Publish" >> PublishOutcomes(staging, groups))
     if register is not None:
         leaves.extend(declarations | "Register" >> StageRegister(register, staging))
     finish(leaves)
 
 
-def build_merge(pipeline: beam.Pipeline, staging: str, register: RegisterJob) -> None:
-    """The second pipeline: every bucket merged, once every shard of declarations is indexed."""
-    index, buckets = bucket_inputs(register, staging)
-    (pipeline
-     | "Buckets" >> beam.Create(buckets)
-     | "SpreadBuckets" >> beam.Reshuffle()
-     | "Merge" >> MergeRegister(register, staging, index))
+@dataclass(frozen=True)
+class ReportJob:
+    """What the declarants' reports need: the run, how many groups, each declarant's history anomalies."""
+
+    run_id: str
+    groups: int
+    anomalies: str | None = None      # staged (gateway.publish.spill): declarant -> its history anomalies
+
+
+def _group_reports(group: int, staging: str, job: ReportJob) -> int:
+    from gateway.publish.report import write_group_reports
+    return write_group_reports(staging, group, job.run_id, read_objects(job.anomalies) if job.anomalies else {})
+
+
+def build_merge(pipeline: beam.Pipeline, staging: str, register: RegisterJob | None,
+                reports: ReportJob | None = None) -> None:
+    """The second pipeline: every bucket merged, once every shard of declarations is indexed; and every
+    declarant's report written, once the run's figures are summed; one final step."""
+    leaves = []
+    if register is not None:
+        index, buckets = bucket_inputs(register, staging)
+        leaves.append(pipeline
+                      | "Buckets" >> beam.Create(buckets)
+                      | "SpreadBuckets" >> beam.Reshuffle()
+                      | "Merge" >> MergeRegister(register, staging, index))
+    if reports is not None:
+        leaves.append(pipeline
+                      | "ReportGroups" >> beam.Create(list(range(reports.groups)))
+                      | "SpreadReports" >> beam.Reshuffle()
+                      | "DeclarantReports" >> beam.Map(_group_reports, staging, reports))
+    if leaves:
+        finish(leaves)
 
 
 def pipeline_options(beam_args: tuple[str, ...]) -> PipelineOptions:
@@ -136,12 +165,25 @@ def pipeline_options(beam_args: tuple[str, ...]) -> PipelineOptions:
     return options
 
 
-def run(paths: list[tuple], staging: str, pseudonym_key: bytes, beam_args: tuple[str, ...],
-        register: RegisterJob | None = None, sizes: dict | None = None) -> None:
-    """The run's two pipelines, on the runner the arguments name (the embedded one by default)."""
+def run_parse(paths: list[tuple], staging: str, pseudonym_key: bytes, beam_args: tuple[str, ...],
+              register: RegisterJob | None = None, sizes: dict | None = None) -> RegisterJob | None:
+    """The run's first pipeline, on the runner the arguments name (the embedded one by default); returns the
+    register job as the second pipeline takes it."""
     register = register.staged(staging) if register is not None else None
     with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
         build(pipeline, paths, staging, pseudonym_key, register, sizes)
-    if register is not None:
+    return register
+
+
+def run_merge(staging: str, beam_args: tuple[str, ...], register: RegisterJob | None,
+              reports: ReportJob | None = None) -> None:
+    """The run's second pipeline (register buckets, declarants' reports)."""
+    if register is not None or reports is not None:
         with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-            build_merge(pipeline, staging, register)
+            build_merge(pipeline, staging, register, reports)
+
+
+def run(paths: list[tuple], staging: str, pseudonym_key: bytes, beam_args: tuple[str, ...],
+        register: RegisterJob | None = None, sizes: dict | None = None, reports: ReportJob | None = None) -> None:
+    """The run's two pipelines, one after the other."""
+    run_merge(staging, beam_args, run_parse(paths, staging, pseudonym_key, beam_args, register, sizes), reports)

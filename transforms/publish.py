@@ -8,9 +8,13 @@ import apache_beam as beam
 from gateway import log, memory
 from gateway.faults import checkpoint
 from gateway.publish.datasets import BUCKETS, bucket_of, write_table
+from gateway.publish.metrics import add_declarant, add_run, declarant_figures, outcome_parts
+from gateway.publish.report import (DECLARANTS, FIGURES, FINDINGS, QUARANTINE_ORDER, findings_folder,
+                                    report_group)
 from gateway.storage import write_bytes
-from gateway.publish.spill import read_records, spill_records
+from gateway.publish.spill import read_records, spill_objects, spill_records
 from gateway.records import Outcome
+from transforms.tagged import split_tagged
 from schemas.records import QUARANTINE, RESOURCE_MONTH
 
 STAT_KEYS = ("lines_read", "lines_used", "lines_ignored", "lines_quarantined", "declarations", "files",
@@ -53,7 +57,6 @@ def quarantine_partition(record) -> str:
 
 
 RESOURCE_ORDER = ("month", "declarant_id", "person_key", "nature", "cause", "file", "first_line", "record_id")
-QUARANTINE_ORDER = ("file", "first_line", "last_line", "rule_id", "quarantine_id")
 # dataset -> (records of an outcome, partition of a record, schema, row order, Avro copy)
 DATASETS = {
     "resources": (lambda o: o.resources, resource_partition, RESOURCE_MONTH, RESOURCE_ORDER, True),
@@ -63,10 +66,11 @@ DATASETS = {
 
 
 class _SpillRecords(beam.DoFn):
-    """An outcome's records -> one spill file per (dataset, partition); only the paths travel on."""
+    """An outcome's records -> one spill file per (dataset, partition); only the paths travel on. Quarantine
+    records and warnings are staged a second time by report group, for the declarants' reports."""
 
-    def __init__(self, root: str) -> None:
-        self._root = root
+    def __init__(self, root: str, groups: int) -> None:
+        self._root, self._groups = root, groups
 
     def setup(self) -> None:
         log.configure()
@@ -79,6 +83,13 @@ class _SpillRecords(beam.DoFn):
                 partitions.setdefault(partition_of(record), []).append(record)
             for partition, records in sorted(partitions.items()):
                 yield (dataset, partition), spill_records(self._root, dataset, partition, schema, records)
+        for dataset in FINDINGS:
+            _, _, schema, _, _ = DATASETS[dataset]
+            groups: dict[int, list] = {}
+            for record in DATASETS[dataset][0](outcome):
+                groups.setdefault(report_group(record.declarant_id, self._groups), []).append(record)
+            for group, records in sorted(groups.items()):
+                spill_records(self._root, *findings_folder(dataset, group), schema, records)
 
 
 class _WritePartition(beam.DoFn):
@@ -107,22 +118,68 @@ class _WriteStats(beam.DoFn):
         yield stats
 
 
-class PublishOutcomes(beam.PTransform):
-    """Write resources (Parquet + Avro), quarantine and warnings (Parquet), and the run statistics."""
+class _SumDeclarant(beam.CombineFn):
+    """A declarant's figures from every unit of work (people counted once)."""
 
-    def __init__(self, root: str) -> None:
+    def create_accumulator(self):
+        from gateway.publish.metrics import _empty_declarant
+        return _empty_declarant(), set()
+
+    def add_input(self, total, part):
+        return add_declarant(total, part)
+
+    def merge_accumulators(self, accumulators):
+        total = self.create_accumulator()
+        for accumulator in accumulators:
+            add_declarant(total, accumulator)
+        return total
+
+    def extract_output(self, total):
+        return declarant_figures(total)
+
+
+class _SumRun(beam.CombineFn):
+    def create_accumulator(self):
+        return {}
+
+    def add_input(self, total, part):
+        return add_run(total, part)
+
+    def merge_accumulators(self, accumulators):
+        total = {}
+        for accumulator in accumulators:
+            add_run(total, accumulator)
+        return total
+
+    def extract_output(self, total):
+        return total
+
+
+def _outcome_parts(outcome: Outcome):
+    """``(tag, element)`` pairs: each declarant's part, and the run's part, of an outcome's figures."""
+    declarants, run = outcome_parts(outcome)
+    yield from ((DECLARANTS, part) for part in declarants)
+    yield FIGURES, run
+
+
+class PublishOutcomes(beam.PTransform):
+    """Write resources (Parquet + Avro), quarantine and warnings (Parquet), the run statistics, and the run's
+    figures (per declarant, by report group; per rule and nature) for its metrics and reports."""
+
+    def __init__(self, root: str, groups: int = BUCKETS) -> None:
         super().__init__()
-        self._root = root
+        self._root, self._groups = root, groups
 
     def expand(self, sources):
         """``sources``: one or several PCollections of outcomes. Each is spilled where it is produced (no
         Flatten of whole outcomes, which the embedded runner would hold in memory); only paths and counts
         are brought together."""
         sources = sources if isinstance(sources, tuple) else (sources,)
-        spilled, counted = [], []
+        spilled, counted, parts = [], [], []
         for number, outcomes in enumerate(sources):
-            spilled.append(outcomes | f"Spill{number}" >> beam.ParDo(_SpillRecords(self._root)))
+            spilled.append(outcomes | f"Spill{number}" >> beam.ParDo(_SpillRecords(self._root, self._groups)))
             counted.append(outcomes | f"Stats{number}" >> beam.Map(outcome_stats))
+            parts.append(outcomes | f"Figures{number}" >> beam.FlatMap(_outcome_parts))
         written = (spilled
                    | "AllParts" >> beam.Flatten()
                    | "GroupPartition" >> beam.GroupByKey()
@@ -131,7 +188,18 @@ class PublishOutcomes(beam.PTransform):
                  | "AllStats" >> beam.Flatten()
                  | "SumStats" >> beam.CombineGlobally(SumStats())
                  | "WriteStats" >> beam.ParDo(_WriteStats(self._root)))
-        return written, stats
+        figures = split_tagged(parts | "AllFigures" >> beam.Flatten(), (DECLARANTS, FIGURES), "Figures")
+        root, groups = self._root, self._groups
+        declarants = (figures[DECLARANTS]
+                      | "SumDeclarant" >> beam.CombinePerKey(_SumDeclarant())
+                      | "ReportGroup" >> beam.Map(lambda item: (report_group(item[0], groups), item))
+                      | "GroupDeclarants" >> beam.GroupByKey()
+                      | "WriteDeclarants" >> beam.Map(
+                          lambda group: spill_objects(root, f"{DECLARANTS}/group={group[0]:02d}", sorted(group[1]))))
+        run = (figures[FIGURES]
+               | "SumRun" >> beam.CombineGlobally(_SumRun())
+               | "WriteFigures" >> beam.Map(lambda total: spill_objects(root, FIGURES, total)))
+        return written, stats, declarants, run
 
 
 __all__ = ["PublishOutcomes", "BUCKETS"]

@@ -11,24 +11,30 @@ from gateway.storage import copy_tree, remove_tree, write_json
 WINDOW = 6                 # previous runs a declarant is compared with
 
 
-def record_run(history: Path, out: Path, run_id: str, metrics: dict) -> dict:
+def compared(history: Path, run_id: str, by_declarant: dict[str, dict]) -> dict:
+    """The run's place in the history (sequence) and the anomalies of its per-declarant figures against earlier
+    runs; reads the history, writes nothing (a run compares before its reports are written, records after)."""
+    sequences = _sequences(history)
+    sequence = sequences.get(run_id) or max(sequences.values(), default=0) + 1
+    window = sorted((s, r) for r, s in sequences.items() if s < sequence)[-WINDOW:]
+    earlier = [_load_run(history, r) for _, r in window]
+    return {"sequence": sequence, "anomalies": check_anomalies(by_declarant, earlier)}
+
+
+def record_run(history: Path, out: Path, run_id: str, metrics: dict, place: dict | None = None) -> dict:
     """Copy this run's quarantine and warnings into the history and store its metrics; return the run's
-    place in the history (sequence) and the anomalies found against earlier runs."""
+    place in the history (``compared``, computed here unless given)."""
+    place = place or compared(history, run_id, metrics["by_declarant"])
     for dataset in ("quarantine", "warnings"):
         target = history / dataset / f"run={run_id}"
         remove_tree(target)
         if (out / dataset).exists():
             copy_tree(out / dataset, target)
-    sequences = _sequences(history)
-    sequence = sequences.get(run_id) or max(sequences.values(), default=0) + 1
-    window = sorted((s, r) for r, s in sequences.items() if s < sequence)[-WINDOW:]
-    earlier = [_load_run(history, r) for _, r in window]
-    anomalies = check_anomalies(metrics["by_declarant"], earlier)
     write_json(history / "metrics" / f"{run_id}.json",
-               {"run_id": run_id, "sequence": sequence, "by_declarant": metrics["by_declarant"],
+               {"run_id": run_id, "sequence": place["sequence"], "by_declarant": metrics["by_declarant"],
                 "volumes": metrics["volumes"]})
-    write_json(history / "metrics" / SEQUENCES, {**sequences, run_id: sequence})
-    return {"sequence": sequence, "anomalies": anomalies}
+    write_json(history / "metrics" / SEQUENCES, {**_sequences(history), run_id: place["sequence"]})
+    return place
 
 
 SEQUENCES = "_sequences.json"      # run id -> sequence: a run reads the metrics of its WINDOW predecessors only

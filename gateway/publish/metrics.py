@@ -1,5 +1,9 @@
-"""Run metrics computed column-wise from the published datasets (pyarrow), per rule, family and
-declarant, plus the per-declarant figures kept in the metrics history."""
+"""Run metrics per rule, family and declarant, plus the per-declarant figures kept in the metrics history.
+
+A run computes them in its pipeline, where the records are (``outcome_parts``: each unit of work's figures, summed
+per declarant and for the run by the pipeline, ``from_figures``): the driver never loads a dataset.
+``run_metrics`` computes the same metrics column-wise from the published datasets (pyarrow): the reference
+the pipeline's figures are tested against, and the way to recompute them from an output folder."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -58,12 +62,12 @@ def _add_resources(resources: pa.Table, by_declarant: dict[str, dict]) -> dict[s
 
 
 def run_metrics(out: Path, manifest: dict) -> dict:
+    """The metrics of a run, from its published datasets."""
     quarantine = _table(out / "quarantine", ["rule_id", "family", "severity", "scope", "lines", "declarant_id",
                                              "explain"])
     warnings = _table(out / "warnings", ["rule_id", "family", "lines", "declarant_id", "explain"])
     resources = _table(out / "resources", ["declarant_id", "person_key", "cause", "net_social_cents",
                                            "net_taxable_cents", "nature"])
-    read = manifest["lines_read"] or 1
     by_rule: dict[str, dict] = {}
     by_family: Counter = Counter()
     by_declarant: dict[str, dict] = defaultdict(_empty_declarant)
@@ -71,6 +75,12 @@ def run_metrics(out: Path, manifest: dict) -> dict:
         if table is not None and table.num_rows:
             _add_findings(table, kind, by_rule, by_family, by_declarant)
     natures = _add_resources(resources, by_declarant) if resources is not None and resources.num_rows else {}
+    return _assembled(manifest, by_rule, by_family, by_declarant, natures, _flags_by_rule(out))
+
+
+def _assembled(manifest: dict, by_rule: dict[str, dict], by_family: Counter, by_declarant: dict[str, dict],
+               natures: dict[str, int], flags_by_rule: list[dict]) -> dict:
+    read = manifest["lines_read"] or 1
     top = sorted(((d, m) for d, m in by_declarant.items() if m["lines_quarantined"]),
                  key=lambda item: (-item[1]["lines_quarantined"], item[0]))[:10]
     return {
@@ -87,22 +97,111 @@ def run_metrics(out: Path, manifest: dict) -> dict:
         "resources_by_nature": dict(sorted(natures.items())),
         "floating": manifest.get("floating") or {"months": 0, "revised": 0, "rate": 0.0, "by_declarant": {},
                                                  "by_nature": {}},
-        "flags_by_rule": _flags_by_rule(out),
+        "flags_by_rule": flags_by_rule,
         "as_of": manifest.get("as_of"),
     }
 
 
 def _flags_by_rule(out: Path) -> list[dict]:
     """Floating flags of the run per rule, with the rule's French sentence."""
-    import gateway.validate.rules  # noqa: F401  (registers the default catalogue)
-    from gateway.validate.registry import DEFAULT_RULES
     flags = _table(out / "flags", ["rule_id", "score"])
     if flags is None or not flags.num_rows:
         return []
-    explain = {rule.id: rule.explain for rule in DEFAULT_RULES}
     grouped = flags.group_by("rule_id").aggregate([("score", "count"), ("score", "mean")]).to_pylist()
-    return sorted(({"rule_id": row["rule_id"], "flags": row["score_count"], "mean_score": round(row["score_mean"], 3),
-                    "explain": explain.get(row["rule_id"], "")} for row in grouped), key=lambda r: r["rule_id"])
+    return _flag_rows({row["rule_id"]: (row["score_count"], row["score_mean"]) for row in grouped})
 
 
-__all__ = ["run_metrics"]
+def _flag_rows(means: dict[str, tuple[int, float]]) -> list[dict]:
+    import gateway.validate.rules  # noqa: F401  (registers the default catalogue)
+    from gateway.validate.registry import DEFAULT_RULES
+    explain = {rule.id: rule.explain for rule in DEFAULT_RULES}
+    return [{"rule_id": rule_id, "flags": count, "mean_score": round(mean, 3), "explain": explain.get(rule_id, "")}
+            for rule_id, (count, mean) in sorted(means.items())]
+
+
+# --- the same figures, computed in the pipeline -------------------------------------------------------------
+
+SCORE_UNIT = 1_000_000           # flag scores summed as integers (millionths): the same sum in any order
+
+
+def outcome_parts(outcome) -> tuple[list[tuple[str, tuple[dict, frozenset]]], dict]:
+    """One unit of work's figures: per declarant (``(counts, people)``, summed by the pipeline per declarant),
+    and for the run (findings per rule, resources per nature)."""
+    declarants: dict[str, tuple[dict, set]] = {}
+
+    def of(declarant: str | None) -> dict:
+        return declarants.setdefault(declarant or "inconnu", (_empty_declarant(), set()))[0]
+    rules: dict[tuple, list[int]] = {}
+    for records, kind in ((outcome.quarantine, "quarantine"), (outcome.warnings, "warning")):
+        for record in records:
+            entry = rules.setdefault((kind, record.rule_id, record.family, record.explain), [0, 0])
+            entry[0] += 1
+            entry[1] += record.lines or 0
+            figures = of(record.declarant_id)
+            if kind == "quarantine":
+                figures["quarantine_records"] += 1
+                figures["lines_quarantined"] += record.lines or 0
+            else:
+                figures["warnings"] += 1
+    natures: dict[str, int] = {}
+    for resource in outcome.resources:
+        figures = of(resource.declarant_id)
+        figures["resources"] += 1
+        figures["net_social_cents"] += resource.net_social_cents or 0
+        figures["net_taxable_cents"] += resource.net_taxable_cents or 0
+        declarants[resource.declarant_id][1].add(resource.person_key)
+        nature = getattr(resource.nature, "value", resource.nature)
+        natures[nature] = natures.get(nature, 0) + 1
+    parts = [(declarant, (figures, frozenset(people))) for declarant, (figures, people) in declarants.items()]
+    return parts, {"rules": rules, "natures": natures}
+
+
+def add_declarant(total: tuple[dict, set], part: tuple[dict, frozenset]) -> tuple[dict, set]:
+    """A declarant's figures plus another part of them, in place (people as a set: counted once)."""
+    for key, value in part[0].items():
+        total[0][key] += value
+    total[1].update(part[1])
+    return total
+
+
+def declarant_figures(total: tuple[dict, set]) -> dict:
+    """A declarant's summed parts -> its figures as the metrics give them."""
+    return {**total[0], "people": len(total[1])}
+
+
+def add_run(total: dict, part: dict) -> dict:
+    """The run's figures plus a unit of work's, in place."""
+    for name in ("rules", "natures"):
+        target = total.setdefault(name, {})
+        for key, value in part.get(name, {}).items():
+            if isinstance(value, list):
+                current = target.setdefault(key, [0] * len(value))
+                target[key] = [a + b for a, b in zip(current, value)]
+            else:
+                target[key] = target.get(key, 0) + value
+    return total
+
+
+def from_figures(manifest: dict, by_declarant: dict[str, dict], run: dict,
+                 flags: dict[str, list[int]]) -> dict:
+    """The run's metrics from the pipeline's figures: the same as ``run_metrics`` on the published datasets.
+    ``flags``: floating flags per rule, ``[count, sum of scores in SCORE_UNIT]``."""
+    by_rule: dict[str, dict] = {}
+    by_family: Counter = Counter()
+    for kind in ("quarantine", "warning"):
+        for (found, rule_id, family, explain), (records, lines) in sorted(run.get("rules", {}).items()):
+            if found != kind:
+                continue
+            entry = by_rule.setdefault(rule_id, {"rule_id": rule_id, "family": family, "explain": explain,
+                                                 "records": 0, "lines": 0, "kind": kind})
+            entry["records"] += records
+            entry["lines"] += lines
+            by_family[family] += records
+    declarants: dict[str, dict] = defaultdict(_empty_declarant)
+    for declarant, figures in by_declarant.items():
+        declarants[declarant] = {**_empty_declarant(), **figures}
+    means = {rule_id: (count, total / SCORE_UNIT / count) for rule_id, (count, total) in flags.items() if count}
+    return _assembled(manifest, by_rule, by_family, declarants, dict(run.get("natures", {})), _flag_rows(means))
+
+
+__all__ = ["add_declarant", "add_run", "declarant_figures", "from_figures", "outcome_parts", "run_metrics"]

@@ -23,6 +23,10 @@ SCOPE_LABELS = {
     "RECORD": "cet enregistrement", "WARNING": "rien : simple avertissement",
 }
 UNKNOWN_DECLARANT = "inconnu"
+QUARANTINE_ORDER = ("file", "first_line", "last_line", "rule_id", "quarantine_id")
+FINDINGS = ("quarantine", "warnings")         # the datasets a declarant's report lists
+DECLARANTS = "declarants"                   # staged: each report group's declarants and their figures
+FIGURES = "figures"                          # staged: the run's figures per rule and nature
 _env = Environment(loader=PackageLoader("gateway.publish", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
 
@@ -115,23 +119,68 @@ def write_declarant_report(report: dict, folder: Path) -> list[Path]:
 
 
 def write_reports(out: Path, manifest: dict, history: dict, metrics: dict) -> list[str]:
-    """All reports of a run from its published datasets and metrics; returns the paths written (relative to out)."""
+    """All reports of a run from its published datasets and metrics, in one process; returns the paths written
+    (relative to out). A run writes its declarants' reports in its pipeline (``write_group_reports``): this is
+    the reference they are tested against."""
+    quarantine, warnings = _by_declarant(_table(out / "quarantine")), _by_declarant(_table(out / "warnings"))
+    written: list[Path] = []
+    anomalies = anomalies_by_declarant(history["anomalies"])
+    for declarant_id in sorted(set(quarantine) | set(warnings) | set(metrics["by_declarant"])):
+        report = declarant_report(declarant_id, quarantine.get(declarant_id), warnings.get(declarant_id),
+                                  manifest["run_id"])
+        report["history_anomalies"] = anomalies.get(declarant_id, [])
+        written += write_declarant_report(report, out / "report" / "declarants")
+    return sorted([*(str(path.relative_to(out)) for path in written),
+                   *write_run_report(out, manifest, history, metrics)])
+
+
+def anomalies_by_declarant(anomalies: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for anomaly in anomalies:
+        out.setdefault(anomaly["declarant_id"], []).append(anomaly)
+    return out
+
+
+def report_group(declarant_id: str | None, groups: int) -> int:
+    """The group a declarant's report is written in (one worker writes a group's reports)."""
+    from gateway.publish.datasets import bucket_of
+    return bucket_of(declarant_id or UNKNOWN_DECLARANT, groups)
+
+
+def findings_folder(dataset: str, group: int) -> tuple[str, str]:
+    """Where a report group's quarantine or warnings records are staged: (spill dataset, partition)."""
+    return "reports", f"{dataset}/group={group:02d}"
+
+
+def write_group_reports(staging: str, group: int, run_id: str, anomalies: dict[str, list[dict]]) -> int:
+    """The reports of one group of declarants, by a worker, from what the run staged (``transforms.publish``):
+    the group's declarants, and its quarantine records and warnings. Returns how many were written."""
+    from gateway.publish.spill import SPILL, read_objects, read_records
+    from gateway.storage import list_files, location
+    from schemas.records import QUARANTINE
+
+    def findings(dataset: str) -> dict[str, pa.Table]:
+        paths = list_files(f"{staging}/{SPILL}/{'/'.join(findings_folder(dataset, group))}")
+        return _by_declarant(read_records(paths, QUARANTINE, QUARANTINE_ORDER) if paths else None)
+    quarantine, warnings = findings("quarantine"), findings("warnings")
+    declarants = {declarant for path in list_files(f"{staging}/{SPILL}/{DECLARANTS}/group={group:02d}")
+                  for declarant, _ in read_objects(path)}
+    folder = location(f"{staging}/report/declarants")
+    names = sorted(set(quarantine) | set(warnings) | declarants)
+    for declarant_id in names:
+        report = declarant_report(declarant_id, quarantine.get(declarant_id), warnings.get(declarant_id), run_id)
+        report["history_anomalies"] = anomalies.get(declarant_id, [])
+        write_declarant_report(report, folder)
+        checkpoint("declarant-reports")
+    return len(names)
+
+
+def write_run_report(out: Path, manifest: dict, history: dict, metrics: dict) -> list[str]:
+    """The run quality report (index.html) and its metrics (metrics.json); returns their paths relative to out."""
     report_dir = out / "report"
     metrics = dict(metrics)
     metrics["history_sequence"] = history["sequence"]
     metrics["history_anomalies"] = history["anomalies"]
-    quarantine, warnings = _by_declarant(_table(out / "quarantine")), _by_declarant(_table(out / "warnings"))
-    written: list[Path] = []
-    declarants = sorted(set(quarantine) | set(warnings) | set(metrics["by_declarant"]))
-    anomalies: dict[str, list[dict]] = {}
-    for anomaly in history["anomalies"]:
-        anomalies.setdefault(anomaly["declarant_id"], []).append(anomaly)
-    for declarant_id in declarants:
-        report = declarant_report(declarant_id, quarantine.get(declarant_id), warnings.get(declarant_id),
-                                  manifest["run_id"])
-        report["history_anomalies"] = anomalies.get(declarant_id, [])
-        written += write_declarant_report(report, report_dir / "declarants")
-        checkpoint("reports")
     figures = {
         "lines": charts.stacked_lines(manifest["lines_used"], manifest["lines_ignored"], manifest["lines_quarantined"]),
         "rules": charts.bar_chart([r["rule_id"] for r in metrics["by_rule"][:15]],
@@ -144,10 +193,10 @@ def write_reports(out: Path, manifest: dict, history: dict, metrics: dict) -> li
                                     title="Ressources par nature", color="#3465a4"),
     }
     write_json(report_dir / "metrics.json", metrics)
+    checkpoint("reports")
     write_chunks(report_dir / "index.html",
                  _env.get_template("run_report.html.j2").generate(m=metrics, manifest=manifest, charts=figures))
-    written += [report_dir / "metrics.json", report_dir / "index.html"]
-    return sorted(str(path.relative_to(out)) for path in written)
+    return ["report/metrics.json", "report/index.html"]
 
 
 def regenerate_declarant_report(out: Path, declarant_id: str, target: Path, run_id: str) -> list[Path]:

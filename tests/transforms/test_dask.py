@@ -103,7 +103,8 @@ def test_generated_flows_with_defects_over_three_monthly_runs_give_the_same_regi
 def test_a_run_whose_pipeline_misses_input_files_commits_nothing(tmp_path, monkeypatch):
     """A pipeline that accounts for no file (workers writing elsewhere) is refused: no run.json, no commit."""
     import transforms.pipeline
-    monkeypatch.setattr(transforms.pipeline, "run", lambda *args, **kwargs: None)
+    monkeypatch.setattr(transforms.pipeline, "run_parse", lambda *args, **kwargs: None)
+    monkeypatch.setattr(transforms.pipeline, "run_merge", lambda *args, **kwargs: None)
     out = tmp_path / "out"
     with pytest.raises(RunFailedError, match="accounted for 0 of"):
         run(Settings((str(BUNDLED / "edge"),), str(out), TEST_KEY))

@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,42 @@ def test_rules_writes_the_declarants_documentation_page(tmp_path):
     result = CliRunner().invoke(app, ["rules", "--format", "md", "--out", str(tmp_path / "rules.md")])
     text = (tmp_path / "rules.md").read_text(encoding="utf-8")
     assert result.exit_code == 0 and text.count("| DRM-") >= 60
+
+
+def test_the_pipeline_computes_the_metrics_and_writes_the_reports_the_datasets_give(tmp_path):
+    """Metrics are summed and declarants' reports written by the workers (the driver loads no dataset): the same
+    metrics and byte-identical reports as computing them in one process from the published datasets, on a
+    second run whose declarants have a history (anomalies in their reports), hostile declarant identifiers and
+    the bundled flows with their defects."""
+    import filecmp
+    import shutil
+    from fixtures.hostile import hostile_value_files
+    from gateway.publish.history import compared
+    from gateway.publish.metrics import run_metrics
+    from gateway.publish.report import write_reports
+    siret = B.siret_from(B.siren_from(55))
+    people = [(B.a_person(nir=B.nir_for(1, B.date(1980, 1, 1), 75, 100, n), birth=B.date(1980, 1, 1),
+                          contract=f"C{n:05d}"), [B.a_payment()]) for n in range(1, 9)]
+    full, later = tmp_path / "full", tmp_path / "later"
+    full.mkdir()
+    (full / "m1.dsn").write_bytes(B.a_dsn_file(*people, siret=siret, main_month=B.date(2025, 3, 1)))
+    shutil.copytree(BUNDLED / "generated", later / "generated")
+    hostile_value_files(later / "hostile")
+    (later / "m2.dsn").write_bytes(B.a_dsn_file(*people[:3], siret=siret, main_month=B.date(2025, 4, 1)))
+    out = tmp_path / "out"
+    run(Settings((str(full),), str(out), TEST_KEY))
+    manifest = run(Settings((str(later),), str(out), TEST_KEY)).manifest
+    reference = tmp_path / "reference"
+    shutil.copytree(out, reference, ignore=shutil.ignore_patterns("report", "history"))
+    metrics = run_metrics(reference, manifest)
+    history = compared(out / "history", manifest["run_id"], metrics["by_declarant"])
+    write_reports(reference, manifest, history, metrics)
+    written = json.loads((out / "report" / "metrics.json").read_text())
+    assert written == json.loads((reference / "report" / "metrics.json").read_text())
+    assert written["history_anomalies"] and any(name.startswith("autre-")
+                                                for name in os.listdir(out / "report" / "declarants"))
+    names = sorted(os.listdir(reference / "report" / "declarants"))
+    assert sorted(os.listdir(out / "report" / "declarants")) == names and len(names) > 20
+    assert filecmp.cmpfiles(out / "report" / "declarants", reference / "report" / "declarants", names,
+                            shallow=False)[0] == names
+    assert json.loads((out / "report" / "declarants" / f"{siret}.json").read_text())["history_anomalies"]
