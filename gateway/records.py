@@ -443,6 +443,8 @@ class GateDecision:
     spread_months: int | None
     policy_version: str
     as_of: Instant
+    recovery_monthly_cents: int | None = None   # an overpayment recovered: the monthly deduction (policy scale)
+    recovery_months: int | None = None          # how many deductions (0: none possible above the reste à vivre)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from gateway.layout import RunLayout
 from gateway.run import run
 
 HELD = ("HOLD_CORRECTION", "HOLD_UNSTABLE")
-FROZEN = ("FREEZE_DE_MINIMIS", "LAPSED", "OFFICER_KEEP_FROZEN")
+FROZEN = ("FREEZE_DE_MINIMIS", "LAPSED", "OFFICER_KEEP_FROZEN", "DROITS_FIGES")
 APPLIED = ("REGULARISE", "OFFICER_REGULARISE", "OFFICER_SPREAD")
 BINS = (0, 5000, 20000, 50000, 100000, 500000)          # overpayment bands, cents
 
@@ -44,10 +44,17 @@ def _band(cents: int) -> str:
 
 def summarise(decisions: list[dict]) -> dict:
     kinds = Counter(d["kind"] for d in decisions)
-    indus = [-d["estimated_impact_cents"] for d in decisions if d["kind"] in APPLIED and d["estimated_impact_cents"] < 0]
+
+    def effects(kinds_of: tuple[str, ...], sign: int) -> list[int]:
+        return [sign * d["estimated_impact_cents"] for d in decisions
+                if d["kind"] in kinds_of and sign * d["estimated_impact_cents"] > 0]
+    indus, arrears = effects(APPLIED, -1), effects(APPLIED, 1)
     return {
         "bases_changed": len({(d["person_key"], d["benefit"], d["reference_month"]) for d in decisions}),
         "indus_raised": len(indus), "indus_euros": round(sum(indus) / 100, 2),
+        "arrears_paid": len(arrears), "arrears_euros": round(sum(arrears) / 100, 2),
+        "indus_avoided_euros": round(sum(effects(FROZEN, -1)) / 100, 2),
+        "arrears_withheld_euros": round(sum(effects(FROZEN, 1)) / 100, 2),
         "frozen": sum(kinds[k] for k in FROZEN), "held": sum(kinds[k] for k in HELD),
         "officer_review": kinds["REVIEW_CAP"],
         "households_affected": len({d["person_key"] for d in decisions}),
@@ -67,7 +74,10 @@ def whatif(policies: list[str], settings: Settings, out: Path) -> dict[str, dict
 
 
 ROWS = (("bases_changed", "bases modifiées"), ("indus_raised", "indus émis"), ("indus_euros", "indus (€, estimation)"),
-        ("frozen", "figées"), ("held", "en attente"), ("officer_review", "à décider par un agent"),
+        ("arrears_paid", "rappels versés"), ("arrears_euros", "rappels (€, estimation)"),
+        ("frozen", "figées"), ("indus_avoided_euros", "indus évités par le gel (€, estimation)"),
+        ("arrears_withheld_euros", "rappels non versés du fait du gel (€, estimation)"),
+        ("held", "en attente"), ("officer_review", "à décider par un agent"),
         ("households_affected", "foyers concernés"))
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from gateway.gate.estimate import Estimator
+from gateway.gate.recovery import plan, sentence as recovery_sentence
 from gateway.gate.table import GATE_RULES, OFFICER_DECISIONS, OFFICER_RULE, Decision, GateRule, first_applying
 from gateway.months import add_months, day_of_instant, month_of_instant, months_between
 from gateway.policy import BasePolicy, Policy
@@ -126,6 +127,10 @@ def _decide(compared: _Compared, person_key: str, previous: GateDecision | None,
         officer_fields = {"officer": answer.officer, "officer_reason": answer.reason,
                           "spread_months": answer.spread_months}
         explain = _officer_sentence(answer, change, compared.label)
+    recovery = None
+    if decision.refreezes and change.estimated_impact_cents < 0 and policy.recovery is not None:
+        recovery = plan(-change.estimated_impact_cents, policy.recovery, officer_fields["spread_months"])
+        explain = f"{explain} {recovery_sentence(recovery, policy.recovery)}"
     return GateDecision(
         decision_id=decision_id, person_key=person_key, benefit=reference.benefit,
         reference_month=reference.reference_month, kind=decision.value, status=decision.status.value,
@@ -135,7 +140,9 @@ def _decide(compared: _Compared, person_key: str, previous: GateDecision | None,
         monthly_changes=" ".join(f"{m}:{d:+d}" for m, d in change.monthly_changes),
         estimated_impact_cents=change.estimated_impact_cents, estimator=estimator.name,
         versions_added=added, supersedes=previous.decision_id if previous else None,
-        policy_version=policy.version, as_of=as_of, **officer_fields)
+        policy_version=policy.version, as_of=as_of, **officer_fields,
+        recovery_monthly_cents=recovery.monthly_cents if recovery else None,
+        recovery_months=recovery.months if recovery else None)
 
 
 def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list[ReferenceBase],

@@ -24,6 +24,7 @@ class Decision(str, enum.Enum):
     OFFICER_REGULARISE = "OFFICER_REGULARISE"
     OFFICER_KEEP_FROZEN = "OFFICER_KEEP_FROZEN"
     OFFICER_SPREAD = "OFFICER_SPREAD"
+    DROITS_FIGES = "DROITS_FIGES"
 
     @property
     def status(self) -> "Status":
@@ -81,6 +82,14 @@ GATE_RULES: tuple[GateRule, ...] = (
              "La modification concerne une période de plus de deux ans : elle est prescrite et ne donne lieu ni "
              "à un indu ni à un rappel.",
              "CSS L553-1 (prescription de deux ans, sauf fraude) ; CCH L823-9"),
+    GateRule("DRM-GAT-009", Decision.DROITS_FIGES,
+             lambda change, gate, benefit: gate.mode == "droits_figes"
+             and abs(change.estimated_impact_cents) > benefit.droits_figes_cents,
+             "Droits figés : l'effet de la modification dépasse le seuil fixé par la politique. Le droit déjà "
+             "calculé reste acquis : aucun indu ne vous est réclamé et aucun rappel n'est versé pour cette "
+             "période.",
+             "Rapport IGAS, §[164] et §[167] (droits figés : seuil au-delà duquel les indus ou rappels ne sont "
+             "pas régularisés) ; politique de la passerelle (gate.mode: droits_figes)"),
     GateRule("DRM-GAT-004", Decision.REGULARISE,
              lambda change, gate, benefit: gate.arrears_pass and change.estimated_impact_cents > 0,
              "La modification est en votre faveur : le rappel qui en résulte est appliqué.",

@@ -13,7 +13,14 @@ import yaml
 from gateway.errors import ConfigurationError
 from gateway.records import AMOUNT_FIELDS, ResourceNature
 
-RECOMPUTE = ("quarterly", "monthly")
+# When a base's month M comes round: every month, every quarter (M = Jan, Apr, Jul, Oct), every half-year
+# (Jan, Jul) or every year (Jan): with window [-12, -1], ``yearly`` is the calendar year N-1 (IGAS §[164]).
+RECOMPUTE = ("monthly", "quarterly", "half_yearly", "yearly")
+# What the gate does with a change of a frozen base beyond the policy's amounts: ``review`` (the shipped policy:
+# small changes stay frozen, large overpayments go to an officer, arrears pass) or ``droits_figes`` (IGAS
+# §[164], §[167]: beyond a threshold neither the overpayment nor the arrears is regularised; the frozen base
+# stays).
+GATE_MODES = ("review", "droits_figes")
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class GateBenefit:
     paid_months: int
     de_minimis_cents: int
     cap_cents: int
+    droits_figes_cents: int | None = None   # mode droits_figes: beyond this estimated effect, nothing regularised
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,18 @@ class GatePolicy:
     arrears_pass: bool
     estimator: str
     benefits: dict[str, GateBenefit]
+    mode: str = "review"
+
+
+@dataclass(frozen=True)
+class RecoveryPolicy:
+    """CSS D553-1 III's scale (``gateway.gate.recovery``): a flat amount, then (band start, rate) pairs in cents."""
+
+    flat_cents: int
+    bands: tuple[tuple[int, float], ...]
+    rmp_cents: int                       # the household's weighted monthly income the gateway assumes
+    reste_a_vivre_cents: int             # a deduction never leaves less than this of it (policy choice)
+    source: str
 
 
 @dataclass(frozen=True)
@@ -76,6 +96,7 @@ class Policy:
     bases: tuple[BasePolicy, ...]
     gate: GatePolicy
     raw: dict[str, Any]
+    recovery: RecoveryPolicy | None = None    # none: overpayments carry no recovery plan
 
     def base(self, benefit: str) -> BasePolicy:
         return next(b for b in self.bases if b.benefit == benefit)
@@ -189,6 +210,9 @@ def _gate(r: _Reader, benefits: tuple[str, ...]) -> GatePolicy:
     estimator = r.get("estimator", str)
     if estimator not in ESTIMATORS:
         r.fail("estimator", f"expected one of {', '.join(ESTIMATORS)}")
+    mode = r.get("mode", str, "review")
+    if mode not in GATE_MODES:
+        r.fail("mode", f"expected one of {', '.join(GATE_MODES)}")
     table = r.child("benefits")
     out = {}
     for benefit in benefits:
@@ -199,14 +223,34 @@ def _gate(r: _Reader, benefits: tuple[str, ...]) -> GatePolicy:
         de_minimis, cap = item.get("de_minimis_cents", int), item.positive("cap_cents")
         if not 0 <= de_minimis < cap:
             item.fail("de_minimis_cents", "expected 0 <= de minimis < cap")
+        threshold = item.positive("droits_figes_cents") if mode == "droits_figes" else None
+        if threshold is not None and threshold <= de_minimis:
+            item.fail("droits_figes_cents", "expected a threshold above the de minimis amount")
         out[benefit] = GateBenefit(impact_rate=rate, paid_months=item.positive("paid_months"),
-                                   de_minimis_cents=de_minimis, cap_cents=cap)
+                                   de_minimis_cents=de_minimis, cap_cents=cap, droits_figes_cents=threshold)
     extra = sorted(set(table.data) - set(benefits))
     if extra:
         table.fail(extra[0], "expected a benefit of the bases section")
     return GatePolicy(effective_from=effective, recovery_limit_months=r.positive("recovery_limit_months"),
                       unstable_rules=tuple(rules), unstable_min_score=unstable.score("min_score"),
-                      arrears_pass=r.get("arrears_pass", bool), estimator=estimator, benefits=out)
+                      arrears_pass=r.get("arrears_pass", bool), estimator=estimator, benefits=out, mode=mode)
+
+
+def _recovery(r: _Reader) -> RecoveryPolicy:
+    scale = r.child("scale")
+    flat = scale.get("flat_cents", int)
+    bands = scale.get("bands", list)
+    if flat < 0 or not bands or not all(
+            isinstance(b, list) and len(b) == 2 and isinstance(b[0], int) and not isinstance(b[0], bool)
+            and isinstance(b[1], (int, float)) and 0 < b[1] <= 1 for b in bands) \
+            or [b[0] for b in bands] != sorted({b[0] for b in bands}) or bands[0][0] < 0:
+        scale.fail("bands", "expected [[start_cents, rate], ...] with increasing starts and rates in (0, 1]")
+    source = scale.get("source", str)
+    if not source.strip():
+        scale.fail("source", "expected the legal source of the scale")
+    return RecoveryPolicy(flat_cents=flat, bands=tuple((b[0], float(b[1])) for b in bands),
+                          rmp_cents=r.positive("rmp_cents"), reste_a_vivre_cents=r.get("reste_a_vivre_cents", int),
+                          source=source)
 
 
 def default_policy_path() -> Path:
@@ -236,4 +280,4 @@ def load_policy(path: str | Path | None = None) -> Policy:
     base_policies = tuple(_base(str(name), bases.child(str(name))) for name in bases.data)
     return Policy(version=version, digest=hashlib.sha256(text).hexdigest(), floating=_floating(top.child("floating")),
                   bases=base_policies, gate=_gate(top.child("gate"), tuple(b.benefit for b in base_policies)),
-                  raw=data)
+                  raw=data, recovery=_recovery(top.child("recovery")) if "recovery" in top.data else None)

@@ -14,12 +14,15 @@ from gateway.versioning.view import PersonView
 ALLOWANCE = ResourceNature.DAILY_ALLOWANCE.value
 
 
+PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6, "yearly": 12}
+
+
 def reference_month(as_of: str, policy: BasePolicy) -> str:
+    """The month M a run computes the base of: the first month of the period (quarter, half-year, year) the
+    run's month is in, or the run's month itself when the base is recomputed monthly."""
     month = month_of_instant(as_of)
-    if policy.recompute == "quarterly":
-        number = int(month[5:7])
-        return f"{month[:4]}-{(number - 1) // 3 * 3 + 1:02d}"
-    return month
+    step = PERIOD_MONTHS[policy.recompute]
+    return f"{month[:4]}-{(int(month[5:7]) - 1) // step * step + 1:02d}"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -12,7 +12,10 @@ from datetime import date
 import pytest
 
 from fixtures import builders as B
+from gateway.errors import ConfigurationError
 from gateway.gate.decisions import OfficerAnswer
+from gateway.policy import load_policy
+from gateway.policy.model import default_policy_path
 from tests.gateway.versioning.ledger import Ledger
 
 PERSON = B.a_person()
@@ -20,8 +23,8 @@ SIRET = B.siret_from(B.siren_from(12))
 FEBRUARY = date(2025, 2, 1)
 
 
-def _published(run_file) -> Ledger:
-    ledger = Ledger()
+def _published(run_file, policy=None) -> Ledger:
+    ledger = Ledger(policy)
     for number in (1, 2, 3):
         month = date(2025, number, 1)
         end = B.month_end(2025, number)
@@ -141,3 +144,71 @@ def test_a_decision_that_comes_back_after_a_hold_gets_its_own_id_and_its_answer_
     [answer] = _rsa(ledger.ingest([], "2025-05-23T08:00:00Z"))
     assert (answer.kind, answer.officer, answer.supersedes) == ("OFFICER_KEEP_FROZEN", "agent-7", again.decision_id)
     assert _rsa(ledger.ingest([], "2025-05-24T08:00:00Z")) == []            # decided: no second event
+
+
+DROITS_FIGES = default_policy_path().parent / "examples" / "igas-droits-figes-n-1.yaml"
+
+
+@pytest.mark.parametrize("net_social, kind, rule, impact", [
+    (288000, "DROITS_FIGES", "DRM-GAT-009", -80000),      # +800 €: -800 € beyond the 300 € threshold: no indu
+    (108000, "DROITS_FIGES", "DRM-GAT-009", 100000),      # -1,000 €: +1,000 € beyond it: no rappel either
+    (228000, "REGULARISE", "DRM-GAT-007", -20000),        # +200 €: -200 € within it: the overpayment is regularised
+    (178000, "REGULARISE", "DRM-GAT-004", 30000),         # -300 €: +300 €, not beyond it: the arrears are paid
+    (210000, "FREEZE_DE_MINIMIS", "DRM-GAT-005", -2000),  # +20 €: under the 27 € de minimis, as before
+])
+def test_droits_figes_leave_changes_beyond_the_threshold_unregularised_both_ways(run_file, net_social, kind, rule,
+                                                                                 impact):
+    """The IGAS report's policy (§[164], §[167]): beyond 300 € of estimated effect neither the overpayment nor the
+    arrears is regularised, the RSA base of May stays at 6,240 € (RSA impact = -change, see the module text)."""
+    ledger = _published(run_file, load_policy(DROITS_FIGES))
+    [decision] = _rsa(ledger.ingest([_february(run_file, net_social)], "2025-05-20T08:00:00Z"))
+    assert (decision.kind, decision.rule_id, decision.estimated_impact_cents, decision.status) == (
+        kind, rule, impact, "FINAL")
+    if kind == "DROITS_FIGES":
+        assert "aucun indu" in decision.explain and "aucun rappel" in decision.explain
+        # The base already used stays the reference: a later small revision is measured from 6,240 €.
+        end = B.month_end(2025, 5)
+        later = B.a_payment(paid_on=end, period=(date(2025, 5, 1), end),
+                            extra_net_social=[(1000, FEBRUARY, date(2025, 2, 28))])
+        [next_one] = _rsa(ledger.ingest([run_file(B.a_dsn_file((PERSON, [later]), siret=SIRET,
+                                                                main_month=date(2025, 5, 1)), "m202505.dsn")],
+                                         "2025-05-25T08:00:00Z"))
+        assert next_one.frozen_base_cents == 624000 and next_one.base_change_cents == net_social - 208000 + 1000
+
+
+def test_a_policy_in_droits_figes_mode_needs_a_threshold_above_the_de_minimis(tmp_path):
+    text = DROITS_FIGES.read_text(encoding="utf-8")
+    for broken, message in ((text.replace(", droits_figes_cents: 30000}", "}"), "droits_figes_cents: missing"),
+                            (text.replace("droits_figes_cents: 30000", "droits_figes_cents: 2000"),
+                             "above the de minimis"),
+                            (text.replace("mode: droits_figes", "mode: figés"), "expected one of review, droits_figes")):
+        path = tmp_path / "policy.yaml"
+        path.write_text(broken, encoding="utf-8")
+        with pytest.raises(ConfigurationError, match=message):
+            load_policy(path)
+
+
+@pytest.mark.parametrize("recompute, month, expected", [
+    ("monthly", "2025-08", "2025-08"), ("quarterly", "2025-08", "2025-07"), ("half_yearly", "2025-08", "2025-07"),
+    ("half_yearly", "2025-05", "2025-01"), ("yearly", "2025-08", "2025-01"), ("yearly", "2025-12", "2025-01"),
+])
+def test_a_base_is_computed_for_the_first_month_of_its_update_period(recompute, month, expected):
+    from gateway.versioning.bases import reference_month
+    policy = next(b for b in load_policy(DROITS_FIGES).bases if b.benefit == "AL")
+    assert reference_month(f"{month}-20T08:00:00Z", replace(policy, recompute=recompute)) == expected
+
+
+def test_housing_aid_over_the_calendar_year_n_1_sums_january_to_december_of_the_year_before(run_file):
+    """AL in the report's policy: window [-12, -1] recomputed yearly, so in 2026 the base is M = January 2026 over
+    January..December 2025. Twelve months of 2,080 € net social (1,800 € net taxable here): 12 x 1,800 € less
+    the 10 % deduction = 19,440 €."""
+    ledger = Ledger(load_policy(DROITS_FIGES))
+    for number in range(1, 13):
+        month = date(2025, number, 1)
+        end = B.month_end(2025, number)
+        payment = B.a_payment(paid_on=end, period=(month, end), net_taxable=180000)
+        ledger.ingest([run_file(B.a_dsn_file((PERSON, [payment]), siret=SIRET, main_month=month),
+                                f"m{number}.dsn")], f"{2025 + number // 12}-{number % 12 + 1:02d}-05T08:00:00Z")
+    result = ledger.ingest([], "2026-03-10T08:00:00Z")
+    [base] = [b for b in result.derived.bases if b.benefit == "AL"]
+    assert (base.reference_month, base.base_cents) == ("2026-01", 12 * 180000 - 12 * 18000)

@@ -43,3 +43,20 @@ def test_whatif_on_flows_that_change_no_base_says_so_instead_of_empty_charts(tmp
     page = (tmp_path / "w" / "whatif.html").read_text()
     assert "il n&#39;y a rien à comparer" in page or "il n'y a rien à comparer" in page
     assert "<svg" not in page and "Décisions par type" not in page
+
+
+def test_the_comparison_counts_overpayments_and_arrears_raised_and_those_the_freeze_avoided():
+    """Hand-made decisions: a regularised 200 € overpayment and 50 € arrears, a 900 € overpayment and 1,000 €
+    arrears left under droits figés, a 20 € de minimis, one capped for an officer."""
+    from gateway.whatif import summarise
+
+    def decision(person, kind, impact, month="2025-05"):
+        return {"person_key": person, "benefit": "RSA", "reference_month": month, "kind": kind,
+                "estimated_impact_cents": impact}
+    summary = summarise([decision("a", "REGULARISE", -20000), decision("a", "REGULARISE", 5000, "2025-06"),
+                         decision("b", "DROITS_FIGES", -90000), decision("c", "DROITS_FIGES", 100000),
+                         decision("d", "FREEZE_DE_MINIMIS", -2000), decision("e", "REVIEW_CAP", -80000)])
+    assert (summary["indus_raised"], summary["indus_euros"], summary["arrears_paid"], summary["arrears_euros"]) == (
+        1, 200.0, 1, 50.0)
+    assert (summary["frozen"], summary["indus_avoided_euros"], summary["arrears_withheld_euros"]) == (3, 920.0, 1000.0)
+    assert (summary["officer_review"], summary["households_affected"], summary["bases_changed"]) == (1, 5, 6)
