@@ -1,7 +1,9 @@
-# Quick start: `make run` (install + main job on the bundled flows), `make test` (install + tests).
+# Quick start: `make run` (install + main job on the bundled flows, then the gate on a generated history replayed
+# month by month), `make test` (install + tests).
 PYTHON ?= python3.11
 VENV ?= .venv
 OUT ?= out
+GATE ?= $(OUT)-gate
 
 $(VENV)/.installed: setup.py constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 2; }
@@ -14,6 +16,10 @@ install: $(VENV)/.installed
 
 run: install
 	$(VENV)/bin/drm-gateway run --out $(OUT) --arrival folder --insecure-demo-key
+	@echo "The frozen-effects gate: a generated 7-month history (seed 19), replayed one arrival month at a time"
+	$(VENV)/bin/drm-gateway fixtures generate --people 120 --employers 6 --bodies 2 --months 7 --seed 19 \
+	    --out $(GATE)-flows
+	$(VENV)/bin/drm-gateway run $(GATE)-flows --out $(GATE) --arrival folder --replay --insecure-demo-key
 
 test: install
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider

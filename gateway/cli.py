@@ -94,6 +94,8 @@ def run(
                                                 "open correction requests: the gate holds changes on them."),
     key_file: Optional[str] = typer.Option(None, "--pseudonym-key-file", help="File holding the pseudonym key."),
     insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key", help="Use a public demo key (sample data only)."),
+    replay: bool = typer.Option(False, "--replay", help="Archived flows: one run per arrival date, oldest first "
+                                "(as daily operation would have run them), then the gate's decisions of them all."),
 ) -> None:
     """Parse, validate and normalise flows; merge them into the register; write Parquet/Avro, quarantine,
     floating flags, reference-period bases and OUT/run.json."""
@@ -118,14 +120,51 @@ def run(
             open_requests = str(corrections.export_open_requests(Path(out_dir), None))
         settings = Settings(paths or (bundled_flows(),), out_dir, key, beam_args, as_of=as_of, policy=policy,
                             arrival=arrival, register=register, open_requests=open_requests, buckets=buckets)
-        with err.status("running the pipeline…", spinner="dots"):
-            result = run_job(settings)
+        if replay:
+            from dataclasses import replace
+            from gateway.run import arrival_groups
+            results = []
+            groups = arrival_groups(settings)
+            for number, (day, group) in enumerate(groups, 1):
+                with err.status(f"run {number}/{len(groups)}: flows of {day}…", spinner="dots"):
+                    results.append(run_job(replace(settings, inputs=group)))
+                out.print(_one_line(number, day, results[-1].manifest))
+            result = results[-1]
+        else:
+            with err.status("running the pipeline…", spinner="dots"):
+                result = run_job(settings)
+            results = [result]
         closed = corrections.sync_register(Path(out_dir), None, result.manifest["as_of"]) if tracked else []
     except GatewayError as error:
         _fail(error)
     _summary(result.manifest, result.seconds, title=str(RunLayout.of(out_dir).manifest))
+    if replay:
+        _gate_summary(results)
     if closed:
         out.print(f"corrections: {len(closed)} request(s) corrected by this run: {', '.join(closed)}")
+
+
+def _one_line(number: int, day: str, manifest: dict) -> str:
+    decisions = sum(manifest["gate"]["decisions"].values())
+    return (f"run {number} ({day}): {manifest['files']:,} files, {manifest['lines_read']:,} lines, "
+            f"{manifest['lines_quarantined']:,} quarantined; {manifest['gate']['bases_published']:,} bases published, "
+            f"{decisions:,} gate decisions")
+
+
+def _gate_summary(results: list) -> None:
+    """The gate's decisions by kind over a replay's runs."""
+    from collections import Counter
+    kinds: Counter = Counter()
+    for result in results:
+        kinds.update(result.manifest["gate"]["decisions"])
+    table = Table(title=f"frozen-effects gate — {len(results)} runs", show_header=True, min_width=48)
+    table.add_column("decision")
+    table.add_column("count", justify="right")
+    for kind, count in sorted(kinds.items()):
+        table.add_row(kind, f"{count:,}")
+    if not kinds:
+        table.add_row("none: no published base was revised by a later run", "0")
+    out.print(table)
 
 
 def _summary(manifest: dict, seconds: float, *, title: str) -> None:

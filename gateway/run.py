@@ -18,7 +18,7 @@ from gateway.errors import ConfigurationError, RunFailedError, UnreadableFlowErr
 from gateway.faults import checkpoint
 from gateway.inputs import InputFile, check_roots
 from gateway.layout import RunLayout
-from gateway.months import month_of_instant
+from gateway.months import day_of_instant, month_of_instant
 from gateway.options import Settings
 from gateway.publish.history import compared, record_run
 from gateway.publish.metrics import from_figures
@@ -132,22 +132,7 @@ def _run(settings: Settings, layout: RunLayout) -> RunResult:
         raise ConfigurationError(f"register in the earlier layout @ {register_dir}: expected Delta tables; convert "
                                  f"it once with: drm-gateway register migrate {register_dir}")
     commits = store.commits(register_dir)
-    committed = [c.run_id for c in commits]
-    # A rerun of a committed run reads the register without its own parts and writes nothing: it
-    # computes what the run computed the first time (same outputs) and leaves the register as it is.
-    visible = tuple(c for c in committed if c != run_id)
-    as_of = max(arrivals.values(), default="")
-    first_open = open_from(policy, as_of)
-    # The runs that wrote rows of months still open (gateway.versioning.horizon): the only ones a bucket reads.
-    recent = visible if first_open is None else tuple(
-        c.run_id for c in commits
-        if c.run_id != run_id and (c.last_month is None or c.last_month >= mentions_from(first_open)))
-    job = RegisterJob(root=str(register_dir), run_id=run_id, committed=visible,
-                      arrivals=tuple(sorted(arrivals.items())), as_of=as_of,
-                      policy_path=settings.policy, buckets=store.ensure_layout(register_dir, settings.buckets or store.DEFAULT_BUCKETS),
-                      write=run_id not in committed, open_requests=open_requests(settings.open_requests),
-                      pending_buckets=store.pending_buckets(register_dir, recent, since=first_open),
-                      first_open=first_open, recent=recent)
+    job = _register_job(settings, register_dir, run_id, arrivals, policy, commits)
     sizes = {f[0]: i["bytes"] for f, i in zip(files, inputs)}
     staged_job = _stopped_cleanly(run_log, out, lambda: pipeline.run_parse(
         files, str(staging), settings.pseudonym_key, settings.beam_args, job, sizes)) if files else None
@@ -199,6 +184,27 @@ def _run(settings: Settings, layout: RunLayout) -> RunResult:
     return RunResult(manifest, seconds)
 
 
+def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals: dict[str, str], policy,
+                  commits: list) -> RegisterJob:
+    """What the register stage of the run needs, from the register's committed runs."""
+    committed = [c.run_id for c in commits]
+    # A rerun of a committed run reads the register without its own parts and writes nothing: it
+    # computes what the run computed the first time (same outputs) and leaves the register as it is.
+    visible = tuple(c for c in committed if c != run_id)
+    as_of = max(arrivals.values(), default="")
+    first_open = open_from(policy, as_of)
+    # The runs that wrote rows of months still open (gateway.versioning.horizon): the only ones a bucket reads.
+    recent = visible if first_open is None else tuple(
+        c.run_id for c in commits
+        if c.run_id != run_id and (c.last_month is None or c.last_month >= mentions_from(first_open)))
+    return RegisterJob(root=str(register_dir), run_id=run_id, committed=visible,
+                       arrivals=tuple(sorted(arrivals.items())), as_of=as_of, policy_path=settings.policy,
+                       buckets=store.ensure_layout(register_dir, settings.buckets or store.DEFAULT_BUCKETS),
+                       write=run_id not in committed, open_requests=open_requests(settings.open_requests),
+                       pending_buckets=store.pending_buckets(register_dir, recent, since=first_open),
+                       first_open=first_open, recent=recent)
+
+
 def _stopped_cleanly(run_log, out, step):
     """A pipeline run; a storage or runner failure becomes a one-line error, the outputs untouched."""
     try:
@@ -234,6 +240,17 @@ def floating_rates(months: dict[str, list[int]]) -> dict:
     return {**rate(list(months.values())),
             "by_declarant": {d: rate(c) for d, c in sorted(by_declarant.items())},
             "by_nature": {n: rate(c) for n, c in sorted(by_nature.items())}}
+
+
+def arrival_groups(settings: Settings) -> list[tuple[str, tuple[str, ...]]]:
+    """The inputs by arrival date, oldest first: ``(YYYY-MM-DD, paths)``, for a replay of archived flows one run
+    per arrival date (what a daily operation would have done)."""
+    from gateway.inputs import arrival_of, resolve_inputs
+    groups: dict[str, list[str]] = {}
+    for path, label, _ in resolve_inputs(settings.inputs):
+        groups.setdefault(day_of_instant(arrival_of(path, label, settings.as_of, settings.arrival)),
+                          []).append(os.fsdecode(path))
+    return [(day, tuple(paths)) for day, paths in sorted(groups.items())]
 
 
 def open_requests(path: str | None) -> tuple[tuple[str, str], ...]:

@@ -6,16 +6,14 @@ revised as they were. The comparison reads each policy's decisions.
 """
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 from gateway.options import Settings
 from gateway.policy import load_policy
-from gateway.inputs import arrival_of, resolve_inputs
 from gateway.layout import RunLayout
-from gateway.run import run
+from gateway.run import arrival_groups, run
 
 HELD = ("HOLD_CORRECTION", "HOLD_UNSTABLE")
 FROZEN = ("FREEZE_DE_MINIMIS", "LAPSED", "OFFICER_KEEP_FROZEN", "DROITS_FIGES")
@@ -25,12 +23,8 @@ BINS = (0, 5000, 20000, 50000, 100000, 500000)          # overpayment bands, cen
 
 def replay_under(policy_path: str, settings: Settings, out: Path) -> list[dict]:
     """Run the inputs into ``out`` under one policy, one run per arrival date, oldest first."""
-    files = resolve_inputs(settings.inputs)
-    by_date: dict[str, list[str]] = {}
-    for path, label, _ in files:
-        by_date.setdefault(arrival_of(path, label, settings.as_of, settings.arrival)[:10], []).append(os.fsdecode(path))
-    for _, paths in sorted(by_date.items()):
-        run(replace(settings, inputs=tuple(paths), out=str(out), policy=policy_path))
+    for _, paths in arrival_groups(settings):
+        run(replace(settings, inputs=paths, out=str(out), policy=policy_path))
     from gateway.versioning import store
     return store.load_all(RunLayout.of(out).register, "decisions")
 

@@ -109,3 +109,25 @@ def test_history_says_a_malformed_nir_is_invalid_without_echoing_it(tmp_path):
     for nir in ("12345", "1850375111042" + "00"):
         message = _fails_in_one_line(["history", "--nir", nir, "--out", str(tmp_path)], tmp_path)
         assert "invalid NIR" in message and nir not in message
+
+
+def test_replay_runs_archived_flows_one_arrival_month_at_a_time_and_shows_the_gate(tmp_path):
+    """--replay: one run per dated folder, oldest first, into one output and register; a line per run, then the
+    gate's decisions of every run by kind (the sum of the runs' manifests)."""
+    from fixtures.generator import generate
+    from gateway.versioning import store
+    generate(tmp_path / "flows", people=60, employers=4, bodies=1, months=5, seed=19)
+    result = runner.invoke(app, ["run", str(tmp_path / "flows"), "--out", str(tmp_path / "out"), "--arrival",
+                                 "folder", "--replay", "--insecure-demo-key"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    folders = sorted(p.name for p in (tmp_path / "flows").iterdir() if p.is_dir())
+    assert [line.split(" ", 3)[:3] for line in result.output.splitlines() if line.startswith("run ")] == [
+        ["run", str(n), f"({folder}-01):"] for n, folder in enumerate(folders, 1)]
+    register = tmp_path / "out" / "history" / "register"
+    assert len(store.commits(register)) == len(folders)
+    kinds = {}
+    for decision in store.load_all(register, "decisions"):
+        kinds[decision["kind"]] = kinds.get(decision["kind"], 0) + 1
+    assert kinds and f"frozen-effects gate — {len(folders)} runs" in result.output
+    table = result.output[result.output.index("frozen-effects gate"):]
+    assert all(f"{kind} " in table and f" {count} " in table for kind, count in kinds.items())
