@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from gateway.gate.decisions import gate_person
+from gateway.gate.table import OFFICER_RULE
 from gateway.gate.estimate import Estimator
 from gateway.policy import Policy
 from gateway.records import FloatingFlag, GateDecision, OfficerAnswer, ReferenceBase, ResourceVersion
@@ -83,6 +84,8 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
                                 lambda b: b.as_of))
     last = _by_person(_latest(state.decisions, lambda d: (d.person_key, d.benefit, d.reference_month),
                               lambda d: d.as_of))
+    answered = _by_person(_latest([d for d in state.decisions if d.rule_id == OFFICER_RULE.id],
+                                  lambda d: (d.person_key, d.benefit, d.reference_month), lambda d: d.as_of))
     seen: dict[str, set[str]] = {}
     for decision in state.decisions:
         seen.setdefault(decision.person_key, set()).add(decision.decision_id)
@@ -98,7 +101,8 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
             published, decisions = gate_person(
                 view, flags, bases, frozen.get(person_key, {}), last.get(person_key, {}), policy=policy, as_of=as_of,
                 open_requests=set(gate.open_requests.get(person_key, ())), officer=gate.officer,
-                estimator=gate.estimator, seen=frozenset(seen.get(person_key, ())))
+                estimator=gate.estimator, seen=frozenset(seen.get(person_key, ())),
+                answered=answered.get(person_key, {}))
             out.published.extend(published)
             out.decisions.extend(decisions)
         for key, versions in view.versions.items():

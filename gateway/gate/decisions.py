@@ -36,12 +36,34 @@ def _sentence(rule: GateRule, change: BaseChange, label: str) -> str:
             "demander les règles et contester les données auprès de votre caisse.")
 
 
-def _officer_sentence(answer: OfficerAnswer, change: BaseChange, label: str) -> str:
-    what = {"regularise": "le droit est recalculé avec les nouvelles valeurs",
+def _what_officer_decided(action: str, spread_months: int | None) -> str:
+    return {"regularise": "le droit est recalculé avec les nouvelles valeurs",
             "keep-frozen": "la base déjà utilisée reste figée et aucun indu n'est réclamé",
-            "spread": f"le trop-perçu est étalé sur {answer.spread_months} mois"}[answer.action]
-    return (f"Après examen par un agent, {what}. Prestation : {label}, période de référence du mois "
-            f"{change.reference_month} ; écart de ressources {euros(change.base_change_cents)}.")
+            "spread": f"le trop-perçu est étalé sur {spread_months} mois"}[action]
+
+
+def _officer_sentence(answer: OfficerAnswer, change: BaseChange, label: str) -> str:
+    return (f"Après examen par un agent, {_what_officer_decided(answer.action, answer.spread_months)}. Prestation : "
+            f"{label}, période de référence du mois {change.reference_month} ; écart de ressources "
+            f"{euros(change.base_change_cents)}.")
+
+
+ACTION_OF = {decision.value: action for action, decision in OFFICER_DECISIONS.items()}
+
+
+def _carried_sentence(answered: GateDecision, change: BaseChange, label: str, drift: int) -> str:
+    what = _what_officer_decided(ACTION_OF[answered.kind], answered.spread_months)
+    return (f"La décision prise par un agent le {day_of_instant(answered.as_of)} est maintenue ({what}) : la nouvelle "
+            f"révision ne change l'effet estimé que de {euros(drift)}, moins que le seuil de recouvrement. "
+            f"Prestation : {label}, période de référence du mois {change.reference_month} ; écart de ressources "
+            f"{euros(change.base_change_cents)}.")
+
+
+def _requeued_sentence(answered: GateDecision, drift: int) -> str:
+    what = _what_officer_decided(ACTION_OF[answered.kind], answered.spread_months)
+    return (f"Un agent avait décidé le {day_of_instant(answered.as_of)} que {what} ; une nouvelle révision change "
+            f"l'effet estimé de {euros(drift)} : un nouvel examen est nécessaire, avec cette première décision "
+            "sous les yeux.")
 
 
 def _decision_id(*parts: str) -> str:
@@ -104,10 +126,11 @@ def _decided_already(previous: GateDecision | None, reference: ReferenceBase, de
 
 def _decide(compared: _Compared, person_key: str, previous: GateDecision | None, *, policy: Policy, as_of: str,
             officer: dict[str, OfficerAnswer], rules: tuple[GateRule, ...], estimator: Estimator,
-            seen: frozenset[str] = frozenset()) -> GateDecision:
+            seen: frozenset[str] = frozenset(), answered_before: GateDecision | None = None) -> GateDecision:
     """The decision on one change: the table's first applying row, or the officer's answer to it. ``seen``: the
     ids of the person's earlier decisions: a decision that comes back after another (held, then capped again)
-    gets an id of its own, so that a trail never holds two decisions under one id."""
+    gets an id of its own, so that a trail never holds two decisions under one id. ``answered_before``: the
+    latest officer decision on this base (carried forward or shown again, never lost)."""
     reference, now, change = compared.reference, compared.now, compared.change
     rule = first_applying(change, policy.gate, policy.gate.benefits[reference.benefit], rules)
     decision, explain = rule.decision, _sentence(rule, change, compared.label)
@@ -121,6 +144,19 @@ def _decide(compared: _Compared, person_key: str, previous: GateDecision | None,
                 and previous.kind == Decision.REVIEW_CAP.value else decision_id)
     answer = officer.get(answered)
     officer_fields = {"officer": None, "officer_reason": None, "spread_months": None}
+    if answer is None and decision is Decision.REVIEW_CAP and answered_before is not None \
+            and answered_before.frozen_base_id == reference.base_id:
+        # An officer already answered a change of this very base (kept it frozen): a newer revision keeps the
+        # answer when it moves the effect by less than the de minimis, and goes back to an officer otherwise.
+        drift = abs(change.estimated_impact_cents - answered_before.estimated_impact_cents)
+        if drift < policy.gate.benefits[reference.benefit].de_minimis_cents:
+            rule, decision = OFFICER_RULE, Decision(answered_before.kind)
+            decision_id = _decision_id(decision_id, "carried", answered_before.decision_id)
+            officer_fields = {"officer": answered_before.officer, "officer_reason": answered_before.officer_reason,
+                              "spread_months": answered_before.spread_months}
+            explain = _carried_sentence(answered_before, change, compared.label, drift)
+        else:
+            explain = f"{explain} {_requeued_sentence(answered_before, drift)}"
     if answer is not None:
         rule, decision = OFFICER_RULE, OFFICER_DECISIONS[answer.action]
         decision_id = _decision_id(decision_id, answer.action, str(answer.spread_months))
@@ -149,9 +185,11 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
                 frozen: dict[tuple[str, str], ReferenceBase], last: dict[tuple[str, str], GateDecision], *,
                 policy: Policy, as_of: str, open_requests: set[str], officer: dict[str, OfficerAnswer],
                 estimator: Estimator, rules: tuple[GateRule, ...] = GATE_RULES, seen: frozenset[str] = frozenset(),
+                answered: dict[tuple[str, str], GateDecision] | None = None,
                 ) -> tuple[list[ReferenceBase], list[GateDecision]]:
-    """(bases published now, decisions taken now) for one person. ``frozen``/``last``: by (benefit, month M);
-    ``open_requests``: the months of this person with a correction request open."""
+    """(bases published now, decisions taken now) for one person. ``frozen``/``last``/``answered`` (the latest
+    officer decision): by (benefit, month M); ``open_requests``: the months of this person with a correction
+    request open."""
     gate = policy.gate
     if day_of_instant(as_of) < gate.effective_from:
         return [], []
@@ -174,7 +212,8 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
             continue
         previous = last.get((benefit, month_m))
         decision = _decide(compared, view.person_key, previous, policy=policy, as_of=as_of, officer=officer,
-                           rules=rules, estimator=estimator, seen=seen)
+                           rules=rules, estimator=estimator, seen=seen,
+                           answered_before=(answered or {}).get((benefit, month_m)))
         if _decided_already(previous, reference, decision):
             continue                                  # no second event
         decisions.append(decision)

@@ -212,3 +212,38 @@ def test_housing_aid_over_the_calendar_year_n_1_sums_january_to_december_of_the_
     result = ledger.ingest([], "2026-03-10T08:00:00Z")
     [base] = [b for b in result.derived.bases if b.benefit == "AL"]
     assert (base.reference_month, base.base_cents) == ("2026-01", 12 * 180000 - 12 * 18000)
+
+
+def _kept_frozen(run_file):
+    """+800 € of February resources (-800 € of RSA, above the cap), answered "keep frozen" by agent-7."""
+    ledger = _published(run_file)
+    [review] = _rsa(ledger.ingest([_february(run_file, 288000)], "2025-05-20T08:00:00Z"))
+    ledger.officer = {review.decision_id: OfficerAnswer(review.decision_id, "keep-frozen", None, "Erreur manifeste "
+                                                        "de l'employeur", "agent-7", "2025-05-21T10:00:00Z")}
+    [kept] = _rsa(ledger.ingest([], "2025-05-22T08:00:00Z"))
+    assert (kept.kind, kept.officer) == ("OFFICER_KEEP_FROZEN", "agent-7")
+    return ledger, kept
+
+
+def test_an_officers_answer_survives_a_new_small_revision_of_the_same_base(run_file):
+    """February +10 € more (2,890 € instead of 2,880 €): -810 € of RSA against the same frozen 6,240 €, 10 € from
+    the -800 € the officer answered, under the 27 € de minimis: the answer is carried forward, not re-queued."""
+    ledger, kept = _kept_frozen(run_file)
+    [carried] = _rsa(ledger.ingest([_february(run_file, 289000, month=date(2025, 5, 1), before=288000)],
+                                   "2025-05-25T08:00:00Z"))
+    assert (carried.kind, carried.rule_id, carried.officer, carried.officer_reason) == (
+        "OFFICER_KEEP_FROZEN", "DRM-GAT-008", "agent-7", "Erreur manifeste de l'employeur")
+    assert (carried.estimated_impact_cents, carried.frozen_base_cents, carried.supersedes) == (
+        -81000, 624000, kept.decision_id)
+    assert "est maintenue" in carried.explain and "10,00 €" in carried.explain
+    assert _rsa(ledger.ingest([], "2025-05-26T08:00:00Z")) == []            # decided: no second event
+
+
+def test_a_larger_revision_of_an_answered_base_goes_back_to_an_officer_with_the_first_answer_shown(run_file):
+    """February +300 € more: -1,100 € of RSA, 300 € from the answered -800 €: a new REVIEW_CAP that says what the
+    officer decided before."""
+    ledger, kept = _kept_frozen(run_file)
+    [again] = _rsa(ledger.ingest([_february(run_file, 318000, month=date(2025, 5, 1), before=288000)],
+                                 "2025-05-25T08:00:00Z"))
+    assert (again.kind, again.estimated_impact_cents, again.officer) == ("REVIEW_CAP", -110000, None)
+    assert "Un agent avait décidé le 2025-05-22" in again.explain and "300,00 €" in again.explain
