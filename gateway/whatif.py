@@ -38,9 +38,12 @@ def _band(cents: int) -> str:
 
 def summarise(decisions: list[dict]) -> dict:
     kinds = Counter(d["kind"] for d in decisions)
+    # A notified overpayment and the event that makes it final are one overpayment: counted once.
+    finalised = {d.get("supersedes") for d in decisions if d.get("status") == "FINAL" and d["kind"] in APPLIED}
+    counted = [d for d in decisions if not (d["kind"] in APPLIED and d.get("decision_id") in finalised)]
 
     def effects(kinds_of: tuple[str, ...], sign: int) -> list[int]:
-        return [sign * d["estimated_impact_cents"] for d in decisions
+        return [sign * d["estimated_impact_cents"] for d in counted
                 if d["kind"] in kinds_of and sign * d["estimated_impact_cents"] > 0]
     indus, arrears = effects(APPLIED, -1), effects(APPLIED, 1)
     return {

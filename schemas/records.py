@@ -232,7 +232,7 @@ REFERENCE_BASE = RecordSchema("reference_base", ReferenceBase, _load("reference_
 GATE_DECISION = RecordSchema("gate_decision", GateDecision, _load("gate_decision"), {
     "reference_month": matches(_MONTH),
     "rule_id": matches(r"^DRM-GAT-[0-9]{3}$"),
-    "status": one_of(["PENDING", "FINAL"]),
+    "status": one_of(["PENDING", "NOTIFIED", "FINAL"]),
 })
 ALL = (RESOURCE_MONTH, QUARANTINE, RESOURCE_VERSION, FLOATING_FLAG, REFERENCE_BASE, GATE_DECISION)
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Iterable
 
 from gateway.gate.estimate import Estimator
 from gateway.gate.recovery import plan, sentence as recovery_sentence
-from gateway.gate.table import GATE_RULES, OFFICER_DECISIONS, OFFICER_RULE, Decision, GateRule, first_applying
+from gateway.gate.table import (GATE_RULES, OFFICER_DECISIONS, OFFICER_RULE, Decision, GateRule, Status,
+                                first_applying)
 from gateway.months import add_months, day_of_instant, month_of_instant, months_between
 from gateway.policy import BasePolicy, Policy
 from gateway.records import BaseChange, FloatingFlag, GateDecision, OfficerAnswer, ReferenceBase
@@ -121,7 +123,33 @@ def _same_change(previous: GateDecision | None, reference: ReferenceBase, added:
 def _decided_already(previous: GateDecision | None, reference: ReferenceBase, decision: GateDecision) -> bool:
     """The same change was decided the same way, or an officer decided it: nothing new to say."""
     return _same_change(previous, reference, decision.versions_added) and (
-        (previous.kind, previous.officer) == (decision.kind, decision.officer) or previous.rule_id == OFFICER_RULE.id)
+        (previous.kind, previous.officer, previous.status) == (decision.kind, decision.officer, decision.status)
+        or previous.rule_id == OFFICER_RULE.id)
+
+
+def _contradictory(decision: Decision, rule: GateRule, change: BaseChange, previous: GateDecision | None,
+                   reference: ReferenceBase, added: str, policy: Policy, as_of: str) -> tuple[Status, str]:
+    """The status of a decision and what to add to its sentence: an automated overpayment is NOTIFIED first and
+    FINAL once the policy's contradictory period has passed with the same change (CSS R133-9-2: 20 days to ask
+    for the data to be corrected; a correction request opened meanwhile holds it: DRM-GAT-001)."""
+    days = policy.gate.contradictory_days
+    if not (days and decision is Decision.REGULARISE and rule.id != OFFICER_RULE.id
+            and change.estimated_impact_cents < 0):
+        return decision.status, ""
+    notified = (previous is not None and previous.status == Status.NOTIFIED.value
+                and previous.kind == decision.value and _same_change(previous, reference, added))
+    today = date.fromisoformat(day_of_instant(as_of))
+    if not notified:
+        deadline = today + timedelta(days=days)
+        return Status.NOTIFIED, (
+            f"Ce trop-perçu vous est d'abord notifié : vous avez jusqu'au {deadline:%d/%m/%Y} ({days} jours) pour "
+            "demander la correction des données à l'employeur ou à l'organisme qui les a déclarées (CSS R133-9-2) ; "
+            "une demande ouverte suspend la régularisation. Sans demande, elle deviendra définitive à cette date.")
+    since = date.fromisoformat(day_of_instant(previous.as_of))
+    if (today - since).days < days:
+        return Status.NOTIFIED, ""
+    return Status.FINAL, (f"Le délai de {days} jours ouvert le {since:%d/%m/%Y} pour demander la correction des "
+                          "données est écoulé sans demande : la régularisation notifiée devient définitive.")
 
 
 def _decide(compared: _Compared, person_key: str, previous: GateDecision | None, *, policy: Policy, as_of: str,
@@ -163,13 +191,17 @@ def _decide(compared: _Compared, person_key: str, previous: GateDecision | None,
         officer_fields = {"officer": answer.officer, "officer_reason": answer.reason,
                           "spread_months": answer.spread_months}
         explain = _officer_sentence(answer, change, compared.label)
+    status, notice = _contradictory(decision, rule, change, previous, reference, added, policy, as_of)
+    if status is Status.FINAL and notice:
+        decision_id = _decision_id(decision_id, "final")
+    explain = f"{explain} {notice}" if notice else explain
     recovery = None
     if decision.refreezes and change.estimated_impact_cents < 0 and policy.recovery is not None:
         recovery = plan(-change.estimated_impact_cents, policy.recovery, officer_fields["spread_months"])
         explain = f"{explain} {recovery_sentence(recovery, policy.recovery)}"
     return GateDecision(
         decision_id=decision_id, person_key=person_key, benefit=reference.benefit,
-        reference_month=reference.reference_month, kind=decision.value, status=decision.status.value,
+        reference_month=reference.reference_month, kind=decision.value, status=status.value,
         rule_id=rule.id, explain=explain, frozen_base_id=reference.base_id, new_base_id=now.base_id,
         frozen_base_cents=reference.base_cents, new_base_cents=now.base_cents,
         base_change_cents=change.base_change_cents,
@@ -217,6 +249,6 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
         if _decided_already(previous, reference, decision):
             continue                                  # no second event
         decisions.append(decision)
-        if Decision(decision.kind).refreezes:
+        if Decision(decision.kind).refreezes and decision.status == Status.FINAL.value:
             published.append(compared.now)             # the regularised base is the new frozen reference
     return published, decisions

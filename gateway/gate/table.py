@@ -40,7 +40,13 @@ class Decision(str, enum.Enum):
 
 class Status(str, enum.Enum):
     PENDING = "PENDING"            # re-examined on every later run until decided
+    NOTIFIED = "NOTIFIED"          # an overpayment told to the claimant, final once the contradictory period ends
     FINAL = "FINAL"
+
+    @property
+    def revisited(self) -> bool:
+        """Re-examined on later runs even when nothing new arrives for the person."""
+        return self in (Status.PENDING, Status.NOTIFIED)
 
 
 # An officer's answer to a REVIEW_CAP decision (``gateway.gate.officer``), by its action.

@@ -75,6 +75,7 @@ class GatePolicy:
     estimator: str
     benefits: dict[str, GateBenefit]
     mode: str = "review"
+    contradictory_days: int = 0          # an overpayment is final this many days after its notice (0: at once)
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,8 @@ def _gate(r: _Reader, benefits: tuple[str, ...]) -> GatePolicy:
         table.fail(extra[0], "expected a benefit of the bases section")
     return GatePolicy(effective_from=effective, recovery_limit_months=r.positive("recovery_limit_months"),
                       unstable_rules=tuple(rules), unstable_min_score=unstable.score("min_score"),
-                      arrears_pass=r.get("arrears_pass", bool), estimator=estimator, benefits=out, mode=mode)
+                      arrears_pass=r.get("arrears_pass", bool), estimator=estimator, benefits=out, mode=mode,
+                      contradictory_days=_days(r, "contradictory_days"))
 
 
 def _recovery(r: _Reader) -> RecoveryPolicy:
@@ -251,6 +253,13 @@ def _recovery(r: _Reader) -> RecoveryPolicy:
     return RecoveryPolicy(flat_cents=flat, bands=tuple((b[0], float(b[1])) for b in bands),
                           rmp_cents=r.positive("rmp_cents"), reste_a_vivre_cents=r.get("reste_a_vivre_cents", int),
                           source=source)
+
+
+def _days(r: _Reader, name: str) -> int:
+    days = r.get(name, int, 0)
+    if not 0 <= days <= 366:
+        r.fail(name, "expected a number of days from 0 to 366")
+    return days
 
 
 def default_policy_path() -> Path:

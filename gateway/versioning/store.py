@@ -399,9 +399,12 @@ def load_all_versions(root: Path | str) -> list[ResourceVersion]:
     return [RESOURCE_VERSION.from_row(row) for row in load_all(root, "versions")]
 
 
+REVISITED = ("PENDING", "NOTIFIED")       # gateway.gate.table.Status.revisited (the stages below the gate)
+
+
 def pending_buckets(root: Path | str, committed: Iterable[str], since: str | None = None) -> tuple[int, ...]:
     """Buckets whose latest gate decision on some base (of open months, with ``since``) is PENDING (held or
-    waiting for an officer)."""
+    waiting for an officer) or NOTIFIED (final once its contradictory period ends)."""
     where, bound = _since("decisions", since)
     found = _scan(root, "decisions", committed, where, bound=bound)
     if found is None:
@@ -412,7 +415,8 @@ def pending_buckets(root: Path | str, committed: Iterable[str], since: str | Non
         if key not in latest or row["as_of"] >= latest[key][0]:
             latest[key] = (row["as_of"], row["status"])
     buckets = buckets_of(root)
-    return tuple(sorted({bucket_of(key[0], buckets) for key, (_, status) in latest.items() if status == "PENDING"}))
+    return tuple(sorted({bucket_of(key[0], buckets) for key, (_, status) in latest.items()
+                         if status in REVISITED}))
 
 
 # --- writing a run's files (workers) ------------------------------------------------------------------------

@@ -46,6 +46,11 @@ def _february(run_file, net_social: int, *, month: date = date(2025, 4, 1), befo
     return run_file(B.a_dsn_file((PERSON, [payment]), siret=SIRET, main_month=month), f"m{month:%Y%m}.dsn")
 
 
+def _status(kind: str, rule: str) -> str:
+    """Held and capped changes wait; an automated overpayment is first notified; the rest is final."""
+    return "PENDING" if kind in ("REVIEW_CAP", "HOLD_CORRECTION") else "NOTIFIED" if rule == "DRM-GAT-007" else "FINAL"
+
+
 def _rsa(result, reference_month="2025-05"):
     return [d for d in result.derived.decisions if d.benefit == "RSA" and d.reference_month == reference_month]
 
@@ -64,7 +69,8 @@ def test_a_revision_of_a_published_base_gets_the_decision_of_the_first_rule_that
     assert decision.base_change_cents == net_social - 208000
     assert decision.monthly_changes == f"2025-02:{net_social - 208000:+d}"
     assert decision.estimator == "linear-v1" and "estimation" in decision.explain
-    assert decision.status == ("PENDING" if kind == "REVIEW_CAP" else "FINAL")
+    # An automated overpayment is first notified (20 days to ask for the data to be corrected), the rest final.
+    assert decision.status == _status(kind, rule)
 
 
 def test_an_open_correction_request_on_a_changed_month_holds_the_change(run_file):
@@ -91,12 +97,34 @@ def test_a_change_of_a_base_paid_more_than_two_years_ago_has_lapsed(run_file):
 
 
 def test_a_decision_is_taken_once_and_a_regularised_base_becomes_the_new_reference(run_file):
+    """A 200 € overpayment, notified on 20 May: nothing new on 21 May, final on 9 June (20 days later) and only
+    then the new frozen reference: a later revision is measured from 6,440 €."""
     ledger = _published(run_file)
     [first] = _rsa(ledger.ingest([_february(run_file, 228000)], "2025-05-20T08:00:00Z"))
-    assert first.kind == "REGULARISE"
+    assert (first.kind, first.status) == ("REGULARISE", "NOTIFIED")
+    assert "jusqu'au 09/06/2025 (20 jours)" in first.explain
     assert _rsa(ledger.ingest([], "2025-05-21T08:00:00Z")) == []           # nothing new: no second event
-    [second] = _rsa(ledger.ingest([_february(run_file, 238000, month=date(2025, 5, 1), before=228000)], "2025-05-22T08:00:00Z"))
+    assert _rsa(ledger.ingest([], "2025-06-08T08:00:00Z")) == []           # 19 days: still notified
+    [final] = _rsa(ledger.ingest([], "2025-06-09T08:00:00Z"))
+    assert (final.kind, final.status, final.supersedes) == ("REGULARISE", "FINAL", first.decision_id)
+    assert "devient définitive" in final.explain and final.decision_id != first.decision_id
+    [second] = _rsa(ledger.ingest([_february(run_file, 238000, month=date(2025, 5, 1), before=228000)],
+                                  "2025-06-12T08:00:00Z"))
     assert second.frozen_base_cents == 624000 + 20000 and second.base_change_cents == 10000
+
+
+def test_a_correction_request_opened_during_the_contradictory_period_holds_the_overpayment(run_file):
+    """Notified on 20 May; the claimant asks on 1 June for February to be corrected: the gate holds it instead of
+    making it final, and notifies it afresh once the request is closed."""
+    ledger = _published(run_file)
+    person = ledger.state.versions[0].person_key
+    [first] = _rsa(ledger.ingest([_february(run_file, 228000)], "2025-05-20T08:00:00Z"))
+    ledger.open_requests = {person: frozenset({"2025-02"})}
+    [held] = _rsa(ledger.ingest([], "2025-06-10T08:00:00Z"))
+    assert (held.kind, held.status, held.supersedes) == ("HOLD_CORRECTION", "PENDING", first.decision_id)
+    ledger.open_requests = {}
+    [again] = _rsa(ledger.ingest([], "2025-06-20T08:00:00Z"))
+    assert (again.kind, again.status) == ("REGULARISE", "NOTIFIED") and "jusqu'au 10/07/2025" in again.explain
 
 
 def test_an_overpayment_above_the_cap_leaves_the_gate_only_with_an_officer_decision(run_file):
@@ -163,7 +191,7 @@ def test_droits_figes_leave_changes_beyond_the_threshold_unregularised_both_ways
     ledger = _published(run_file, load_policy(DROITS_FIGES))
     [decision] = _rsa(ledger.ingest([_february(run_file, net_social)], "2025-05-20T08:00:00Z"))
     assert (decision.kind, decision.rule_id, decision.estimated_impact_cents, decision.status) == (
-        kind, rule, impact, "FINAL")
+        kind, rule, impact, _status(kind, rule))
     if kind == "DROITS_FIGES":
         assert "aucun indu" in decision.explain and "aucun rappel" in decision.explain
         # The base already used stays the reference: a later small revision is measured from 6,240 €.

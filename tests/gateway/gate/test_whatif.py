@@ -60,3 +60,6 @@ def test_the_comparison_counts_overpayments_and_arrears_raised_and_those_the_fre
         1, 200.0, 1, 50.0)
     assert (summary["frozen"], summary["indus_avoided_euros"], summary["arrears_withheld_euros"]) == (3, 920.0, 1000.0)
     assert (summary["officer_review"], summary["households_affected"], summary["bases_changed"]) == (1, 5, 6)
+    notified = {**decision("f", "REGULARISE", -30000), "decision_id": "n1", "status": "NOTIFIED"}
+    final = {**decision("f", "REGULARISE", -30000), "decision_id": "f1", "status": "FINAL", "supersedes": "n1"}
+    assert summarise([notified, final])["indus_raised"] == 1          # notified, then final: one overpayment
