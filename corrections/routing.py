@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-             "novembre", "décembre")
+from gateway.gate.notices import correction_channel
+from gateway.months import month_fr
 
 
 @dataclass(frozen=True)
@@ -15,14 +15,8 @@ class Route:
 
 
 def route_for(flow: str, declarant_id: str) -> Route:
-    if flow == "DSN":
-        return Route(target=f"employeur SIRET {declarant_id}",
-                     channel="médiation du portail numérique des droits sociaux (PNDS)")
-    return Route(target=f"organisme payeur SIRET {declarant_id}", channel="envoi direct à l'organisme (PASRAU)")
-
-
-def month_fr(month: str) -> str:
-    return f"{MONTHS_FR[int(month[5:7]) - 1]} {month[:4]}"
+    who = "employeur" if flow == "DSN" else "organisme payeur"
+    return Route(target=f"{who} SIRET {declarant_id}", channel=correction_channel(flow))
 
 
 def expected_correction(flow: str, months: list[str]) -> str:

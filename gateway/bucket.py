@@ -27,6 +27,7 @@ class Derived:
     months: dict[tuple[str, str], list[int]] = field(default_factory=dict)   # (declarant, nature) -> [months, revised]
     published: list[ReferenceBase] = field(default_factory=list)   # bases frozen now (published to liquidation)
     decisions: list[GateDecision] = field(default_factory=list)
+    notices: list[dict] = field(default_factory=list)          # the claimant's notices of the decisions
 
 
 @dataclass(frozen=True)
@@ -98,13 +99,14 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
                  if (base := base_of(view, base_policy, as_of, floating, policy_version=policy.version)) is not None]
         out.bases.extend(bases)
         if gate is not None:
-            published, decisions = gate_person(
+            published, decisions, notices = gate_person(
                 view, flags, bases, frozen.get(person_key, {}), last.get(person_key, {}), policy=policy, as_of=as_of,
                 open_requests=set(gate.open_requests.get(person_key, ())), officer=gate.officer,
                 estimator=gate.estimator, seen=frozenset(seen.get(person_key, ())),
                 answered=answered.get(person_key, {}))
             out.published.extend(published)
             out.decisions.extend(decisions)
+            out.notices.extend(notices)
         for key, versions in view.versions.items():
             counts = out.months.setdefault((key[1], key[2]), [0, 0])
             counts[0] += 1

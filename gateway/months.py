@@ -43,6 +43,15 @@ def next_month(month: Month | str) -> Month:
     return add_months(month, 1)
 
 
+MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+             "novembre", "décembre")
+
+
+def month_fr(month: Month | str) -> str:
+    """A month as a claimant reads it: ``2025-03`` -> ``mars 2025``."""
+    return f"{MONTHS_FR[int(month[5:7]) - 1]} {month[:4]}"
+
+
 def months_between(first: Month | str, last: Month | str) -> int:
     """How many months from ``first`` to ``last`` (negative when ``last`` is earlier); days are ignored."""
     return (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7])
@@ -61,5 +70,5 @@ def replacement_too_late(*, flow: str, nature: str, declaration_type: str, main_
     return bool(main_month) and bool(arrived) and day_of_instant(arrived) >= due_date(main_month, REPLACEMENT_DUE_DAY)
 
 
-__all__ = ["Instant", "Month", "REPLACEMENT_DUE_DAY", "REPLACEMENT_TYPES", "add_months", "day_of_instant", "due_date", "month_of_instant",
-           "months_between", "next_month", "replacement_too_late"]
+__all__ = ["Instant", "MONTHS_FR", "Month", "REPLACEMENT_DUE_DAY", "REPLACEMENT_TYPES", "add_months", "day_of_instant",
+           "due_date", "month_fr", "month_of_instant", "months_between", "next_month", "replacement_too_late"]

@@ -21,6 +21,7 @@ from gateway.gate.estimate import estimator_named
 from gateway.gate.officer import load_answers
 from gateway.policy import Policy
 from gateway.publish.datasets import bucket_of, write_partition
+from gateway.publish.notices import write_notices
 from gateway.publish.spill import SPILL, read_objects, spill_objects
 from gateway.records import Outcome
 from gateway.storage import list_files, write_bytes
@@ -292,6 +293,7 @@ def merge_bucket(job: RegisterJob, staging: str, context: BucketContext, bucket:
         write_partition(staging, "published", part, REFERENCE_BASE, _by_person(derived.published), avro=True)
     if derived.decisions:
         write_partition(staging, "decisions", part, GATE_DECISION, _by_person(derived.decisions), avro=True)
+    write_notices(staging, derived.notices)
     return RegisterFigures(
         versions_added=len(result.versions), flags=len(derived.flags), bases=len(derived.bases),
         published=len(derived.published), decisions=_count(d.kind for d in derived.decisions),

@@ -32,7 +32,8 @@ from gateway.versioning.horizon import mentions_from, open_from
 from transforms import pipeline
 from gateway.register_run import RegisterFigures, RegisterJob
 
-DATASETS = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "published", "decisions", "report")
+DATASETS = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "published", "decisions", "notices",
+            "report")
 _log = structlog.get_logger()
 
 

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Iterable
 
 from gateway.gate.estimate import Estimator
+from gateway.gate.notices import notice_of
 from gateway.gate.recovery import plan, sentence as recovery_sentence
 from gateway.gate.table import (GATE_RULES, OFFICER_DECISIONS, OFFICER_RULE, Decision, GateRule, Status,
                                 first_applying)
@@ -218,13 +219,13 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
                 policy: Policy, as_of: str, open_requests: set[str], officer: dict[str, OfficerAnswer],
                 estimator: Estimator, rules: tuple[GateRule, ...] = GATE_RULES, seen: frozenset[str] = frozenset(),
                 answered: dict[tuple[str, str], GateDecision] | None = None,
-                ) -> tuple[list[ReferenceBase], list[GateDecision]]:
-    """(bases published now, decisions taken now) for one person. ``frozen``/``last``/``answered`` (the latest
+                ) -> tuple[list[ReferenceBase], list[GateDecision], list[dict]]:
+    """(bases published now, decisions taken now, the claimant's notices of them) for one person. ``frozen``/``last``/``answered`` (the latest
     officer decision): by (benefit, month M); ``open_requests``: the months of this person with a correction
     request open."""
     gate = policy.gate
     if day_of_instant(as_of) < gate.effective_from:
-        return [], []
+        return [], [], []
     base_policies = {base_policy.benefit: base_policy for base_policy in policy.bases}
     # A comparison base (policy ``comparison: true``) is computed and reported, never published nor gated.
     paying = {benefit for benefit, base_policy in base_policies.items() if not base_policy.comparison}
@@ -235,6 +236,7 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
     unstable = _unstable_months(flags, gate.unstable_rules)
     floating = {flag.key for flag in flags}
     decisions: list[GateDecision] = []
+    notices: list[dict] = []
     for (benefit, month_m), reference in sorted(frozen.items()):
         if benefit not in gate.benefits or benefit not in paying or (benefit, month_m) in published_now:
             continue
@@ -249,6 +251,9 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
         if _decided_already(previous, reference, decision):
             continue                                  # no second event
         decisions.append(decision)
+        notice = notice_of(decision, reference, compared.now, view, compared.label, gate.contradictory_days)
+        if notice is not None:
+            notices.append(notice)
         if Decision(decision.kind).refreezes and decision.status == Status.FINAL.value:
             published.append(compared.now)             # the regularised base is the new frozen reference
-    return published, decisions
+    return published, decisions, notices

@@ -6,6 +6,7 @@ net social amount (S21.G00.58 type 03 over February, attached back to February: 
 no longer admitted then, CT DSN §1.4.3.3); the gate compares the recomputed base with the published one.
 With the linear estimator, RSA impact = -1.00 x change / 3 months x 3 months paid = -change.
 """
+import json
 from dataclasses import replace
 from datetime import date
 
@@ -275,3 +276,36 @@ def test_a_larger_revision_of_an_answered_base_goes_back_to_an_officer_with_the_
                                  "2025-05-25T08:00:00Z"))
     assert (again.kind, again.estimated_impact_cents, again.officer) == ("REVIEW_CAP", -110000, None)
     assert "Un agent avait décidé le 2025-05-22" in again.explain and "300,00 €" in again.explain
+
+
+def test_an_overpayment_notice_tells_the_claimant_who_declared_what_and_how_to_dispute_it(run_file, tmp_path):
+    """The 200 € overpayment of the RSA of May: the employer and the cause, February before and after, the
+    effect, the plan, the date until which the data can be disputed (20 days after 20 May), the appeal route;
+    written as JSON, HTML and text named by the decision's id."""
+    from gateway.publish.notices import write_notices
+    ledger = _published(run_file)
+    result = ledger.ingest([_february(run_file, 228000)], "2025-05-20T08:00:00Z")
+    [decision] = _rsa(result)
+    [notice] = [n for n in result.derived.notices if n["decision_id"] == decision.decision_id]
+    assert notice["subject"] == "Trop-perçu (revenu de solidarité active) pour mai 2025 après une révision de vos " \
+                                "ressources"
+    [source] = notice["sources"]
+    assert (source["declarant_id"], source["kind"], source["months"]) == (SIRET, "employeur", ["février 2025"])
+    assert "PNDS" in source["how_to_dispute"]
+    assert notice["months"] == [{"month": "2025-02", "label": "février 2025", "before_cents": 208000,
+                                 "after_cents": 228000, "before": "2\u202f080,00 €", "after": "2\u202f280,00 €"}]
+    assert notice["effect"] == "un trop-perçu (indu) estimé de 200,00 €" and notice["dispute_deadline"] == "2025-06-09"
+    assert notice["recovery"] == {"monthly_cents": 20000, "months": 1, "monthly": "200,00 €"}
+    assert "commission de recours amiable" in notice["appeal"] and "R133-9-2" in notice["legal_basis"]
+    write_notices(str(tmp_path), result.derived.notices)
+    stem = tmp_path / "notices" / decision.decision_id
+    html, text = stem.with_suffix(".html").read_text(), stem.with_suffix(".txt").read_text()
+    assert "avant le 09/06/2025" in html and "2\u202f280,00 €" in text and PERSON.nir not in html + text
+    assert json.loads(stem.with_suffix(".json").read_text())["decision_id"] == decision.decision_id
+
+
+def test_no_notice_for_a_change_that_waits_or_changes_nothing(run_file):
+    for net_social in (288000, 210000):               # capped for an officer; under the de minimis
+        ledger = _published(run_file)
+        result = ledger.ingest([_february(run_file, net_social)], "2025-05-20T08:00:00Z")
+        assert _rsa(result) and not [n for n in result.derived.notices if n["benefit"] == "RSA"]

@@ -110,3 +110,21 @@ def test_a_hold_is_released_on_the_next_run_even_when_the_person_sends_nothing_n
                    key=lambda d: d["as_of"])
     assert [d["kind"] for d in after] == ["HOLD_CORRECTION", "REGULARISE"]
     assert after[1]["supersedes"] == after[0]["decision_id"]
+
+
+def test_each_run_writes_a_notice_for_every_decision_the_claimant_is_told_about(history):
+    """The last monthly run's notices: one JSON, HTML and text per decision applied or explicitly not applied
+    (not for held or capped ones), listed in run.json, with no NIR."""
+    import pyarrow.dataset as ds
+    from gateway.gate.notices import NOTICE_KINDS
+    root, flows, manifests = history
+    out = root / "a"
+    decisions = ds.dataset(out / "decisions", format="parquet").to_table().to_pylist()
+    told = {d["decision_id"] for d in decisions if d["kind"] in NOTICE_KINDS and d["status"] != "PENDING"}
+    written = {p.name for p in (out / "notices").iterdir()}
+    assert told and written == {f"{i}.{suffix}" for i in told for suffix in ("json", "html", "txt")}
+    assert sorted(f"notices/{name}" for name in written) == json.loads((out / "run.json").read_text())["outputs"][
+        "notices"]
+    nirs = {line.split(b",'")[1][:-1] for path in flows.rglob("*.dsn") for line in path.read_bytes().splitlines()
+            if line.startswith(b"S21.G00.30.001,'")}
+    assert nirs and not any(nir in (out / "notices" / name).read_bytes() for name in written for nir in nirs)
