@@ -153,6 +153,45 @@ def _contradictory(decision: Decision, rule: GateRule, change: BaseChange, previ
                           "données est écoulé sans demande : la régularisation notifiée devient définitive.")
 
 
+@dataclass
+class _Choice:
+    """What a decision is being made of: the row (or the officer) that decides, its id and its sentence."""
+
+    rule: GateRule
+    decision: Decision
+    decision_id: str
+    explain: str
+    officer: dict
+
+
+NO_OFFICER = {"officer": None, "officer_reason": None, "spread_months": None}
+
+
+def _carry(choice: _Choice, answered_before: GateDecision | None, compared: _Compared, policy: Policy) -> None:
+    """An officer already answered a change of this very base (kept it frozen): a newer revision keeps the
+    answer when it moves the effect by less than the de minimis, and goes back to an officer otherwise."""
+    reference, change = compared.reference, compared.change
+    if choice.decision is not Decision.REVIEW_CAP or answered_before is None \
+            or answered_before.frozen_base_id != reference.base_id:
+        return
+    drift = abs(change.estimated_impact_cents - answered_before.estimated_impact_cents)
+    if drift >= policy.gate.benefits[reference.benefit].de_minimis_cents:
+        choice.explain = f"{choice.explain} {_requeued_sentence(answered_before, drift)}"
+        return
+    choice.rule, choice.decision = OFFICER_RULE, Decision(answered_before.kind)
+    choice.decision_id = _decision_id(choice.decision_id, "carried", answered_before.decision_id)
+    choice.officer = {"officer": answered_before.officer, "officer_reason": answered_before.officer_reason,
+                      "spread_months": answered_before.spread_months}
+    choice.explain = _carried_sentence(answered_before, change, compared.label, drift)
+
+
+def _answered(choice: _Choice, answer: OfficerAnswer, compared: _Compared) -> None:
+    choice.rule, choice.decision = OFFICER_RULE, OFFICER_DECISIONS[answer.action]
+    choice.decision_id = _decision_id(choice.decision_id, answer.action, str(answer.spread_months))
+    choice.officer = {"officer": answer.officer, "officer_reason": answer.reason, "spread_months": answer.spread_months}
+    choice.explain = _officer_sentence(answer, compared.change, compared.label)
+
+
 def _decide(compared: _Compared, person_key: str, previous: GateDecision | None, *, policy: Policy, as_of: str,
             officer: dict[str, OfficerAnswer], rules: tuple[GateRule, ...], estimator: Estimator,
             seen: frozenset[str] = frozenset(), answered_before: GateDecision | None = None) -> GateDecision:
@@ -162,54 +201,37 @@ def _decide(compared: _Compared, person_key: str, previous: GateDecision | None,
     latest officer decision on this base (carried forward or shown again, never lost)."""
     reference, now, change = compared.reference, compared.now, compared.change
     rule = first_applying(change, policy.gate, policy.gate.benefits[reference.benefit], rules)
-    decision, explain = rule.decision, _sentence(rule, change, compared.label)
     added = " ".join(sorted(set(now.versions_used.split()) - set(reference.versions_used.split())))
     decision_id = _decision_id(person_key, reference.benefit, reference.reference_month, reference.base_id,
-                               now.versions_used, decision.value, policy.version)
+                               now.versions_used, rule.decision.value, policy.version)
     if decision_id in seen and previous is not None and previous.decision_id != decision_id:
         decision_id = _decision_id(decision_id, previous.decision_id)
+    choice = _Choice(rule, rule.decision, decision_id, _sentence(rule, change, compared.label), dict(NO_OFFICER))
     # The officer answers the REVIEW_CAP decision they were shown: the previous one when it was on this change.
-    answered = (previous.decision_id if _same_change(previous, reference, added)
-                and previous.kind == Decision.REVIEW_CAP.value else decision_id)
-    answer = officer.get(answered)
-    officer_fields = {"officer": None, "officer_reason": None, "spread_months": None}
-    if answer is None and decision is Decision.REVIEW_CAP and answered_before is not None \
-            and answered_before.frozen_base_id == reference.base_id:
-        # An officer already answered a change of this very base (kept it frozen): a newer revision keeps the
-        # answer when it moves the effect by less than the de minimis, and goes back to an officer otherwise.
-        drift = abs(change.estimated_impact_cents - answered_before.estimated_impact_cents)
-        if drift < policy.gate.benefits[reference.benefit].de_minimis_cents:
-            rule, decision = OFFICER_RULE, Decision(answered_before.kind)
-            decision_id = _decision_id(decision_id, "carried", answered_before.decision_id)
-            officer_fields = {"officer": answered_before.officer, "officer_reason": answered_before.officer_reason,
-                              "spread_months": answered_before.spread_months}
-            explain = _carried_sentence(answered_before, change, compared.label, drift)
-        else:
-            explain = f"{explain} {_requeued_sentence(answered_before, drift)}"
+    answer = officer.get(previous.decision_id if _same_change(previous, reference, added)
+                         and previous.kind == Decision.REVIEW_CAP.value else decision_id)
     if answer is not None:
-        rule, decision = OFFICER_RULE, OFFICER_DECISIONS[answer.action]
-        decision_id = _decision_id(decision_id, answer.action, str(answer.spread_months))
-        officer_fields = {"officer": answer.officer, "officer_reason": answer.reason,
-                          "spread_months": answer.spread_months}
-        explain = _officer_sentence(answer, change, compared.label)
-    status, notice = _contradictory(decision, rule, change, previous, reference, added, policy, as_of)
+        _answered(choice, answer, compared)
+    else:
+        _carry(choice, answered_before, compared, policy)
+    status, notice = _contradictory(choice.decision, choice.rule, change, previous, reference, added, policy, as_of)
     if status is Status.FINAL and notice:
-        decision_id = _decision_id(decision_id, "final")
-    explain = f"{explain} {notice}" if notice else explain
+        choice.decision_id = _decision_id(choice.decision_id, "final")
+    explain = f"{choice.explain} {notice}" if notice else choice.explain
     recovery = None
-    if decision.refreezes and change.estimated_impact_cents < 0 and policy.recovery is not None:
-        recovery = plan(-change.estimated_impact_cents, policy.recovery, officer_fields["spread_months"])
+    if choice.decision.refreezes and change.estimated_impact_cents < 0 and policy.recovery is not None:
+        recovery = plan(-change.estimated_impact_cents, policy.recovery, choice.officer["spread_months"])
         explain = f"{explain} {recovery_sentence(recovery, policy.recovery)}"
     return GateDecision(
-        decision_id=decision_id, person_key=person_key, benefit=reference.benefit,
-        reference_month=reference.reference_month, kind=decision.value, status=status.value,
-        rule_id=rule.id, explain=explain, frozen_base_id=reference.base_id, new_base_id=now.base_id,
+        decision_id=choice.decision_id, person_key=person_key, benefit=reference.benefit,
+        reference_month=reference.reference_month, kind=choice.decision.value, status=status.value,
+        rule_id=choice.rule.id, explain=explain, frozen_base_id=reference.base_id, new_base_id=now.base_id,
         frozen_base_cents=reference.base_cents, new_base_cents=now.base_cents,
         base_change_cents=change.base_change_cents,
         monthly_changes=" ".join(f"{m}:{d:+d}" for m, d in change.monthly_changes),
         estimated_impact_cents=change.estimated_impact_cents, estimator=estimator.name,
         versions_added=added, supersedes=previous.decision_id if previous else None,
-        policy_version=policy.version, as_of=as_of, **officer_fields,
+        policy_version=policy.version, as_of=as_of, **choice.officer,
         recovery_monthly_cents=recovery.monthly_cents if recovery else None,
         recovery_months=recovery.months if recovery else None)
 

@@ -28,7 +28,7 @@ def test_the_shipped_policy_loads_with_its_version_and_benefits():
     (lambda d: d["bases"]["AL"].update(window=[-2, -13]), "bases.AL.window"),
     (lambda d: d["bases"]["RSA"].update(amount="net_salary"), "bases.RSA.amount"),
     (lambda d: d["bases"]["PA"].update(natures=["WAGES"]), "bases.PA.natures"),
-    (lambda d: d["bases"]["PA"].update(recompute="yearly"), "bases.PA.recompute"),
+    (lambda d: d["bases"]["PA"].update(recompute="weekly"), "bases.PA.recompute"),
     (lambda d: d["floating"]["revised"].update(step_per_revision=1.5), "floating.revised.step_per_revision"),
     (lambda d: d["floating"]["missing"].update(due_day=40), "floating.missing.due_day"),
     (lambda d: d["floating"].pop("volatile"), "floating.volatile"),
