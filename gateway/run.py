@@ -137,9 +137,9 @@ def _run(settings: Settings, layout: RunLayout) -> RunResult:
     sizes = {f[0]: i["bytes"] for f, i in zip(files, inputs)}
     staged_job = _stopped_cleanly(run_log, out, lambda: pipeline.run_parse(
         files, str(staging), settings.pseudonym_key, settings.beam_args, job, sizes)) if files else None
-    by_declarant, figures = read_figures(str(staging))
+    by_declarant, figures, groups = read_figures(str(staging))
     place = compared(history_dir, run_id, by_declarant)      # read only: the history is written once complete
-    reports = pipeline.ReportJob(run_id, job.buckets, spill_objects(
+    reports = pipeline.ReportJob(run_id, groups, spill_objects(
         str(staging), "report-anomalies", anomalies_by_declarant(place["anomalies"])))
     if files:
         _stopped_cleanly(run_log, out, lambda: pipeline.run_merge(str(staging), settings.beam_args, staged_job,
@@ -291,12 +291,15 @@ def _check_coverage(stats: dict, files: list[InputFile], out: Path) -> None:
                          "are unchanged, nothing committed; check that the workers see the same paths)")
 
 
-def read_figures(staging: str) -> tuple[dict[str, dict], dict]:
-    """The run's figures the pipeline summed: per declarant (from every report group), and per rule and nature."""
-    by_declarant = {declarant: figures for path in list_files(f"{staging}/{SPILL}/{DECLARANTS}")
-                    for declarant, figures in read_objects(path)}
+def read_figures(staging: str) -> tuple[dict[str, dict], dict, tuple[int, ...]]:
+    """The run's figures the pipeline summed: per declarant (from every report group), per rule and nature, and
+    the report groups that have declarants."""
+    by_declarant, groups = {}, set()
+    for path in list_files(f"{staging}/{SPILL}/{DECLARANTS}"):
+        groups.add(int(path.rsplit("group=", 1)[1].split("/", 1)[0]))
+        by_declarant.update(read_objects(path))
     run = [read_objects(path) for path in list_files(f"{staging}/{SPILL}/{FIGURES}")]
-    return dict(sorted(by_declarant.items())), (run[0] if run else {})
+    return dict(sorted(by_declarant.items())), (run[0] if run else {}), tuple(sorted(groups))
 
 
 def _read_stats(staging: Path) -> dict:

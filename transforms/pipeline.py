@@ -120,7 +120,7 @@ class ReportJob:
     """What the declarants' reports need: the run, how many groups, each declarant's history anomalies."""
 
     run_id: str
-    groups: int
+    groups: tuple[int, ...]           # the report groups that have declarants (gateway.publish.report)
     anomalies: str | None = None      # staged (gateway.publish.spill): declarant -> its history anomalies
 
 
@@ -140,9 +140,9 @@ def build_merge(pipeline: beam.Pipeline, staging: str, register: RegisterJob | N
                       | "Buckets" >> beam.Create(buckets)
                       | "SpreadBuckets" >> beam.Reshuffle()
                       | "Merge" >> MergeRegister(register, staging, index))
-    if reports is not None:
+    if reports is not None and reports.groups:
         leaves.append(pipeline
-                      | "ReportGroups" >> beam.Create(list(range(reports.groups)))
+                      | "ReportGroups" >> beam.Create(list(reports.groups))
                       | "SpreadReports" >> beam.Reshuffle()
                       | "DeclarantReports" >> beam.Map(_group_reports, staging, reports))
     if leaves:

@@ -14,7 +14,6 @@ from gateway.publish.report import (DECLARANTS, FIGURES, FINDINGS, QUARANTINE_OR
 from gateway.storage import write_bytes
 from gateway.publish.spill import read_records, spill_objects, spill_records
 from gateway.records import Outcome
-from transforms.tagged import split_tagged
 from schemas.records import QUARANTINE, RESOURCE_MONTH
 
 STAT_KEYS = ("lines_read", "lines_used", "lines_ignored", "lines_quarantined", "declarations", "files",
@@ -30,12 +29,15 @@ def outcome_stats(outcome: Outcome) -> dict[str, int]:
 
 
 class SumStats(beam.CombineFn):
+    """The run's counts (``STAT_KEYS``) and its figures per rule and nature (``FIGURES``), from each outcome's."""
+
     def create_accumulator(self):
-        return dict.fromkeys(STAT_KEYS, 0)
+        return {**dict.fromkeys(STAT_KEYS, 0), FIGURES: {}}
 
     def add_input(self, accumulator, stats):
         for key in STAT_KEYS:
             accumulator[key] += stats[key]
+        add_run(accumulator[FIGURES], stats.get(FIGURES, {}))
         return accumulator
 
     def merge_accumulators(self, accumulators):
@@ -46,6 +48,11 @@ class SumStats(beam.CombineFn):
 
     def extract_output(self, accumulator):
         return accumulator
+
+
+def _stats_and_figures(outcome: Outcome) -> dict:
+    """An outcome's counts and its figures per rule and nature."""
+    return {**outcome_stats(outcome), FIGURES: outcome_parts(outcome)[1]}
 
 
 def resource_partition(record) -> str:
@@ -113,53 +120,41 @@ class _WriteStats(beam.DoFn):
     def __init__(self, root: str) -> None:
         self._root = root
 
-    def process(self, stats):
+    def process(self, total):
+        stats = {key: total[key] for key in STAT_KEYS}
         write_bytes(f"{self._root}/_stats.json", json.dumps(stats, sort_keys=True).encode())
+        spill_objects(self._root, FIGURES, total[FIGURES])
         yield stats
 
 
-class _SumDeclarant(beam.CombineFn):
-    """A declarant's figures from every unit of work (people counted once)."""
+class _SumGroup(beam.CombineFn):
+    """The figures of a report group's declarants from every unit of work: declarant -> (counts, people)."""
 
-    def create_accumulator(self):
-        from gateway.publish.metrics import _empty_declarant
-        return _empty_declarant(), set()
-
-    def add_input(self, total, part):
-        return add_declarant(total, part)
-
-    def merge_accumulators(self, accumulators):
-        total = self.create_accumulator()
-        for accumulator in accumulators:
-            add_declarant(total, accumulator)
-        return total
-
-    def extract_output(self, total):
-        return declarant_figures(total)
-
-
-class _SumRun(beam.CombineFn):
     def create_accumulator(self):
         return {}
 
-    def add_input(self, total, part):
-        return add_run(total, part)
+    def add_input(self, total, parts):
+        from gateway.publish.metrics import _empty_declarant
+        for declarant, part in parts:
+            add_declarant(total.setdefault(declarant, (_empty_declarant(), set())), part)
+        return total
 
     def merge_accumulators(self, accumulators):
         total = {}
         for accumulator in accumulators:
-            add_run(total, accumulator)
+            self.add_input(total, accumulator.items())
         return total
 
     def extract_output(self, total):
-        return total
+        return sorted((declarant, declarant_figures(parts)) for declarant, parts in total.items())
 
 
-def _outcome_parts(outcome: Outcome):
-    """``(tag, element)`` pairs: each declarant's part, and the run's part, of an outcome's figures."""
-    declarants, run = outcome_parts(outcome)
-    yield from ((DECLARANTS, part) for part in declarants)
-    yield FIGURES, run
+def _group_parts(outcome: Outcome, groups: int):
+    """An outcome's per-declarant figures, keyed by the report group each declarant's report is written in."""
+    by_group: dict[int, list] = {}
+    for declarant, part in outcome_parts(outcome)[0]:
+        by_group.setdefault(report_group(declarant, groups), []).append((declarant, part))
+    yield from by_group.items()
 
 
 class PublishOutcomes(beam.PTransform):
@@ -178,8 +173,8 @@ class PublishOutcomes(beam.PTransform):
         spilled, counted, parts = [], [], []
         for number, outcomes in enumerate(sources):
             spilled.append(outcomes | f"Spill{number}" >> beam.ParDo(_SpillRecords(self._root, self._groups)))
-            counted.append(outcomes | f"Stats{number}" >> beam.Map(outcome_stats))
-            parts.append(outcomes | f"Figures{number}" >> beam.FlatMap(_outcome_parts))
+            counted.append(outcomes | f"Stats{number}" >> beam.Map(_stats_and_figures))
+            parts.append(outcomes | f"Figures{number}" >> beam.FlatMap(_group_parts, self._groups))
         written = (spilled
                    | "AllParts" >> beam.Flatten()
                    | "GroupPartition" >> beam.GroupByKey()
@@ -188,18 +183,13 @@ class PublishOutcomes(beam.PTransform):
                  | "AllStats" >> beam.Flatten()
                  | "SumStats" >> beam.CombineGlobally(SumStats())
                  | "WriteStats" >> beam.ParDo(_WriteStats(self._root)))
-        figures = split_tagged(parts | "AllFigures" >> beam.Flatten(), (DECLARANTS, FIGURES), "Figures")
-        root, groups = self._root, self._groups
-        declarants = (figures[DECLARANTS]
-                      | "SumDeclarant" >> beam.CombinePerKey(_SumDeclarant())
-                      | "ReportGroup" >> beam.Map(lambda item: (report_group(item[0], groups), item))
-                      | "GroupDeclarants" >> beam.GroupByKey()
+        root = self._root
+        declarants = (parts
+                      | "AllFigures" >> beam.Flatten()
+                      | "SumGroup" >> beam.CombinePerKey(_SumGroup())
                       | "WriteDeclarants" >> beam.Map(
-                          lambda group: spill_objects(root, f"{DECLARANTS}/group={group[0]:02d}", sorted(group[1]))))
-        run = (figures[FIGURES]
-               | "SumRun" >> beam.CombineGlobally(_SumRun())
-               | "WriteFigures" >> beam.Map(lambda total: spill_objects(root, FIGURES, total)))
-        return written, stats, declarants, run
+                          lambda group: spill_objects(root, f"{DECLARANTS}/group={group[0]:02d}", group[1])))
+        return written, stats, declarants
 
 
 __all__ = ["PublishOutcomes", "BUCKETS"]
