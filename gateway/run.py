@@ -56,7 +56,8 @@ def absolute(settings: Settings) -> Settings:
     their own, where a relative ``--out`` would silently land somewhere else."""
     def fixed(path: str | None) -> str | None:
         return path if path is None or is_uri(path) else os.path.abspath(path)
-    return replace(settings, out=fixed(settings.out), history=fixed(settings.history),
+    return replace(settings, inputs=tuple(fixed(path) for path in settings.inputs), out=fixed(settings.out),
+                   history=fixed(settings.history),
                    register=fixed(settings.register), policy=fixed(settings.policy),
                    open_requests=fixed(settings.open_requests))
 
@@ -66,10 +67,10 @@ def run(settings: Settings) -> RunResult:
     outputs cannot be written (a read-only folder, a full disk): then the run's temporary files are removed and
     the previous outputs stay as they were (a consumer may find no run.json: README, contract)."""
     memory.tune()                                      # before the runner starts its threads
+    check_roots(settings.inputs)                       # a path given that does not exist: refused before any write
     settings = absolute(settings)
     layout = RunLayout.of(settings.out, history=settings.history, register=settings.register)
     out = layout.out
-    check_roots(settings.inputs)                       # a path given that does not exist: refused before any write
     fresh = not layout.out.exists()
     try:
         return _locked(settings, layout)

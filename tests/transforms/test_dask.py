@@ -75,9 +75,9 @@ def _both(flows: Path, tmp_path: Path, address: str, monkeypatch, **settings) ->
     run(Settings((str(flows),), str(embedded), TEST_KEY, **settings))
     driver = tmp_path / "driver"
     driver.mkdir(exist_ok=True)
-    monkeypatch.chdir(driver)                                    # a relative --out, seen from the driver only
-    result = run(Settings((str(flows),), "out", TEST_KEY, beam_args=(DASK_RUNNER, f"--dask_client_address={address}"),
-                          **settings))
+    monkeypatch.chdir(driver)                           # a relative --out and inputs, seen from the driver only
+    result = run(Settings((os.path.relpath(flows, driver),), "out", TEST_KEY,
+                          beam_args=(DASK_RUNNER, f"--dask_client_address={address}"), **settings))
     assert result.manifest["files"] > 0 and result.manifest["conservation_holds"]
     return embedded, driver / "out"
 
