@@ -90,21 +90,30 @@ def notice_of(decision: GateDecision, reference: ReferenceBase, now: ReferenceBa
         "decision_id": decision.decision_id, "person_key": decision.person_key, "benefit": decision.benefit,
         "benefit_label": label, "reference_month": decision.reference_month,
         "reference_month_label": month_fr(decision.reference_month), "kind": decision.kind,
-        "status": decision.status, "date": day_of_instant(decision.as_of), "rule_id": decision.rule_id,
+        "status": decision.status, "date": day_of_instant(decision.as_of),
+        "date_label": f"{date.fromisoformat(day_of_instant(decision.as_of)):%d/%m/%Y}", "rule_id": decision.rule_id,
         "subject": _subject(decision, label), "sources": _sources(view, decision.versions_added),
         "months": _months(reference, now), "estimated_impact_cents": impact, "effect": effect,
         "applied": decision.kind in ("REGULARISE", "OFFICER_REGULARISE", "OFFICER_SPREAD"),
         "explain": decision.explain,
-        "recovery": None if not decision.recovery_months else {
-            "monthly_cents": decision.recovery_monthly_cents, "months": decision.recovery_months,
-            "monthly": euros(decision.recovery_monthly_cents)},
+        "recovery": _recovery(decision),
         "dispute_deadline": deadline,
-        "dispute": ("Si ces montants sont inexacts, demandez leur correction à l'employeur ou à l'organisme qui les a "
-                    "déclarés (voir ci-dessus comment), ou signalez-le à votre caisse"
+        "dispute": ("Demandez leur correction à l'employeur ou à l'organisme qui les a déclarés (voir ci-dessous "
+                    "comment), ou signalez-le à votre caisse"
                     + (f" avant le {date.fromisoformat(deadline):%d/%m/%Y} : la régularisation attend jusque-là et "
                        "une demande ouverte la suspend." if deadline else ".")),
         "legal_basis": LEGAL_BASIS[decision.kind], "appeal": APPEAL,
     }
+
+
+def _recovery(decision: GateDecision) -> dict | None:
+    """The plan in the decision: so much a month for so many months, the last deduction the remainder."""
+    if not decision.recovery_months:
+        return None
+    monthly, months = decision.recovery_monthly_cents, decision.recovery_months
+    last = -decision.estimated_impact_cents - monthly * (months - 1)
+    return {"monthly_cents": monthly, "months": months, "last_cents": last, "monthly": euros(monthly),
+            "last": euros(last)}
 
 
 def _subject(decision: GateDecision, label: str) -> str:

@@ -61,8 +61,10 @@ def sentence(recovery: RecoveryPlan, policy: RecoveryPolicy) -> str:
                 f"{euros(policy.reste_a_vivre_cents)} par mois retenu par la politique : un agent fixe avec vous "
                 "les modalités de remboursement.")
     last = f" (la dernière de {euros(recovery.last_cents)})" if recovery.last_cents != recovery.monthly_cents else ""
-    return (f"Remboursement de {euros(recovery.overpayment_cents)} (estimation) : retenue de "
-            f"{euros(recovery.monthly_cents)} par mois sur vos prestations pendant {recovery.months} mois{last}, "
+    how = (f"une seule retenue de {euros(recovery.monthly_cents)} sur vos prestations" if recovery.months == 1 else
+           f"retenue de {euros(recovery.monthly_cents)} par mois sur vos prestations pendant {recovery.months} "
+           f"mois{last}")
+    return (f"Remboursement de {euros(recovery.overpayment_cents)} (estimation) : {how}, "
             "selon le barème de l'article D553-1 du code de la sécurité sociale, sans descendre sous le reste à vivre "
             f"de {euros(policy.reste_a_vivre_cents)} par mois ; vous pouvez aussi rembourser en une fois ou demander "
             "un échéancier de 12 mois au plus.")

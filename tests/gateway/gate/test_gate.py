@@ -283,6 +283,7 @@ def test_an_overpayment_notice_tells_the_claimant_who_declared_what_and_how_to_d
     effect, the plan, the date until which the data can be disputed (20 days after 20 May), the appeal route;
     written as JSON, HTML and text named by the decision's id."""
     from gateway.publish.notices import write_notices
+    from gateway.values import euros
     ledger = _published(run_file)
     result = ledger.ingest([_february(run_file, 228000)], "2025-05-20T08:00:00Z")
     [decision] = _rsa(result)
@@ -295,7 +296,8 @@ def test_an_overpayment_notice_tells_the_claimant_who_declared_what_and_how_to_d
     assert notice["months"] == [{"month": "2025-02", "label": "février 2025", "before_cents": 208000,
                                  "after_cents": 228000, "before": "2\u202f080,00 €", "after": "2\u202f280,00 €"}]
     assert notice["effect"] == "un trop-perçu (indu) estimé de 200,00 €" and notice["dispute_deadline"] == "2025-06-09"
-    assert notice["recovery"] == {"monthly_cents": 20000, "months": 1, "monthly": "200,00 €"}
+    assert notice["recovery"] == {"monthly_cents": 20000, "months": 1, "last_cents": 20000,
+                                  "monthly": euros(20000), "last": euros(20000)}
     assert "commission de recours amiable" in notice["appeal"] and "R133-9-2" in notice["legal_basis"]
     write_notices(str(tmp_path), result.derived.notices)
     stem = tmp_path / "notices" / decision.decision_id

@@ -57,7 +57,7 @@ def test_a_regularised_overpayment_carries_its_plan_in_the_decision_and_its_sent
     ledger = _published(run_file)
     [decision] = _rsa(ledger.ingest([_february(run_file, 228000)], "2025-05-20T08:00:00Z"))
     assert (decision.kind, decision.recovery_monthly_cents, decision.recovery_months) == ("REGULARISE", 20000, 1)
-    assert "retenue de 200,00 € par mois" in decision.explain and "D553-1" in decision.explain
+    assert "une seule retenue de 200,00 €" in decision.explain and "D553-1" in decision.explain
     ledger = _published(run_file)
     [review] = _rsa(ledger.ingest([_february(run_file, 288000)], "2025-05-20T08:00:00Z"))
     assert review.recovery_months is None                  # an officer decides first: no plan yet
