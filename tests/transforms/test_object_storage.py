@@ -77,6 +77,16 @@ def s3(endpoint, monkeypatch):
     return client
 
 
+def _sample(tmp_path: Path) -> Path:
+    """The edge-case flows (CRLF, Latin-1, envelopes, defects) and one month of the generated ones: every kind of
+    output, a third of the bundled flows' objects (each object-store write is several requests)."""
+    import shutil
+    flows = tmp_path / "flows"
+    shutil.copytree(BUNDLED / "edge", flows / "edge")
+    shutil.copytree(BUNDLED / "generated" / "2025-04", flows / "generated" / "2025-04")
+    return flows
+
+
 def _upload(client, folder: Path, prefix: str) -> None:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         client.put_object(Bucket=BUCKET, Key=f"{prefix}/{path.relative_to(folder).as_posix()}", Body=path.read_bytes())
@@ -90,8 +100,9 @@ def _outputs(root: str) -> dict[str, bytes]:
 
 
 def test_a_run_reads_its_flows_from_object_storage_and_writes_every_output_there_as_on_disk(s3, tmp_path):
-    _upload(s3, BUNDLED, "flows")
-    local = run(Settings((str(BUNDLED),), str(tmp_path / "out"), TEST_KEY, arrival="folder"))
+    flows = _sample(tmp_path)
+    _upload(s3, flows, "flows")
+    local = run(Settings((str(flows),), str(tmp_path / "out"), TEST_KEY, arrival="folder"))
     remote = run(Settings((f"s3://{BUCKET}/flows",), f"s3://{BUCKET}/out", TEST_KEY, arrival="folder"))
 
     for key in ("run_id", "files", "lines_read", "lines_used", "lines_ignored", "lines_quarantined", "resources",
@@ -107,10 +118,6 @@ def test_a_run_reads_its_flows_from_object_storage_and_writes_every_output_there
     assert [c.run_id for c in store.commits(register)] == [local.manifest["run_id"]]
     assert sorted(map(repr, store.load_all_versions(register))) == \
         sorted(map(repr, store.load_all_versions(tmp_path / "out" / "history" / "register")))
-
-    again = run(Settings((f"s3://{BUCKET}/flows",), f"s3://{BUCKET}/out", TEST_KEY, arrival="folder"))
-    assert again.manifest["register"] == remote.manifest["register"]       # a rerun adds nothing
-    assert len(store.commits(register)) == 1 and _outputs(f"s3://{BUCKET}/out") == written
     assert register_digests(tmp_path / "out" / "history" / "register")     # (the local register is real)
 
 
@@ -125,8 +132,9 @@ def test_a_dask_cluster_reads_and_writes_object_storage_as_the_embedded_runner_d
                                                                                    tmp_path):
     """Workers in a folder of their own that share nothing with the driver but the object store."""
     from tests.transforms.test_dask import DASK_RUNNER, cluster
-    _upload(s3, BUNDLED, "flows")
-    local = run(Settings((str(BUNDLED),), str(tmp_path / "out"), TEST_KEY, arrival="folder"))
+    flows = _sample(tmp_path)
+    _upload(s3, flows, "flows")
+    local = run(Settings((str(flows),), str(tmp_path / "out"), TEST_KEY, arrival="folder"))
     settings = {name: os.environ[name] for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                                                     "AWS_REGION", "AWS_ALLOW_HTTP")}
     with cluster(tmp_path_factory.mktemp("dask-s3-workers"), settings) as address:

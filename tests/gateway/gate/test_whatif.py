@@ -31,10 +31,10 @@ def test_whatif_refuses_an_invalid_policy_before_replaying_anything(tmp_path):
 
 
 def test_whatif_on_flows_that_change_no_base_says_so_instead_of_empty_charts(tmp_path):
-    """The bundled flows under two policies that both gate the M-4..M-2 base: no published base is revised, and
-    the page and the command say that there is nothing to compare, with no chart of zeros."""
+    """The bundled edge-case flows under two policies that both gate the M-4..M-2 base: no published base is
+    revised, and the page and the command say that there is nothing to compare, with no chart of zeros."""
     from tests.conftest import BUNDLED
-    result = CliRunner().invoke(app, ["whatif", str(BUNDLED), "--arrival", "folder",
+    result = CliRunner().invoke(app, ["whatif", str(BUNDLED / "edge"), "--arrival", "folder",
                                       "--policy", str(EXAMPLES / "m4-m2-with-cap.yaml"),
                                       "--policy", str(default_policy_path()), "--out", str(tmp_path / "w"),
                                       "--insecure-demo-key"], terminal_width=200)
