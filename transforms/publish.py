@@ -8,7 +8,7 @@ import apache_beam as beam
 from gateway import log, memory
 from gateway.faults import checkpoint
 from gateway.publish.datasets import BUCKETS, bucket_of, write_table
-from gateway.publish.metrics import add_declarant, add_run, declarant_figures, outcome_parts
+from gateway.publish.metrics import add_declarant, add_run, declarant_figures, declarant_parts, run_parts
 from gateway.publish.report import (DECLARANTS, FIGURES, FINDINGS, QUARANTINE_ORDER, findings_folder,
                                     report_group)
 from gateway.storage import write_bytes
@@ -52,7 +52,7 @@ class SumStats(beam.CombineFn):
 
 def _stats_and_figures(outcome: Outcome) -> dict:
     """An outcome's counts and its figures per rule and nature."""
-    return {**outcome_stats(outcome), FIGURES: outcome_parts(outcome)[1]}
+    return {**outcome_stats(outcome), FIGURES: run_parts(outcome)}
 
 
 def resource_partition(record) -> str:
@@ -152,7 +152,7 @@ class _SumGroup(beam.CombineFn):
 def _group_parts(outcome: Outcome, groups: int):
     """An outcome's per-declarant figures, keyed by the report group each declarant's report is written in."""
     by_group: dict[int, list] = {}
-    for declarant, part in outcome_parts(outcome)[0]:
+    for declarant, part in declarant_parts(outcome):
         by_group.setdefault(report_group(declarant, groups), []).append((declarant, part))
     yield from by_group.items()
 

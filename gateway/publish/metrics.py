@@ -1,7 +1,7 @@
 """Run metrics per rule, family and declarant, plus the per-declarant figures kept in the metrics history.
 
-A run computes them in its pipeline, where the records are (``outcome_parts``: each unit of work's figures, summed
-per declarant and for the run by the pipeline, ``from_figures``): the driver never loads a dataset.
+A run computes them in its pipeline, where the records are (``declarant_parts`` and ``run_parts``: each unit of
+work's figures, summed per declarant and for the run by the pipeline, ``from_figures``): the driver never loads a dataset.
 ``run_metrics`` computes the same metrics column-wise from the published datasets (pyarrow): the reference
 the pipeline's figures are tested against, and the way to recompute them from an output folder."""
 from __future__ import annotations
@@ -124,36 +124,40 @@ def _flag_rows(means: dict[str, tuple[int, float]]) -> list[dict]:
 SCORE_UNIT = 1_000_000           # flag scores summed as integers (millionths): the same sum in any order
 
 
-def outcome_parts(outcome) -> tuple[list[tuple[str, tuple[dict, frozenset]]], dict]:
-    """One unit of work's figures: per declarant (``(counts, people)``, summed by the pipeline per declarant),
-    and for the run (findings per rule, resources per nature)."""
+def declarant_parts(outcome) -> list[tuple[str, tuple[dict, frozenset]]]:
+    """One unit of work's figures per declarant: ``(counts, people)``, summed by the pipeline per declarant."""
     declarants: dict[str, tuple[dict, set]] = {}
 
-    def of(declarant: str | None) -> dict:
-        return declarants.setdefault(declarant or "inconnu", (_empty_declarant(), set()))[0]
+    def of(declarant: str | None) -> tuple[dict, set]:
+        return declarants.setdefault(declarant or "inconnu", (_empty_declarant(), set()))
+    for record in outcome.quarantine:
+        figures = of(record.declarant_id)[0]
+        figures["quarantine_records"] += 1
+        figures["lines_quarantined"] += record.lines or 0
+    for record in outcome.warnings:
+        of(record.declarant_id)[0]["warnings"] += 1
+    for resource in outcome.resources:
+        figures, people = of(resource.declarant_id)
+        figures["resources"] += 1
+        figures["net_social_cents"] += resource.net_social_cents or 0
+        figures["net_taxable_cents"] += resource.net_taxable_cents or 0
+        people.add(resource.person_key)
+    return [(declarant, (figures, frozenset(people))) for declarant, (figures, people) in declarants.items()]
+
+
+def run_parts(outcome) -> dict:
+    """One unit of work's figures for the run: findings per rule (records, lines), resources per nature."""
     rules: dict[tuple, list[int]] = {}
     for records, kind in ((outcome.quarantine, "quarantine"), (outcome.warnings, "warning")):
         for record in records:
             entry = rules.setdefault((kind, record.rule_id, record.family, record.explain), [0, 0])
             entry[0] += 1
             entry[1] += record.lines or 0
-            figures = of(record.declarant_id)
-            if kind == "quarantine":
-                figures["quarantine_records"] += 1
-                figures["lines_quarantined"] += record.lines or 0
-            else:
-                figures["warnings"] += 1
     natures: dict[str, int] = {}
     for resource in outcome.resources:
-        figures = of(resource.declarant_id)
-        figures["resources"] += 1
-        figures["net_social_cents"] += resource.net_social_cents or 0
-        figures["net_taxable_cents"] += resource.net_taxable_cents or 0
-        declarants[resource.declarant_id][1].add(resource.person_key)
         nature = getattr(resource.nature, "value", resource.nature)
         natures[nature] = natures.get(nature, 0) + 1
-    parts = [(declarant, (figures, frozenset(people))) for declarant, (figures, people) in declarants.items()]
-    return parts, {"rules": rules, "natures": natures}
+    return {"rules": rules, "natures": natures}
 
 
 def add_declarant(total: tuple[dict, set], part: tuple[dict, frozenset]) -> tuple[dict, set]:
@@ -204,4 +208,5 @@ def from_figures(manifest: dict, by_declarant: dict[str, dict], run: dict,
     return _assembled(manifest, by_rule, by_family, declarants, dict(run.get("natures", {})), _flag_rows(means))
 
 
-__all__ = ["add_declarant", "add_run", "declarant_figures", "from_figures", "outcome_parts", "run_metrics"]
+__all__ = ["add_declarant", "add_run", "declarant_figures", "declarant_parts", "from_figures", "run_metrics",
+           "run_parts"]

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from gateway.faults import checkpoint
