@@ -71,13 +71,8 @@ def run(settings: Settings) -> RunResult:
     settings = absolute(settings)
     layout = RunLayout.of(settings.out, history=settings.history, register=settings.register)
     out = layout.out
-    fresh = not layout.out.exists()
     try:
-        return _locked(settings, layout)
-    except (ConfigurationError, UnreadableFlowError):
-        if fresh:
-            remove_tree(layout.out)                   # a run refused leaves no folder behind
-        raise
+        return _locked(settings, layout, fresh=not layout.out.exists())
     except OSError as error:
         where = os.fsdecode(error.filename) if error.filename else str(out)
         raise RunFailedError(f"cannot write @ {where}: {error.strerror or error}; expected a writable output "
@@ -85,12 +80,12 @@ def run(settings: Settings) -> RunResult:
                              "fixed)") from None
 
 
-def _locked(settings: Settings, layout: RunLayout) -> RunResult:
+def _locked(settings: Settings, layout: RunLayout, fresh: bool) -> RunResult:
     out, register = layout.out, layout.register
     if isinstance(out, ObjectPath) or isinstance(register, ObjectPath):
         # Object storage has no file locks: one run at a time per output is the scheduler's to keep; the register
         # refuses a commit when another run committed since this one read it (store.commit, ``after``).
-        return _cleaned(settings, layout)
+        return _cleaned(settings, layout, fresh)
     out.mkdir(parents=True, exist_ok=True)
     register.mkdir(parents=True, exist_ok=True)
     with open(layout.run_lock, "w") as lock, open(layout.register_lock, "w") as register_lock:
@@ -104,12 +99,19 @@ def _locked(settings: Settings, layout: RunLayout) -> RunResult:
         except BlockingIOError:
             raise ConfigurationError(f"another run is merging into the register @ {register}: expected one run "
                                      "at a time per register (wait for it)") from None
-        return _cleaned(settings, layout)
+        return _cleaned(settings, layout, fresh)
 
 
-def _cleaned(settings: Settings, layout: RunLayout) -> RunResult:
+def _cleaned(settings: Settings, layout: RunLayout, fresh: bool) -> RunResult:
+    """The run, holding the output's locks; a run refused for its inputs or options leaves no folder it created
+    (never one another run holds: a run refused the lock never gets here)."""
     try:
         return _run(settings, layout)
+    except (ConfigurationError, UnreadableFlowError):
+        remove_tree(layout.staging)
+        if fresh:
+            remove_tree(layout.out)
+        raise
     except BaseException:
         remove_tree(layout.staging)                   # spilled records hold NIRs: never left behind
         raise
