@@ -486,13 +486,15 @@ def fixtures_generate(
     seed: int = typer.Option(1, "--seed"),
     start: str = typer.Option("2025-01", "--start", help="First main month, YYYY-MM."),
     defects: float = typer.Option(0.0, "--defects", help="Share of DSN files receiving one injected defect."),
+    reach_back: int = typer.Option(1, "--reach-back", help="How many months back a regularisation, back pay or "
+                                                           "net-social correction may reach (1: the month before)."),
 ) -> None:
     """Write deterministic DSN/PASRAU flows (one folder per arrival month) and ground_truth.json."""
     from fixtures.generator import Rates, generate
-    if min(people, employers + bodies, months) <= 0:
-        _fail(GatewayError("people, employers + bodies and months must be positive"))
+    if min(people, employers + bodies, months, reach_back) <= 0:
+        _fail(GatewayError("people, employers + bodies, months and reach-back must be positive"))
     truth = generate(out_dir, people=people, employers=employers, bodies=bodies, months=months, seed=seed,
-                     start=start, rates=Rates(defects=defects))
+                     start=start, rates=Rates(defects=defects, reach_back=reach_back))
     out.print(f"{len(truth.files)} files, {len(truth.revisions)} revisions, {len(truth.defects)} defects "
               f"-> {out_dir}")
 

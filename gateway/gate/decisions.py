@@ -7,7 +7,7 @@ itself is the first applying row of the gate's table (``gateway.gate.table``).""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Iterable
 
@@ -16,11 +16,11 @@ from gateway.gate.notices import notice_of
 from gateway.gate.recovery import plan, sentence as recovery_sentence
 from gateway.gate.table import (GATE_RULES, OFFICER_DECISIONS, OFFICER_RULE, Decision, GateRule, Status,
                                 first_applying)
-from gateway.months import add_months, day_of_instant, month_of_instant, months_between
+from gateway.months import add_months, day_of_instant, month_fr, month_of_instant, months_between
 from gateway.policy import BasePolicy, Policy
 from gateway.records import BaseChange, FloatingFlag, GateDecision, OfficerAnswer, ReferenceBase
 from gateway.values import euros
-from gateway.versioning.bases import base_of, window_sums
+from gateway.versioning.bases import base_of, paid_months, period_start, window_sums
 from gateway.versioning.view import PersonView
 
 
@@ -81,6 +81,26 @@ class _Compared:
     now: ReferenceBase
     change: BaseChange
     label: str
+    paid: tuple[str, ...] = ()                  # the payment period the decision is about
+    others: tuple["_Compared", ...] = field(default=())   # other frozen bases paying the same period
+
+
+def _paying(changes: list[_Compared], start: str) -> _Compared:
+    """Of the changed frozen bases that pay one period, the one the decision is taken on: the base computed for
+    the period's first month, else the latest (the others were published under an earlier policy)."""
+    return next((c for c in changes if c.reference.reference_month == start),
+                max(changes, key=lambda c: c.reference.reference_month))
+
+
+def _period_sentence(compared: _Compared) -> str:
+    paid = compared.paid
+    text = (f"Cette décision vaut pour les mois payés de {month_fr(paid[0])} à {month_fr(paid[-1])}" if len(paid) > 1
+            else f"Cette décision vaut pour le mois payé de {month_fr(paid[0])}")
+    if compared.others:
+        months = ", ".join(other.reference.reference_month for other in compared.others)
+        text += (f" ; elle tient compte aussi des bases publiées pour la même période (mois {months}), qui ne font "
+                 "pas l'objet d'une décision séparée")
+    return f"{text}."
 
 
 def _unstable_months(flags: Iterable[FloatingFlag], unstable_rules: tuple[str, ...]) -> dict[str, float]:
@@ -217,7 +237,8 @@ def _decide(compared: _Compared, person_key: str, previous: GateDecision | None,
     status, notice = _contradictory(choice.decision, choice.rule, change, previous, reference, added, policy, as_of)
     if status is Status.FINAL and notice:
         choice.decision_id = _decision_id(choice.decision_id, "final")
-    explain = f"{choice.explain} {notice}" if notice else choice.explain
+    explain = f"{choice.explain} {_period_sentence(compared)}" if compared.paid else choice.explain
+    explain = f"{explain} {notice}" if notice else explain
     recovery = None
     if choice.decision.refreezes and change.estimated_impact_cents < 0 and policy.recovery is not None:
         recovery = plan(-change.estimated_impact_cents, policy.recovery, choice.officer["spread_months"])
@@ -259,13 +280,24 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
     floating = {flag.key for flag in flags}
     decisions: list[GateDecision] = []
     notices: list[dict] = []
+    # One decision per benefit and payment period: the frozen bases are grouped by the period they pay (several
+    # only when an earlier policy published bases more often than the current one pays).
+    periods: dict[tuple[str, str], list[ReferenceBase]] = {}
     for (benefit, month_m), reference in sorted(frozen.items()):
         if benefit not in gate.benefits or benefit not in paying or (benefit, month_m) in published_now:
             continue
-        compared = _compare(view, reference, base_policies[benefit], policy=policy, as_of=as_of, floating=floating,
-                            unstable=unstable, open_requests=open_requests, estimator=estimator)
-        if compared is None:
+        periods.setdefault((benefit, period_start(month_m, base_policies[benefit])), []).append(reference)
+    for (benefit, start), references in sorted(periods.items()):
+        changes = [compared for compared in (
+            _compare(view, reference, base_policies[benefit], policy=policy, as_of=as_of, floating=floating,
+                     unstable=unstable, open_requests=open_requests, estimator=estimator)
+            for reference in references) if compared is not None]
+        if not changes:
             continue
+        compared = _paying(changes, start)
+        compared = replace(compared, paid=paid_months(start, base_policies[benefit]),
+                           others=tuple(other for other in changes if other is not compared))
+        month_m = compared.reference.reference_month
         previous = last.get((benefit, month_m))
         decision = _decide(compared, view.person_key, previous, policy=policy, as_of=as_of, officer=officer,
                            rules=rules, estimator=estimator, seen=seen,

@@ -3,8 +3,8 @@
 ``load_policy(path)`` reads YAML and validates every field; an unusable file is refused with the
 field and the reason (ConfigurationError), never half-applied. ``DEFAULT_POLICY`` is the shipped file.
 """
-from gateway.policy.model import (BasePolicy, FloatingPolicy, GateBenefit, GatePolicy, Policy, RecoveryPolicy,
+from gateway.policy.model import (PERIOD_MONTHS, BasePolicy, FloatingPolicy, GateBenefit, GatePolicy, Policy, RecoveryPolicy,
                                   default_policy_path, load_policy)
 
-__all__ = ["BasePolicy", "FloatingPolicy", "GateBenefit", "GatePolicy", "Policy", "RecoveryPolicy",
+__all__ = ["PERIOD_MONTHS", "BasePolicy", "FloatingPolicy", "GateBenefit", "GatePolicy", "Policy", "RecoveryPolicy",
            "default_policy_path", "load_policy"]

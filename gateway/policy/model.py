@@ -15,7 +15,10 @@ from gateway.records import AMOUNT_FIELDS, ResourceNature
 
 # When a base's month M comes round: every month, every quarter (M = Jan, Apr, Jul, Oct), every half-year
 # (Jan, Jul) or every year (Jan): with window [-12, -1], ``yearly`` is the calendar year N-1 (IGAS §[164]).
-RECOMPUTE = ("monthly", "quarterly", "half_yearly", "yearly")
+# A base computed for M pays the months of its period, M included: one base per payment period, so that a
+# revision of one paid month is decided once (never by two overlapping bases).
+PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6, "yearly": 12}
+RECOMPUTE = tuple(PERIOD_MONTHS)
 # What the gate does with a change of a frozen base beyond the policy's amounts: ``review`` (the shipped policy:
 # small changes stay frozen, large overpayments go to an officer, arrears pass) or ``droits_figes`` (IGAS
 # §[164], §[167]: beyond a threshold neither the overpayment nor the arrears is regularised; the frozen base
@@ -200,7 +203,7 @@ def _base(benefit: str, r: _Reader) -> BasePolicy:
 ESTIMATORS = ("linear", "openfisca")
 
 
-def _gate(r: _Reader, benefits: tuple[str, ...]) -> GatePolicy:
+def _gate(r: _Reader, bases: tuple[BasePolicy, ...]) -> GatePolicy:
     effective = r.get("effective_from", str)
     if not re.fullmatch(r"20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])", effective):
         r.fail("effective_from", "expected a date YYYY-MM-DD")
@@ -216,7 +219,8 @@ def _gate(r: _Reader, benefits: tuple[str, ...]) -> GatePolicy:
         r.fail("mode", f"expected one of {', '.join(GATE_MODES)}")
     table = r.child("benefits")
     out = {}
-    for benefit in benefits:
+    for base in bases:
+        benefit, period = base.benefit, PERIOD_MONTHS[base.recompute]
         item = table.child(benefit)
         rate = float(item.get("impact_rate", (int, float)))
         if not 0 < rate <= 2:
@@ -227,9 +231,13 @@ def _gate(r: _Reader, benefits: tuple[str, ...]) -> GatePolicy:
         threshold = item.positive("droits_figes_cents") if mode == "droits_figes" else None
         if threshold is not None and threshold <= de_minimis:
             item.fail("droits_figes_cents", "expected a threshold above the de minimis amount")
-        out[benefit] = GateBenefit(impact_rate=rate, paid_months=item.positive("paid_months"),
+        paid = item.positive("paid_months") if "paid_months" in item.data else period
+        if paid != period:
+            item.fail("paid_months", f"expected {period}: a base recomputed {base.recompute} pays the {period} month(s) "
+                                     "of its period (a longer one would overlap the next base and decide a change twice)")
+        out[benefit] = GateBenefit(impact_rate=rate, paid_months=paid,
                                    de_minimis_cents=de_minimis, cap_cents=cap, droits_figes_cents=threshold)
-    extra = sorted(set(table.data) - set(benefits))
+    extra = sorted(set(table.data) - {base.benefit for base in bases})
     if extra:
         table.fail(extra[0], "expected a benefit of the bases section")
     return GatePolicy(effective_from=effective, recovery_limit_months=r.positive("recovery_limit_months"),
@@ -288,5 +296,5 @@ def load_policy(path: str | Path | None = None) -> Policy:
         bases.fail("", "expected at least one benefit")
     base_policies = tuple(_base(str(name), bases.child(str(name))) for name in bases.data)
     return Policy(version=version, digest=hashlib.sha256(text).hexdigest(), floating=_floating(top.child("floating")),
-                  bases=base_policies, gate=_gate(top.child("gate"), tuple(b.benefit for b in base_policies)),
+                  bases=base_policies, gate=_gate(top.child("gate"), base_policies),
                   raw=data, recovery=_recovery(top.child("recovery")) if "recovery" in top.data else None)

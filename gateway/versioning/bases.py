@@ -7,22 +7,28 @@ import hashlib
 from dataclasses import dataclass
 
 from gateway.months import add_months, month_of_instant
-from gateway.policy import BasePolicy
+from gateway.policy import PERIOD_MONTHS, BasePolicy
 from gateway.records import Flow, ReferenceBase, ResourceNature
 from gateway.versioning.view import PersonView
 
 ALLOWANCE = ResourceNature.DAILY_ALLOWANCE.value
 
 
-PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6, "yearly": 12}
+def period_start(month: str, policy: BasePolicy) -> str:
+    """The first month of the payment period (month, quarter, half-year, year) ``month`` is in."""
+    step = PERIOD_MONTHS[policy.recompute]
+    return f"{month[:4]}-{(int(month[5:7]) - 1) // step * step + 1:02d}"
+
+
+def paid_months(month_m: str, policy: BasePolicy) -> tuple[str, ...]:
+    """The months a base computed for ``month_m`` pays: its payment period."""
+    return tuple(add_months(month_m, offset) for offset in range(PERIOD_MONTHS[policy.recompute]))
 
 
 def reference_month(as_of: str, policy: BasePolicy) -> str:
     """The month M a run computes the base of: the first month of the period (quarter, half-year, year) the
     run's month is in, or the run's month itself when the base is recomputed monthly."""
-    month = month_of_instant(as_of)
-    step = PERIOD_MONTHS[policy.recompute]
-    return f"{month[:4]}-{(int(month[5:7]) - 1) // step * step + 1:02d}"
+    return period_start(month_of_instant(as_of), policy)
 
 
 @functools.lru_cache(maxsize=4096)

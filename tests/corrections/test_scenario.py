@@ -40,7 +40,7 @@ def test_the_silent_employers_request_escalates_and_the_forced_value_is_a_regist
     request = open_store(out, None).get(ids["forced"])
     assert [e.action for e in request.events] == ["open", "route", "escalate", "force", "close"]
     versions = [v for v in register.load_all_versions(out / "history" / "register")
-                if v.person_key == request.person_key and v.month == "2025-03"]
+                if v.person_key == request.person_key and v.month == "2025-02"]
     assert [(v.version, v.cause.value, v.net_social_cents) for v in sorted(versions, key=lambda v: v.version)] == [
         (1, "INITIAL", scenario.WRONG), (2, "FORCED", scenario.RIGHT)]
 
@@ -48,7 +48,7 @@ def test_the_silent_employers_request_escalates_and_the_forced_value_is_a_regist
 def test_notices_name_the_months_and_expected_correction_and_the_status_reads_in_french(played):
     out, ids = played
     letter = (out / "outbox" / f"{ids['corrected']}-notice-2025-05-03.txt").read_text()
-    assert "mars 2025" in letter and "annule et remplace" in letter and "3\u202f000,00 €" in letter
+    assert "février 2025" in letter and "annule et remplace" in letter and "3\u202f000,00 €" in letter
     result = CliRunner().invoke(app, ["corrections", "status", ids["corrected"], "--out", str(out)],
                                 terminal_width=200)
     assert result.exit_code == 0 and "la correction vous donne raison" in result.output

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fixtures.generator import generate
+from fixtures.generator import Rates, generate
 from gateway.cli import app
 from gateway.options import Settings
 from gateway.run import run
@@ -29,7 +29,7 @@ def _decisions(out: Path) -> list[dict]:
 def history(tmp_path_factory):
     root = tmp_path_factory.mktemp("gate")
     flows = root / "flows"
-    generate(flows, people=120, employers=6, bodies=2, months=7, seed=19)
+    generate(flows, people=200, employers=12, bodies=2, months=7, seed=19, rates=Rates(reach_back=4))
     manifests = _monthly_runs(flows, root / "a")
     return root, flows, manifests
 
@@ -96,7 +96,7 @@ def test_a_hold_is_released_on_the_next_run_even_when_the_person_sends_nothing_n
         run(Settings((str(flows / arrival),), str(out), TEST_KEY))
     alice = Pseudonymiser(TEST_KEY).person_key(scenario.ALICE.nir, None, None)
     requests = tmp_path / "open.jsonl"
-    requests.write_text(json.dumps({"person_key": alice, "month": "2025-03"}) + "\n")
+    requests.write_text(json.dumps({"person_key": alice, "month": "2025-02"}) + "\n")
     run(Settings((str(flows / "2025-06"),), str(out), TEST_KEY, open_requests=str(requests)))
     held = [d for d in _decisions(out) if d["person_key"] == alice and d["benefit"] == "RSA"]
     assert [d["kind"] for d in held] == ["HOLD_CORRECTION"]

@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from gateway.gate.decisions import OfficerAnswer
 from gateway.gate.recovery import plan, scale_deduction
 from gateway.policy import load_policy
-from tests.gateway.gate.test_gate import _february, _published, _rsa
+from tests.gateway.gate.test_gate import _april, _published, _rsa
 
 RECOVERY = load_policy().recovery
 
@@ -56,15 +56,15 @@ def test_a_regularised_overpayment_carries_its_plan_in_the_decision_and_its_sent
     """+200 € of February resources: -200 € of RSA, regularised, recovered at once (less than a month's 468.30 €);
     an officer's spread of an 800 € overpayment over 6 months: 133.34 € a month, the last 133.30 €."""
     ledger = _published(run_file)
-    [decision] = _rsa(ledger.ingest([_february(run_file, 228000)], "2025-05-20T08:00:00Z"))
+    [decision] = _rsa(ledger.ingest([_april(run_file, 228000)], "2025-07-20T08:00:00Z"))
     assert (decision.kind, decision.recovery_monthly_cents, decision.recovery_months) == ("REGULARISE", 20000, 1)
     assert "une seule retenue de 200,00 €" in decision.explain and "D553-1" in decision.explain
     ledger = _published(run_file)
-    [review] = _rsa(ledger.ingest([_february(run_file, 288000)], "2025-05-20T08:00:00Z"))
+    [review] = _rsa(ledger.ingest([_april(run_file, 288000)], "2025-07-20T08:00:00Z"))
     assert review.recovery_months is None                  # an officer decides first: no plan yet
     ledger.officer = {review.decision_id: OfficerAnswer(review.decision_id, "spread", 6, "Étalement demandé",
-                                                        "agent-12", "2025-05-22T10:00:00Z")}
-    [spread] = _rsa(ledger.ingest([], "2025-05-23T08:00:00Z"))
+                                                        "agent-12", "2025-07-22T10:00:00Z")}
+    [spread] = _rsa(ledger.ingest([], "2025-07-23T08:00:00Z"))
     assert (spread.recovery_monthly_cents, spread.recovery_months) == (13334, 6)
     assert "la dernière de 133,30 €" in spread.explain
 
@@ -72,5 +72,5 @@ def test_a_regularised_overpayment_carries_its_plan_in_the_decision_and_its_sent
 def test_arrears_and_frozen_changes_carry_no_plan(run_file):
     for net_social, kind in ((108000, "REGULARISE"), (210000, "FREEZE_DE_MINIMIS")):
         ledger = _published(run_file)
-        [decision] = _rsa(ledger.ingest([_february(run_file, net_social)], "2025-05-20T08:00:00Z"))
+        [decision] = _rsa(ledger.ingest([_april(run_file, net_social)], "2025-07-20T08:00:00Z"))
         assert decision.kind == kind and decision.recovery_months is None and "retenue" not in decision.explain

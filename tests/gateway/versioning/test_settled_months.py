@@ -20,11 +20,11 @@ BUCKET_TABLES = ("contributions", "mentions", "versions", "frozen", "decisions")
 
 
 def _short_policy(tmp_path: Path) -> str:
-    """The default policy with one-month windows, one paid month and a one-month recovery limit: months
+    """The default policy with one-month windows recomputed monthly (one paid month) and a one-month recovery limit: months
     are settled after 5 months instead of 42, so that a few months of flows reach settled months."""
     text = DEFAULT_POLICY.read_text()
     text = re.sub(r"window: \[-?\d+, -?\d+\]", "window: [-1, -1]", text)
-    text = re.sub(r"paid_months: \d+", "paid_months: 1", text)
+    text = re.sub(r"recompute: \w+", "recompute: monthly", text)
     text = re.sub(r"recovery_limit_months: \d+", "recovery_limit_months: 1", text)
     path = tmp_path / "short.yaml"
     path.write_text(text)
