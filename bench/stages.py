@@ -199,8 +199,7 @@ def monthly_register(folder: str):
     first of its month into the buckets of the months before (held in memory), the bases published so far
     frozen for the gate. Yields (lines read, gate decisions taken) per month. Close to what monthly runs decide,
     not the same: a run also revisits buckets with nothing arriving but decisions pending, and flags with the
-    declarants' revision rates of the months before (on the 217 k-line bench flows: 227 decisions here, 233 in
-    six monthly ``drm-gateway run --arrival folder`` runs)."""
+    declarants' revision rates of the months before."""
     from gateway.bucket import committed, process_bucket
     from gateway.versioning.register import BucketState
     registry, pseudonyms = _registry(), Pseudonymiser(DEMO_KEY)

@@ -486,7 +486,7 @@ def fixtures_generate(
     seed: int = typer.Option(1, "--seed"),
     start: str = typer.Option("2025-01", "--start", help="First main month, YYYY-MM."),
     defects: float = typer.Option(0.0, "--defects", help="Share of DSN files receiving one injected defect."),
-    reach_back: int = typer.Option(1, "--reach-back", help="How many months back a regularisation, back pay or "
+    reach_back: int = typer.Option(4, "--reach-back", help="How many months back a regularisation, back pay or "
                                                            "net-social correction may reach (1: the month before)."),
 ) -> None:
     """Write deterministic DSN/PASRAU flows (one folder per arrival month) and ground_truth.json."""

@@ -280,28 +280,16 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
     floating = {flag.key for flag in flags}
     decisions: list[GateDecision] = []
     notices: list[dict] = []
-    # One decision per benefit and payment period: the frozen bases are grouped by the period they pay (several
-    # only when an earlier policy published bases more often than the current one pays).
-    periods: dict[tuple[str, str], list[ReferenceBase]] = {}
-    for (benefit, month_m), reference in sorted(frozen.items()):
-        if benefit not in gate.benefits or benefit not in paying or (benefit, month_m) in published_now:
+    for (benefit, start), references in _periods(frozen, published_now, base_policies, gate.benefits, paying):
+        compared = _period_change(references, start, base_policies[benefit], view=view, policy=policy, as_of=as_of,
+                                  floating=floating, unstable=unstable, open_requests=open_requests,
+                                  estimator=estimator)
+        if compared is None:
             continue
-        periods.setdefault((benefit, period_start(month_m, base_policies[benefit])), []).append(reference)
-    for (benefit, start), references in sorted(periods.items()):
-        changes = [compared for compared in (
-            _compare(view, reference, base_policies[benefit], policy=policy, as_of=as_of, floating=floating,
-                     unstable=unstable, open_requests=open_requests, estimator=estimator)
-            for reference in references) if compared is not None]
-        if not changes:
-            continue
-        compared = _paying(changes, start)
-        compared = replace(compared, paid=paid_months(start, base_policies[benefit]),
-                           others=tuple(other for other in changes if other is not compared))
-        month_m = compared.reference.reference_month
-        previous = last.get((benefit, month_m))
+        reference, key = compared.reference, (benefit, compared.reference.reference_month)
+        previous = last.get(key)
         decision = _decide(compared, view.person_key, previous, policy=policy, as_of=as_of, officer=officer,
-                           rules=rules, estimator=estimator, seen=seen,
-                           answered_before=(answered or {}).get((benefit, month_m)))
+                           rules=rules, estimator=estimator, seen=seen, answered_before=(answered or {}).get(key))
         if _decided_already(previous, reference, decision):
             continue                                  # no second event
         decisions.append(decision)
@@ -311,3 +299,27 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
         if Decision(decision.kind).refreezes and decision.status == Status.FINAL.value:
             published.append(compared.now)             # the regularised base is the new frozen reference
     return published, decisions, notices
+
+
+def _periods(frozen: dict[tuple[str, str], ReferenceBase], published_now: set[tuple[str, str]],
+             base_policies: dict[str, BasePolicy], gated: dict, paying: set[str],
+             ) -> list[tuple[tuple[str, str], list[ReferenceBase]]]:
+    """The frozen bases to re-examine, by (benefit, first month of the payment period they pay): one decision per
+    benefit and period (a period holds several bases only when an earlier policy published them more often)."""
+    periods: dict[tuple[str, str], list[ReferenceBase]] = {}
+    for (benefit, month_m), reference in sorted(frozen.items()):
+        if benefit in gated and benefit in paying and (benefit, month_m) not in published_now:
+            periods.setdefault((benefit, period_start(month_m, base_policies[benefit])), []).append(reference)
+    return sorted(periods.items())
+
+
+def _period_change(references: list[ReferenceBase], start: str, base_policy: BasePolicy, *, view: PersonView,
+                   **compare) -> _Compared | None:
+    """The change the period's decision is taken on, with the other changed bases of the period, or None."""
+    changes = [compared for compared in (_compare(view, reference, base_policy, **compare) for reference in references)
+               if compared is not None]
+    if not changes:
+        return None
+    compared = _paying(changes, start)
+    return replace(compared, paid=paid_months(start, base_policy),
+                   others=tuple(other for other in changes if other is not compared))

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fixtures.generator import Rates, generate
+from fixtures.generator import generate
 from gateway.cli import app
 from gateway.options import Settings
 from gateway.run import run
@@ -29,7 +29,7 @@ def _decisions(out: Path) -> list[dict]:
 def history(tmp_path_factory):
     root = tmp_path_factory.mktemp("gate")
     flows = root / "flows"
-    generate(flows, people=200, employers=12, bodies=2, months=7, seed=19, rates=Rates(reach_back=4))
+    generate(flows, people=200, employers=12, bodies=2, months=7, seed=19, )
     manifests = _monthly_runs(flows, root / "a")
     return root, flows, manifests
 

@@ -23,36 +23,38 @@ def _bases(result):
     return {b.benefit: b for b in result.derived.bases}
 
 
-def test_the_reference_month_is_the_quarter_for_housing_aid_and_the_month_for_rsa():
+def test_the_reference_month_is_the_first_month_of_the_quarter_for_housing_aid_rsa_and_pa():
+    """The quarterly declaration fixes RSA and PA for three months, as housing aid is: one base per quarter."""
     ledger = Ledger()
-    al, rsa = (next(b for b in ledger.policy.bases if b.benefit == name) for name in ("AL", "RSA"))
-    assert reference_month("2025-05-20T00:00:00Z", al) == "2025-04"
-    assert reference_month("2025-05-20T00:00:00Z", rsa) == "2025-05"
+    for name in ("AL", "RSA", "PA"):
+        policy = next(b for b in ledger.policy.bases if b.benefit == name)
+        assert reference_month("2025-05-20T00:00:00Z", policy) == "2025-04"
+        assert reference_month("2025-07-01T00:00:00Z", policy) == "2025-07"
 
 
 def test_rsa_and_pa_use_net_social_over_m4_to_m2_and_al_net_taxable_less_ten_percent(run_file):
     ledger = Ledger()
-    for number in (1, 2, 3, 4):
+    for number in (3, 4, 5, 6):
         result = _month(run_file, ledger, date(2025, number, 1), f"2025-{number + 1:02d}-05T08:00:00Z")
-    bases = _bases(result)                          # as of 2025-05-05: RSA M = 2025-05, AL M = 2025-04
+    bases = _bases(result)                          # as of 2025-07-05: M = 2025-07 for every benefit
     rsa = bases["RSA"]
-    assert (rsa.window_first, rsa.window_last) == ("2025-01", "2025-03")
+    assert (rsa.window_first, rsa.window_last) == ("2025-03", "2025-05")
     assert rsa.total_cents == 3 * 208000 and rsa.base_cents == 3 * 208000 and rsa.months_declared == 3
-    assert rsa.monthly_cents == "2025-01:208000 2025-02:208000 2025-03:208000"
+    assert rsa.monthly_cents == "2025-03:208000 2025-04:208000 2025-05:208000"
     assert len(rsa.versions_used.split()) == 3
-    assert (bases["RSA_M3_M1"].window_first, bases["RSA_M3_M1"].window_last) == ("2025-02", "2025-04")
+    assert (bases["RSA_M3_M1"].window_first, bases["RSA_M3_M1"].window_last) == ("2025-04", "2025-06")
     assert bases["RSA_M3_M1"].total_cents == 3 * 208000
-    al = bases["AL"]                                 # M-13..M-2 of April 2025: 2024-03..2025-02
-    assert (al.window_first, al.window_last) == ("2024-03", "2025-02")
-    assert al.total_cents == 2 * 210000 and al.deduction_cents == 2 * 21000 and al.base_cents == 2 * 189000
+    al = bases["AL"]                                 # M-13..M-2 of July 2025: 2024-06..2025-05
+    assert (al.window_first, al.window_last) == ("2024-06", "2025-05")
+    assert al.total_cents == 3 * 210000 and al.deduction_cents == 3 * 21000 and al.base_cents == 3 * 189000
 
 
 def test_a_negative_month_counts_as_zero_for_rsa(run_file):
     ledger = Ledger()
     _month(run_file, ledger, date(2025, 1, 1), "2025-02-05T08:00:00Z", net_social=-50000)
     _month(run_file, ledger, date(2025, 2, 1), "2025-03-05T08:00:00Z")
-    rsa = next(b for b in ledger.at("2025-05-05T08:00:00Z").bases if b.benefit == "RSA")
-    assert rsa.monthly_cents == "2025-01:0 2025-02:208000 2025-03:0" and rsa.total_cents == 208000
+    rsa = next(b for b in ledger.at("2025-05-05T08:00:00Z").bases if b.benefit == "RSA")   # M = April
+    assert rsa.monthly_cents == "2024-12:0 2025-01:0 2025-02:208000" and rsa.total_cents == 208000
 
 
 def test_the_floating_share_is_the_part_of_the_base_from_flagged_months(run_file):
@@ -66,8 +68,8 @@ def test_the_floating_share_is_the_part_of_the_base_from_flagged_months(run_file
     result = _month(run_file, ledger, date(2025, 3, 1), "2025-04-05T08:00:00Z")
     assert [v.month for v in result.versions] == ["2025-03"]
     rsa = next(b for b in ledger.at("2025-05-05T08:00:00Z").bases if b.benefit == "RSA")
-    assert rsa.total_cents == 208000 + 100000 + 208000
-    assert rsa.floating_cents == 100000 and rsa.floating_share == round(100000 / 516000, 4)
+    assert rsa.total_cents == 208000 + 100000                   # M = April: December..February
+    assert rsa.floating_cents == 100000 and rsa.floating_share == round(100000 / 308000, 4)
 
 
 def test_a_daily_allowance_paid_through_payroll_and_by_the_paying_body_counts_once(run_file):
@@ -80,9 +82,9 @@ def test_a_daily_allowance_paid_through_payroll_and_by_the_paying_body_counts_on
     pasrau = run_file(B.a_pasrau_file((PERSON, [ij]), siret=BODY, main_month=march), "pasrau.dsn")
     ledger = Ledger()
     ledger.ingest([dsn, pasrau], "2026-04-05T08:00:00Z")
-    bases = {b.benefit: b for b in ledger.at("2026-05-05T08:00:00Z").bases}
+    bases = {b.benefit: b for b in ledger.at("2026-07-05T08:00:00Z").bases}
     assert bases["RSA"].double_counted_cents == 84000
-    assert bases["RSA"].monthly_cents.split()[-1] == f"2026-03:{208000 + 84000 - 84000}"
+    assert bases["RSA"].monthly_cents.split()[0] == f"2026-03:{208000 + 84000 - 84000}"   # M = July: March..May
     al = next(b for b in ledger.at("2026-07-05T08:00:00Z").bases if b.benefit == "AL")
     assert al.double_counted_cents == 0              # net taxable excludes subrogated allowances
 
@@ -142,28 +144,28 @@ def test_under_p25v01_a_subrogation_period_counts_the_paying_bodys_allowances_on
     the employer's 2 080.00 of net social (the maintained salary) + the body's 840.00 paid to the employer
     = 2 080.00, not 2 920.00."""
     rsa = _rsa(run_file, _march_dsn(2025, subrogation=True), date(2025, 3, 25), "2025-04-05T08:00:00Z",
-               "2025-05-05T08:00:00Z")
-    assert rsa.monthly_cents.split()[-1] == "2025-03:208000" and rsa.double_counted_cents == 84000
+               "2025-07-05T08:00:00Z")
+    assert rsa.monthly_cents.split()[0] == "2025-03:208000" and rsa.double_counted_cents == 84000
 
 
 def test_allowances_the_body_pays_the_month_after_a_subrogated_month_are_counted_once(run_file):
     """The body pays on 10 April for the March absence: April loses the 840.00 (paid to the employer), March
-    keeps the salary. RSA at 5 June 2025 (M-4..M-2 = February..April): March 2 080.00, April 0."""
+    keeps the salary. RSA at 5 July 2025 (M-4..M-2 = March..May): March 2 080.00, April 0."""
     rsa = _rsa(run_file, _march_dsn(2025, subrogation=True), date(2025, 4, 10), "2025-04-15T08:00:00Z",
-               "2025-06-05T08:00:00Z")
-    assert rsa.monthly_cents.split()[1:] == ["2025-03:208000", "2025-04:0"] and rsa.double_counted_cents == 84000
+               "2025-07-05T08:00:00Z")
+    assert rsa.monthly_cents.split()[:2] == ["2025-03:208000", "2025-04:0"] and rsa.double_counted_cents == 84000
 
 
 def test_a_type_10_amount_matches_the_bodys_allowances_of_the_next_month_too(run_file):
     """P26V01: the employer declares 840.00 of subrogated allowances inside March's net social; the body pays
     them on 10 April 2026: April 0, March 2 080.00."""
     dsn = _march_dsn(2026, subrogation=False, type_10=84000, norm="P26V01")
-    rsa = _rsa(run_file, dsn, date(2026, 4, 10), "2026-04-15T08:00:00Z", "2026-06-05T08:00:00Z")
-    assert rsa.monthly_cents.split()[1:] == ["2026-03:208000", "2026-04:0"] and rsa.double_counted_cents == 84000
+    rsa = _rsa(run_file, dsn, date(2026, 4, 10), "2026-04-15T08:00:00Z", "2026-07-05T08:00:00Z")
+    assert rsa.monthly_cents.split()[:2] == ["2026-03:208000", "2026-04:0"] and rsa.double_counted_cents == 84000
 
 
 def test_allowances_without_subrogation_are_the_claimants_own_income(run_file):
     """No subrogation: the body paid the claimant: March 2 080.00 + 840.00 = 2 920.00."""
     rsa = _rsa(run_file, _march_dsn(2025, subrogation=False), date(2025, 3, 25), "2025-04-05T08:00:00Z",
-               "2025-05-05T08:00:00Z")
-    assert rsa.monthly_cents.split()[-1] == "2025-03:292000" and rsa.double_counted_cents == 0
+               "2025-07-05T08:00:00Z")
+    assert rsa.monthly_cents.split()[0] == "2025-03:292000" and rsa.double_counted_cents == 0

@@ -58,7 +58,7 @@ ANSWER = {"decision_id": "d" * 24, "action": "keep-frozen", "spread_months": Non
 def _history(tmp_path: Path, months: int) -> list[Path]:
     flows = tmp_path / "flows"
     generate(flows, people=40, employers=3, bodies=1, months=months, seed=23,
-             rates=Rates(late=0.2, replacement=0.3, regularisation=0.1, net_social_correction=0.1))
+             rates=Rates(late=0.2, replacement=0.3, regularisation=0.1, net_social_correction=0.1, reach_back=1))
     return sorted(p for p in flows.iterdir() if p.is_dir())
 
 

@@ -56,8 +56,8 @@ def test_an_older_declaration_arriving_after_a_newer_one_adds_no_version_but_is_
                   "2025-04-05T08:00:00Z")
     result = ledger.ingest([_dsn(run_file, "m1.dsn", (PERSON, [B.a_payment()]))], "2025-04-20T08:00:00Z")
     assert result.versions == [] and len(ledger.declarations) == 2
-    assert [b.monthly_cents.split()[-1] for b in ledger.at("2025-05-05T08:00:00Z").bases if b.benefit == "RSA"] == [
-        "2025-03:150000"]
+    assert [b.monthly_cents.split()[0] for b in ledger.at("2025-07-05T08:00:00Z").bases if b.benefit == "RSA"] == [
+        "2025-03:150000"]                               # M = July: March..May
 
 
 def test_the_same_file_twice_in_one_run_and_again_later_adds_nothing(tmp_path):
