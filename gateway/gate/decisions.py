@@ -297,7 +297,8 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
         if notice is not None:
             notices.append(notice)
         if Decision(decision.kind).refreezes and decision.status == Status.FINAL.value:
-            published.append(compared.now)             # the regularised base is the new frozen reference
+            # The regularised base is the new frozen reference (and so are the period's other bases, decided with it).
+            published.extend([compared.now, *(other.now for other in compared.others)])
     return published, decisions, notices
 
 

@@ -355,6 +355,13 @@ def test_bases_published_monthly_under_an_earlier_policy_are_decided_once_per_qu
     assert [(d.reference_month, d.estimated_impact_cents) for d in rsa] == [("2025-06", -20000), ("2025-07", -20000)]
     assert "mois payés de avril 2025 à juin 2025" in rsa[0].explain and "(mois 2025-05)" in rsa[0].explain
     assert "mois payés de juillet 2025 à septembre 2025" in rsa[1].explain and "(mois" not in rsa[1].explain
+    # Both overpayments are notified, final 20 days later; then the period's bases are all the new reference: the
+    # second quarter is not decided again on May's base.
+    assert [d.status for d in rsa] == ["NOTIFIED", "NOTIFIED"]
+    final = ledger.ingest([], "2025-08-10T08:00:00Z")
+    assert sorted((d.reference_month, d.status) for d in final.derived.decisions if d.benefit == "RSA") == [
+        ("2025-06", "FINAL"), ("2025-07", "FINAL")]
+    assert [d for d in ledger.ingest([], "2025-08-11T08:00:00Z").derived.decisions if d.benefit == "RSA"] == []
 
 
 def test_a_base_cannot_pay_longer_than_its_update_period(tmp_path):
