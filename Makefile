@@ -16,8 +16,8 @@ install: $(VENV)/.installed
 
 run: install
 	$(VENV)/bin/drm-gateway run --out $(OUT) --arrival folder --insecure-demo-key
-	@echo "The frozen-effects gate: a generated 7-month history (seed 19), replayed one arrival month at a time"
-	$(VENV)/bin/drm-gateway fixtures generate --people 200 --employers 12 --bodies 2 --months 7 --seed 19 \
+	@echo "The frozen-effects gate: a generated 7-month history (seed 7), replayed one arrival month at a time"
+	$(VENV)/bin/drm-gateway fixtures generate --people 200 --employers 12 --bodies 2 --months 7 --seed 7 \
 	    --out $(GATE)-flows
 	$(VENV)/bin/drm-gateway run $(GATE)-flows --out $(GATE) --arrival folder --replay --insecure-demo-key
 

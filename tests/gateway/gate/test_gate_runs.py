@@ -29,7 +29,7 @@ def _decisions(out: Path) -> list[dict]:
 def history(tmp_path_factory):
     root = tmp_path_factory.mktemp("gate")
     flows = root / "flows"
-    generate(flows, people=200, employers=12, bodies=2, months=7, seed=19, )
+    generate(flows, people=200, employers=12, bodies=2, months=7, seed=7)
     manifests = _monthly_runs(flows, root / "a")
     return root, flows, manifests
 
