@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
+from typing import Mapping
 
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -55,6 +60,105 @@ def review_queue(register: Path) -> list[dict]:
     queue = [d for d in _latest_decisions(register).values() if d["kind"] == "REVIEW_CAP"
              and d["decision_id"] not in answered]
     return sorted(queue, key=lambda d: (d["estimated_impact_cents"], d["decision_id"]))
+
+
+REVIEW_PAGE_SIZE = 25
+BENEFIT_LABELS = {"AL": "aide au logement", "RSA": "RSA", "PA": "prime d'activité"}
+# Estimated overpayment bands (cents): [low, high).
+BANDS = {"lt1000": ("moins de 1 000 €", 0, 100000), "1000-3000": ("de 1 000 à 3 000 €", 100000, 300000),
+         "gt3000": ("plus de 3 000 €", 300000, None)}
+SORTS = {"amount": "montant (le plus élevé d'abord)", "age": "ancienneté (la plus ancienne d'abord)",
+         "benefit": "prestation"}
+ASSIGNED = {"": "toutes", "me": "mes décisions", "none": "non attribuées"}
+_SIRET_OR_SIREN = re.compile(r"[0-9]{9}([0-9]{5})?")
+_USERNAME = re.compile(r"[A-Za-z0-9._-]{2,40}")
+
+
+@dataclass(frozen=True)
+class ReviewQuery:
+    """The review queue's filters, sort and page, from the URL: a value that is not one of the known ones is
+    dropped (never echoed back)."""
+
+    benefit: str = ""
+    band: str = ""
+    declarant: str = ""
+    min_days: int = 0
+    assignee: str = ""          # "", "me", "none" or a supervisor's user name
+    sort: str = "amount"
+    page: int = 1
+    claimant: bool = False      # only the claimant searched for (kept in the session, never in the URL)
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str]) -> "ReviewQuery":
+        def number(name: str, high: int) -> int:
+            value = str(params.get(name, ""))
+            return min(int(value), high) if value.isdigit() and len(value) < 7 else 0
+        declarant = str(params.get("declarant", "")).replace(" ", "")
+        assignee = str(params.get("assignee", ""))
+        return cls(benefit=str(params.get("benefit", "")) if params.get("benefit") in BENEFIT_LABELS else "",
+                   band=str(params.get("band", "")) if params.get("band") in BANDS else "",
+                   declarant=declarant if _SIRET_OR_SIREN.fullmatch(declarant) else "",
+                   min_days=number("min_days", 3650),
+                   assignee=assignee if assignee in ASSIGNED or _USERNAME.fullmatch(assignee) else "",
+                   sort=str(params.get("sort")) if params.get("sort") in SORTS else "amount",
+                   page=max(1, number("page", 100000)), claimant=params.get("claimant") == "1")
+
+    def link(self, **changes) -> dict:
+        """The query string of this query with ``changes`` (for page and sort links)."""
+        query = replace(self, **changes)
+        values = {"benefit": query.benefit, "band": query.band, "declarant": query.declarant,
+                  "min_days": query.min_days or "", "assignee": query.assignee, "sort": query.sort,
+                  "page": query.page, "claimant": "1" if query.claimant else ""}
+        return {name: value for name, value in values.items() if value not in ("", None)}
+
+
+def _declarants_of(register: Path, queue: list[dict]) -> dict[str, tuple[str, ...]]:
+    """Decision id -> the declarants of the versions that changed its base."""
+    wanted = {version for d in queue for version in (d["versions_added"] or "").split()}
+    if not wanted:
+        return {}
+    by_version = {v["version_id"]: v["declarant_id"] for v in register_store.load_all(register, "versions")
+                  if v["version_id"] in wanted}
+    return {d["decision_id"]: tuple(sorted({by_version[v] for v in (d["versions_added"] or "").split()
+                                             if v in by_version})) for d in queue}
+
+
+def _kept(row: dict, query: ReviewQuery, username: str, claimant: str | None) -> bool:
+    low, high = BANDS[query.band][1:] if query.band else (0, None)
+    assignee = {"me": username, "none": ""}.get(query.assignee, query.assignee)
+    return ((not query.benefit or row["benefit"] == query.benefit)
+            and low <= row["overpayment_cents"] and (high is None or row["overpayment_cents"] < high)
+            and (not query.declarant or any(d.startswith(query.declarant) for d in row["declarants"]))
+            and row["days"] >= query.min_days
+            and (not query.assignee or row["assignee"] == assignee)
+            and (not query.claimant or row["person_key"] == claimant))
+
+
+def review_page(register: Path, query: ReviewQuery, *, assigned: dict[str, str], username: str, today: date,
+                claimant: str | None = None) -> dict:
+    """One page of the REVIEW_CAP decisions waiting for an officer, filtered and sorted on the server."""
+    queue = review_queue(register)
+    declarants = _declarants_of(register, queue)
+    rows = []
+    for d in queue:
+        row = {**d, "overpayment_cents": -d["estimated_impact_cents"],
+               "days": (today - date.fromisoformat(d["as_of"][:10])).days,
+               "declarants": declarants.get(d["decision_id"], ()), "assignee": assigned.get(d["decision_id"], ""),
+               "benefit_label": BENEFIT_LABELS.get(d["benefit"], d["benefit"])}
+        if _kept(row, query, username, claimant):
+            rows.append(row)
+    order = {"amount": lambda r: (-r["overpayment_cents"], r["decision_id"]),
+             "age": lambda r: (-r["days"], -r["overpayment_cents"], r["decision_id"]),
+             "benefit": lambda r: (r["benefit"], -r["overpayment_cents"], r["decision_id"])}[query.sort]
+    rows.sort(key=order)
+    pages = max(1, math.ceil(len(rows) / REVIEW_PAGE_SIZE))
+    page = min(query.page, pages)
+    return {"rows": rows[(page - 1) * REVIEW_PAGE_SIZE: page * REVIEW_PAGE_SIZE], "total": len(rows),
+            "waiting": len(queue), "page": page, "pages": pages}
+
+
+def decision_ids(register: Path) -> set[str]:
+    return {d["decision_id"] for d in register_store.load_all(register, "decisions")}
 
 
 def decision(register: Path, decision_id: str) -> dict | None:

@@ -127,3 +127,36 @@ def audit_trail(store: CorrectionStore, limit: int = 200) -> list[AuditEntry]:
     from sqlalchemy import select
     with store.transaction() as session:
         return list(session.scalars(select(AuditEntry).order_by(AuditEntry.audit_id.desc()).limit(limit)))
+
+
+def assign(store: CorrectionStore, decision_ids: list[str], assignee: str, *, by: str) -> None:
+    """Assign decisions waiting for an officer to ``assignee`` (an active supervisor: the role that decides them);
+    an empty ``assignee`` releases them."""
+    from corrections.model import Assignment
+    with store.transaction() as session:
+        if assignee:
+            user = session.get(User, assignee)
+            if user is None or not user.active or user.role != "supervisor":
+                raise InvalidRequestError(f"assignee @ {assignee}: expected an active supervisor",
+                                          code=ErrorCode.NOT_A_SUPERVISOR)
+        for decision_id in decision_ids:
+            row = session.get(Assignment, decision_id)
+            if not assignee:
+                if row is not None:
+                    session.delete(row)
+            elif row is None:
+                session.add(Assignment(decision_id=decision_id, assignee=assignee, assigned_by=by, at=now_iso()))
+            else:
+                row.assignee, row.assigned_by, row.at = assignee, by, now_iso()
+
+
+def assignments(store: CorrectionStore) -> dict[str, str]:
+    """Decision id -> the supervisor it is assigned to."""
+    from sqlalchemy import select
+    from corrections.model import Assignment
+    with store.transaction() as session:
+        return {row.decision_id: row.assignee for row in session.scalars(select(Assignment))}
+
+
+def supervisors(store: CorrectionStore) -> list[str]:
+    return [user.username for user in users(store) if user.active and user.role == "supervisor"]

@@ -18,12 +18,14 @@ from console.users import current
 from corrections.store import CorrectionStore
 from gateway.errors import ErrorCode
 from gateway.layout import RunLayout
+from gateway.months import month_fr
 from gateway.values import euros
 
 # Autoescape for every template whatever its name (the default selection misses "*.html.j2").
 TEMPLATES = Jinja2Templates(env=Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                                             autoescape=True))
 TEMPLATES.env.filters["euros"] = euros
+TEMPLATES.env.filters["month_fr"] = month_fr
 # Sent with every response: no script at all, nothing loaded from elsewhere, never framed. Inline styles only
 # (the page's own and the charts' SVG attributes).
 SECURITY_HEADERS = {
@@ -51,6 +53,7 @@ FRENCH = {
     ErrorCode.SELF_DEACTIVATION: "Vous ne pouvez pas désactiver votre propre compte : demandez-le à un autre "
                                  "administrateur.",
     ErrorCode.LAST_ADMIN: "C'est le dernier administrateur actif : créez ou réactivez d'abord un autre administrateur.",
+    ErrorCode.NOT_A_SUPERVISOR: "Une décision ne peut être confiée qu'à un superviseur actif.",
     ErrorCode.SAME_AS_DECLARED: "Le montant indiqué est celui déjà déclaré : il n'y a rien à corriger. Confirmez si la "
                                 "contestation porte sur autre chose (le mois de rattachement, par exemple).",
 }
@@ -138,8 +141,10 @@ VIEW, ACT, DECIDE, USERS = Officer("view"), Officer("act"), Officer("decide"), O
 
 async def form(request: Request) -> dict:
     """The posted form, once its CSRF token matches the session's (a dependency)."""
-    values = dict(await request.form())
+    posted = await request.form()
+    values = dict(posted)
     expected = request.session.get("csrf", "")
     if not expected or not hmac.compare_digest(str(values.get("csrf", "")), expected):
         raise Denied("Formulaire expiré ou invalide (jeton de sécurité) : rechargez la page et recommencez.")
+    values["ids"] = [str(item) for item in posted.getlist("ids")]        # the items ticked in a list
     return values

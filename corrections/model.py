@@ -107,3 +107,13 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(80))
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Assignment(Base):
+    """Who a gate decision waiting for an officer is assigned to (the console's "my items")."""
+
+    __tablename__ = "assignments"
+    decision_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    assignee: Mapped[str] = mapped_column(String(40))
+    assigned_by: Mapped[str] = mapped_column(String(40))
+    at: Mapped[str] = mapped_column(String(25))

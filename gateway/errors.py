@@ -27,6 +27,7 @@ class ErrorCode(str, enum.Enum):
     SELF_DEACTIVATION = "SELF_DEACTIVATION"
     LAST_ADMIN = "LAST_ADMIN"
     SAME_AS_DECLARED = "SAME_AS_DECLARED"
+    NOT_A_SUPERVISOR = "NOT_A_SUPERVISOR"
 
 
 class GatewayError(Exception):

@@ -21,6 +21,28 @@ NIR13 = re.compile(r"^[12][0-9]{2}(0[1-9]|1[0-2]|[2-9][0-9])(0[1-9]|[1-9][0-9]|2
 router = APIRouter()
 
 
+def checked_nir(values: dict) -> tuple[str, str | None]:
+    """The NIR typed in a form (spaces dropped), or the French sentence saying why it cannot be one."""
+    nir = re.sub(r"\s", "", str(values.get("nir", ""))).upper()
+    if len(nir) == 15 and not stdnum_nir.is_valid(nir):
+        return nir, "La clé de ce numéro est incorrecte."
+    if not NIR13.match(nir[:13]) or len(nir) not in (13, 15):
+        return nir, "Numéro de sécurité sociale invalide (13 caractères, ou 15 avec la clé)."
+    return nir, None
+
+
+@router.post("/person/open")
+async def person_open(request: Request, name: str = Depends(VIEW), values: dict = Depends(form),
+                      settings: ConsoleConfig = Depends(config)):
+    """A claimant's page from a list (the pseudonym is posted, never put in a URL)."""
+    key = str(values.get("person_key", ""))
+    if not re.fullmatch(r"[0-9a-f]{32}", key):
+        return RedirectResponse("/person", status_code=303)
+    request.session["person"], request.session["person_nir"] = key, None
+    audit(settings.store, name, "person:open", key[:16], "ok")
+    return RedirectResponse("/person/view", status_code=303)
+
+
 @router.get("/person", response_class=HTMLResponse)
 async def person_search(request: Request, _: str = Depends(VIEW)):
     return page(request, "person_search.html.j2")
@@ -29,12 +51,9 @@ async def person_search(request: Request, _: str = Depends(VIEW)):
 @router.post("/person")
 async def person_find(request: Request, name: str = Depends(VIEW), values: dict = Depends(form),
                       settings: ConsoleConfig = Depends(config)):
-    nir = re.sub(r"\s", "", str(values.get("nir", ""))).upper()
-    if len(nir) == 15 and not stdnum_nir.is_valid(nir):
-        return page(request, "person_search.html.j2", status=400, error="La clé de ce numéro est incorrecte.")
-    if not NIR13.match(nir[:13]) or len(nir) not in (13, 15):
-        return page(request, "person_search.html.j2", status=400,
-                    error="Numéro de sécurité sociale invalide (13 caractères, ou 15 avec la clé).")
+    nir, error = checked_nir(values)
+    if error:
+        return page(request, "person_search.html.j2", status=400, error=error)
     request.session["person"] = Pseudonymiser(settings.pseudonym_key).person_key(nir[:13], None, None)
     request.session["person_nir"] = mask_nir(nir)
     audit(settings.store, name, "person:lookup", request.session["person"][:16], "ok")
@@ -47,7 +66,7 @@ async def person_view(request: Request, _: str = Depends(VIEW), settings: Consol
     if not key:
         return RedirectResponse("/person", status_code=303)
     found = data.person(settings.out, settings.register, key)
-    return page(request, "person.html.j2", p=found, nir=request.session.get("person_nir"),
+    return page(request, "person.html.j2", p=found, nir=request.session.get("person_nir"), p_key=key,
                 chart=data.timeline_chart(found["versions"]), requests=settings.store.list(person_key=key))
 
 

@@ -1,16 +1,20 @@
 """The dashboard, the quarantine by declarant and the queue of gate decisions waiting for an officer."""
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from console import data
-from console.users import audit
-from console.web import DECIDE, VIEW, ConsoleConfig, config, form, french, message, page
+from console.routes.person import checked_nir
+from console.users import assign, assignments, audit, supervisors
+from console.web import DECIDE, PERMISSIONS, VIEW, ConsoleConfig, config, form, french, message, page
 from corrections import service
 from corrections.store import now_iso
 from gateway.errors import GatewayError
+from gateway.pseudonym import Pseudonymiser, mask_nir
 
 router = APIRouter()
 
@@ -33,8 +37,74 @@ async def quarantine(request: Request, _: str = Depends(VIEW), settings: Console
 
 
 @router.get("/review", response_class=HTMLResponse)
-async def review(request: Request, _: str = Depends(VIEW), settings: ConsoleConfig = Depends(config)):
-    return page(request, "review.html.j2", queue=data.review_queue(settings.register))
+async def review(request: Request, name: str = Depends(VIEW), settings: ConsoleConfig = Depends(config)):
+    """The REVIEW_CAP decisions waiting for an officer: filtered, sorted and paged on the server. The decision
+    and assignment controls are on the page only for the roles that may use them."""
+    query = data.ReviewQuery.parse(request.query_params)
+    claimant = request.session.get("review_person") if query.claimant else None
+    found = data.review_page(settings.register, query, assigned=assignments(settings.store), username=name,
+                             today=date.fromisoformat(now_iso()[:10]), claimant=claimant)
+    return page(request, "review.html.j2", q=query, found=found, bands=data.BANDS, sorts=data.SORTS,
+                benefits=data.BENEFIT_LABELS, assigned_choices=data.ASSIGNED, supervisors=supervisors(settings.store),
+                can_decide=request.session.get("role") in PERMISSIONS["decide"],
+                claimant_nir=request.session.get("review_person_nir") if query.claimant else None)
+
+
+@router.post("/review/claimant")
+async def review_claimant(request: Request, _: str = Depends(VIEW), values: dict = Depends(form),
+                          settings: ConsoleConfig = Depends(config)):
+    """Only one claimant's decisions: the NIR is posted and the claimant kept in the session, not in the URL."""
+    nir, error = checked_nir(values)
+    if error:
+        return message(request, "Recherche impossible", error, status=400)
+    request.session["review_person"] = Pseudonymiser(settings.pseudonym_key).person_key(nir[:13], None, None)
+    request.session["review_person_nir"] = mask_nir(nir)
+    return RedirectResponse("/review?claimant=1", status_code=303)
+
+
+@router.post("/review/bulk")
+async def decide_many(request: Request, name: str = Depends(DECIDE), values: dict = Depends(form),
+                      settings: ConsoleConfig = Depends(config)):
+    """One decision and one reason for every ticked item; one audit event per item."""
+    from gateway.gate.officer import decide as record
+    ids, action, reason = values["ids"], str(values.get("action", "")), str(values.get("reason", ""))
+    if not ids:
+        return message(request, "Aucune décision cochée", "Cochez au moins une ligne de la liste.", status=400)
+    spread = int(values["spread"]) if str(values.get("spread", "")).isdigit() else None
+    refused, known = [], data.decision_ids(settings.register)
+    for decision_id in ids:
+        try:
+            if decision_id not in known:
+                raise GatewayError(f"decision not found @ {decision_id[:24]}")
+            record(settings.register, decision_id, action, reason=reason, officer=name, spread_months=spread)
+        except GatewayError as error:
+            audit(settings.store, name, f"decide:{action}"[:40], decision_id, "refused", reason)
+            refused.append(french(error))
+            continue
+        audit(settings.store, name, f"decide:{action}"[:40], decision_id, "ok", reason)
+    done = len(ids) - len(refused)
+    text = f"{done} décision(s) enregistrée(s) ; elles seront appliquées au prochain traitement."
+    if refused:
+        text += f" {len(refused)} refusée(s) : " + " ; ".join(sorted(set(refused)))
+    return message(request, "Décisions enregistrées" if done else "Décisions refusées", text,
+                   status=200 if done else 409)
+
+
+@router.post("/review/assign")
+async def assign_many(request: Request, name: str = Depends(DECIDE), values: dict = Depends(form),
+                      settings: ConsoleConfig = Depends(config)):
+    ids = values["ids"]
+    assignee = str(values.get("assignee", name))
+    if not ids:
+        return message(request, "Aucune décision cochée", "Cochez au moins une ligne de la liste.", status=400)
+    try:
+        assign(settings.store, ids, assignee, by=name)
+    except GatewayError as error:
+        audit(settings.store, name, "assign", assignee[:40], "refused")
+        return message(request, "Attribution impossible", french(error), status=409)
+    for decision_id in ids:
+        audit(settings.store, name, "assign", decision_id, "ok", assignee or "libérée")
+    return RedirectResponse("/review?assignee=me" if assignee == name else "/review", status_code=303)
 
 
 @router.post("/review/{decision_id}")

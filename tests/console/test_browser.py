@@ -67,11 +67,11 @@ def test_a_supervisor_logs_in_sees_the_dashboard_and_decides_a_capped_overpaymen
     page.goto(f"{server}/review")
     before = len(review_queue(world["config"].register))
     page.screenshot(path=str(SHOTS / "review.png"), full_page=True)
-    form = page.locator("fieldset.decision form").first
-    form.locator("input[value=spread]").check()
-    form.locator("textarea[name=reason]").fill("Étalement accordé : charges de famille déclarées.")
-    form.locator("button[type=submit]").click()
-    assert "Décision enregistrée" in page.locator("h1").inner_text()
+    page.locator("#queue tbody tr input[name=ids]").first.check()
+    page.locator("#act input[value=spread]").check()
+    page.locator("#act textarea[name=reason]").fill("Étalement accordé : charges de famille déclarées.")
+    page.locator("#act button[type=submit]:not([formaction])").click()
+    assert "Décisions enregistrées" in page.locator("h1").inner_text()
     assert len(review_queue(world["config"].register)) == before - 1
 
 
