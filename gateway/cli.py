@@ -96,6 +96,9 @@ def run(
     insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key", help="Use a public demo key (sample data only)."),
     replay: bool = typer.Option(False, "--replay", help="Archived flows: one run per arrival date, oldest first "
                                 "(as daily operation would have run them), then the gate's decisions of them all."),
+    max_quarantine_rate: Optional[float] = typer.Option(
+        None, "--max-quarantine-rate", min=0, max=100, help="Exit with code 3 when a run quarantines more than this "
+        "percentage of the lines it read (its outputs are still written: the report says why)."),
 ) -> None:
     """Parse, validate and normalise flows; merge them into the register; write Parquet/Avro, quarantine,
     floating flags, reference-period bases and OUT/run.json."""
@@ -142,6 +145,25 @@ def run(
         _gate_summary(results)
     if closed:
         out.print(f"corrections: {len(closed)} request(s) corrected by this run: {', '.join(closed)}")
+    out.print(f"report: {_report_of(out_dir)}", soft_wrap=True)
+    if max_quarantine_rate is not None:
+        _quality_gate([r.manifest for r in results], max_quarantine_rate, out_dir)
+
+
+def _report_of(out_dir: str) -> str:
+    return f"{out_dir.rstrip('/')}/report/index.html"
+
+
+def _quality_gate(manifests: list[dict], limit: float, out_dir: str) -> None:
+    """Exit 3 with one line when a run quarantined more than ``limit`` % of the lines it read."""
+    for manifest in manifests:
+        read, quarantined = manifest["lines_read"], manifest["lines_quarantined"]
+        rate = 100 * quarantined / read if read else 0.0
+        if rate > limit:
+            err.print(f"error: {rate:.1f} % of the lines read were quarantined ({quarantined:,} of {read:,}, run "
+                      f"{manifest['run_id']}), above --max-quarantine-rate {limit:g} %: the outputs are written, see "
+                      f"{_report_of(out_dir)}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(3)
 
 
 def _one_line(number: int, day: str, manifest: dict) -> str:

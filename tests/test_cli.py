@@ -131,3 +131,20 @@ def test_replay_runs_archived_flows_one_arrival_month_at_a_time_and_shows_the_ga
     assert kinds and f"frozen-effects gate — {len(folders)} runs" in result.output
     table = result.output[result.output.index("frozen-effects gate"):]
     assert all(f"{kind} " in table and f" {count} " in table for kind, count in kinds.items())
+
+
+def test_a_run_that_quarantines_more_than_the_limit_exits_3_with_one_line_and_keeps_its_outputs(tmp_path):
+    """The edge-case flows carry defects on purpose: above a 0 % limit the run fails the quality gate (its outputs
+    and report are written, the line says where); a 100 % limit lets it pass. The summary names the report."""
+    out = tmp_path / "out"
+    strict = runner.invoke(app, ["run", str(BUNDLED / "edge"), "--out", str(out), "--insecure-demo-key",
+                                 "--max-quarantine-rate", "0"])
+    manifest = json.loads((out / "run.json").read_text())
+    rate = 100 * manifest["lines_quarantined"] / manifest["lines_read"]
+    assert strict.exit_code == 3 and rate > 0
+    [line] = [text for text in strict.output.splitlines() if text.startswith("error:")]
+    assert f"{rate:.1f} % of the lines read were quarantined" in line and "report/index.html" in line
+    assert (out / "report" / "index.html").exists()
+    lenient = runner.invoke(app, ["run", str(BUNDLED / "edge"), "--out", str(tmp_path / "out2"), "--insecure-demo-key",
+                                  "--max-quarantine-rate", "100"])
+    assert lenient.exit_code == 0 and f"report: {tmp_path / 'out2'}/report/index.html" in lenient.output
