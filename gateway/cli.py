@@ -82,6 +82,8 @@ def run(
     once: bool = typer.Option(False, "--once", help="With --watch: process what is there, then stop."),
     interval: float = typer.Option(2.0, "--interval", help="With --watch: seconds between scans."),
     batch_size: int = typer.Option(500, "--batch-size", help="With --watch: files per pipeline run at most."),
+    move_done: Optional[Path] = typer.Option(None, "--move-done", help="With --watch: move processed files to this "
+                                             "folder (same relative paths)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Transaction time for all inputs (ISO; default: each "
                                                              "file's arrival, its modification time)."),
     arrival: str = typer.Option("mtime", "--arrival", help="Arrival of a file: mtime (its modification time) or "
@@ -112,7 +114,8 @@ def run(
         if watch is not None:
             from gateway.watch import watch_folder
             watch_folder(watch, Path(out_dir), key, beam_args, interval=interval, once=once, batch_size=max(1, batch_size),
-                         report=lambda name, result: _summary(result.manifest, result.seconds, title=name))
+                         move_done=move_done, report=lambda name, result: _summary(result.manifest, result.seconds, title=name),
+                         say=lambda text: err.print(text, markup=False, highlight=False, soft_wrap=True))
             return
         from corrections import cli as corrections
         from gateway.run import run as run_job

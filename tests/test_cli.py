@@ -148,3 +148,29 @@ def test_a_run_that_quarantines_more_than_the_limit_exits_3_with_one_line_and_ke
     lenient = runner.invoke(app, ["run", str(BUNDLED / "edge"), "--out", str(tmp_path / "out2"), "--insecure-demo-key",
                                   "--max-quarantine-rate", "100"])
     assert lenient.exit_code == 0 and f"report: {tmp_path / 'out2'}/report/index.html" in lenient.output
+
+
+def test_watch_says_what_it_watches_takes_subfolders_hashes_each_file_once_and_moves_done_files(tmp_path,
+                                                                                                 monkeypatch):
+    """A file in a subfolder is processed like one at the top (the ledger names it by its path); a second scan
+    hashes nothing already recorded; with --move-done, processed files leave the inbox for that folder."""
+    import gateway.watch
+    monkeypatch.setenv("DRM_GATEWAY_PSEUDONYM_KEY", TEST_KEY.decode())
+    inbox, out, done = tmp_path / "inbox", tmp_path / "out", tmp_path / "done"
+    (inbox / "2025-04").mkdir(parents=True)
+    (inbox / "top.dsn").write_bytes(B.a_dsn_file())
+    (inbox / "2025-04" / "sub.dsn").write_bytes(B.a_dsn_file(siret=B.siret_from(B.siren_from(5))))
+    first = runner.invoke(app, ["run", "--watch", str(inbox), "--out", str(out), "--once"])
+    assert first.exit_code == 0 and f"watching {inbox} and its subfolders" in first.output
+    assert "watch stopped: 2 file(s) processed in 1 batch(es)" in first.output
+    [batch] = [json.loads(line) for line in (out / "watch-ledger.jsonl").read_text().splitlines()]
+    assert sorted(f["file"] for f in batch["files"]) == ["2025-04/sub.dsn", "top.dsn"]
+    hashed = []
+    monkeypatch.setattr(gateway.watch, "file_digest", lambda path: hashed.append(path) or "x")
+    again = runner.invoke(app, ["run", "--watch", str(inbox), "--out", str(out), "--once", "--move-done", str(done)])
+    assert again.exit_code == 0 and hashed == [] and "0 file(s) processed" in again.output
+    assert sorted(p.relative_to(done).as_posix() for p in done.rglob("*.dsn")) == ["2025-04/sub.dsn", "top.dsn"]
+    assert not list(inbox.rglob("*.dsn"))
+    inside = runner.invoke(app, ["run", "--watch", str(inbox), "--out", str(out), "--once", "--move-done",
+                                 str(inbox / "done")])
+    assert inside.exit_code == 2 and "inside the watched folder" in inside.output
