@@ -25,26 +25,62 @@ def _table(path: Path, columns: list[str] | None = None):
     return ds.dataset(str(path), format="parquet", partitioning="hive").to_table(columns=columns)
 
 
+def run_folders(out: Path) -> list[Path]:
+    """The folders holding a run's outputs: the output folder itself (batch runs) and each watch-mode batch
+    (``batches/NNNNNN``), those with a manifest only, oldest batch first and the output folder last."""
+    batches = out / "batches"
+    folders = sorted(p for p in batches.iterdir() if (p / "run.json").exists()) if batches.is_dir() else []
+    return folders + ([out] if RunLayout.of(out).manifest.exists() else [])
+
+
+def runs_index(out: Path) -> list[dict]:
+    """Every run recorded in the output folder's history, batch or watch mode, in order: its volumes, quarantine
+    and floating rates and gate decisions (the history keeps them for every run; the manifests only the latest)."""
+    folder = RunLayout.of(out).history / "metrics"
+    runs = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        if path.name.startswith("_"):
+            continue
+        record = json.loads(path.read_text(encoding="utf-8"))
+        volumes = record.get("volumes", {})
+        read = volumes.get("lines_read", 0)
+        runs.append({"run_id": record["run_id"], "sequence": record.get("sequence", 0), "as_of": record.get("as_of"),
+                     "folder": record.get("folder"), "files": volumes.get("files", 0), "lines_read": read,
+                     "quarantine_rate": volumes.get("lines_quarantined", 0) / read if read else None,
+                     "floating_rate": record.get("floating_rate"), "decisions": record.get("decisions")})
+    return sorted(runs, key=lambda r: (r["sequence"], r["run_id"]))
+
+
 def run_summary(out: Path) -> dict:
-    layout = RunLayout.of(out)
-    manifest = json.loads(layout.manifest.read_text()) if layout.manifest.exists() else {}
-    metrics_path = layout.report / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    return {"manifest": manifest, "metrics": metrics}
+    """The latest run of the folder: its manifest and metrics, found in the output folder or the latest batch."""
+    latest = max(run_folders(out), default=None,
+                 key=lambda folder: (json.loads((folder / "run.json").read_text()).get("as_of", ""), str(folder)))
+    if latest is None:
+        return {"manifest": {}, "metrics": {}, "folder": None}
+    metrics_path = latest / "report" / "metrics.json"
+    return {"manifest": json.loads((latest / "run.json").read_text()),
+            "metrics": json.loads(metrics_path.read_text()) if metrics_path.exists() else {},
+            "folder": "." if latest == out else latest.relative_to(out).as_posix()}
 
 
 def quarantine_by_declarant(out: Path) -> list[dict]:
-    rows = []
-    for dataset in ("quarantine", "warnings"):
-        table = _table(out / dataset, ["declarant_id", "rule_id", "explain", "lines"])
-        if table is None:
-            continue
-        grouped = table.group_by(["declarant_id", "rule_id", "explain"]).aggregate([("lines", "sum"), ("lines", "count")])
-        for row in grouped.to_pylist():
-            rows.append({"declarant_id": row["declarant_id"] or "inconnu", "rule_id": row["rule_id"],
-                         "explain": row["explain"], "records": row["lines_count"], "lines": row["lines_sum"],
-                         "kind": "quarantaine" if dataset == "quarantine" else "avertissement"})
-    return sorted(rows, key=lambda r: (r["declarant_id"], r["rule_id"]))
+    """Quarantine and warnings by declarant and rule, over every run folder (each watch batch has its own)."""
+    counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for folder in run_folders(out):
+        for dataset in ("quarantine", "warnings"):
+            table = _table(folder / dataset, ["declarant_id", "rule_id", "explain", "lines"])
+            if table is None:
+                continue
+            grouped = table.group_by(["declarant_id", "rule_id", "explain"]).aggregate([("lines", "sum"),
+                                                                                       ("lines", "count")])
+            for row in grouped.to_pylist():
+                key = (row["declarant_id"] or "inconnu", row["rule_id"], row["explain"],
+                       "quarantaine" if dataset == "quarantine" else "avertissement")
+                counts[key][0] += row["lines_count"]
+                counts[key][1] += row["lines_sum"]
+    rows = [{"declarant_id": key[0], "rule_id": key[1], "explain": key[2], "kind": key[3], "records": records,
+             "lines": lines} for key, (records, lines) in counts.items()]
+    return sorted(rows, key=lambda r: (r["declarant_id"], r["rule_id"], r["kind"]))
 
 
 def _latest_decisions(register: Path) -> dict[tuple, dict]:

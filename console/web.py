@@ -26,6 +26,8 @@ TEMPLATES = Jinja2Templates(env=Environment(loader=FileSystemLoader(Path(__file_
                                             autoescape=True))
 TEMPLATES.env.filters["euros"] = euros
 TEMPLATES.env.filters["month_fr"] = month_fr
+TEMPLATES.env.filters["thousands"] = lambda n: f"{n:,}".replace(",", "\u202f") if isinstance(n, int) else "—"
+TEMPLATES.env.filters["percent"] = lambda r: f"{100 * r:.1f}".replace(".", ",") + "\u00a0%" if r is not None else "—"
 # Sent with every response: no script at all, nothing loaded from elsewhere, never framed. Inline styles only
 # (the page's own and the charts' SVG attributes).
 SECURITY_HEADERS = {

@@ -168,7 +168,9 @@ def _run(settings: Settings, layout: RunLayout) -> RunResult:
         "gate": {"bases_published": register.published, "decisions": dict(sorted(register.decisions.items()))},
     }
     metrics = from_figures(manifest, by_declarant, figures, register.flags_by_rule)
-    history = record_run(history_dir, out, manifest["run_id"], metrics, place)
+    history = record_run(history_dir, out, manifest["run_id"], metrics, place, summary={
+        "as_of": job.as_of, "folder": _shown(out, history_dir.parent), "floating_rate": manifest["floating"]["rate"],
+        "decisions": manifest["gate"]["decisions"]})
     outputs["report"] = sorted([*outputs["report"], *write_run_report(out, manifest, history, metrics)])
     checkpoint("manifest")
     if job.write and files:                            # the register sees the run once it is complete
@@ -186,6 +188,12 @@ def _run(settings: Settings, layout: RunLayout) -> RunResult:
     run_log.info("run.completed", seconds=round(seconds, 3), **{k: stats[k] for k in (
         "lines_read", "lines_used", "lines_ignored", "lines_quarantined", "declarations", "resources")})
     return RunResult(manifest, seconds)
+
+
+def _shown(folder: Path, base: Path) -> str:
+    """``folder`` relative to ``base`` when it is inside it (a watch batch: ``batches/000003``), else ``.``."""
+    folder, base = folder.resolve(), base.resolve()
+    return str(folder.relative_to(base)) if folder.is_relative_to(base) else "."
 
 
 def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals: dict[str, str], policy,

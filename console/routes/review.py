@@ -31,6 +31,20 @@ async def dashboard(request: Request, _: str = Depends(VIEW), settings: ConsoleC
                 queue=len(data.review_queue(settings.register)))
 
 
+@router.get("/runs", response_class=HTMLResponse)
+async def runs(request: Request, _: str = Depends(VIEW), settings: ConsoleConfig = Depends(config)):
+    """Every run of the output folder, batch or watch mode, with its trends."""
+    from gateway.publish.charts import bar_chart
+    index = data.runs_index(settings.out)
+    shown = index[-24:]
+    labels = [f"n° {run['sequence']}" for run in shown]
+    charts = [bar_chart(labels, [100 * (run["quarantine_rate"] or 0) for run in shown], horizontal=False,
+                        title="Lignes en quarantaine (%) par traitement", color="#a40000"),
+              bar_chart(labels, [100 * (run["floating_rate"] or 0) for run in shown], horizontal=False,
+                        title="Ressources flottantes (%) par traitement")] if shown else []
+    return page(request, "runs.html.j2", runs=list(reversed(index)), charts=charts)
+
+
 @router.get("/quarantine", response_class=HTMLResponse)
 async def quarantine(request: Request, _: str = Depends(VIEW), settings: ConsoleConfig = Depends(config)):
     return page(request, "quarantine.html.j2", rows=data.quarantine_by_declarant(settings.out))

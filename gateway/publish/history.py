@@ -21,9 +21,11 @@ def compared(history: Path, run_id: str, by_declarant: dict[str, dict]) -> dict:
     return {"sequence": sequence, "anomalies": check_anomalies(by_declarant, earlier)}
 
 
-def record_run(history: Path, out: Path, run_id: str, metrics: dict, place: dict | None = None) -> dict:
-    """Copy this run's quarantine and warnings into the history and store its metrics; return the run's
-    place in the history (``compared``, computed here unless given)."""
+def record_run(history: Path, out: Path, run_id: str, metrics: dict, place: dict | None = None,
+               summary: dict | None = None) -> dict:
+    """Copy this run's quarantine and warnings into the history and store its metrics (with ``summary``: the run's
+    time, output folder, floating rate and gate decisions, for the index of runs); return the run's place in the
+    history (``compared``, computed here unless given)."""
     place = place or compared(history, run_id, metrics["by_declarant"])
     for dataset in ("quarantine", "warnings"):
         target = history / dataset / f"run={run_id}"
@@ -32,7 +34,7 @@ def record_run(history: Path, out: Path, run_id: str, metrics: dict, place: dict
             copy_tree(out / dataset, target)
     write_json(history / "metrics" / f"{run_id}.json",
                {"run_id": run_id, "sequence": place["sequence"], "by_declarant": metrics["by_declarant"],
-                "volumes": metrics["volumes"]})
+                "volumes": metrics["volumes"], **(summary or {})})
     write_json(history / "metrics" / SEQUENCES, {**_sequences(history), run_id: place["sequence"]})
     return place
 
