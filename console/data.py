@@ -261,3 +261,36 @@ def export(out: Path, register: Path, person_key: str, requests: list[dict], mas
                                          "estimated_impact_cents", "as_of")} for d in data["decisions"]],
         "demandes_de_correction": requests,
     }
+
+
+NATURES_FR = {"SALARY": "salaire", "UNEMPLOYMENT_BENEFIT": "allocation chômage", "DAILY_ALLOWANCE": "indemnités journalières",
+              "PENSION": "pension ou retraite", "OTHER_INCOME": "autre revenu"}
+DECISIONS_FR = {"REGULARISE": "droit recalculé avec les nouvelles valeurs", "FREEZE_DE_MINIMIS": "écart trop faible : base inchangée",
+                "REVIEW_CAP": "en attente de l'examen d'un agent", "HOLD_CORRECTION": "en attente : demande de correction en cours",
+                "HOLD_UNSTABLE": "en attente : ressources encore susceptibles de changer", "LAPSED": "trop ancien : rien n'est réclamé",
+                "DROITS_FIGES": "droits figés : rien n'est réclamé ni versé", "OFFICER_REGULARISE": "recalculé après l'examen d'un agent",
+                "OFFICER_KEEP_FROZEN": "base maintenue après l'examen d'un agent",
+                "OFFICER_SPREAD": "trop-perçu étalé après l'examen d'un agent"}
+
+
+def access_document(out: Path, register: Path, person_key: str) -> dict:
+    """The right-of-access export as a claimant reads it: French labels, euros, months in words (no code, no cents)."""
+    from gateway.gate.notices import CAUSES_FR
+    from gateway.months import month_fr
+    found = person(out, register, person_key)
+    return {
+        "versions": [{"mois": month_fr(v["month"]), "declarant": v["declarant_id"],
+                      "nature": NATURES_FR.get(v["nature"], v["nature"]), "version": v["version"],
+                      "connue_le": v["transaction_time"][:10], "cause": CAUSES_FR.get(v["cause"], v["cause"]),
+                      "net_social": euros(v["net_social_cents"]), "net_imposable": euros(v["net_taxable_cents"])}
+                     for v in found["versions"]],
+        "signalements": [{"mois": month_fr(f["month"]), "declarant": f["declarant_id"], "explication": f["explain"]}
+                         for f in found["flags"]],
+        "bases": [{"prestation": BENEFIT_LABELS.get(b["benefit"], b["benefit"]), "mois": month_fr(b["reference_month"]),
+                   "periode": f"{month_fr(b['window_first'])} à {month_fr(b['window_last'])}",
+                   "montant": euros(b["base_cents"]),
+                   "part_flottante": f"{100 * (b['floating_share'] or 0):.0f}\u00a0%"} for b in found["bases"]],
+        "decisions": [{"prestation": BENEFIT_LABELS.get(d["benefit"], d["benefit"]), "mois": month_fr(d["reference_month"]),
+                       "decision": DECISIONS_FR.get(d["kind"], d["kind"]), "le": d["as_of"][:10],
+                       "explication": d["explain"]} for d in found["decisions"]],
+    }

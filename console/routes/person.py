@@ -82,3 +82,16 @@ async def person_export(request: Request, name: str = Depends(VIEW), settings: C
     audit(store, name, "person:export", key[:16], "ok")
     return Response(json.dumps(body, ensure_ascii=False, indent=1), media_type="application/json",
                     headers={"Content-Disposition": "attachment; filename=export-personne.json"})
+
+
+@router.get("/person/export.html", response_class=HTMLResponse)
+async def person_export_document(request: Request, name: str = Depends(VIEW), settings: ConsoleConfig = Depends(config)):
+    """The same export as a French document the claimant can read (print it to PDF from the browser)."""
+    key = request.session.get("person")
+    if not key:
+        return RedirectResponse("/person", status_code=303)
+    requests = [{"demande": r.request_id, "etat": LABELS[State(r.state)], "deroule": service.status(settings.store, r.request_id)}
+                for r in settings.store.list(person_key=key)]
+    audit(settings.store, name, "person:export-html", key[:16], "ok")
+    return page(request, "access.html.j2", doc=data.access_document(settings.out, settings.register, key),
+                requests=requests, nir=request.session.get("person_nir"), p_key=key)

@@ -9,7 +9,8 @@ from console.users import audit_trail
 from fixtures import scenario
 from tests.console.conftest import csrf_of, login
 
-PAGES = ["/", "/quarantine", "/review", "/requests", "/person", "/person/view", "/person/export", "/users"]
+PAGES = ["/", "/runs", "/quarantine", "/review", "/requests", "/person", "/person/view", "/person/export",
+         "/person/export.html", "/users"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -114,8 +115,8 @@ def test_no_console_page_shows_a_nir_a_name_or_a_birth_date(world, client):
         token = login(client, name)
         requests = [r.request_id for r in world["store"].list()]
         client.post("/person", data={"nir": scenario.CAMILLE.nir, "csrf": token})
-        for path in ["/", "/quarantine", "/review", "/requests", "/person", "/person/view", "/person/export", "/users",
-                     *(f"/requests/{r}" for r in requests)]:
+        for path in ["/", "/runs", "/quarantine", "/review", "/requests", "/person", "/person/view", "/person/export",
+                     "/person/export.html", "/users", *(f"/requests/{r}" for r in requests)]:
             response = client.get(path)
             pages.append((path, response.text))
     hits = [(path, needle) for path, text in pages for needle in needles if needle in text]
@@ -132,3 +133,17 @@ def test_an_unknown_review_action_is_named_as_such(world, client):
                                                         "reason": "Action inventée pour le test."})
     assert response.status_code == 409 and "Action inconnue" in html.unescape(response.text)
     assert "étalement" not in html.unescape(response.text)
+
+
+def test_the_right_of_access_export_reads_as_a_french_document(world, client):
+    """Alice's data as she can read it: months in words, amounts in euros, causes and decisions in French; no
+    code, no cents, no full NIR."""
+    token = login(client, "olga")
+    client.post("/person", data={"nir": scenario.ALICE.nir, "csrf": token})
+    document = client.get("/person/export.html")
+    text = document.text
+    assert document.status_code == 200 and "Vos données dans la passerelle des ressources" in text
+    assert "février 2025" in text and "3\u202f000,00 €" in text and "2\u202f080,00 €" in text
+    assert "régularisation du montant net social" in text
+    assert "_cents" not in text and "NET_SOCIAL_CORRECTION" not in text and scenario.ALICE.nir not in text
+    assert "en attente : demande de correction en cours" in text and "droit recalculé avec les nouvelles valeurs" in text
