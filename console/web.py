@@ -26,8 +26,27 @@ TEMPLATES = Jinja2Templates(env=Environment(loader=FileSystemLoader(Path(__file_
                                             autoescape=True))
 TEMPLATES.env.filters["euros"] = euros
 TEMPLATES.env.filters["month_fr"] = month_fr
+TEMPLATES.env.filters["fr"] = lambda code, table: _LABELS[table].get(code, code)
 TEMPLATES.env.filters["thousands"] = lambda n: f"{n:,}".replace(",", "\u202f") if isinstance(n, int) else "—"
 TEMPLATES.env.filters["percent"] = lambda r: f"{100 * r:.1f}".replace(".", ",") + "\u00a0%" if r is not None else "—"
+def _labels() -> dict[str, dict[str, str]]:
+    from console.data import BENEFIT_LABELS, DECISIONS_FR, NATURES_FR
+    from corrections.states import LABELS, State
+    from gateway.gate.notices import CAUSES_FR
+    comparison = {"RSA_M3_M1": "RSA, ancienne période M-3..M-1 (pour comparaison)"}
+    return {"benefit": {**BENEFIT_LABELS, **comparison}, "decision": DECISIONS_FR, "nature": NATURES_FR, "cause": CAUSES_FR,
+            "state": {state.value: label for state, label in LABELS.items() if isinstance(state, State)}}
+
+
+class _Lazy(dict):
+    """The French labels of codes, read on first use (console.data imports this module)."""
+
+    def __missing__(self, table: str) -> dict[str, str]:
+        self.update(_labels())
+        return dict.__getitem__(self, table)
+
+
+_LABELS = _Lazy()
 # Sent with every response: no script at all, nothing loaded from elsewhere, never framed. Inline styles only
 # (the page's own and the charts' SVG attributes).
 SECURITY_HEADERS = {

@@ -94,8 +94,10 @@ def _paying(changes: list[_Compared], start: str) -> _Compared:
 
 def _period_sentence(compared: _Compared) -> str:
     paid = compared.paid
-    text = (f"Cette décision vaut pour les mois payés de {month_fr(paid[0])} à {month_fr(paid[-1])}" if len(paid) > 1
-            else f"Cette décision vaut pour le mois payé de {month_fr(paid[0])}")
+    first = month_fr(paid[0])
+    of_first = f"d'{first}" if first[0] in "aeiou" else f"de {first}"      # d'avril, d'août, d'octobre
+    text = (f"Cette décision vaut pour les mois payés {of_first} à {month_fr(paid[-1])}" if len(paid) > 1
+            else f"Cette décision vaut pour le mois payé {of_first}")
     if compared.others:
         months = ", ".join(other.reference.reference_month for other in compared.others)
         text += (f" ; elle tient compte aussi des bases publiées pour la même période (mois {months}), qui ne font "

@@ -353,7 +353,7 @@ def test_bases_published_monthly_under_an_earlier_policy_are_decided_once_per_qu
                                      "m202507.dsn")], "2025-07-20T08:00:00Z")
     rsa = sorted((d for d in result.derived.decisions if d.benefit == "RSA"), key=lambda d: d.reference_month)
     assert [(d.reference_month, d.estimated_impact_cents) for d in rsa] == [("2025-06", -20000), ("2025-07", -20000)]
-    assert "mois payés de avril 2025 à juin 2025" in rsa[0].explain and "(mois 2025-05)" in rsa[0].explain
+    assert "mois payés d'avril 2025 à juin 2025" in rsa[0].explain and "(mois 2025-05)" in rsa[0].explain
     assert "mois payés de juillet 2025 à septembre 2025" in rsa[1].explain and "(mois" not in rsa[1].explain
     # Both overpayments are notified, final 20 days later; then the period's bases are all the new reference: the
     # second quarter is not decided again on May's base.
