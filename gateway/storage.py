@@ -205,6 +205,8 @@ class ObjectPath:
         return self
 
     def relative_to(self, other: "ObjectPath") -> Path:
+        if self._uri == str(other):
+            return Path(".")                        # as pathlib: a folder relative to itself
         base = str(other) + "/"
         if not self._uri.startswith(base):
             raise ValueError(f"{self._uri} is not below {other}")

@@ -12,6 +12,7 @@ import pytest
 from console.app import create_app
 from console.data import review_queue
 from fixtures import scenario
+from corrections.states import LABELS, State
 from tests.console.conftest import PASSWORDS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -84,7 +85,8 @@ def test_an_officer_moves_a_correction_request_through_its_states(browser, serve
         if action == "reject":
             form.locator("textarea[name=reason]").fill("L'employeur confirme la prime d'avril.")
         form.locator("button[type=submit]").click()
-        assert page.locator("#state").inner_text() == state
+        assert page.locator("#state").get_attribute("data-state") == state
+        assert page.locator("#state").inner_text() == LABELS[State(state)]          # in French
         if action == "route":
             page.screenshot(path=str(SHOTS / "request.png"), full_page=True)
     assert "demande close" in page.locator("#timeline").inner_text()
