@@ -27,6 +27,19 @@ FINDINGS = ("quarantine", "warnings")         # the datasets a declarant's repor
 DECLARANTS = "declarants"                   # staged: each report group's declarants and their figures
 FIGURES = "figures"                          # staged: the run's figures per rule and nature
 _env = Environment(loader=PackageLoader("gateway.publish", "templates"), autoescape=select_autoescape(["html", "j2"]))
+# French number formats and labels of the reports' pages: 66,7 % and 44 495 (narrow no-break spaces), not 66.7 %.
+_env.filters["pct"] = lambda ratio: f"{100 * ratio:.1f}".replace(".", ",") + "\u00a0%"
+_env.filters["nombre"] = lambda n: f"{n:,}".replace(",", "\u202f") if isinstance(n, int) else n
+VOLUME_LABELS = {"files": "fichiers", "declarations": "déclarations", "lines_read": "lignes lues",
+                 "lines_used": "lignes retenues", "lines_ignored": "lignes sans ressource (ignorées)",
+                 "lines_quarantined": "lignes écartées (quarantaine)", "quarantine_records": "enregistrements en quarantaine",
+                 "resources": "ressources mensuelles", "warnings": "avertissements"}
+NATURE_LABELS = {"SALARY": "salaires", "UNEMPLOYMENT_BENEFIT": "allocations chômage",
+                 "DAILY_ALLOWANCE": "indemnités journalières", "PENSION": "pensions et retraites",
+                 "OTHER_INCOME": "autres revenus"}
+KIND_LABELS = {"quarantine": "bloquant (donnée écartée)", "warning": "non bloquant (à vérifier)"}
+_env.filters["libelle"] = lambda code, table: {"volume": VOLUME_LABELS, "nature": NATURE_LABELS,
+                                                "kind": KIND_LABELS}[table].get(code, code)
 
 
 def _table(folder: Path) -> pa.Table | None:

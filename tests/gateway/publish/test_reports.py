@@ -23,6 +23,10 @@ def test_the_run_report_shows_rates_rules_and_charts(bundled_run):
     html = (bundled_run / "report" / "index.html").read_text(encoding="utf-8")
     metrics = json.loads((bundled_run / "report" / "metrics.json").read_text(encoding="utf-8"))
     assert html.count("<svg") >= 3 and "Taux d'acceptation" in html
+    # French: decimal commas, spaces between thousands, labels rather than keys, severity in words and colour.
+    assert f"{100 * metrics['rates']['quarantine']:.1f}".replace(".", ",") + "\u00a0%" in html
+    assert "44\u202f495" in html and "lignes écartées (quarantaine)" in html and "lines_read" not in html
+    assert '<tr class="quarantine">' in html and "bloquant (donnée écartée)" in html
     assert 0 < metrics["rates"]["quarantine"] < 1
     assert {"DRM-STR-002", "DRM-ID-009"} <= {r["rule_id"] for r in metrics["by_rule"]}
     assert metrics["top_failing_declarants"][0]["lines_quarantined"] > 0
