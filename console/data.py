@@ -15,7 +15,7 @@ import pyarrow.dataset as ds
 
 from gateway.gate.officer import load_answers
 from gateway.layout import RunLayout
-from gateway.values import euros
+from gateway.values import NATURES_FR, euros
 from gateway.versioning import store as register_store
 
 
@@ -263,8 +263,6 @@ def export(out: Path, register: Path, person_key: str, requests: list[dict], mas
     }
 
 
-NATURES_FR = {"SALARY": "salaire", "UNEMPLOYMENT_BENEFIT": "allocation chômage", "DAILY_ALLOWANCE": "indemnités journalières",
-              "PENSION": "pension ou retraite", "OTHER_INCOME": "autre revenu"}
 DECISIONS_FR = {"REGULARISE": "droit recalculé avec les nouvelles valeurs", "FREEZE_DE_MINIMIS": "écart trop faible : base inchangée",
                 "REVIEW_CAP": "en attente de l'examen d'un agent", "HOLD_CORRECTION": "en attente : demande de correction en cours",
                 "HOLD_UNSTABLE": "en attente : ressources encore susceptibles de changer", "LAPSED": "trop ancien : rien n'est réclamé",

@@ -14,12 +14,15 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
+from console.data import BENEFIT_LABELS, DECISIONS_FR
 from console.users import current
+from corrections.states import LABELS as STATE_LABELS
+from gateway.gate.notices import CAUSES_FR
 from corrections.store import CorrectionStore
 from gateway.errors import ErrorCode
 from gateway.layout import RunLayout
 from gateway.months import month_fr
-from gateway.values import euros
+from gateway.values import NATURES_FR, euros, percent, thousands
 
 # Autoescape for every template whatever its name (the default selection misses "*.html.j2").
 TEMPLATES = Jinja2Templates(env=Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -27,26 +30,12 @@ TEMPLATES = Jinja2Templates(env=Environment(loader=FileSystemLoader(Path(__file_
 TEMPLATES.env.filters["euros"] = euros
 TEMPLATES.env.filters["month_fr"] = month_fr
 TEMPLATES.env.filters["fr"] = lambda code, table: _LABELS[table].get(code, code)
-TEMPLATES.env.filters["thousands"] = lambda n: f"{n:,}".replace(",", "\u202f") if isinstance(n, int) else "—"
-TEMPLATES.env.filters["percent"] = lambda r: f"{100 * r:.1f}".replace(".", ",") + "\u00a0%" if r is not None else "—"
-def _labels() -> dict[str, dict[str, str]]:
-    from console.data import BENEFIT_LABELS, DECISIONS_FR, NATURES_FR
-    from corrections.states import LABELS, State
-    from gateway.gate.notices import CAUSES_FR
-    comparison = {"RSA_M3_M1": "RSA, ancienne période M-3..M-1 (pour comparaison)"}
-    return {"benefit": {**BENEFIT_LABELS, **comparison}, "decision": DECISIONS_FR, "nature": NATURES_FR, "cause": CAUSES_FR,
-            "state": {state.value: label for state, label in LABELS.items() if isinstance(state, State)}}
-
-
-class _Lazy(dict):
-    """The French labels of codes, read on first use (console.data imports this module)."""
-
-    def __missing__(self, table: str) -> dict[str, str]:
-        self.update(_labels())
-        return dict.__getitem__(self, table)
-
-
-_LABELS = _Lazy()
+TEMPLATES.env.filters["thousands"] = thousands
+TEMPLATES.env.filters["percent"] = percent
+# The French labels of codes shown on pages, by kind of code (the ``fr`` filter).
+_LABELS = {"benefit": {**BENEFIT_LABELS, "RSA_M3_M1": "RSA, ancienne période M-3..M-1 (pour comparaison)"},
+           "decision": DECISIONS_FR, "nature": NATURES_FR, "cause": CAUSES_FR,
+           "state": {state.value: label for state, label in STATE_LABELS.items()}}
 # Sent with every response: no script at all, nothing loaded from elsewhere, never framed. Inline styles only
 # (the page's own and the charts' SVG attributes).
 SECURITY_HEADERS = {

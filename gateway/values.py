@@ -98,6 +98,21 @@ def euros(cents: int | None) -> str:
     return f"{sign}{whole:,}".replace(",", "\u202f") + f",{rest:02d} €"
 
 
+def thousands(number: int | None) -> str:
+    """French integer format for pages: 44 495 (narrow no-break space between thousands); a dash when unknown."""
+    return f"{number:,}".replace(",", "\u202f") if isinstance(number, int) else "—"
+
+
+def percent(ratio: float | None) -> str:
+    """French percentage for pages: 0.667 -> 66,7 % (no-break space before the sign); a dash when unknown."""
+    return "—" if ratio is None else f"{100 * ratio:.1f}".replace(".", ",") + "\u00a0%"
+
+
+# Resource natures as a claimant or officer reads them.
+NATURES_FR = {"SALARY": "salaire", "UNEMPLOYMENT_BENEFIT": "allocation chômage", "DAILY_ALLOWANCE": "indemnités journalières",
+              "PENSION": "pension ou retraite", "OTHER_INCOME": "autre revenu"}
+
+
 _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
                       r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?")
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")

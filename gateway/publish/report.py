@@ -15,6 +15,7 @@ from gateway.faults import checkpoint
 from gateway.parse.norm import catalogue
 from gateway.publish import charts
 from gateway.storage import read_dataset, write_chunks, write_json
+from gateway.values import NATURES_FR, percent, thousands
 
 SCOPE_LABELS = {
     "FILE": "tout le fichier", "ENVOI": "tout l'envoi", "DECLARATION": "toute la déclaration",
@@ -28,17 +29,14 @@ DECLARANTS = "declarants"                   # staged: each report group's declar
 FIGURES = "figures"                          # staged: the run's figures per rule and nature
 _env = Environment(loader=PackageLoader("gateway.publish", "templates"), autoescape=select_autoescape(["html", "j2"]))
 # French number formats and labels of the reports' pages: 66,7 % and 44 495 (narrow no-break spaces), not 66.7 %.
-_env.filters["pct"] = lambda ratio: f"{100 * ratio:.1f}".replace(".", ",") + "\u00a0%"
-_env.filters["nombre"] = lambda n: f"{n:,}".replace(",", "\u202f") if isinstance(n, int) else n
+_env.filters["pct"] = percent
+_env.filters["nombre"] = thousands
 VOLUME_LABELS = {"files": "fichiers", "declarations": "déclarations", "lines_read": "lignes lues",
                  "lines_used": "lignes retenues", "lines_ignored": "lignes sans ressource (ignorées)",
                  "lines_quarantined": "lignes écartées (quarantaine)", "quarantine_records": "enregistrements en quarantaine",
                  "resources": "ressources mensuelles", "warnings": "avertissements"}
-NATURE_LABELS = {"SALARY": "salaires", "UNEMPLOYMENT_BENEFIT": "allocations chômage",
-                 "DAILY_ALLOWANCE": "indemnités journalières", "PENSION": "pensions et retraites",
-                 "OTHER_INCOME": "autres revenus"}
 KIND_LABELS = {"quarantine": "bloquant (donnée écartée)", "warning": "non bloquant (à vérifier)"}
-_env.filters["libelle"] = lambda code, table: {"volume": VOLUME_LABELS, "nature": NATURE_LABELS,
+_env.filters["libelle"] = lambda code, table: {"volume": VOLUME_LABELS, "nature": NATURES_FR,
                                                 "kind": KIND_LABELS}[table].get(code, code)
 
 
