@@ -457,8 +457,9 @@ def report_declarant(
     declarant_id: str = typer.Argument(..., help="SIRET of the declarant (or 'inconnu')."),
     target: Path = typer.Option(..., "--out", help="Folder for the JSON and HTML report."),
     run_dir: Path = typer.Option(Path("out"), "--run", help="Output folder of the run (default: out)."),
+    pdf: bool = typer.Option(False, "--pdf", help="Also write the same page as PDF."),
 ) -> None:
-    """Write the declarant's anomaly report (JSON + HTML) again from a run's stored quarantine and warnings."""
+    """Write the declarant's anomaly report (JSON + HTML, and PDF) again from a run's stored findings."""
     import json
 
     from gateway.publish.report import regenerate_declarant_report
@@ -466,7 +467,7 @@ def report_declarant(
     if not manifest_path.is_file():
         _fail(GatewayError(f"no run found @ {manifest_path}: expected the --out folder of a completed run"))
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    paths = regenerate_declarant_report(run_dir, declarant_id, target, manifest.get("run_id", ""))
+    paths = regenerate_declarant_report(run_dir, declarant_id, target, manifest.get("run_id", ""), pdf=pdf)
     out.print("\n".join(str(path) for path in paths))
 
 

@@ -27,6 +27,7 @@ from gateway.values import jjmmaaaa, month_of
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import (AllowanceMention, DeclarationSummary, Flow, LineCounts, Origin, Outcome,
                              PersonMention, QuarantineRecord, ResourceMonth, Severity, Violation, compact_pickle)
+from gateway.validate.declared import Declared
 from gateway.validate.quarantine import quarantine_records, widest
 from gateway.validate.registry import RuleRegistry, Target
 from gateway.validate.rules.sequences import replacements_without_original
@@ -73,15 +74,18 @@ def index_file(path: str | bytes, registry: RuleRegistry, *, label: str | None =
         yield _file(FileIndex(file, size=size, lines=lines, refused=refused,
                               orphans=[Span(0, size, 1, lines)] if lines else []), registry)
         return
+    emitter = None
     with open_input(path) as fh:
         for item in index_envois(fh, file):
             if isinstance(item, EnvoiIndex):
+                emitter = emitter or item.emitter_id
                 yield from _envoi(path, file, item, registry, task_lines)
             else:
-                yield _file(item, registry)
+                yield _file(item, registry, emitter)
 
 
-def _file(index: FileIndex, registry: RuleRegistry) -> Outcome:
+def _file(index: FileIndex, registry: RuleRegistry, emitter: str | None = None) -> Outcome:
+    """The file's own findings, reported to the émetteur of its first envoi when one is readable."""
     violations = registry.check(Target.FILE, index)
     quarantine: list[QuarantineRecord] = []
     warnings: list[QuarantineRecord] = []
@@ -90,15 +94,16 @@ def _file(index: FileIndex, registry: RuleRegistry) -> Outcome:
         if violation.severity is Severity.WARNING:
             warnings.extend(quarantine_records([violation], scope=Severity.WARNING, lines=0,
                                                first_line=violation.origin.first_line,
-                                               last_line=violation.origin.last_line))
+                                               last_line=violation.origin.last_line, declarant_id=emitter))
         elif violation.severity is Severity.FILE:
             quarantine.extend(quarantine_records([violation], scope=Severity.FILE, lines=orphan_lines,
-                                                 first_line=1, last_line=index.lines))
+                                                 first_line=1, last_line=index.lines, declarant_id=emitter))
         else:
             origin = violation.origin
             quarantine.extend(quarantine_records([violation], scope=Severity.LINE,
                                                  lines=origin.last_line - origin.first_line + 1,
-                                                 first_line=origin.first_line, last_line=origin.last_line))
+                                                 first_line=origin.first_line, last_line=origin.last_line,
+                                                 declarant_id=emitter))
     envelope = sum(span.lines for span in index.envelope)
     quarantined = sum(record.lines for record in quarantine)
     # Stray lines that no rule took out (cannot happen with the default rules) stay visible as ignored.
@@ -325,7 +330,8 @@ def _in_line_order(violations: list[Violation], registry: RuleRegistry) -> list[
 def _warnings(decl: ParsedDeclaration, violations: list[Violation]) -> list[QuarantineRecord]:
     return [r for v in violations if v.severity is Severity.WARNING and _listed(decl, _DECLARATION_SEEN, v)
             for r in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
-                                        declarant_id=decl.declarant_id, declaration_id=decl.declaration_id)]
+                                        declarant_id=decl.attributed_declarant, declaration_id=decl.declaration_id,
+                                        declared=Declared.of(decl))]
 
 
 def _listed(decl: ParsedDeclaration, key: str, violation: Violation) -> bool:
@@ -353,7 +359,8 @@ def _overflow(decl: ParsedDeclaration, *keys: str) -> list[QuarantineRecord]:
                 f"{example.explain} Ce constat revient {_french_count(count)} fois dans cette déclaration : seuls les "
                 f"{WARNING_EXAMPLES} premiers sont détaillés.", example.family)
             records.extend(quarantine_records([summary], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
-                                              declarant_id=decl.declarant_id, declaration_id=decl.declaration_id))
+                                              declarant_id=decl.attributed_declarant,
+                                              declaration_id=decl.declaration_id, declared=Declared.of(decl)))
     return records
 
 
@@ -377,7 +384,8 @@ def _rejected(decl: ParsedDeclaration, violations: list[Violation], person_rejec
                             for v in envoi_rejection[:1]]
     records = quarantine_records(reasons, scope=Severity.ENVOI if envoi_rejection else Severity.DECLARATION,
                                  lines=decl.line_count, first_line=decl.first_line, last_line=decl.last_line,
-                                 declarant_id=decl.declarant_id, declaration_id=decl.declaration_id)
+                                 declarant_id=decl.attributed_declarant, declaration_id=decl.declaration_id,
+                                 declared=Declared.of(decl))
     warnings = _warnings(decl, violations) + _overflow(decl, _DECLARATION_SEEN)
     return Outcome(quarantine=records, warnings=tuple(warnings), counts=LineCounts(quarantined=decl.line_count),
                    declarations=1)
@@ -437,7 +445,7 @@ def _accept(decl: ParsedDeclaration, person, person_key: str, lines: int, out: "
 def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser, since: int | None) -> _People:
     """Checks and records of every person of ``decl``; the lines of the blocks outside people are counted
     from line ``since`` on (None: all of them)."""
-    declarant, declaration_id = decl.declarant_id, decl.declaration_id
+    declarant, declaration_id = decl.attributed_declarant, decl.declaration_id
     carries_resources = decl.nature in R.RESOURCE_NATURES
     out = _People()
     _count_outside_people(decl, out, since, carries_resources)
@@ -448,7 +456,8 @@ def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudon
         out.warnings.extend(r for v in found if v.severity is Severity.WARNING and _listed(decl, _PERSON_SEEN, v)
                             for r in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0,
                                                         last_line=0, declarant_id=declarant,
-                                                        declaration_id=declaration_id, person_key=person_key))
+                                                        declaration_id=declaration_id, person_key=person_key,
+                                                        declared=Declared.of(decl)))
         scope = widest(found)
         if scope is None:
             _accept(decl, person, person_key, lines, out, carries_resources)
@@ -458,7 +467,7 @@ def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudon
         out.quarantine.extend(quarantine_records(
             rejecting, scope=scope, lines=lines,
             first_line=person.first_line, last_line=person.subtree_last_line, declarant_id=declarant,
-            declaration_id=declaration_id, person_key=person_key))
+            declaration_id=declaration_id, person_key=person_key, declared=Declared.of(decl)))
         out.quarantined += lines
     return out
 

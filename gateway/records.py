@@ -203,6 +203,11 @@ class QuarantineRecord:
     person_key: str | None
     detail: str
     explain: str
+    # What a declarant needs to find and fix it (gateway.validate.declared): never personal data.
+    declared_value: str | None = None    # the rubric's value as declared (None for identity rubrics)
+    expected: str | None = None          # French: the norm's format or list, when the value does not fit it
+    payroll_number: str | None = None    # the employee's payroll number (S21.G00.30.019), never the NIR
+    declaration_date: str | None = None  # the declaration's file date (S20.G00.05.007), ISO
 
 
 @compact_pickle

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date
 from collections import Counter
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class ParsedDeclaration:
     columns: Columns | None = None     # the tokens as columns (None when the declaration was not read)
     digest: str = ""
     read: bool = True          # False when the index already showed it cannot be read safely
+    declarant_hint: str | None = None   # SIRET/SIREN read from the raw lines when no block tree was built
     _first: dict[str, BlockInstance] | None = None
     _values: dict[str, str | None] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)    # per-declaration memo for rules (counts, sets)
@@ -126,6 +128,20 @@ class ParsedDeclaration:
         return f"{siren}{nic}" if siren and nic else None
 
     @property
+    def attributed_declarant(self) -> str | None:
+        """Who a finding is reported to: the SIRET when readable, else the company's SIREN (a declaration
+        without its establishment block, or whose blocks are out of order), else None."""
+        if self.declarant_id:
+            return self.declarant_id
+        if self.declarant_hint:
+            return self.declarant_hint
+        siren = self.value(R.SIREN)
+        if siren is None and self.columns is not None:
+            siren = next((value for rubric, value in zip(self.columns.rubrics, self.columns.values)
+                          if rubric == R.SIREN), None)
+        return siren if siren and siren.isascii() and siren.isdigit() and len(siren) == 9 else None
+
+    @property
     def declaration_id(self) -> str:
         """Readable business id: SIRET-main month-fraction-rank (rank = S20.G00.05.004)."""
         main = (self.value(R.MAIN_MONTH) or "")[2:]
@@ -153,12 +169,29 @@ def read_declaration(fh: BinaryIO, file: str, span: DeclarationSpan, envoi_numbe
     parsed = ParsedDeclaration(file, span, envoi_number, norm_version, norm, flow)
     if span.oversize_lines or span.binary_lines:
         parsed.read = False
+        fh.seek(span.span.start)
+        parsed.declarant_hint = declarant_in(fh.read(span.span.end - span.span.start))
         return parsed
     text, (numbers, rubrics, values, parsed.defects) = read_tokens(fh, span)
     parsed.digest = hashlib.sha256(text).hexdigest()
     if norm is not None:
         parsed.roots, parsed.problems, parsed.columns = build_blocks_from_columns(numbers, rubrics, values, norm)
+    else:
+        parsed.declarant_hint = declarant_in(text)
     return parsed
+
+
+_SIREN_LINE = re.compile(rb"^S21\.G00\.06\.001,'([0-9]{9})'\r?$", re.MULTILINE)
+_NIC_LINE = re.compile(rb"^S21\.G00\.11\.001,'([0-9]{5})'\r?$", re.MULTILINE)
+
+
+def declarant_in(data: bytes) -> str | None:
+    """SIRET (else SIREN) read from the raw lines of a declaration the parser could not build (no known norm,
+    an over-long or binary line): who its findings are reported to."""
+    siren, nic = _SIREN_LINE.search(data), _NIC_LINE.search(data)
+    if siren is None:
+        return None
+    return siren.group(1).decode() + (nic.group(1).decode() if nic else "")
 
 
 def read_tokens(fh: BinaryIO, span: DeclarationSpan) -> tuple[bytes, tuple[Sequence[int], list[str], list[str],

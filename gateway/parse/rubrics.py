@@ -32,6 +32,9 @@ LAST_NAME = "S21.G00.30.002"
 FIRST_NAMES = "S21.G00.30.004"
 BIRTH_DATE = "S21.G00.30.006"
 NTT = "S21.G00.30.020"
+PAYROLL_NUMBER = "S21.G00.30.019"           # "matricule": how a declarant finds the employee, never the NIR
+INDIVIDUAL_CHANGES = "S21.G00.31"           # former NIR, names, birth date of the individual
+IDENTITY_BLOCKS = (INDIVIDUAL, INDIVIDUAL_CHANGES)   # personal data: never echoed in reports but the payroll number
 
 # Payments
 PAYMENT = "S21.G00.50"

@@ -23,6 +23,8 @@ SCOPE_LABELS = {
     "RECORD": "cet enregistrement", "WARNING": "rien : simple avertissement",
 }
 UNKNOWN_DECLARANT = "inconnu"
+# net-entreprises' words for what the DSN chain rejects and what it only reports.
+BLOCKING_WORDS = {True: "Anomalie bloquante", False: "Anomalie non bloquante"}
 QUARANTINE_ORDER = ("file", "first_line", "last_line", "rule_id", "quarantine_id")
 FINDINGS = ("quarantine", "warnings")         # the datasets a declarant's report lists
 DECLARANTS = "declarants"                   # staged: each report group's declarants and their figures
@@ -87,20 +89,39 @@ def _rubric_label(rubric: str) -> str:
 
 
 def _to_correct(row: dict) -> str:
-    if row["severity"] == "WARNING":
-        return "Vérifier la donnée signalée ; aucune donnée n'a été écartée."
+    """What the declarant does, in their words: which rubric of which employee, what was declared, what the
+    norm expects."""
     where = f"la rubrique {row['rubric']}" if row["rubric"] else "la structure du fichier"
-    return (f"Corriger {where} (ligne {row['line']} de {row['file']}) et transmettre une déclaration conforme : "
-            "annule et remplace avant l'échéance, sinon régularisation dans la déclaration suivante.")
+    if row.get("payroll_number"):
+        where += f" du salarié de matricule {row['payroll_number']}"
+    declared = f" : valeur déclarée « {row['declared_value']} »" if row.get("declared_value") is not None else ""
+    expected = f", valeur attendue : {row['expected']}" if row.get("expected") else ""
+    if row["severity"] == "WARNING":
+        return f"Vérifier {where}{declared}{expected}. Aucune donnée n'a été écartée."
+    return (f"Corriger {where} (ligne {row['line']} du fichier {_file_name(row['file'])}){declared}{expected}, puis "
+            "transmettre une déclaration conforme : annule et remplace avant l'échéance, sinon régularisation dans "
+            "la déclaration suivante.")
+
+
+def _file_name(label: str) -> str:
+    """The name of the file the declarant sent, without the gateway's folders."""
+    return label.rsplit("/", 1)[-1]
+
+
+def _french_date(iso: str | None) -> str | None:
+    return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}" if iso else None
 
 
 def _entry(row: dict) -> dict:
     return {"rule_id": row["rule_id"], "severity": row["severity"], "scope": row["scope"],
-            "scope_label": SCOPE_LABELS.get(row["scope"], row["scope"]), "file": row["file"],
+            "blocking": BLOCKING_WORDS[row["severity"] != "WARNING"],
+            "scope_label": SCOPE_LABELS.get(row["scope"], row["scope"]), "file": _file_name(row["file"]),
             "first_line": row["first_line"], "last_line": row["last_line"], "line": row["line"],
             "rubric": row["rubric"], "rubric_label": _rubric_label(row["rubric"]), "explain": row["explain"],
             "detail": row["detail"], "person_key": row["person_key"], "declaration_id": row["declaration_id"],
-            "to_correct": _to_correct(row)}
+            "declaration_date": _french_date(row.get("declaration_date")),
+            "declared_value": row.get("declared_value"), "expected": row.get("expected"),
+            "payroll_number": row.get("payroll_number"), "to_correct": _to_correct(row)}
 
 
 def declarant_report(declarant_id: str, quarantine: pa.Table | None, warnings: pa.Table | None,
@@ -209,11 +230,28 @@ def write_run_report(out: Path, manifest: dict, history: dict, metrics: dict) ->
     return ["report/metrics.json", "report/index.html"]
 
 
-def regenerate_declarant_report(out: Path, declarant_id: str, target: Path, run_id: str) -> list[Path]:
-    """``drm-gateway report declarant``: the report again, from the stored quarantine and warnings."""
+def regenerate_declarant_report(out: Path, declarant_id: str, target: Path, run_id: str, *,
+                                pdf: bool = False) -> list[Path]:
+    """``drm-gateway report declarant``: the report again, from the stored quarantine and warnings (and the
+    same page as PDF)."""
     report = declarant_report(declarant_id, _by_declarant(_table(out / "quarantine")).get(declarant_id),
                               _by_declarant(_table(out / "warnings")).get(declarant_id), run_id)
-    return write_declarant_report(report, target)
+    written = write_declarant_report(report, target)
+    if pdf:
+        html_path = written[-1]
+        html_path.with_suffix(".pdf").write_bytes(as_pdf(html_path.read_text(encoding="utf-8")))
+        written.append(html_path.with_suffix(".pdf"))
+    return written
+
+
+def as_pdf(html: str) -> bytes:
+    """A report page as PDF (weasyprint: HTML and CSS to PDF, no browser). The page is our own template's
+    output, every value in it escaped; it links to nothing outside, and nothing outside is fetched."""
+    import weasyprint
+
+    def refuse(url: str, *args, **kwargs) -> dict:
+        raise ValueError(f"no external resource in a report page @ {url[:80]}")
+    return weasyprint.HTML(string=html, url_fetcher=refuse).write_pdf()
 
 
 def render_template(name: str, **values) -> str:

@@ -5,13 +5,16 @@ import hashlib
 from typing import Iterable
 
 from gateway.records import QuarantineRecord, Severity, Violation
+from gateway.validate.declared import Declared
 
 
 def quarantine_records(violations: Iterable[Violation], *, scope: Severity, lines: int, first_line: int,
                        last_line: int, declarant_id: str | None = None, declaration_id: str | None = None,
-                       person_key: str | None = None) -> tuple[QuarantineRecord, ...]:
+                       person_key: str | None = None, declared: Declared | None = None
+                       ) -> tuple[QuarantineRecord, ...]:
     """One record per violation; the unit's lines are carried by the first record only, so that
-    the sum of ``lines`` over the dataset is the number of quarantined input lines."""
+    the sum of ``lines`` over the dataset is the number of quarantined input lines. ``declared`` (the
+    declaration's values) adds what the declarant needs to fix it: the value, the format, the payroll number."""
     out = []
     for index, violation in enumerate(violations):
         origin = violation.origin
@@ -28,6 +31,7 @@ def quarantine_records(violations: Iterable[Violation], *, scope: Severity, line
             rubric=violation.rubric, lines=0 if (warning or index) else lines,
             declarant_id=declarant_id, declaration_id=declaration_id, person_key=person_key,
             detail=violation.message(), explain=violation.explain,
+            **(declared.about(origin.first_line, violation.rubric) if declared is not None else {}),
         ))
     return tuple(out)
 

@@ -1,0 +1,120 @@
+"""What a declarant needs beside a finding to find and fix it: the value declared in the rubric (never
+personal data), the norm's format or list when the value does not fit it, the employee's payroll number and
+the declaration's date. Looked up only for findings, once per declaration (``Declared.of``)."""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from gateway.parse import rubrics as R
+from gateway.parse.declaration import ParsedDeclaration
+from gateway.parse.norm import Datatype, NormCatalogue
+from gateway.values import jjmmaaaa
+
+MAX_SHOWN = 80            # characters of a declared value kept in a record (a line holds up to 256)
+MAX_LISTED = 12           # codes of a list spelled out in full
+_NATURES_FR = {"Numeric": "chiffres", "Alphanumeric": "caractères", "Date": "caractères",
+               "ExternalReferential": "caractères", "Enumeration": "caractères"}
+
+
+def personal(rubric: str) -> bool:
+    """A rubric of the individual's identity (NIR, names, birth date and place, address, their changes): its
+    value never leaves the flow in a report. The payroll number is how the declarant finds the employee."""
+    return rubric.startswith(R.IDENTITY_BLOCKS) and rubric != R.PAYROLL_NUMBER
+
+
+def shown(value: str | None) -> str | None:
+    """A declared value as a report may show it: control characters as \\xNN, at most MAX_SHOWN characters.
+    Escaping for HTML is the template's (autoescape): this only keeps the text readable and bounded."""
+    if value is None:
+        return None
+    text = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in value[:MAX_SHOWN])
+    return text + ("…" if len(value) > MAX_SHOWN else "")
+
+
+def expected(datatype: Datatype) -> str:
+    """The norm's format of a rubric in French, as a declarant reads it in the cahier technique."""
+    if datatype.values is not None:
+        codes = sorted(datatype.values)
+        listed = ", ".join(codes[:MAX_LISTED])
+        more = f" … ({len(codes)} valeurs)" if len(codes) > MAX_LISTED else ""
+        return f"une valeur de la liste {datatype.id} : {listed}{more}"
+    if datatype.nature == "Date":
+        return "une date au format JJMMAAAA (par exemple 31012025)"
+    if datatype.is_amount:
+        return "un montant avec un point et exactement deux décimales (par exemple 1234.56)"
+    low, high = datatype.min_length, datatype.max_length
+    unit = _NATURES_FR.get(datatype.nature, "caractères")
+    if low is not None and low == high:
+        size = f"{low} {unit}"
+    elif low is not None and high is not None:
+        size = f"de {low} à {high} {unit}"
+    else:
+        size = f"au plus {high} {unit}" if high is not None else unit
+    return size + (f", au format {datatype.pattern.pattern}" if datatype.pattern is not None else "")
+
+
+@dataclass
+class Declared:
+    """One declaration's values by line, built on the first finding that needs them."""
+
+    norm: NormCatalogue | None
+    date: str | None
+    _lines: list[int] = field(default_factory=list)
+    _values: list[tuple[str, str]] = field(default_factory=list)
+    _people: list[tuple[int, int, str | None]] = field(default_factory=list)   # first, last line, payroll number
+
+    @classmethod
+    def of(cls, decl: ParsedDeclaration) -> "Declared":
+        found = decl.cache.get("declared")
+        if found is None:
+            day = jjmmaaaa(decl.value(R.FILE_DATE))
+            found = decl.cache["declared"] = cls(decl.norm, day.isoformat() if day else None)
+            if decl.columns is not None:
+                found._lines, found._values = list(decl.columns.lines), list(zip(decl.columns.rubrics,
+                                                                                 decl.columns.values))
+            else:
+                pairs = sorted((instance.line_of(rubric), rubric, value) for root in decl.roots
+                               for instance in root.walk() for rubric, value in instance.values.items())
+                found._lines = [line for line, _, _ in pairs]
+                found._values = [(rubric, value) for _, rubric, value in pairs]
+            found._people = [(person.first_line, person.subtree_last_line, person.get(R.PAYROLL_NUMBER))
+                             for person in decl.instances(R.INDIVIDUAL)]
+        return found
+
+    def payroll_number(self, line: int) -> str | None:
+        """The payroll number of the person whose blocks hold ``line`` (None outside people)."""
+        at = bisect.bisect_right(self._people, (line, float("inf"), "")) - 1
+        if at >= 0 and self._people[at][0] <= line <= self._people[at][1]:
+            return shown(self._people[at][2])
+        return None
+
+    def about(self, line: int, rubric: str) -> dict[str, str | None]:
+        """The fields of a quarantine record about a finding at ``line`` in ``rubric``."""
+        raw = self.raw(line, rubric)
+        return {"declared_value": self.shown_value(rubric, raw), "expected": self.expected(rubric, raw),
+                "payroll_number": self.payroll_number(line), "declaration_date": self.date}
+
+    def raw(self, line: int, rubric: str) -> str | None:
+        """The value of ``rubric`` declared at ``line`` as it is (None when there is none): for checks only,
+        a report shows ``shown_value``."""
+        if not rubric:
+            return None
+        at = bisect.bisect_left(self._lines, line)
+        while at < len(self._lines) and self._lines[at] == line:
+            if self._values[at][0] == rubric:
+                return self._values[at][1]
+            at += 1
+        return None
+
+    def shown_value(self, rubric: str, value: str | None) -> str | None:
+        """A declared value as a report shows it: None for an identity rubric."""
+        return None if personal(rubric) else shown(value)
+
+    def expected(self, rubric: str, value: str | None) -> str | None:
+        """The norm's format or list in French, when the declared value does not fit it."""
+        spec = self.norm.rubrics.get(rubric) if self.norm is not None and rubric else None
+        if spec is None or value is None or spec.datatype.problem(value) is None:
+            return None
+        return expected(spec.datatype)
+
