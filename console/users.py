@@ -13,6 +13,11 @@ from corrections.model import AuditEntry, Officer, User
 from corrections.store import CorrectionStore, now_iso
 
 ROLES = ("officer", "supervisor", "admin")
+# What each role may do, in the console and on the command line alike.
+PERMISSIONS = {"view": {"officer", "supervisor", "admin"}, "act": {"officer", "supervisor"},
+               "decide": {"supervisor"}, "users": {"admin"}}
+LABELS_PERMISSION = {"view": "consulter", "act": "traiter les demandes", "decide": "décider ou forcer une valeur",
+                     "users": "gérer les utilisateurs"}
 RANK = {"officer": 1, "supervisor": 2, "admin": 3}
 USERNAME = re.compile(r"[A-Za-z0-9._-]{2,40}")
 MAX_FAILURES = 5          # wrong passwords in a row before the account is locked
@@ -114,11 +119,32 @@ def users(store: CorrectionStore) -> list[User]:
         return list(session.scalars(select(User).order_by(User.username)))
 
 
-def audit(store: CorrectionStore, username: str, action: str, target: str, outcome: str, reason: str = "") -> None:
+def act_as(store: CorrectionStore, username: str, password: str, permission: str) -> User:
+    """A person acting on the command line: the console's users, passwords, lock-out and roles. Raises with
+    what to do when the name, the password or the role does not allow it (and audits the refusal)."""
+    user, locked = authenticate(store, username, password)
+    if locked:
+        audit(store, username, "login", "cli", "locked", channel="cli")
+        raise InvalidRequestError(f"account locked @ {username}: expected a new try in {LOCK_MINUTES} minutes, or an "
+                                  "admin's 'drm-gateway users activate'")
+    if user is None:
+        audit(store, username, "login", "cli", "refused", channel="cli")
+        raise InvalidRequestError(f"authentication failed @ {username}: expected an active console user and their "
+                                  "password (an admin creates one: drm-gateway users add NAME --role officer)")
+    if user.role not in PERMISSIONS[permission]:
+        audit(store, username, permission, "cli", "refused", f"role {user.role}", channel="cli")
+        allowed = " or ".join(sorted(PERMISSIONS[permission]))
+        raise InvalidRequestError(f"role @ {username}: {user.role} may not {permission}; expected {allowed}",
+                                  code=ErrorCode.ROLE_NOT_ALLOWED)
+    return user
+
+
+def audit(store: CorrectionStore, username: str, action: str, target: str, outcome: str, reason: str = "", *,
+          channel: str = "console") -> None:
     try:
         with store.transaction() as session:
             session.add(AuditEntry(at=now_iso(), username=username, action=action, target=target[:80],
-                                   outcome=outcome, reason=reason))
+                                   outcome=outcome, reason=reason, channel=channel))
     except CorrectionError:
         pass                                          # the action's own error is what the user sees
 

@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from console.data import BENEFIT_LABELS, DECISIONS_FR
-from console.users import current
+from console.users import LABELS_PERMISSION, PERMISSIONS, current
 from corrections.states import LABELS as STATE_LABELS
 from gateway.gate.notices import CAUSES_FR
 from corrections.store import CorrectionStore
@@ -46,10 +46,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-PERMISSIONS = {"view": {"officer", "supervisor", "admin"}, "act": {"officer", "supervisor"},
-               "decide": {"supervisor"}, "users": {"admin"}}
-LABELS_PERMISSION = {"view": "consulter", "act": "traiter les demandes", "decide": "décider ou forcer une valeur",
-                     "users": "gérer les utilisateurs"}
 # What an officer reads when an action is refused, by the error's code (gateway.errors.ErrorCode).
 FRENCH = {
     ErrorCode.UNKNOWN_ACTION: "Action inconnue : choisissez régulariser, garder la base figée ou étaler le trop-perçu.",
@@ -64,6 +60,7 @@ FRENCH = {
                                  "administrateur.",
     ErrorCode.LAST_ADMIN: "C'est le dernier administrateur actif : créez ou réactivez d'abord un autre administrateur.",
     ErrorCode.NOT_A_SUPERVISOR: "Une décision ne peut être confiée qu'à un superviseur actif.",
+    ErrorCode.ROLE_NOT_ALLOWED: "Votre rôle ne permet pas cette action.",
     ErrorCode.SAME_AS_DECLARED: "Le montant indiqué est celui déjà déclaré : il n'y a rien à corriger. Confirmez si la "
                                 "contestation porte sur autre chose (le mois de rattachement, par exemple).",
 }

@@ -1,4 +1,5 @@
-"""``drm-gateway corrections …``: officers' commands on correction requests (typer).
+"""``drm-gateway corrections …``: officers' commands on correction requests (typer). An officer acts as a console
+user (``drm-gateway users add``), with their password and role; every action lands in the console's audit trail.
 
 The store is ``--db URL`` or ``DRM_GATEWAY_DB`` (PostgreSQL: ``postgresql://…``), else the SQLite file
 ``OUT/corrections.db``; notices go to ``OUT/outbox/``. Times default to now (``--at`` to replay)."""
@@ -27,7 +28,9 @@ AMOUNT = re.compile(r"^(20[0-9]{2}-(0[1-9]|1[0-2]))=(-?[0-9]+(?:[.,][0-9]{1,2})?
 OutOption = typer.Option(Path("out"), "--out", help="Output folder of the runs (register, outbox, default store).")
 DbOption = typer.Option(None, "--db", help="Store URL (default: $DRM_GATEWAY_DB, else OUT/corrections.db).")
 AtOption = typer.Option(None, "--at", help="When (ISO; default now).")
-OfficerOption = typer.Option(..., "--officer", help="Officer id.")
+PASSWORD_ENV = "DRM_GATEWAY_PASSWORD"
+OfficerOption = typer.Option(..., "--user", "--officer", help="Console user acting (officer or supervisor); their "
+                             "password is $DRM_GATEWAY_PASSWORD, else asked on the terminal.")
 
 
 def _fail(error: Exception) -> None:
@@ -68,13 +71,28 @@ def _run(action):
         _fail(error)
 
 
-@app.command("officer")
-def add_officer(officer_id: str, run_dir: Path = OutOption, db: Optional[str] = DbOption) -> None:
-    """Give an id the officer role."""
-    if not re.fullmatch(r"[A-Za-z0-9._-]{2,40}", officer_id):
-        _fail(GatewayError(f"officer id @ {officer_id}: expected letters, digits, . _ - (2 to 40)"))
-    _run(lambda: open_store(run_dir, db).add_officer(officer_id))
-    out.print(f"officer {officer_id} added")
+def acting(store, username: str, permission: str = "act") -> str:
+    """The console user acting on the command line, once their password and role are checked: the same users,
+    lock-out and roles as the console (``console.users``). Exits with what to do otherwise."""
+    from console.users import act_as
+    password = os.environ.get(PASSWORD_ENV)
+    if password is None:
+        if not sys.stdin.isatty():
+            _fail(GatewayError(f"password @ {username}: expected ${PASSWORD_ENV}, or a terminal to type it on"))
+        password = typer.prompt(f"password of {username}", hide_input=True)
+    return _run(lambda: act_as(store, username, password, permission)).username
+
+
+def audited(store, user: str, action: str, target: str, do, reason: str = ""):
+    """Run an action of ``user``; the outcome goes to the console's audit trail (channel cli) either way."""
+    from console.users import audit
+    try:
+        result = do()
+    except GatewayError as error:
+        audit(store, user, action, target, "refused", reason, channel="cli")
+        _fail(error)
+    audit(store, user, action, target, "ok", reason, channel="cli")
+    return result
 
 
 @app.command("open")
@@ -92,36 +110,35 @@ def open_request(
                                                           "declared one (the dispute is about something else)."),
 ) -> None:
     """Open a request on resource months the register knows (the disputed amount comes from it)."""
+    from corrections.service import open_from_register
     from gateway.pseudonym import Pseudonymiser, load_key
-    from gateway.versioning.forced import current_version
+
+    store = _run(lambda: open_store(run_dir, db))
+    officer = acting(store, officer)
 
     def action():
         if (nir is None) == (person is None):
             raise InvalidRequestError("person @ --nir/--person: expected exactly one")
         key = person or Pseudonymiser(load_key(key_file=key_file, insecure_demo=insecure_demo_key)).person_key(
             nir[:13], None, None)
-        claimed = _amounts(months, "--month")
-        register = RunLayout.of(run_dir).register
-        disputed = {}
-        for month, cents in claimed.items():
-            version = current_version(register, key, declarant, nature, month)
-            if version is None:
-                raise InvalidRequestError(f"unknown resource month @ {declarant} {month} {nature}: expected a month "
-                                          "the register has received for this person and declarant")
-            disputed[month] = (version.net_social_cents, cents)
-        store = open_store(run_dir, db)
-        return store.open(person_key=key, nir=nir[:13] if nir else None, declarant_id=declarant,
-                          flow="DSN" if nature == "SALARY" else "PASRAU", nature=nature, months=disputed,
-                          reason=reason, documents="; ".join(documents), officer=officer, at=_now(at),
-                          flag_rule=flag_rule, confirmed=confirm)
-    out.print(f"request {_run(action)} opened")
+        return open_from_register(store, RunLayout.of(run_dir).register, person_key=key, nir=nir, declarant=declarant,
+                                  nature=nature, claimed=_amounts(months, "--month"), reason=reason,
+                                  documents="; ".join(documents), officer=officer, at=_now(at), flag_rule=flag_rule,
+                                  confirmed=confirm)
+    request_id = audited(store, officer, "request:open", declarant, action, reason)
+    out.print(f"request {request_id} opened")
 
 
 def _transition(request_id: str, action: Action, officer: str, run_dir: Path, db: str | None, at: str | None,
                 note: str = "", **fields) -> None:
     store = _run(lambda: open_store(run_dir, db))
-    request = _run(lambda: store.transition(request_id, action, actor=officer, at=_now(at), note=note, **fields))
+    officer = acting(store, officer)
+    request = audited(store, officer, f"request:{_VERBS[action]}", request_id,
+                      lambda: store.transition(request_id, action, actor=officer, at=_now(at), note=note, **fields), note)
     out.print(f"request {request_id}: {request.state}")
+
+
+_VERBS = {Action.ACKNOWLEDGE: "ack", Action.REJECT: "reject", Action.CLOSE: "close"}   # the console's action names
 
 
 @app.command("route")
@@ -130,7 +147,10 @@ def route(request_id: str, officer: str = OfficerOption, run_dir: Path = OutOpti
     """Send the request to its source (notice written to OUT/outbox)."""
     from corrections.service import route as route_request
     store = _run(lambda: open_store(run_dir, db))
-    paths = _run(lambda: route_request(store, request_id, officer=officer, at=_now(at), outbox=RunLayout.of(run_dir).outbox))
+    officer = acting(store, officer)
+    paths = audited(store, officer, "request:route", request_id,
+                    lambda: route_request(store, request_id, officer=officer, at=_now(at),
+                                          outbox=RunLayout.of(run_dir).outbox))
     out.print(f"request {request_id}: ROUTED; notice {paths[1]}")
 
 
@@ -167,15 +187,17 @@ def force(request_id: str, officer: str = OfficerOption,
     from gateway.versioning.forced import append_forced
     moment = _now(at)
     register = RunLayout.of(run_dir).register
+    store = _run(lambda: open_store(run_dir, db))
+    officer = acting(store, officer, "decide")
 
     def record(request, month, cents):
         return append_forced(register, person_key=request.person_key, declarant_id=request.declarant_id,
                              nature=request.nature, month=month, cents=cents, amount="net_social_cents",
                              officer=officer, request_id=request.request_id, at=moment).version_id
-    store = _run(lambda: open_store(run_dir, db))
-    versions = _run(lambda: force_request(store, request_id, officer=officer, at=moment,
-                                          values=_amounts(values, "--value"), justification=justification,
-                                          evidence=evidence, record=record))
+    versions = audited(store, officer, "request:force", request_id,
+                       lambda: force_request(store, request_id, officer=officer, at=moment,
+                                             values=_amounts(values, "--value"), justification=justification,
+                                             evidence=evidence, record=record), justification)
     out.print(f"request {request_id}: FORCED; register versions {', '.join(versions)}")
 
 

@@ -97,7 +97,8 @@ class User(Base):
 
 
 class AuditEntry(Base):
-    """Every console action: who, when, what, on what, the outcome and the reason given."""
+    """Every action of a user, in the console or on the command line: who, when, what, on what, the outcome,
+    the reason given and where."""
 
     __tablename__ = "audit"
     audit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -107,6 +108,7 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(80))
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(8), default="console", server_default="console")   # or "cli"
 
 
 class Assignment(Base):

@@ -17,6 +17,24 @@ from corrections.store import NOT_AS_CLAIMED, SYSTEM, CorrectionStore, _parse
 ForcedRecorder = Callable[[Request, str, int], str]     # (request, month, cents) -> version id in the register
 
 
+def open_from_register(store: CorrectionStore, register: Path, *, person_key: str, nir: str | None, declarant: str,
+                       nature: str, claimed: dict[str, int], reason: str, documents: str, officer: str, at: str,
+                       flag_rule: str | None = None, confirmed: bool = False) -> str:
+    """Open a request on resource months the register knows: the disputed amount is the register's current one
+    for each month, the claimed one the claimant's. Returns the request id."""
+    from gateway.versioning.forced import current_version
+    disputed = {}
+    for month, cents in claimed.items():
+        version = current_version(register, person_key, declarant, nature, month)
+        if version is None:
+            raise InvalidRequestError(f"unknown resource month @ {declarant} {month} {nature}: expected a month "
+                                      "the register has received for this person and declarant")
+        disputed[month] = (version.net_social_cents, cents)
+    return store.open(person_key=person_key, nir=nir[:13] if nir else None, declarant_id=declarant,
+                      flow="DSN" if nature == "SALARY" else "PASRAU", nature=nature, months=disputed, reason=reason,
+                      documents=documents, officer=officer, at=at, flag_rule=flag_rule, confirmed=confirmed)
+
+
 def route(store: CorrectionStore, request_id: str, *, officer: str, at: str, outbox: Path,
           explain: str | None = None) -> list[Path]:
     with store.transaction() as session:

@@ -118,7 +118,8 @@ class CorrectionStore:
     def _officer(self, session: Session, actor: str) -> None:
         officer = session.get(Officer, actor)
         if officer is None or not officer.active:
-            raise NotAnOfficerError(f"not an officer @ {actor}: expected an active officer id (corrections officers add)")
+            raise NotAnOfficerError(f"not an officer @ {actor}: expected an active console user with the officer or "
+                                    "supervisor role (drm-gateway users add NAME --role officer)")
 
     # --- requests -------------------------------------------------------------------------------------
     def open(self, *, person_key: str, nir: str | None, declarant_id: str, flow: str, nature: str,

@@ -310,11 +310,15 @@ def decide(
     keep_frozen: bool = typer.Option(False, "--keep-frozen", help="Keep the published base; no overpayment."),
     spread: Optional[int] = typer.Option(None, "--spread", help="Raise the overpayment, spread over N months (2-12)."),
     reason: str = typer.Option(..., "--reason", help="Justification (kept with the decision)."),
-    officer: str = typer.Option(..., "--officer", help="Officer id."),
+    officer: str = typer.Option(..., "--user", "--officer", help="Console user deciding (a supervisor); their "
+                                "password is $DRM_GATEWAY_PASSWORD, else asked on the terminal."),
     run_dir: Path = typer.Option(Path("out"), "--out", help="Output folder of the runs (default: out)."),
     register: Optional[Path] = typer.Option(None, "--register", help="Register folder (default OUT/history/register)."),
+    db: Optional[str] = typer.Option(None, "--db", help="Store URL of the console users (default $DRM_GATEWAY_DB or "
+                                                        "OUT/corrections.db)."),
 ) -> None:
-    """Record an officer's decision on an overpayment above the cap; the next run applies and publishes it."""
+    """Record a supervisor's decision on an overpayment above the cap; the next run applies and publishes it."""
+    from corrections.cli import acting, audited, open_store
     from gateway.gate.officer import decide as record
     chosen = [name for name, on in (("regularise", regularise), ("keep-frozen", keep_frozen),
                                     ("spread", spread is not None)) if on]
@@ -322,9 +326,13 @@ def decide(
         _fail(GatewayError("give exactly one of --regularise, --keep-frozen or --spread N"))
     folder = register or RunLayout.of(run_dir).register
     try:
-        answer = record(folder, decision_id, chosen[0], reason=reason, officer=officer, spread_months=spread)
+        store = open_store(run_dir, db)
     except GatewayError as error:
         _fail(error)
+    officer = acting(store, officer, "decide")
+    answer = audited(store, officer, f"decide:{chosen[0]}", decision_id,
+                     lambda: record(folder, decision_id, chosen[0], reason=reason, officer=officer,
+                                    spread_months=spread), reason)
     out.print(f"décision {answer.decision_id} : {answer.action} par {answer.officer} le {answer.at} "
               "(appliquée au prochain traitement)")
 

@@ -28,6 +28,7 @@ class ErrorCode(str, enum.Enum):
     LAST_ADMIN = "LAST_ADMIN"
     SAME_AS_DECLARED = "SAME_AS_DECLARED"
     NOT_A_SUPERVISOR = "NOT_A_SUPERVISOR"
+    ROLE_NOT_ALLOWED = "ROLE_NOT_ALLOWED"
 
 
 class GatewayError(Exception):

@@ -10,7 +10,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from console import data
 from console.routes.person import checked_nir
 from console.users import assign, assignments, audit, supervisors
-from console.web import DECIDE, PERMISSIONS, VIEW, ConsoleConfig, config, form, french, message, page
+from console.users import PERMISSIONS
+from console.web import DECIDE, VIEW, ConsoleConfig, config, form, french, message, page
 from corrections import service
 from corrections.store import now_iso
 from gateway.errors import GatewayError

@@ -12,7 +12,8 @@ from gateway.versioning import store as register
 
 
 def _cli(*args):
-    result = CliRunner().invoke(app, list(args), terminal_width=200)
+    result = CliRunner().invoke(app, list(args), terminal_width=200,
+                                env={"DRM_GATEWAY_PASSWORD": scenario.DEMO_PASSWORD})
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -23,7 +24,7 @@ def test_a_later_correction_from_the_source_supersedes_a_forced_value_and_correc
     common = ("--out", str(out))
     for arrival in ("2025-02", "2025-03", "2025-04", "2025-05"):
         _cli("run", str(flows / arrival), *common, "--insecure-demo-key")
-    _cli("corrections", "officer", "agent-7", *common)
+    scenario.a_console_user(out, "agent-7")
     _cli("corrections", "open", "--nir", scenario.BRUNO.nir, "--declarant", scenario.SILENT, "--month",
          "2025-02=2080.00", "--reason", "Montant de février trop élevé.", "--officer", "agent-7",
          "--at", "2025-05-03T09:00:00Z", *common, "--insecure-demo-key")

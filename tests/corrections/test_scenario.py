@@ -59,7 +59,8 @@ def test_opening_a_request_on_a_month_the_register_never_saw_is_refused(played):
     out, _ = played
     result = CliRunner().invoke(app, ["corrections", "open", "--nir", scenario.ALICE.nir, "--declarant",
                                       scenario.CORRECTING, "--month", "2024-01=100.00", "--reason", "erreur",
-                                      "--officer", "agent-7", "--out", str(out), "--insecure-demo-key"])
+                                      "--officer", "agent-7", "--out", str(out), "--insecure-demo-key"],
+                                env={"DRM_GATEWAY_PASSWORD": scenario.DEMO_PASSWORD})
     assert result.exit_code == 2 and "unknown resource month" in result.output
     assert len(open_store(out, None).list()) == 2
 
@@ -97,3 +98,49 @@ def test_every_output_of_the_scenario_is_scanned_and_only_letters_to_the_source_
                 if nir in text and not any(place in where for place in allowed_nir)]
     other_hits = [(where, value) for where, text in texts.items() for value in others if value in text]
     assert nir_hits == [] and other_hits == []
+
+
+def _as(user: str | None, password: str | None, *args: str):
+    env = {"DRM_GATEWAY_PASSWORD": password}
+    return CliRunner().invoke(app, [*args, *(["--user", user] if user else [])], env=env)
+
+
+def test_officers_act_on_the_command_line_as_console_users_with_their_role_and_the_audit_trail_says_so(played):
+    """One identity: the command line authenticates the console's users, refuses a wrong password, an unknown
+    name and a role without the right, changes nothing then, and records every action in the console's trail."""
+    from console.users import audit_trail
+    out, _ = played
+    scenario.a_console_user(out, "olga", "officer")
+    store = open_store(out, None)
+    before = len(store.list())
+    opening = ("corrections", "open", "--nir", scenario.BRUNO.nir, "--declarant", scenario.SILENT, "--month",
+               "2025-03=1500.00", "--reason", "Montant de mars contesté.", "--out", str(out), "--insecure-demo-key")
+    unknown = _as("agent-12", scenario.DEMO_PASSWORD, *opening)
+    wrong = _as("olga", "not-her-password", *opening)
+    assert unknown.exit_code == 2 and "authentication failed @ agent-12" in unknown.output
+    assert wrong.exit_code == 2 and "authentication failed @ olga" in wrong.output
+    assert "users add" in unknown.output and "corrections officer" not in unknown.output
+    assert len(store.list()) == before
+    opened = _as("olga", scenario.DEMO_PASSWORD, *opening)
+    assert opened.exit_code == 0, opened.output
+    [new] = [r for r in store.list() if r.opened_by == "olga"]
+    forcing = ("corrections", "force", new.request_id, "--value", "2025-03=1500.00", "--justification", "x" * 12,
+               "--evidence", "bulletin", "--out", str(out))
+    refused = _as("olga", scenario.DEMO_PASSWORD, *forcing)
+    assert refused.exit_code == 2 and "officer may not decide" in refused.output
+    assert store.get(new.request_id).state == new.state
+    trail = [(a.username, a.action, a.target, a.outcome, a.channel) for a in audit_trail(store, 500)]
+    assert ("olga", "request:open", scenario.SILENT, "ok", "cli") in trail
+    assert ("olga", "decide", "cli", "refused", "cli") in trail
+    assert ("olga", "login", "cli", "refused", "cli") in trail and ("agent-12", "login", "cli", "refused", "cli") in trail
+    forced = next(r for r in store.list(declarant=scenario.SILENT) if r.opened_by == "agent-7")
+    assert ("agent-7", "request:force", forced.request_id, "ok", "cli") in trail     # the scenario's own actions
+
+
+def test_a_command_line_action_without_a_password_says_how_to_give_one(played):
+    """No $DRM_GATEWAY_PASSWORD and no terminal: a one-line error, nothing done; the old officer command is gone."""
+    out, ids = played
+    result = _as("agent-7", None, "corrections", "close", ids["corrected"], "--out", str(out))
+    assert result.exit_code == 2 and "$DRM_GATEWAY_PASSWORD" in result.output
+    gone = CliRunner().invoke(app, ["corrections", "officer", "agent-9", "--out", str(out)])
+    assert gone.exit_code != 0 and "No such command" in gone.output

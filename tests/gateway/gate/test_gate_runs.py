@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from fixtures import scenario
 from fixtures.generator import generate
 from gateway.cli import app
 from gateway.options import Settings
@@ -61,7 +62,8 @@ def test_an_officer_answer_is_validated_recorded_once_and_published_by_the_next_
     for d in sorted(_decisions(out), key=lambda d: d["as_of"]):
         latest[(d["person_key"], d["benefit"], d["reference_month"])] = d["decision_id"]
     target = next(d for d in pending if latest[(d["person_key"], d["benefit"], d["reference_month"])] == d["decision_id"])
-    runner = CliRunner()
+    scenario.a_console_user(out, "agent-1", "supervisor")
+    runner = CliRunner(env={"DRM_GATEWAY_PASSWORD": scenario.DEMO_PASSWORD})
     unknown = runner.invoke(app, ["decide", "0" * 24, "--keep-frozen", "--reason", "Erreur manifeste de l'employeur",
                                   "--officer", "agent-1", "--out", str(out)])
     assert unknown.exit_code == 2 and "decision not found" in unknown.output
