@@ -216,6 +216,13 @@ def person(out: Path, register: Path, person_key: str) -> dict:
             "decisions": sorted(decisions, key=lambda d: (d["as_of"], d["benefit"]))}
 
 
+def disputable(versions: list[dict]) -> dict[str, tuple[str, str, str]]:
+    """The resource months a request can be opened on, by the form value that names each (declarant, nature,
+    month): the page offers these, and the server accepts only these."""
+    return {f"{v['declarant_id']}|{v['nature']}|{v['month']}": (v["declarant_id"], v["nature"], v["month"])
+            for v in versions}
+
+
 def timeline_chart(versions: list[dict]) -> str:
     """Net social amount of each month, one line per declarant and nature, a marker at each version."""
     if not versions:

@@ -8,7 +8,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from corrections.model import Request
 from corrections.routing import expected_correction, month_fr
-from gateway.storage import write_text
+from gateway.pseudonym import mask_nir
+from gateway.storage import list_files, read_bytes, write_text
 from gateway.values import euros
 
 _env = Environment(loader=PackageLoader("corrections", "templates"), autoescape=select_autoescape(["html", "j2"]))
@@ -41,3 +42,19 @@ def write_notice(outbox: Path, request: Request, kind: str, date: str, explain: 
              f"Correction attendue : {notice['expected']}.", f"À effectuer avant le {notice['due']}."]
     write_text(stem.with_suffix(".txt"), "\n".join(lines) + "\n")
     return [stem.with_suffix(s) for s in (".json", ".html", ".txt")]
+
+
+def sent(outbox: Path, request_id: str) -> list[dict]:
+    """The notices sent for a request (oldest first), as an officer may see them: the NIR masked. ``request_id``
+    is the store's own (REQ- and hex digits), so it names files in the outbox and nothing else."""
+    prefix = f"{request_id}-"
+    letters = []
+    for path in list_files(outbox):
+        name = path.rsplit("/", 1)[-1]
+        if name.startswith(prefix) and name.endswith(".json"):
+            notice = json.loads(read_bytes(path))
+            if notice.get("nir"):
+                notice["body"] = notice["body"].replace(notice["nir"], mask_nir(notice["nir"]))
+                notice["nir"] = mask_nir(notice["nir"])
+            letters.append(notice)
+    return sorted(letters, key=lambda n: (n["date"], n["kind"]))

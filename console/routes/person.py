@@ -11,8 +11,10 @@ from stdnum.fr import nir as stdnum_nir
 
 from console import data
 from console.users import audit
-from console.web import VIEW, ConsoleConfig, config, form, page
+from console.web import ACT, VIEW, ConsoleConfig, config, form, french, message, page
 from corrections import service
+from corrections.errors import InvalidRequestError
+from gateway.errors import GatewayError
 from corrections.states import LABELS, State
 from gateway.pseudonym import Pseudonymiser, mask_nir
 
@@ -67,7 +69,52 @@ async def person_view(request: Request, _: str = Depends(VIEW), settings: Consol
         return RedirectResponse("/person", status_code=303)
     found = data.person(settings.out, settings.register, key)
     return page(request, "person.html.j2", p=found, nir=request.session.get("person_nir"), p_key=key,
-                chart=data.timeline_chart(found["versions"]), requests=settings.store.list(person_key=key))
+                chart=data.timeline_chart(found["versions"]), requests=settings.store.list(person_key=key),
+                disputable=data.disputable(found["versions"]), flag_rules=sorted({f["rule_id"] for f in found["flags"]}))
+
+
+@router.post("/person/request")
+async def person_request(request: Request, name: str = Depends(ACT), values: dict = Depends(form),
+                         settings: ConsoleConfig = Depends(config)):
+    """Open a correction request on one of the person's resource months, as the CLI's ``corrections open``
+    does: the month is one the page offered (checked again here), the amount the claimant states."""
+    from corrections.cli import _amounts
+    from corrections.store import now_iso
+    key = request.session.get("person")
+    if not key:
+        return RedirectResponse("/person", status_code=303)
+    found = data.person(settings.out, settings.register, key)
+    chosen = data.disputable(found["versions"]).get(str(values.get("line", "")))
+    flag_rule = str(values.get("flag_rule", "")) or None
+    reason = str(values.get("reason", "")).strip()
+    try:
+        if chosen is None:
+            raise InvalidRequestError("line: expected one of the months offered on the page")
+        if flag_rule is not None and flag_rule not in {f["rule_id"] for f in found["flags"]}:
+            raise InvalidRequestError("flag rule: expected one of the person's flags")
+        declarant, nature, month = chosen
+        claimed = _amounts([f"{month}={str(values.get('claimed', '')).strip().replace(' ', '')}"], "montant")
+        request_id = service.open_from_register(
+            settings.store, settings.register, person_key=key, nir=None, declarant=declarant, nature=nature,
+            claimed=claimed, reason=reason, documents=str(values.get("documents", "")).strip()[:500], officer=name,
+            at=now_iso(), flag_rule=flag_rule, confirmed=values.get("confirm") == "1")
+    except GatewayError as error:
+        audit(settings.store, name, "request:open", key[:16], "refused", reason)
+        return message(request, "Demande non ouverte", _opening_error(error), status=409)
+    audit(settings.store, name, "request:open", request_id, "ok", reason)
+    return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+
+def _opening_error(error: GatewayError) -> str:
+    """Why a request could not be opened, in French (the form's own fields by their French names)."""
+    text = str(error)
+    if text.startswith("amount @"):
+        return "Montant invalide : indiquez des euros, par exemple 2080,00."
+    if text.startswith("reason @"):
+        return "Indiquez pourquoi l'allocataire conteste ce montant."
+    if text.startswith(("line:", "flag rule:", "unknown resource month")):
+        return "Ce mois de ressources n'est pas connu pour cette personne : rechargez la page et choisissez-en un."
+    return french(error)
 
 
 @router.get("/person/export")

@@ -10,6 +10,7 @@ from console.users import audit
 from console.web import ACT, DECIDE, VIEW, ConsoleConfig, config, form, french, message, page
 from corrections import service
 from corrections.errors import ConcurrentUpdateError
+from corrections.notices import sent
 from corrections.states import LABELS, TRANSITIONS, Action, State
 from corrections.store import now_iso
 from gateway.errors import ErrorCode, GatewayError
@@ -40,7 +41,8 @@ async def request_detail(request: Request, request_id: str, _: str = Depends(VIE
         raise StarletteHTTPException(404) from None
     allowed = [name for name, action in HAND_ACTIONS.items() if (State(item.state), action) in TRANSITIONS]
     return page(request, "request.html.j2", r=item, labels=LABELS, allowed=allowed, nir=mask_nir(item.nir),
-                timeline=service.status(settings.store, request_id))
+                timeline=service.status(settings.store, request_id),
+                letters=sent(RunLayout.of(settings.out).outbox, item.request_id))
 
 
 def _actor(request: Request, action: str) -> str:

@@ -26,6 +26,8 @@ def _actions(world):
             (f"/requests/{request_id}/route", {"revision": "1"}, "act"),
             (f"/requests/{request_id}/force", {"revision": "1", "value": "2025-04=2100", "evidence": "x",
                                                 "reason": "Justification suffisante."}, "decide"),
+            ("/person/request", {"line": f"{scenario.SILENT}|SALARY|2025-03", "claimed": "1500",
+                                 "reason": "Montant contesté."}, "act"),
             ("/users", {"username": "eve", "password": "a-long-password-1", "role": "admin"}, "users"),
             ("/users/olga/deactivate", {}, "users")]
 
@@ -147,3 +149,45 @@ def test_the_right_of_access_export_reads_as_a_french_document(world, client):
     assert "régularisation du montant net social" in text
     assert "_cents" not in text and "NET_SOCIAL_CORRECTION" not in text and scenario.ALICE.nir not in text
     assert "en attente : demande de correction en cours" in text and "droit recalculé avec les nouvelles valeurs" in text
+
+
+def test_an_officer_opens_a_correction_request_from_the_claimants_page(world, client):
+    """The page offers the person's months; the request opens on the register's amount and the claimant's one,
+    is audited, and a forged month or a bad amount is refused in French with nothing opened."""
+    import re as regex
+    store = world["store"]
+    token = login(client, "olga")
+    client.post("/person", data={"nir": scenario.BRUNO.nir, "csrf": token})
+    page = client.get("/person/view").text
+    assert 'id="open-request"' in page
+    line = f"{scenario.SILENT}|SALARY|2025-03"
+    assert f'value="{line}"' in page and "mars 2025" in page
+    before = len(store.list())
+    for forged in ({"line": "../../etc|<script>|2025-03", "claimed": "1500"},
+                   {"line": line, "claimed": "mille euros"}, {"line": line, "claimed": "1500", "reason": " "}):
+        refused = client.post("/person/request", data={"reason": "Montant contesté.", **forged, "csrf": token})
+        assert refused.status_code == 409 and "Demande non ouverte" in refused.text and "<script>" not in refused.text
+    assert len(store.list()) == before
+    opened = client.post("/person/request", data={"line": line, "claimed": "1 500,00", "reason": "Bulletin de mars.",
+                                                  "documents": "bulletin de mars", "csrf": token})
+    assert opened.status_code == 303, opened.text
+    request_id = regex.fullmatch(r"/requests/(REQ-[0-9a-f]+)", opened.headers["location"])[1]
+    request = store.get(request_id)
+    assert request.opened_by == "olga" and request.declarant_id == scenario.SILENT
+    assert [(m.month, m.claimed_cents) for m in request.months] == [("2025-03", 150000)]
+    assert ("olga", "request:open", request_id, "ok", "console") in [
+        (a.username, a.action, a.target, a.outcome, a.channel) for a in audit_trail(store, 50)]
+    login(client, "ada")
+    client.post("/person", data={"nir": scenario.BRUNO.nir, "csrf": csrf_of(client.get("/").text)})
+    assert 'id="open-request"' not in client.get("/person/view").text      # an admin may not act on requests
+
+
+def test_a_request_page_shows_the_letters_sent_to_the_source_with_the_nir_masked(world, client):
+    """The notice and the reminder the source received, from the outbox: recipient, date, months, what to do."""
+    login(client, "olga")
+    forced = next(r for r in world["store"].list(declarant=scenario.SILENT) if r.opened_by == "agent-7")
+    page = client.get(f"/requests/{forced.request_id}").text
+    assert "Avis du 2025-05-03" in page and "Demande de correction de ressources déclarées" in page
+    assert scenario.BRUNO.nir not in page and "février 2025 : déclaré" in page
+    fresh = client.get(f"/requests/{world['request_id']}").text
+    assert "Aucun avis envoyé" in fresh
