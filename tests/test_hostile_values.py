@@ -68,6 +68,9 @@ def test_hostile_values_reach_no_path_page_or_label_and_every_file_is_quarantine
     pages = [p.read_text(encoding="utf-8") for p in (out / "report").rglob("*.html")]
     for raw in ("<svg onload", "<script>alert", "<b onmouseover"):
         assert not any(raw in page for page in pages), raw
+    links = [name for page in pages for name in re.findall(r'href="(?:\.\./)?declarants/([^"]*)"', page)]
+    assert links and all(SAFE_REPORT_NAME.fullmatch(name) for name in links), links    # a link is a report's name
+    assert all(re.fullmatch(r"DRM-[A-Z]{2,3}-[0-9]{3}\.html", p.name) for p in (out / "report" / "rules").iterdir())
 
 
 def test_a_declarant_report_asked_for_a_hostile_id_is_written_inside_its_folder(tmp_path):

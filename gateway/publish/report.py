@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from gateway.faults import checkpoint
 from gateway.parse.norm import catalogue
-from gateway.publish import charts
+from gateway.publish import charts, drilldown
 from gateway.storage import read_dataset, write_chunks, write_json
 from gateway.values import NATURES_FR, percent, thousands
 
@@ -38,6 +38,8 @@ VOLUME_LABELS = {"files": "fichiers", "declarations": "déclarations", "lines_re
                  "lines_quarantined": "lignes écartées (quarantaine)", "quarantine_records": "enregistrements en quarantaine",
                  "resources": "ressources mensuelles", "warnings": "avertissements"}
 KIND_LABELS = {"quarantine": "bloquant (donnée écartée)", "warning": "non bloquant (à vérifier)"}
+_env.filters["stem"] = lambda declarant_id: report_stem(declarant_id or UNKNOWN_DECLARANT)
+_env.filters["rule_page"] = lambda rule_id: drilldown.rule_page_name(rule_id) or ""
 _env.filters["libelle"] = lambda code, table: {"volume": VOLUME_LABELS, "nature": NATURES_FR,
                                                 "kind": KIND_LABELS}[table].get(code, code)
 
@@ -223,11 +225,23 @@ def write_run_report(out: Path, manifest: dict, history: dict, metrics: dict) ->
         "natures": charts.bar_chart(list(metrics["resources_by_nature"]), list(metrics["resources_by_nature"].values()),
                                     title="Ressources par nature", color="#3465a4"),
     }
+    found = drilldown.findings(out)
+    metrics["by_rule"] = drilldown.pass_rates(metrics["by_rule"], found, {
+        "files": manifest["files"], "declarations": manifest["declarations"], "declarants": len(metrics["by_declarant"])})
     write_json(report_dir / "metrics.json", metrics)
     checkpoint("reports")
+    pages = []
+    explain = {rule["rule_id"]: rule for rule in metrics["by_rule"]}
+    for rule_id, (total, rows) in drilldown.rule_pages(found).items():
+        name = drilldown.rule_page_name(rule_id)
+        if name is not None:
+            write_chunks(report_dir / "rules" / name, _env.get_template("rule_page.html.j2").generate(
+                rule=explain.get(rule_id, {"rule_id": rule_id}), total=total, rows=rows, run_id=manifest["run_id"],
+                listed=drilldown.LISTED))
+            pages.append(f"report/rules/{name}")
     write_chunks(report_dir / "index.html",
                  _env.get_template("run_report.html.j2").generate(m=metrics, manifest=manifest, charts=figures))
-    return ["report/metrics.json", "report/index.html"]
+    return ["report/metrics.json", "report/index.html", *pages]
 
 
 def regenerate_declarant_report(out: Path, declarant_id: str, target: Path, run_id: str, *,

@@ -25,7 +25,8 @@ def test_the_run_report_shows_rates_rules_and_charts(bundled_run):
     assert html.count("<svg") >= 3 and "Taux d'acceptation" in html
     # French: decimal commas, spaces between thousands, labels rather than keys, severity in words and colour.
     assert f"{100 * metrics['rates']['quarantine']:.1f}".replace(".", ",") + "\u00a0%" in html
-    assert "44\u202f495" in html and "lignes écartées (quarantaine)" in html and "lines_read" not in html
+    assert f"{metrics['volumes']['lines_read']:,}".replace(",", "\u202f") in html
+    assert "lignes écartées (quarantaine)" in html and "lines_read" not in html
     assert '<tr class="quarantine">' in html and "bloquant (donnée écartée)" in html
     assert 0 < metrics["rates"]["quarantine"] < 1
     assert {"DRM-STR-002", "DRM-ID-009"} <= {r["rule_id"] for r in metrics["by_rule"]}
@@ -37,7 +38,7 @@ def test_each_declarant_gets_an_anomaly_report_saying_what_to_correct(bundled_ru
     defect = next(d for d in truth["defects"] if d["rule_id"] == "DRM-FMT-001")
     report = json.loads((bundled_run / "report" / "declarants" / f"{defect['declarant_id']}.json").read_text())
     [anomaly] = [a for a in report["anomalies"] if a["rule_id"] == "DRM-FMT-001"]
-    assert anomaly["file"] == "generated/" + defect["file"] and anomaly["rubric"] == "S20.G00.05.003"
+    assert anomaly["file"] == defect["file"].split("/")[-1] and anomaly["rubric"] == "S20.G00.05.003"
     assert anomaly["rubric_label"] == "Numéro de fraction de déclaration" and "Corriger" in anomaly["to_correct"]
     html = (bundled_run / "report" / "declarants" / f"{defect['declarant_id']}.html").read_text(encoding="utf-8")
     assert "DRM-FMT-001" in html and "Bilan d'anomalies" in html
@@ -142,3 +143,27 @@ def test_the_pipeline_computes_the_metrics_and_writes_the_reports_the_datasets_g
     assert filecmp.cmpfiles(out / "report" / "declarants", reference / "report" / "declarants", names,
                             shallow=False)[0] == names
     assert json.loads((out / "report" / "declarants" / f"{siret}.json").read_text())["history_anomalies"]
+
+
+def test_each_rule_of_the_run_report_has_a_pass_rate_and_a_page_listing_its_records(bundled_run):
+    """Drill-down: the rule's row says the share of declarations (files for file rules) it passed and links to a
+    page listing each of its records (file, line, declarant) as the quarantine dataset holds them."""
+    import pyarrow.dataset as ds
+    metrics = json.loads((bundled_run / "report" / "metrics.json").read_text(encoding="utf-8"))
+    html = (bundled_run / "report" / "index.html").read_text(encoding="utf-8")
+    declarations, files = metrics["volumes"]["declarations"], metrics["volumes"]["files"]
+    quarantine = ds.dataset(bundled_run / "quarantine", format="parquet").to_table().to_pylist()
+    for rule in metrics["by_rule"]:
+        assert 0 <= rule["pass_rate"] < 1 and rule["units_failed"] >= 1
+        assert rule["units_checked"] == (files if rule["family"] in ("file", "envoi") else
+                                         len(metrics["by_declarant"]) if rule["family"] == "history" else declarations)
+        assert f'href="rules/{rule["rule_id"]}.html"' in html
+    rule = next(r for r in metrics["by_rule"] if r["rule_id"] == "DRM-STR-002")
+    page = (bundled_run / "report" / "rules" / "DRM-STR-002.html").read_text(encoding="utf-8")
+    mine = [r for r in quarantine if r["rule_id"] == "DRM-STR-002"]
+    assert len(mine) == rule["records"] and f"{len(mine)} enregistrement(s)" in page
+    for record in mine:
+        assert f'<td>{record["file"].rsplit("/", 1)[-1]}</td><td class="num">{record["line"]}</td>' in page
+        assert f'../declarants/{record["declarant_id"]}.html' in page
+    assert rule["pass_rate"] == round(1 - len({(r["file"], r["declaration_id"]) for r in mine}) / declarations, 4)
+    assert "66.7 %" not in html and "%" in html
