@@ -132,13 +132,14 @@ def run(
             results = []
             groups = arrival_groups(settings)
             for number, (day, group) in enumerate(groups, 1):
-                with err.status(f"run {number}/{len(groups)}: flows of {day}…", spinner="dots"):
-                    results.append(run_job(replace(settings, inputs=group)))
+                with err.status(f"run {number}/{len(groups)}: flows of {day}…", spinner="dots") as status:
+                    results.append(run_job(replace(settings, inputs=group), progress=lambda done, n=number: status.update(
+                        f"run {n}/{len(groups)}: flows of {day}: {done.line()}")))
                 out.print(_one_line(number, day, results[-1].manifest))
             result = results[-1]
         else:
-            with err.status("running the pipeline…", spinner="dots"):
-                result = run_job(settings)
+            with err.status("running the pipeline…", spinner="dots") as status:
+                result = run_job(settings, progress=lambda done: status.update(f"reading the flows: {done.line()}"))
             results = [result]
         closed = corrections.sync_register(Path(out_dir), None, result.manifest["as_of"]) if tracked else []
     except GatewayError as error:

@@ -8,6 +8,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, replace
+from typing import Callable
 from pathlib import Path
 
 
@@ -20,6 +21,7 @@ from gateway.inputs import InputFile, check_roots
 from gateway.layout import RunLayout
 from gateway.months import day_of_instant, month_of_instant
 from gateway.options import Settings
+from gateway.progress import Snapshot, Watcher
 from gateway.publish.history import compared, record_run
 from gateway.publish.metrics import from_figures
 from gateway.publish.report import DECLARANTS, FIGURES, anomalies_by_declarant, write_run_report
@@ -62,17 +64,18 @@ def absolute(settings: Settings) -> Settings:
                    open_requests=fixed(settings.open_requests))
 
 
-def run(settings: Settings) -> RunResult:
+def run(settings: Settings, progress: Callable[[Snapshot], None] | None = None) -> RunResult:
     """One run into ``settings.out``; refused with a clear error while another run writes there, or when the
     outputs cannot be written (a read-only folder, a full disk): then the run's temporary files are removed and
-    the previous outputs stay as they were (a consumer may find no run.json: README, contract)."""
+    the previous outputs stay as they were (a consumer may find no run.json: README, contract). ``progress`` is
+    handed the files and lines done about once a second while the flows are read (``gateway.progress``)."""
     memory.tune()                                      # before the runner starts its threads
     check_roots(settings.inputs)                       # a path given that does not exist: refused before any write
     settings = absolute(settings)
     layout = RunLayout.of(settings.out, history=settings.history, register=settings.register)
     out = layout.out
     try:
-        return _locked(settings, layout, fresh=not layout.out.exists())
+        return _locked(settings, layout, fresh=not layout.out.exists(), progress=progress)
     except OSError as error:
         where = os.fsdecode(error.filename) if error.filename else str(out)
         raise RunFailedError(f"cannot write @ {where}: {error.strerror or error}; expected a writable output "
@@ -80,12 +83,12 @@ def run(settings: Settings) -> RunResult:
                              "fixed)") from None
 
 
-def _locked(settings: Settings, layout: RunLayout, fresh: bool) -> RunResult:
+def _locked(settings: Settings, layout: RunLayout, fresh: bool, progress=None) -> RunResult:
     out, register = layout.out, layout.register
     if isinstance(out, ObjectPath) or isinstance(register, ObjectPath):
         # Object storage has no file locks: one run at a time per output is the scheduler's to keep; the register
         # refuses a commit when another run committed since this one read it (store.commit, ``after``).
-        return _cleaned(settings, layout, fresh)
+        return _cleaned(settings, layout, fresh, progress)
     out.mkdir(parents=True, exist_ok=True)
     register.mkdir(parents=True, exist_ok=True)
     with open(layout.run_lock, "w") as lock, open(layout.register_lock, "w") as register_lock:
@@ -99,14 +102,14 @@ def _locked(settings: Settings, layout: RunLayout, fresh: bool) -> RunResult:
         except BlockingIOError:
             raise ConfigurationError(f"another run is merging into the register @ {register}: expected one run "
                                      "at a time per register (wait for it)") from None
-        return _cleaned(settings, layout, fresh)
+        return _cleaned(settings, layout, fresh, progress)
 
 
-def _cleaned(settings: Settings, layout: RunLayout, fresh: bool) -> RunResult:
+def _cleaned(settings: Settings, layout: RunLayout, fresh: bool, progress=None) -> RunResult:
     """The run, holding the output's locks; a run refused for its inputs or options leaves no folder it created
     (never one another run holds: a run refused the lock never gets here)."""
     try:
-        return _run(settings, layout)
+        return _run(settings, layout, progress)
     except (ConfigurationError, UnreadableFlowError):
         remove_tree(layout.staging)
         if fresh:
@@ -117,7 +120,27 @@ def _cleaned(settings: Settings, layout: RunLayout, fresh: bool) -> RunResult:
         raise
 
 
-def _run(settings: Settings, layout: RunLayout) -> RunResult:
+LOG_EVERY = 10.0          # seconds between two progress events in the run's log
+
+
+def _reporter(run_log, progress: Callable[[Snapshot], None] | None) -> Callable[[Snapshot], None]:
+    """Progress to the caller (a terminal) at every poll, and to the log as a structured event every LOG_EVERY
+    seconds and once when the flows are read."""
+    last: list = [None, None]              # when the last event was logged, and what it said
+
+    def report(snapshot: Snapshot) -> None:
+        if progress is not None:
+            progress(snapshot)
+        event = snapshot.as_event()
+        due = last[0] is None or snapshot.seconds - last[0] >= LOG_EVERY
+        finished = snapshot.files_done >= snapshot.files and event["lines_done"] != (last[1] or {}).get("lines_done")
+        if due or finished:
+            last[0], last[1] = snapshot.seconds, event
+            run_log.info("run.progress", **event)
+    return report
+
+
+def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
     out = layout.out
     started = time.monotonic()
     policy = load_policy(settings.policy)              # refused before anything is written
@@ -138,8 +161,9 @@ def _run(settings: Settings, layout: RunLayout) -> RunResult:
     commits = store.commits(register_dir)
     job = _register_job(settings, register_dir, run_id, arrivals, policy, commits)
     sizes = {f[0]: i["bytes"] for f, i in zip(files, inputs)}
-    staged_job = _stopped_cleanly(run_log, out, lambda: pipeline.run_parse(
-        files, str(staging), settings.pseudonym_key, settings.beam_args, job, sizes)) if files else None
+    with Watcher(str(staging), len(files), sum(sizes.values()), _reporter(run_log, progress)):
+        staged_job = _stopped_cleanly(run_log, out, lambda: pipeline.run_parse(
+            files, str(staging), settings.pseudonym_key, settings.beam_args, job, sizes)) if files else None
     by_declarant, figures, groups = read_figures(str(staging))
     place = compared(history_dir, run_id, by_declarant)      # read only: the history is written once complete
     reports = pipeline.ReportJob(run_id, groups, spill_objects(

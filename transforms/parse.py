@@ -9,6 +9,7 @@ import structlog
 
 from gateway import log, memory
 from gateway.faults import checkpoint
+from gateway.progress import mark
 from gateway.ingest import (TASK_LINES, DeclarationTask, check_declarant, check_person_flows, count_lines,
                             index_file, iter_outcomes)
 from gateway.parse.index import DeclarationSpan
@@ -42,6 +43,9 @@ def crash_outcome(file: str, first_line: int, last_line: int, lines: int, error:
 
 
 class _IndexFile(beam.DoFn):
+    def __init__(self, staging: str | None = None) -> None:
+        self._staging = staging          # where progress markers go (None: not reported)
+
     def setup(self) -> None:
         log.configure()
         memory.tune_collector()
@@ -52,6 +56,7 @@ class _IndexFile(beam.DoFn):
         as groups of tasks of about TASK_LINES lines."""
         batch: list[DeclarationTask] = []
         size = 0
+        lines = 0                      # lines the index accounts for itself (envelopes, headers, refused files)
         for path, label, refused in group:
             try:
                 items = list(index_file(path, self._registry, label=label, refused=refused))
@@ -63,6 +68,8 @@ class _IndexFile(beam.DoFn):
             checkpoint("index")
             for item in items:
                 if not isinstance(item, DeclarationTask):
+                    counts = item.counts
+                    lines += counts.used + counts.ignored + counts.quarantined
                     yield OUTCOMES, item
                     continue
                 batch.append(item)
@@ -72,11 +79,14 @@ class _IndexFile(beam.DoFn):
                     batch, size = [], 0
         if batch:
             yield TASKS, tuple(batch)
+        if self._staging is not None:
+            mark(self._staging, "index|" + group[0][1], files=len(group), lines=lines)
 
 
 class _ProcessTask(beam.DoFn):
-    def __init__(self, pseudonym_key: bytes) -> None:
+    def __init__(self, pseudonym_key: bytes, staging: str | None = None) -> None:
         self._key = pseudonym_key
+        self._staging = staging
 
     def setup(self) -> None:
         log.configure()
@@ -90,6 +100,10 @@ class _ProcessTask(beam.DoFn):
             for outcome in iter_outcomes(list(tasks), self._registry, self._pseudonyms):
                 done += outcome.counts.used + outcome.counts.ignored + outcome.counts.quarantined
                 yield outcome
+            if self._staging is not None:
+                spans = [span.span for task in tasks for span in task.spans]
+                mark(self._staging, f"task|{tasks[0].file}|{spans[0].start}", lines=done,
+                     size=sum(span.end - span.start for span in spans))
         except Exception as error:  # noqa: BLE001 - any crash is counted, not lost
             for task in tasks:
                 _log.error("task.crashed", file=task.file, error=type(error).__name__)
@@ -112,15 +126,17 @@ class ParseFlows(beam.PTransform):
     They are not flattened into one: the embedded runner holds a Flatten's output in memory whole, and the
     declarations' outcomes are the run's records. Consumers take each where it is produced."""
 
-    def __init__(self, pseudonym_key: bytes) -> None:
+    def __init__(self, pseudonym_key: bytes, staging: str | None = None) -> None:
         super().__init__()
         self._key = pseudonym_key
+        self._staging = staging          # progress markers (gateway.progress) go under it when given
 
     def expand(self, paths):
-        indexed = split_tagged(paths | "IndexFiles" >> beam.ParDo(_IndexFile()), (OUTCOMES, TASKS), "Indexed")
+        indexed = split_tagged(paths | "IndexFiles" >> beam.ParDo(_IndexFile(self._staging)), (OUTCOMES, TASKS),
+                               "Indexed")
         processed = (indexed[TASKS]
                      | "SpreadTasks" >> beam.Reshuffle()
-                     | "ProcessDeclarations" >> beam.ParDo(_ProcessTask(self._key)))
+                     | "ProcessDeclarations" >> beam.ParDo(_ProcessTask(self._key, self._staging)))
         return indexed[OUTCOMES], processed
 
 

@@ -106,7 +106,7 @@ def inventory(inputs: tuple[str, ...], staging: str, beam_args: tuple[str, ...],
 def build(pipeline: beam.Pipeline, paths: list[tuple], staging: str, pseudonym_key: bytes,
           register: RegisterJob | None = None, sizes: dict | None = None) -> None:
     """The first pipeline: parse, check, publish, and the first half of the register stage; one final step."""
-    files, declarations = _input_groups(pipeline, paths, sizes or {}, staging) | "Parse" >> ParseFlows(pseudonym_key)
+    files, declarations = _input_groups(pipeline, paths, sizes or {}, staging) | "Parse" >> ParseFlows(pseudonym_key, staging)
     cross = declarations | "CrossChecks" >> CrossChecks(register)
     groups = register.buckets if register is not None else BUCKETS
     leaves = list((files, declarations, *cross) | "Publish" >> PublishOutcomes(staging, groups))
