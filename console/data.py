@@ -15,6 +15,7 @@ import pyarrow.dataset as ds
 
 from gateway.gate.officer import load_answers
 from gateway.layout import RunLayout
+from gateway.publish.history import runs as history_runs
 from gateway.values import NATURES_FR, euros
 from gateway.versioning import store as register_store
 
@@ -34,21 +35,8 @@ def run_folders(out: Path) -> list[Path]:
 
 
 def runs_index(out: Path) -> list[dict]:
-    """Every run recorded in the output folder's history, batch or watch mode, in order: its volumes, quarantine
-    and floating rates and gate decisions (the history keeps them for every run; the manifests only the latest)."""
-    folder = RunLayout.of(out).history / "metrics"
-    runs = []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-        if path.name.startswith("_"):
-            continue
-        record = json.loads(path.read_text(encoding="utf-8"))
-        volumes = record.get("volumes", {})
-        read = volumes.get("lines_read", 0)
-        runs.append({"run_id": record["run_id"], "sequence": record.get("sequence", 0), "as_of": record.get("as_of"),
-                     "folder": record.get("folder"), "files": volumes.get("files", 0), "lines_read": read,
-                     "quarantine_rate": volumes.get("lines_quarantined", 0) / read if read else None,
-                     "floating_rate": record.get("floating_rate"), "decisions": record.get("decisions")})
-    return sorted(runs, key=lambda r: (r["sequence"], r["run_id"]))
+    """Every run recorded in the output folder's history (``gateway.publish.history.runs``)."""
+    return history_runs(RunLayout.of(out).history)
 
 
 def run_summary(out: Path) -> dict:

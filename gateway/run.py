@@ -22,7 +22,7 @@ from gateway.layout import RunLayout
 from gateway.months import day_of_instant, month_of_instant
 from gateway.options import Settings
 from gateway.progress import Snapshot, Watcher
-from gateway.publish.history import compared, record_run
+from gateway.publish.history import compared, record_run, runs as history_runs
 from gateway.publish.metrics import from_figures
 from gateway.publish.report import DECLARANTS, FIGURES, anomalies_by_declarant, write_run_report
 from gateway.publish.spill import SPILL, read_objects, spill_objects
@@ -195,6 +195,7 @@ def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
     history = record_run(history_dir, out, manifest["run_id"], metrics, place, summary={
         "as_of": job.as_of, "folder": _shown(out, history_dir.parent), "floating_rate": manifest["floating"]["rate"],
         "decisions": manifest["gate"]["decisions"]})
+    history = {**history, "runs": history_runs(history_dir)}            # this run's included: the trend
     outputs["report"] = sorted([*outputs["report"], *write_run_report(out, manifest, history, metrics)])
     checkpoint("manifest")
     if job.write and files:                            # the register sees the run once it is complete

@@ -47,3 +47,15 @@ def svg_of(fig, ax) -> str:
 def stacked_lines(used: int, ignored: int, quarantined: int) -> str:
     return bar_chart(["utilisées", "ignorées", "en quarantaine"], [used, ignored, quarantined],
                      title="Lignes lues", color="#4e9a06")
+
+
+def trend_chart(runs: list[str], series: dict[str, list[float]], *, title: str) -> str:
+    """Rates (0..1) run after run, one line per series; x is the run's sequence number."""
+    fig, ax = plt.subplots(figsize=(7.0, 2.6))
+    for name, values in series.items():
+        ax.plot(runs, [100 * value for value in values], marker="o", label=plain_text(name))
+    ax.set_ylabel("%")
+    ax.set_xlabel("exécution n°")
+    ax.set_title(plain_text(title))
+    ax.legend(fontsize=7)
+    return svg_of(fig, ax)

@@ -39,6 +39,24 @@ def record_run(history: Path, out: Path, run_id: str, metrics: dict, place: dict
     return place
 
 
+def runs(history: Path) -> list[dict]:
+    """Every run recorded in the history, batch or watch mode, in order: its volumes, quarantine and floating
+    rates and gate decisions (the index of runs the console and the run report show, with their trend)."""
+    folder = history / "metrics"
+    found = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        if path.name.startswith("_"):
+            continue
+        record = json.loads(path.read_text(encoding="utf-8"))
+        volumes = record.get("volumes", {})
+        read = volumes.get("lines_read", 0)
+        found.append({"run_id": record["run_id"], "sequence": record.get("sequence", 0), "as_of": record.get("as_of"),
+                      "folder": record.get("folder"), "files": volumes.get("files", 0), "lines_read": read,
+                      "quarantine_rate": volumes.get("lines_quarantined", 0) / read if read else None,
+                      "floating_rate": record.get("floating_rate"), "decisions": record.get("decisions")})
+    return sorted(found, key=lambda r: (r["sequence"], r["run_id"]))
+
+
 SEQUENCES = "_sequences.json"      # run id -> sequence: a run reads the metrics of its WINDOW predecessors only
 
 

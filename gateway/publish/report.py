@@ -23,6 +23,7 @@ SCOPE_LABELS = {
     "RECORD": "cet enregistrement", "WARNING": "rien : simple avertissement",
 }
 UNKNOWN_DECLARANT = "inconnu"
+TREND_RUNS = 12                    # runs of the history the run report's trend shows
 # net-entreprises' words for what the DSN chain rejects and what it only reports.
 BLOCKING_WORDS = {True: "Anomalie bloquante", False: "Anomalie non bloquante"}
 QUARANTINE_ORDER = ("file", "first_line", "last_line", "rule_id", "quarantine_id")
@@ -214,6 +215,7 @@ def write_run_report(out: Path, manifest: dict, history: dict, metrics: dict) ->
     metrics = dict(metrics)
     metrics["history_sequence"] = history["sequence"]
     metrics["history_anomalies"] = history["anomalies"]
+    trend = history.get("runs", [])[-TREND_RUNS:]
     figures = {
         "lines": charts.stacked_lines(manifest["lines_used"], manifest["lines_ignored"], manifest["lines_quarantined"]),
         "rules": charts.bar_chart([r["rule_id"] for r in metrics["by_rule"][:15]],
@@ -222,6 +224,10 @@ def write_run_report(out: Path, manifest: dict, history: dict, metrics: dict) ->
         "declarants": charts.bar_chart([d["declarant_id"] for d in metrics["top_failing_declarants"]],
                                        [d["lines_quarantined"] for d in metrics["top_failing_declarants"]],
                                        title="Lignes écartées par déclarant", color="#ce5c00"),
+        "trend": charts.trend_chart([str(r["sequence"]) for r in trend],
+                                    {"quarantaine": [r["quarantine_rate"] or 0 for r in trend],
+                                     "ressources flottantes": [r["floating_rate"] or 0 for r in trend]},
+                                    title="Taux par exécution") if len(trend) > 1 else "",
         "natures": charts.bar_chart(list(metrics["resources_by_nature"]), list(metrics["resources_by_nature"].values()),
                                     title="Ressources par nature", color="#3465a4"),
     }
@@ -240,7 +246,8 @@ def write_run_report(out: Path, manifest: dict, history: dict, metrics: dict) ->
                 listed=drilldown.LISTED))
             pages.append(f"report/rules/{name}")
     write_chunks(report_dir / "index.html",
-                 _env.get_template("run_report.html.j2").generate(m=metrics, manifest=manifest, charts=figures))
+                 _env.get_template("run_report.html.j2").generate(m=metrics, manifest=manifest, charts=figures,
+                                                                  trend=trend))
     return ["report/metrics.json", "report/index.html", *pages]
 
 

@@ -167,3 +167,19 @@ def test_each_rule_of_the_run_report_has_a_pass_rate_and_a_page_listing_its_reco
         assert f'../declarants/{record["declarant_id"]}.html' in page
     assert rule["pass_rate"] == round(1 - len({(r["file"], r["declaration_id"]) for r in mine}) / declarations, 4)
     assert "66.7 %" not in html and "%" in html
+
+
+def test_the_run_report_shows_the_trend_of_the_runs_of_its_history(tmp_path):
+    """Two runs into one output: the second report lists both runs with their quarantine rates, and a chart."""
+    out = tmp_path / "out"
+    first = run(Settings((str(BUNDLED / "generated" / "2025-02"),), str(out), TEST_KEY)).manifest
+    html_first = (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Première exécution de cet historique" in html_first
+    second = run(Settings((str(BUNDLED / "generated" / "2025-03"),), str(out), TEST_KEY)).manifest
+    html = (out / "report" / "index.html").read_text(encoding="utf-8")
+    section = html[html.index("Tendance des dernières exécutions"):html.index("<h2>Volumes")]
+    assert section.count("<svg") == 1 and section.count('<tr><td class="num">') == 2
+    for manifest in (first, second):
+        rate = 100 * manifest["lines_quarantined"] / manifest["lines_read"]
+        assert f"{rate:.1f}".replace(".", ",") + "\u00a0%" in section
+        assert f"{manifest['lines_read']:,}".replace(",", "\u202f") in section
