@@ -142,3 +142,21 @@ async def person_export_document(request: Request, name: str = Depends(VIEW), se
     audit(settings.store, name, "person:export-html", key[:16], "ok")
     return page(request, "access.html.j2", doc=data.access_document(settings.out, settings.register, key),
                 requests=requests, nir=request.session.get("person_nir"), p_key=key)
+
+
+@router.get("/person/export.pdf")
+async def person_export_pdf(request: Request, name: str = Depends(VIEW), settings: ConsoleConfig = Depends(config)):
+    """The same French document as PDF, to hand or send to the claimant."""
+    from starlette.concurrency import run_in_threadpool
+
+    from gateway.publish.report import as_pdf
+    key = request.session.get("person")
+    if not key:
+        return RedirectResponse("/person", status_code=303)
+    requests = [{"demande": r.request_id, "etat": LABELS[State(r.state)], "deroule": service.status(settings.store, r.request_id)}
+                for r in settings.store.list(person_key=key)]
+    html = page(request, "access.html.j2", doc=data.access_document(settings.out, settings.register, key),
+                requests=requests, nir=request.session.get("person_nir"), p_key=key).body.decode("utf-8")
+    audit(settings.store, name, "person:export-pdf", key[:16], "ok")
+    return Response(await run_in_threadpool(as_pdf, html), media_type="application/pdf",
+                    headers={"Content-Disposition": "attachment; filename=vos-donnees.pdf"})

@@ -10,7 +10,7 @@ from fixtures import scenario
 from tests.console.conftest import csrf_of, login
 
 PAGES = ["/", "/runs", "/quarantine", "/review", "/requests", "/person", "/person/view", "/person/export",
-         "/person/export.html", "/users"]
+         "/person/export.html", "/person/export.pdf", "/users"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -149,6 +149,14 @@ def test_the_right_of_access_export_reads_as_a_french_document(world, client):
     assert "régularisation du montant net social" in text
     assert "_cents" not in text and "NET_SOCIAL_CORRECTION" not in text and scenario.ALICE.nir not in text
     assert "en attente : demande de correction en cours" in text and "droit recalculé avec les nouvelles valeurs" in text
+    pdf = client.get("/person/export.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    import io
+
+    import pypdf
+    printed = " ".join(" ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.content)).pages).split())
+    assert "Vos données dans la passerelle des ressources" in printed and "février 2025" in printed
+    assert scenario.ALICE.nir not in printed
 
 
 def test_an_officer_opens_a_correction_request_from_the_claimants_page(world, client):
