@@ -131,17 +131,22 @@ async def person_export(request: Request, name: str = Depends(VIEW), settings: C
                     headers={"Content-Disposition": "attachment; filename=export-personne.json"})
 
 
+def _access_page(request: Request, settings: ConsoleConfig, key: str) -> HTMLResponse:
+    """The claimant's data as a French document (the right of access), for the page and its PDF."""
+    requests = [{"demande": r.request_id, "etat": LABELS[State(r.state)], "deroule": service.status(settings.store, r.request_id)}
+                for r in settings.store.list(person_key=key)]
+    return page(request, "access.html.j2", doc=data.access_document(settings.out, settings.register, key),
+                requests=requests, nir=request.session.get("person_nir"), p_key=key)
+
+
 @router.get("/person/export.html", response_class=HTMLResponse)
 async def person_export_document(request: Request, name: str = Depends(VIEW), settings: ConsoleConfig = Depends(config)):
-    """The same export as a French document the claimant can read (print it to PDF from the browser)."""
+    """The same export as a French document the claimant can read."""
     key = request.session.get("person")
     if not key:
         return RedirectResponse("/person", status_code=303)
-    requests = [{"demande": r.request_id, "etat": LABELS[State(r.state)], "deroule": service.status(settings.store, r.request_id)}
-                for r in settings.store.list(person_key=key)]
     audit(settings.store, name, "person:export-html", key[:16], "ok")
-    return page(request, "access.html.j2", doc=data.access_document(settings.out, settings.register, key),
-                requests=requests, nir=request.session.get("person_nir"), p_key=key)
+    return _access_page(request, settings, key)
 
 
 @router.get("/person/export.pdf")
@@ -153,10 +158,7 @@ async def person_export_pdf(request: Request, name: str = Depends(VIEW), setting
     key = request.session.get("person")
     if not key:
         return RedirectResponse("/person", status_code=303)
-    requests = [{"demande": r.request_id, "etat": LABELS[State(r.state)], "deroule": service.status(settings.store, r.request_id)}
-                for r in settings.store.list(person_key=key)]
-    html = page(request, "access.html.j2", doc=data.access_document(settings.out, settings.register, key),
-                requests=requests, nir=request.session.get("person_nir"), p_key=key).body.decode("utf-8")
+    html = _access_page(request, settings, key).body.decode("utf-8")
     audit(settings.store, name, "person:export-pdf", key[:16], "ok")
     return Response(await run_in_threadpool(as_pdf, html), media_type="application/pdf",
                     headers={"Content-Disposition": "attachment; filename=vos-donnees.pdf"})
