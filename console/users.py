@@ -16,6 +16,7 @@ ROLES = ("officer", "supervisor", "admin")
 # What each role may do, in the console and on the command line alike.
 PERMISSIONS = {"view": {"officer", "supervisor", "admin"}, "act": {"officer", "supervisor"},
                "decide": {"supervisor"}, "users": {"admin"}}
+VERBS = {"view": "view", "act": "act on requests", "decide": "decide", "users": "manage users"}
 LABELS_PERMISSION = {"view": "consulter", "act": "traiter les demandes", "decide": "décider ou forcer une valeur",
                      "users": "gérer les utilisateurs"}
 RANK = {"officer": 1, "supervisor": 2, "admin": 3}
@@ -134,7 +135,7 @@ def act_as(store: CorrectionStore, username: str, password: str, permission: str
     if user.role not in PERMISSIONS[permission]:
         audit(store, username, permission, "cli", "refused", f"role {user.role}", channel="cli")
         allowed = " or ".join(sorted(PERMISSIONS[permission]))
-        raise InvalidRequestError(f"role @ {username}: {user.role} may not {permission}; expected {allowed}",
+        raise InvalidRequestError(f"role @ {username}: {user.role} may not {VERBS[permission]}; expected {allowed}",
                                   code=ErrorCode.ROLE_NOT_ALLOWED)
     return user
 

@@ -376,6 +376,8 @@ def whatif(
 
 users_app = typer.Typer(no_args_is_help=True, help="Console users (officer, supervisor, admin).")
 app.add_typer(users_app, name="users")
+AdminOption = typer.Option(None, "--user", help="The admin acting (required once an admin exists); their password "
+                                                "is $DRM_GATEWAY_PASSWORD, else asked on the terminal.")
 
 
 @users_app.command("add")
@@ -385,17 +387,35 @@ def users_add(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
     run_dir: Path = typer.Option(Path("out"), "--out", help="Output folder (default store OUT/corrections.db)."),
     db: Optional[str] = typer.Option(None, "--db", help="Store URL (default $DRM_GATEWAY_DB or OUT/corrections.db)."),
+    admin: Optional[str] = AdminOption,
 ) -> None:
-    """Create a console user; the password is asked (never a default, never on the command line)."""
+    """Create a console user; the password is asked (never a default, never on the command line). Once an admin
+    exists, only an admin does it (--user)."""
     from console.users import add_user
-    from corrections.cli import open_store
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
-        "password", hide_input=True, confirmation_prompt=True)
+    from corrections.cli import audited, open_store
     try:
-        add_user(open_store(run_dir, db), username, password, role)
+        store = open_store(run_dir, db)
     except GatewayError as error:
         _fail(error)
+    actor = _administrator(store, admin)
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True)
+    audited(store, actor, "user:add", username, lambda: add_user(store, username, password, role), role)
     out.print(f"user {username} ({role}) added")
+
+
+
+def _administrator(store, admin: str | None) -> str:
+    """Who manages users from the command line: an admin, checked like in the console, once one exists; before
+    that, whoever installs the gateway creates the first users (recorded as 'operator')."""
+    from console.users import users
+    from corrections.cli import acting
+    if not any(user.active and user.role == "admin" for user in users(store)):
+        return "operator"
+    if not admin:
+        _fail(GatewayError("admin @ --user: expected an active admin's name (users are managed by an admin once "
+                           "one exists)"))
+    return acting(store, admin, "users")
 
 
 @users_app.command("activate")
@@ -403,9 +423,10 @@ def users_activate(
     username: str = typer.Argument(..., help="Login name."),
     run_dir: Path = typer.Option(Path("out"), "--out", help="Output folder (default store OUT/corrections.db)."),
     db: Optional[str] = typer.Option(None, "--db", help="Store URL (default $DRM_GATEWAY_DB or OUT/corrections.db)."),
+    admin: Optional[str] = AdminOption,
 ) -> None:
     """Reactivate a console user (also lifts a lock-out after repeated wrong passwords)."""
-    _set_active(username, True, run_dir, db)
+    _set_active(username, True, run_dir, db, admin)
 
 
 @users_app.command("deactivate")
@@ -413,20 +434,22 @@ def users_deactivate(
     username: str = typer.Argument(..., help="Login name."),
     run_dir: Path = typer.Option(Path("out"), "--out", help="Output folder (default store OUT/corrections.db)."),
     db: Optional[str] = typer.Option(None, "--db", help="Store URL (default $DRM_GATEWAY_DB or OUT/corrections.db)."),
+    admin: Optional[str] = AdminOption,
 ) -> None:
     """Deactivate a console user: their open sessions end at once (never the last active admin)."""
-    _set_active(username, False, run_dir, db)
+    _set_active(username, False, run_dir, db, admin)
 
 
-def _set_active(username: str, active: bool, run_dir: Path, db: str | None) -> None:
-    from console.users import audit, set_active
-    from corrections.cli import open_store
+def _set_active(username: str, active: bool, run_dir: Path, db: str | None, admin: str | None) -> None:
+    from console.users import set_active
+    from corrections.cli import audited, open_store
     try:
         store = open_store(run_dir, db)
-        set_active(store, username, active)
     except GatewayError as error:
         _fail(error)
-    audit(store, "cli", "user:activate" if active else "user:deactivate", username, "ok")
+    actor = _administrator(store, admin)
+    audited(store, actor, "user:activate" if active else "user:deactivate", username,
+            lambda: set_active(store, username, active, by=actor))
     out.print(f"user {username} {'activated' if active else 'deactivated'}")
 
 

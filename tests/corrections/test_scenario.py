@@ -144,3 +144,27 @@ def test_a_command_line_action_without_a_password_says_how_to_give_one(played):
     assert result.exit_code == 2 and "$DRM_GATEWAY_PASSWORD" in result.output
     gone = CliRunner().invoke(app, ["corrections", "officer", "agent-9", "--out", str(out)])
     assert gone.exit_code != 0 and "No such command" in gone.output
+
+
+def test_users_are_managed_from_the_command_line_by_an_admin_once_one_exists(tmp_path):
+    """Before any admin, whoever installs creates the first users ('operator' in the trail); after, only an
+    admin with their password, and the trail says who."""
+    from console.users import audit_trail, users
+    out = ["--out", str(tmp_path)]
+    runner = CliRunner()
+    first = runner.invoke(app, ["users", "add", "ada", "--role", "admin", "--password-stdin", *out],
+                          input=scenario.DEMO_PASSWORD + "\n")
+    assert first.exit_code == 0, first.output
+    anonymous = runner.invoke(app, ["users", "add", "olga", "--role", "officer", "--password-stdin", *out],
+                              input="olga-password-12\n")
+    assert anonymous.exit_code == 2 and "admin @ --user" in anonymous.output
+    added = runner.invoke(app, ["users", "add", "olga", "--role", "officer", "--password-stdin", "--user", "ada", *out],
+                          input="olga-password-12\n", env={"DRM_GATEWAY_PASSWORD": scenario.DEMO_PASSWORD})
+    assert added.exit_code == 0, added.output
+    officer = runner.invoke(app, ["users", "deactivate", "ada", "--user", "olga", *out],
+                            env={"DRM_GATEWAY_PASSWORD": "olga-password-12"})
+    assert officer.exit_code == 2 and "officer may not manage users" in officer.output
+    store = open_store(tmp_path, None)
+    assert {u.username: (u.role, u.active) for u in users(store)} == {"ada": ("admin", True), "olga": ("officer", True)}
+    trail = [(a.username, a.action, a.target, a.outcome, a.channel) for a in audit_trail(store)]
+    assert ("operator", "user:add", "ada", "ok", "cli") in trail and ("ada", "user:add", "olga", "ok", "cli") in trail
