@@ -27,7 +27,7 @@ from gateway.values import jjmmaaaa, month_of
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import (AllowanceMention, DeclarationSummary, Flow, LineCounts, Origin, Outcome,
                              PersonMention, QuarantineRecord, ResourceMonth, Severity, Violation, compact_pickle)
-from gateway.validate.declared import Declared
+from gateway.validate.declared import Declared, Noted
 from gateway.validate.quarantine import quarantine_records, widest
 from gateway.validate.registry import RuleRegistry, Target
 from gateway.validate.rules.sequences import replacements_without_original
@@ -281,29 +281,35 @@ def _declaration_in_parts(fh: BinaryIO, task: DeclarationTask, span: Declaration
     people: list[PersonMention] = []
     subrogated: dict[str, int] = {}
     failure: Exception | None = None
+    noted = Noted()                            # what each finding's report needs, from the part it was found in
     last = len(parts.parts) - 1
     with tempfile.TemporaryFile(prefix="drm-parts-") as waiting:
         for index, (part, decl) in enumerate(read_parts(fh, task.file, span, task.envoi_number,
                                                         task.norm_version, parts)):
-            found = registry.check(Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version)
-            violations.extend(v for v in found if index == last or v.origin.first_line >= part.first_line)
+            found = [v for v in registry.check(Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version)
+                     if index == last or v.origin.first_line >= part.first_line]
+            noted.note(decl, found)
+            violations.extend(found)
             if failure is None and not task.envoi_rejection and not any(v.severity.rejects for v in violations):
                 try:
                     result = _people(decl, registry, pseudonyms, since=part.first_line if index else None)
                 except Exception as error:  # noqa: BLE001 - raised below unless the declaration is rejected
                     failure = error
                 else:
+                    noted.note(decl, result.rejections)
                     rejections.extend(result.rejections)
                     people.extend(result.people)
                     _subrogated(result.allowances, subrogated)
                     pickle.dump(result, waiting, protocol=pickle.HIGHEST_PROTOCOL)
                     decl.release()
                     continue
-            rejections.extend(_person_rejections(decl, registry))
+            found = _person_rejections(decl, registry)
+            noted.note(decl, found)
+            rejections.extend(found)
             decl.release()
         violations = _in_line_order(violations, registry)
         if task.envoi_rejection or any(v.severity.rejects for v in violations):
-            yield _rejected(decl, violations, rejections, task.envoi_rejection), []
+            yield _rejected(decl, violations, rejections, task.envoi_rejection, noted), []
             return
         if failure is not None:
             raise failure
@@ -311,7 +317,7 @@ def _declaration_in_parts(fh: BinaryIO, task: DeclarationTask, span: Declaration
         for index in range(len(parts.parts)):
             result = pickle.load(waiting)
             summary = _summary(decl, people, subrogated) if index == last else None
-            outcome = result.outcome(_warnings(decl, violations) if index == 0 else [], summary,
+            outcome = result.outcome(_warnings(decl, violations, noted) if index == 0 else [], summary,
                                      declarations=int(index == last))
             if index == last:
                 outcome = replace(outcome, warnings=outcome.warnings + tuple(
@@ -327,11 +333,12 @@ def _in_line_order(violations: list[Violation], registry: RuleRegistry) -> list[
     return sorted(violations, key=lambda v: (rank[v.rule_id], v.origin.first_line))
 
 
-def _warnings(decl: ParsedDeclaration, violations: list[Violation]) -> list[QuarantineRecord]:
+def _warnings(decl: ParsedDeclaration, violations: list[Violation], noted: Noted | None = None
+              ) -> list[QuarantineRecord]:
     return [r for v in violations if v.severity is Severity.WARNING and _listed(decl, _DECLARATION_SEEN, v)
             for r in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0, last_line=0,
                                         declarant_id=decl.attributed_declarant, declaration_id=decl.declaration_id,
-                                        declared=Declared.of(decl))]
+                                        declared=noted or Declared.of(decl))]
 
 
 def _listed(decl: ParsedDeclaration, key: str, violation: Violation) -> bool:
@@ -377,7 +384,7 @@ def _person_rejections(decl: ParsedDeclaration, registry: RuleRegistry) -> list[
 
 
 def _rejected(decl: ParsedDeclaration, violations: list[Violation], person_rejections: list[Violation],
-              envoi_rejection: tuple[Violation, ...]) -> Outcome:
+              envoi_rejection: tuple[Violation, ...], noted: Noted | None = None) -> Outcome:
     rejecting = [v for v in violations if v.severity.rejects] + person_rejections
     reasons = rejecting or [Violation(v.rule_id, v.severity, v.origin, v.rubric,
                                       "declaration taken out with its envoi: " + v.detail, v.explain, v.family)
@@ -385,8 +392,8 @@ def _rejected(decl: ParsedDeclaration, violations: list[Violation], person_rejec
     records = quarantine_records(reasons, scope=Severity.ENVOI if envoi_rejection else Severity.DECLARATION,
                                  lines=decl.line_count, first_line=decl.first_line, last_line=decl.last_line,
                                  declarant_id=decl.attributed_declarant, declaration_id=decl.declaration_id,
-                                 declared=Declared.of(decl))
-    warnings = _warnings(decl, violations) + _overflow(decl, _DECLARATION_SEEN)
+                                 declared=noted or Declared.of(decl))
+    warnings = _warnings(decl, violations, noted) + _overflow(decl, _DECLARATION_SEEN)
     return Outcome(quarantine=records, warnings=tuple(warnings), counts=LineCounts(quarantined=decl.line_count),
                    declarations=1)
 

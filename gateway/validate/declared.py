@@ -118,3 +118,26 @@ class Declared:
             return None
         return expected(spec.datatype)
 
+
+
+class Noted:
+    """The same fields for a declaration read in parts (``gateway.parse.windows``): each finding's value, format
+    and payroll number are taken from the part it was found in (a later part no longer holds its line); any other
+    finding is looked up in the last part, as it would be in the whole declaration."""
+
+    def __init__(self) -> None:
+        self._about: dict[tuple[int, str], dict[str, str | None]] = {}
+        self.last: Declared | None = None
+
+    def note(self, decl: ParsedDeclaration, violations) -> None:
+        declared = self.last = Declared.of(decl)
+        for violation in violations:
+            key = (violation.origin.first_line, violation.rubric)
+            if key not in self._about:
+                self._about[key] = declared.about(*key)
+
+    def about(self, line: int, rubric: str) -> dict[str, str | None]:
+        found = self._about.get((line, rubric))
+        if found is None and self.last is not None:
+            return self.last.about(line, rubric)
+        return found or {}

@@ -5,12 +5,12 @@ import hashlib
 from typing import Iterable
 
 from gateway.records import QuarantineRecord, Severity, Violation
-from gateway.validate.declared import Declared
+from gateway.validate.declared import Declared, Noted
 
 
 def quarantine_records(violations: Iterable[Violation], *, scope: Severity, lines: int, first_line: int,
                        last_line: int, declarant_id: str | None = None, declaration_id: str | None = None,
-                       person_key: str | None = None, declared: Declared | None = None
+                       person_key: str | None = None, declared: Declared | Noted | None = None
                        ) -> tuple[QuarantineRecord, ...]:
     """One record per violation; the unit's lines are carried by the first record only, so that
     the sum of ``lines`` over the dataset is the number of quarantined input lines. ``declared`` (the
