@@ -44,7 +44,7 @@ def runs(history: Path) -> list[dict]:
     rates and gate decisions (the index of runs the console and the run report show, with their trend)."""
     folder = history / "metrics"
     found = []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+    for path in sorted(folder.glob("*.json"), key=str) if folder.is_dir() else ():     # local or object storage
         if path.name.startswith("_"):
             continue
         record = json.loads(path.read_text(encoding="utf-8"))

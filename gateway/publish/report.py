@@ -215,7 +215,8 @@ def write_run_report(out: Path, manifest: dict, history: dict, metrics: dict) ->
     metrics = dict(metrics)
     metrics["history_sequence"] = history["sequence"]
     metrics["history_anomalies"] = history["anomalies"]
-    trend = history.get("runs", [])[-TREND_RUNS:]
+    # The runs up to this one (a rerun of an earlier run shows the trend it showed, byte for byte).
+    trend = [run for run in history.get("runs", []) if run["sequence"] <= history["sequence"]][-TREND_RUNS:]
     figures = {
         "lines": charts.stacked_lines(manifest["lines_used"], manifest["lines_ignored"], manifest["lines_quarantined"]),
         "rules": charts.bar_chart([r["rule_id"] for r in metrics["by_rule"][:15]],
