@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from console.routes import auth, person, requests, review, users
+from console.routes import auth, declarants, person, requests, review, users
 from console.web import SECURITY_HEADERS, Attempts, ConsoleConfig, Denied, message
 
 __all__ = ["ConsoleConfig", "SECURITY_HEADERS", "create_app"]
@@ -42,7 +42,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
     async def crashed(request: Request, error: Exception):
         return message(request, "Erreur", f"Erreur interne ({type(error).__name__}) : rien n'a été modifié.", status=500)
 
-    for area in (auth, review, requests, person, users):
+    for area in (auth, review, requests, person, users, declarants):
         app.include_router(area.router)
 
     @app.get("/health")

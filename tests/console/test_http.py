@@ -10,7 +10,7 @@ from fixtures import scenario
 from tests.console.conftest import csrf_of, login
 
 PAGES = ["/", "/runs", "/quarantine", "/review", "/requests", "/person", "/person/view", "/person/export",
-         "/person/export.html", "/person/export.pdf", "/users"]
+         "/person/export.html", "/person/export.pdf", "/users", "/declarants/inconnu", "/declarants/inconnu.pdf"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -199,3 +199,33 @@ def test_a_request_page_shows_the_letters_sent_to_the_source_with_the_nir_masked
     assert scenario.BRUNO.nir not in page and "février 2025 : déclaré" in page
     fresh = client.get(f"/requests/{world['request_id']}").text
     assert "Aucun avis envoyé" in fresh
+
+
+def test_the_quarantine_page_opens_each_declarants_report_and_its_pdf(world, tmp_path):
+    """A declarant's name links to its report by the report's file name; the page and its PDF come from the
+    latest run; a name that is not a report's is a 404, never a path."""
+    import io
+    import re as regex
+    from dataclasses import replace
+
+    import pypdf
+    from fastapi.testclient import TestClient
+
+    from console.app import create_app
+    from gateway.options import Settings
+    from gateway.run import run
+    from tests.conftest import BUNDLED, TEST_KEY
+    run(Settings((str(BUNDLED / "generated" / "2025-03"),), str(tmp_path / "out"), TEST_KEY))
+    client = TestClient(create_app(replace(world["config"], out=tmp_path / "out")), follow_redirects=False)
+    login(client, "olga")
+    page = client.get("/quarantine").text
+    links = regex.findall(r'href="/declarants/([^"]+)"', page)
+    assert links and all(regex.fullmatch(r"([0-9]{9}|[0-9]{14}|inconnu|autre-[0-9a-f]{16})(\.pdf)?", l) for l in links)
+    report = client.get(f"/declarants/{links[0]}")
+    assert report.status_code == 200 and "Bilan d'anomalies" in report.text
+    assert report.headers["content-security-policy"].startswith("default-src 'none'")
+    pdf = client.get(f"/declarants/{links[0]}.pdf")
+    assert pdf.status_code == 200 and "Bilan d'anomalies" in " ".join(
+        p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
+    for hostile in ("..%2F..%2Frun.json", "%2Fetc%2Fpasswd", "27254887600015.html", "x<script>"):
+        assert client.get(f"/declarants/{hostile}").status_code == 404, hostile
