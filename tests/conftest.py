@@ -50,3 +50,14 @@ def rule_ids(outcome) -> list[str]:
 
 
 __all__ = ["DEMO_KEY", "rule_ids"]
+
+
+def declarations_of(path: Path):
+    """Every declaration of a flow file, parsed as a run parses it (index, then each span read)."""
+    from gateway.ingest import DeclarationTask, index_file
+    from gateway.parse.declaration import read_declaration
+    with open(path, "rb") as fh:
+        for item in index_file(str(path), DEFAULT_RULES):
+            if isinstance(item, DeclarationTask):
+                for span in item.spans:
+                    yield read_declaration(fh, item.file, span, item.envoi_number, item.norm_version)

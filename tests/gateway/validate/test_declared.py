@@ -1,25 +1,13 @@
 """What a finding carries for its declarant: the value declared (never an identity rubric), shown bounded and
 printable, the norm's format in French, the payroll number of the person holding the line, the file date. The
 columns and the block tree give the same answers (the oracle of the columns path)."""
-from pathlib import Path
 
 import pytest
 
 from fixtures import builders as B
-from gateway.ingest import DeclarationTask, index_file
-from gateway.parse.declaration import read_declaration
 from gateway.parse.norm import catalogue
 from gateway.validate.declared import Declared, expected, personal, shown
-from gateway.validate.registry import DEFAULT_RULES
-from tests.conftest import BUNDLED
-
-
-def _declarations(path: Path):
-    with open(path, "rb") as fh:
-        for item in index_file(str(path), DEFAULT_RULES):
-            if isinstance(item, DeclarationTask):
-                for span in item.spans:
-                    yield read_declaration(fh, item.file, span, item.envoi_number, item.norm_version)
+from tests.conftest import BUNDLED, declarations_of
 
 
 @pytest.mark.parametrize("rubric, hidden", [("S21.G00.30.001", True), ("S21.G00.30.002", True),
@@ -48,7 +36,7 @@ def test_columns_and_block_tree_give_the_same_values_payroll_numbers_and_dates()
     """Every line of every bundled declaration, asked through the columns and through the tree."""
     asked = 0
     for path in sorted((BUNDLED / "generated").rglob("*.dsn")) + sorted((BUNDLED / "edge").rglob("*.dsn")):
-        for decl in _declarations(path):
+        for decl in declarations_of(path):
             if decl.columns is None:
                 continue
             by_columns = Declared.of(decl)
@@ -66,7 +54,7 @@ def test_a_finding_names_the_payroll_number_of_the_person_holding_its_line(tmp_p
               (B.a_person(nir=B.nir_for(2, B.date(1990, 7, 2), 69, 123, 7), contract="C00002"), [B.a_payment()])]
     path = tmp_path / "f.dsn"
     path.write_bytes(B.a_dsn_file(*people))
-    [decl] = list(_declarations(path))
+    [decl] = list(declarations_of(path))
     declared = Declared.of(decl)
     first, second = list(decl.instances("S21.G00.30"))
     assert declared.payroll_number(first.first_line + 3) == "A-1"

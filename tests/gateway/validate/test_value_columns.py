@@ -7,20 +7,11 @@ from hypothesis import strategies as st
 
 from fixtures import builders as B
 from fixtures.generator import Rates, generate
-from gateway.ingest import DeclarationTask, index_file
 from gateway.parse import rubrics as R
-from gateway.parse.declaration import read_declaration
 from gateway.validate.registry import DEFAULT_RULES, Target
+from tests.conftest import declarations_of
 
 VALUE_RULES = {"DRM-FMT-001", "DRM-FMT-002", "DRM-AMT-006", "DRM-PER-005"}
-
-
-def _declarations(path: Path):
-    with open(path, "rb") as fh:
-        for item in index_file(str(path), DEFAULT_RULES):
-            if isinstance(item, DeclarationTask):
-                for span in item.spans:
-                    yield read_declaration(fh, item.file, span, item.envoi_number, item.norm_version)
 
 
 def _violations(decl):
@@ -33,7 +24,7 @@ def _violations(decl):
 def _compare(path: Path) -> int:
     """Both paths over every declaration of a file; the number of value violations seen."""
     seen = 0
-    for decl in _declarations(path):
+    for decl in declarations_of(path):
         by_columns = _violations(decl)
         decl.columns, decl.cache = None, {}
         assert _violations(decl) == by_columns, path.name
