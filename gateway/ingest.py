@@ -288,7 +288,7 @@ def _declaration_in_parts(fh: BinaryIO, task: DeclarationTask, span: Declaration
                                                         task.norm_version, parts)):
             found = [v for v in registry.check(Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version)
                      if index == last or v.origin.first_line >= part.first_line]
-            noted.note(decl, found)
+            noted.note(decl, found, warnings_per_rule=WARNING_EXAMPLES)
             violations.extend(found)
             if failure is None and not task.envoi_rejection and not any(v.severity.rejects for v in violations):
                 try:
@@ -296,7 +296,7 @@ def _declaration_in_parts(fh: BinaryIO, task: DeclarationTask, span: Declaration
                 except Exception as error:  # noqa: BLE001 - raised below unless the declaration is rejected
                     failure = error
                 else:
-                    noted.note(decl, result.rejections)
+                    noted.note(decl, result.rejections, warnings_per_rule=WARNING_EXAMPLES)
                     rejections.extend(result.rejections)
                     people.extend(result.people)
                     _subrogated(result.allowances, subrogated)
@@ -304,12 +304,12 @@ def _declaration_in_parts(fh: BinaryIO, task: DeclarationTask, span: Declaration
                     decl.release()
                     continue
             found = _person_rejections(decl, registry)
-            noted.note(decl, found)
+            noted.note(decl, found, warnings_per_rule=WARNING_EXAMPLES)
             rejections.extend(found)
             decl.release()
         violations = _in_line_order(violations, registry)
         if task.envoi_rejection or any(v.severity.rejects for v in violations):
-            yield _rejected(decl, violations, rejections, task.envoi_rejection, noted), []
+            yield _rejected(decl, violations, rejections, task.envoi_rejection, noted.over(decl)), []
             return
         if failure is not None:
             raise failure
@@ -317,7 +317,7 @@ def _declaration_in_parts(fh: BinaryIO, task: DeclarationTask, span: Declaration
         for index in range(len(parts.parts)):
             result = pickle.load(waiting)
             summary = _summary(decl, people, subrogated) if index == last else None
-            outcome = result.outcome(_warnings(decl, violations, noted) if index == 0 else [], summary,
+            outcome = result.outcome(_warnings(decl, violations, noted.over(decl)) if index == 0 else [], summary,
                                      declarations=int(index == last))
             if index == last:
                 outcome = replace(outcome, warnings=outcome.warnings + tuple(

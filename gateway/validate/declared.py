@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from gateway.parse import rubrics as R
+from gateway.parse.blocks import Columns
 from gateway.parse.declaration import ParsedDeclaration
 from gateway.parse.norm import Datatype, NormCatalogue
 from gateway.values import jjmmaaaa
@@ -60,9 +62,13 @@ class Declared:
 
     norm: NormCatalogue | None
     date: str | None
-    _lines: list[int] = field(default_factory=list)
-    _values: list[tuple[str, str]] = field(default_factory=list)
-    _people: list[tuple[int, int, str | None]] = field(default_factory=list)   # first, last line, payroll number
+    # The declaration's own columns (no copy: a declaration of 200,000 people keeps its memory), or, for one
+    # built without columns, its tree's values sorted by line.
+    _columns: Columns | None = None
+    _lines: Sequence[int] = ()
+    _rubrics: Sequence[str] = ()
+    _values: Sequence[str] = ()
+    _people: list[tuple[int, int, str | None]] = field(default_factory=list)   # tree only: first, last, payroll
 
     @classmethod
     def of(cls, decl: ParsedDeclaration) -> "Declared":
@@ -71,22 +77,30 @@ class Declared:
             day = jjmmaaaa(decl.value(R.FILE_DATE))
             found = decl.cache["declared"] = cls(decl.norm, day.isoformat() if day else None)
             if decl.columns is not None:
-                found._lines, found._values = list(decl.columns.lines), list(zip(decl.columns.rubrics,
-                                                                                 decl.columns.values))
+                columns = found._columns = decl.columns
+                found._lines, found._rubrics, found._values = columns.lines, columns.rubrics, columns.values
             else:
-                pairs = sorted((instance.line_of(rubric), rubric, value) for root in decl.roots
-                               for instance in root.walk() for rubric, value in instance.values.items())
-                found._lines = [line for line, _, _ in pairs]
-                found._values = [(rubric, value) for _, rubric, value in pairs]
-            found._people = [(person.first_line, person.subtree_last_line, person.get(R.PAYROLL_NUMBER))
-                             for person in decl.instances(R.INDIVIDUAL)]
+                triples = sorted((instance.line_of(rubric), rubric, value) for root in decl.roots
+                                 for instance in root.walk() for rubric, value in instance.values.items())
+                found._lines = [line for line, _, _ in triples]
+                found._rubrics = [rubric for _, rubric, _ in triples]
+                found._values = [value for _, _, value in triples]
+                found._people = [(person.first_line, person.subtree_last_line, person.get(R.PAYROLL_NUMBER))
+                                 for person in decl.instances(R.INDIVIDUAL)]
         return found
 
     def payroll_number(self, line: int) -> str | None:
         """The payroll number of the person whose blocks hold ``line`` (None outside people)."""
-        at = bisect.bisect_right(self._people, (line, float("inf"), "")) - 1
-        if at >= 0 and self._people[at][0] <= line <= self._people[at][1]:
-            return shown(self._people[at][2])
+        if self._columns is None:
+            at = bisect.bisect_right(self._people, (line, float("inf"), "")) - 1
+            person = self._people[at] if at >= 0 else None
+            return shown(person[2]) if person is not None and person[0] <= line <= person[1] else None
+        token = bisect.bisect_right(self._lines, line) - 1
+        instance = self._columns.instance_of(token) if token >= 0 and self._columns.heads else None
+        while instance is not None and instance.block != R.INDIVIDUAL:
+            instance = instance.parent
+        if instance is not None and instance.first_line <= line <= instance.subtree_last_line:
+            return shown(instance.get(R.PAYROLL_NUMBER))
         return None
 
     def about(self, line: int, rubric: str) -> dict[str, str | None]:
@@ -102,8 +116,8 @@ class Declared:
             return None
         at = bisect.bisect_left(self._lines, line)
         while at < len(self._lines) and self._lines[at] == line:
-            if self._values[at][0] == rubric:
-                return self._values[at][1]
+            if self._rubrics[at] == rubric:
+                return self._values[at]
             at += 1
         return None
 
@@ -123,21 +137,37 @@ class Declared:
 class Noted:
     """The same fields for a declaration read in parts (``gateway.parse.windows``): each finding's value, format
     and payroll number are taken from the part it was found in (a later part no longer holds its line); any other
-    finding is looked up in the last part, as it would be in the whole declaration."""
+    finding is looked up in the last part (``over``), as it would be in the whole declaration. Holds the fields
+    only, never a part: memory keeps one part at a time."""
 
     def __init__(self) -> None:
         self._about: dict[tuple[int, str], dict[str, str | None]] = {}
-        self.last: Declared | None = None
+        self._last: Declared | None = None
 
-    def note(self, decl: ParsedDeclaration, violations) -> None:
-        declared = self.last = Declared.of(decl)
-        for violation in violations:
+    def note(self, decl: ParsedDeclaration, violations, *, warnings_per_rule: int) -> None:
+        """Note the findings of one part: every rejecting one (each becomes a record), and of the warnings only
+        the first ``warnings_per_rule`` of each rule in the part (a declaration lists no more of a rule: 200,000
+        people missing the same block must not make 200,000 notes)."""
+        if not violations:
+            return
+        declared = Declared.of(decl)
+        warned: dict[str, int] = {}
+        for violation in sorted(violations, key=lambda v: v.origin.first_line):
+            if not violation.severity.rejects:
+                warned[violation.rule_id] = warned.get(violation.rule_id, 0) + 1
+                if warned[violation.rule_id] > warnings_per_rule:
+                    continue
             key = (violation.origin.first_line, violation.rubric)
             if key not in self._about:
                 self._about[key] = declared.about(*key)
 
+    def over(self, decl: ParsedDeclaration) -> "Noted":
+        """These fields, with the last part for the findings not noted (the envoi's, the counts of the others)."""
+        self._last = Declared.of(decl)
+        return self
+
     def about(self, line: int, rubric: str) -> dict[str, str | None]:
         found = self._about.get((line, rubric))
-        if found is None and self.last is not None:
-            return self.last.about(line, rubric)
+        if found is None and self._last is not None:
+            return self._last.about(line, rubric)
         return found or {}
