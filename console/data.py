@@ -16,7 +16,7 @@ import pyarrow.dataset as ds
 from gateway.gate.officer import load_answers
 from gateway.layout import RunLayout
 from gateway.publish.history import runs as history_runs
-from gateway.values import NATURES_FR, euros
+from gateway.values import NATURES_FR, euros, percent
 from gateway.versioning import store as register_store
 
 
@@ -282,7 +282,7 @@ def access_document(out: Path, register: Path, person_key: str) -> dict:
         "bases": [{"prestation": BENEFIT_LABELS.get(b["benefit"], b["benefit"]), "mois": month_fr(b["reference_month"]),
                    "periode": f"{month_fr(b['window_first'])} à {month_fr(b['window_last'])}",
                    "montant": euros(b["base_cents"]),
-                   "part_flottante": f"{100 * (b['floating_share'] or 0):.0f}\u00a0%"} for b in found["bases"]],
+                   "part_flottante": percent(b["floating_share"] or 0, 0)} for b in found["bases"]],
         "decisions": [{"prestation": BENEFIT_LABELS.get(d["benefit"], d["benefit"]), "mois": month_fr(d["reference_month"]),
                        "decision": DECISIONS_FR.get(d["kind"], d["kind"]), "le": d["as_of"][:10],
                        "explication": d["explain"]} for d in found["decisions"]],

@@ -39,6 +39,8 @@ def _report_stem(declarant_id: str | None) -> str:
     """The file name of a declarant's report (a link names it, never the raw value read from a file)."""
     from gateway.publish.report import UNKNOWN_DECLARANT, report_stem
     return report_stem(declarant_id or UNKNOWN_DECLARANT)
+
+
 # The French labels of codes shown on pages, by kind of code (the ``fr`` filter).
 _LABELS = {"benefit": {**BENEFIT_LABELS, "RSA_M3_M1": "RSA, ancienne période M-3..M-1 (pour comparaison)"},
            "decision": DECISIONS_FR, "nature": NATURES_FR, "cause": CAUSES_FR,

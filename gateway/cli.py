@@ -404,7 +404,6 @@ def users_add(
     out.print(f"user {username} ({role}) added")
 
 
-
 def _administrator(store, admin: str | None) -> str:
     """Who manages users from the command line: an admin, checked like in the console, once one exists; before
     that, whoever installs the gateway creates the first users (recorded as 'operator')."""

@@ -24,7 +24,7 @@ from gateway.options import Settings
 from gateway.progress import Snapshot, Watcher
 from gateway.publish.history import compared, record_run, runs as history_runs
 from gateway.publish.metrics import from_figures
-from gateway.publish.report import DECLARANTS, FIGURES, anomalies_by_declarant, write_run_report
+from gateway.publish.report import DECLARANTS, FIGURES, TREND_RUNS, anomalies_by_declarant, write_run_report
 from gateway.publish.spill import SPILL, read_objects, spill_objects
 from gateway.storage import ObjectPath, is_uri, list_files, move_tree, remove_tree, write_json
 from gateway.gate.estimate import estimator_named
@@ -195,7 +195,8 @@ def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
     history = record_run(history_dir, out, manifest["run_id"], metrics, place, summary={
         "as_of": job.as_of, "folder": _shown(out, history_dir.parent), "floating_rate": manifest["floating"]["rate"],
         "decisions": manifest["gate"]["decisions"]})
-    history = {**history, "runs": history_runs(history_dir)}            # this run's included: the trend
+    # The trend: the runs up to this one (a rerun of an earlier run shows what it showed, byte for byte).
+    history = {**history, "runs": history_runs(history_dir, upto=history["sequence"], last=TREND_RUNS)}
     outputs["report"] = sorted([*outputs["report"], *write_run_report(out, manifest, history, metrics)])
     checkpoint("manifest")
     if job.write and files:                            # the register sees the run once it is complete

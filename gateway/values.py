@@ -103,9 +103,9 @@ def thousands(number: int | None) -> str:
     return f"{number:,}".replace(",", "\u202f") if isinstance(number, int) else "—"
 
 
-def percent(ratio: float | None) -> str:
+def percent(ratio: float | None, decimals: int = 1) -> str:
     """French percentage for pages: 0.667 -> 66,7 % (no-break space before the sign); a dash when unknown."""
-    return "—" if ratio is None else f"{100 * ratio:.1f}".replace(".", ",") + "\u00a0%"
+    return "—" if ratio is None else f"{100 * ratio:.{decimals}f}".replace(".", ",") + "\u00a0%"
 
 
 # Resource natures as a claimant or officer reads them.

@@ -9,8 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from console import data
 from console.routes.person import checked_nir
-from console.users import assign, assignments, audit, supervisors
-from console.users import PERMISSIONS
+from console.users import PERMISSIONS, assign, assignments, audit, supervisors
 from console.web import DECIDE, VIEW, ConsoleConfig, config, form, french, message, page
 from corrections import service
 from corrections.store import now_iso
@@ -81,22 +80,12 @@ async def review_claimant(request: Request, _: str = Depends(VIEW), values: dict
 async def decide_many(request: Request, name: str = Depends(DECIDE), values: dict = Depends(form),
                       settings: ConsoleConfig = Depends(config)):
     """One decision and one reason for every ticked item; one audit event per item."""
-    from gateway.gate.officer import decide as record
-    ids, action, reason = values["ids"], str(values.get("action", "")), str(values.get("reason", ""))
+    ids = values["ids"]
     if not ids:
         return message(request, "Aucune décision cochée", "Cochez au moins une ligne de la liste.", status=400)
-    spread = int(values["spread"]) if str(values.get("spread", "")).isdigit() else None
-    refused, known = [], data.decision_ids(settings.register)
-    for decision_id in ids:
-        try:
-            if decision_id not in known:
-                raise GatewayError(f"decision not found @ {decision_id[:24]}")
-            record(settings.register, decision_id, action, reason=reason, officer=name, spread_months=spread)
-        except GatewayError as error:
-            audit(settings.store, name, f"decide:{action}"[:40], decision_id, "refused", reason)
-            refused.append(french(error))
-            continue
-        audit(settings.store, name, f"decide:{action}"[:40], decision_id, "ok", reason)
+    known = data.decision_ids(settings.register)
+    refused = [error for decision_id in ids
+               if (error := _decided(settings, name, decision_id, values, known=decision_id in known)) is not None]
     done = len(ids) - len(refused)
     text = f"{done} décision(s) enregistrée(s) ; elles seront appliquées au prochain traitement."
     if refused:
@@ -127,15 +116,24 @@ async def decide(request: Request, decision_id: str, name: str = Depends(DECIDE)
                  settings: ConsoleConfig = Depends(config)):
     if data.decision(settings.register, decision_id) is None:
         raise StarletteHTTPException(404)
-    from gateway.gate.officer import decide as record
-    action = str(values.get("action", ""))
-    reason = str(values.get("reason", ""))
-    spread = int(values["spread"]) if str(values.get("spread", "")).isdigit() else None
-    try:
-        record(settings.register, decision_id, action, reason=reason, officer=name, spread_months=spread)
-    except GatewayError as error:
-        audit(settings.store, name, f"decide:{action}", decision_id, "refused", reason)
-        return message(request, "Décision impossible", french(error), status=409)
-    audit(settings.store, name, f"decide:{action}", decision_id, "ok", reason)
+    refused = _decided(settings, name, decision_id, values)
+    if refused is not None:
+        return message(request, "Décision impossible", refused, status=409)
     return message(request, "Décision enregistrée",
                    "La décision est enregistrée ; elle sera appliquée au prochain traitement.")
+
+
+def _decided(settings: ConsoleConfig, name: str, decision_id: str, values: dict, *, known: bool = True) -> str | None:
+    """Record one officer's answer from a posted form and audit it; the French reason when it is refused."""
+    from gateway.gate.officer import decide as record
+    action, reason = str(values.get("action", "")), str(values.get("reason", ""))
+    spread = int(values["spread"]) if str(values.get("spread", "")).isdigit() else None
+    try:
+        if not known:
+            raise GatewayError(f"decision not found @ {decision_id[:24]}")
+        record(settings.register, decision_id, action, reason=reason, officer=name, spread_months=spread)
+    except GatewayError as error:
+        audit(settings.store, name, f"decide:{action}"[:40], decision_id, "refused", reason)
+        return french(error)
+    audit(settings.store, name, f"decide:{action}"[:40], decision_id, "ok", reason)
+    return None

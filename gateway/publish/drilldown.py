@@ -18,6 +18,11 @@ COLUMNS = ("rule_id", "file", "line", "declarant_id", "declaration_id", "rubric"
 UNITS = {"file": ("files", "fichiers"), "envoi": ("files", "fichiers"), "history": ("declarants", "déclarants")}
 
 
+def sent_name(label: str) -> str:
+    """The name of the file the declarant sent, without the gateway's folders."""
+    return label.rsplit("/", 1)[-1]
+
+
 def findings(out: Path) -> pa.Table | None:
     """The run's quarantine records and warnings (the columns a rule's page shows), in rule, file, line order."""
     tables = []
@@ -69,7 +74,7 @@ def rule_pages(findings: pa.Table | None) -> dict[str, tuple[int, list[dict]]]:
         for rule_id, end in zip(run.values.to_pylist(), run.run_ends.to_pylist()):
             rows = findings.slice(start, min(end - start, LISTED)).to_pylist()
             for row in rows:
-                row["file"] = row["file"].rsplit("/", 1)[-1]
+                row["file"] = sent_name(row["file"])
             pages[rule_id] = (end - start, rows)
             start = end
     return pages

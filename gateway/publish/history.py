@@ -39,22 +39,22 @@ def record_run(history: Path, out: Path, run_id: str, metrics: dict, place: dict
     return place
 
 
-def runs(history: Path) -> list[dict]:
-    """Every run recorded in the history, batch or watch mode, in order: its volumes, quarantine and floating
-    rates and gate decisions (the index of runs the console and the run report show, with their trend)."""
-    folder = history / "metrics"
+def runs(history: Path, *, upto: int | None = None, last: int | None = None) -> list[dict]:
+    """The runs recorded in the history, batch or watch mode, in order: their volumes, quarantine and floating
+    rates and gate decisions (the index of runs the console and the run report show, with their trend). Only
+    those up to sequence ``upto``, and the ``last`` of them: only their files are read."""
+    chosen = sorted((sequence, run_id) for run_id, sequence in _sequences(history).items()
+                    if upto is None or sequence <= upto)
     found = []
-    for path in sorted(folder.glob("*.json"), key=str) if folder.is_dir() else ():     # local or object storage
-        if path.name.startswith("_"):
-            continue
-        record = json.loads(path.read_text(encoding="utf-8"))
+    for sequence, run_id in chosen[-last:] if last else chosen:
+        record = _load_run(history, run_id)
         volumes = record.get("volumes", {})
         read = volumes.get("lines_read", 0)
-        found.append({"run_id": record["run_id"], "sequence": record.get("sequence", 0), "as_of": record.get("as_of"),
+        found.append({"run_id": run_id, "sequence": sequence, "as_of": record.get("as_of"),
                       "folder": record.get("folder"), "files": volumes.get("files", 0), "lines_read": read,
                       "quarantine_rate": volumes.get("lines_quarantined", 0) / read if read else None,
                       "floating_rate": record.get("floating_rate"), "decisions": record.get("decisions")})
-    return sorted(found, key=lambda r: (r["sequence"], r["run_id"]))
+    return found
 
 
 SEQUENCES = "_sequences.json"      # run id -> sequence: a run reads the metrics of its WINDOW predecessors only

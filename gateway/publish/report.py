@@ -101,14 +101,9 @@ def _to_correct(row: dict) -> str:
     expected = f", valeur attendue : {row['expected']}" if row.get("expected") else ""
     if row["severity"] == "WARNING":
         return f"Vérifier {where}{declared}{expected}. Aucune donnée n'a été écartée."
-    return (f"Corriger {where} (ligne {row['line']} du fichier {_file_name(row['file'])}){declared}{expected}, puis "
-            "transmettre une déclaration conforme : annule et remplace avant l'échéance, sinon régularisation dans "
-            "la déclaration suivante.")
-
-
-def _file_name(label: str) -> str:
-    """The name of the file the declarant sent, without the gateway's folders."""
-    return label.rsplit("/", 1)[-1]
+    return (f"Corriger {where} (ligne {row['line']} du fichier {drilldown.sent_name(row['file'])}){declared}"
+            f"{expected}, puis transmettre une déclaration conforme : annule et remplace avant l'échéance, sinon "
+            "régularisation dans la déclaration suivante.")
 
 
 def _french_date(iso: str | None) -> str | None:
@@ -118,7 +113,7 @@ def _french_date(iso: str | None) -> str | None:
 def _entry(row: dict) -> dict:
     return {"rule_id": row["rule_id"], "severity": row["severity"], "scope": row["scope"],
             "blocking": BLOCKING_WORDS[row["severity"] != "WARNING"],
-            "scope_label": SCOPE_LABELS.get(row["scope"], row["scope"]), "file": _file_name(row["file"]),
+            "scope_label": SCOPE_LABELS.get(row["scope"], row["scope"]), "file": drilldown.sent_name(row["file"]),
             "first_line": row["first_line"], "last_line": row["last_line"], "line": row["line"],
             "rubric": row["rubric"], "rubric_label": _rubric_label(row["rubric"]), "explain": row["explain"],
             "detail": row["detail"], "person_key": row["person_key"], "declaration_id": row["declaration_id"],
@@ -215,8 +210,7 @@ def write_run_report(out: Path, manifest: dict, history: dict, metrics: dict) ->
     metrics = dict(metrics)
     metrics["history_sequence"] = history["sequence"]
     metrics["history_anomalies"] = history["anomalies"]
-    # The runs up to this one (a rerun of an earlier run shows the trend it showed, byte for byte).
-    trend = [run for run in history.get("runs", []) if run["sequence"] <= history["sequence"]][-TREND_RUNS:]
+    trend = history.get("runs", [])             # the history's last runs up to this one (gateway.run)
     figures = {
         "lines": charts.stacked_lines(manifest["lines_used"], manifest["lines_ignored"], manifest["lines_quarantined"]),
         "rules": charts.bar_chart([r["rule_id"] for r in metrics["by_rule"][:15]],
