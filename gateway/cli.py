@@ -94,6 +94,9 @@ def run(
                                           "shards) of a new register (default 16; an existing one keeps its own)."),
     open_requests: Optional[str] = typer.Option(None, "--open-requests", help="JSON lines (person_key, month) of "
                                                 "open correction requests: the gate holds changes on them."),
+    rederive_all: bool = typer.Option(False, "--rederive-all", help="Re-examine every person of the buckets the run "
+                                      "touches (by default, a run on the same day, policy and release as the last "
+                                      "one re-examines only the people it concerns)."),
     key_file: Optional[str] = typer.Option(None, "--pseudonym-key-file", help="File holding the pseudonym key."),
     insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key", help="Use a public demo key (sample data only)."),
     replay: bool = typer.Option(False, "--replay", help="Archived flows: one run per arrival date, oldest first "
@@ -125,7 +128,8 @@ def run(
         if tracked and open_requests is None:
             open_requests = str(corrections.export_open_requests(Path(out_dir), None))
         settings = Settings(paths or (bundled_flows(),), out_dir, key, beam_args, as_of=as_of, policy=policy,
-                            arrival=arrival, register=register, open_requests=open_requests, buckets=buckets)
+                            arrival=arrival, register=register, open_requests=open_requests, buckets=buckets,
+                            rederive_all=rederive_all)
         if replay:
             from dataclasses import replace
             from gateway.run import arrival_groups

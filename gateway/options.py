@@ -18,3 +18,5 @@ class Settings:
     arrival: str = "mtime"            # where a file's arrival comes from: mtime, or its YYYY-MM[-DD] folder
     open_requests: str | None = None  # JSON lines (person_key, month) of open correction requests (the gate holds)
     buckets: int | None = None        # person buckets and declaration shards of a new register (default 16)
+    rederive_all: bool = False        # derive every person of the buckets a run touches, even when the last
+                                      # run derived under the same day, policy and release

@@ -10,6 +10,7 @@ declarant rows and totals. A bucket reads of its own history the months still op
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -41,6 +42,8 @@ class ShardIndex(NamedTuple):
     known: str             # the register's declarations of the shard, before the run (staged, pickled)
     fresh: int             # how many of the arriving ones the register did not know
     settles: bool          # whether one of them supersedes a declaration with amounts in a settled month
+    superseded: tuple[str, ...] = ()   # digests of the declarations the run's ones supersede (their people lose
+                                       # amounts there: re-examined even when the run brings them nothing)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,10 @@ class RegisterJob:
     first_open: str | None = None     # the first month still open at as_of (gateway.versioning.horizon)
     recent: tuple[str, ...] | None = None     # committed runs with rows of open months (None: all of them)
     arrivals_file: str | None = None  # the arrivals staged (gateway.publish.spill), not pickled into every step
+    derivation: str = ""              # what the run derives under (``derivation``), recorded with its commit
+    incremental: tuple[int, ...] = ()   # buckets last derived under the same derivation: there, only the people
+                                        # the run concerns are re-derived (``concerned``); elsewhere everyone
+    rates_moved: tuple[str, ...] = ()   # declarants whose revision rate moved since then (runs in between)
 
     def arrival_times(self) -> dict[str, str]:
         """File label -> transaction time: from the staged file when there is one."""
@@ -71,6 +78,35 @@ class RegisterJob:
         if self.arrivals_file or not self.arrivals:
             return self
         return replace(self, arrivals=(), arrivals_file=spill_objects(staging, "inputs", dict(self.arrivals)))
+
+
+def incremental_buckets(commits: list[store.Commit], derived_under: str, as_of: str) -> dict[int, str]:
+    """The buckets last derived under ``derived_under`` by the ``commits`` (in commit order) at or before
+    ``as_of``, with the time of that derivation. A commit that derived under an unknown derivation (an
+    officer's forced version, a register from before) leaves no bucket known."""
+    last: dict[int, tuple[str, str]] = {}
+    for commit in commits:
+        if not commit.derivation:
+            last.clear()
+            continue
+        for bucket in (commit.buckets or "").split():
+            last[int(bucket)] = (commit.derivation, commit.transaction_time)
+    return {bucket: at for bucket, (under, at) in last.items() if derived_under and under == derived_under
+            and at <= as_of}
+
+
+def derivation(as_of: str, policy: Policy) -> str:
+    """What a run's flags, bases and decisions depend on besides each person's rows: the day of its
+    transaction time (due dates, volatility windows, reference periods and contradictory periods all move by
+    whole days), the policy, and the gateway's release with its floating rules. Two runs under the same one
+    give a person the same flags, bases and decisions when nothing of theirs changed in between: the later run
+    re-examines only the people it concerns (``concerned``; tests/gateway/test_incremental_register.py compares
+    it with re-deriving everyone, run after run)."""
+    from gateway import __version__
+    from gateway.months import day_of_instant
+    rules = "|".join(f"{rule.id}:{rule.explain}" for rule in registry_rules())
+    text = f"{day_of_instant(as_of)}|{policy.digest}|{__version__}|{rules}" if as_of else ""
+    return hashlib.sha256(text.encode()).hexdigest()[:24] if text else ""
 
 
 def registry_rules(target: Target = Target.FLOATING) -> list[Rule]:
@@ -172,7 +208,8 @@ def index_shard(job: RegisterJob, staging: str, shard: int, paths: Iterable[str 
     superseded = _superseded(known, fresh)
     settles = job.first_open is not None and any(settled(d.first_month, job.first_open) for d in superseded)
     index = ShardIndex(shard, spill_objects(staging, f"register/index/shard={shard:02d}", arriving),
-                       spill_objects(staging, f"register/known/shard={shard:02d}", known), len(fresh), settles)
+                       spill_objects(staging, f"register/known/shard={shard:02d}", known), len(fresh), settles,
+                       tuple(sorted({d.digest for d in superseded})))
     touched = {int(b) for d in superseded for b in (d.buckets.split() if d.buckets is not None
                                                      else range(job.buckets))}
     return index, sorted(touched)
@@ -222,12 +259,30 @@ class BucketContext:
     policy: Policy
     rules: list[Rule]
     gate: GateInputs
+    tables: store.Tables        # the register's tables, each log read once for every bucket of the run
 
     @classmethod
     def load(cls, job: RegisterJob) -> "BucketContext":
         from gateway.policy import load_policy
         policy = load_policy(job.policy_path)
-        return cls(policy, registry_rules(), gate_inputs(job.root, job.open_requests, policy.gate.estimator))
+        return cls(policy, registry_rules(), gate_inputs(job.root, job.open_requests, policy.gate.estimator),
+                   store.Tables(job.root))
+
+
+def concerned(job: RegisterJob, context: BucketContext, bucket: int, contributions: list, mentions: list,
+              index: list[ShardIndex], runs: tuple[str, ...], since: str | None) -> set[str]:
+    """The people of a bucket a run re-examines when the bucket was last derived under the same ``derivation``: those
+    it brings rows for, those a declaration it supersedes listed, those with a correction request open, with a
+    decision an officer answered, with a decision still PENDING or NOTIFIED, or declared by a declarant whose
+    revision rate (part of a flag's score) moved since. Anyone else would get the flags, bases and decisions
+    the last run gave them: nothing of theirs changed, nor the day, the policy or the release."""
+    people = {item.person_key for items in (contributions, mentions) for item in items}
+    people.update(person for person, _ in job.open_requests if bucket_of(person, job.buckets) == bucket)
+    people |= store.concerned_people(job.root, bucket, runs, since=since,
+                                     digests={digest for entry in index for digest in entry.superseded},
+                                     decision_ids=context.gate.officer, declarants=job.rates_moved,
+                                     tables=context.tables)
+    return people
 
 
 def _merged(job: RegisterJob, context: BucketContext, bucket: int, contributions: list, mentions: list,
@@ -237,15 +292,19 @@ def _merged(job: RegisterJob, context: BucketContext, bucket: int, contributions
              or any(c.month < job.first_open for c in contributions))
     # Open months only, unless this run changes a settled month: then the whole history, so that the
     # merge versions it exactly (the outputs use open months either way).
-    prior = (store.load_bucket(root, bucket, job.committed) if whole
-             else store.load_bucket(root, bucket, job.committed if job.recent is None else job.recent,
-                                    since=job.first_open))
+    runs, since = (job.committed, None) if whole else (job.committed if job.recent is None else job.recent,
+                                                       job.first_open)
+    people = (concerned(job, context, bucket, contributions, mentions, index, runs, since)
+              if bucket in job.incremental else None)
+    prior = store.load_bucket(root, bucket, runs, since=since, tables=context.tables, people=people)
+    tables = context.tables
     # Of the register's declarations and declarant rows, those of the slots and declarants of the bucket's
     # people: all that merge and the views need.
     items = [item for items in (prior.contributions, prior.mentions, contributions, mentions) for item in items]
     slots = {item.slot for item in items}
     shards = {store.shard_of(slot, job.buckets) for slot in slots}
-    declarant_rows = store.load_declarant_rows(root, job.committed, declarants={item.declarant_id for item in items})
+    declarant_rows = store.load_declarant_rows(root, job.committed, declarants={item.declarant_id for item in items},
+                                               tables=tables)
     return process_bucket(prior, known=_of_slots(index, slots, shards, "known"),
                           arriving=_of_slots(index, slots, shards, "arriving"), contributions=contributions,
                           mentions=mentions, run_id=job.run_id, as_of=job.as_of, policy=context.policy,
@@ -295,7 +354,7 @@ def merge_bucket(job: RegisterJob, staging: str, context: BucketContext, bucket:
         write_partition(staging, "decisions", part, GATE_DECISION, _by_person(derived.decisions), avro=True)
     write_notices(staging, derived.notices)
     return RegisterFigures(
-        versions_added=len(result.versions), flags=len(derived.flags), bases=len(derived.bases),
+        buckets=[bucket], versions_added=len(result.versions), flags=len(derived.flags), bases=len(derived.bases),
         published=len(derived.published), decisions=_count(d.kind for d in derived.decisions),
         months={f"{d}|{n}": counts for (d, n), counts in result.derived.months.items()},
         declarants=result.declarants, flags_by_rule=_flags_by_rule(derived.flags),
@@ -319,12 +378,14 @@ class RegisterFigures:
     flags_by_rule: dict[str, list[int]] = field(default_factory=dict)  # rule -> [flags, scores in SCORE_UNIT]
     last_month: str = ""                                            # the latest month the run wrote rows for
     declarations_added: int = 0
+    buckets: list[int] = field(default_factory=list)                # the buckets merged (and derived)
 
     def add(self, other: "RegisterFigures") -> "RegisterFigures":
         """``other`` added to these figures, in place."""
         for name in ("versions_added", "flags", "bases", "published", "declarations_added"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.last_month = max(self.last_month, other.last_month)
+        self.buckets = sorted({*self.buckets, *other.buckets})
         for kind, count in other.decisions.items():
             self.decisions[kind] = self.decisions.get(kind, 0) + count
         for table, source in ((self.months, other.months), (self.declarants, other.declarants),
@@ -355,5 +416,6 @@ def finish(job: RegisterJob, staging: str, total: RegisterFigures, index: list[S
     return total
 
 
-__all__ = ["BucketContext", "RegisterFigures", "RegisterJob", "ShardIndex", "bucket_inputs", "finish", "gate_inputs",
+__all__ = ["BucketContext", "RegisterFigures", "RegisterJob", "ShardIndex", "bucket_inputs", "concerned", "derivation", "incremental_buckets",
+           "finish", "gate_inputs",
            "index_shard", "merge_bucket", "record_shard", "registry_rules", "spill_outcome"]

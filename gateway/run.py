@@ -32,7 +32,7 @@ from gateway.policy import load_policy
 from gateway.versioning import migrate, store
 from gateway.versioning.horizon import mentions_from, open_from
 from transforms import pipeline
-from gateway.register_run import RegisterFigures, RegisterJob
+from gateway.register_run import RegisterFigures, RegisterJob, derivation, incremental_buckets
 
 DATASETS = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "published", "decisions", "notices",
             "report")
@@ -202,7 +202,9 @@ def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
     if job.write and files:                            # the register sees the run once it is complete
         store.commit(register_dir, store.Commit(run_id, job.as_of, manifest["register"]["declarations_added"],
                                                 manifest["register"]["versions_added"],
-                                                max(register.last_month, month_of_instant(job.as_of))),
+                                                max(register.last_month, month_of_instant(job.as_of)),
+                                                job.derivation or None,
+                                                " ".join(str(bucket) for bucket in register.buckets) or None),
                      after=len(commits))
         store.maintain(register_dir)                  # compaction and retention, every few runs
     folder = history_dir.resolve()
@@ -235,12 +237,19 @@ def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals:
     recent = visible if first_open is None else tuple(
         c.run_id for c in commits
         if c.run_id != run_id and (c.last_month is None or c.last_month >= mentions_from(first_open)))
+    derived_under = derivation(as_of, policy)
+    # The buckets the runs before this one (a rerun: before its first time) last derived under the same day,
+    # policy and release: there, this run re-examines only the people it concerns (register_run.concerned).
+    before = commits[:committed.index(run_id)] if run_id in committed else commits
+    same = {} if settings.rederive_all else incremental_buckets(before, derived_under, as_of)
     return RegisterJob(root=str(register_dir), run_id=run_id, committed=visible,
                        arrivals=tuple(sorted(arrivals.items())), as_of=as_of, policy_path=settings.policy,
                        buckets=store.ensure_layout(register_dir, settings.buckets or store.DEFAULT_BUCKETS),
                        write=run_id not in committed, open_requests=open_requests(settings.open_requests),
                        pending_buckets=store.pending_buckets(register_dir, recent, since=first_open),
-                       first_open=first_open, recent=recent)
+                       first_open=first_open, recent=recent, derivation=derived_under,
+                       incremental=tuple(sorted(same)), rates_moved=store.declarants_between(
+                           register_dir, visible, min(same.values()), as_of) if same else ())
 
 
 def _stopped_cleanly(run_log, out, step):

@@ -83,7 +83,8 @@ ANSWERS_SCHEMA = pa.schema([("decision_id", pa.string()), ("action", pa.string()
 RUNS = "runs"
 RUNS_SCHEMA = pa.schema([("run_id", pa.string()), ("transaction_time", pa.string()),
                          ("declarations_added", pa.int64()), ("versions_added", pa.int64()),
-                         ("last_month", pa.string()), ("sequence", pa.int64())])
+                         ("last_month", pa.string()), ("sequence", pa.int64()), ("derivation", pa.string()),
+                         ("buckets", pa.string())])
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,12 @@ class Commit:
     # The latest month of any row the run wrote (its own month at least): a run whose rows are all of
     # settled months is not read by later runs. None when not known (then every run reads it).
     last_month: str | None = None
+    # What the run's flags, bases and gate decisions were derived under (gateway.register_run.derivation), and
+    # the buckets it derived (space-separated): in a bucket last derived under the same, a later run re-derives
+    # only the people it concerns. None: not known (a register written before the columns existed, an officer's
+    # forced version): the next run re-derives everyone of the buckets it touches.
+    derivation: str | None = None
+    buckets: str | None = None
 
 
 # The columns whose per-file minimum and maximum the tables keep (Delta data skipping): the run, to read the files
@@ -155,6 +162,22 @@ def _delta(root: Path | str, table: str):
         return DeltaTable(_uri(root, table))          # one read of the log (no separate existence check)
     except TableNotFoundError:
         return None
+
+
+class Tables:
+    """The register's tables as one reader finds them, each table's log read once: what a run's bucket step
+    holds for the length of the run (it reads five tables per bucket, and nothing is committed before the run
+    ends). A later run, or anything that commits, opens a new one."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = root
+        self._opened: dict[str, Any] = {}
+
+    def get(self, table: str):
+        """The table (None when the register has no such table), its log read on the first call."""
+        if table not in self._opened:
+            self._opened[table] = _delta(self.root, table)
+        return self._opened[table]
 
 
 def commits(root: Path | str) -> list[Commit]:
@@ -251,7 +274,9 @@ def commit(root: Path | str, entry: Commit, *, after: int | None = None) -> None
                                            commit_properties=CommitProperties(
                                                app_transactions=[Transaction(app, 1)]))
     row = {**asdict(entry), "sequence": len(known) + 1}
-    write_deltalake(_uri(root, RUNS), pa.Table.from_pylist([row], schema=RUNS_SCHEMA), mode="append")
+    # "merge": a register written before a column of ``runs`` existed takes it on (its earlier rows: null).
+    write_deltalake(_uri(root, RUNS), pa.Table.from_pylist([row], schema=RUNS_SCHEMA), mode="append",
+                    schema_mode="merge")
 
 
 def maintain(root: Path | str, every: int = COMPACT_EVERY, retention_hours: int = RETENTION_HOURS) -> bool:
@@ -283,10 +308,10 @@ def _filesystem(root: Path | str):
     return fs.LocalFileSystem(), lambda uri: uri
 
 
-def _files(root: Path | str, table: str, predicate: list) -> dict[int | None, list[str]]:
+def _files(root: Path | str, table: str, predicate: list, tables: Tables | None = None) -> dict[int | None, list[str]]:
     """The table's current data files that may hold rows matching ``predicate`` (partition values select
     exactly; other columns by the files' statistics), by partition value."""
-    delta = _delta(root, table)
+    delta = tables.get(table) if tables is not None else _delta(root, table)
     if delta is None:
         return {}
     column = PARTITION[table]
@@ -304,7 +329,8 @@ def _read(root: Path | str, table: str, uris: list[str], where: pc.Expression | 
 
 
 def _scan(root: Path | str, table: str, committed: Iterable[str], where: pc.Expression | None = None,
-          partitions: Iterable[int] | None = None, bound: tuple[str, str] | None = None) -> pa.Table | None:
+          partitions: Iterable[int] | None = None, bound: tuple[str, str] | None = None,
+          tables: Tables | None = None) -> pa.Table | None:
     """The rows of ``table`` written by the ``committed`` runs (of some partitions) matching ``where``, partition
     by partition, each in the order of the runs' files (by run, then position); None when there is none.
     ``bound``: (column, first value) that ``where`` keeps, to skip the files whose values are all below it."""
@@ -320,12 +346,12 @@ def _scan(root: Path | str, table: str, committed: Iterable[str], where: pc.Expr
         predicate.append((PARTITION[table], "in", wanted))
     if bound is not None:
         predicate.append((bound[0], ">=", bound[1]))
-    tables = []
-    for _, uris in sorted(_files(root, table, predicate).items(), key=lambda item: -1 if item[0] is None else item[0]):
+    parts = []
+    for _, uris in sorted(_files(root, table, predicate, tables).items(), key=lambda item: -1 if item[0] is None else item[0]):
         found = _read(root, table, uris, keep if where is None else keep & where)
         if found.num_rows:
-            tables.append(found.sort_by([(RUN, "ascending"), (ROW, "ascending")]) if found.num_rows > 1 else found)
-    return pa.concat_tables(tables).select(SCHEMAS[table].names) if tables else None
+            parts.append(found.sort_by([(RUN, "ascending"), (ROW, "ascending")]) if found.num_rows > 1 else found)
+    return pa.concat_tables(parts).select(SCHEMAS[table].names) if parts else None
 
 
 def shard_of(slot: str, shards: int) -> int:
@@ -349,13 +375,21 @@ def slot_declared(root: Path | str, committed: Iterable[str], slot: str) -> bool
 
 
 def load_declarant_rows(root: Path | str, committed: Iterable[str],
-                        declarants: Iterable[str] | None = None) -> list[dict]:
+                        declarants: Iterable[str] | None = None, tables: Tables | None = None) -> list[dict]:
     """Per run and declarant, the months first known and first revised: of every declarant, or of some (read
     with a filter: a bucket needs the rates of its own people's declarants, not the country's)."""
     where = None if declarants is None else pc.field("declarant_id").isin(
         pa.array(sorted(set(declarants)), type=pa.string()))
-    found = _scan(root, "declarants", committed, where)
+    found = _scan(root, "declarants", committed, where, tables=tables)
     return [] if found is None else found.to_pylist()
+
+
+def declarants_between(root: Path | str, committed: Iterable[str], start: str, end: str) -> tuple[str, ...]:
+    """The declarants with a row of the runs whose transaction time is in [start, end): those whose revision
+    rate (gateway.versioning.view.declarant_rates: the runs before a date) differs between the two dates."""
+    where = (pc.field("transaction_time") >= pa.scalar(start)) & (pc.field("transaction_time") < pa.scalar(end))
+    found = _scan(root, "declarants", committed, where)
+    return () if found is None else tuple(sorted(set(found.column("declarant_id").to_pylist())))
 
 
 def _since(table: str, since: str | None) -> tuple[pc.Expression | None, tuple[str, str] | None]:
@@ -366,14 +400,29 @@ def _since(table: str, since: str | None) -> tuple[pc.Expression | None, tuple[s
     return pc.field(column) >= pa.scalar(first), (column, first)
 
 
-def load_bucket(root: Path | str, bucket: int, committed: Iterable[str], since: str | None = None) -> BucketState:
+def _of_people(where: pc.Expression | None, people: Iterable[str] | None) -> pc.Expression | None:
+    """``where``, narrowed to the rows of ``people`` (None: everyone)."""
+    if people is None:
+        return where
+    mine = pc.field("person_key").isin(pa.array(sorted(people), type=pa.string()))
+    return mine if where is None else where & mine
+
+
+def load_bucket(root: Path | str, bucket: int, committed: Iterable[str], since: str | None = None,
+                tables: Tables | None = None, people: Iterable[str] | None = None) -> BucketState:
     """A bucket's committed rows: all of them, or (``since``) those of open months only; ``committed`` may
-    be a subset of the runs the reader sees: the runs with open rows."""
+    be a subset of the runs the reader sees: the runs with open rows. ``tables``: the tables as the reader
+    already opened them (a run's bucket step: each log read once for all its buckets). ``people``: the rows
+    of these people only (filtered in the scan: the others are never turned into records)."""
     committed = list(committed)
+    people = None if people is None else sorted(set(people))
 
     def rows(table: str, records: Callable[[pa.Table], list]) -> list:
+        if people is not None and not people:
+            return []
         where, bound = _since(table, since)
-        found = _scan(root, table, committed, where, partitions=[bucket], bound=bound)
+        found = _scan(root, table, committed, _of_people(where, people), partitions=[bucket], bound=bound,
+                      tables=tables)
         return [] if found is None else records(found)
     return BucketState(contributions=rows("contributions", lambda t: records_of(t, Contribution)),
                        mentions=rows("mentions", lambda t: records_of(t, Mention)),
@@ -402,6 +451,55 @@ def load_all_versions(root: Path | str) -> list[ResourceVersion]:
 REVISITED = ("PENDING", "NOTIFIED")       # gateway.gate.table.Status.revisited (the stages below the gate)
 
 
+def _revisited(decisions: pa.Table) -> set[str]:
+    """The people of ``decisions`` whose latest decision on some base is PENDING or NOTIFIED."""
+    latest: dict[tuple, tuple[str, str]] = {}
+    for row in decisions.select(["person_key", "benefit", "reference_month", "as_of", "status"]).to_pylist():
+        key = (row["person_key"], row["benefit"], row["reference_month"])
+        if key not in latest or row["as_of"] >= latest[key][0]:
+            latest[key] = (row["as_of"], row["status"])
+    return {key[0] for key, (_, status) in latest.items() if status in REVISITED}
+
+
+def _people_where(root: Path | str, bucket: int, committed: list[str], table: str, column: str,
+                  values: list[str], since: str | None, tables: Tables | None) -> set[str]:
+    """The people of a bucket with a row of ``table`` (of open months, with ``since``) whose ``column`` is one
+    of ``values``."""
+    if not values:
+        return set()
+    where, bound = _since(table, since)
+    chosen = pc.field(column).isin(pa.array(values, type=pa.string()))
+    rows = _scan(root, table, committed, chosen if where is None else where & chosen, partitions=[bucket],
+                 bound=bound, tables=tables)
+    return set() if rows is None else set(rows.column("person_key").to_pylist())
+
+
+def concerned_people(root: Path | str, bucket: int, committed: Iterable[str], *, since: str | None,
+                     digests: Iterable[str], decision_ids: Iterable[str], declarants: Iterable[str] = (),
+                     tables: Tables | None = None) -> set[str]:
+    """Of a bucket's people (rows of open months, with ``since``), those a run must re-examine apart from the
+    ones it brings rows for: listed by a declaration of ``digests`` (superseded by the run: their amounts
+    there go), with a version declared by one of ``declarants`` (their revision rate moved), with a decision
+    of ``decision_ids`` (an officer answered it), or whose latest decision on some base is PENDING or
+    NOTIFIED (re-examined every run). Read as columns, no record built."""
+    committed = list(committed)
+    digests = sorted(set(digests))
+    found = (_people_where(root, bucket, committed, "contributions", "digest", digests, since, tables)
+             | _people_where(root, bucket, committed, "mentions", "digest", digests, since, tables)
+             | _people_where(root, bucket, committed, "versions", "declarant_id", sorted(set(declarants)), since,
+                             tables))
+    where, bound = _since("decisions", since)
+    decisions = _scan(root, "decisions", committed, where, partitions=[bucket], bound=bound, tables=tables)
+    if decisions is not None:
+        found |= _revisited(decisions)
+        answered = set(decision_ids)
+        if answered:
+            found.update(person for person, decision in zip(decisions.column("person_key").to_pylist(),
+                                                            decisions.column("decision_id").to_pylist())
+                         if decision in answered)
+    return found
+
+
 def pending_buckets(root: Path | str, committed: Iterable[str], since: str | None = None) -> tuple[int, ...]:
     """Buckets whose latest gate decision on some base (of open months, with ``since``) is PENDING (held or
     waiting for an officer) or NOTIFIED (final once its contradictory period ends)."""
@@ -409,14 +507,8 @@ def pending_buckets(root: Path | str, committed: Iterable[str], since: str | Non
     found = _scan(root, "decisions", committed, where, bound=bound)
     if found is None:
         return ()
-    latest: dict[tuple, tuple[str, str]] = {}
-    for row in found.select(["person_key", "benefit", "reference_month", "as_of", "status"]).to_pylist():
-        key = (row["person_key"], row["benefit"], row["reference_month"])
-        if key not in latest or row["as_of"] >= latest[key][0]:
-            latest[key] = (row["as_of"], row["status"])
     buckets = buckets_of(root)
-    return tuple(sorted({bucket_of(key[0], buckets) for key, (_, status) in latest.items()
-                         if status in REVISITED}))
+    return tuple(sorted({bucket_of(person, buckets) for person in _revisited(found)}))
 
 
 # --- writing a run's files (workers) ------------------------------------------------------------------------
@@ -470,6 +562,6 @@ def dataset(root: Path | str, table: str) -> ds.Dataset:
 
 
 __all__ = ["ANSWERS", "BUCKET_TABLES", "add_answers", "answers", "BucketState", "COMPACT_EVERY", "Commit", "DEFAULT_BUCKETS", "buckets_of", "commit",
-           "commits", "dataset", "ensure_layout", "load_all", "load_all_versions", "load_bucket",
+           "Tables", "commits", "concerned_people", "dataset", "declarants_between", "ensure_layout", "load_all", "load_all_versions", "load_bucket",
            "load_declarant_rows", "load_declarations", "load_run", "maintain", "pending_buckets", "shard_of",
            "slot_declared", "file_schema", "table_schema", "tagged", "write_bucket", "write_run_part"]
