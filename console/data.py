@@ -215,7 +215,7 @@ def timeline_chart(versions: list[dict]) -> str:
     """Net social amount of each month, one line per declarant and nature, a marker at each version."""
     if not versions:
         return ""
-    from gateway.publish.charts import plain_text, plt, svg_of
+    from gateway.publish.charts import figure, plain_text, svg_of
     series: dict[tuple, dict[str, int]] = defaultdict(dict)
     earlier: list[tuple[str, float]] = []
     for v in sorted(versions, key=lambda v: v["version"]):
@@ -224,7 +224,7 @@ def timeline_chart(versions: list[dict]) -> str:
             earlier.append((v["month"], points[v["month"]]))          # a value later revised
         points[v["month"]] = (v["net_social_cents"] or 0) / 100
     months = sorted({v["month"] for v in versions})
-    fig, ax = plt.subplots(figsize=(8, 3))
+    fig, ax = figure(8, 3)
     for (declarant, nature), points in sorted(series.items()):
         xs = [m for m in months if m in points]
         ax.plot(xs, [points[m] for m in xs], marker="o", label=plain_text(f"{declarant} {nature}"))

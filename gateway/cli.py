@@ -94,9 +94,7 @@ def run(
                                           "shards) of a new register (default 16; an existing one keeps its own)."),
     open_requests: Optional[str] = typer.Option(None, "--open-requests", help="JSON lines (person_key, month) of "
                                                 "open correction requests: the gate holds changes on them."),
-    rederive_all: bool = typer.Option(False, "--rederive-all", help="Re-examine every person of the buckets the run "
-                                      "touches (by default, a run on the same day, policy and release as the last "
-                                      "one re-examines only the people it concerns)."),
+    rederive_all: bool = typer.Option(False, "--rederive-all", help="Re-examine everyone of the buckets touched."),
     key_file: Optional[str] = typer.Option(None, "--pseudonym-key-file", help="File holding the pseudonym key."),
     insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key", help="Use a public demo key (sample data only)."),
     replay: bool = typer.Option(False, "--replay", help="Archived flows: one run per arrival date, oldest first "

@@ -18,7 +18,7 @@ def _figure_type():
     return Figure, FigureCanvasAgg
 
 
-def _figure(width: float, height: float):
+def figure(width: float, height: float):
     """A new figure and its axes (no global state: nothing to close)."""
     figure_type, canvas_type = _figure_type()
     fig = figure_type(figsize=(width, height))
@@ -37,7 +37,7 @@ def bar_chart(labels: list[str], values: list[float], *, title: str, color: str 
         return ""
     labels = [plain_text(label) for label in labels]
     height = max(1.6, 0.32 * len(labels) + 0.8) if horizontal else 3.0
-    fig, ax = _figure(7.0, height)
+    fig, ax = figure(7.0, height)
     if horizontal:
         positions = list(range(len(labels)))[::-1]
         ax.barh(positions, values, color=color)
@@ -65,7 +65,7 @@ def stacked_lines(used: int, ignored: int, quarantined: int) -> str:
 
 def trend_chart(runs: list[str], series: dict[str, list[float]], *, title: str) -> str:
     """Rates (0..1) run after run, one line per series; x is the run's sequence number."""
-    fig, ax = _figure(7.0, 2.6)
+    fig, ax = figure(7.0, 2.6)
     for name, values in series.items():
         ax.plot(runs, [100 * value for value in values], marker="o", label=plain_text(name))
     ax.set_ylabel("%")

@@ -1,0 +1,104 @@
+"""A small arrival into a register with history: what 25 arriving people cost once the register holds months of
+monthly runs, against the same arrival into an empty register.
+
+    python -m bench.arrivals [--people 1000] [--employers 40] [--months 24] [--arrivals 25] [--repeat 3]
+                             [--out bench/results/arrivals.json]
+
+The history: ``--months`` of generated flows, run month by month (as monthly operation does). The arrival: one
+employer's and one paying body's declarations for the last month, ``--arrivals`` people, arriving the same day
+as the last monthly run, four hours later. Each measure runs in a fresh copy of the register (best of
+``--repeat``): into an empty register, into the history (the people the run concerns re-examined), and into the
+history with ``rederive_all`` (every person of the buckets the run touches re-examined: the reference, what a
+run cost before the incremental register).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from fixtures.generator import generate
+from gateway.months import add_months
+from gateway.options import Settings
+from gateway.run import run
+
+KEY = b"bench-arrivals-key-0123456789abcdef"
+
+
+def _history(root: Path, people: int, employers: int, months: int) -> tuple[Path, float]:
+    """The register after ``months`` monthly runs; the arrival time of the last run's files."""
+    flows = root / "flows"
+    generate(flows, people=people, employers=employers, bodies=3, months=months, seed=3)
+    out = root / "history"
+    for folder in sorted(p for p in flows.iterdir() if p.is_dir()):
+        run(Settings((str(folder),), str(out), KEY))
+    last = max(p.stat().st_mtime for p in flows.rglob("*.dsn"))
+    return out, last
+
+
+def _arrival(root: Path, people: int, months: int, at: float) -> Path:
+    """``people`` new people of one employer and one paying body, declared for the history's last month."""
+    flows = root / "arrival-flows"
+    start = add_months("2025-01", months - 1)           # the generator's first month is 2025-01
+    generate(flows, people=people, employers=1, bodies=1, months=1, seed=11, start=start)
+    folder = root / "arrival"
+    folder.mkdir()
+    for path in flows.rglob("*.dsn"):
+        target = folder / path.name
+        shutil.copy(path, target)
+        os.utime(target, (at, at))
+    return folder
+
+
+def _timed(folder: Path, out: Path, template: Path | None, repeat: int, **settings) -> dict:
+    seconds = []
+    for _ in range(repeat):
+        shutil.rmtree(out, ignore_errors=True)
+        if template is not None:
+            shutil.copytree(template, out)
+        started = time.perf_counter()
+        manifest = run(Settings((str(folder),), str(out), KEY, **settings)).manifest
+        seconds.append(time.perf_counter() - started)
+    return {"seconds": round(min(seconds), 2), "lines": manifest["lines_read"], "resources": manifest["resources"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=1000)
+    parser.add_argument("--employers", type=int, default=40)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--arrivals", type=int, default=25)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", default="bench/results/arrivals.json")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        history, last = _history(root, args.people, args.employers, args.months)
+        folder = _arrival(root, args.arrivals, args.months, last + 4 * 3600)
+        rows = {
+            "empty_register": _timed(folder, root / "empty", None, args.repeat),
+            "history": _timed(folder, root / "into-history", history, args.repeat),
+            "history_rederive_all": _timed(folder, root / "into-history-all", history, args.repeat,
+                                           rederive_all=True),
+        }
+    empty = rows["empty_register"]["seconds"]
+    print(f"{args.arrivals} arriving people ({rows['empty_register']['lines']} lines) after {args.months} monthly runs "
+          f"of {args.people} people; best of {args.repeat}")
+    print(f"{'into':<22} {'s':>6} {'x empty':>8}")
+    for name, row in rows.items():
+        print(f"{name:<22} {row['seconds']:>6.2f} {row['seconds'] / empty:>8.2f}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"people": args.people, "employers": args.employers, "months": args.months,
+                                          "arrivals": args.arrivals, "repeat": args.repeat, **rows,
+                                          "ratio_to_empty": round(rows["history"]["seconds"] / empty, 2),
+                                          "ratio_to_empty_rederive_all": round(
+                                              rows["history_rederive_all"]["seconds"] / empty, 2)},
+                                         indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
