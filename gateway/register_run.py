@@ -64,9 +64,12 @@ class RegisterJob:
     recent: tuple[str, ...] | None = None     # committed runs with rows of open months (None: all of them)
     arrivals_file: str | None = None  # the arrivals staged (gateway.publish.spill), not pickled into every step
     derivation: str = ""              # what the run derives under (``derivation``), recorded with its commit
-    incremental: tuple[int, ...] = ()   # buckets last derived under the same derivation: there, only the people
-                                        # the run concerns are re-derived (``concerned``); elsewhere everyone
-    rates_moved: tuple[str, ...] = ()   # declarants whose revision rate moved since then (runs in between)
+    # (bucket, when) of the buckets last derived under the same derivation, and when: there, only the people the
+    # run concerns are re-derived (``concerned``); elsewhere everyone.
+    incremental: tuple[tuple[int, str], ...] = ()
+    # (declarant, transaction time) of the runs since the earliest of those derivations: a declarant with a
+    # row after a bucket's derivation has another revision rate than the one its people were flagged with.
+    rates_moved: tuple[tuple[str, str], ...] = ()
 
     def arrival_times(self) -> dict[str, str]:
         """File label -> transaction time: from the staged file when there is one."""
@@ -278,9 +281,11 @@ def concerned(job: RegisterJob, context: BucketContext, bucket: int, contributio
     the last run gave them: nothing of theirs changed, nor the day, the policy or the release."""
     people = {item.person_key for items in (contributions, mentions) for item in items}
     people.update(person for person, _ in job.open_requests if bucket_of(person, job.buckets) == bucket)
+    derived_at = dict(job.incremental)[bucket]
     people |= store.concerned_people(job.root, bucket, runs, since=since,
                                      digests={digest for entry in index for digest in entry.superseded},
-                                     decision_ids=context.gate.officer, declarants=job.rates_moved,
+                                     decision_ids=context.gate.officer,
+                                     declarants={declarant for declarant, at in job.rates_moved if at >= derived_at},
                                      tables=context.tables)
     return people
 
@@ -295,7 +300,7 @@ def _merged(job: RegisterJob, context: BucketContext, bucket: int, contributions
     runs, since = (job.committed, None) if whole else (job.committed if job.recent is None else job.recent,
                                                        job.first_open)
     people = (concerned(job, context, bucket, contributions, mentions, index, runs, since)
-              if bucket in job.incremental else None)
+              if bucket in dict(job.incremental) else None)
     prior = store.load_bucket(root, bucket, runs, since=since, tables=context.tables, people=people)
     tables = context.tables
     # Of the register's declarations and declarant rows, those of the slots and declarants of the bucket's

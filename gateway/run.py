@@ -248,7 +248,7 @@ def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals:
                        write=run_id not in committed, open_requests=open_requests(settings.open_requests),
                        pending_buckets=store.pending_buckets(register_dir, recent, since=first_open),
                        first_open=first_open, recent=recent, derivation=derived_under,
-                       incremental=tuple(sorted(same)), rates_moved=store.declarants_between(
+                       incremental=tuple(sorted(same.items())), rates_moved=store.declarants_between(
                            register_dir, visible, min(same.values()), as_of) if same else ())
 
 

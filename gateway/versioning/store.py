@@ -384,12 +384,14 @@ def load_declarant_rows(root: Path | str, committed: Iterable[str],
     return [] if found is None else found.to_pylist()
 
 
-def declarants_between(root: Path | str, committed: Iterable[str], start: str, end: str) -> tuple[str, ...]:
-    """The declarants with a row of the runs whose transaction time is in [start, end): those whose revision
-    rate (gateway.versioning.view.declarant_rates: the runs before a date) differs between the two dates."""
+def declarants_between(root: Path | str, committed: Iterable[str], start: str, end: str) -> tuple[tuple[str, str], ...]:
+    """(declarant, transaction time) of the runs' rows whose transaction time is in [start, end): the declarants
+    whose revision rate (gateway.versioning.view.declarant_rates: the runs before a date) differs between a date
+    in that range and ``end``."""
     where = (pc.field("transaction_time") >= pa.scalar(start)) & (pc.field("transaction_time") < pa.scalar(end))
     found = _scan(root, "declarants", committed, where)
-    return () if found is None else tuple(sorted(set(found.column("declarant_id").to_pylist())))
+    return () if found is None else tuple(sorted(set(zip(found.column("declarant_id").to_pylist(),
+                                                         found.column("transaction_time").to_pylist()))))
 
 
 def _since(table: str, since: str | None) -> tuple[pc.Expression | None, tuple[str, str] | None]:

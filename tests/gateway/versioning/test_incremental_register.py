@@ -5,10 +5,13 @@ reference); after every run the decisions, the published bases and the notices a
 both re-examined get identical flags and bases, and each person only the reference re-examined gets the
 flags and bases (stamps aside: date and ids) the incremental side gave them when it last examined them.
 
-The history has every cause: arrivals, replacements (declarations superseded, their people losing amounts),
-late declarations, regularisations, back pay, defects, several runs a day at different times (revision
-rates move between them), a new day (everyone), correction requests opened, an officer's answer, PENDING and
-NOTIFIED decisions carried from run to run.
+The history has every cause: arrivals, replacements (declarations superseded, their people losing amounts;
+one, the same day, drops all but the first person of a declaration), late declarations, regularisations,
+back pay, defects, several runs a day at different times (revision rates move between them: the policy
+makes every declarant volatile, so a moved rate shows in the flags), a new day (everyone), correction
+requests opened, an officer's answer, PENDING and NOTIFIED decisions carried from run to run. Leaving the
+moved rates out of ``concerned`` fails the first test; leaving the superseded declarations out fails the
+second, where nothing else concerns the people a replacement drops (both checked when they were written).
 """
 import json
 from pathlib import Path
@@ -16,9 +19,12 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
+import yaml
+
 import gateway.bucket
-from fixtures.generator import Rates, generate
+from fixtures.generator import Rates, generate, replacement_keeping_first_person
 from gateway.gate.officer import decide
+from gateway.months import add_months
 from gateway.options import Settings
 from gateway.run import run
 from gateway.versioning import store
@@ -57,6 +63,12 @@ def _sorted(rows: list[dict]) -> list[str]:
     return sorted(json.dumps(row, sort_keys=True, default=str) for row in rows)
 
 
+def _register_rows(out: Path, table: str) -> list[str]:
+    register = out / "history" / "register"
+    return _sorted({k: v for k, v in row.items() if k not in ("_run", "_row")}
+                   for row in store.load_all(register, table))
+
+
 @pytest.fixture(scope="module")
 def flows(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("incremental") / "flows"
@@ -66,20 +78,41 @@ def flows(tmp_path_factory) -> Path:
     return folder
 
 
-def _batches(flows: Path) -> list[tuple[str, tuple[str, ...]]]:
+@pytest.fixture(scope="module")
+def policy(tmp_path_factory) -> Path:
+    """The shipped policy, but every declarant volatile: DRM-FLT-004 fires on every recent month and its detail
+    gives the declarant's revision rate, so a rate that moves between two runs changes flags."""
+    shipped = yaml.safe_load((Path(gateway.bucket.__file__).parent / "policy" / "default.yaml").read_text())
+    shipped["version"] = "test-volatile"
+    shipped["floating"]["volatile"].update(declarant_revision_rate=0.0, declarant_min_months=1)
+    path = tmp_path_factory.mktemp("policy") / "policy.yaml"
+    path.write_text(yaml.safe_dump(shipped, allow_unicode=True))
+    return path
+
+
+def _batches(flows: Path, extra: Path) -> list[tuple[str, tuple[str, ...]]]:
     """Each arrival month's files in three runs on one day: at 09:00 (the day's first run: everyone), then two
-    at 15:00 (rates moved since 09:00; then nothing moved)."""
+    at 15:00 (rates moved since 09:00; then nothing moved). In the third month, a fourth run at 15:00 brings
+    only an annule-et-remplace of a declaration of the second run that lists only its first person (written in
+    ``extra``): the others lose that month though the run brings nothing for them (and their declarant's rate
+    has not moved: its rows are of 15:00)."""
     batches = []
-    for folder in sorted(p for p in flows.iterdir() if p.is_dir()):
+    for number, folder in enumerate(sorted(p for p in flows.iterdir() if p.is_dir())):
         files = sorted(str(p) for p in folder.rglob("*.dsn"))
         third = max(1, len(files) // 3)
-        for at, chosen in (("09:00", files[:third]), ("15:00", files[third:2 * third]), ("15:00", files[2 * third:])):
-            if chosen:
-                batches.append((f"{folder.name}-03T{at}:00Z", tuple(chosen)))
+        runs = [("09:00", files[:third]), ("15:00", files[third:2 * third]), ("15:00", files[2 * third:])]
+        if number == 2:                      # a declaration of the month before the folder's (in time)
+            main = add_months(folder.name, -1).replace("-", "")
+            original = next(Path(f) for f in runs[1][1] if Path(f).name.startswith("dsn_")
+                            and f.endswith(f"_{main}_1.dsn"))
+            dropped = extra / original.name.replace("_1.dsn", "_9.dsn")
+            dropped.write_bytes(replacement_keeping_first_person(original.read_bytes(), rank=9))
+            runs.append(("15:00", [str(dropped)]))          # alone: nothing else moves for its people
+        batches.extend((f"{folder.name}-03T{at}:00Z", tuple(chosen)) for at, chosen in runs if chosen)
     return batches
 
 
-def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyone_gives(flows, tmp_path,
+def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyone_gives(flows, policy, tmp_path,
                                                                                       monkeypatch):
     """Run after run, the incremental register publishes, decides and notifies exactly as re-deriving everyone
     does, and nobody it leaves alone would have got other flags or bases."""
@@ -97,18 +130,21 @@ def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyo
     requests.write_text("")
     last: dict[str, dict[str, list[dict]]] = {}            # person -> dataset -> stripped rows when last derived
     left_alone = incremental_runs = answered = 0
-    for number, (as_of, files) in enumerate(_batches(flows)):
+    for number, (as_of, files) in enumerate(_batches(flows, tmp_path)):
         examined, outputs = {}, {}
         for side, out in sides.items():
             derived.append(set())
             manifest = run(Settings(files, str(out), TEST_KEY, as_of=as_of, open_requests=str(requests),
-                                    rederive_all=side == "everyone")).manifest
+                                    policy=str(policy), rederive_all=side == "everyone")).manifest
             examined[side] = derived[-1]
             outputs[side] = {name: _rows(out, name) for name in (*DERIVED, "published", "decisions")}
             outputs[side]["notices"] = _notices(out)
             assert manifest["conservation_holds"]
         inc, full = outputs["incremental"], outputs["everyone"]
         where = f"run {number} at {as_of}"
+        for table in ("versions", "contributions", "mentions"):
+            assert _register_rows(sides["incremental"], table) == _register_rows(sides["everyone"], table), \
+                (where, table)
         assert examined["incremental"] <= examined["everyone"], where
         assert _sorted(inc["decisions"]) == _sorted(full["decisions"]), where
         assert _sorted(inc["published"]) == _sorted(full["published"]), where
@@ -139,13 +175,35 @@ def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyo
                     decide(out / "history" / "register", open_cap[0]["decision_id"], "keep-frozen",
                            reason="Erreur manifeste de l'employeur", officer="agent-1", now=as_of)
                 answered = 1
+    for table in ("decisions", "frozen"):
+        assert _register_rows(sides["incremental"], table) == _register_rows(sides["everyone"], table), table
     registers = {side: out / "history" / "register" for side, out in sides.items()}
-    for table in ("versions", "decisions", "frozen", "contributions", "mentions"):
-        rows = {side: _sorted({k: v for k, v in row.items() if k not in ("_run", "_row")}
-                              for row in store.load_all(root, table)) for side, root in registers.items()}
-        assert rows["incremental"] == rows["everyone"], table
     # The history did exercise what it is meant to: runs left people alone, an officer answered, the gate
     # decided (PENDING and NOTIFIED among them), correction requests were open.
     assert incremental_runs >= MONTHS and left_alone > 0 and answered
     statuses = {d["status"] for d in store.load_all(registers["everyone"], "decisions")}
     assert {"PENDING", "NOTIFIED"} <= statuses
+
+
+def test_a_replacement_dropping_people_the_same_day_versions_their_month_though_nothing_else_concerns_them(
+        tmp_path):
+    """Two runs at the same time: the second holds only an annule-et-remplace listing one person of eight. The
+    seven others have nothing arriving, no decision, no moved rate (nothing arrived in between): the superseded
+    declaration alone makes the run re-examine them, and each loses the month (a new version)."""
+    flows = tmp_path / "flows"
+    generate(flows, people=8, employers=1, bodies=0, months=1, seed=5, rates=Rates(0, 0, 0, 0, 0, 0, 0))
+    [january] = flows.rglob("dsn_*_202501_1.dsn")
+    out = tmp_path / "out"
+    run(Settings((str(january),), str(out), TEST_KEY, as_of="2025-02-12T08:00:00Z"))
+    replacement = tmp_path / "later" / "replacement.dsn"
+    replacement.parent.mkdir()
+    replacement.write_bytes(replacement_keeping_first_person(january.read_bytes(), rank=2))
+    later = run(Settings((str(replacement),), str(out), TEST_KEY, as_of="2025-02-12T08:00:00Z"))
+    assert later.manifest["lines_quarantined"] == 0
+    commits = store.commits(out / "history" / "register")
+    assert commits[0].derivation == commits[1].derivation          # the second run was incremental
+    versions = store.load_all(out / "history" / "register", "versions")
+    emptied = {v["person_key"] for v in versions if v["version"] == 2 and v["net_social_cents"] is None
+               and v["cause"] == "REPLACEMENT"}
+    assert len({v["person_key"] for v in versions}) == 8 and len(emptied) == 7
+    assert len({f["person_key"] for f in _rows(out, "flags")} | {b["person_key"] for b in _rows(out, "bases")}) >= 7
