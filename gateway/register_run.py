@@ -103,8 +103,8 @@ def derivation(as_of: str, policy: Policy) -> str:
     transaction time (due dates, volatility windows, reference periods and contradictory periods all move by
     whole days), the policy, and the gateway's release with its floating rules. Two runs under the same one
     give a person the same flags, bases and decisions when nothing of theirs changed in between: the later run
-    re-examines only the people it concerns (``concerned``; tests/gateway/test_incremental_register.py compares
-    it with re-deriving everyone, run after run)."""
+    re-examines only the people it concerns (``concerned``; tests/gateway/versioning/test_incremental_register.py
+    compares it with re-deriving everyone, run after run)."""
     from gateway import __version__
     from gateway.months import day_of_instant
     rules = "|".join(f"{rule.id}:{rule.explain}" for rule in registry_rules())
@@ -274,8 +274,8 @@ class BucketContext:
 
 def concerned(job: RegisterJob, context: BucketContext, bucket: int, contributions: list, mentions: list,
               index: list[ShardIndex], runs: tuple[str, ...], since: str | None) -> set[str]:
-    """The people of a bucket a run re-examines when the bucket was last derived under the same ``derivation``: those
-    it brings rows for, those a declaration it supersedes listed, those with a correction request open, with a
+    """The people of a bucket a run re-examines when the bucket was last derived under the same ``derivation``:
+    those it brings rows for, those a declaration it supersedes listed, those with a correction request open, with a
     decision an officer answered, with a decision still PENDING or NOTIFIED, or declared by a declarant whose
     revision rate (part of a flag's score) moved since. Anyone else would get the flags, bases and decisions
     the last run gave them: nothing of theirs changed, nor the day, the policy or the release."""
@@ -302,14 +302,13 @@ def _merged(job: RegisterJob, context: BucketContext, bucket: int, contributions
     people = (concerned(job, context, bucket, contributions, mentions, index, runs, since)
               if bucket in dict(job.incremental) else None)
     prior = store.load_bucket(root, bucket, runs, since=since, tables=context.tables, people=people)
-    tables = context.tables
     # Of the register's declarations and declarant rows, those of the slots and declarants of the bucket's
     # people: all that merge and the views need.
     items = [item for items in (prior.contributions, prior.mentions, contributions, mentions) for item in items]
     slots = {item.slot for item in items}
     shards = {store.shard_of(slot, job.buckets) for slot in slots}
     declarant_rows = store.load_declarant_rows(root, job.committed, declarants={item.declarant_id for item in items},
-                                               tables=tables)
+                                               tables=context.tables)
     return process_bucket(prior, known=_of_slots(index, slots, shards, "known"),
                           arriving=_of_slots(index, slots, shards, "arriving"), contributions=contributions,
                           mentions=mentions, run_id=job.run_id, as_of=job.as_of, policy=context.policy,
@@ -421,6 +420,6 @@ def finish(job: RegisterJob, staging: str, total: RegisterFigures, index: list[S
     return total
 
 
-__all__ = ["BucketContext", "RegisterFigures", "RegisterJob", "ShardIndex", "bucket_inputs", "concerned", "derivation", "incremental_buckets",
-           "finish", "gate_inputs",
-           "index_shard", "merge_bucket", "record_shard", "registry_rules", "spill_outcome"]
+__all__ = ["BucketContext", "RegisterFigures", "RegisterJob", "ShardIndex", "bucket_inputs", "concerned", "derivation",
+           "finish", "gate_inputs", "incremental_buckets", "index_shard", "merge_bucket", "record_shard",
+           "registry_rules", "spill_outcome"]

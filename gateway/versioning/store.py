@@ -347,7 +347,8 @@ def _scan(root: Path | str, table: str, committed: Iterable[str], where: pc.Expr
     if bound is not None:
         predicate.append((bound[0], ">=", bound[1]))
     parts = []
-    for _, uris in sorted(_files(root, table, predicate, tables).items(), key=lambda item: -1 if item[0] is None else item[0]):
+    by_partition = _files(root, table, predicate, tables)
+    for _, uris in sorted(by_partition.items(), key=lambda item: -1 if item[0] is None else item[0]):
         found = _read(root, table, uris, keep if where is None else keep & where)
         if found.num_rows:
             parts.append(found.sort_by([(RUN, "ascending"), (ROW, "ascending")]) if found.num_rows > 1 else found)
