@@ -71,6 +71,10 @@ class RegisterJob:
     # row after a bucket's derivation has another revision rate than the one its people were flagged with.
     rates_moved: tuple[tuple[str, str], ...] = ()
 
+    def derived_at(self, bucket: int) -> str | None:
+        """When ``bucket`` was last derived under this run's derivation (None: elsewhere, everyone is)."""
+        return next((at for number, at in self.incremental if number == bucket), None)
+
     def arrival_times(self) -> dict[str, str]:
         """File label -> transaction time: from the staged file when there is one."""
         return read_objects(self.arrivals_file) if self.arrivals_file else dict(self.arrivals)
@@ -272,8 +276,8 @@ class BucketContext:
                    store.Tables(job.root))
 
 
-def concerned(job: RegisterJob, context: BucketContext, bucket: int, contributions: list, mentions: list,
-              index: list[ShardIndex], runs: tuple[str, ...], since: str | None) -> set[str]:
+def concerned(job: RegisterJob, context: BucketContext, bucket: int, derived_at: str, contributions: list,
+              mentions: list, index: list[ShardIndex], runs: tuple[str, ...], since: str | None) -> set[str]:
     """The people of a bucket a run re-examines when the bucket was last derived under the same ``derivation``:
     those it brings rows for, those a declaration it supersedes listed, those with a correction request open, with a
     decision an officer answered, with a decision still PENDING or NOTIFIED, or declared by a declarant whose
@@ -281,7 +285,6 @@ def concerned(job: RegisterJob, context: BucketContext, bucket: int, contributio
     the last run gave them: nothing of theirs changed, nor the day, the policy or the release."""
     people = {item.person_key for items in (contributions, mentions) for item in items}
     people.update(person for person, _ in job.open_requests if bucket_of(person, job.buckets) == bucket)
-    derived_at = dict(job.incremental)[bucket]
     people |= store.concerned_people(job.root, bucket, runs, since=since,
                                      digests={digest for entry in index for digest in entry.superseded},
                                      decision_ids=context.gate.officer,
@@ -299,8 +302,9 @@ def _merged(job: RegisterJob, context: BucketContext, bucket: int, contributions
     # merge versions it exactly (the outputs use open months either way).
     runs, since = (job.committed, None) if whole else (job.committed if job.recent is None else job.recent,
                                                        job.first_open)
-    people = (concerned(job, context, bucket, contributions, mentions, index, runs, since)
-              if bucket in dict(job.incremental) else None)
+    derived_at = job.derived_at(bucket)
+    people = (None if derived_at is None
+              else concerned(job, context, bucket, derived_at, contributions, mentions, index, runs, since))
     prior = store.load_bucket(root, bucket, runs, since=since, tables=context.tables, people=people)
     # Of the register's declarations and declarant rows, those of the slots and declarants of the bucket's
     # people: all that merge and the views need.
