@@ -59,7 +59,9 @@ class RegisterJob:
     buckets: int
     write: bool                       # False when this run is already committed (a rerun adds nothing)
     open_requests: tuple[tuple[str, str], ...] = ()   # (person, month) with a correction request open
-    pending_buckets: tuple[int, ...] = ()      # buckets holding PENDING gate decisions: re-examined every run
+    # buckets re-examined though nothing arrives for them: those holding PENDING or NOTIFIED decisions (a day may
+    # have passed, or a revision rate moved) and those whose open correction requests changed
+    revisit: tuple[int, ...] = ()
     first_open: str | None = None     # the first month still open at as_of (gateway.versioning.horizon)
     recent: tuple[str, ...] | None = None     # committed runs with rows of open months (None: all of them)
     arrivals_file: str | None = None  # the arrivals staged (gateway.publish.spill), not pickled into every step
@@ -87,19 +89,51 @@ class RegisterJob:
         return replace(self, arrivals=(), arrivals_file=spill_objects(staging, "inputs", dict(self.arrivals)))
 
 
-def incremental_buckets(commits: list[store.Commit], derived_under: str, as_of: str) -> dict[int, str]:
-    """The buckets last derived under ``derived_under`` by the ``commits`` (in commit order) at or before
-    ``as_of``, with the time of that derivation. A commit that derived under an unknown derivation (an
-    officer's forced version, a register from before) leaves no bucket known."""
-    last: dict[int, tuple[str, str]] = {}
+def request_marks(open_requests: Iterable[tuple[str, str]], buckets: int) -> dict[int, str]:
+    """Bucket -> a digest of its people's open correction requests (buckets without any are absent): recorded with
+    each bucket a run derives, so that a later run knows whether a request opened or closed there since."""
+    by_bucket: dict[int, list[str]] = {}
+    for person, month in sorted(set(open_requests)):
+        by_bucket.setdefault(bucket_of(person, buckets), []).append(f"{person}|{month}")
+    return {bucket: hashlib.sha256("\n".join(items).encode()).hexdigest()[:12] for bucket, items in by_bucket.items()}
+
+
+def derived_buckets(buckets: Iterable[int], marks: dict[int, str]) -> str | None:
+    """The ``buckets`` column of a run's commit: each bucket it derived, with its request mark (``07:3fa2…``)."""
+    return " ".join(f"{bucket}:{marks[bucket]}" if bucket in marks else str(bucket) for bucket in buckets) or None
+
+
+def _last_derived(commits: list[store.Commit]) -> dict[int, tuple[str, str, str]]:
+    """Bucket -> (derivation, transaction time, request mark) of the last commit that derived it. A commit that
+    derived under an unknown derivation (an officer's forced version, a register from before) leaves no bucket
+    known."""
+    last: dict[int, tuple[str, str, str]] = {}
     for commit in commits:
         if not commit.derivation:
             last.clear()
             continue
-        for bucket in (commit.buckets or "").split():
-            last[int(bucket)] = (commit.derivation, commit.transaction_time)
-    return {bucket: at for bucket, (under, at) in last.items() if derived_under and under == derived_under
-            and at <= as_of}
+        for token in (commit.buckets or "").split():
+            bucket, _, mark = token.partition(":")
+            last[int(bucket)] = (commit.derivation, commit.transaction_time, mark)
+    return last
+
+
+def incremental_buckets(commits: list[store.Commit], derived_under: str, as_of: str,
+                        marks: dict[int, str] | None = None) -> dict[int, str]:
+    """The buckets last derived by the ``commits`` (in commit order) at or before ``as_of`` under
+    ``derived_under`` and with the same open requests (``marks``, ``request_marks``), with the time of that
+    derivation: there, a run re-examines only the people it concerns."""
+    marks = marks or {}
+    return {bucket: at for bucket, (under, at, mark) in _last_derived(commits).items()
+            if derived_under and under == derived_under and at <= as_of and mark == marks.get(bucket, "")}
+
+
+def requests_moved(commits: list[store.Commit], marks: dict[int, str]) -> set[int]:
+    """The buckets where a correction request opened or closed since they were last derived (or that hold one and
+    were never derived under a known derivation): their people's gate decisions may change though nothing arrives
+    for them."""
+    last = _last_derived(commits)
+    return {bucket for bucket in {*last, *marks} if marks.get(bucket, "") != last.get(bucket, ("", "", ""))[2]}
 
 
 def derivation(as_of: str, policy: Policy) -> str:
@@ -230,8 +264,8 @@ def record_shard(staging: str, index: ShardIndex, touched: list[int]) -> str:
 def bucket_inputs(job: RegisterJob, staging: str) -> tuple[list[ShardIndex], list[tuple[int, tuple[str, ...]]]]:
     """What the bucket step reads, from the staging folder once every shard is indexed: the shards' index, and
     each bucket to merge with its spilled contributions and mentions (buckets of arrivals, of people a superseded
-    declaration listed, and with pending gate decisions; the last two may have no file)."""
-    index, touched = [], set(job.pending_buckets)
+    declaration listed, and those to revisit; the last two may have no file)."""
+    index, touched = [], set(job.revisit)
     for path in list_files(f"{staging}/{SPILL}/{SHARDS}"):
         entry, buckets = read_objects(path)
         index.append(entry)
@@ -278,13 +312,13 @@ class BucketContext:
 
 def concerned(job: RegisterJob, context: BucketContext, bucket: int, derived_at: str, contributions: list,
               mentions: list, index: list[ShardIndex], runs: tuple[str, ...], since: str | None) -> set[str]:
-    """The people of a bucket a run re-examines when the bucket was last derived under the same ``derivation``:
-    those it brings rows for, those a declaration it supersedes listed, those with a correction request open, with a
-    decision an officer answered, with a decision still PENDING or NOTIFIED, or declared by a declarant whose
-    revision rate (part of a flag's score) moved since. Anyone else would get the flags, bases and decisions
-    the last run gave them: nothing of theirs changed, nor the day, the policy or the release."""
+    """The people of a bucket a run re-examines when the bucket was last derived under the same ``derivation`` and
+    with the same open correction requests: those it brings rows for, those a declaration it supersedes listed,
+    those with a decision an officer answered, or declared by a declarant whose revision rate (part of a flag's
+    score) moved since. Anyone else would get the flags, bases and decisions the last run gave them: nothing of
+    theirs changed, nor the day, the policy, the release or the requests (a PENDING or NOTIFIED decision moves on
+    only with the day)."""
     people = {item.person_key for items in (contributions, mentions) for item in items}
-    people.update(person for person, _ in job.open_requests if bucket_of(person, job.buckets) == bucket)
     people |= store.concerned_people(job.root, bucket, runs, since=since,
                                      digests={digest for entry in index for digest in entry.superseded},
                                      decision_ids=context.gate.officer,
@@ -425,5 +459,5 @@ def finish(job: RegisterJob, staging: str, total: RegisterFigures, index: list[S
 
 
 __all__ = ["BucketContext", "RegisterFigures", "RegisterJob", "ShardIndex", "bucket_inputs", "concerned", "derivation",
-           "finish", "gate_inputs", "incremental_buckets", "index_shard", "merge_bucket", "record_shard",
-           "registry_rules", "spill_outcome"]
+           "derived_buckets", "finish", "gate_inputs", "incremental_buckets", "index_shard", "merge_bucket", "record_shard",
+           "registry_rules", "request_marks", "requests_moved", "spill_outcome"]

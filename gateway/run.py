@@ -32,7 +32,8 @@ from gateway.policy import load_policy
 from gateway.versioning import migrate, store
 from gateway.versioning.horizon import mentions_from, open_from
 from transforms import pipeline
-from gateway.register_run import RegisterFigures, RegisterJob, derivation, incremental_buckets
+from gateway.register_run import (RegisterFigures, RegisterJob, derivation, derived_buckets, incremental_buckets,
+                                  request_marks, requests_moved)
 
 DATASETS = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "published", "decisions", "notices",
             "report")
@@ -204,7 +205,8 @@ def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
                                                 manifest["register"]["versions_added"],
                                                 max(register.last_month, month_of_instant(job.as_of)),
                                                 job.derivation or None,
-                                                " ".join(str(bucket) for bucket in register.buckets) or None),
+                                                derived_buckets(register.buckets,
+                                                                request_marks(job.open_requests, job.buckets))),
                      after=len(commits))
         store.maintain(register_dir)                  # compaction and retention, every few runs
     folder = history_dir.resolve()
@@ -238,16 +240,19 @@ def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals:
         c.run_id for c in commits
         if c.run_id != run_id and (c.last_month is None or c.last_month >= mentions_from(first_open)))
     derived_under = derivation(as_of, policy)
+    buckets = store.ensure_layout(register_dir, settings.buckets or store.DEFAULT_BUCKETS)
+    requests = open_requests(settings.open_requests)
+    marks = request_marks(requests, buckets)
     # The buckets the runs before this one (a rerun: before its first time) last derived under the same day,
-    # policy and release: there, this run re-examines only the people it concerns (register_run.concerned).
+    # policy, release and open requests: there, this run re-examines only the people it concerns
+    # (register_run.concerned).
     before = commits[:committed.index(run_id)] if run_id in committed else commits
-    same = {} if settings.rederive_all else incremental_buckets(before, derived_under, as_of)
+    same = {} if settings.rederive_all else incremental_buckets(before, derived_under, as_of, marks)
+    revisit = {*store.pending_buckets(register_dir, recent, since=first_open), *requests_moved(before, marks)}
     return RegisterJob(root=str(register_dir), run_id=run_id, committed=visible,
                        arrivals=tuple(sorted(arrivals.items())), as_of=as_of, policy_path=settings.policy,
-                       buckets=store.ensure_layout(register_dir, settings.buckets or store.DEFAULT_BUCKETS),
-                       write=run_id not in committed, open_requests=open_requests(settings.open_requests),
-                       pending_buckets=store.pending_buckets(register_dir, recent, since=first_open),
-                       first_open=first_open, recent=recent, derivation=derived_under,
+                       buckets=buckets, write=run_id not in committed, open_requests=requests,
+                       revisit=tuple(sorted(revisit)), first_open=first_open, recent=recent, derivation=derived_under,
                        incremental=tuple(sorted(same.items())), rates_moved=store.declarants_between(
                            register_dir, visible, min(same.values()), as_of) if same else ())
 

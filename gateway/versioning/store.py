@@ -97,8 +97,9 @@ class Commit:
     # settled months is not read by later runs. None when not known (then every run reads it).
     last_month: str | None = None
     # What the run's flags, bases and gate decisions were derived under (gateway.register_run.derivation), and
-    # the buckets it derived (space-separated): in a bucket last derived under the same, a later run re-derives
-    # only the people it concerns. None: not known (a register written before the columns existed, an officer's
+    # the buckets it derived (space-separated, each with the mark of its open correction requests when it has
+    # some: ``07:3fa2…``): in a bucket last derived under the same, a later run re-derives only the people it
+    # concerns. None: not known (a register written before the columns existed, an officer's
     # forced version): the next run re-derives everyone of the buckets it touches.
     derivation: str | None = None
     buckets: str | None = None
@@ -322,18 +323,20 @@ def _files(root: Path | str, table: str, predicate: list, tables: Tables | None 
     return found
 
 
-def _read(root: Path | str, table: str, uris: list[str], where: pc.Expression | None) -> pa.Table:
+def _read(root: Path | str, table: str, uris: list[str], where: pc.Expression | None,
+          columns: list[str] | None = None) -> pa.Table:
     filesystem, path_of = _filesystem(root)
     return ds.dataset([path_of(uri) for uri in sorted(uris)], schema=file_schema(table), format="parquet",
-                      filesystem=filesystem).to_table(filter=where)
+                      filesystem=filesystem).to_table(columns=columns, filter=where)
 
 
 def _scan(root: Path | str, table: str, committed: Iterable[str], where: pc.Expression | None = None,
           partitions: Iterable[int] | None = None, bound: tuple[str, str] | None = None,
-          tables: Tables | None = None) -> pa.Table | None:
+          tables: Tables | None = None, columns: Iterable[str] | None = None) -> pa.Table | None:
     """The rows of ``table`` written by the ``committed`` runs (of some partitions) matching ``where``, partition
     by partition, each in the order of the runs' files (by run, then position); None when there is none.
-    ``bound``: (column, first value) that ``where`` keeps, to skip the files whose values are all below it."""
+    ``bound``: (column, first value) that ``where`` keeps, to skip the files whose values are all below it.
+    ``columns``: only these (the others are not decoded), else all of the table's."""
     runs = sorted(set(committed))
     if not runs:
         return None
@@ -346,13 +349,14 @@ def _scan(root: Path | str, table: str, committed: Iterable[str], where: pc.Expr
         predicate.append((PARTITION[table], "in", wanted))
     if bound is not None:
         predicate.append((bound[0], ">=", bound[1]))
+    names = SCHEMAS[table].names if columns is None else list(columns)
     parts = []
     by_partition = _files(root, table, predicate, tables)
     for _, uris in sorted(by_partition.items(), key=lambda item: -1 if item[0] is None else item[0]):
-        found = _read(root, table, uris, keep if where is None else keep & where)
+        found = _read(root, table, uris, keep if where is None else keep & where, [*names, RUN, ROW])
         if found.num_rows:
             parts.append(found.sort_by([(RUN, "ascending"), (ROW, "ascending")]) if found.num_rows > 1 else found)
-    return pa.concat_tables(parts).select(SCHEMAS[table].names) if parts else None
+    return pa.concat_tables(parts).select(names) if parts else None
 
 
 def shard_of(slot: str, shards: int) -> int:
@@ -371,7 +375,7 @@ def load_declarations(root: Path | str, committed: Iterable[str], *,
 def slot_declared(root: Path | str, committed: Iterable[str], slot: str) -> bool:
     """Whether a committed run put a declaration of ``slot`` in the register (one shard read, filtered)."""
     found = _scan(root, "declarations", committed, pc.field("slot") == pa.scalar(slot),
-                  partitions=[shard_of(slot, buckets_of(root))])
+                  partitions=[shard_of(slot, buckets_of(root))], columns=["slot"])
     return found is not None
 
 
@@ -390,7 +394,7 @@ def declarants_between(root: Path | str, committed: Iterable[str], start: str, e
     whose revision rate (gateway.versioning.view.declarant_rates: the runs before a date) differs between a date
     in that range and ``end``."""
     where = (pc.field("transaction_time") >= pa.scalar(start)) & (pc.field("transaction_time") < pa.scalar(end))
-    found = _scan(root, "declarants", committed, where)
+    found = _scan(root, "declarants", committed, where, columns=["declarant_id", "transaction_time"])
     return () if found is None else tuple(sorted(set(zip(found.column("declarant_id").to_pylist(),
                                                          found.column("transaction_time").to_pylist()))))
 
@@ -473,7 +477,7 @@ def _people_where(root: Path | str, bucket: int, committed: list[str], table: st
     where, bound = _since(table, since)
     chosen = pc.field(column).isin(pa.array(values, type=pa.string()))
     rows = _scan(root, table, committed, chosen if where is None else where & chosen, partitions=[bucket],
-                 bound=bound, tables=tables)
+                 bound=bound, tables=tables, columns=["person_key"])
     return set() if rows is None else set(rows.column("person_key").to_pylist())
 
 
@@ -482,32 +486,24 @@ def concerned_people(root: Path | str, bucket: int, committed: Iterable[str], *,
                      tables: Tables | None = None) -> set[str]:
     """Of a bucket's people (rows of open months, with ``since``), those a run must re-examine apart from the
     ones it brings rows for: listed by a declaration of ``digests`` (superseded by the run: their amounts
-    there go), with a version declared by one of ``declarants`` (their revision rate moved), with a decision
-    of ``decision_ids`` (an officer answered it), or whose latest decision on some base is PENDING or
-    NOTIFIED (re-examined every run). Read as columns, no record built."""
+    there go), with a version declared by one of ``declarants`` (their revision rate moved), or with a decision
+    of ``decision_ids`` (an officer answered it). Read as columns, no record built."""
     committed = list(committed)
     digests = sorted(set(digests))
     found = (_people_where(root, bucket, committed, "contributions", "digest", digests, since, tables)
              | _people_where(root, bucket, committed, "mentions", "digest", digests, since, tables)
              | _people_where(root, bucket, committed, "versions", "declarant_id", sorted(set(declarants)), since,
                              tables))
-    where, bound = _since("decisions", since)
-    decisions = _scan(root, "decisions", committed, where, partitions=[bucket], bound=bound, tables=tables)
-    if decisions is not None:
-        found |= _revisited(decisions)
-        answered = set(decision_ids)
-        if answered:
-            found.update(person for person, decision in zip(decisions.column("person_key").to_pylist(),
-                                                            decisions.column("decision_id").to_pylist())
-                         if decision in answered)
-    return found
+    return found | _people_where(root, bucket, committed, "decisions", "decision_id", sorted(set(decision_ids)),
+                                 since, tables)
 
 
 def pending_buckets(root: Path | str, committed: Iterable[str], since: str | None = None) -> tuple[int, ...]:
     """Buckets whose latest gate decision on some base (of open months, with ``since``) is PENDING (held or
     waiting for an officer) or NOTIFIED (final once its contradictory period ends)."""
     where, bound = _since("decisions", since)
-    found = _scan(root, "decisions", committed, where, bound=bound)
+    found = _scan(root, "decisions", committed, where, bound=bound,
+                  columns=["person_key", "benefit", "reference_month", "as_of", "status"])
     if found is None:
         return ()
     buckets = buckets_of(root)

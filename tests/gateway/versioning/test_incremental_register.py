@@ -9,9 +9,11 @@ The history has every cause: arrivals, replacements (declarations superseded, th
 one, the same day, drops all but the first person of a declaration), late declarations, regularisations,
 back pay, defects, several runs a day at different times (revision rates move between them: the policy
 makes every declarant volatile, so a moved rate shows in the flags), a new day (everyone), correction
-requests opened, an officer's answer, PENDING and NOTIFIED decisions carried from run to run. Leaving the
-moved rates out of ``concerned`` fails the first test; leaving the superseded declarations out fails the
-second, where nothing else concerns the people a replacement drops (both checked when they were written).
+requests opened (holding a decided person's next change) and closed before the next run of the same day, an
+officer's answer, PENDING and NOTIFIED decisions carried from run to run. Leaving the moved rates out of
+``concerned`` fails the first test, and so does ignoring the requests' marks; leaving the superseded
+declarations out fails the second, where nothing else concerns the people a replacement drops (each checked
+when it was written).
 """
 import json
 from pathlib import Path
@@ -130,7 +132,10 @@ def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyo
     requests.write_text("")
     last: dict[str, dict[str, list[dict]]] = {}            # person -> dataset -> stripped rows when last derived
     left_alone = incremental_runs = answered = 0
-    for number, (as_of, files) in enumerate(_batches(flows, tmp_path)):
+    opened: list[dict] = []
+    let_go: set[str] = set()
+    batches = _batches(flows, tmp_path)
+    for number, (as_of, files) in enumerate(batches):
         examined, outputs = {}, {}
         for side, out in sides.items():
             derived.append(set())
@@ -161,8 +166,17 @@ def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyo
         for person in examined["incremental"]:
             last[person] = {name: _stripped(_by_person(inc[name]).get(person, [])) for name in DERIVED}
         if number == 6:            # correction requests opened on two people of the register
-            people = sorted(last)[:2]
-            requests.write_text("".join(json.dumps({"person_key": p, "month": as_of[:7]}) + "\n" for p in people))
+            opened = [{"person_key": p, "month": as_of[:7]} for p in sorted(last)[:2]]
+        if number >= 6:            # and from then on, on the months of every changed base the gate decided on (the
+            opened += [r for r in _decided_months(sides["everyone"])     # person's next change there is held)
+                       if r not in opened and r["person_key"] not in let_go]
+        held = _held(sides["everyone"]) & {r["person_key"] for r in opened}
+        if held and number + 1 < len(batches) and batches[number + 1][0][:10] == as_of[:10]:
+            # a change held by a request, whose request closes before the next run of the same day: that run lets
+            # it go, though nothing arrives for the person
+            opened = [r for r in opened if r["person_key"] not in held]
+            let_go |= held
+        requests.write_text("".join(json.dumps(r) + "\n" for r in opened))
         if not answered:           # an officer answers the first REVIEW_CAP decision still open, on both sides
             register = sides["incremental"] / "history" / "register"
             decisions = store.load_all(register, "decisions") if store.commits(register) else []
@@ -180,9 +194,25 @@ def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyo
     registers = {side: out / "history" / "register" for side, out in sides.items()}
     # The history did exercise what it is meant to: runs left people alone, an officer answered, the gate
     # decided (PENDING and NOTIFIED among them), correction requests were open.
-    assert incremental_runs >= MONTHS and left_alone > 0 and answered
-    statuses = {d["status"] for d in store.load_all(registers["everyone"], "decisions")}
-    assert {"PENDING", "NOTIFIED"} <= statuses
+    assert incremental_runs >= MONTHS and left_alone > 0 and answered and let_go
+    decisions = store.load_all(registers["everyone"], "decisions")
+    assert {"PENDING", "NOTIFIED"} <= {d["status"] for d in decisions}
+    assert "HOLD_CORRECTION" in {d["kind"] for d in decisions}
+
+
+def _held(out: Path) -> set[str]:
+    """The people whose latest decision on some base holds it for a correction request."""
+    latest = {}
+    for d in sorted(store.load_all(out / "history" / "register", "decisions"), key=lambda d: d["as_of"]):
+        latest[(d["person_key"], d["benefit"], d["reference_month"])] = d
+    return {d["person_key"] for d in latest.values() if d["kind"] == "HOLD_CORRECTION"}
+
+
+def _decided_months(out: Path) -> list[dict]:
+    """Requests on every month of the changed bases of the people the gate decided on."""
+    decisions = sorted(store.load_all(out / "history" / "register", "decisions"), key=lambda d: d["decision_id"])
+    return [{"person_key": d["person_key"], "month": change.split(":")[0]}
+            for d in decisions for change in d["monthly_changes"].split()]
 
 
 def test_a_replacement_dropping_people_the_same_day_versions_their_month_though_nothing_else_concerns_them(
