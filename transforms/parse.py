@@ -18,7 +18,7 @@ from gateway.records import LineCounts, Outcome, Origin, Severity, Violation
 from gateway.validate.rules import default_registry
 from gateway.validate.quarantine import quarantine_records
 
-from transforms.tagged import split_tagged
+from transforms.tagged import Spread, split_tagged
 
 if TYPE_CHECKING:
     from gateway.register_run import RegisterJob
@@ -135,7 +135,7 @@ class ParseFlows(beam.PTransform):
         indexed = split_tagged(paths | "IndexFiles" >> beam.ParDo(_IndexFile(self._staging)), (OUTCOMES, TASKS),
                                "Indexed")
         processed = (indexed[TASKS]
-                     | "SpreadTasks" >> beam.Reshuffle()
+                     | "SpreadTasks" >> Spread()
                      | "ProcessDeclarations" >> beam.ParDo(_ProcessTask(self._key, self._staging)))
         return indexed[OUTCOMES], processed
 

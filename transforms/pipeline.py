@@ -17,7 +17,7 @@ from gateway.publish.datasets import BUCKETS
 from gateway.publish.spill import SPILL, read_objects, spill_objects
 from gateway.storage import list_files, remove_tree
 from gateway.register_run import bucket_inputs
-from transforms.tagged import finish
+from transforms.tagged import Spread, finish
 from transforms.versioning import MergeRegister, RegisterJob, StageRegister
 
 
@@ -50,7 +50,7 @@ def _input_groups(pipeline: beam.Pipeline, paths: list[tuple], sizes: dict, stag
     return (pipeline
             | "Inputs" >> beam.Create([spill_objects(staging, "inputs", group_files(paths, sizes))])
             | "InputGroups" >> beam.FlatMap(read_objects)
-            | "SpreadFiles" >> beam.Reshuffle())
+            | "SpreadFiles" >> Spread())
 
 
 def _chunks(listed: list, size: int = GROUP_FILES):
@@ -86,9 +86,9 @@ def build_inventory(pipeline: beam.Pipeline, inputs: tuple[str, ...], staging: s
     (pipeline
      | "Roots" >> beam.Create([spill_objects(staging, "inputs", list(enumerate(inputs)))])
      | "ExpandRoots" >> beam.FlatMap(_expanded)
-     | "SpreadFolders" >> beam.Reshuffle()
+     | "SpreadFolders" >> Spread()
      | "Walk" >> beam.FlatMap(_walked)
-     | "SpreadFiles" >> beam.Reshuffle()
+     | "SpreadFiles" >> Spread()
      | "Checksums" >> beam.Map(_inventoried, staging, as_of, arrival))
 
 
@@ -138,12 +138,12 @@ def build_merge(pipeline: beam.Pipeline, staging: str, register: RegisterJob | N
         index, buckets = bucket_inputs(register, staging)
         leaves.append(pipeline
                       | "Buckets" >> beam.Create(buckets)
-                      | "SpreadBuckets" >> beam.Reshuffle()
+                      | "SpreadBuckets" >> Spread()
                       | "Merge" >> MergeRegister(register, staging, index))
     if reports is not None and reports.groups:
         leaves.append(pipeline
                       | "ReportGroups" >> beam.Create(list(reports.groups))
-                      | "SpreadReports" >> beam.Reshuffle()
+                      | "SpreadReports" >> Spread()
                       | "DeclarantReports" >> beam.Map(_group_reports, staging, reports))
     if leaves:
         finish(leaves)
