@@ -459,5 +459,5 @@ def finish(job: RegisterJob, staging: str, total: RegisterFigures, index: list[S
 
 
 __all__ = ["BucketContext", "RegisterFigures", "RegisterJob", "ShardIndex", "bucket_inputs", "concerned", "derivation",
-           "derived_buckets", "finish", "gate_inputs", "incremental_buckets", "index_shard", "merge_bucket", "record_shard",
-           "registry_rules", "request_marks", "requests_moved", "spill_outcome"]
+           "derived_buckets", "finish", "gate_inputs", "incremental_buckets", "index_shard", "merge_bucket",
+           "record_shard", "registry_rules", "request_marks", "requests_moved", "spill_outcome"]
