@@ -178,12 +178,7 @@ def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyo
             let_go |= held
         requests.write_text("".join(json.dumps(r) + "\n" for r in opened))
         if not answered:           # an officer answers the first REVIEW_CAP decision still open, on both sides
-            register = sides["incremental"] / "history" / "register"
-            decisions = store.load_all(register, "decisions") if store.commits(register) else []
-            latest = {}
-            for d in sorted(decisions, key=lambda d: d["as_of"]):
-                latest[(d["person_key"], d["benefit"], d["reference_month"])] = d
-            open_cap = [d for d in latest.values() if d["kind"] == "REVIEW_CAP"]
+            open_cap = [d for d in _latest_decisions(sides["incremental"]) if d["kind"] == "REVIEW_CAP"]
             if open_cap:
                 for out in sides.values():
                     decide(out / "history" / "register", open_cap[0]["decision_id"], "keep-frozen",
@@ -193,19 +188,26 @@ def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyo
         assert _register_rows(sides["incremental"], table) == _register_rows(sides["everyone"], table), table
     registers = {side: out / "history" / "register" for side, out in sides.items()}
     # The history did exercise what it is meant to: runs left people alone, an officer answered, the gate
-    # decided (PENDING and NOTIFIED among them), correction requests were open.
+    # decided (PENDING and NOTIFIED among them), correction requests held changes and were closed.
     assert incremental_runs >= MONTHS and left_alone > 0 and answered and let_go
     decisions = store.load_all(registers["everyone"], "decisions")
     assert {"PENDING", "NOTIFIED"} <= {d["status"] for d in decisions}
     assert "HOLD_CORRECTION" in {d["kind"] for d in decisions}
 
 
+def _latest_decisions(out: Path) -> list[dict]:
+    """The register's latest decision on each base (none before the first commit)."""
+    register = out / "history" / "register"
+    latest = {}
+    for d in sorted(store.load_all(register, "decisions") if store.commits(register) else [],
+                    key=lambda d: d["as_of"]):
+        latest[(d["person_key"], d["benefit"], d["reference_month"])] = d
+    return list(latest.values())
+
+
 def _held(out: Path) -> set[str]:
     """The people whose latest decision on some base holds it for a correction request."""
-    latest = {}
-    for d in sorted(store.load_all(out / "history" / "register", "decisions"), key=lambda d: d["as_of"]):
-        latest[(d["person_key"], d["benefit"], d["reference_month"])] = d
-    return {d["person_key"] for d in latest.values() if d["kind"] == "HOLD_CORRECTION"}
+    return {d["person_key"] for d in _latest_decisions(out) if d["kind"] == "HOLD_CORRECTION"}
 
 
 def _decided_months(out: Path) -> list[dict]:
