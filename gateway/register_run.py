@@ -119,21 +119,18 @@ def _last_derived(commits: list[store.Commit]) -> dict[int, tuple[str, str, str]
 
 
 def incremental_buckets(commits: list[store.Commit], derived_under: str, as_of: str,
-                        marks: dict[int, str] | None = None) -> dict[int, str]:
-    """The buckets last derived by the ``commits`` (in commit order) at or before ``as_of`` under
+                        marks: dict[int, str] | None = None) -> tuple[dict[int, str], set[int]]:
+    """Of the buckets the ``commits`` (in commit order) derived: those last derived at or before ``as_of`` under
     ``derived_under`` and with the same open requests (``marks``, ``request_marks``), with the time of that
-    derivation: there, a run re-examines only the people it concerns."""
+    derivation (there, a run re-examines only the people it concerns); and those where a correction request
+    opened or closed since they were last derived, or that hold one and were never derived under a known
+    derivation (their people's gate decisions may change though nothing arrives for them)."""
     marks = marks or {}
-    return {bucket: at for bucket, (under, at, mark) in _last_derived(commits).items()
-            if derived_under and under == derived_under and at <= as_of and mark == marks.get(bucket, "")}
-
-
-def requests_moved(commits: list[store.Commit], marks: dict[int, str]) -> set[int]:
-    """The buckets where a correction request opened or closed since they were last derived (or that hold one and
-    were never derived under a known derivation): their people's gate decisions may change though nothing arrives
-    for them."""
     last = _last_derived(commits)
-    return {bucket for bucket in {*last, *marks} if marks.get(bucket, "") != last.get(bucket, ("", "", ""))[2]}
+    same = {bucket: at for bucket, (under, at, mark) in last.items()
+            if derived_under and under == derived_under and at <= as_of and mark == marks.get(bucket, "")}
+    moved = {bucket for bucket in {*last, *marks} if marks.get(bucket, "") != last.get(bucket, ("", "", ""))[2]}
+    return same, moved
 
 
 def derivation(as_of: str, policy: Policy) -> str:
@@ -460,4 +457,4 @@ def finish(job: RegisterJob, staging: str, total: RegisterFigures, index: list[S
 
 __all__ = ["BucketContext", "RegisterFigures", "RegisterJob", "ShardIndex", "bucket_inputs", "concerned", "derivation",
            "derived_buckets", "finish", "gate_inputs", "incremental_buckets", "index_shard", "merge_bucket",
-           "record_shard", "registry_rules", "request_marks", "requests_moved", "spill_outcome"]
+           "record_shard", "registry_rules", "request_marks", "spill_outcome"]

@@ -33,7 +33,7 @@ from gateway.versioning import migrate, store
 from gateway.versioning.horizon import mentions_from, open_from
 from transforms import pipeline
 from gateway.register_run import (RegisterFigures, RegisterJob, derivation, derived_buckets, incremental_buckets,
-                                  request_marks, requests_moved)
+                                  request_marks)
 
 DATASETS = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "published", "decisions", "notices",
             "report")
@@ -247,8 +247,10 @@ def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals:
     # policy, release and open requests: there, this run re-examines only the people it concerns
     # (register_run.concerned).
     before = commits[:committed.index(run_id)] if run_id in committed else commits
-    same = {} if settings.rederive_all else incremental_buckets(before, derived_under, as_of, marks)
-    revisit = {*store.pending_buckets(register_dir, recent, since=first_open), *requests_moved(before, marks)}
+    same, requests_moved = incremental_buckets(before, derived_under, as_of, marks)
+    if settings.rederive_all:
+        same = {}
+    revisit = {*store.pending_buckets(register_dir, recent, since=first_open), *requests_moved}
     return RegisterJob(root=str(register_dir), run_id=run_id, committed=visible,
                        arrivals=tuple(sorted(arrivals.items())), as_of=as_of, policy_path=settings.policy,
                        buckets=buckets, write=run_id not in committed, open_requests=requests,
