@@ -22,7 +22,7 @@ run: install
 	$(VENV)/bin/drm-gateway run $(GATE)-flows --out $(GATE) --arrival folder --replay --insecure-demo-key
 
 test: install
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile
 
 bench: install
 	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[test,bench]'
