@@ -27,6 +27,7 @@ from gateway.values import jjmmaaaa, month_of
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import (AllowanceMention, DeclarationSummary, Flow, LineCounts, Origin, Outcome,
                              PersonMention, QuarantineRecord, ResourceMonth, Severity, Violation, compact_pickle)
+from gateway.validate.certify import certified
 from gateway.validate.declared import Declared, Noted
 from gateway.validate.quarantine import quarantine_records, widest
 from gateway.validate.registry import RuleRegistry, Target
@@ -456,10 +457,14 @@ def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudon
     carries_resources = decl.nature in R.RESOURCE_NATURES
     out = _People()
     _count_outside_people(decl, out, since, carries_resources)
+    rules = registry.for_target(Target.PERSON, decl.flow, decl.norm_version)
+    skip = certified(decl, [rule.id for rule in rules]) if registry.certificates else frozenset()
+    silent = len(skip) == len(rules)               # every person rule proven to find nothing in this declaration
     for person in decl.instances(R.INDIVIDUAL):
         lines = sum(instance.line_count for instance in person.walk())
         person_key = pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), decl.value(R.SIREN))
-        found = registry.check(Target.PERSON, decl, person, flow=decl.flow, version=decl.norm_version)
+        found = [] if silent else registry.check(Target.PERSON, decl, person, flow=decl.flow,
+                                                 version=decl.norm_version, skip=skip)
         out.warnings.extend(r for v in found if v.severity is Severity.WARNING and _listed(decl, _PERSON_SEEN, v)
                             for r in quarantine_records([v], scope=Severity.WARNING, lines=0, first_line=0,
                                                         last_line=0, declarant_id=declarant,

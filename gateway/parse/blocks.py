@@ -116,6 +116,7 @@ class Columns:
     values: list[str]
     heads: list[int]                         # index of the first token of each instance
     instances: list[BlockInstance]           # the instance starting at each head
+    structure: "BlockStructure | None" = None    # the same tree as arrays (None when there are no tokens)
 
     def instance_of(self, token: int) -> BlockInstance:
         return self.instances[bisect.bisect_right(self.heads, token) - 1]
@@ -157,7 +158,7 @@ def build_blocks_from_columns(lines: Sequence[int], rubrics: list[str], values: 
     count = len(rubrics)
     if count == 0:
         return [], [], columns
-    tree = block_structure(rubrics, norm)
+    tree = columns.structure = block_structure(rubrics, norm)
     heads = columns.heads = tree.heads.tolist()
     names, consecutive = tree.names, isinstance(lines, range)
     instances = columns.instances

@@ -62,6 +62,16 @@ class RuleRegistry:
     def __init__(self) -> None:
         self._rules: dict[str, Rule] = {}
         self._selected: dict[tuple, list[Rule]] = {}     # for_target's answers; cleared when a rule is added
+        # Whether callers skip the rules a columnar certificate proves silent (gateway.validate.certify); off in a
+        # registry made by uncertified(), the reference the certificates are compared to.
+        self.certificates = True
+
+    def uncertified(self) -> "RuleRegistry":
+        """The same rules, every one of them run on every subject (no certificate skips any)."""
+        other = RuleRegistry()
+        other._rules = self._rules
+        other.certificates = False
+        return other
 
     def rule(self, rule_id: str, *, family: str, severity: Severity, target: Target, explain: str,
              reference: str = "", flows: Iterable[Flow] = (Flow.DSN, Flow.PASRAU),
@@ -91,22 +101,28 @@ class RuleRegistry:
     def for_target(self, target: Target, flow: Flow | None = None, version: str | None = None) -> list[Rule]:
         return list(self._for_target(target, flow, version))
 
-    def _for_target(self, target: Target, flow: Flow | None, version: str | None) -> list[Rule]:
-        """The rules for ``target`` (the registry's own memoised list: not to be changed by callers)."""
-        key = (target, flow, version)
+    def _for_target(self, target: Target, flow: Flow | None, version: str | None,
+                    skip: frozenset[str] = frozenset()) -> list[Rule]:
+        """The rules for ``target`` but those in ``skip`` (the registry's own memoised list: not to be changed by
+        callers)."""
+        key = (target, flow, version, skip)
         selected = self._selected.get(key)
         if selected is None:
+            if len(self._selected) > 4096:             # sets of skipped rules vary little; bound them anyway
+                self._selected.clear()
             selected = self._selected[key] = [
                 rule for rule in self if rule.target is target and (flow is None or flow in rule.flows)
-                and (version is None or rule.versions is None or version in rule.versions)]
+                and (version is None or rule.versions is None or version in rule.versions) and rule.id not in skip]
         return selected
 
-    def check(self, target: Target, *subject: Any, flow: Flow | None = None, version: str | None = None) -> list[Violation]:
-        """Every violation of every rule for ``target`` on ``subject`` (all of them, not the first).
+    def check(self, target: Target, *subject: Any, flow: Flow | None = None, version: str | None = None,
+              skip: frozenset[str] = frozenset()) -> list[Violation]:
+        """Every violation of every rule for ``target`` on ``subject`` (all of them, not the first), but the rules
+        in ``skip``: those a certificate proved to find nothing (``gateway.validate.certify``).
 
         Called per person: a rule with no finding costs one call of its check, nothing more."""
         found: list[Violation] = []
-        for rule in self._for_target(target, flow, version):
+        for rule in self._for_target(target, flow, version, skip):
             for finding in rule.check(*subject):
                 found.append(rule.violation(finding))
         return found

@@ -1,0 +1,440 @@
+"""Certificates over a declaration's columns: the person rules proven, for a whole declaration at once, to find
+nothing in any of its people, so that the object path skips them.
+
+A person rule is called once per person and walks that person's block instances. Most declarations break
+none of them, and proving that over the declaration's token columns (each rubric's values with the block
+instance that holds them, the tree as arrays from :func:`gateway.parse.blocks.block_structure`) costs a pass
+over a few columns instead of a call per person and per rule. A certificate is a sufficient condition: when it
+holds, the rule's check yields nothing for every person of the declaration; when it does not (or when the
+certifier cannot tell), the rule runs as before and reports exactly what it finds. So the findings are the same
+with and without certificates, which ``tests/gateway/validate/test_certificates.py`` proves rule by rule (the
+rule is the oracle) on the bundled flows, the conformance corpus, generated flows with defects and mutated text.
+
+Certifiers read only the columns, the arrays and the declaration's header values, never the object tree: the
+columnar engine (issue 23) takes a declaration off the object path once every rule of its targets certifies it.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable
+
+import numpy as np
+
+from gateway.parse import rubrics as R
+from gateway.parse.declaration import ParsedDeclaration
+from gateway.validate.columns import declaration_values
+from gateway.validate.rules.amounts import DSN_RESOURCES
+from gateway.validate.rules.regularisations import FORBIDDEN, MONTHLY, REQUIRED
+from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_end, month_of, next_month_end
+
+ALL_NINES = ("1999999999999", "2999999999999")
+
+
+class DeclarationColumns:
+    """A declaration's tokens by rubric, and its block instances as arrays (one row per instance, in document
+    order: the block of each, its parent instance, the person instance above it)."""
+
+    def __init__(self, decl: ParsedDeclaration) -> None:
+        columns = decl.columns
+        structure = columns.structure
+        self.decl = decl
+        self.values = columns.values
+        self.names = structure.names
+        self.kinds = structure.kinds
+        self.parents = structure.parents
+        self._heads = structure.heads
+        self._positions: dict[str, list[int]] = {}
+        for position, rubric in enumerate(columns.rubrics):
+            found = self._positions.get(rubric)
+            if found is None:
+                self._positions[rubric] = [position]
+            else:
+                found.append(position)
+        self._kind = {name: kind for kind, name in enumerate(self.names)}
+        self._persons: np.ndarray | None = None
+
+    def has(self, *rubrics: str) -> bool:
+        return any(rubric in self._positions for rubric in rubrics)
+
+    def has_block(self, block: str) -> bool:
+        return block in self._kind
+
+    def values_of(self, rubric: str) -> list[str]:
+        """Every value of ``rubric`` in the declaration, in document order."""
+        values = self.values
+        return [values[position] for position in self._positions.get(rubric, ())]
+
+    def by_instance(self, rubric: str) -> dict[int, str]:
+        """instance -> its value of ``rubric`` (an instance holds a rubric at most once: rubric numbers increase
+        within an instance)."""
+        positions = self._positions.get(rubric)
+        if not positions:
+            return {}
+        values = self.values
+        instances = np.searchsorted(self._heads, positions, side="right") - 1
+        return {instance: values[position] for instance, position in zip(instances.tolist(), positions)}
+
+    def instances(self, block: str) -> list[int]:
+        kind = self._kind.get(block)
+        return [] if kind is None else np.flatnonzero(self.kinds == kind).tolist()
+
+    def parent(self, instance: int) -> int:
+        return int(self.parents[instance])
+
+    def children(self, block: str, under: str) -> dict[int, list[int]]:
+        """Instances of ``block`` whose parent is an instance of ``under``, by that parent (document order)."""
+        kind, above = self._kind.get(block), self._kind.get(under)
+        if kind is None or above is None:
+            return {}
+        instances = np.flatnonzero(self.kinds == kind)
+        parents = self.parents[instances]
+        kept = parents >= 0
+        kept[kept] = self.kinds[parents[kept]] == above
+        found: dict[int, list[int]] = {}
+        for instance, parent in zip(instances[kept].tolist(), parents[kept].tolist()):
+            found.setdefault(parent, []).append(instance)
+        return found
+
+    def person_of(self) -> np.ndarray:
+        """For each instance, the person instance (S21.G00.30) it is or lies under; -1 outside people."""
+        if self._persons is None:
+            kind = self._kind.get(R.INDIVIDUAL, -1)
+            is_person = self.kinds == kind
+            person = np.where(is_person, np.arange(len(self.kinds)), -1)
+            above = self.parents.copy()
+            while True:
+                todo = (person < 0) & (above >= 0)
+                if not todo.any():
+                    break
+                reached = np.flatnonzero(todo)
+                ancestors = above[reached]
+                hit = is_person[ancestors]
+                person[reached[hit]] = ancestors[hit]
+                above[reached] = np.where(hit, -1, self.parents[ancestors])
+            self._persons = person
+        return self._persons
+
+
+Certifier = Callable[[DeclarationColumns], bool]
+_CERTIFIERS: dict[str, Certifier] = {}
+
+
+def certifies(rule_id: str) -> Callable[[Certifier], Certifier]:
+    def register(check: Certifier) -> Certifier:
+        _CERTIFIERS[rule_id] = check
+        return check
+    return register
+
+
+def certifiable() -> frozenset[str]:
+    """The rules a certificate can be given for."""
+    return frozenset(_CERTIFIERS)
+
+
+def certified(decl: ParsedDeclaration, rule_ids) -> frozenset[str]:
+    """Those of ``rule_ids`` proven to find nothing in any person of ``decl`` (empty when the declaration has no
+    columns: not read, no known norm, or read in parts)."""
+    if decl.columns is None or decl.columns.structure is None or decl.shared.get("in_parts"):
+        return frozenset()
+    view = DeclarationColumns(decl)
+    return frozenset(rule_id for rule_id in rule_ids if rule_id in _CERTIFIERS and _CERTIFIERS[rule_id](view))
+
+
+# --- identity (gateway.validate.rules.identity, .formats) -------------------------------------------------------
+
+@certifies("DRM-ID-001")
+def _identified(view: DeclarationColumns) -> bool:
+    named = {i for rubric in (R.NIR, R.NTT) for i, value in view.by_instance(rubric).items() if value}
+    return all(person in named for person in view.instances(R.INDIVIDUAL))
+
+
+@certifies("DRM-ID-002")
+def _no_all_nines(view: DeclarationColumns) -> bool:
+    return not any(nir in ALL_NINES for nir in view.values_of(R.NIR))
+
+
+@certifies("DRM-ID-003")
+def _no_trailing_nines(view: DeclarationColumns) -> bool:
+    return not any(len(nir) == 13 and nir.endswith("999999") for nir in view.values_of(R.NIR))
+
+
+def _birth_year(birth: str) -> int | None:
+    return int(birth[4:]) if len(birth) == 8 and birth[4:].isdigit() else None
+
+
+@certifies("DRM-ID-004")
+def _department_fits_the_year(view: DeclarationColumns) -> bool:
+    nirs = {i: nir for i, nir in view.by_instance(R.NIR).items() if len(nir) == 13 and nir[5:7] in ("2A", "2B", "20", "96")}
+    if not nirs:
+        return True
+    births = view.by_instance(R.BIRTH_DATE)
+    for instance, nir in nirs.items():
+        year = _birth_year(births.get(instance) or "")
+        if year is None:
+            continue
+        department = nir[5:7]
+        if (department in ("2A", "2B") and year < 1976) or (department == "20" and year >= 1976) \
+                or (department == "96" and year >= 1968):
+            return False
+    return True
+
+
+@certifies("DRM-ID-005")
+def _birth_year_fits_the_nir(view: DeclarationColumns) -> bool:
+    births = view.by_instance(R.BIRTH_DATE)
+    for instance, nir in view.by_instance(R.NIR).items():
+        if len(nir) != 13:
+            continue
+        year = _birth_year(births.get(instance) or "")
+        if year is not None and nir[1:3].isdigit() and int(nir[1:3]) != year % 100:
+            return False
+    return True
+
+
+def _distinct(values: list[str]) -> bool:
+    given = [value for value in values if value]
+    return len(set(given)) == len(given)
+
+
+@certifies("DRM-ID-006")
+def _nirs_are_unique(view: DeclarationColumns) -> bool:
+    return _distinct(view.values_of(R.NIR))
+
+
+@certifies("DRM-ID-008")
+def _ntts_are_unique(view: DeclarationColumns) -> bool:
+    return _distinct(view.values_of(R.NTT))
+
+
+@certifies("DRM-ID-007")
+def _ntt_carries_the_siren(view: DeclarationColumns) -> bool:
+    siren = view.decl.value(R.SIREN)
+    return not siren or all(ntt[1:10] == siren for ntt in view.values_of(R.NTT) if ntt)
+
+
+@certifies("DRM-ID-011")
+def _no_keyed_nir(view: DeclarationColumns) -> bool:
+    return not any(len(nir) == 15 for nir in view.values_of(R.NIR))     # keyed NIRs are checked by the rule
+
+
+# --- values checked column by column (gateway.validate.columns) -------------------------------------------------
+
+def _no_person_failure(kind: str) -> Certifier:
+    def check(view: DeclarationColumns) -> bool:
+        return all(person is None for person in getattr(declaration_values(view.decl), kind))
+    return check
+
+
+certifies("DRM-FMT-002")(_no_person_failure("formats"))
+certifies("DRM-AMT-006")(_no_person_failure("amounts"))
+certifies("DRM-PER-005")(_no_person_failure("dates"))
+
+
+# --- payments (gateway.validate.rules.amounts) ------------------------------------------------------------------
+
+@certifies("DRM-AMT-001")
+def _pas_fits_base_and_rate(view: DeclarationColumns) -> bool:
+    bases, rates = view.by_instance(R.PAS_BASE), view.by_instance(R.PAS_RATE)
+    for payment, amount in view.by_instance(R.PAS_AMOUNT).items():
+        base, rate, paid = cents(bases.get(payment)), cents(rates.get(payment)), cents(amount)
+        if None not in (base, rate, paid) and abs(paid * 10000 - base * rate) > 100 * 10000:
+            return False
+    return True
+
+
+@certifies("DRM-AMT-002")
+def _rate_type_99_without_rate(view: DeclarationColumns) -> bool:
+    rates, amounts = view.by_instance(R.PAS_RATE), view.by_instance(R.PAS_AMOUNT)
+    return not any(kind == "99" and (cents(rates.get(payment)) or cents(amounts.get(payment)))
+                   for payment, kind in view.by_instance(R.PAS_RATE_TYPE).items())
+
+
+@certifies("DRM-AMT-003")
+def _required_pay_types(view: DeclarationColumns) -> bool:
+    if view.decl.nature not in DSN_RESOURCES:
+        return True
+    numbers = view.by_instance(R.CONTRACT_NUMBER)
+    contracts = {person: {numbers[c] for c in found if numbers.get(c)}
+                 for person, found in view.children(R.CONTRACT, R.INDIVIDUAL).items()}
+    if not any(contracts.values()):
+        return True
+    references, types = view.by_instance(R.REMUNERATION_CONTRACT), view.by_instance(R.REMUNERATION_TYPE)
+    declared = {payment: {(references.get(p), types.get(p)) for p in found}
+                for payment, found in view.children(R.REMUNERATION, R.PAYMENT).items()}
+    for person, payments in view.children(R.PAYMENT, R.INDIVIDUAL).items():
+        for payment in payments:
+            pairs = declared.get(payment, set())
+            if any((contract, kind) not in pairs for contract in contracts.get(person, ())
+                   for kind in R.REQUIRED_PAY_TYPES):
+                return False
+    return True
+
+
+@certifies("DRM-AMT-004")
+def _net_social_declared(view: DeclarationColumns) -> bool:
+    main = view.decl.main_day
+    if view.decl.nature != "01" or main is None or month_of(main) < R.NET_SOCIAL_MANDATORY_FROM:
+        return True
+    types = view.by_instance(R.NET_ELEMENT_TYPE)
+    with_net_social = {payment for payment, found in view.children(R.NET_ELEMENT, R.PAYMENT).items()
+                       if any(types.get(e) == R.NET_SOCIAL_TYPE for e in found)}
+    return all(payment in with_net_social
+               for payments in view.children(R.PAYMENT, R.INDIVIDUAL).values() for payment in payments)
+
+
+@certifies("DRM-AMT-005")
+def _net_not_above_gross(view: DeclarationColumns) -> bool:
+    types, amounts = view.by_instance(R.REMUNERATION_TYPE), view.by_instance(R.REMUNERATION_AMOUNT)
+    gross = {payment: [cents(amounts.get(p)) for p in found if types.get(p) == R.GROSS_TYPE]
+             for payment, found in view.children(R.REMUNERATION, R.PAYMENT).items()}
+    for payment, value in view.by_instance(R.NET_PAID).items():
+        net, paid = cents(value), gross.get(payment)
+        if net is not None and paid and None not in paid and net > 0 and net > sum(paid):
+            return False
+    return True
+
+
+# --- periods ----------------------------------------------------------------------------------------------------
+
+def _ends_after_starts(view: DeclarationColumns, start: str, end: str) -> bool:
+    starts = view.by_instance(start)
+    for instance, value in view.by_instance(end).items():
+        first, last = jjmmaaaa(starts.get(instance)), jjmmaaaa(value)
+        if first and last and first > last:
+            return False
+    return True
+
+
+@certifies("DRM-PER-001")
+def _periods_end_after_start(view: DeclarationColumns) -> bool:
+    return _ends_after_starts(view, R.REMUNERATION_START, R.REMUNERATION_END) and \
+        _ends_after_starts(view, R.NET_ELEMENT_START, R.NET_ELEMENT_END)
+
+
+def _none_after(values: list[str], limit) -> bool:
+    return not any((day := jjmmaaaa(value)) is not None and day > limit for value in values)
+
+
+@certifies("DRM-PER-002")
+def _paid_within_the_declaration(view: DeclarationColumns) -> bool:
+    main = view.decl.main_day
+    return main is None or _none_after(view.values_of(R.PAYMENT_DATE), next_month_end(main))
+
+
+@certifies("DRM-PER-003")
+def _net_element_period_complete(view: DeclarationColumns) -> bool:
+    starts, ends = view.by_instance(R.NET_ELEMENT_START), view.by_instance(R.NET_ELEMENT_END)
+    if starts.keys() != ends.keys():
+        return False
+    return all(not start or not ends[i] or start[4:] == ends[i][4:] for i, start in starts.items())
+
+
+@certifies("DRM-PER-004")
+def _error_month_not_after(view: DeclarationColumns) -> bool:
+    main = view.decl.main_day
+    if main is None:
+        return True
+    last = month_of(main)
+    return not any((month := mmaaaa_month(value)) and month > last for value in view.values_of(R.ERROR_MONTH))
+
+
+@certifies("DRM-PER-006")
+def _net_element_not_in_the_future(view: DeclarationColumns) -> bool:
+    main = view.decl.main_day
+    return main is None or _none_after(view.values_of(R.NET_ELEMENT_END), next_month_end(main))
+
+
+@certifies("DRM-PER-007")
+def _facts_not_after_the_month(view: DeclarationColumns) -> bool:
+    main = view.decl.main_day
+    if main is None or view.decl.nature not in MONTHLY:
+        return True
+    limit = month_end(main)
+    return _none_after(view.values_of(R.CONTRACT_START), limit) and \
+        _none_after(view.values_of(R.REMUNERATION_END), limit)
+
+
+# --- withholding-tax régularisations and contracts (gateway.validate.rules.regularisations) ---------------------
+
+def _regularisations(view: DeclarationColumns) -> list[tuple[int, str]]:
+    """(instance, error type or '') of every S21.G00.56 instance."""
+    types = view.by_instance(R.ERROR_TYPE)
+    return [(instance, types.get(instance) or "") for instance in view.instances(R.PAS_REGULARISATION)]
+
+
+@certifies("DRM-REG-001")
+def _regularisation_complete(view: DeclarationColumns) -> bool:
+    found = _regularisations(view)
+    if not found:
+        return True
+    given = {n: view.by_instance(R.REGUL[n]) for n in R.REGUL}
+    return all(given[n].get(instance) for instance, kind in found for n in REQUIRED.get(kind, ()))
+
+
+@certifies("DRM-REG-002")
+def _regularisation_without_forbidden(view: DeclarationColumns) -> bool:
+    found = _regularisations(view)
+    if not found:
+        return True
+    given = {n: view.by_instance(R.REGUL[n]) for n in R.REGUL}
+    return not any(instance in given[n] for instance, kind in found for n in FORBIDDEN.get(kind, ()))
+
+
+@certifies("DRM-REG-003")
+def _regularisation_signs(view: DeclarationColumns) -> bool:
+    found = _regularisations(view)
+    if not found:
+        return True
+    given = {n: view.by_instance(R.REGUL[n]) for n in ("003", "010")}
+    withheld = view.by_instance(R.REGUL_PAS_AMOUNT)
+    for instance, kind in found:
+        if kind == "03" and any((amount := cents(given[n].get(instance))) is not None and amount > 0
+                                for n in ("003", "010")):
+            return False
+        if kind == "04" and withheld.get(instance) not in (None, "0.00"):
+            return False
+    return True
+
+
+@certifies("DRM-REG-004")
+def _regularisation_in_its_tax_year(view: DeclarationColumns) -> bool:
+    main = view.decl.main_day
+    found = _regularisations(view)
+    if main is None or not found:
+        return True
+    months = view.by_instance(R.ERROR_MONTH)
+    for instance, kind in found:
+        error_month = mmaaaa_month(months.get(instance))
+        if kind not in ("01", "02") or error_month is None:
+            continue
+        year = int(error_month[:4])
+        if (main.month == 1 and year != main.year - 1) or (main.month != 1 and year < main.year):
+            return False
+    return True
+
+
+@certifies("DRM-CTR-001")
+def _remuneration_names_a_contract(view: DeclarationColumns) -> bool:
+    if view.decl.nature not in MONTHLY or not view.has(R.REMUNERATION_CONTRACT):
+        return True
+    numbers = view.by_instance(R.CONTRACT_NUMBER)
+    contracts = {person: {numbers.get(c) for c in found}
+                 for person, found in view.children(R.CONTRACT, R.INDIVIDUAL).items()}
+    person_of = view.person_of()
+    for instance, number in view.by_instance(R.REMUNERATION_CONTRACT).items():
+        person = int(person_of[instance])
+        if person >= 0 and number not in contracts.get(person, ()):
+            return False
+    return True
+
+
+@certifies("DRM-CTR-002")
+def _payments_numbered(view: DeclarationColumns) -> bool:
+    numbers = view.by_instance(R.PAYMENT_NUMBER)
+    for payments in view.children(R.PAYMENT, R.INDIVIDUAL).values():
+        if len(payments) < 2:
+            continue
+        given = Counter(numbers.get(p) for p in payments)
+        if None in given or any(count > 1 for count in given.values()):
+            return False
+    return True
