@@ -253,11 +253,12 @@ def process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudon
 
 def _process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser,
                          envoi_rejection: tuple[Violation, ...] = ()) -> tuple[Outcome, list[_AcceptedPerson]]:
-    violations = _in_line_order(registry.check(Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version),
-                                registry)
+    skip = _certified(decl, registry)
+    violations = _in_line_order(registry.check(Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version,
+                                               skip=skip), registry)
     if envoi_rejection or any(v.severity.rejects for v in violations):
         return _rejected(decl, violations, _person_rejections(decl, registry), envoi_rejection), []
-    found = _people(decl, registry, pseudonyms, since=None)
+    found = _people(decl, registry, pseudonyms, since=None, skip=skip)
     summary = _summary(decl, found.people, _subrogated(found.allowances, {}))
     outcome = found.outcome(_warnings(decl, violations), summary, declarations=1)
     return replace(outcome, warnings=outcome.warnings + tuple(_overflow(decl, _DECLARATION_SEEN, _PERSON_SEEN))), \
@@ -450,16 +451,24 @@ def _accept(decl: ParsedDeclaration, person, person_key: str, lines: int, out: "
         out.allowances.extend(allowance_mentions(decl, person, person_key, records))
 
 
-def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser, since: int | None) -> _People:
-    """Checks and records of every person of ``decl``; the lines of the blocks outside people are counted
-    from line ``since`` on (None: all of them)."""
+def _certified(decl: ParsedDeclaration, registry: RuleRegistry) -> frozenset[str]:
+    """The declaration and person rules a certificate proves silent in ``decl`` (gateway.validate.certify)."""
+    if not registry.certificates:
+        return frozenset()
+    return certified(decl, [rule.id for target in (Target.DECLARATION, Target.PERSON)
+                            for rule in registry.for_target(target, decl.flow, decl.norm_version)])
+
+
+def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser, since: int | None,
+            skip: frozenset[str] = frozenset()) -> _People:
+    """Checks and records of every person of ``decl`` but the rules in ``skip`` (proven silent); the lines of the
+    blocks outside people are counted from line ``since`` on (None: all of them)."""
     declarant, declaration_id = decl.attributed_declarant, decl.declaration_id
     carries_resources = decl.nature in R.RESOURCE_NATURES
     out = _People()
     _count_outside_people(decl, out, since, carries_resources)
-    rules = registry.for_target(Target.PERSON, decl.flow, decl.norm_version)
-    skip = certified(decl, [rule.id for rule in rules]) if registry.certificates else frozenset()
-    silent = len(skip) == len(rules)               # every person rule proven to find nothing in this declaration
+    # every person rule proven to find nothing in this declaration: no call per person
+    silent = skip.issuperset(rule.id for rule in registry.for_target(Target.PERSON, decl.flow, decl.norm_version))
     for person in decl.instances(R.INDIVIDUAL):
         lines = sum(instance.line_count for instance in person.walk())
         person_key = pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), decl.value(R.SIREN))

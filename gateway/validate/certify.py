@@ -1,5 +1,5 @@
-"""Certificates over a declaration's columns: the person rules proven, for a whole declaration at once, to find
-nothing in any of its people, so that the object path skips them.
+"""Certificates over a declaration's columns: rules proven, for a whole declaration at once, to find nothing in it
+(the declaration rules) or in any of its people (the person rules), so that the object path skips them.
 
 A person rule is called once per person and walks that person's block instances. Most declarations break
 none of them, and proving that over the declaration's token columns (each rubric's values with the block
@@ -25,6 +25,7 @@ from gateway.parse.declaration import ParsedDeclaration
 from gateway.validate.columns import declaration_values
 from gateway.validate.rules.amounts import DSN_RESOURCES
 from gateway.validate.rules.regularisations import FORBIDDEN, MONTHLY, REQUIRED
+from gateway.validate.rules.structure import PLATFORM, READ_OR_CORE
 from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_end, month_of, next_month_end
 
 ALL_NINES = ("1999999999999", "2999999999999")
@@ -95,6 +96,9 @@ class DeclarationColumns:
             found.setdefault(parent, []).append(instance)
         return found
 
+    def kind(self, block: str) -> int | None:
+        return self._kind.get(block)
+
     def person_of(self) -> np.ndarray:
         """For each instance, the person instance (S21.G00.30) it is or lies under; -1 outside people."""
         if self._persons is None:
@@ -132,8 +136,8 @@ def certifiable() -> frozenset[str]:
 
 
 def certified(decl: ParsedDeclaration, rule_ids) -> frozenset[str]:
-    """Those of ``rule_ids`` proven to find nothing in any person of ``decl`` (empty when the declaration has no
-    columns: not read, no known norm, or read in parts)."""
+    """Those of ``rule_ids`` proven to find nothing in ``decl`` or any of its people (empty when the declaration has
+    no columns: not read, no known norm, or read in parts)."""
     if decl.columns is None or decl.columns.structure is None or decl.shared.get("in_parts"):
         return frozenset()
     view = DeclarationColumns(decl)
@@ -438,3 +442,77 @@ def _payments_numbered(view: DeclarationColumns) -> bool:
         if None in given or any(count > 1 for count in given.values()):
             return False
     return True
+
+
+# --- the block tree (gateway.validate.rules.structure), over the instance arrays -------------------------------
+
+def _children_mask(view: DeclarationColumns) -> np.ndarray:
+    return view.parents >= 0
+
+
+@certifies("DRM-STR-009")
+def _blocks_within_limits(view: DeclarationColumns) -> bool:
+    norm, child = view.decl.norm, _children_mask(view)
+    if not child.any():
+        return True
+    limits = np.array([spec.max_occurs if (spec := norm.blocks.get(name)) is not None and spec.max_occurs is not None
+                       else np.iinfo(np.int64).max for name in view.names], dtype=np.int64)
+    size = len(view.names)
+    pairs, counts = np.unique(view.parents[child] * size + view.kinds[child], return_counts=True)
+    return bool((counts <= limits[pairs % size]).all())
+
+
+@certifies("DRM-STR-010")
+def _mandatory_blocks_present(view: DeclarationColumns) -> bool:
+    decl = view.decl
+    if decl.nature != R.DSN_MONTHLY:
+        return True
+    allowed = decl.norm.natures.get(decl.nature)
+    for name in view.names:
+        required = [spec.id for spec in decl.norm.children.get(name, ())
+                    if spec.min_occurs > 0 and spec.id in READ_OR_CORE and (allowed is None or spec.id in allowed)]
+        if not required:
+            continue
+        holders = np.flatnonzero(view.kinds == view.kind(name))
+        for block in required:
+            kind = view.kind(block)
+            if kind is None or not np.isin(holders, view.parents[view.kinds == kind]).all():
+                return False
+    return True
+
+
+@certifies("DRM-STR-011")
+def _blocks_of_the_nature(view: DeclarationColumns) -> bool:
+    norm = view.decl.norm
+    allowed = norm.natures.get(view.decl.nature)
+    return not allowed or not any(
+        (spec := norm.blocks.get(name)) is not None and spec.parent is not None and name not in allowed
+        and name not in PLATFORM for name in view.names)
+
+
+@certifies("DRM-STR-012")
+def _blocks_in_norm_order(view: DeclarationColumns) -> bool:
+    """Per parent, its children in document order: none of a block the norm places before one already seen, but
+    a repeat of the block just before it (blocks the norm does not know are passed over)."""
+    norm = view.decl.norm
+    orders = np.array([spec.order if (spec := norm.blocks.get(name)) is not None else np.nan for name in view.names])
+    known = _children_mask(view)
+    known[known] = ~np.isnan(orders[view.kinds[known]])
+    chosen = np.flatnonzero(known)
+    if len(chosen) < 2:
+        return True
+    by_parent = np.argsort(view.parents[chosen], kind="stable")     # document order within each parent
+    parents, kinds = view.parents[chosen][by_parent], view.kinds[chosen][by_parent]
+    order = orders[kinds]
+    first = np.empty(len(parents), dtype=bool)
+    first[0], first[1:] = True, parents[1:] != parents[:-1]
+    group = np.cumsum(first) - 1
+    span = order.max() - order.min() + 1
+    running = np.maximum.accumulate(order - order.min() + group * span) - group * span + order.min()
+    highest = np.empty(len(order))
+    highest[0], highest[1:] = -np.inf, running[:-1]
+    highest[first] = -np.inf
+    previous = np.empty(len(kinds), dtype=np.int64)
+    previous[0], previous[1:] = -1, kinds[:-1]
+    previous[first] = -1
+    return not ((order < highest) & (kinds != previous)).any()

@@ -104,7 +104,7 @@ def mandatory_blocks_present(decl: ParsedDeclaration) -> Iterator[Finding]:
     allowed = decl.norm.natures.get(decl.nature)
     for instance in _all_instances(decl):
         required = [spec.id for spec in decl.norm.children.get(instance.block, ())
-                    if spec.min_occurs > 0 and spec.id in _READ_OR_CORE and (allowed is None or spec.id in allowed)]
+                    if spec.min_occurs > 0 and spec.id in READ_OR_CORE and (allowed is None or spec.id in allowed)]
         if not required:
             continue
         present = {child.block for child in instance.children}
@@ -114,7 +114,7 @@ def mandatory_blocks_present(decl: ParsedDeclaration) -> Iterator[Finding]:
 
 
 # Mandatory blocks whose absence is reported (the resources' own chain and the declarant's identity).
-_READ_OR_CORE = frozenset({R.COMPANY, R.ESTABLISHMENT, R.CONTRACT, R.PAYMENT, R.REMUNERATION})
+READ_OR_CORE = frozenset({R.COMPANY, R.ESTABLISHMENT, R.CONTRACT, R.PAYMENT, R.REMUNERATION})
 
 
 @rule("DRM-STR-011", family="structure", severity=Severity.DECLARATION, target=Target.DECLARATION,
@@ -131,7 +131,7 @@ def blocks_allowed_for_nature(decl: ParsedDeclaration) -> Iterator[Finding]:
     for instance in _all_instances(decl):
         block = decl.norm.blocks.get(instance.block)
         if block is not None and block.parent is not None and instance.block not in allowed \
-                and instance.block not in _PLATFORM and instance.first_line < first.get(instance.block, 1 << 62):
+                and instance.block not in PLATFORM and instance.first_line < first.get(instance.block, 1 << 62):
             first[instance.block] = instance.first_line
     # Read in parts (in order), a block is reported by the part holding its first line in the declaration.
     declaration_first = decl.shared.setdefault("blocks_not_allowed", {})
@@ -140,7 +140,7 @@ def blocks_allowed_for_nature(decl: ParsedDeclaration) -> Iterator[Finding]:
             yield Finding(_origin(decl, line), block, f"block {block} not part of nature {decl.nature}")
 
 
-_PLATFORM = frozenset({"S10.G00.95", "S20.G00.96"})
+PLATFORM = frozenset({"S10.G00.95", "S20.G00.96"})
 
 
 @rule("DRM-STR-012", family="structure", severity=Severity.DECLARATION, target=Target.DECLARATION,
