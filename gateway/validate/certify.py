@@ -15,6 +15,7 @@ columnar engine (issue 23) takes a declaration off the object path once every ru
 """
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from typing import Callable
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from gateway.parse import rubrics as R
 from gateway.parse.declaration import ParsedDeclaration
+from gateway.parse.norm import NormCatalogue
 from gateway.validate.columns import declaration_values
 from gateway.validate.rules.amounts import DSN_RESOURCES
 from gateway.validate.rules.regularisations import FORBIDDEN, MONTHLY, REQUIRED
@@ -53,6 +55,8 @@ class DeclarationColumns:
                 found.append(position)
         self._kind = {name: kind for kind, name in enumerate(self.names)}
         self._persons: np.ndarray | None = None
+        self._by_instance: dict[str, dict[int, str]] = {}          # several certifiers read the same columns
+        self._children: dict[tuple[str, str], dict[int, list[int]]] = {}
 
     def has(self, *rubrics: str) -> bool:
         return any(rubric in self._positions for rubric in rubrics)
@@ -68,12 +72,14 @@ class DeclarationColumns:
     def by_instance(self, rubric: str) -> dict[int, str]:
         """instance -> its value of ``rubric`` (an instance holds a rubric at most once: rubric numbers increase
         within an instance)."""
-        positions = self._positions.get(rubric)
-        if not positions:
-            return {}
-        values = self.values
-        instances = np.searchsorted(self._heads, positions, side="right") - 1
-        return {instance: values[position] for instance, position in zip(instances.tolist(), positions)}
+        found = self._by_instance.get(rubric)
+        if found is None:
+            positions = self._positions.get(rubric)
+            values = self.values
+            instances = np.searchsorted(self._heads, positions, side="right").tolist() if positions else ()
+            found = self._by_instance[rubric] = {instance - 1: values[position]
+                                                 for instance, position in zip(instances, positions or ())}
+        return found
 
     def instances(self, block: str) -> list[int]:
         kind = self._kind.get(block)
@@ -84,6 +90,12 @@ class DeclarationColumns:
 
     def children(self, block: str, under: str) -> dict[int, list[int]]:
         """Instances of ``block`` whose parent is an instance of ``under``, by that parent (document order)."""
+        found = self._children.get((block, under))
+        if found is None:
+            found = self._children[block, under] = self._children_of(block, under)
+        return found
+
+    def _children_of(self, block: str, under: str) -> dict[int, list[int]]:
         kind, above = self._kind.get(block), self._kind.get(under)
         if kind is None or above is None:
             return {}
@@ -462,21 +474,35 @@ def _blocks_within_limits(view: DeclarationColumns) -> bool:
     return bool((counts <= limits[pairs % size]).all())
 
 
+@functools.lru_cache(maxsize=64)
+def _mandatory(norm: NormCatalogue, nature: str) -> dict[str, tuple[str, ...]]:
+    """block -> the child blocks DRM-STR-010 requires under each of its instances, for a nature."""
+    allowed = norm.natures.get(nature)
+    found = {name: tuple(spec.id for spec in children if spec.min_occurs > 0 and spec.id in READ_OR_CORE
+                         and (allowed is None or spec.id in allowed))
+             for name, children in norm.children.items()}
+    return {name: required for name, required in found.items() if required}
+
+
 @certifies("DRM-STR-010")
 def _mandatory_blocks_present(view: DeclarationColumns) -> bool:
     decl = view.decl
     if decl.nature != R.DSN_MONTHLY:
         return True
-    allowed = decl.norm.natures.get(decl.nature)
+    mandatory = _mandatory(decl.norm, decl.nature)
+    present = None
+    size = len(view.names)
     for name in view.names:
-        required = [spec.id for spec in decl.norm.children.get(name, ())
-                    if spec.min_occurs > 0 and spec.id in READ_OR_CORE and (allowed is None or spec.id in allowed)]
+        required = mandatory.get(name)
         if not required:
             continue
-        holders = np.flatnonzero(view.kinds == view.kind(name))
+        if present is None:            # (parent, block) of every child instance, as one number
+            child = _children_mask(view)
+            present = set((view.parents[child] * size + view.kinds[child]).tolist())
+        holders = (np.flatnonzero(view.kinds == view.kind(name)) * size).tolist()
         for block in required:
             kind = view.kind(block)
-            if kind is None or not np.isin(holders, view.parents[view.kinds == kind]).all():
+            if kind is None or not all(holder + kind in present for holder in holders):
                 return False
     return True
 
