@@ -10,8 +10,9 @@ certifier cannot tell), the rule runs as before and reports exactly what it find
 with and without certificates, which ``tests/gateway/validate/test_certificates.py`` proves rule by rule (the
 rule is the oracle) on the bundled flows, the conformance corpus, generated flows with defects and mutated text.
 
-Certifiers read only the columns, the arrays and the declaration's header values, never the object tree: the
-columnar engine (issue 23) takes a declaration off the object path once every rule of its targets certifies it.
+Certifiers read the columns, the arrays, the tokenizer's defects and the header values (the last as the rules read
+them, through ``ParsedDeclaration.value``), not the tree: the columnar engine (issue 23) can take a declaration
+off the object path once every rule of its targets certifies it.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from collections import Counter
 from typing import Callable
 
 import numpy as np
+from stdnum.fr import siren as stdnum_siren
+from stdnum.fr import siret as stdnum_siret
 
 from gateway.parse import rubrics as R
 from gateway.parse.declaration import ParsedDeclaration
@@ -542,3 +545,92 @@ def _blocks_in_norm_order(view: DeclarationColumns) -> bool:
     previous[0], previous[1:] = -1, kinds[:-1]
     previous[first] = -1
     return not ((order < highest) & (kinds != previous)).any()
+
+
+# --- lines, rubrics and the declaration's header (rules.syntax, .structure, .header, .identity, .formats) -------
+# The header values are read as the rules read them (ParsedDeclaration.value: the first instance of the block).
+
+def _no_line_defect(view: DeclarationColumns) -> bool:
+    decl = view.decl
+    return not decl.defects and not decl.span.oversize_lines and not decl.span.binary_lines
+
+
+for _rule_id in ("DRM-SYN-001", "DRM-SYN-002", "DRM-ENC-001", "DRM-ENC-002"):
+    certifies(_rule_id)(_no_line_defect)
+
+
+@certifies("DRM-STR-006")
+@certifies("DRM-STR-007")
+def _no_structure_problem(view: DeclarationColumns) -> bool:
+    return not view.decl.problems
+
+
+@certifies("DRM-STR-005")
+def _norm_known(view: DeclarationColumns) -> bool:
+    return view.decl.norm is not None
+
+
+@certifies("DRM-STR-008")
+def _declarant_known(view: DeclarationColumns) -> bool:
+    return view.decl.declarant_id is not None
+
+
+@certifies("DRM-STR-013")
+def _norm_of_the_month(view: DeclarationColumns) -> bool:
+    decl = view.decl
+    version, main = decl.norm_version or "", decl.value(R.MAIN_MONTH) or ""
+    return decl.nature != "01" or len(main) != 8 or not main[4:].isdigit() or version[1:3] == main[6:8]
+
+
+def _nature_type(view: DeclarationColumns) -> tuple[str, str]:
+    return view.decl.value(R.NATURE) or "", view.decl.value(R.TYPE) or ""
+
+
+@certifies("DRM-DEC-001")
+@certifies("DRM-DEC-002")
+@certifies("DRM-DEC-003")
+@certifies("DRM-DEC-005")
+def _nature_and_type_agree(view: DeclarationColumns) -> bool:
+    nature, kind = _nature_type(view)
+    replaced = view.decl.value(R.REPLACED_ID) is not None and (kind not in ("03", "04") or nature in ("01", "09"))
+    return not (kind == "04" and nature not in ("07", "08", "09") or kind in ("02", "05") and nature != "01"
+                or kind == "03" and nature == "08" or replaced)
+
+
+@certifies("DRM-DEC-004")
+def _people_where_required(view: DeclarationColumns) -> bool:
+    _, kind = _nature_type(view)
+    return kind not in ("01", "03") or view.has_block(R.INDIVIDUAL) or view.has_block(R.NON_SALARIED)
+
+
+@certifies("DRM-DEC-006")
+def _fraction_coherent(view: DeclarationColumns) -> bool:
+    nature, _ = _nature_type(view)
+    fraction = view.decl.value(R.FRACTION) or ""
+    if len(fraction) != 2 or not fraction.isdigit() or "0" in fraction:
+        return True
+    return int(fraction[0]) <= int(fraction[1]) and (nature not in R.SIGNALEMENT_NATURES or fraction == "11")
+
+
+@certifies("DRM-DEC-007")
+def _main_month_where_required(view: DeclarationColumns) -> bool:
+    nature, _ = _nature_type(view)
+    main = view.decl.value(R.MAIN_MONTH)
+    if nature in R.RESOURCE_NATURES:
+        return main is not None or view.decl.header is None
+    return nature not in R.SIGNALEMENT_NATURES or main is None
+
+
+@certifies("DRM-ID-009")
+@certifies("DRM-ID-010")
+def _siren_and_siret_keys(view: DeclarationColumns) -> bool:
+    siren, siret = view.decl.value(R.SIREN) or "", view.decl.declarant_id or ""
+    if len(siren) != 9 or not siren.isdigit():
+        return True                           # no SIREN to check; a SIRET is only checked with a valid SIREN
+    return stdnum_siren.is_valid(siren) and (len(siret) != 14 or not siret.isdigit() or stdnum_siret.is_valid(siret))
+
+
+@certifies("DRM-FMT-001")
+def _header_values_formatted(view: DeclarationColumns) -> bool:
+    checked = declaration_values(view.decl)
+    return None not in checked.formats and None not in checked.amounts
