@@ -1,8 +1,8 @@
 """A certificate over a declaration's columns is only ever given when the rule, run person by person (the oracle),
 finds nothing; and a run that skips the certified rules gives exactly the outcome of one that runs them all, on
 the bundled flows (a defect of each kind), the conformance corpus (CRLF, LF, mixed line ends, Latin-1,
-apostrophes, envelopes, a declaration read in parts), the real samples, generated flows with many defects and
-mutated text with random line ends."""
+apostrophes, envelopes, a declaration read in parts), the fuzz seed corpus (a signalement among them), the real
+samples, generated flows with many defects, hand-broken declarations and mutated text with random line ends."""
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from gateway.validate.registry import DEFAULT_RULES, Target
 from tests.conftest import BUNDLED, SHARED_SAMPLES, declarations_of
 from tests.test_conformance import CONFORMANCE_FILES
 
+FUZZ_CORPUS = Path(__file__).resolve().parents[3] / "bench" / "fuzz_corpus"      # DSN, CR LF, PASRAU, a signalement
 CERTIFIED = {rule.id for target in (Target.DECLARATION, Target.PERSON) for rule in DEFAULT_RULES.for_target(target)}
 
 
@@ -57,7 +58,7 @@ def _broken(folder: Path) -> list[Path]:
 def _corpus(tmp_path: Path) -> list[Path]:
     generate(tmp_path / "generated", people=60, employers=3, bodies=2, months=2, seed=5, rates=Rates(defects=0.4))
     files = sorted(BUNDLED.rglob("*.dsn")) + list(CONFORMANCE_FILES) + sorted(tmp_path.rglob("*.dsn")) \
-        + _broken(tmp_path / "broken")
+        + _broken(tmp_path / "broken") + sorted(FUZZ_CORPUS.glob("*.dsn"))
     return files + sorted(SHARED_SAMPLES.glob("*.dsn")) if SHARED_SAMPLES.is_dir() else files
 
 
