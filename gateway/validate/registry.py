@@ -67,9 +67,9 @@ class RuleRegistry:
         self.certificates = True
 
     def uncertified(self) -> "RuleRegistry":
-        """The same rules, every one of them run on every subject (no certificate skips any)."""
+        """The same rules (as registered now), every one of them run on every subject (no certificate skips any)."""
         other = RuleRegistry()
-        other._rules = self._rules
+        other._rules = dict(self._rules)
         other.certificates = False
         return other
 
