@@ -114,6 +114,44 @@ class DeclarationColumns:
     def kind(self, block: str) -> int | None:
         return self._kind.get(block)
 
+    def first_value(self, rubric: str) -> str | None:
+        """What ``ParsedDeclaration.value`` reads, from the arrays: ``rubric`` in the first instance of its block in
+        the tree's walk (depth first, roots and children in document order). That is the instance with the least
+        path from its root; it is the first in the document too unless a block came before its parent's instance
+        (an orphan kept as a root, read after the declaration's own tree)."""
+        kind = self._kind.get(rubric[:10])
+        if kind is None:
+            return None
+        instances = np.flatnonzero(self.kinds == kind).tolist()
+        first = instances[0] if len(instances) == 1 else min(instances, key=self._path)
+        return self.by_instance(rubric).get(first)
+
+    @functools.cached_property
+    def nature(self) -> str:
+        return self.first_value(R.NATURE) or self.decl.span.nature
+
+    @functools.cached_property
+    def main_day(self):
+        return jjmmaaaa(self.first_value(R.MAIN_MONTH))
+
+    @functools.cached_property
+    def declarant_id(self) -> str | None:
+        siren, nic = self.first_value(R.SIREN), self.first_value(R.NIC)
+        return f"{siren}{nic}" if siren and nic else None
+
+    @property
+    def has_header(self) -> bool:
+        """A root instance of the declaration block (``ParsedDeclaration.header``)."""
+        kind = self._kind.get(R.DECLARATION)
+        return kind is not None and bool(((self.kinds == kind) & (self.parents < 0)).any())
+
+    def _path(self, instance: int) -> tuple[int, ...]:
+        path = []
+        while instance >= 0:
+            path.append(instance)
+            instance = int(self.parents[instance])
+        return tuple(reversed(path))
+
     def person_of(self) -> np.ndarray:
         """For each instance, the person instance (S21.G00.30) it is or lies under; -1 outside people."""
         if self._persons is None:
@@ -227,7 +265,7 @@ def _ntts_are_unique(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-ID-007")
 def _ntt_carries_the_siren(view: DeclarationColumns) -> bool:
-    siren = view.decl.value(R.SIREN)
+    siren = view.first_value(R.SIREN)
     return not siren or all(ntt[1:10] == siren for ntt in view.values_of(R.NTT) if ntt)
 
 
@@ -270,7 +308,7 @@ def _rate_type_99_without_rate(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-AMT-003")
 def _required_pay_types(view: DeclarationColumns) -> bool:
-    if view.decl.nature not in DSN_RESOURCES:
+    if view.nature not in DSN_RESOURCES:
         return True
     numbers = view.by_instance(R.CONTRACT_NUMBER)
     contracts = {person: {numbers[c] for c in found if numbers.get(c)}
@@ -291,8 +329,8 @@ def _required_pay_types(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-AMT-004")
 def _net_social_declared(view: DeclarationColumns) -> bool:
-    main = view.decl.main_day
-    if view.decl.nature != "01" or main is None or month_of(main) < R.NET_SOCIAL_MANDATORY_FROM:
+    main = view.main_day
+    if view.nature != "01" or main is None or month_of(main) < R.NET_SOCIAL_MANDATORY_FROM:
         return True
     types = view.by_instance(R.NET_ELEMENT_TYPE)
     with_net_social = {payment for payment, found in view.children(R.NET_ELEMENT, R.PAYMENT).items()
@@ -336,7 +374,7 @@ def _none_after(values: list[str], limit) -> bool:
 
 @certifies("DRM-PER-002")
 def _paid_within_the_declaration(view: DeclarationColumns) -> bool:
-    main = view.decl.main_day
+    main = view.main_day
     return main is None or _none_after(view.values_of(R.PAYMENT_DATE), next_month_end(main))
 
 
@@ -350,7 +388,7 @@ def _net_element_period_complete(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-PER-004")
 def _error_month_not_after(view: DeclarationColumns) -> bool:
-    main = view.decl.main_day
+    main = view.main_day
     if main is None:
         return True
     last = month_of(main)
@@ -359,14 +397,14 @@ def _error_month_not_after(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-PER-006")
 def _net_element_not_in_the_future(view: DeclarationColumns) -> bool:
-    main = view.decl.main_day
+    main = view.main_day
     return main is None or _none_after(view.values_of(R.NET_ELEMENT_END), next_month_end(main))
 
 
 @certifies("DRM-PER-007")
 def _facts_not_after_the_month(view: DeclarationColumns) -> bool:
-    main = view.decl.main_day
-    if main is None or view.decl.nature not in MONTHLY:
+    main = view.main_day
+    if main is None or view.nature not in MONTHLY:
         return True
     limit = month_end(main)
     return _none_after(view.values_of(R.CONTRACT_START), limit) and \
@@ -417,7 +455,7 @@ def _regularisation_signs(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-REG-004")
 def _regularisation_in_its_tax_year(view: DeclarationColumns) -> bool:
-    main = view.decl.main_day
+    main = view.main_day
     found = _regularisations(view)
     if main is None or not found:
         return True
@@ -434,7 +472,7 @@ def _regularisation_in_its_tax_year(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-CTR-001")
 def _remuneration_names_a_contract(view: DeclarationColumns) -> bool:
-    if view.decl.nature not in MONTHLY or not view.has(R.REMUNERATION_CONTRACT):
+    if view.nature not in MONTHLY or not view.has(R.REMUNERATION_CONTRACT):
         return True
     numbers = view.by_instance(R.CONTRACT_NUMBER)
     contracts = {person: {numbers.get(c) for c in found}
@@ -489,10 +527,9 @@ def _mandatory(norm: NormCatalogue, nature: str) -> dict[str, tuple[str, ...]]:
 
 @certifies("DRM-STR-010")
 def _mandatory_blocks_present(view: DeclarationColumns) -> bool:
-    decl = view.decl
-    if decl.nature != R.DSN_MONTHLY:
+    if view.nature != R.DSN_MONTHLY:
         return True
-    mandatory = _mandatory(decl.norm, decl.nature)
+    mandatory = _mandatory(view.decl.norm, view.nature)
     present = None
     size = len(view.names)
     for name in view.names:
@@ -513,7 +550,7 @@ def _mandatory_blocks_present(view: DeclarationColumns) -> bool:
 @certifies("DRM-STR-011")
 def _blocks_of_the_nature(view: DeclarationColumns) -> bool:
     norm = view.decl.norm
-    allowed = norm.natures.get(view.decl.nature)
+    allowed = norm.natures.get(view.nature)
     return not allowed or not any(
         (spec := norm.blocks.get(name)) is not None and spec.parent is not None and name not in allowed
         and name not in PLATFORM for name in view.names)
@@ -572,18 +609,17 @@ def _norm_known(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-STR-008")
 def _declarant_known(view: DeclarationColumns) -> bool:
-    return view.decl.declarant_id is not None
+    return view.declarant_id is not None
 
 
 @certifies("DRM-STR-013")
 def _norm_of_the_month(view: DeclarationColumns) -> bool:
-    decl = view.decl
-    version, main = decl.norm_version or "", decl.value(R.MAIN_MONTH) or ""
-    return decl.nature != "01" or len(main) != 8 or not main[4:].isdigit() or version[1:3] == main[6:8]
+    version, main = view.decl.norm_version or "", view.first_value(R.MAIN_MONTH) or ""
+    return view.nature != "01" or len(main) != 8 or not main[4:].isdigit() or version[1:3] == main[6:8]
 
 
 def _nature_type(view: DeclarationColumns) -> tuple[str, str]:
-    return view.decl.value(R.NATURE) or "", view.decl.value(R.TYPE) or ""
+    return view.first_value(R.NATURE) or "", view.first_value(R.TYPE) or ""
 
 
 @certifies("DRM-DEC-001")
@@ -592,7 +628,7 @@ def _nature_type(view: DeclarationColumns) -> tuple[str, str]:
 @certifies("DRM-DEC-005")
 def _nature_and_type_agree(view: DeclarationColumns) -> bool:
     nature, kind = _nature_type(view)
-    replaced = view.decl.value(R.REPLACED_ID) is not None and (kind not in ("03", "04") or nature in ("01", "09"))
+    replaced = view.first_value(R.REPLACED_ID) is not None and (kind not in ("03", "04") or nature in ("01", "09"))
     return not (kind == "04" and nature not in ("07", "08", "09") or kind in ("02", "05") and nature != "01"
                 or kind == "03" and nature == "08" or replaced)
 
@@ -606,7 +642,7 @@ def _people_where_required(view: DeclarationColumns) -> bool:
 @certifies("DRM-DEC-006")
 def _fraction_coherent(view: DeclarationColumns) -> bool:
     nature, _ = _nature_type(view)
-    fraction = view.decl.value(R.FRACTION) or ""
+    fraction = view.first_value(R.FRACTION) or ""
     if len(fraction) != 2 or not fraction.isdigit() or "0" in fraction:
         return True
     return int(fraction[0]) <= int(fraction[1]) and (nature not in R.SIGNALEMENT_NATURES or fraction == "11")
@@ -615,16 +651,16 @@ def _fraction_coherent(view: DeclarationColumns) -> bool:
 @certifies("DRM-DEC-007")
 def _main_month_where_required(view: DeclarationColumns) -> bool:
     nature, _ = _nature_type(view)
-    main = view.decl.value(R.MAIN_MONTH)
+    main = view.first_value(R.MAIN_MONTH)
     if nature in R.RESOURCE_NATURES:
-        return main is not None or view.decl.header is None
+        return main is not None or not view.has_header
     return nature not in R.SIGNALEMENT_NATURES or main is None
 
 
 @certifies("DRM-ID-009")
 @certifies("DRM-ID-010")
 def _siren_and_siret_keys(view: DeclarationColumns) -> bool:
-    siren, siret = view.decl.value(R.SIREN) or "", view.decl.declarant_id or ""
+    siren, siret = view.first_value(R.SIREN) or "", view.declarant_id or ""
     if len(siren) != 9 or not siren.isdigit():
         return True                           # no SIREN to check; a SIRET is only checked with a valid SIREN
     return stdnum_siren.is_valid(siren) and (len(siret) != 14 or not siret.isdigit() or stdnum_siret.is_valid(siret))

@@ -14,7 +14,7 @@ from fixtures.generator import Rates, generate
 from gateway.ingest import process_file
 from gateway.parse import rubrics as R
 from gateway.pseudonym import DEMO_KEY, Pseudonymiser
-from gateway.validate.certify import certifiable, certified
+from gateway.validate.certify import DeclarationColumns, certifiable, certified
 from gateway.validate.registry import DEFAULT_RULES, Target
 from tests.conftest import BUNDLED, SHARED_SAMPLES, declarations_of
 from tests.test_conformance import CONFORMANCE_FILES
@@ -141,3 +141,24 @@ def test_mutated_declarations_give_the_same_outcome_with_certificates(tmp_path_f
     pseudonyms = Pseudonymiser(DEMO_KEY)
     assert process_file(str(path), DEFAULT_RULES, pseudonyms) == \
         process_file(str(path), DEFAULT_RULES.uncertified(), pseudonyms)
+
+
+HEADER = (R.NATURE, R.TYPE, R.FRACTION, R.RANK, R.MAIN_MONTH, R.REPLACED_ID, R.FILE_DATE, R.SIREN, R.NIC, R.NIR)
+
+
+def test_header_values_read_from_the_arrays_are_those_the_rules_read(tmp_path):
+    """The first instance of a block in the tree's walk, found from the parent array, holds what
+    ParsedDeclaration.value reads, on the whole corpus and on a declaration whose establishment comes before its
+    company (an orphan kept as a root: first in the document, last in the walk)."""
+    misplaced = _base().replace(b"S21.G00.06.001,", b"S21.G00.11.001,'99999'\nS21.G00.06.001,", 1)
+    (tmp_path / "misplaced.dsn").write_bytes(misplaced)
+    compared = 0
+    for path in _corpus(tmp_path / "corpus") + [tmp_path / "misplaced.dsn"]:
+        for decl in declarations_of(path):
+            if decl.columns is None or decl.columns.structure is None:
+                continue
+            view = DeclarationColumns(decl)
+            assert [view.first_value(rubric) for rubric in HEADER] == [decl.value(rubric) for rubric in HEADER], \
+                f"{path.name} line {decl.first_line}"
+            compared += 1
+    assert compared > 100
