@@ -10,9 +10,10 @@ certifier cannot tell), the rule runs as before and reports exactly what it find
 with and without certificates, which ``tests/gateway/validate/test_certificates.py`` proves rule by rule (the
 rule is the oracle) on the bundled flows, the conformance corpus, generated flows with defects and mutated text.
 
-Certifiers read the columns, the arrays, the tokenizer's defects and the header values (the last as the rules read
-them, through ``ParsedDeclaration.value``), not the tree: the columnar engine (issue 23) can take a declaration
-off the object path once every rule of its targets certifies it.
+Certifiers read the columns, the arrays, the tokenizer's defects and the header values (found in the arrays as the
+rules read them: ``DeclarationColumns.first_value``), not the tree — but for the value pass they share with the
+format rules (``gateway.validate.columns``): the columnar engine (issue 23) can take a declaration off the object
+path once every rule of its targets certifies it.
 """
 from __future__ import annotations
 
@@ -585,7 +586,8 @@ def _blocks_in_norm_order(view: DeclarationColumns) -> bool:
 
 
 # --- lines, rubrics and the declaration's header (rules.syntax, .structure, .header, .identity, .formats) -------
-# The header values are read as the rules read them (ParsedDeclaration.value: the first instance of the block).
+# The header values are read as the rules read them (ParsedDeclaration.value: the first instance of the block in
+# the tree's walk), from the arrays (DeclarationColumns.first_value).
 
 def _no_line_defect(view: DeclarationColumns) -> bool:
     decl = view.decl
