@@ -28,7 +28,7 @@ from stdnum.fr import siret as stdnum_siret
 from gateway.parse import rubrics as R
 from gateway.parse.declaration import ParsedDeclaration
 from gateway.parse.norm import NormCatalogue
-from gateway.validate.columns import declaration_values
+from gateway.validate.columns import failing_tokens
 from gateway.validate.rules.amounts import DSN_RESOURCES
 from gateway.validate.rules.regularisations import FORBIDDEN, MONTHLY, REQUIRED
 from gateway.validate.rules.structure import PLATFORM, READ_OR_CORE
@@ -49,7 +49,7 @@ class DeclarationColumns:
         self.names = structure.names
         self.kinds = structure.kinds
         self.parents = structure.parents
-        self._heads = structure.heads
+        self.heads = structure.heads
         self._positions: dict[str, list[int]] = {}
         for position, rubric in enumerate(columns.rubrics):
             found = self._positions.get(rubric)
@@ -80,7 +80,7 @@ class DeclarationColumns:
         if found is None:
             positions = self._positions.get(rubric)
             values = self.values
-            instances = np.searchsorted(self._heads, positions, side="right").tolist() if positions else ()
+            instances = np.searchsorted(self.heads, positions, side="right").tolist() if positions else ()
             found = self._by_instance[rubric] = {instance - 1: values[position]
                                                  for instance, position in zip(instances, positions or ())}
         return found
@@ -277,9 +277,24 @@ def _no_keyed_nir(view: DeclarationColumns) -> bool:
 
 # --- values checked column by column (gateway.validate.columns) -------------------------------------------------
 
+def _failures(view: DeclarationColumns) -> set[tuple[str, bool]]:
+    """(kind of failure, inside a person) of the declaration's failing values (gateway.validate.columns), the person
+    found in the arrays."""
+    found = view.decl.cache.get("certify_failures")
+    if found is None:
+        failing = failing_tokens(view.decl)
+        found = view.decl.cache["certify_failures"] = set()
+        if failing:
+            tokens = [token for token, _ in failing]
+            instances = np.searchsorted(view.heads, tokens, side="right") - 1
+            in_person = (view.person_of()[instances] >= 0).tolist()
+            found.update((kind, inside) for (_, reading), inside in zip(failing, in_person) for kind, _, _ in reading)
+    return found
+
+
 def _no_person_failure(kind: str) -> Certifier:
     def check(view: DeclarationColumns) -> bool:
-        return all(person is None for person in getattr(declaration_values(view.decl), kind))
+        return (kind, True) not in _failures(view)
     return check
 
 
@@ -670,5 +685,5 @@ def _siren_and_siret_keys(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-FMT-001")
 def _header_values_formatted(view: DeclarationColumns) -> bool:
-    checked = declaration_values(view.decl)
-    return None not in checked.formats and None not in checked.amounts
+    failures = _failures(view)
+    return ("formats", False) not in failures and ("amounts", False) not in failures

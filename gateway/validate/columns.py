@@ -56,11 +56,17 @@ _READINGS_MAX = 1 << 16          # (rubric, value) readings remembered per norm 
 _readings: dict[NormCatalogue, dict[tuple[str, str], tuple]] = {}
 
 
-def _check(decl: ParsedDeclaration) -> DeclarationValues:
-    result = DeclarationValues({}, {}, {})
+def failing_tokens(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
+    """(token, what is wrong with its value) for every failing value of the declaration's columns, in document
+    order; memoised on the declaration. Each distinct (rubric, value) pair is read once (through a memo per norm
+    catalogue); no block instance is looked at."""
+    found = decl.cache.get("failing_tokens")
+    if found is not None:
+        return found
+    found = decl.cache["failing_tokens"] = []
     columns, norm = decl.columns, decl.norm
     if columns is None or norm is None or not columns.rubrics:
-        return result
+        return found
     memo = _readings.setdefault(norm, {})
     failing: dict[tuple[str, str], tuple] = {}
     for key in dict.fromkeys(zip(columns.rubrics, columns.values)):     # each distinct pair once
@@ -71,16 +77,22 @@ def _check(decl: ParsedDeclaration) -> DeclarationValues:
             reading = memo[key] = _read(norm, *key)
         if reading:
             failing[key] = reading
-    if not failing:
-        return result
-    for token, key in enumerate(zip(columns.rubrics, columns.values)):
-        reading = failing.get(key)
-        if reading:
-            instance = columns.instance_of(token)
-            person = _person_of(instance)
-            for kind, problem, datatype in reading:
-                getattr(result, kind).setdefault(id(person) if person is not None else None, []).append(
-                    FailedValue(token, instance, key[0], columns.lines[token], problem, datatype))
+    if failing:
+        found.extend((token, failing[key]) for token, key in enumerate(zip(columns.rubrics, columns.values))
+                     if key in failing)
+    return found
+
+
+def _check(decl: ParsedDeclaration) -> DeclarationValues:
+    result = DeclarationValues({}, {}, {})
+    columns = decl.columns
+    for token, reading in failing_tokens(decl):
+        instance = columns.instance_of(token)
+        person = _person_of(instance)
+        rubric = columns.rubrics[token]
+        for kind, problem, datatype in reading:
+            getattr(result, kind).setdefault(id(person) if person is not None else None, []).append(
+                FailedValue(token, instance, rubric, columns.lines[token], problem, datatype))
     return result
 
 
