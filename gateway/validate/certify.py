@@ -10,10 +10,10 @@ certifier cannot tell), the rule runs as before and reports exactly what it find
 with and without certificates, which ``tests/gateway/validate/test_certificates.py`` proves rule by rule (the
 rule is the oracle) on the bundled flows, the conformance corpus, generated flows with defects and mutated text.
 
-Certifiers read the columns, the arrays, the tokenizer's defects and the header values (found in the arrays as the
-rules read them: ``DeclarationColumns.first_value``), not the tree — but for the value pass they share with the
-format rules (``gateway.validate.columns``): the columnar engine (issue 23) can take a declaration off the object
-path once every rule of its targets certifies it.
+Certifiers read the columns, the arrays, the tokenizer's defects, the failing tokens of the value pass
+(``gateway.validate.columns.failing_tokens``) and the header values (found in the arrays as the rules read them:
+``DeclarationColumns.first_value``), never the tree: the columnar engine (issue 23) can take a declaration off the
+object path once every rule of its targets certifies it.
 """
 from __future__ import annotations
 
