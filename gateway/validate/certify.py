@@ -89,9 +89,6 @@ class DeclarationColumns:
         kind = self._kind.get(block)
         return [] if kind is None else np.flatnonzero(self.kinds == kind).tolist()
 
-    def parent(self, instance: int) -> int:
-        return int(self.parents[instance])
-
     def children(self, block: str, under: str) -> dict[int, list[int]]:
         """Instances of ``block`` whose parent is an instance of ``under``, by that parent (document order)."""
         found = self._children.get((block, under))
