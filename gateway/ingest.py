@@ -27,7 +27,8 @@ from gateway.values import jjmmaaaa, month_of
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import (AllowanceMention, DeclarationSummary, Flow, LineCounts, Origin, Outcome,
                              PersonMention, QuarantineRecord, ResourceMonth, Severity, Violation, compact_pickle)
-from gateway.validate.certify import certified
+from gateway.normalise.columnar import DeclarationLines, read_header
+from gateway.validate.certify import DeclarationColumns, certified
 from gateway.validate.declared import Declared, Noted
 from gateway.validate.quarantine import quarantine_records, widest
 from gateway.validate.registry import RuleRegistry, Target
@@ -254,11 +255,13 @@ def process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudon
 def _process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser,
                          envoi_rejection: tuple[Violation, ...] = ()) -> tuple[Outcome, list[_AcceptedPerson]]:
     skip = _certified(decl, registry)
-    violations = _in_line_order(registry.check(Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version,
-                                               skip=skip), registry)
+    # every rule proven silent: the declaration and all its people are accepted, read from the columns
+    clean = not envoi_rejection and skip.issuperset(_rule_ids(decl, registry))
+    violations = [] if clean else _in_line_order(registry.check(
+        Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version, skip=skip), registry)
     if envoi_rejection or any(v.severity.rejects for v in violations):
         return _rejected(decl, violations, _person_rejections(decl, registry), envoi_rejection), []
-    found = _people(decl, registry, pseudonyms, since=None, skip=skip)
+    found = _clean_people(decl, pseudonyms) if clean else _people(decl, registry, pseudonyms, since=None, skip=skip)
     summary = _summary(decl, found.people, _subrogated(found.allowances, {}))
     outcome = found.outcome(_warnings(decl, violations), summary, declarations=1)
     return replace(outcome, warnings=outcome.warnings + tuple(_overflow(decl, _DECLARATION_SEEN, _PERSON_SEEN))), \
@@ -436,9 +439,11 @@ def _count_outside_people(decl: ParsedDeclaration, out: "_People", since: int | 
 
 
 def _accept(decl: ParsedDeclaration, person, person_key: str, lines: int, out: "_People",
-            carries_resources: bool) -> None:
-    """A person who passed the rules: counted, and normalised into records when the nature carries resources."""
-    person_used = sum(i.line_count for i in person.walk() if carries_resources and i.block in R.CONSUMED_BLOCKS)
+            carries_resources: bool, person_used: int | None = None) -> None:
+    """A person who passed the rules (a ``BlockInstance``, or a ``columnar.Instance`` with ``person_used`` counted
+    over the arrays): counted, and normalised into records when the nature carries resources."""
+    if person_used is None:
+        person_used = sum(i.line_count for i in person.walk() if carries_resources and i.block in R.CONSUMED_BLOCKS)
     out.used += person_used
     out.ignored += lines - person_used
     out.accepted.append(_AcceptedPerson(decl.file, person.first_line, person.subtree_last_line, person_used,
@@ -451,12 +456,33 @@ def _accept(decl: ParsedDeclaration, person, person_key: str, lines: int, out: "
         out.allowances.extend(allowance_mentions(decl, person, person_key, records))
 
 
+def _rule_ids(decl: ParsedDeclaration, registry: RuleRegistry) -> list[str]:
+    """The declaration and person rules that apply to ``decl``."""
+    return [rule.id for target in (Target.DECLARATION, Target.PERSON)
+            for rule in registry.for_target(target, decl.flow, decl.norm_version)]
+
+
 def _certified(decl: ParsedDeclaration, registry: RuleRegistry) -> frozenset[str]:
     """The declaration and person rules a certificate proves silent in ``decl`` (gateway.validate.certify)."""
     if not registry.certificates:
         return frozenset()
-    return certified(decl, [rule.id for target in (Target.DECLARATION, Target.PERSON)
-                            for rule in registry.for_target(target, decl.flow, decl.norm_version)])
+    return certified(decl, _rule_ids(decl, registry))
+
+
+def _clean_people(decl: ParsedDeclaration, pseudonyms: Pseudonymiser) -> _People:
+    """What :func:`_people` gives for a declaration whose every rule is certified silent (all its people accepted),
+    read from its columns without building its block tree (gateway.normalise.columnar)."""
+    view = DeclarationColumns.of(decl)
+    read_header(view)
+    carries_resources = decl.nature in R.RESOURCE_NATURES
+    lines = DeclarationLines(view, carries_resources)
+    out = _People(used=lines.outside_used, ignored=lines.outside_ignored)
+    siren = decl.value(R.SIREN)
+    for person in lines.people():
+        total, used = lines.person_lines(person)
+        person_key = pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), siren)
+        _accept(decl, person, person_key, total, out, carries_resources, used)
+    return out
 
 
 def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser, since: int | None,

@@ -6,7 +6,6 @@
 """
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
@@ -105,21 +104,35 @@ def build_blocks(tokens: list[Token], norm: NormCatalogue) -> tuple[list[BlockIn
 
 @dataclass(slots=True)
 class Columns:
-    """A declaration's tokens as columns, with the block instance each run of tokens built.
+    """A declaration's tokens as columns, with its block tree as arrays (``structure``) and, built only when asked
+    for (:meth:`tree`), as :class:`BlockInstance` objects.
 
-    Kept with the parsed declaration so that value rules can check a whole column at once and
-    find the instance (and person) of the few values that fail.
+    Kept with the parsed declaration so that value rules can check a whole column at once and find the instance
+    (and person) of the few values that fail, and so that a declaration the certificates prove clean is taken
+    through without any object per block instance (``gateway.normalise.columnar``).
     """
 
     lines: Sequence[int]
     rubrics: list[str]
     values: list[str]
-    heads: list[int]                         # index of the first token of each instance
-    instances: list[BlockInstance]           # the instance starting at each head
-    structure: "BlockStructure | None" = None    # the same tree as arrays (None when there are no tokens)
+    structure: "BlockStructure | None" = None    # the tree as arrays (None when there are no tokens)
+    _instances: "list[BlockInstance] | None" = None
+    _roots: "list[BlockInstance] | None" = None
+
+    @property
+    def instances(self) -> list[BlockInstance]:
+        """The instance starting at each head, in document order (the tree is built on first use)."""
+        self.tree()
+        return self._instances
 
     def instance_of(self, token: int) -> BlockInstance:
-        return self.instances[bisect.bisect_right(self.heads, token) - 1]
+        return self.instances[int(np.searchsorted(self.structure.heads, token, side="right")) - 1]
+
+    def tree(self) -> list[BlockInstance]:
+        """The root instances, every instance with its values, children and parent (built once)."""
+        if self._roots is None:
+            self._roots, self._instances = _tree_of(self) if self.structure is not None else ([], [])
+        return self._roots
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,16 +167,37 @@ def build_blocks_from_columns(lines: Sequence[int], rubrics: list[str], values: 
     """What :func:`build_blocks` gives for the tokens ``zip(lines, rubrics, values)``, with the instance
     boundaries, each instance's parent and the unknown rubrics found over whole columns
     (:func:`block_structure`) and Python work per instance only to build it; plus the columns themselves."""
-    columns = Columns(lines, rubrics, values, [], [])
-    count = len(rubrics)
-    if count == 0:
-        return [], [], columns
+    problems, columns = columns_of(lines, rubrics, values, norm)
+    return columns.tree(), problems, columns
+
+
+def columns_of(lines: Sequence[int], rubrics: list[str], values: list[str],
+               norm: NormCatalogue) -> tuple[list[StructureProblem], Columns]:
+    """The structure problems of the tokens ``zip(lines, rubrics, values)`` and their columns, with the block tree
+    as arrays only: no object per instance until :meth:`Columns.tree` is asked for."""
+    columns = Columns(lines, rubrics, values)
+    if not rubrics:
+        return [], columns
     tree = columns.structure = block_structure(rubrics, norm)
-    heads = columns.heads = tree.heads.tolist()
+    heads = tree.heads
+    problems = [StructureProblem("orphan_block", lines[heads[i]], rubrics[heads[i]]) for i in tree.orphans.tolist()]
+    strangers = set(rubrics).difference(norm.rubrics)          # rubrics the norm does not know (rare)
+    if strangers:
+        found = [StructureProblem("unknown_rubric", lines[i], rubric)
+                 for i, rubric in enumerate(rubrics) if rubric in strangers]
+        # Reported in line order, an unknown rubric before the orphan block it starts (as line by line).
+        problems = sorted(found + problems, key=lambda p: (p.line, p.kind != "unknown_rubric"))
+    return problems, columns
+
+
+def _tree_of(columns: Columns) -> tuple[list[BlockInstance], list[BlockInstance]]:
+    """The block instances of ``columns`` (Python work per instance only to build each), and the roots."""
+    lines, rubrics, values, tree = columns.lines, columns.rubrics, columns.values, columns.structure
+    heads = tree.heads.tolist()
     names, consecutive = tree.names, isinstance(lines, range)
-    instances = columns.instances
+    instances: list[BlockInstance] = []
     append = instances.append
-    for kind, head, end in zip(tree.kinds.tolist(), heads, heads[1:] + [count]):
+    for kind, head, end in zip(tree.kinds.tolist(), heads, heads[1:] + [len(rubrics)]):
         first, last = lines[head], lines[end - 1]
         append(BlockInstance(names[kind], first, last, dict(zip(rubrics[head:end], values[head:end])),
                              None if consecutive or last - first == end - head - 1 else tuple(lines[head:end]),
@@ -176,14 +210,7 @@ def build_blocks_from_columns(lines: Sequence[int], rubrics: list[str], values: 
             above = instances[parent]
             above.children.append(instance)
             instance.parent = above
-    problems = [StructureProblem("orphan_block", lines[heads[i]], rubrics[heads[i]]) for i in tree.orphans.tolist()]
-    strangers = set(rubrics).difference(norm.rubrics)          # rubrics the norm does not know (rare)
-    if strangers:
-        found = [StructureProblem("unknown_rubric", lines[i], rubric)
-                 for i, rubric in enumerate(rubrics) if rubric in strangers]
-        # Reported in line order, an unknown rubric before the orphan block it starts (as line by line).
-        problems = sorted(found + problems, key=lambda p: (p.line, p.kind != "unknown_rubric"))
-    return roots, problems, columns
+    return roots, instances
 
 
 def _parents(kinds: np.ndarray, names: list[str], norm: NormCatalogue) -> tuple[np.ndarray, np.ndarray]:

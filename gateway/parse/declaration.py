@@ -12,7 +12,7 @@ from typing import BinaryIO, Sequence
 import numpy as np
 
 from gateway.parse import rubrics as R
-from gateway.parse.blocks import BlockInstance, Columns, StructureProblem, build_blocks_from_columns
+from gateway.parse.blocks import BlockInstance, Columns, StructureProblem, columns_of
 from gateway.parse.index import DeclarationSpan
 from gateway.parse.lines import Defect, RawLine, clean_lines, clean_mask, tokenize
 from gateway.parse.norm import PASRAU_CATALOGUE, NormCatalogue, catalogue
@@ -37,7 +37,7 @@ class ParsedDeclaration:
     norm_version: str | None
     norm: NormCatalogue | None
     flow: Flow
-    roots: list[BlockInstance] = field(default_factory=list)
+    _roots: list[BlockInstance] | None = None   # the block tree, built from ``columns`` when first asked for
     defects: list[LineDefect] = field(default_factory=list)
     problems: list[StructureProblem] = field(default_factory=list)
     columns: Columns | None = None     # the tokens as columns (None when the declaration was not read)
@@ -51,11 +51,23 @@ class ParsedDeclaration:
     # in parts (gateway.parse.windows), with value counts of the whole declaration filled in beforehand.
     shared: dict = field(default_factory=dict)
 
+    @property
+    def roots(self) -> list[BlockInstance]:
+        """The top-level block instances (normally one S20.G00.05) with their children; built on first use, so
+        that a declaration the certificates prove clean needs no object per block (gateway.normalise.columnar)."""
+        if self._roots is None:
+            self._roots = self.columns.tree() if self.columns is not None else []
+        return self._roots
+
+    @property
+    def tree_built(self) -> bool:
+        return self._roots is not None
+
     def release(self) -> None:
         """Break the tree's reference cycles (parent links, cached walks) once the declaration is done,
         so that it is freed at once by reference counting instead of waiting for the cyclic garbage
         collector, whose full passes grow with everything else alive in the worker."""
-        for root in self.roots:
+        for root in self._roots or ():
             for instance in root.walk():
                 instance.parent = None
                 instance._subtree = None
@@ -97,6 +109,10 @@ class ParsedDeclaration:
             instance = self.first(rubric[:10])
             found = self._values[rubric] = instance.get(rubric) if instance else None
             return found
+
+    def know(self, rubric: str, value: str | None) -> None:
+        """What :meth:`value` gives for ``rubric``, found without the tree (``gateway.normalise.columnar``)."""
+        self._values[rubric] = value
 
     def value_counts(self, rubric: str) -> Counter:
         """How many instances of the declaration carry each non-empty value of ``rubric`` (memoised)."""
@@ -175,7 +191,7 @@ def read_declaration(fh: BinaryIO, file: str, span: DeclarationSpan, envoi_numbe
     text, (numbers, rubrics, values, parsed.defects) = read_tokens(fh, span)
     parsed.digest = hashlib.sha256(text).hexdigest()
     if norm is not None:
-        parsed.roots, parsed.problems, parsed.columns = build_blocks_from_columns(numbers, rubrics, values, norm)
+        parsed.problems, parsed.columns = columns_of(numbers, rubrics, values, norm)
     else:
         parsed.declarant_hint = declarant_in(text)
     return parsed

@@ -24,7 +24,7 @@ from typing import BinaryIO, Iterable, Iterator
 import numpy as np
 
 from gateway.parse import rubrics as R
-from gateway.parse.blocks import build_blocks_from_columns
+from gateway.parse.blocks import build_blocks_from_columns, columns_of
 from gateway.parse.declaration import ParsedDeclaration, declaration_text, flow_of, norm_for, tokens_of
 from gateway.parse.index import DeclarationSpan, Span
 from gateway.parse.norm import NormCatalogue
@@ -192,6 +192,6 @@ def read_parts(fh: BinaryIO, file: str, span: DeclarationSpan, envoi_number: int
         decl = ParsedDeclaration(file, span, envoi_number, norm_version, norm, flow, digest=parts.digest,
                                  shared=shared)
         decl.defects = [*head[3], *defects]
-        decl.roots, decl.problems, decl.columns = build_blocks_from_columns(
+        decl.problems, decl.columns = columns_of(
             [*head[0], *numbers], [*head[1], *rubrics], [*head[2], *values], norm)
         yield part, decl

@@ -62,6 +62,17 @@ class DeclarationColumns:
         self._by_instance: dict[str, dict[int, str]] = {}          # several certifiers read the same columns
         self._children: dict[tuple[str, str], dict[int, list[int]]] = {}
 
+    @classmethod
+    def of(cls, decl: ParsedDeclaration) -> "DeclarationColumns | None":
+        """The declaration's view, made once (certificates and the columnar path share its memos); None when the
+        declaration has no columns: not read, no known norm, no tokens, or read in parts."""
+        if decl.columns is None or decl.columns.structure is None or decl.shared.get("in_parts"):
+            return None
+        found = decl.cache.get("columns_view")
+        if found is None:
+            found = decl.cache["columns_view"] = cls(decl)
+        return found
+
     def has(self, *rubrics: str) -> bool:
         return any(rubric in self._positions for rubric in rubrics)
 
@@ -189,9 +200,9 @@ def certifiable() -> frozenset[str]:
 def certified(decl: ParsedDeclaration, rule_ids) -> frozenset[str]:
     """Those of ``rule_ids`` proven to find nothing in ``decl`` or any of its people (empty when the declaration has
     no columns: not read, no known norm, or read in parts)."""
-    if decl.columns is None or decl.columns.structure is None or decl.shared.get("in_parts"):
+    view = DeclarationColumns.of(decl)
+    if view is None:
         return frozenset()
-    view = DeclarationColumns(decl)
     return frozenset(rule_id for rule_id in rule_ids if rule_id in _CERTIFIERS and _CERTIFIERS[rule_id](view))
 
 

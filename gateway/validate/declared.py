@@ -96,7 +96,7 @@ class Declared:
             person = self._people[at] if at >= 0 else None
             return shown(person[2]) if person is not None and person[0] <= line <= person[1] else None
         token = bisect.bisect_right(self._lines, line) - 1
-        instance = self._columns.instance_of(token) if token >= 0 and self._columns.heads else None
+        instance = self._columns.instance_of(token) if token >= 0 and self._columns.structure is not None else None
         while instance is not None and instance.block != R.INDIVIDUAL:
             instance = instance.parent
         if instance is not None and instance.first_line <= line <= instance.subtree_last_line:

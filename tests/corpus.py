@@ -1,0 +1,95 @@
+"""Real-format text every fast path is proven on against its reference (the object path): the bundled flows (a
+defect of each kind), the conformance corpus (CRLF, LF, mixed line ends, Latin-1, apostrophes, envelopes, a
+declaration read in parts), the fuzz seed corpus (a signalement among them), the real samples, generated flows
+with many defects (LF and CR LF), hand-broken declarations, and mutations of small declarations with random line ends."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from hypothesis import strategies as st
+
+from fixtures import builders as B
+from fixtures.generator import Rates, generate
+from tests.conftest import BUNDLED, SHARED_SAMPLES
+from tests.test_conformance import CONFORMANCE_FILES
+
+FUZZ_CORPUS = Path(__file__).resolve().parents[1] / "bench" / "fuzz_corpus"      # DSN, CR LF, PASRAU, a signalement
+
+
+def base_dsn() -> bytes:
+    """One employee, two payments, the first with a withholding-tax régularisation of type 01."""
+    return B.a_dsn_file((B.a_person(contract="C00003"),
+                         [B.a_payment(regularisations=[("022025", -1000, -1000)]), B.a_payment()]))
+
+
+# Defects the bundled and generated flows do not carry, each breaking one rule: (what, replacements in order).
+BROKEN = {
+    "payment_numbers_repeated": [(b"S21.G00.50.003,'02'", b"S21.G00.50.003,'01'")],
+    "net_social_period_in_the_future": [(b"S21.G00.58.003,'03'", b"S21.G00.58.001,'01032025'\n"
+                                                                  b"S21.G00.58.002,'31122030'\nS21.G00.58.003,'03'")],
+    "regularisation_without_its_amount": [(b"S21.G00.56.003,'-10.00'\n", b"")],
+    "regularisation_of_type_02_with_type_01_amounts": [(b"S21.G00.56.002,'01'", b"S21.G00.56.002,'02'")],
+    "norm_of_another_year": [(b"S10.G00.00.006,'P25V01'", b"S10.G00.00.006,'P24V01'")],
+    "overpayment_regularisation_with_a_positive_amount": [(b"S21.G00.56.002,'01'", b"S21.G00.56.002,'03'"),
+                                                          (b"S21.G00.56.003,'-10.00'", b"S21.G00.56.003,'10.00'")],
+}
+
+
+def _broken(folder: Path) -> list[Path]:
+    folder.mkdir()
+    files = []
+    for name, edits in BROKEN.items():
+        content = base_dsn()
+        for old, new in edits:
+            assert old in content, name
+            content = content.replace(old, new, 1)
+        files.append(folder / f"{name}.dsn")
+        files[-1].write_bytes(content)
+    return files
+
+
+def corpus(tmp_path: Path) -> list[Path]:
+    """Every file of the corpus; the generated and hand-broken ones are written under ``tmp_path``."""
+    generate(tmp_path / "generated", people=60, employers=3, bodies=2, months=2, seed=5, rates=Rates(defects=0.4))
+    for path in sorted((tmp_path / "generated").rglob("*.dsn")):        # the same flows with CR LF line ends
+        crlf = tmp_path / "crlf" / path.relative_to(tmp_path / "generated")
+        crlf.parent.mkdir(parents=True, exist_ok=True)
+        crlf.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    files = sorted(BUNDLED.rglob("*.dsn")) + list(CONFORMANCE_FILES) + sorted(tmp_path.rglob("*.dsn")) \
+        + _broken(tmp_path / "broken") + sorted(FUZZ_CORPUS.glob("*.dsn"))
+    return files + sorted(SHARED_SAMPLES.glob("*.dsn")) if SHARED_SAMPLES.is_dir() else files
+
+
+# Small declarations to mutate: a DSN (pay types, net social, a régularisation), a PASRAU of two beneficiaries and
+# the real sample (read in place).
+BASES = {"dsn": base_dsn(),
+         "pasrau": B.a_pasrau_file((B.a_person(), [B.a_payment(income_class="301", net_paid=None)]),
+                                   (B.a_person(nir=B.nir_for(2, date(1985, 3, 15), 75, 111, 43)),
+                                    [B.a_payment(income_class="201")]))}
+if (SHARED_SAMPLES / "Jikenlabs_open-neodes_sample_dsn_P25V01.dsn").exists():
+    BASES["real_sample"] = (SHARED_SAMPLES / "Jikenlabs_open-neodes_sample_dsn_P25V01.dsn").read_bytes()
+
+# Lines dropped, repeated, swapped or given other values (header and people).
+MUTATIONS = st.lists(st.tuples(st.sampled_from(["drop", "dup", "value", "swap"]), st.integers(0, 10_000),
+                               st.sampled_from(["", "99", "03", "04", "01", "08", "09", "21", "-5.00", "1999999999999",
+                                                "2A", "31122030", "01011950", "C00009", "032019", "0.00", "12.5",
+                                                "D'ALMEIDA"])),
+                     min_size=1, max_size=8)
+ENDINGS = st.lists(st.integers(0, 1), min_size=1, max_size=64)      # LF or CR LF, line by line
+
+
+def mutated(content: bytes, mutations, endings: list[int]) -> bytes:
+    lines = content.replace(b"\r\n", b"\n").split(b"\n")[:-1]
+    for kind, position, value in mutations:
+        i = position % len(lines)
+        if kind == "drop" and len(lines) > 1:
+            del lines[i]
+        elif kind == "dup":
+            lines.insert(i, lines[i])
+        elif kind == "swap":
+            j = (i + len(value) + 1) % len(lines)
+            lines[i], lines[j] = lines[j], lines[i]
+        elif kind == "value" and lines[i].startswith((b"S21", b"S20")):
+            lines[i] = lines[i][:16] + value.encode("latin-1") + b"'"
+    return b"".join(line + (b"\r\n" if endings[i % len(endings)] else b"\n") for i, line in enumerate(lines))

@@ -1,0 +1,41 @@
+"""A declaration whose every rule is certified silent is accepted from its columns, without its block tree
+(gateway.normalise.columnar). The object path with every rule run is the oracle: the same outcome (resources,
+summaries, allowances, counts) and the same accepted people, declaration by declaration, on the whole corpus
+(tests.corpus); the mutated declarations of tests/gateway/validate/test_certificates.py compare whole files."""
+from collections import Counter
+
+from fixtures.generator import Rates, generate
+from gateway.ingest import _process_declaration, process_file
+from gateway.pseudonym import DEMO_KEY, Pseudonymiser
+from gateway.records import Flow
+from gateway.validate.registry import DEFAULT_RULES
+from tests.conftest import declarations_of
+from tests.corpus import corpus
+
+PSEUDONYMS = Pseudonymiser(DEMO_KEY)
+REFERENCE = DEFAULT_RULES.uncertified()
+
+
+def test_declarations_taken_from_their_columns_give_the_object_paths_outcome(tmp_path):
+    columnar: Counter = Counter()
+    for path in corpus(tmp_path):
+        for fast, reference in zip(declarations_of(path), declarations_of(path)):
+            outcome, accepted = _process_declaration(fast, DEFAULT_RULES, PSEUDONYMS)
+            assert (outcome, accepted) == _process_declaration(reference, REFERENCE, PSEUDONYMS), \
+                f"{path.name} line {fast.first_line}"
+            if not fast.tree_built:
+                columnar[fast.flow, b"\r\n" in path.read_bytes()] += 1
+    # both flows, LF and CR LF text, went the columnar way somewhere
+    assert {key for key, count in columnar.items() if count} == {(flow, crlf) for flow in Flow for crlf in (False, True)}
+
+
+def test_a_clean_flow_is_accepted_whole_without_any_block_tree(tmp_path):
+    generate(tmp_path, people=40, employers=2, bodies=2, months=2, seed=11, rates=Rates(defects=0.0))
+    files = sorted(tmp_path.rglob("*.dsn"))
+    for path in files:
+        declarations = list(declarations_of(path))
+        for decl in declarations:
+            outcome, _ = _process_declaration(decl, DEFAULT_RULES, PSEUDONYMS)
+            assert not decl.tree_built and not outcome.quarantine and not outcome.warnings
+        outcome = process_file(str(path), DEFAULT_RULES, PSEUDONYMS)
+        assert outcome.resources and outcome == process_file(str(path), REFERENCE, PSEUDONYMS), path.name
