@@ -27,7 +27,7 @@ from gateway.values import jjmmaaaa, month_of
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import (AllowanceMention, DeclarationSummary, Flow, LineCounts, Origin, Outcome,
                              PersonMention, QuarantineRecord, ResourceMonth, Severity, Violation, compact_pickle)
-from gateway.normalise.columnar import DeclarationLines, read_header
+from gateway.normalise.columnar import DeclarationLines, read_header, resource_records
 from gateway.validate.certify import DeclarationColumns, certified
 from gateway.validate.declared import Declared, Noted
 from gateway.validate.quarantine import quarantine_records, widest
@@ -439,9 +439,11 @@ def _count_outside_people(decl: ParsedDeclaration, out: "_People", since: int | 
 
 
 def _accept(decl: ParsedDeclaration, person, person_key: str, lines: int, out: "_People",
-            carries_resources: bool, person_used: int | None = None) -> None:
+            carries_resources: bool, person_used: int | None = None, records: list[ResourceMonth] | None = None
+            ) -> None:
     """A person who passed the rules (a ``BlockInstance``, or a ``columnar.Instance`` with ``person_used`` counted
-    over the arrays): counted, and normalised into records when the nature carries resources."""
+    and ``records`` aggregated over the arrays): counted, and normalised into records when the nature carries
+    resources."""
     if person_used is None:
         person_used = sum(i.line_count for i in person.walk() if carries_resources and i.block in R.CONSUMED_BLOCKS)
     out.used += person_used
@@ -449,7 +451,7 @@ def _accept(decl: ParsedDeclaration, person, person_key: str, lines: int, out: "
     out.accepted.append(_AcceptedPerson(decl.file, person.first_line, person.subtree_last_line, person_used,
                                         lines - person_used, person_key, decl.declarant_id, decl.declaration_id))
     if carries_resources:
-        records = normalise_person(decl, person, person_key)
+        records = normalise_person(decl, person, person_key) if records is None else records
         out.resources.extend(records)
         out.people.append(PersonMention(person_key, has_open_contract(decl, person), person.first_line,
                                         subrogated_months=subrogated_months(person)))
@@ -478,10 +480,13 @@ def _clean_people(decl: ParsedDeclaration, pseudonyms: Pseudonymiser) -> _People
     lines = DeclarationLines(view, carries_resources)
     out = _People(used=lines.outside_used, ignored=lines.outside_ignored)
     siren = decl.value(R.SIREN)
-    for person in lines.people():
+    people = lines.people()
+    keys = [pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), siren) for person in people]
+    records = resource_records(lines, decl, people, keys) if carries_resources else None
+    for person, person_key in zip(people, keys):
         total, used = lines.person_lines(person)
-        person_key = pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), siren)
-        _accept(decl, person, person_key, total, out, carries_resources, used)
+        _accept(decl, person, person_key, total, out, carries_resources, used,
+                None if records is None else records.get(person.index, []))
     return out
 
 

@@ -1,7 +1,7 @@
 """Real-format text every fast path is proven on against its reference (the object path): the bundled flows (a
 defect of each kind), the conformance corpus (CRLF, LF, mixed line ends, Latin-1, apostrophes, envelopes, a
 declaration read in parts), the fuzz seed corpus (a signalement among them), the real samples, generated flows
-with many defects (LF and CR LF), hand-broken declarations, and mutations of small declarations with random line ends."""
+with many defects (LF and CR LF), hand-built clean declarations of every attribution case, hand-broken declarations, and mutations of small declarations with random line ends."""
 from __future__ import annotations
 
 from datetime import date
@@ -49,6 +49,30 @@ def _broken(folder: Path) -> list[Path]:
     return files
 
 
+def shapes() -> dict[str, bytes]:
+    """Clean declarations of every attribution case of the normaliser: several payments in one month (and a payment
+    whose blocks end before its person's), back pay of two months, net social corrections, régularisations of two
+    months, a subrogation with its allowance (P26V01), PASRAU payments of two income classes and periods."""
+    other = B.a_person(nir=B.nir_for(2, date(1985, 3, 15), 75, 111, 43))
+    return {
+        "two_payments_one_month": B.a_dsn_file((B.a_person(), [B.a_payment(paid_on=date(2025, 3, 10)), B.a_payment()])),
+        "back_pay_corrections_regularisations": B.a_dsn_file((B.a_person(), [B.a_payment(
+            back_pay=[(12000, date(2025, 1, 1), date(2025, 1, 31)), (5000, date(2025, 2, 1), date(2025, 2, 28))],
+            extra_net_social=[(-3000, date(2025, 1, 1), date(2025, 1, 31)), (2000, date(2025, 2, 1), date(2025, 2, 28))],
+            regularisations=[("012025", -1000, -1000), ("022025", 500, 500)])])),
+        "subrogation": B.a_dsn_file((B.a_person(subrogation=(date(2026, 2, 10), date(2026, 3, 5))),
+                                     [B.a_payment(paid_on=date(2026, 3, 28), period=(date(2026, 3, 1), date(2026, 3, 31)),
+                                                  subrogated_allowance=4000)]),
+                                    norm="P26V01", main_month=date(2026, 3, 1)),
+        "pasrau_classes_and_periods": B.a_pasrau_file(
+            (B.a_person(), [B.a_payment(income_class="301"),
+                            B.a_payment(income_class="201", paid_on=date(2025, 3, 5),
+                                        period=(date(2025, 2, 1), date(2025, 2, 28)))]),
+            (other, [B.a_payment(income_class="201", net_social=None),
+                     B.a_payment(income_class="201", paid_on=date(2025, 3, 2))])),
+    }
+
+
 def corpus(tmp_path: Path) -> list[Path]:
     """Every file of the corpus; the generated and hand-broken ones are written under ``tmp_path``."""
     generate(tmp_path / "generated", people=60, employers=3, bodies=2, months=2, seed=5, rates=Rates(defects=0.4))
@@ -56,6 +80,9 @@ def corpus(tmp_path: Path) -> list[Path]:
         crlf = tmp_path / "crlf" / path.relative_to(tmp_path / "generated")
         crlf.parent.mkdir(parents=True, exist_ok=True)
         crlf.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    (tmp_path / "shapes").mkdir()
+    for name, content in shapes().items():
+        (tmp_path / "shapes" / f"{name}.dsn").write_bytes(content)
     files = sorted(BUNDLED.rglob("*.dsn")) + list(CONFORMANCE_FILES) + sorted(tmp_path.rglob("*.dsn")) \
         + _broken(tmp_path / "broken") + sorted(FUZZ_CORPUS.glob("*.dsn"))
     return files + sorted(SHARED_SAMPLES.glob("*.dsn")) if SHARED_SAMPLES.is_dir() else files

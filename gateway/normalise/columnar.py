@@ -13,10 +13,21 @@ bundled flows, the conformance corpus, generated flows with defects and mutated 
 """
 from __future__ import annotations
 
-import numpy as np
+import re
+from datetime import date
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gateway.months import Month
+from gateway.normalise.natures import nature_of
+from gateway.normalise.resources import _Accumulator, _declaration_fields, _order, _record
 from gateway.parse import rubrics as R
+from gateway.parse.declaration import ParsedDeclaration
+from gateway.records import AMOUNT_FIELDS, Cause, Flow, ResourceMonth
 from gateway.validate.certify import DeclarationColumns
+from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_of
 
 # What the object path reads of the declaration's header (``ParsedDeclaration.value``) when it accepts one.
 HEADER_RUBRICS = (R.NATURE, R.MAIN_MONTH, R.SIREN, R.NIC, R.TYPE, R.RANK, R.FRACTION)
@@ -97,3 +108,254 @@ def read_header(view: DeclarationColumns) -> None:
     the arrays find them (``DeclarationColumns.first_value``): the tree is not built to find them."""
     for rubric in HEADER_RUBRICS:
         view.decl.know(rubric, view.first_value(rubric))
+
+
+# --- the declaration's resource records as aggregations over its arrays -------------------------------------------
+
+_NONE = -1
+_FAR = np.iinfo(np.int64).max
+_CAUSES = (Cause.PAYMENT, Cause.BACK_PAY, Cause.PAS_REGULARISATION, Cause.NET_SOCIAL_CORRECTION)
+_PAYMENT, _BACK_PAY, _REGULARISATION, _CORRECTION = range(4)
+_AMOUNT = re.compile(r"^-?[0-9]{1,16}\.[0-9]{2}$").pattern        # what fits int64 cents (gateway.values.cents)
+
+
+class _Unreadable(Exception):
+    """An amount the arrays cannot hold (over int64): the declaration is normalised by the object path."""
+
+
+def _amounts(view: DeclarationColumns, rubric: str) -> tuple[np.ndarray, np.ndarray]:
+    """``rubric``'s amount in cents for every instance (as :func:`gateway.values.cents` reads it), and whether it
+    is there and readable."""
+    size = len(view.kinds)
+    cents_of, present = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=bool)
+    instances, values = view.column(rubric)
+    if not values:
+        return cents_of, present
+    text = pa.array(values, pa.string())
+    fits = pc.match_substring_regex(text, _AMOUNT)
+    read = pc.cast(pc.replace_substring(pc.if_else(fits, text, "0.00"), ".", ""), pa.int64()).to_numpy()
+    fitting = fits.to_numpy(zero_copy_only=False)
+    cents_of[instances], present[instances] = read, fitting
+    for at in np.flatnonzero(~fitting).tolist():               # not a short amount: the reference reading
+        value = cents(values[at])
+        if value is not None:
+            if not -_FAR <= value <= _FAR:
+                raise _Unreadable(rubric)
+            cents_of[instances[at]], present[instances[at]] = value, True
+    return cents_of, present
+
+
+def _days(view: DeclarationColumns, rubric: str) -> np.ndarray:
+    """``rubric``'s date (JJMMAAAA) of every instance as a day number (``date.toordinal``); 0: none or not a date."""
+    days = np.zeros(len(view.kinds), dtype=np.int64)
+    instances, values = view.column(rubric)
+    if values:
+        table = {value: (day.toordinal() if (day := jjmmaaaa(value)) else 0) for value in set(values)}
+        days[instances] = [table[value] for value in values]
+    return days
+
+
+_MONTHS: dict[int, int] = {}
+
+
+def _month_numbers(days: np.ndarray) -> np.ndarray:
+    """The month of each day number as ``year * 12 + month - 1`` (-1 where there is no day)."""
+    found = np.full(len(days), _NONE, dtype=np.int64)
+    for day in np.unique(days[days > 0]).tolist():
+        month = _MONTHS.get(day)
+        if month is None:
+            moment = date.fromordinal(day)
+            month = _MONTHS[day] = moment.year * 12 + moment.month - 1
+        found[days == day] = month
+    return found
+
+
+def _month_text(number: int) -> Month:
+    return Month(f"{number // 12:04d}-{number % 12 + 1:02d}")
+
+
+def _number_of(month: str | None) -> int:
+    return _NONE if month is None else int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+class _Rows:
+    """What every visited instance adds to which group: the group's key, the lines it touches, its period and
+    amounts (one row per instance and kind of contribution)."""
+
+    def __init__(self) -> None:
+        self.parts: list[dict[str, np.ndarray]] = []
+
+    def add(self, size: int, **columns) -> None:
+        if size:
+            self.parts.append({name: np.broadcast_to(np.asarray(value), (size,)) for name, value in columns.items()})
+
+    def column(self, name: str, default: int) -> np.ndarray:
+        return np.concatenate([part[name] if name in part else np.full(len(next(iter(part.values()))), default)
+                               for part in self.parts]).astype(np.int64)
+
+
+def resource_records(lines: DeclarationLines, decl: ParsedDeclaration, people: list[Instance],
+                     keys: list[str]) -> dict[int, list[ResourceMonth]] | None:
+    """Every accepted person's records (person instance -> records in the order ``normalise_person`` gives them),
+    as aggregations over the declaration's arrays: the same attribution rules, group by group. None when an amount
+    does not fit the arrays (the caller then normalises person by person)."""
+    try:
+        return _records(lines, decl, people, keys)
+    except _Unreadable:
+        return None
+
+
+def _records(lines: DeclarationLines, decl: ParsedDeclaration, people: list[Instance],
+             keys: list[str]) -> dict[int, list[ResourceMonth]]:
+    view = lines.view
+    kinds, parents = view.kinds, view.parents
+    out: dict[int, list[ResourceMonth]] = {}
+    payment_kind, person_kind = view.kind(R.PAYMENT), view.kind(R.INDIVIDUAL)
+    if payment_kind is None or person_kind is None:
+        return out
+    paid = _days(view, R.PAYMENT_DATE)
+    payments = np.flatnonzero(kinds == payment_kind)
+    payments = payments[(parents[payments] >= 0) & (paid[payments] > 0)]
+    payments = payments[kinds[parents[payments]] == person_kind]
+    if not payments.size:
+        return out
+    pasrau = decl.flow is Flow.PASRAU
+    month = _month_numbers(paid)
+    classes: list[str | None] = [None]
+    income = np.full(len(kinds), 0, dtype=np.int64)           # income class code of each payment (0: None)
+    if pasrau:
+        codes: dict[str | None, int] = {None: 0}
+        declared = view.by_instance(R.INCOME_CLASS)
+        for payment in payments.tolist():
+            income[payment] = codes.setdefault(declared.get(payment), len(codes))
+        classes = list(codes)
+    first, last = np.asarray(lines.first, dtype=np.int64), np.asarray(lines.subtree_last, dtype=np.int64)
+    person = np.full(len(kinds), _NONE, dtype=np.int64)
+    person[payments] = parents[payments]
+    in_payment = np.zeros(len(kinds), dtype=bool)
+    in_payment[payments] = True
+    rows = _Rows()
+
+    def below(block: str) -> np.ndarray:
+        """The instances of ``block`` under a payment that counts, and that payment."""
+        kind = view.kind(block)
+        if kind is None:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        found = np.flatnonzero(kinds == kind)
+        found = found[parents[found] >= 0]
+        found = found[in_payment[parents[found]]]
+        return found, parents[found]
+
+    amounts = {field: _amounts(view, rubric) for field, rubric in (
+        ("net_taxable_cents", R.NET_TAXABLE), ("net_paid_cents", R.NET_PAID), ("pas_base_cents", R.PAS_BASE),
+        ("pas_amount_cents", R.PAS_AMOUNT))}
+    rows.add(len(payments), person=person[payments], month=month[payments], income=income[payments], cause=_PAYMENT,
+             first=first[payments], last=last[payments], count=1, paid=paid[payments],
+             **{field: values[payments] for field, (values, _) in amounts.items()},
+             **{"has_" + field: present[payments] for field, (_, present) in amounts.items()})
+
+    # net social (S21.G00.58 type 03): the payment's month, or the earlier month it corrects
+    elements, above = below(R.NET_ELEMENT)
+    types = view.by_instance(R.NET_ELEMENT_TYPE)
+    social = np.array([types.get(element) == R.NET_SOCIAL_TYPE for element in elements.tolist()], dtype=bool)
+    elements, above = elements[social], above[social] if social.size else above
+    if elements.size:
+        start, end = _days(view, R.NET_ELEMENT_START), _days(view, R.NET_ELEMENT_END)
+        value, present = _amounts(view, R.NET_ELEMENT_AMOUNT)
+        start_month = _month_numbers(start)
+        earlier = (start[elements] > 0) & (start_month[elements] < month[above])
+        for chosen, corrects in ((earlier, True), (~earlier, False)):
+            at, payment = elements[chosen], above[chosen]
+            rows.add(len(at), person=person[payment], income=income[payment], net_social_cents=value[at],
+                     has_net_social_cents=present[at],
+                     **(dict(month=start_month[at], cause=_CORRECTION, first=first[at], last=last[at],
+                             start=start[at], end=end[at]) if corrects else dict(month=month[payment], cause=_PAYMENT)))
+
+    # gross pay (S21.G00.51): PASRAU's amount with its period; DSN type 001, back pay to the month its period ended
+    pays, above = below(R.REMUNERATION)
+    if pays.size:
+        start, end = _days(view, R.REMUNERATION_START), _days(view, R.REMUNERATION_END)
+        value, present = _amounts(view, R.PASRAU_GROSS_AMOUNT if pasrau else R.REMUNERATION_AMOUNT)
+        if pasrau:
+            rows.add(len(pays), person=person[above], month=month[above], income=income[above], cause=_PAYMENT,
+                     start=start[pays], end=end[pays], gross_cents=value[pays], has_gross_cents=present[pays])
+        else:
+            types = view.by_instance(R.REMUNERATION_TYPE)
+            gross = np.array([types.get(pay) == R.GROSS_TYPE for pay in pays.tolist()], dtype=bool)
+            pays, above = pays[gross], above[gross]
+            main = decl.main_day
+            main_month = main.year * 12 + main.month - 1 if main else None
+            end_month = _month_numbers(end)
+            back = (end[pays] > 0) & (end_month[pays] < main_month) if main_month is not None \
+                else np.zeros(len(pays), dtype=bool)
+            for chosen, late in ((back, True), (~back, False)):
+                at, payment = pays[chosen], above[chosen]
+                rows.add(len(at), person=person[payment], gross_cents=value[at], has_gross_cents=present[at],
+                         **(dict(month=end_month[at], income=0, cause=_BACK_PAY, first=first[at], last=last[at],
+                                 start=start[at], end=end[at]) if late
+                            else dict(month=month[payment], income=income[payment], cause=_PAYMENT)))
+
+    # withholding-tax régularisations (S21.G00.56): to their error month
+    reguls, above = below(R.PAS_REGULARISATION)
+    if reguls.size:
+        errors = view.by_instance(R.ERROR_MONTH)
+        error_month = np.array([_number_of(mmaaaa_month(errors.get(regul))) for regul in reguls.tolist()],
+                               dtype=np.int64)
+        known = error_month >= 0
+        at, payment = reguls[known], above[known]
+        regul_amounts = {field: _amounts(view, rubric) for field, rubric in (
+            ("net_taxable_cents", R.REGUL_NET_TAXABLE), ("pas_amount_cents", R.REGUL_PAS_AMOUNT),
+            ("pas_base_cents", R.REGUL_PAS_BASE))}
+        rows.add(len(at), person=person[payment], month=error_month[known], income=income[payment],
+                 cause=_REGULARISATION, first=first[at], last=last[at],
+                 **{field: values[at] for field, (values, _) in regul_amounts.items()},
+                 **{"has_" + field: present[at] for field, (_, present) in regul_amounts.items()})
+    return _grouped(rows, decl, people, keys, classes)
+
+
+_MONTH_BITS, _CLASS_BITS, _CAUSE_BITS = 17, 10, 2          # a month number (year * 12 + month - 1) < 2 ** 17
+
+
+def _grouped(rows: _Rows, decl: ParsedDeclaration, people: list[Instance], keys: list[str],
+             classes: list[str | None]) -> dict[int, list[ResourceMonth]]:
+    """The rows summed by (person, month, income class, cause): one record per group, a person's records in the
+    order ``normalise_person`` gives them."""
+    if len(classes) >= 1 << _CLASS_BITS:
+        raise _Unreadable("income classes")
+    person, month, income, cause = (rows.column(name, 0) for name in ("person", "month", "income", "cause"))
+    key = (((person << _MONTH_BITS | month) << _CLASS_BITS | income) << _CAUSE_BITS) | cause
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+
+    def reduced(name: str, default: int, how) -> list[int]:
+        return how.reduceat(rows.column(name, default)[order], starts).tolist()
+
+    first, last = reduced("first", _FAR, np.minimum), reduced("last", 0, np.maximum)
+    count, paid, end = reduced("count", 0, np.add), reduced("paid", 0, np.maximum), reduced("end", 0, np.maximum)
+    declared = rows.column("start", 0)[order]              # 0: no start declared, not taken for the minimum
+    start = np.minimum.reduceat(np.where(declared > 0, declared, _FAR), starts).tolist()
+    sums = [(field, reduced(field, 0, np.add), reduced("has_" + field, 0, np.maximum)) for field in AMOUNT_FIELDS]
+    main = decl.main_day
+    common = _declaration_fields(decl, month_of(main) if main else None)
+    groups: dict[int, list] = {}
+    for at, group in enumerate(key[starts].tolist()):
+        kind, group = group & ((1 << _CAUSE_BITS) - 1), group >> _CAUSE_BITS
+        code, group = group & ((1 << _CLASS_BITS) - 1), group >> _CLASS_BITS
+        number, who = group & ((1 << _MONTH_BITS) - 1), group >> _MONTH_BITS
+        income_class = classes[code]
+        acc = _Accumulator({field: value[at] for field, value, has in sums if has[at]}, count[at],
+                           date.fromordinal(paid[at]) if paid[at] else None,
+                           date.fromordinal(start[at]) if start[at] != _FAR else None,
+                           date.fromordinal(end[at]) if end[at] else None,
+                           first[at] if first[at] != _FAR else 0, last[at])
+        groups.setdefault(who, []).append(((_month_text(number), nature_of(decl.flow, income_class).value,
+                                            income_class, _CAUSES[kind]), acc))
+    out: dict[int, list[ResourceMonth]] = {}
+    for instance, person_key in zip(people, keys):
+        found = groups.get(instance.index)
+        if found:
+            nir, ntt = instance.get(R.NIR) or None, instance.get(R.NTT) or None
+            out[instance.index] = [_record(decl, instance, person_key, nir, ntt, common, group, acc)
+                                   for group, acc in sorted(found, key=_order)]
+    return out

@@ -60,6 +60,7 @@ class DeclarationColumns:
         self._kind = {name: kind for kind, name in enumerate(self.names)}
         self._persons: np.ndarray | None = None
         self._by_instance: dict[str, dict[int, str]] = {}          # several certifiers read the same columns
+        self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
         self._children: dict[tuple[str, str], dict[int, list[int]]] = {}
 
     @classmethod
@@ -84,16 +85,24 @@ class DeclarationColumns:
         values = self.values
         return [values[position] for position in self._positions.get(rubric, ())]
 
+    def column(self, rubric: str) -> tuple[np.ndarray, list[str]]:
+        """Every value of ``rubric`` in document order, and the instance holding each."""
+        found = self._columns.get(rubric)
+        if found is None:
+            positions = self._positions.get(rubric, ())
+            values = self.values
+            instances = np.searchsorted(self.heads, positions, side="right") - 1 if positions \
+                else np.empty(0, dtype=np.int64)
+            found = self._columns[rubric] = instances, [values[position] for position in positions]
+        return found
+
     def by_instance(self, rubric: str) -> dict[int, str]:
         """instance -> its value of ``rubric`` (an instance holds a rubric at most once: rubric numbers increase
         within an instance)."""
         found = self._by_instance.get(rubric)
         if found is None:
-            positions = self._positions.get(rubric)
-            values = self.values
-            instances = np.searchsorted(self.heads, positions, side="right").tolist() if positions else ()
-            found = self._by_instance[rubric] = {instance - 1: values[position]
-                                                 for instance, position in zip(instances, positions or ())}
+            instances, values = self.column(rubric)
+            found = self._by_instance[rubric] = dict(zip(instances.tolist(), values))
         return found
 
     def instances(self, block: str) -> list[int]:
