@@ -118,6 +118,13 @@ class Columns:
     structure: "BlockStructure | None" = None    # the tree as arrays (None when there are no tokens)
     _instances: "list[BlockInstance] | None" = None
     _roots: "list[BlockInstance] | None" = None
+    _by_rubric: "dict[str, np.ndarray] | None" = None
+
+    def by_rubric(self) -> dict[str, np.ndarray]:
+        """rubric -> the positions of its tokens, in document order (grouped over the whole column at once)."""
+        if self._by_rubric is None:
+            self._by_rubric = _positions(self.rubrics)
+        return self._by_rubric
 
     @property
     def instances(self) -> list[BlockInstance]:
@@ -188,6 +195,21 @@ def columns_of(lines: Sequence[int], rubrics: list[str], values: list[str],
         # Reported in line order, an unknown rubric before the orphan block it starts (as line by line).
         problems = sorted(found + problems, key=lambda p: (p.line, p.kind != "unknown_rubric"))
     return problems, columns
+
+
+def _positions(rubrics: list[str]) -> dict[str, np.ndarray]:
+    """rubric -> positions of its tokens: rubric codes as fixed-width bytes, grouped by a stable sort."""
+    joined = "".join(rubrics)
+    if not rubrics or len(joined) != 14 * len(rubrics) or not joined.isascii():
+        found: dict[str, list[int]] = {}                      # not all plain rubric codes: one by one
+        for position, rubric in enumerate(rubrics):
+            found.setdefault(rubric, []).append(position)
+        return {rubric: np.asarray(positions, dtype=np.int64) for rubric, positions in found.items()}
+    names, inverse = np.unique(np.frombuffer(joined.encode("ascii"), dtype="S14"), return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(names) + 1)).tolist()
+    return {name.decode("ascii"): order[start:end]
+            for name, start, end in zip(names.tolist(), bounds[:-1], bounds[1:])}
 
 
 def _tree_of(columns: Columns) -> tuple[list[BlockInstance], list[BlockInstance]]:

@@ -50,13 +50,7 @@ class DeclarationColumns:
         self.kinds = structure.kinds
         self.parents = structure.parents
         self.heads = structure.heads
-        self._positions: dict[str, list[int]] = {}
-        for position, rubric in enumerate(columns.rubrics):
-            found = self._positions.get(rubric)
-            if found is None:
-                self._positions[rubric] = [position]
-            else:
-                found.append(position)
+        self._positions = {rubric: positions.tolist() for rubric, positions in columns.by_rubric().items()}
         self._kind = {name: kind for kind, name in enumerate(self.names)}
         self._persons: np.ndarray | None = None
         self._by_instance: dict[str, dict[int, str]] = {}          # several certifiers read the same columns

@@ -11,11 +11,14 @@ order, as checking value by value (the reference kept in the rule modules; a tes
 """
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
+
 from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockInstance
 from gateway.parse.declaration import ParsedDeclaration
-from gateway.parse.norm import NormCatalogue
+from gateway.parse.norm import Datatype, NormCatalogue
 from gateway.values import jjmmaaaa
 
 DATE_RUBRICS = (R.PAYMENT_DATE, R.REMUNERATION_START, R.REMUNERATION_END, R.NET_ELEMENT_START, R.NET_ELEMENT_END)
@@ -58,8 +61,11 @@ _readings: dict[NormCatalogue, dict[tuple[str, str], tuple]] = {}
 
 def failing_tokens(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
     """(token, what is wrong with its value) for every failing value of the declaration's columns, in document
-    order; memoised on the declaration. Each distinct (rubric, value) pair is read once (through a memo per norm
-    catalogue); no block instance is looked at."""
+    order; memoised on the declaration. No block instance is looked at, and no Python work is done per value that
+    fits: each rubric's values are joined into one text and a datatype's *misfit* pattern (:func:`misfits`, the
+    exact complement of :meth:`Datatype.problem`) finds the lines that do not fit in one scan; those few, and the
+    dates that do not exist, are then read one by one (:func:`_read`, through a memo per norm catalogue).
+    :func:`failing_tokens_by_value` is the reference."""
     found = decl.cache.get("failing_tokens")
     if found is not None:
         return found
@@ -67,20 +73,61 @@ def failing_tokens(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, 
     columns, norm = decl.columns, decl.norm
     if columns is None or norm is None or not columns.rubrics:
         return found
+    values = columns.values
+    candidates: list[int] = []
+    for rubric, positions in columns.by_rubric().items():
+        spec = norm.rubrics.get(rubric)
+        dates = rubric in DATE_RUBRICS
+        if spec is None and not dates:
+            continue
+        tokens = positions.tolist()
+        texts = [values[token] for token in tokens]
+        misfit = misfits(spec.datatype) if spec is not None else None
+        if misfit is not None:
+            joined = "\n".join(texts)
+            line, offset = 0, 0
+            for match in misfit.finditer(joined):
+                line += joined.count("\n", offset, match.start())
+                offset = match.start()
+                candidates.append(tokens[line])
+        if dates:
+            missing = {text for text in set(texts) if date_does_not_exist(text)}
+            if missing:
+                candidates.extend(token for token, text in zip(tokens, texts) if text in missing)
     memo = _readings.setdefault(norm, {})
-    failing: dict[tuple[str, str], tuple] = {}
-    for key in dict.fromkeys(zip(columns.rubrics, columns.values)):     # each distinct pair once
+    for token in sorted(set(candidates)):
+        key = (columns.rubrics[token], values[token])
         reading = memo.get(key)
         if reading is None:
             if len(memo) >= _READINGS_MAX:
                 memo.clear()
             reading = memo[key] = _read(norm, *key)
         if reading:
-            failing[key] = reading
-    if failing:
-        found.extend((token, failing[key]) for token, key in enumerate(zip(columns.rubrics, columns.values))
-                     if key in failing)
+            found.append((token, reading))
     return found
+
+
+@functools.lru_cache(maxsize=None)
+def misfits(datatype: Datatype) -> re.Pattern[str] | None:
+    """A pattern finding, in values joined by newlines, every line that does not fit ``datatype`` (too short, too
+    long, not an allowed code, not of its format: :meth:`Datatype.problem` is not None); None when anything fits."""
+    fits = []
+    if datatype.min_length is not None or datatype.max_length is not None:
+        fits.append(f"(?=.{{{datatype.min_length or 0},{'' if datatype.max_length is None else datatype.max_length}}}$)")
+    if datatype.values is not None:
+        fits.append("(?=(?:" + "|".join(re.escape(value) for value in sorted(datatype.values)) + ")$)")
+    if datatype.pattern is not None:
+        fits.append("(?:" + datatype.pattern.pattern + ")$")
+    return re.compile("^(?!" + "".join(fits) + ").*$", re.MULTILINE) if fits else None
+
+
+def failing_tokens_by_value(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
+    """The reference of :func:`failing_tokens`: every distinct (rubric, value) pair read by :func:`_read`."""
+    columns, norm = decl.columns, decl.norm
+    if columns is None or norm is None or not columns.rubrics:
+        return []
+    readings = {key: _read(norm, *key) for key in dict.fromkeys(zip(columns.rubrics, columns.values))}
+    return [(token, readings[key]) for token, key in enumerate(zip(columns.rubrics, columns.values)) if readings[key]]
 
 
 def _check(decl: ParsedDeclaration) -> DeclarationValues:

@@ -8,8 +8,11 @@ from hypothesis import strategies as st
 from fixtures import builders as B
 from fixtures.generator import Rates, generate
 from gateway.parse import rubrics as R
+from gateway.parse.norm import DSN_VERSIONS, PASRAU_CATALOGUE, catalogue
+from gateway.validate.columns import failing_tokens, failing_tokens_by_value, misfits
 from gateway.validate.registry import DEFAULT_RULES, Target
 from tests.conftest import declarations_of
+from tests.corpus import corpus
 
 VALUE_RULES = {"DRM-FMT-001", "DRM-FMT-002", "DRM-AMT-006", "DRM-PER-005"}
 
@@ -56,3 +59,42 @@ def test_any_values_give_the_same_violations_by_columns(tmp_path_factory, change
     path = tmp_path_factory.mktemp("values") / "f.dsn"
     path.write_bytes(b"\n".join(lines) + b"\n")
     _compare(path)
+
+
+_DATATYPES = sorted({spec.datatype for version in (*DSN_VERSIONS, PASRAU_CATALOGUE)
+                     for spec in catalogue(version).rubrics.values()}, key=lambda datatype: datatype.id)
+_TEXT = st.text(st.sampled_from("0123456789.-+ ,AZaz2BÉé٣\r'"), max_size=22)
+
+
+def _value(datatype):
+    """Values near what the datatype accepts: its own codes and format, and arbitrary text."""
+    choices = [_TEXT]
+    if datatype.values:
+        choices.append(st.sampled_from(sorted(datatype.values)))
+    if datatype.pattern is not None:
+        choices.append(st.from_regex(datatype.pattern, fullmatch=True).filter(lambda text: "\n" not in text))
+    return st.one_of(choices)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_DATATYPES).flatmap(lambda datatype: st.tuples(st.just(datatype), st.lists(_value(datatype),
+                                                                                                 min_size=1, max_size=6))))
+def test_a_datatypes_misfit_pattern_finds_exactly_the_values_it_refuses(case):
+    """Joined by newlines, as the value pass scans a rubric's values: the lines found are those the datatype
+    refuses (gateway.parse.norm.Datatype.problem), for every datatype of every catalogue."""
+    datatype, values = case
+    misfit = misfits(datatype)
+    joined = "\n".join(values)
+    found = [joined.count("\n", 0, match.start()) for match in misfit.finditer(joined)] if misfit else []
+    assert found == [i for i, value in enumerate(values) if datatype.problem(value) is not None]
+
+
+def test_the_value_pass_finds_what_reading_every_value_finds(tmp_path):
+    """The failing tokens of the scan per rubric against each distinct value read one by one (the reference), on
+    the whole corpus (tests.corpus)."""
+    failing = 0
+    for path in corpus(tmp_path):
+        for decl in declarations_of(path):
+            assert failing_tokens(decl) == failing_tokens_by_value(decl), f"{path.name} line {decl.first_line}"
+            failing += len(failing_tokens(decl))
+    assert failing > 20              # the corpus does carry values that do not fit
