@@ -51,14 +51,15 @@ def _broken(folder: Path) -> list[Path]:
 
 def shapes() -> dict[str, bytes]:
     """Clean declarations of every attribution case of the normaliser: several payments in one month (and a payment
-    whose blocks end before its person's), back pay of two months, net social corrections, régularisations of two
+    whose blocks end before its person's), back pay of two months, net social corrections (and a net social item of the payment's own month), régularisations of two
     months, a subrogation with its allowance (P26V01), PASRAU payments of two income classes and periods."""
     other = B.a_person(nir=B.nir_for(2, date(1985, 3, 15), 75, 111, 43))
     return {
         "two_payments_one_month": B.a_dsn_file((B.a_person(), [B.a_payment(paid_on=date(2025, 3, 10)), B.a_payment()])),
         "back_pay_corrections_regularisations": B.a_dsn_file((B.a_person(), [B.a_payment(
             back_pay=[(12000, date(2025, 1, 1), date(2025, 1, 31)), (5000, date(2025, 2, 1), date(2025, 2, 28))],
-            extra_net_social=[(-3000, date(2025, 1, 1), date(2025, 1, 31)), (2000, date(2025, 2, 1), date(2025, 2, 28))],
+            extra_net_social=[(-3000, date(2025, 1, 1), date(2025, 1, 31)), (2000, date(2025, 2, 1), date(2025, 2, 28)),
+                              (1500, date(2025, 3, 1), date(2025, 3, 31))],     # the last one in the payment's month
             regularisations=[("012025", -1000, -1000), ("022025", 500, 500)])])),
         "subrogation": B.a_dsn_file((B.a_person(subrogation=(date(2026, 2, 10), date(2026, 3, 5))),
                                      [B.a_payment(paid_on=date(2026, 3, 28), period=(date(2026, 3, 1), date(2026, 3, 31)),

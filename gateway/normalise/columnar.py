@@ -208,109 +208,137 @@ def resource_records(lines: DeclarationLines, decl: ParsedDeclaration, people: l
 def _records(lines: DeclarationLines, decl: ParsedDeclaration, people: list[Instance],
              keys: list[str]) -> dict[int, list[ResourceMonth]]:
     view = lines.view
-    kinds, parents = view.kinds, view.parents
-    out: dict[int, list[ResourceMonth]] = {}
     payment_kind, person_kind = view.kind(R.PAYMENT), view.kind(R.INDIVIDUAL)
     if payment_kind is None or person_kind is None:
-        return out
+        return {}
     paid = _days(view, R.PAYMENT_DATE)
+    kinds, parents = view.kinds, view.parents
     payments = np.flatnonzero(kinds == payment_kind)
     payments = payments[(parents[payments] >= 0) & (paid[payments] > 0)]
     payments = payments[kinds[parents[payments]] == person_kind]
     if not payments.size:
-        return out
-    pasrau = decl.flow is Flow.PASRAU
-    month = _month_numbers(paid)
-    classes: list[str | None] = [None]
-    income = np.full(len(kinds), 0, dtype=np.int64)           # income class code of each payment (0: None)
-    if pasrau:
-        codes: dict[str | None, int] = {None: 0}
-        declared = view.by_instance(R.INCOME_CLASS)
-        for payment in payments.tolist():
-            income[payment] = codes.setdefault(declared.get(payment), len(codes))
-        classes = list(codes)
-    first, last = np.asarray(lines.first, dtype=np.int64), np.asarray(lines.subtree_last, dtype=np.int64)
-    person = np.full(len(kinds), _NONE, dtype=np.int64)
-    person[payments] = parents[payments]
-    in_payment = np.zeros(len(kinds), dtype=bool)
-    in_payment[payments] = True
-    rows = _Rows()
+        return {}
+    rows = _Attribution(lines, decl, payments, paid)
+    rows.payments()
+    rows.net_social()
+    rows.gross()
+    rows.regularisations()
+    return _grouped(rows, decl, people, keys, rows.classes)
 
-    def below(block: str) -> np.ndarray:
-        """The instances of ``block`` under a payment that counts, and that payment."""
+
+class _Attribution(_Rows):
+    """The rows of a declaration's payments that count (those of a person, with a payment date) and of the blocks
+    under them, as ``gateway.normalise.resources`` attributes them."""
+
+    def __init__(self, lines: DeclarationLines, decl: ParsedDeclaration, payments: np.ndarray, paid: np.ndarray):
+        super().__init__()
+        view = self.view = lines.view
+        self.decl, self.paid, self.pasrau = decl, paid, decl.flow is Flow.PASRAU
+        self.month = _month_numbers(paid)
+        size = len(view.kinds)
+        self.income = np.zeros(size, dtype=np.int64)          # income class code of each payment (0: None)
+        self.classes: list[str | None] = [None]
+        if self.pasrau:
+            codes: dict[str | None, int] = {None: 0}
+            declared = view.by_instance(R.INCOME_CLASS)
+            for payment in payments.tolist():
+                self.income[payment] = codes.setdefault(declared.get(payment), len(codes))
+            self.classes = list(codes)
+        self.first = np.asarray(lines.first, dtype=np.int64)
+        self.last = np.asarray(lines.subtree_last, dtype=np.int64)
+        self.person = np.full(size, _NONE, dtype=np.int64)
+        self.person[payments] = view.parents[payments]
+        self.counted = np.zeros(size, dtype=bool)
+        self.counted[payments] = True
+        self.at = payments
+
+    def below(self, block: str, rubric: str | None = None, code: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The instances of ``block`` under a payment that counts (with ``code`` as ``rubric``, when given), and
+        that payment."""
+        view = self.view
         kind = view.kind(block)
         if kind is None:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-        found = np.flatnonzero(kinds == kind)
-        found = found[parents[found] >= 0]
-        found = found[in_payment[parents[found]]]
-        return found, parents[found]
+        found = np.flatnonzero(view.kinds == kind)
+        found = found[view.parents[found] >= 0]
+        found = found[self.counted[view.parents[found]]]
+        if rubric is not None:
+            codes = view.by_instance(rubric)
+            found = found[np.array([codes.get(instance) == code for instance in found.tolist()], dtype=bool)]
+        return found, view.parents[found]
 
-    amounts = {field: _amounts(view, rubric) for field, rubric in (
-        ("net_taxable_cents", R.NET_TAXABLE), ("net_paid_cents", R.NET_PAID), ("pas_base_cents", R.PAS_BASE),
-        ("pas_amount_cents", R.PAS_AMOUNT))}
-    rows.add(len(payments), person=person[payments], month=month[payments], income=income[payments], cause=_PAYMENT,
-             first=first[payments], last=last[payments], count=1, paid=paid[payments],
-             **{field: values[payments] for field, (values, _) in amounts.items()},
-             **{"has_" + field: present[payments] for field, (_, present) in amounts.items()})
+    def touched(self, at: np.ndarray, month: np.ndarray, cause: int, **columns) -> None:
+        """Rows opening a group of their own month and cause: their lines and period count in it."""
+        self.add(len(at), month=month, cause=cause, first=self.first[at], last=self.last[at], **columns)
 
-    # net social (S21.G00.58 type 03): the payment's month, or the earlier month it corrects
-    elements, above = below(R.NET_ELEMENT)
-    types = view.by_instance(R.NET_ELEMENT_TYPE)
-    social = np.array([types.get(element) == R.NET_SOCIAL_TYPE for element in elements.tolist()], dtype=bool)
-    elements, above = elements[social], above[social] if social.size else above
-    if elements.size:
-        start, end = _days(view, R.NET_ELEMENT_START), _days(view, R.NET_ELEMENT_END)
-        value, present = _amounts(view, R.NET_ELEMENT_AMOUNT)
+    def amounts(self, at: np.ndarray, fields: tuple[tuple[str, str], ...]) -> dict[str, np.ndarray]:
+        found = {}
+        for field, rubric in fields:
+            values, present = _amounts(self.view, rubric)
+            found[field], found["has_" + field] = values[at], present[at]
+        return found
+
+    def payments(self) -> None:
+        at = self.at
+        self.touched(at, self.month[at], _PAYMENT, person=self.person[at], income=self.income[at], count=1,
+                     paid=self.paid[at], **self.amounts(at, (
+                         ("net_taxable_cents", R.NET_TAXABLE), ("net_paid_cents", R.NET_PAID),
+                         ("pas_base_cents", R.PAS_BASE), ("pas_amount_cents", R.PAS_AMOUNT))))
+
+    def net_social(self) -> None:
+        """Net social items (S21.G00.58 type 03): the payment's month, or the earlier month they correct."""
+        elements, above = self.below(R.NET_ELEMENT, R.NET_ELEMENT_TYPE, R.NET_SOCIAL_TYPE)
+        if not elements.size:
+            return
+        start, end = _days(self.view, R.NET_ELEMENT_START), _days(self.view, R.NET_ELEMENT_END)
         start_month = _month_numbers(start)
-        earlier = (start[elements] > 0) & (start_month[elements] < month[above])
-        for chosen, corrects in ((earlier, True), (~earlier, False)):
-            at, payment = elements[chosen], above[chosen]
-            rows.add(len(at), person=person[payment], income=income[payment], net_social_cents=value[at],
-                     has_net_social_cents=present[at],
-                     **(dict(month=start_month[at], cause=_CORRECTION, first=first[at], last=last[at],
-                             start=start[at], end=end[at]) if corrects else dict(month=month[payment], cause=_PAYMENT)))
+        earlier = (start[elements] > 0) & (start_month[elements] < self.month[above])
+        fields = (("net_social_cents", R.NET_ELEMENT_AMOUNT),)
+        at, payment = elements[earlier], above[earlier]
+        self.touched(at, start_month[at], _CORRECTION, person=self.person[payment], income=self.income[payment],
+                     start=start[at], end=end[at], **self.amounts(at, fields))
+        at, payment = elements[~earlier], above[~earlier]
+        self.add(len(at), month=self.month[payment], cause=_PAYMENT, person=self.person[payment],
+                 income=self.income[payment], **self.amounts(at, fields))
 
-    # gross pay (S21.G00.51): PASRAU's amount with its period; DSN type 001, back pay to the month its period ended
-    pays, above = below(R.REMUNERATION)
-    if pays.size:
-        start, end = _days(view, R.REMUNERATION_START), _days(view, R.REMUNERATION_END)
-        value, present = _amounts(view, R.PASRAU_GROSS_AMOUNT if pasrau else R.REMUNERATION_AMOUNT)
-        if pasrau:
-            rows.add(len(pays), person=person[above], month=month[above], income=income[above], cause=_PAYMENT,
-                     start=start[pays], end=end[pays], gross_cents=value[pays], has_gross_cents=present[pays])
+    def gross(self) -> None:
+        """Gross pay (S21.G00.51): PASRAU's amount with its period; DSN's type 001, back pay to the month its period
+        ended when that is before the main month."""
+        view = self.view
+        if self.pasrau:
+            pays, above = self.below(R.REMUNERATION)
         else:
-            types = view.by_instance(R.REMUNERATION_TYPE)
-            gross = np.array([types.get(pay) == R.GROSS_TYPE for pay in pays.tolist()], dtype=bool)
-            pays, above = pays[gross], above[gross]
-            main = decl.main_day
-            main_month = main.year * 12 + main.month - 1 if main else None
-            end_month = _month_numbers(end)
-            back = (end[pays] > 0) & (end_month[pays] < main_month) if main_month is not None \
-                else np.zeros(len(pays), dtype=bool)
-            for chosen, late in ((back, True), (~back, False)):
-                at, payment = pays[chosen], above[chosen]
-                rows.add(len(at), person=person[payment], gross_cents=value[at], has_gross_cents=present[at],
-                         **(dict(month=end_month[at], income=0, cause=_BACK_PAY, first=first[at], last=last[at],
-                                 start=start[at], end=end[at]) if late
-                            else dict(month=month[payment], income=income[payment], cause=_PAYMENT)))
+            pays, above = self.below(R.REMUNERATION, R.REMUNERATION_TYPE, R.GROSS_TYPE)
+        if not pays.size:
+            return
+        start, end = _days(view, R.REMUNERATION_START), _days(view, R.REMUNERATION_END)
+        fields = (("gross_cents", R.PASRAU_GROSS_AMOUNT if self.pasrau else R.REMUNERATION_AMOUNT),)
+        main = self.decl.main_day
+        end_month = _month_numbers(end)
+        late = (end[pays] > 0) & (end_month[pays] < main.year * 12 + main.month - 1) \
+            if main is not None and not self.pasrau else np.zeros(len(pays), dtype=bool)
+        at, payment = pays[late], above[late]
+        self.touched(at, end_month[at], _BACK_PAY, person=self.person[payment], income=0, start=start[at],
+                     end=end[at], **self.amounts(at, fields))
+        at, payment = pays[~late], above[~late]
+        period = dict(start=start[at], end=end[at]) if self.pasrau else {}
+        self.add(len(at), month=self.month[payment], cause=_PAYMENT, person=self.person[payment],
+                 income=self.income[payment], **period, **self.amounts(at, fields))
 
-    # withholding-tax régularisations (S21.G00.56): to their error month
-    reguls, above = below(R.PAS_REGULARISATION)
-    if reguls.size:
-        errors = view.by_instance(R.ERROR_MONTH)
+    def regularisations(self) -> None:
+        """Withholding-tax régularisations (S21.G00.56): to their error month."""
+        reguls, above = self.below(R.PAS_REGULARISATION)
+        if not reguls.size:
+            return
+        errors = self.view.by_instance(R.ERROR_MONTH)
         error_month = np.array([_number_of(mmaaaa_month(errors.get(regul))) for regul in reguls.tolist()],
                                dtype=np.int64)
         known = error_month >= 0
         at, payment = reguls[known], above[known]
-        regul_amounts = {field: _amounts(view, rubric) for field, rubric in (
-            ("net_taxable_cents", R.REGUL_NET_TAXABLE), ("pas_amount_cents", R.REGUL_PAS_AMOUNT),
-            ("pas_base_cents", R.REGUL_PAS_BASE))}
-        rows.add(len(at), person=person[payment], month=error_month[known], income=income[payment],
-                 cause=_REGULARISATION, first=first[at], last=last[at],
-                 **{field: values[at] for field, (values, _) in regul_amounts.items()},
-                 **{"has_" + field: present[at] for field, (_, present) in regul_amounts.items()})
-    return _grouped(rows, decl, people, keys, classes)
+        self.touched(at, error_month[known], _REGULARISATION, person=self.person[payment],
+                     income=self.income[payment], **self.amounts(at, (
+                         ("net_taxable_cents", R.REGUL_NET_TAXABLE), ("pas_amount_cents", R.REGUL_PAS_AMOUNT),
+                         ("pas_base_cents", R.REGUL_PAS_BASE))))
 
 
 _MONTH_BITS, _CLASS_BITS, _CAUSE_BITS = 17, 10, 2          # a month number (year * 12 + month - 1) < 2 ** 17

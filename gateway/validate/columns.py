@@ -74,6 +74,23 @@ def failing_tokens(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, 
     if columns is None or norm is None or not columns.rubrics:
         return found
     values = columns.values
+    candidates = _candidates(columns, norm)
+    memo = _readings.setdefault(norm, {})
+    for token in sorted(set(candidates)):
+        key = (columns.rubrics[token], values[token])
+        reading = memo.get(key)
+        if reading is None:
+            if len(memo) >= _READINGS_MAX:
+                memo.clear()
+            reading = memo[key] = _read(norm, *key)
+        if reading:
+            found.append((token, reading))
+    return found
+
+
+def _candidates(columns, norm: NormCatalogue) -> list[int]:
+    """The tokens whose value does not fit its rubric's datatype, or is a date that does not exist."""
+    values = columns.values
     candidates: list[int] = []
     for rubric, positions in columns.by_rubric().items():
         spec = norm.rubrics.get(rubric)
@@ -92,19 +109,8 @@ def failing_tokens(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, 
                 candidates.append(tokens[line])
         if dates:
             missing = {text for text in set(texts) if date_does_not_exist(text)}
-            if missing:
-                candidates.extend(token for token, text in zip(tokens, texts) if text in missing)
-    memo = _readings.setdefault(norm, {})
-    for token in sorted(set(candidates)):
-        key = (columns.rubrics[token], values[token])
-        reading = memo.get(key)
-        if reading is None:
-            if len(memo) >= _READINGS_MAX:
-                memo.clear()
-            reading = memo[key] = _read(norm, *key)
-        if reading:
-            found.append((token, reading))
-    return found
+            candidates.extend(token for token, text in zip(tokens, texts) if text in missing)
+    return candidates
 
 
 @functools.lru_cache(maxsize=None)
