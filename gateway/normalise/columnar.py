@@ -13,12 +13,9 @@ bundled flows, the conformance corpus, generated flows with defects and mutated 
 """
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from gateway.months import Month
 from gateway.normalise.natures import nature_of
@@ -27,7 +24,7 @@ from gateway.parse import rubrics as R
 from gateway.parse.declaration import ParsedDeclaration
 from gateway.records import AMOUNT_FIELDS, Cause, Flow, ResourceMonth
 from gateway.validate.certify import DeclarationColumns
-from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_of
+from gateway.values import mmaaaa_month, month_of
 
 # What the object path reads of the declaration's header (``ParsedDeclaration.value``) when it accepts one.
 HEADER_RUBRICS = (R.NATURE, R.MAIN_MONTH, R.SIREN, R.NIC, R.TYPE, R.RANK, R.FRACTION)
@@ -116,7 +113,6 @@ _NONE = -1
 _FAR = np.iinfo(np.int64).max
 _CAUSES = (Cause.PAYMENT, Cause.BACK_PAY, Cause.PAS_REGULARISATION, Cause.NET_SOCIAL_CORRECTION)
 _PAYMENT, _BACK_PAY, _REGULARISATION, _CORRECTION = range(4)
-_AMOUNT = re.compile(r"^-?[0-9]{1,16}\.[0-9]{2}$").pattern        # what fits int64 cents (gateway.values.cents)
 
 
 class _Unreadable(Exception):
@@ -124,35 +120,10 @@ class _Unreadable(Exception):
 
 
 def _amounts(view: DeclarationColumns, rubric: str) -> tuple[np.ndarray, np.ndarray]:
-    """``rubric``'s amount in cents for every instance (as :func:`gateway.values.cents` reads it), and whether it
-    is there and readable."""
-    size = len(view.kinds)
-    cents_of, present = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=bool)
-    instances, values = view.column(rubric)
-    if not values:
-        return cents_of, present
-    text = pa.array(values, pa.string())
-    fits = pc.match_substring_regex(text, _AMOUNT)
-    read = pc.cast(pc.replace_substring(pc.if_else(fits, text, "0.00"), ".", ""), pa.int64()).to_numpy()
-    fitting = fits.to_numpy(zero_copy_only=False)
-    cents_of[instances], present[instances] = read, fitting
-    for at in np.flatnonzero(~fitting).tolist():               # not a short amount: the reference reading
-        value = cents(values[at])
-        if value is not None:
-            if not -_FAR <= value <= _FAR:
-                raise _Unreadable(rubric)
-            cents_of[instances[at]], present[instances[at]] = value, True
-    return cents_of, present
-
-
-def _days(view: DeclarationColumns, rubric: str) -> np.ndarray:
-    """``rubric``'s date (JJMMAAAA) of every instance as a day number (``date.toordinal``); 0: none or not a date."""
-    days = np.zeros(len(view.kinds), dtype=np.int64)
-    instances, values = view.column(rubric)
-    if values:
-        table = {value: (day.toordinal() if (day := jjmmaaaa(value)) else 0) for value in set(values)}
-        days[instances] = [table[value] for value in values]
-    return days
+    found = view.amounts(rubric)
+    if found is None:
+        raise _Unreadable(rubric)
+    return found
 
 
 _MONTHS: dict[int, int] = {}
@@ -211,7 +182,7 @@ def _records(lines: DeclarationLines, decl: ParsedDeclaration, people: list[Inst
     payment_kind, person_kind = view.kind(R.PAYMENT), view.kind(R.INDIVIDUAL)
     if payment_kind is None or person_kind is None:
         return {}
-    paid = _days(view, R.PAYMENT_DATE)
+    paid = view.days(R.PAYMENT_DATE)
     kinds, parents = view.kinds, view.parents
     payments = np.flatnonzero(kinds == payment_kind)
     payments = payments[(parents[payments] >= 0) & (paid[payments] > 0)]
@@ -290,7 +261,7 @@ class _Attribution(_Rows):
         elements, above = self.below(R.NET_ELEMENT, R.NET_ELEMENT_TYPE, R.NET_SOCIAL_TYPE)
         if not elements.size:
             return
-        start, end = _days(self.view, R.NET_ELEMENT_START), _days(self.view, R.NET_ELEMENT_END)
+        start, end = self.view.days(R.NET_ELEMENT_START), self.view.days(R.NET_ELEMENT_END)
         start_month = _month_numbers(start)
         earlier = (start[elements] > 0) & (start_month[elements] < self.month[above])
         fields = (("net_social_cents", R.NET_ELEMENT_AMOUNT),)
@@ -311,7 +282,7 @@ class _Attribution(_Rows):
             pays, above = self.below(R.REMUNERATION, R.REMUNERATION_TYPE, R.GROSS_TYPE)
         if not pays.size:
             return
-        start, end = _days(view, R.REMUNERATION_START), _days(view, R.REMUNERATION_END)
+        start, end = view.days(R.REMUNERATION_START), view.days(R.REMUNERATION_END)
         fields = (("gross_cents", R.PASRAU_GROSS_AMOUNT if self.pasrau else R.REMUNERATION_AMOUNT),)
         main = self.decl.main_day
         end_month = _month_numbers(end)

@@ -22,6 +22,8 @@ from collections import Counter
 from typing import Callable
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
@@ -55,6 +57,8 @@ class DeclarationColumns:
         self._persons: np.ndarray | None = None
         self._by_instance: dict[str, dict[int, str]] = {}          # several certifiers read the same columns
         self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self._amounts: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+        self._days: dict[str, np.ndarray] = {}
         self._children: dict[tuple[str, str], dict[int, list[int]]] = {}
 
     @classmethod
@@ -88,6 +92,26 @@ class DeclarationColumns:
             instances = np.searchsorted(self.heads, positions, side="right") - 1 if positions \
                 else np.empty(0, dtype=np.int64)
             found = self._columns[rubric] = instances, [values[position] for position in positions]
+        return found
+
+    def amounts(self, rubric: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """``rubric``'s amount in cents for every instance (as :func:`gateway.values.cents` reads it: Arrow kernels
+        for the usual amounts, ``cents`` itself for the others), and whether it is there and readable; None when an
+        amount does not fit int64 (the caller then reads value by value)."""
+        if rubric not in self._amounts:
+            self._amounts[rubric] = _amounts(self.column(rubric), len(self.kinds))
+        return self._amounts[rubric]
+
+    def days(self, rubric: str) -> np.ndarray:
+        """``rubric``'s date (JJMMAAAA) of every instance as a day number (``date.toordinal``); 0: none or not a
+        date. Each distinct value is read once."""
+        found = self._days.get(rubric)
+        if found is None:
+            found = self._days[rubric] = np.zeros(len(self.kinds), dtype=np.int64)
+            instances, values = self.column(rubric)
+            if values:
+                table = {value: (day.toordinal() if (day := jjmmaaaa(value)) else 0) for value in set(values)}
+                found[instances] = [table[value] for value in values]
         return found
 
     def by_instance(self, rubric: str) -> dict[int, str]:
@@ -182,6 +206,29 @@ class DeclarationColumns:
                 above[reached] = np.where(hit, -1, self.parents[ancestors])
             self._persons = person
         return self._persons
+
+
+_SHORT_AMOUNT = r"^-?[0-9]{1,16}\.[0-9]{2}$"          # what Arrow reads into int64 cents as gateway.values.cents does
+_INT64 = np.iinfo(np.int64).max
+
+
+def _amounts(column: tuple[np.ndarray, list[str]], size: int) -> tuple[np.ndarray, np.ndarray] | None:
+    instances, values = column
+    found, present = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=bool)
+    if not values:
+        return found, present
+    text = pa.array(values, pa.string())
+    fits = pc.match_substring_regex(text, _SHORT_AMOUNT)
+    found[instances] = pc.cast(pc.replace_substring(pc.if_else(fits, text, "0.00"), ".", ""), pa.int64()).to_numpy()
+    fitting = fits.to_numpy(zero_copy_only=False)
+    present[instances] = fitting
+    for at in np.flatnonzero(~fitting).tolist():             # not a short amount: the reference reading
+        value = cents(values[at])
+        if value is not None:
+            if not -_INT64 <= value <= _INT64:
+                return None
+            found[instances[at]], present[instances[at]] = value, True
+    return found, present
 
 
 Certifier = Callable[[DeclarationColumns], bool]
@@ -316,8 +363,27 @@ certifies("DRM-PER-005")(_no_person_failure("dates"))
 
 # --- payments (gateway.validate.rules.amounts) ------------------------------------------------------------------
 
+_SAFE = 10 ** 14               # amounts (cents) whose products and sums below stay far inside int64
+
+
+def _small(*arrays: np.ndarray) -> bool:
+    return all(not array.size or int(np.abs(array).max()) < _SAFE for array in arrays)
+
+
 @certifies("DRM-AMT-001")
 def _pas_fits_base_and_rate(view: DeclarationColumns) -> bool:
+    read = [view.amounts(rubric) for rubric in (R.PAS_AMOUNT, R.PAS_BASE, R.PAS_RATE)]
+    if None in read:
+        return _pas_fits_by_value(view)
+    (paid, has_paid), (base, has_base), (rate, has_rate) = read
+    both = has_paid & has_base & has_rate
+    paid, base, rate = paid[both], base[both], rate[both]
+    if paid.size and (not _small(paid) or int(np.abs(base).max()) * int(np.abs(rate).max()) >= 2 ** 62):
+        return _pas_fits_by_value(view)
+    return not (np.abs(paid * 10000 - base * rate) > 100 * 10000).any()
+
+
+def _pas_fits_by_value(view: DeclarationColumns) -> bool:
     bases, rates = view.by_instance(R.PAS_BASE), view.by_instance(R.PAS_RATE)
     for payment, amount in view.by_instance(R.PAS_AMOUNT).items():
         base, rate, paid = cents(bases.get(payment)), cents(rates.get(payment)), cents(amount)
@@ -368,6 +434,27 @@ def _net_social_declared(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-AMT-005")
 def _net_not_above_gross(view: DeclarationColumns) -> bool:
+    """Per payment: the sum of its gross pay elements (type 001; none unreadable) against its net paid."""
+    payment, above = view.kind(R.PAYMENT), view.kind(R.REMUNERATION)
+    read = [view.amounts(R.REMUNERATION_AMOUNT), view.amounts(R.NET_PAID)]
+    if payment is None or above is None or None in read:
+        return _net_not_above_gross_by_value(view)
+    (amount, has_amount), (net, has_net) = read
+    if not _small(amount, net):
+        return _net_not_above_gross_by_value(view)
+    instances, types = view.column(R.REMUNERATION_TYPE)
+    gross = instances[np.array([kind == R.GROSS_TYPE for kind in types], dtype=bool)] if types else instances
+    gross = gross[view.parents[gross] >= 0]
+    gross = gross[view.kinds[view.parents[gross]] == payment]
+    size = len(view.kinds)
+    total, count, unreadable = np.zeros(size, np.int64), np.zeros(size, np.int64), np.zeros(size, np.int64)
+    np.add.at(total, view.parents[gross], amount[gross])
+    np.add.at(count, view.parents[gross], 1)
+    np.add.at(unreadable, view.parents[gross], ~has_amount[gross])
+    return not (has_net & (net > 0) & (count > 0) & (unreadable == 0) & (net > total)).any()
+
+
+def _net_not_above_gross_by_value(view: DeclarationColumns) -> bool:
     types, amounts = view.by_instance(R.REMUNERATION_TYPE), view.by_instance(R.REMUNERATION_AMOUNT)
     gross = {payment: [cents(amounts.get(p)) for p in found if types.get(p) == R.GROSS_TYPE]
              for payment, found in view.children(R.REMUNERATION, R.PAYMENT).items()}
@@ -381,12 +468,8 @@ def _net_not_above_gross(view: DeclarationColumns) -> bool:
 # --- periods ----------------------------------------------------------------------------------------------------
 
 def _ends_after_starts(view: DeclarationColumns, start: str, end: str) -> bool:
-    starts = view.by_instance(start)
-    for instance, value in view.by_instance(end).items():
-        first, last = jjmmaaaa(starts.get(instance)), jjmmaaaa(value)
-        if first and last and first > last:
-            return False
-    return True
+    first, last = view.days(start), view.days(end)          # 0: no date there
+    return not ((first > 0) & (last > 0) & (first > last)).any()
 
 
 @certifies("DRM-PER-001")
