@@ -18,12 +18,11 @@ object path once every rule of its targets certifies it.
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from typing import Callable
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
@@ -208,26 +207,53 @@ class DeclarationColumns:
         return self._persons
 
 
-_SHORT_AMOUNT = r"^-?[0-9]{1,16}\.[0-9]{2}$"          # what Arrow reads into int64 cents as gateway.values.cents does
-_INT64 = np.iinfo(np.int64).max
+_NOT_SHORT = re.compile(r"^(?!-?[0-9]{1,16}\.[0-9]{2}$).*$", re.MULTILINE)   # not an amount of at most 18 digits
+_BY_VALUE = 64        # below this many values, reading them one by one costs less than the passes over arrays
 
 
 def _amounts(column: tuple[np.ndarray, list[str]], size: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """What :func:`gateway.values.cents` reads of each value: the values joined by newlines, the lines that are not
+    amounts of at most 18 digits found by one scan (and read by ``cents`` itself), the others parsed as integers in
+    one call once their points are taken out. None when an amount does not fit int64 (the caller then reads value
+    by value)."""
+    instances, values = column
+    if len(values) < _BY_VALUE:
+        return _amounts_by_value(column, size)
+    joined = "\n".join(values)
+    odd = [joined.count("\n", 0, match.start()) for match in _NOT_SHORT.finditer(joined)]
+    if odd:
+        texts = list(values)
+        for line in odd:
+            texts[line] = "0.00"
+        joined = "\n".join(texts)
+    read = np.fromstring(joined.replace(".", ""), dtype=np.int64, sep="\n")
+    present = np.ones(len(values), dtype=bool)
+    for line in odd:
+        value = cents(values[line])
+        if value is None:
+            present[line] = False
+        elif not -_INT64 <= value <= _INT64:
+            return None
+        else:
+            read[line] = value
+    found, where = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=bool)
+    found[instances], where[instances] = np.where(present, read, 0), present
+    return found, where
+
+
+_INT64 = np.iinfo(np.int64).max
+
+
+def _amounts_by_value(column: tuple[np.ndarray, list[str]], size: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The reference of :func:`_amounts`: ``cents`` value by value."""
     instances, values = column
     found, present = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=bool)
-    if not values:
-        return found, present
-    text = pa.array(values, pa.string())
-    fits = pc.match_substring_regex(text, _SHORT_AMOUNT)
-    found[instances] = pc.cast(pc.replace_substring(pc.if_else(fits, text, "0.00"), ".", ""), pa.int64()).to_numpy()
-    fitting = fits.to_numpy(zero_copy_only=False)
-    present[instances] = fitting
-    for at in np.flatnonzero(~fitting).tolist():             # not a short amount: the reference reading
-        value = cents(values[at])
-        if value is not None:
-            if not -_INT64 <= value <= _INT64:
+    for instance, value in zip(instances.tolist(), values):
+        amount = cents(value)
+        if amount is not None:
+            if not -_INT64 <= amount <= _INT64:
                 return None
-            found[instances[at]], present[instances[at]] = value, True
+            found[instance], present[instance] = amount, True
     return found, present
 
 

@@ -5,13 +5,14 @@ apostrophes, envelopes, a declaration read in parts), the fuzz seed corpus (a si
 samples, generated flows with many defects, hand-broken declarations and mutated text with random line ends."""
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+import numpy as np
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gateway.ingest import process_file
 from gateway.parse import rubrics as R
 from gateway.pseudonym import DEMO_KEY, Pseudonymiser
-from gateway.validate.certify import DeclarationColumns, certifiable, certified
+from gateway.validate.certify import _BY_VALUE, DeclarationColumns, _amounts, _amounts_by_value, certifiable, certified
 from gateway.validate.registry import DEFAULT_RULES, Target
 from tests.conftest import declarations_of
 from tests.corpus import BASES, ENDINGS, MUTATIONS, base_dsn, corpus, mutated
@@ -95,3 +96,23 @@ def test_header_values_read_from_the_arrays_are_those_the_rules_read(tmp_path):
                 f"{path.name} line {decl.first_line}"
             compared += 1
     assert compared > 100
+
+
+_AMOUNT_TEXT = st.one_of(st.text(st.sampled_from("0123456789.-+ ,٣"), max_size=22),
+                         st.from_regex(r"-?[0-9]{1,20}\.[0-9]{2}", fullmatch=True))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_AMOUNT_TEXT, min_size=1, max_size=80))
+@example(["12.34", "-0012.34", "", "-", ".00", "-.00", "1.0", "01.00", "-0.00", "1.000", "1..00", "٣.00", "1 .00",
+          "9" * 16 + ".99", "9" * 17 + ".99", "-1.-0", "1-.00", "--1.00", "1.0-", "+1.00"])
+@example(["9" * 20 + ".00"])
+def test_amounts_read_over_the_columns_are_those_cents_reads(texts):
+    """Many values at once (the scan and one integer parse) and value by value (gateway.values.cents) read the
+    same cents, and give up the same way on an amount beyond int64."""
+    values = texts * (1 + _BY_VALUE // len(texts))           # enough values for the pass over arrays
+    column = (np.arange(len(values)), values)
+    fast, reference = _amounts(column, len(values)), _amounts_by_value(column, len(values))
+    assert (fast is None) == (reference is None)
+    if fast is not None:
+        assert fast[0].tolist() == reference[0].tolist() and fast[1].tolist() == reference[1].tolist()
