@@ -27,7 +27,9 @@ from gateway.values import jjmmaaaa, month_of
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import (AllowanceMention, DeclarationSummary, Flow, LineCounts, Origin, Outcome,
                              PersonMention, QuarantineRecord, ResourceMonth, Severity, Violation, compact_pickle)
-from gateway.normalise.columnar import DeclarationLines, read_header, resource_records
+from gateway.normalise.columnar import (DeclarationLines, open_contracts, read_header, resource_records,
+                                       subrogated_allowances)
+from gateway.normalise.columnar import subrogated_months as columnar_subrogated_months
 from gateway.validate.certify import DeclarationColumns, certified
 from gateway.validate.declared import Declared, Noted
 from gateway.validate.quarantine import quarantine_records, widest
@@ -439,23 +441,30 @@ def _count_outside_people(decl: ParsedDeclaration, out: "_People", since: int | 
 
 
 def _accept(decl: ParsedDeclaration, person, person_key: str, lines: int, out: "_People",
-            carries_resources: bool, person_used: int | None = None, records: list[ResourceMonth] | None = None
-            ) -> None:
-    """A person who passed the rules (a ``BlockInstance``, or a ``columnar.Instance`` with ``person_used`` counted
-    and ``records`` aggregated over the arrays): counted, and normalised into records when the nature carries
-    resources."""
-    if person_used is None:
-        person_used = sum(i.line_count for i in person.walk() if carries_resources and i.block in R.CONSUMED_BLOCKS)
-    out.used += person_used
-    out.ignored += lines - person_used
-    out.accepted.append(_AcceptedPerson(decl.file, person.first_line, person.subtree_last_line, person_used,
-                                        lines - person_used, person_key, decl.declarant_id, decl.declaration_id))
-    if carries_resources:
-        records = normalise_person(decl, person, person_key) if records is None else records
+            carries_resources: bool) -> None:
+    """A person who passed the rules: counted, and normalised into records when the nature carries resources."""
+    if not carries_resources:
+        _accepted(decl, person, person_key, lines, 0, out)
+        return
+    used = sum(instance.line_count for instance in person.walk() if instance.block in R.CONSUMED_BLOCKS)
+    records = normalise_person(decl, person, person_key)
+    _accepted(decl, person, person_key, lines, used, out, records, has_open_contract(decl, person),
+              subrogated_months(person), allowance_mentions(decl, person, person_key, records))
+
+
+def _accepted(decl: ParsedDeclaration, person, person_key: str, lines: int, used: int, out: "_People",
+              records: list[ResourceMonth] | None = None, open_contract: bool = False, subrogated: str = "",
+              allowances: list[AllowanceMention] = ()) -> None:
+    """An accepted person (a ``BlockInstance``, or a ``columnar.Instance``) into ``out``: its lines, used or
+    ignored, and when its declaration carries resources (``records`` not None) its records and mentions."""
+    out.used += used
+    out.ignored += lines - used
+    out.accepted.append(_AcceptedPerson(decl.file, person.first_line, person.subtree_last_line, used, lines - used,
+                                        person_key, decl.declarant_id, decl.declaration_id))
+    if records is not None:
         out.resources.extend(records)
-        out.people.append(PersonMention(person_key, has_open_contract(decl, person), person.first_line,
-                                        subrogated_months=subrogated_months(person)))
-        out.allowances.extend(allowance_mentions(decl, person, person_key, records))
+        out.people.append(PersonMention(person_key, open_contract, person.first_line, subrogated_months=subrogated))
+        out.allowances.extend(allowances)
 
 
 def _rule_ids(decl: ParsedDeclaration, registry: RuleRegistry) -> list[str]:
@@ -481,12 +490,22 @@ def _clean_people(decl: ParsedDeclaration, pseudonyms: Pseudonymiser) -> _People
     out = _People(used=lines.outside_used, ignored=lines.outside_ignored)
     siren = decl.value(R.SIREN)
     people = lines.people()
-    keys = [pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), siren) for person in people]
-    records = resource_records(lines, decl, people, keys) if carries_resources else None
-    for person, person_key in zip(people, keys):
+    keys = {person.index: pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), siren) for person in people}
+    if not carries_resources:
+        for person in people:
+            _accepted(decl, person, keys[person.index], lines.person_lines(person)[0], 0, out)
+        return out
+    records = resource_records(lines, decl, people, list(keys.values()))
+    running, subrogated = open_contracts(view, decl.main_day), columnar_subrogated_months(view)
+    allowances = subrogated_allowances(view, decl, keys) if decl.flow is Flow.DSN else None
+    for person in people:
         total, used = lines.person_lines(person)
-        _accept(decl, person, person_key, total, out, carries_resources, used,
-                None if records is None else records.get(person.index, []))
+        key = keys[person.index]
+        found = normalise_person(decl, person, key) if records is None else records.get(person.index, [])
+        _accepted(decl, person, key, total, used, out, found, bool(running[person.index]),
+                  subrogated.get(person.index, ""),
+                  allowance_mentions(decl, person, key, found) if allowances is None
+                  else allowances.get(person.index, []))
     return out
 
 

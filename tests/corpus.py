@@ -49,10 +49,42 @@ def _broken(folder: Path) -> list[Path]:
     return files
 
 
+def _contracts() -> bytes:
+    """Four employees: a contract without end, one planned to end on the first day of the next month (still
+    running then), one planned to end in the main month, one ended in it (S21.G00.62)."""
+    people = [(B.a_person(nir=B.nir_for(1, date(1980, 1, 1), 75, 111, i), birth=date(1980, 1, 1), contract=f"C0000{i}"),
+               [B.a_payment()]) for i in range(1, 5)]
+    out, seen = [], 0
+    for line in B.a_dsn_file(*people, main_month=date(2025, 3, 1)).split(b"\n"):
+        out.append(line)
+        seen += line.startswith(b"S21.G00.40.009,")
+        if line.startswith(b"S21.G00.40.009,") and seen in (2, 3):
+            out.append(b"S21.G00.40.010,'01042025'" if seen == 2 else b"S21.G00.40.010,'31032025'")
+        if line.startswith(b"S21.G00.40.014,") and seen == 4:
+            out += [b"S21.G00.62.001,'15032025'", b"S21.G00.62.002,'059'"]
+    return b"\n".join(out)
+
+
+def _subrogations() -> bytes:
+    """Two employees on sick leave (P26V01): one with subrogation and its daily allowance, one without subrogation
+    (S21.G00.60.004 = 02) and an allowance of 0.00."""
+    def employee(order: int):
+        return (B.a_person(nir=B.nir_for(2, date(1981, 2, 2), 75, 111, order), birth=date(1981, 2, 2),
+                           subrogation=(date(2026, 2, 10), date(2026, 3, 5))),
+                [B.a_payment(paid_on=date(2026, 3, 28), period=(date(2026, 3, 1), date(2026, 3, 31)),
+                             subrogated_allowance=4000)])
+    content = B.a_dsn_file(employee(1), employee(2), norm="P26V01", main_month=date(2026, 3, 1))
+    for old, new in ((b"S21.G00.60.004,'01'", b"S21.G00.60.004,'02'"),
+                     (b"S21.G00.58.003,'10'\nS21.G00.58.004,'40.00'", b"S21.G00.58.003,'10'\nS21.G00.58.004,'0.00'")):
+        head, found, tail = content.partition(old)          # the second employee's
+        content = head + found + tail.replace(old, new, 1)
+    return content
+
+
 def shapes() -> dict[str, bytes]:
     """Clean declarations of every attribution case of the normaliser: several payments in one month (and a payment
     whose blocks end before its person's), back pay of two months, net social corrections (and a net social item of the payment's own month), régularisations of two
-    months, a subrogation with its allowance (P26V01), PASRAU payments of two income classes and periods."""
+    months, a subrogation with its allowance (P26V01) and one without, contracts running, planned to end and ended, PASRAU payments of two income classes and periods."""
     other = B.a_person(nir=B.nir_for(2, date(1985, 3, 15), 75, 111, 43))
     return {
         "two_payments_one_month": B.a_dsn_file((B.a_person(), [B.a_payment(paid_on=date(2025, 3, 10)), B.a_payment()])),
@@ -61,6 +93,8 @@ def shapes() -> dict[str, bytes]:
             extra_net_social=[(-3000, date(2025, 1, 1), date(2025, 1, 31)), (2000, date(2025, 2, 1), date(2025, 2, 28)),
                               (1500, date(2025, 3, 1), date(2025, 3, 31))],     # the last one in the payment's month
             regularisations=[("012025", -1000, -1000), ("022025", 500, 500)])])),
+        "contracts_running_planned_and_ended": _contracts(),
+        "subrogation_and_not": _subrogations(),
         "subrogation": B.a_dsn_file((B.a_person(subrogation=(date(2026, 2, 10), date(2026, 3, 5))),
                                      [B.a_payment(paid_on=date(2026, 3, 28), period=(date(2026, 3, 1), date(2026, 3, 31)),
                                                   subrogated_allowance=4000)]),

@@ -18,13 +18,14 @@ from datetime import date
 import numpy as np
 
 from gateway.months import Month
+from gateway.normalise.mentions import months_of_periods
 from gateway.normalise.natures import nature_of
 from gateway.normalise.resources import _Accumulator, _declaration_fields, _order, _record
 from gateway.parse import rubrics as R
 from gateway.parse.declaration import ParsedDeclaration
-from gateway.records import AMOUNT_FIELDS, Cause, Flow, ResourceMonth
+from gateway.records import AMOUNT_FIELDS, AllowanceMention, Cause, Flow, ResourceMonth
 from gateway.validate.certify import DeclarationColumns
-from gateway.values import mmaaaa_month, month_of
+from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_of
 
 # What the object path reads of the declaration's header (``ParsedDeclaration.value``) when it accepts one.
 HEADER_RUBRICS = (R.NATURE, R.MAIN_MONTH, R.SIREN, R.NIC, R.TYPE, R.RANK, R.FRACTION)
@@ -126,18 +127,13 @@ def _amounts(view: DeclarationColumns, rubric: str) -> tuple[np.ndarray, np.ndar
     return found
 
 
-_MONTHS: dict[int, int] = {}
-
-
 def _month_numbers(days: np.ndarray) -> np.ndarray:
     """The month of each day number as ``year * 12 + month - 1`` (-1 where there is no day)."""
     found = np.full(len(days), _NONE, dtype=np.int64)
-    for day in np.unique(days[days > 0]).tolist():
-        month = _MONTHS.get(day)
-        if month is None:
-            moment = date.fromordinal(day)
-            month = _MONTHS[day] = moment.year * 12 + moment.month - 1
-        found[days == day] = month
+    dated = days > 0
+    distinct, which = np.unique(days[dated], return_inverse=True)
+    months = [(moment := date.fromordinal(day)).year * 12 + moment.month - 1 for day in distinct.tolist()]
+    found[dated] = np.asarray(months, dtype=np.int64)[which.ravel()] if months else []
     return found
 
 
@@ -358,3 +354,74 @@ def _grouped(rows: _Rows, decl: ParsedDeclaration, people: list[Instance], keys:
             out[instance.index] = [_record(decl, instance, person_key, nir, ntt, common, group, acc)
                                    for group, acc in sorted(found, key=_order)]
     return out
+
+
+# --- what the cross rules and the register need of each accepted person (gateway.normalise.mentions) ---------------
+
+def _children(view: DeclarationColumns, block: str, under: str) -> np.ndarray:
+    """The instances of ``block`` whose parent is an instance of ``under``."""
+    kind, above = view.kind(block), view.kind(under)
+    if kind is None or above is None:
+        return np.empty(0, dtype=np.int64)
+    found = np.flatnonzero(view.kinds == kind)
+    found = found[view.parents[found] >= 0]
+    return found[view.kinds[view.parents[found]] == above]
+
+
+def open_contracts(view: DeclarationColumns, main: date | None) -> np.ndarray:
+    """For each instance, whether it is a person with a contract still running at the start of the month after the
+    main month (``mentions.has_open_contract``): not ended (S21.G00.62 with a date), its planned end absent or not
+    before that day."""
+    found = np.zeros(len(view.kinds), dtype=bool)
+    contracts = _children(view, R.CONTRACT, R.INDIVIDUAL)
+    if main is None or not contracts.size:
+        return found
+    ends = _children(view, R.CONTRACT_END, R.CONTRACT)
+    ended = np.zeros(len(view.kinds), dtype=bool)
+    ended[view.parents[ends[view.days(R.CONTRACT_END_DATE)[ends] > 0]]] = True
+    planned = view.days(R.CONTRACT_PLANNED_END)[contracts]
+    after = date(main.year + (main.month == 12), main.month % 12 + 1, 1).toordinal()
+    running = ~ended[contracts] & ((planned == 0) | (planned >= after))
+    found[view.parents[contracts[running]]] = True
+    return found
+
+
+def subrogated_months(view: DeclarationColumns) -> dict[int, str]:
+    """person instance -> the months of its subrogation periods (``mentions.subrogated_months``)."""
+    leaves = _children(view, R.SICK_LEAVE, R.CONTRACT)
+    leaves = leaves[view.kinds[view.parents[view.parents[leaves]]] == view.kind(R.INDIVIDUAL)] if leaves.size else leaves
+    flags = view.by_instance(R.SUBROGATION)
+    starts, ends = view.by_instance(R.SUBROGATION_START), view.by_instance(R.SUBROGATION_END)
+    periods: dict[int, list] = {}
+    for leave in leaves.tolist():
+        if flags.get(leave) == "01":
+            periods.setdefault(int(view.parents[view.parents[leave]]), []).append(
+                (jjmmaaaa(starts.get(leave)), jjmmaaaa(ends.get(leave))))
+    return {person: months_of_periods(found) for person, found in periods.items()}
+
+
+def subrogated_allowances(view: DeclarationColumns, decl: ParsedDeclaration, keys: dict[int, str]
+                          ) -> dict[int, list[AllowanceMention]]:
+    """person instance -> the daily allowances its DSN payments include as paid on behalf of social security
+    (S21.G00.58 type 10 with an amount, under a payment with a date: ``mentions.allowance_mentions``)."""
+    elements = _children(view, R.NET_ELEMENT, R.PAYMENT)
+    if not elements.size:
+        return {}
+    payments = view.parents[elements]
+    persons = view.parents[payments]
+    paid = view.days(R.PAYMENT_DATE)[payments]
+    types = view.by_instance(R.NET_ELEMENT_TYPE)
+    amounts = view.by_instance(R.NET_ELEMENT_AMOUNT)
+    first = view.decl.columns.lines
+    heads = view.heads
+    found: dict[int, list[AllowanceMention]] = {}
+    declarant = decl.declarant_id or ""
+    for element, person, day in zip(elements.tolist(), persons.tolist(), paid.tolist()):
+        if person not in keys or types.get(element) != R.SUBROGATED_IJ_TYPE or not day:
+            continue
+        amount = cents(amounts.get(element))
+        if amount:
+            found.setdefault(person, []).append(AllowanceMention(
+                keys[person], month_of(date.fromordinal(day)), amount, Flow.DSN, declarant, decl.declaration_id,
+                decl.file, first[int(heads[element])]))
+    return found

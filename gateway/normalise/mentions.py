@@ -29,12 +29,17 @@ def subrogated_months(person: BlockInstance) -> str:
     (S21.G00.60.004 = 01, from .005 to .006): daily allowances for those months are paid to the employer, who
     keeps paying the salary, so the paying body's declaration of them must not be counted a second time. Known
     under every norm version, whether or not the amount is declared (S21.G00.58 type 10 exists from P26V01)."""
-    months: set[str] = set()
     leaves = (leave for contract in person.children_of(R.CONTRACT) for leave in contract.children_of(R.SICK_LEAVE))
-    for instance in leaves:                # a sick leave is a child of its contract: no walk of the whole person
-        if instance.get(R.SUBROGATION) != "01":
-            continue
-        start, end = jjmmaaaa(instance.get(R.SUBROGATION_START)), jjmmaaaa(instance.get(R.SUBROGATION_END))
+    # a sick leave is a child of its contract: no walk of the whole person
+    return months_of_periods((jjmmaaaa(leave.get(R.SUBROGATION_START)), jjmmaaaa(leave.get(R.SUBROGATION_END)))
+                             for leave in leaves if leave.get(R.SUBROGATION) == "01")
+
+
+def months_of_periods(periods) -> str:
+    """The months (``YYYY-MM``, space-separated, in order) the periods ``(start, end)`` touch; a period without
+    both dates, or ending before it starts, touches none."""
+    months: set[str] = set()
+    for start, end in periods:
         if start is None or end is None or end < start:
             continue
         month = date(start.year, start.month, 1)

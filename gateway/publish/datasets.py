@@ -4,6 +4,7 @@ content (sorted rows, fixed Avro sync marker).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from typing import Any, Sequence
@@ -17,7 +18,10 @@ from schemas.records import RecordSchema
 BUCKETS = 8
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def bucket_of(text: str, buckets: int = BUCKETS) -> int:
+    """A stable bucket of ``text`` (a person key, a slot): remembered, as a run asks it for every record of a
+    person."""
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % buckets
 
 
