@@ -79,7 +79,9 @@ class RecordSchema:
         for name in self.field_names:
             values = list(map(operator.attrgetter(name), records))
             sample = next((value for value in values if value is not None), None)
-            columns[name] = [_plain(value) for value in values] if isinstance(sample, enum.Enum) else values
+            # Arrow reads a str-based enum member as its text, which is its value: no conversion per value
+            plain = not isinstance(sample, enum.Enum) or isinstance(sample, str) and str.__str__(sample) == sample.value
+            columns[name] = values if plain else [_plain(value) for value in values]
         return pa.Table.from_pydict(columns, schema=self.arrow)
 
     @functools.cached_property
