@@ -55,6 +55,7 @@ def declaration_values(decl: ParsedDeclaration) -> DeclarationValues:
     return found
 
 
+SCAN_FROM = 2000          # tokens from which a declaration's values are scanned rubric by rubric, not pair by pair
 _READINGS_MAX = 1 << 16          # (rubric, value) readings remembered per norm catalogue (~13 MB at most)
 _readings: dict[NormCatalogue, dict[tuple[str, str], tuple]] = {}
 
@@ -64,8 +65,9 @@ def failing_tokens(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, 
     order; memoised on the declaration. No block instance is looked at, and no Python work is done per value that
     fits: each rubric's values are joined into one text and a datatype's *misfit* pattern (:func:`misfits`, the
     exact complement of :meth:`Datatype.problem`) finds the lines that do not fit in one scan; those few, and the
-    dates that do not exist, are then read one by one (:func:`_read`, through a memo per norm catalogue).
-    :func:`failing_tokens_by_value` is the reference."""
+    dates that do not exist, are then read one by one (:func:`_read`, through a memo per norm catalogue). Below
+    SCAN_FROM tokens the scans' fixed cost outweighs them: each distinct pair goes through the memo instead.
+    :func:`failing_tokens_by_value` is the reference of both."""
     found = decl.cache.get("failing_tokens")
     if found is not None:
         return found
@@ -74,8 +76,11 @@ def failing_tokens(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, 
     if columns is None or norm is None or not columns.rubrics:
         return found
     values = columns.values
-    candidates = _candidates(columns, norm)
     memo = _readings.setdefault(norm, {})
+    if len(values) < SCAN_FROM:
+        found.extend(_by_memo(columns, memo, norm))
+        return found
+    candidates = _candidates(columns, norm)
     for token in sorted(set(candidates)):
         key = (columns.rubrics[token], values[token])
         reading = memo.get(key)
@@ -86,6 +91,23 @@ def failing_tokens(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, 
         if reading:
             found.append((token, reading))
     return found
+
+
+def _by_memo(columns, memo: dict, norm: NormCatalogue) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
+    """The failing tokens of a small declaration: each distinct (rubric, value) pair read once through the memo
+    per norm catalogue (which small declarations, repeating the same codes and dates, mostly hit)."""
+    failing: dict[tuple[str, str], tuple] = {}
+    for key in dict.fromkeys(zip(columns.rubrics, columns.values)):     # each distinct pair once
+        reading = memo.get(key)
+        if reading is None:
+            if len(memo) >= _READINGS_MAX:
+                memo.clear()
+            reading = memo[key] = _read(norm, *key)
+        if reading:
+            failing[key] = reading
+    if not failing:
+        return []
+    return [(token, failing[key]) for token, key in enumerate(zip(columns.rubrics, columns.values)) if key in failing]
 
 
 def _candidates(columns, norm: NormCatalogue) -> list[int]:

@@ -4,6 +4,9 @@ summaries, allowances, counts) and the same accepted people, declaration by decl
 (tests.corpus); the mutated declarations of tests/gateway/validate/test_certificates.py compare whole files."""
 from collections import Counter
 
+import pytest
+
+import gateway.ingest
 from fixtures.generator import Rates, generate
 from gateway.ingest import _process_declaration, process_file
 from gateway.pseudonym import DEMO_KEY, Pseudonymiser
@@ -15,6 +18,12 @@ from tests.corpus import corpus
 PSEUDONYMS = Pseudonymiser(DEMO_KEY)
 REFERENCE = DEFAULT_RULES.uncertified()
 
+
+
+@pytest.fixture(autouse=True)
+def _every_declaration_columnar(monkeypatch):
+    """The corpus's declarations are small: the fast path is taken whatever a declaration's size here."""
+    monkeypatch.setattr(gateway.ingest, "COLUMNAR_FROM", 0)
 
 def test_declarations_taken_from_their_columns_give_the_object_paths_outcome(tmp_path):
     columnar: Counter = Counter()

@@ -2,6 +2,7 @@
 checking value by value (the path a declaration without columns takes)."""
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -9,6 +10,7 @@ from fixtures import builders as B
 from fixtures.generator import Rates, generate
 from gateway.parse import rubrics as R
 from gateway.parse.norm import DSN_VERSIONS, PASRAU_CATALOGUE, catalogue
+import gateway.validate.columns
 from gateway.validate.columns import failing_tokens, failing_tokens_by_value, misfits
 from gateway.validate.registry import DEFAULT_RULES, Target
 from tests.conftest import declarations_of
@@ -89,9 +91,11 @@ def test_a_datatypes_misfit_pattern_finds_exactly_the_values_it_refuses(case):
     assert found == [i for i, value in enumerate(values) if datatype.problem(value) is not None]
 
 
-def test_the_value_pass_finds_what_reading_every_value_finds(tmp_path):
-    """The failing tokens of the scan per rubric against each distinct value read one by one (the reference), on
-    the whole corpus (tests.corpus)."""
+@pytest.mark.parametrize("scan_from", [0, 10 ** 9], ids=["scan", "memo"])
+def test_the_value_pass_finds_what_reading_every_value_finds(tmp_path, monkeypatch, scan_from):
+    """The failing tokens of the scan per rubric, and of the memo of pairs, against each distinct value read one by
+    one (the reference), on the whole corpus (tests.corpus)."""
+    monkeypatch.setattr(gateway.validate.columns, "SCAN_FROM", scan_from)
     failing = 0
     for path in corpus(tmp_path):
         for decl in declarations_of(path):
