@@ -13,6 +13,7 @@ bundled flows, the conformance corpus, generated flows with defects and mutated 
 """
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 import numpy as np
@@ -137,6 +138,7 @@ def _month_numbers(days: np.ndarray) -> np.ndarray:
     return found
 
 
+@functools.lru_cache(maxsize=4096)
 def _month_text(number: int) -> Month:
     return Month(f"{number // 12:04d}-{number % 12 + 1:02d}")
 

@@ -80,17 +80,21 @@ def failing_tokens(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, 
     if len(values) < SCAN_FROM:
         found.extend(_by_memo(columns, memo, norm))
         return found
-    candidates = _candidates(columns, norm)
-    for token in sorted(set(candidates)):
-        key = (columns.rubrics[token], values[token])
-        reading = memo.get(key)
-        if reading is None:
-            if len(memo) >= _READINGS_MAX:
-                memo.clear()
-            reading = memo[key] = _read(norm, *key)
+    for token in sorted(set(_candidates(columns, norm))):
+        reading = _remembered(memo, norm, (columns.rubrics[token], values[token]))
         if reading:
             found.append((token, reading))
     return found
+
+
+def _remembered(memo: dict, norm: NormCatalogue, key: tuple[str, str]) -> tuple:
+    """:func:`_read` of a (rubric, value) pair, through the bounded memo of its catalogue."""
+    reading = memo.get(key)
+    if reading is None:
+        if len(memo) >= _READINGS_MAX:
+            memo.clear()
+        reading = memo[key] = _read(norm, *key)
+    return reading
 
 
 def _by_memo(columns, memo: dict, norm: NormCatalogue) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
@@ -98,11 +102,7 @@ def _by_memo(columns, memo: dict, norm: NormCatalogue) -> list[tuple[int, tuple[
     per norm catalogue (which small declarations, repeating the same codes and dates, mostly hit)."""
     failing: dict[tuple[str, str], tuple] = {}
     for key in dict.fromkeys(zip(columns.rubrics, columns.values)):     # each distinct pair once
-        reading = memo.get(key)
-        if reading is None:
-            if len(memo) >= _READINGS_MAX:
-                memo.clear()
-            reading = memo[key] = _read(norm, *key)
+        reading = _remembered(memo, norm, key)
         if reading:
             failing[key] = reading
     if not failing:
