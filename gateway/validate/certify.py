@@ -94,9 +94,9 @@ class DeclarationColumns:
         return found
 
     def amounts(self, rubric: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """``rubric``'s amount in cents for every instance (as :func:`gateway.values.cents` reads it: Arrow kernels
-        for the usual amounts, ``cents`` itself for the others), and whether it is there and readable; None when an
-        amount does not fit int64 (the caller then reads value by value)."""
+        """``rubric``'s amount in cents for every instance (as :func:`gateway.values.cents` reads it: :func:`_amounts`),
+        and whether it is there and readable; None when an amount does not fit int64 (the caller then reads value by
+        value)."""
         if rubric not in self._amounts:
             self._amounts[rubric] = _amounts(self.column(rubric), len(self.kinds))
         return self._amounts[rubric]
