@@ -205,11 +205,17 @@ def _positions(rubrics: list[str]) -> dict[str, np.ndarray]:
         for position, rubric in enumerate(rubrics):
             found.setdefault(rubric, []).append(position)
         return {rubric: np.asarray(positions, dtype=np.int64) for rubric, positions in found.items()}
-    names, inverse = np.unique(np.frombuffer(joined.encode("ascii"), dtype="S14"), return_inverse=True)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(len(names) + 1)).tolist()
-    return {name.decode("ascii"): order[start:end]
-            for name, start, end in zip(names.tolist(), bounds[:-1], bounds[1:])}
+    # each code as two 64-bit words (its 14 bytes, padded to 16), each word's distinct values numbered: a distinct
+    # rubric is a distinct pair of numbers (integers sort several times faster than 14-byte strings)
+    padded = np.zeros((len(rubrics), 16), dtype=np.uint8)
+    padded[:, :14] = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 14)
+    words = padded.view(">u8")
+    _, high = np.unique(words[:, 0], return_inverse=True)
+    seconds, low = np.unique(words[:, 1], return_inverse=True)
+    distinct, inverse = np.unique(high.ravel() * len(seconds) + low.ravel(), return_inverse=True)
+    order = np.argsort(inverse.ravel(), kind="stable")
+    bounds = np.searchsorted(inverse.ravel()[order], np.arange(len(distinct) + 1)).tolist()
+    return {rubrics[int(order[start])]: order[start:end] for start, end in zip(bounds[:-1], bounds[1:])}
 
 
 def _tree_of(columns: Columns) -> tuple[list[BlockInstance], list[BlockInstance]]:

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fixtures.generator import Rates, generate
-from gateway.parse.blocks import build_blocks, build_blocks_from_columns
+from gateway.parse.blocks import Columns, build_blocks, build_blocks_from_columns
 from gateway.parse.lines import Token, iter_raw_lines, tokenize
 from gateway.parse.norm import catalogue
 
@@ -92,3 +92,18 @@ def test_a_new_ancestor_instance_closes_the_blocks_opened_below_the_previous_one
     roots, problems = build_blocks(_tokens(["S21.G00.30.001", "S20.G00.05.001", "S21.G00.40.001"]), catalogue("P25V01"))
     assert [root.block for root in roots] == ["S21.G00.30", "S20.G00.05", "S21.G00.40"]
     assert [(p.kind, p.line) for p in problems] == [("orphan_block", 1), ("orphan_block", 3)]
+
+
+_CODES = st.builds(lambda block, number: f"S21.G00.{block:02d}.{number:03d}", st.integers(0, 99), st.integers(0, 999))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_CODES, st.sampled_from(["S10.G00.00.001", "S90.G00.90.002", "S21.G00.30.001"]),
+                          st.text(st.sampled_from("S21.G0é"), max_size=15)), min_size=1, max_size=300))
+def test_tokens_grouped_by_rubric_over_the_column_are_those_grouped_one_by_one(rubrics):
+    """The positions of each rubric's tokens, found by numbering the codes' bytes (plain codes) or one by one."""
+    grouped: dict[str, list[int]] = {}
+    for position, rubric in enumerate(rubrics):
+        grouped.setdefault(rubric, []).append(position)
+    found = Columns(range(1, len(rubrics) + 1), rubrics, [""] * len(rubrics)).by_rubric()
+    assert {rubric: positions.tolist() for rubric, positions in found.items()} == grouped
