@@ -261,7 +261,7 @@ def _process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudo
                          envoi_rejection: tuple[Violation, ...] = ()) -> tuple[Outcome, list[_AcceptedPerson]]:
     skip = _certified(decl, registry)
     # every rule proven silent: the declaration and all its people are accepted, read from the columns
-    clean = not envoi_rejection and skip.issuperset(_rule_ids(decl, registry))
+    clean = not envoi_rejection and bool(skip) and skip.issuperset(_rule_ids(decl, registry))
     violations = [] if clean else _in_line_order(registry.check(
         Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version, skip=skip), registry)
     if envoi_rejection or any(v.severity.rejects for v in violations):
