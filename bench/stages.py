@@ -140,10 +140,13 @@ def _time_inside(module, *names: str):
 
 def normalise(folder: str) -> tuple[int, float]:
     """Normalisation alone: the time inside turning accepted people into resource records and mentions, in a
-    whole parse, validate and normalise pass."""
+    whole parse, validate and normalise pass: person by person on the object path, over the arrays for the
+    declarations the columnar path takes (gateway.normalise.columnar)."""
     import gateway.ingest
     registry, pseudonyms = _registry(), Pseudonymiser(DEMO_KEY)
-    with _time_inside(gateway.ingest, "normalise_person", "has_open_contract", "allowance_mentions") as spent:
+    with _time_inside(gateway.ingest, "normalise_person", "has_open_contract", "allowance_mentions", "subrogated_months",
+                      "resource_records", "open_contracts", "columnar_subrogated_months",
+                      "subrogated_allowances") as spent:
         lines = sum(process_file(path, registry, pseudonyms).counts.read for path in _files(folder))
     return lines, spent[0]
 
