@@ -51,11 +51,11 @@ class Instance:
 
     @property
     def first_line(self) -> int:
-        return self._lines.first[self.index]
+        return int(self._lines.first[self.index])
 
     @property
     def subtree_last_line(self) -> int:
-        return self._lines.subtree_last[self.index]
+        return int(self._lines.subtree_last[self.index])
 
 
 class DeclarationLines:
@@ -79,8 +79,8 @@ class DeclarationLines:
             np.maximum.at(subtree, parents[below], subtree[below])
             if np.array_equal(before, subtree):
                 break
-        self.first: list[int] = numbers[heads].tolist()
-        self.subtree_last: list[int] = subtree.tolist()
+        self.first: np.ndarray = numbers[heads]                # each instance's first line
+        self.subtree_last: np.ndarray = subtree
         person = view.person_of()
         consumed = np.zeros(len(view.names), dtype=bool)
         if carries_resources:
@@ -177,14 +177,9 @@ def resource_records(lines: DeclarationLines, decl: ParsedDeclaration, people: l
 def _records(lines: DeclarationLines, decl: ParsedDeclaration, people: list[Instance],
              keys: list[str]) -> dict[int, list[ResourceMonth]]:
     view = lines.view
-    payment_kind, person_kind = view.kind(R.PAYMENT), view.kind(R.INDIVIDUAL)
-    if payment_kind is None or person_kind is None:
-        return {}
     paid = view.days(R.PAYMENT_DATE)
-    kinds, parents = view.kinds, view.parents
-    payments = np.flatnonzero(kinds == payment_kind)
-    payments = payments[(parents[payments] >= 0) & (paid[payments] > 0)]
-    payments = payments[kinds[parents[payments]] == person_kind]
+    payments = view.under(R.PAYMENT, R.INDIVIDUAL)
+    payments = payments[paid[payments] > 0]
     if not payments.size:
         return {}
     rows = _Attribution(lines, decl, payments, paid)
@@ -213,8 +208,7 @@ class _Attribution(_Rows):
             for payment in payments.tolist():
                 self.income[payment] = codes.setdefault(declared.get(payment), len(codes))
             self.classes = list(codes)
-        self.first = np.asarray(lines.first, dtype=np.int64)
-        self.last = np.asarray(lines.subtree_last, dtype=np.int64)
+        self.first, self.last = lines.first, lines.subtree_last
         self.person = np.full(size, _NONE, dtype=np.int64)
         self.person[payments] = view.parents[payments]
         self.counted = np.zeros(size, dtype=bool)
@@ -225,11 +219,7 @@ class _Attribution(_Rows):
         """The instances of ``block`` under a payment that counts (with ``code`` as ``rubric``, when given), and
         that payment."""
         view = self.view
-        kind = view.kind(block)
-        if kind is None:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-        found = np.flatnonzero(view.kinds == kind)
-        found = found[view.parents[found] >= 0]
+        found = view.under(block, R.PAYMENT)
         found = found[self.counted[view.parents[found]]]
         if rubric is not None:
             codes = view.by_instance(rubric)
@@ -360,25 +350,15 @@ def _grouped(rows: _Rows, decl: ParsedDeclaration, people: list[Instance], keys:
 
 # --- what the cross rules and the register need of each accepted person (gateway.normalise.mentions) ---------------
 
-def _children(view: DeclarationColumns, block: str, under: str) -> np.ndarray:
-    """The instances of ``block`` whose parent is an instance of ``under``."""
-    kind, above = view.kind(block), view.kind(under)
-    if kind is None or above is None:
-        return np.empty(0, dtype=np.int64)
-    found = np.flatnonzero(view.kinds == kind)
-    found = found[view.parents[found] >= 0]
-    return found[view.kinds[view.parents[found]] == above]
-
-
 def open_contracts(view: DeclarationColumns, main: date | None) -> np.ndarray:
     """For each instance, whether it is a person with a contract still running at the start of the month after the
     main month (``mentions.has_open_contract``): not ended (S21.G00.62 with a date), its planned end absent or not
     before that day."""
     found = np.zeros(len(view.kinds), dtype=bool)
-    contracts = _children(view, R.CONTRACT, R.INDIVIDUAL)
+    contracts = view.under(R.CONTRACT, R.INDIVIDUAL)
     if main is None or not contracts.size:
         return found
-    ends = _children(view, R.CONTRACT_END, R.CONTRACT)
+    ends = view.under(R.CONTRACT_END, R.CONTRACT)
     ended = np.zeros(len(view.kinds), dtype=bool)
     ended[view.parents[ends[view.days(R.CONTRACT_END_DATE)[ends] > 0]]] = True
     planned = view.days(R.CONTRACT_PLANNED_END)[contracts]
@@ -390,7 +370,7 @@ def open_contracts(view: DeclarationColumns, main: date | None) -> np.ndarray:
 
 def subrogated_months(view: DeclarationColumns) -> dict[int, str]:
     """person instance -> the months of its subrogation periods (``mentions.subrogated_months``)."""
-    leaves = _children(view, R.SICK_LEAVE, R.CONTRACT)
+    leaves = view.under(R.SICK_LEAVE, R.CONTRACT)
     leaves = leaves[view.kinds[view.parents[view.parents[leaves]]] == view.kind(R.INDIVIDUAL)] if leaves.size else leaves
     flags = view.by_instance(R.SUBROGATION)
     starts, ends = view.by_instance(R.SUBROGATION_START), view.by_instance(R.SUBROGATION_END)
@@ -406,7 +386,7 @@ def subrogated_allowances(view: DeclarationColumns, decl: ParsedDeclaration, key
                           ) -> dict[int, list[AllowanceMention]]:
     """person instance -> the daily allowances its DSN payments include as paid on behalf of social security
     (S21.G00.58 type 10 with an amount, under a payment with a date: ``mentions.allowance_mentions``)."""
-    elements = _children(view, R.NET_ELEMENT, R.PAYMENT)
+    elements = view.under(R.NET_ELEMENT, R.PAYMENT)
     if not elements.size:
         return {}
     payments = view.parents[elements]

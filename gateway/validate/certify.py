@@ -51,7 +51,8 @@ class DeclarationColumns:
         self.kinds = structure.kinds
         self.parents = structure.parents
         self.heads = structure.heads
-        self._positions = {rubric: positions.tolist() for rubric, positions in columns.by_rubric().items()}
+        self._positions = columns.by_rubric()
+        self._first: dict[str, str | None] = {}
         self._kind = {name: kind for kind, name in enumerate(self.names)}
         self._persons: np.ndarray | None = None
         self._by_instance: dict[str, dict[int, str]] = {}          # several certifiers read the same columns
@@ -80,17 +81,20 @@ class DeclarationColumns:
     def values_of(self, rubric: str) -> list[str]:
         """Every value of ``rubric`` in the declaration, in document order."""
         values = self.values
-        return [values[position] for position in self._positions.get(rubric, ())]
+        positions = self._positions.get(rubric)
+        return [] if positions is None else [values[position] for position in positions.tolist()]
 
     def column(self, rubric: str) -> tuple[np.ndarray, list[str]]:
         """Every value of ``rubric`` in document order, and the instance holding each."""
         found = self._columns.get(rubric)
         if found is None:
-            positions = self._positions.get(rubric, ())
-            values = self.values
-            instances = np.searchsorted(self.heads, positions, side="right") - 1 if positions \
-                else np.empty(0, dtype=np.int64)
-            found = self._columns[rubric] = instances, [values[position] for position in positions]
+            positions = self._positions.get(rubric)
+            if positions is None:
+                found = self._columns[rubric] = np.empty(0, dtype=np.int64), []
+            else:
+                values = self.values
+                found = self._columns[rubric] = (np.searchsorted(self.heads, positions, side="right") - 1,
+                                                 [values[position] for position in positions.tolist()])
         return found
 
     def amounts(self, rubric: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -133,16 +137,19 @@ class DeclarationColumns:
             found = self._children[block, under] = self._children_of(block, under)
         return found
 
-    def _children_of(self, block: str, under: str) -> dict[int, list[int]]:
+    def under(self, block: str, under: str) -> np.ndarray:
+        """The instances of ``block`` whose parent is an instance of ``under``, in document order."""
         kind, above = self._kind.get(block), self._kind.get(under)
         if kind is None or above is None:
-            return {}
-        instances = np.flatnonzero(self.kinds == kind)
-        parents = self.parents[instances]
-        kept = parents >= 0
-        kept[kept] = self.kinds[parents[kept]] == above
+            return np.empty(0, dtype=np.int64)
+        found = np.flatnonzero(self.kinds == kind)
+        found = found[self.parents[found] >= 0]
+        return found[self.kinds[self.parents[found]] == above]
+
+    def _children_of(self, block: str, under: str) -> dict[int, list[int]]:
         found: dict[int, list[int]] = {}
-        for instance, parent in zip(instances[kept].tolist(), parents[kept].tolist()):
+        instances = self.under(block, under)
+        for instance, parent in zip(instances.tolist(), self.parents[instances].tolist()):
             found.setdefault(parent, []).append(instance)
         return found
 
@@ -154,12 +161,15 @@ class DeclarationColumns:
         the tree's walk (depth first, roots and children in document order). That is the instance with the least
         path from its root; it is the first in the document too unless a block came before its parent's instance
         (an orphan kept as a root, read after the declaration's own tree)."""
-        kind = self._kind.get(rubric[:10])
-        if kind is None:
-            return None
-        instances = np.flatnonzero(self.kinds == kind).tolist()
-        first = instances[0] if len(instances) == 1 else min(instances, key=self._path)
-        return self.by_instance(rubric).get(first)
+        if rubric not in self._first:
+            kind = self._kind.get(rubric[:10])
+            if kind is None:
+                self._first[rubric] = None
+            else:
+                instances = np.flatnonzero(self.kinds == kind).tolist()
+                first = instances[0] if len(instances) == 1 else min(instances, key=self._path)
+                self._first[rubric] = self.by_instance(rubric).get(first)
+        return self._first[rubric]
 
     @functools.cached_property
     def nature(self) -> str:

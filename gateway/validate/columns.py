@@ -150,12 +150,12 @@ def misfits(datatype: Datatype) -> re.Pattern[str] | None:
 
 
 def failing_tokens_by_value(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
-    """The reference of :func:`failing_tokens`: every distinct (rubric, value) pair read by :func:`_read`."""
+    """The reference of :func:`failing_tokens`: every distinct (rubric, value) pair read by :func:`_read` (through a
+    fresh memo: nothing remembered from other declarations)."""
     columns, norm = decl.columns, decl.norm
     if columns is None or norm is None or not columns.rubrics:
         return []
-    readings = {key: _read(norm, *key) for key in dict.fromkeys(zip(columns.rubrics, columns.values))}
-    return [(token, readings[key]) for token, key in enumerate(zip(columns.rubrics, columns.values)) if readings[key]]
+    return _by_memo(columns, {}, norm)
 
 
 def _check(decl: ParsedDeclaration) -> DeclarationValues:
