@@ -73,6 +73,20 @@ def _split(inputs: list[str] | None, extra: list[str]) -> tuple[tuple[str, ...],
     return tuple(item for item in items if not item.startswith("--")), tuple(beam_args)
 
 
+def _replayed(settings: Settings, run_job) -> list:
+    """Archived flows: one run per arrival date, oldest first; each run's results."""
+    from dataclasses import replace
+    from gateway.run import arrival_groups
+    results = []
+    groups = arrival_groups(settings)
+    for number, (day, group) in enumerate(groups, 1):
+        with err.status(f"run {number}/{len(groups)}: flows of {day}…", spinner="dots") as status:
+            results.append(run_job(replace(settings, inputs=group), progress=lambda done, n=number: status.update(
+                f"run {n}/{len(groups)}: flows of {day}: {done.line()}")))
+        out.print(_one_line(number, day, results[-1].manifest))
+    return results
+
+
 @app.command(context_settings=PASS_THROUGH)
 def run(
     ctx: typer.Context,
@@ -90,8 +104,10 @@ def run(
                                                            "folder (its YYYY-MM[-DD] folder, to replay archives)."),
     policy: Optional[str] = typer.Option(None, "--policy", help="Policy file (YAML; default: the shipped one)."),
     register: Optional[str] = typer.Option(None, "--register", help="Register folder (default OUT/history/register)."),
-    buckets: Optional[int] = typer.Option(None, "--buckets", min=1, max=4096, help="Person buckets (and declaration "
-                                          "shards) of a new register (default 16; an existing one keeps its own)."),
+    buckets: Optional[int] = typer.Option(None, "--buckets", min=1, max=4096, help="A new register's fixed person "
+                                          "buckets (default: following its size; an existing one keeps its own)."),
+    people_per_bucket: Optional[int] = typer.Option(None, "--people-per-bucket", min=1,
+                                                    help="A new register's people per bucket (default 1000)."),
     open_requests: Optional[str] = typer.Option(None, "--open-requests", help="JSON lines (person_key, month) of "
                                                 "open correction requests: the gate holds changes on them."),
     rederive_all: bool = typer.Option(False, "--rederive-all", help="Re-examine everyone of the buckets touched."),
@@ -127,17 +143,9 @@ def run(
             open_requests = str(corrections.export_open_requests(Path(out_dir), None))
         settings = Settings(paths or (bundled_flows(),), out_dir, key, beam_args, as_of=as_of, policy=policy,
                             arrival=arrival, register=register, open_requests=open_requests, buckets=buckets,
-                            rederive_all=rederive_all)
+                            people_per_bucket=people_per_bucket, rederive_all=rederive_all)
         if replay:
-            from dataclasses import replace
-            from gateway.run import arrival_groups
-            results = []
-            groups = arrival_groups(settings)
-            for number, (day, group) in enumerate(groups, 1):
-                with err.status(f"run {number}/{len(groups)}: flows of {day}…", spinner="dots") as status:
-                    results.append(run_job(replace(settings, inputs=group), progress=lambda done, n=number: status.update(
-                        f"run {n}/{len(groups)}: flows of {day}: {done.line()}")))
-                out.print(_one_line(number, day, results[-1].manifest))
+            results = _replayed(settings, run_job)
             result = results[-1]
         else:
             with err.status("running the pipeline…", spinner="dots") as status:
@@ -533,6 +541,39 @@ def register_maintain(
         _fail(GatewayError(f"no register @ {folder}: expected the history of completed runs"))
     store.maintain(folder, every=1, retention_hours=retention_hours)
     out.print(f"register compacted @ {folder}")
+
+
+@register_app.command("resize")
+def register_resize(
+    folder: Path = typer.Argument(..., help="Register folder."),
+    buckets: Optional[int] = typer.Option(None, "--buckets", min=1, max=4096,
+                                          help="A fixed bucket count (runs keep it)."),
+    people_per_bucket: Optional[int] = typer.Option(None, "--people-per-bucket", min=1,
+                                                    help="A count that follows the register's size, this many "
+                                                         "people per bucket at most (runs refit it)."),
+) -> None:
+    """Re-partition the register's person buckets and declaration shards (runs do it as the register grows)."""
+    import fcntl
+    from gateway.versioning import sizing, store
+    if (buckets is None) == (people_per_bucket is None):
+        _fail(GatewayError("expected one of --buckets N (a fixed count) or --people-per-bucket P (a count that "
+                           "follows the register's size)"))
+    if not store.commits(folder):
+        _fail(GatewayError(f"no register @ {folder}: expected the history of completed runs"))
+    with open(folder / ".register.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _fail(GatewayError(f"a run is merging into the register @ {folder}: resize it once the run ends"))
+        before = store.buckets_of(folder)
+        layout = {key: value for key, value in store.layout_of(folder).items() if key != "people_per_bucket"}
+        store.write_layout(folder, {**layout, **({"people_per_bucket": people_per_bucket} if people_per_bucket
+                                                 else {})})
+        if buckets is not None:
+            sizing.resize(folder, buckets)
+        else:
+            sizing.fit(folder)
+    out.print(f"register resized @ {folder}: {before} -> {store.buckets_of(folder)} buckets")
 
 
 @fixtures_app.command("generate")

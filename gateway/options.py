@@ -17,6 +17,8 @@ class Settings:
     policy: str | None = None         # policy file (default: the shipped gateway/policy/default.yaml)
     arrival: str = "mtime"            # where a file's arrival comes from: mtime, or its YYYY-MM[-DD] folder
     open_requests: str | None = None  # JSON lines (person_key, month) of open correction requests (the gate holds)
-    buckets: int | None = None        # person buckets and declaration shards of a new register (default 16)
+    buckets: int | None = None        # person buckets and declaration shards of a new register, fixed
+                                      # (default: following its size, gateway.versioning.sizing)
+    people_per_bucket: int | None = None   # a new register's bucket size when its count follows its size
     rederive_all: bool = False        # derive every person of the buckets a run touches, even when the last
                                       # run derived under the same day, policy and release

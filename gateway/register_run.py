@@ -133,17 +133,19 @@ def incremental_buckets(commits: list[store.Commit], derived_under: str, as_of: 
     return same, moved
 
 
-def derivation(as_of: str, policy: Policy) -> str:
+def derivation(as_of: str, policy: Policy, buckets: int) -> str:
     """What a run's flags, bases and decisions depend on besides each person's rows: the day of its
     transaction time (due dates, volatility windows, reference periods and contradictory periods all move by
-    whole days), the policy, and the gateway's release with its floating rules. Two runs under the same one
+    whole days), the policy, and the gateway's release with its floating rules; with the register's bucket
+    count, as the buckets a commit records as derived are numbered by it (after a resize
+    (gateway.versioning.sizing), the day's next run re-derives everyone it touches). Two runs under the same one
     give a person the same flags, bases and decisions when nothing of theirs changed in between: the later run
     re-examines only the people it concerns (``concerned``; tests/gateway/versioning/test_incremental_register.py
     compares it with re-deriving everyone, run after run)."""
     from gateway import __version__
     from gateway.months import day_of_instant
     rules = "|".join(f"{rule.id}:{rule.explain}" for rule in registry_rules())
-    text = f"{day_of_instant(as_of)}|{policy.digest}|{__version__}|{rules}" if as_of else ""
+    text = f"{day_of_instant(as_of)}|{policy.digest}|{__version__}|{rules}|{buckets}" if as_of else ""
     return hashlib.sha256(text.encode()).hexdigest()[:24] if text else ""
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from gateway.errors import ConfigurationError
 from gateway.policy import load_policy
-from gateway.publish.datasets import write_partition
+from gateway.publish.datasets import bucket_of, write_partition
 from gateway.bucket import derive
 from gateway.versioning import store
 from gateway.versioning.floating import floating_rules
@@ -25,16 +25,27 @@ def replay(root: Path, as_of: str, target: Path, policy_path: str | None = None)
     declarations = store.load_declarations(root, committed)
     declarant_rows = store.load_declarant_rows(root, committed)
     rules = floating_rules(DEFAULT_RULES)
-    counts = {"flags": 0, "bases": 0}
+    # The run at as_of numbered its partitions by the register's bucket count then (it may have been resized
+    # since: gateway.versioning.sizing); a person's flags and bases depend on their own rows only.
+    count = next((c.bucket_count for c in reversed(commits) if c.transaction_time <= as_of and c.bucket_count),
+                 store.buckets_of(root))
+    flags: dict[int, list] = {}
+    bases: dict[int, list] = {}
     for bucket in range(store.buckets_of(root)):
         state = store.load_bucket(root, bucket, committed)
         if not state.versions and not state.mentions:
             continue
         derived = derive(state, declarations, declarant_rows, as_of, policy, rules)
-        part = f"part-{bucket:02d}"
-        write_partition(str(target), "flags", part, FLOATING_FLAG, derived.flags, avro=False)
-        write_partition(str(target), "bases", part, REFERENCE_BASE,
-                        sorted(derived.bases, key=lambda b: (b.person_key, b.benefit)), avro=False)
-        counts["flags"] += len(derived.flags)
-        counts["bases"] += len(derived.bases)
-    return counts
+        for item in (*state.versions, *state.mentions):     # a part for every bucket that has people
+            flags.setdefault(bucket_of(item.person_key, count), [])
+        for flag in derived.flags:
+            flags.setdefault(bucket_of(flag.person_key, count), []).append(flag)
+        for base in derived.bases:
+            bases.setdefault(bucket_of(base.person_key, count), []).append(base)
+    for part in sorted({*flags, *bases}):
+        name = f"part-{part:02d}"
+        write_partition(str(target), "flags", name, FLOATING_FLAG,       # derive's order: by person (stable)
+                        sorted(flags.get(part, []), key=lambda f: f.person_key), avro=False)
+        write_partition(str(target), "bases", name, REFERENCE_BASE,
+                        sorted(bases.get(part, []), key=lambda b: (b.person_key, b.benefit)), avro=False)
+    return {"flags": sum(map(len, flags.values())), "bases": sum(map(len, bases.values()))}

@@ -29,7 +29,7 @@ from gateway.publish.spill import SPILL, read_objects, spill_objects
 from gateway.storage import ObjectPath, is_uri, list_files, move_tree, remove_tree, write_json
 from gateway.gate.estimate import estimator_named
 from gateway.policy import load_policy
-from gateway.versioning import migrate, store
+from gateway.versioning import migrate, sizing, store
 from gateway.versioning.horizon import mentions_from, open_from
 from transforms import pipeline
 from gateway.register_run import (RegisterFigures, RegisterJob, derivation, derived_buckets, incremental_buckets,
@@ -160,8 +160,8 @@ def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
         raise ConfigurationError(f"register in the earlier layout @ {register_dir}: expected Delta tables; convert "
                                  f"it once with: drm-gateway register migrate {register_dir}")
     commits = store.commits(register_dir)
-    job = _register_job(settings, register_dir, run_id, arrivals, policy, commits)
     sizes = {f[0]: i["bytes"] for f, i in zip(files, inputs)}
+    job = _register_job(settings, register_dir, run_id, arrivals, policy, commits, sum(sizes.values()))
     with Watcher(str(staging), len(files), sum(sizes.values()), _reporter(run_log, progress)):
         staged_job = _stopped_cleanly(run_log, out, lambda: pipeline.run_parse(
             files, str(staging), settings.pseudonym_key, settings.beam_args, job, sizes)) if files else None
@@ -206,8 +206,10 @@ def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
                                                 max(register.last_month, month_of_instant(job.as_of)),
                                                 job.derivation or None,
                                                 derived_buckets(register.buckets,
-                                                                request_marks(job.open_requests, job.buckets))),
+                                                                request_marks(job.open_requests, job.buckets)),
+                                                job.buckets),
                      after=len(commits))
+        sizing.refit(register_dir)                    # the bucket count follows the register's size
         store.maintain(register_dir)                  # compaction and retention, every few runs
     folder = history_dir.resolve()
     shown = folder.relative_to(out.resolve()) if folder.is_relative_to(out.resolve()) else folder
@@ -227,7 +229,7 @@ def _shown(folder: Path, base: Path) -> str:
 
 
 def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals: dict[str, str], policy,
-                  commits: list) -> RegisterJob:
+                  commits: list, input_bytes: int) -> RegisterJob:
     """What the register stage of the run needs, from the register's committed runs."""
     committed = [c.run_id for c in commits]
     # A rerun of a committed run reads the register without its own parts and writes nothing: it
@@ -239,8 +241,14 @@ def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals:
     recent = visible if first_open is None else tuple(
         c.run_id for c in commits
         if c.run_id != run_id and (c.last_month is None or c.last_month >= mentions_from(first_open)))
-    derived_under = derivation(as_of, policy)
-    buckets = store.ensure_layout(register_dir, settings.buckets or store.DEFAULT_BUCKETS)
+    if settings.buckets:
+        buckets = store.ensure_layout(register_dir, settings.buckets, people_per_bucket=None)
+    else:
+        per_bucket = settings.people_per_bucket or sizing.PEOPLE_PER_BUCKET
+        buckets = store.ensure_layout(register_dir, sizing.first_buckets(input_bytes, per_bucket), per_bucket)
+    if sizing.resume(register_dir):                   # a resize a crash stopped half-way
+        buckets = store.buckets_of(register_dir)
+    derived_under = derivation(as_of, policy, buckets)
     requests = open_requests(settings.open_requests)
     marks = request_marks(requests, buckets)
     # The buckets the runs before this one (a rerun: before its first time) last derived under the same day,

@@ -35,5 +35,6 @@ def append_forced(root: Path, *, person_key: str, declarant_id: str, nature: str
                       version_id=hashlib.sha256(f"{'|'.join(last.key)}|{last.version + 1}|forced:{request_id}"
                                                 .encode()).hexdigest()[:24])
     store.write_bucket(root, bucket_of(person_key, store.buckets_of(root)), run_id, [], [], [version])
-    store.commit(root, store.Commit(run_id, at, 0, 1, max(month, month_of_instant(at))))
+    store.commit(root, store.Commit(run_id, at, 0, 1, max(month, month_of_instant(at)),
+                                    bucket_count=store.buckets_of(root)))
     return version

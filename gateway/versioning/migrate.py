@@ -120,7 +120,7 @@ def migrate(root: Path) -> Migrated:
             for path in (p for p in found if p.exists()):
                 parts += 1
                 rows += _rewrite(path, name, entry.run_id)
-    store.ensure_layout(root)
+    store.ensure_layout(root, buckets, people_per_bucket=None)      # its count, fixed
     for entry in runs:
         store.commit(root, entry)
     _answers(root)

@@ -1,6 +1,6 @@
 """The register on disk: one Delta Lake table per kind of row, bucketed by person, with a table of runs.
 
-    REGISTER/_layout.json                                  {"buckets": N}, fixed when the register is created
+    REGISTER/_layout.json                                  {"buckets": N, ...}: the person buckets (sizing.py)
     REGISTER/runs/                                         one row per committed run (readers see only these)
     REGISTER/declarations/   partitioned by shard          each declaration's slot, rank and arrival
     REGISTER/declarants/                                   per declarant and run: months first known / revised
@@ -50,7 +50,8 @@ from gateway.versioning.horizon import OPEN_ROWS, open_bound
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention
 from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION, records_of
 
-DEFAULT_BUCKETS = 16
+DEFAULT_BUCKETS = 16         # the bucket count of a register whose layout says nothing (written before layouts)
+PEOPLE_PER_BUCKET = 1000     # people a bucket holds at most when the count follows the size (gateway.versioning.sizing)
 COMPACT_EVERY = 8            # runs between two compactions of the register's tables (``maintain``)
 RETENTION_HOURS = 24 * 7     # files a compaction replaced stay this long (time travel), then vacuum removes them
 RUN, ROW = "_run", "_row"
@@ -84,7 +85,7 @@ RUNS = "runs"
 RUNS_SCHEMA = pa.schema([("run_id", pa.string()), ("transaction_time", pa.string()),
                          ("declarations_added", pa.int64()), ("versions_added", pa.int64()),
                          ("last_month", pa.string()), ("sequence", pa.int64()), ("derivation", pa.string()),
-                         ("buckets", pa.string())])
+                         ("buckets", pa.string()), ("bucket_count", pa.int64())])
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,9 @@ class Commit:
     # forced version): the next run re-derives everyone of the buckets it touches.
     derivation: str | None = None
     buckets: str | None = None
+    # The register's bucket count when the run merged (gateway.versioning.sizing): what its outputs' partitions
+    # (``part-NN``) are numbered by. None: written before the count could change (the register's count).
+    bucket_count: int | None = None
 
 
 # The columns whose per-file minimum and maximum the tables keep (Delta data skipping): the run, to read the files
@@ -131,18 +135,29 @@ def table_schema(table: str) -> pa.Schema:
 
 # --- layout and the runs table ------------------------------------------------------------------------------
 
+def layout_of(root: Path | str) -> dict:
+    """The register's layout: its bucket count (``buckets``), the people a bucket should hold when the count
+    follows the register's size (``people_per_bucket``; absent: the count is fixed), and a resize under way
+    (``resizing``, gateway.versioning.sizing)."""
+    layout = _join(root, "_layout.json")
+    return json.loads(read_bytes(layout)) if exists(layout) else {"buckets": DEFAULT_BUCKETS}
+
+
+def write_layout(root: Path | str, layout: dict) -> None:
+    write_bytes(_join(root, "_layout.json"), json.dumps(layout, sort_keys=True).encode())
+
+
 def buckets_of(root: Path | str) -> int:
-    layout = _join(root, "_layout.json")
-    return int(json.loads(read_bytes(layout))["buckets"]) if exists(layout) else DEFAULT_BUCKETS
+    return int(layout_of(root)["buckets"])
 
 
-def ensure_layout(root: Path | str, buckets: int = DEFAULT_BUCKETS) -> int:
-    """Create the register (its layout and empty tables) and fix its bucket count (an existing register keeps
-    its own)."""
+def ensure_layout(root: Path | str, buckets: int = 1, people_per_bucket: int | None = PEOPLE_PER_BUCKET) -> int:
+    """Create the register (its layout and empty tables) with ``buckets``, a count that then follows its size
+    when ``people_per_bucket`` is given, else fixed (an existing register keeps its own)."""
     from deltalake import DeltaTable
-    layout = _join(root, "_layout.json")
-    if not exists(layout):
-        write_bytes(layout, json.dumps({"buckets": buckets}).encode())
+    if not exists(_join(root, "_layout.json")):
+        write_layout(root, {"buckets": buckets, **({"people_per_bucket": people_per_bucket}
+                                                   if people_per_bucket else {})})
     for table in SCHEMAS:
         if not DeltaTable.is_deltatable(_uri(root, table)):
             column = PARTITION[table]
@@ -218,18 +233,34 @@ def _part(root: Path | str, table: str, run_id: str, partition: int | None) -> t
 
 def _stage_actions(root: Path | str, table: str, run_id: str, partitions: Iterable[int | None]) -> list:
     """The add actions of the run's files of a table (those its workers wrote)."""
-    from deltalake.transaction import AddAction
-    column = PARTITION[table]
-    now = int(datetime.now(timezone.utc).timestamp() * 1000)
     actions = []
     for partition in partitions:
         relative, path = _part(root, table, run_id, partition)
-        size = file_size(path)
-        if size is None:
-            continue
-        values = {} if column is None else {column: str(partition)}
-        actions.append(AddAction(relative, size, values, now, True, _stats(path, STATS_COLUMNS[table])))
+        action = _add_action(table, relative, path, partition)
+        if action is not None:
+            actions.append(action)
     return actions
+
+
+def _add_action(table: str, relative: str, path: str, partition: int | None):
+    """The Delta add action of one data file of ``table`` (None when there is no such file)."""
+    from deltalake.transaction import AddAction
+    size = file_size(path)
+    if size is None:
+        return None
+    column = PARTITION[table]
+    values = {} if column is None else {column: str(partition)}
+    return AddAction(relative, size, values, int(datetime.now(timezone.utc).timestamp() * 1000), True,
+                     _stats(path, STATS_COLUMNS[table]))
+
+
+def write_file(root: Path | str, table: str, name: str, partition: int, rows: pa.Table):
+    """A data file of ``rows`` (in the table's file schema) in a partition, outside any run (a resize); its add
+    action, for the caller to commit."""
+    relative = f"{PARTITION[table]}={partition:02d}/{name}.parquet"
+    path = _join(root, table, relative)
+    write_parquet(path, rows)
+    return _add_action(table, relative, path, partition)
 
 
 def _stats(path: str, columns: Iterable[str]) -> str:
@@ -321,6 +352,21 @@ def _files(root: Path | str, table: str, predicate: list, tables: Tables | None 
         match = re.search(rf"/{column}=(\d+)/", uri) if column else None
         found.setdefault(int(match[1]) if match else None, []).append(uri)
     return found
+
+
+def open_table(root: Path | str, table: str):
+    """The table's latest state (deltalake's DeltaTable), or None when the register has no such table."""
+    return _delta(root, table)
+
+
+def table_files(root: Path | str, table: str) -> dict[int | None, list[str]]:
+    """Every current data file of the table, by partition value."""
+    return _files(root, table, [])
+
+
+def read_files(root: Path | str, table: str, uris: list[str], columns: list[str] | None = None) -> pa.Table:
+    """The rows of some of the table's data files (committed or not: filter ``_run`` on the committed runs)."""
+    return _read(root, table, uris, None, columns)
 
 
 def _read(root: Path | str, table: str, uris: list[str], where: pc.Expression | None,
@@ -560,7 +606,7 @@ def dataset(root: Path | str, table: str) -> ds.Dataset:
     return ds.dataset([path_of(uri) for uri in uris], schema=file_schema(table), format="parquet", filesystem=filesystem)
 
 
-__all__ = ["ANSWERS", "BUCKET_TABLES", "add_answers", "answers", "BucketState", "COMPACT_EVERY", "Commit", "DEFAULT_BUCKETS", "buckets_of", "commit",
+__all__ = ["ANSWERS", "BUCKET_TABLES", "add_answers", "layout_of", "write_layout", "answers", "BucketState", "COMPACT_EVERY", "Commit", "DEFAULT_BUCKETS", "PEOPLE_PER_BUCKET", "buckets_of", "commit",
            "Tables", "commits", "concerned_people", "dataset", "declarants_between", "ensure_layout", "load_all", "load_all_versions", "load_bucket",
-           "load_declarant_rows", "load_declarations", "load_run", "maintain", "pending_buckets", "shard_of",
+           "load_declarant_rows", "load_declarations", "load_run", "maintain", "open_table", "read_files", "table_files", "write_file", "pending_buckets", "shard_of",
            "slot_declared", "file_schema", "table_schema", "tagged", "write_bucket", "write_run_part"]

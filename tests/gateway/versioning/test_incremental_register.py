@@ -139,8 +139,10 @@ def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyo
         examined, outputs = {}, {}
         for side, out in sides.items():
             derived.append(set())
+            # 20 people a bucket: 120 people in 8 buckets (the register is resized after its first run)
             manifest = run(Settings(files, str(out), TEST_KEY, as_of=as_of, open_requests=str(requests),
-                                    policy=str(policy), rederive_all=side == "everyone")).manifest
+                                    policy=str(policy), rederive_all=side == "everyone",
+                                    people_per_bucket=20)).manifest
             examined[side] = derived[-1]
             outputs[side] = {name: _rows(out, name) for name in (*DERIVED, "published", "decisions")}
             outputs[side]["notices"] = _notices(out)

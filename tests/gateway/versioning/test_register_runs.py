@@ -89,7 +89,7 @@ def test_a_register_made_with_fewer_buckets_holds_the_same_versions_and_gives_th
     generate(flows, people=40, employers=3, bodies=1, months=2, seed=31,
              rates=Rates(late=0.2, replacement=0.3, regularisation=0.1, net_social_correction=0.1))
     months = sorted(p for p in flows.iterdir() if p.is_dir())
-    for out, buckets in (("sixteen", None), ("four", 4)):
+    for out, buckets in (("sixteen", 16), ("four", 4)):
         run(Settings((str(flows),), str(tmp_path / out), TEST_KEY, buckets=buckets))
     register = tmp_path / "four" / "history" / "register"
     assert store.buckets_of(register) == 4 and store.buckets_of(tmp_path / "sixteen" / "history" / "register") == 16
