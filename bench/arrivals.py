@@ -5,8 +5,8 @@ monthly runs, against the same arrival into an empty register.
                              [--out bench/results/arrivals.json]
 
 The history: ``--months`` of generated flows, run month by month (as monthly operation does). The arrival: one
-employer's and one paying body's declarations for the last month, ``--arrivals`` people, arriving the same day
-as the last monthly run, four hours later. Each measure runs in a fresh copy of the register (best of
+employer's and one paying body's declarations for the last month, ``--arrivals`` people, arriving two days after
+the last monthly run, in the same month (no due date in between). Each measure runs in a fresh copy of the register (best of
 ``--repeat``): into an empty register, into the history (the people the run concerns re-examined), and into the
 history with ``rederive_all`` (every person of the buckets the run touches re-examined: the reference, what a
 run cost before the incremental register).
@@ -78,7 +78,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         history, last = _history(root, args.people, args.employers, args.months)
-        folder = _arrival(root, args.arrivals, args.months, last + 4 * 3600)
+        folder = _arrival(root, args.arrivals, args.months, last + 2 * 24 * 3600)
         rows = {
             "empty_register": _timed(folder, root / "empty", None, args.repeat),
             "history": _timed(folder, root / "into-history", history, args.repeat),

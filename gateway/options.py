@@ -21,4 +21,4 @@ class Settings:
                                       # (default: following its size, gateway.versioning.sizing)
     people_per_bucket: int | None = None   # a new register's bucket size when its count follows its size
     rederive_all: bool = False        # derive every person of the buckets a run touches, even when the last
-                                      # run derived under the same day, policy and release
+                                      # run derived under the same month, policy and release

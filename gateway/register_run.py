@@ -20,6 +20,7 @@ from gateway.bucket import BucketResult, GateInputs, process_bucket
 from gateway.faults import checkpoint
 from gateway.gate.estimate import estimator_named
 from gateway.gate.officer import load_answers
+from gateway.months import add_months, day_of_instant, due_date, month_of_instant, next_month
 from gateway.policy import Policy
 from gateway.publish.datasets import bucket_of, write_partition
 from gateway.publish.notices import write_notices
@@ -134,18 +135,20 @@ def incremental_buckets(commits: list[store.Commit], derived_under: str, as_of: 
 
 
 def derivation(as_of: str, policy: Policy, buckets: int) -> str:
-    """What a run's flags, bases and decisions depend on besides each person's rows: the day of its
-    transaction time (due dates, volatility windows, reference periods and contradictory periods all move by
-    whole days), the policy, and the gateway's release with its floating rules; with the register's bucket
-    count, as the buckets a commit records as derived are numbered by it (after a resize
-    (gateway.versioning.sizing), the day's next run re-derives everyone it touches). Two runs under the same one
-    give a person the same flags, bases and decisions when nothing of theirs changed in between: the later run
-    re-examines only the people it concerns (``concerned``; tests/gateway/versioning/test_incremental_register.py
-    compares it with re-deriving everyone, run after run)."""
+    """What a run's flags, bases and decisions depend on besides each person's rows and the day: the month of
+    its transaction time (reference months, volatility windows, settled months, recovery limits all move by
+    whole months), whether the gate applies yet (its ``effective_from`` day), the policy, and the gateway's
+    release with its floating rules; with the register's bucket count, as the buckets a commit records as
+    derived are numbered by it (after a resize (gateway.versioning.sizing), the next run re-derives everyone it
+    touches). Two runs under the same one give a person the same flags, bases and decisions when nothing of
+    theirs changed in between and no day-bound output of theirs moved (a due date crossed, a contradictory
+    period ended): the later run re-examines only the people it concerns (``concerned``;
+    tests/gateway/versioning/test_incremental_register.py compares it with re-deriving everyone, run after run,
+    on several days of each month)."""
     from gateway import __version__
-    from gateway.months import day_of_instant
     rules = "|".join(f"{rule.id}:{rule.explain}" for rule in registry_rules())
-    text = f"{day_of_instant(as_of)}|{policy.digest}|{__version__}|{rules}|{buckets}" if as_of else ""
+    gated = day_of_instant(as_of) >= policy.gate.effective_from if as_of else False
+    text = f"{month_of_instant(as_of)}|{gated}|{policy.digest}|{__version__}|{rules}|{buckets}" if as_of else ""
     return hashlib.sha256(text.encode()).hexdigest()[:24] if text else ""
 
 
@@ -311,19 +314,36 @@ class BucketContext:
 
 def concerned(job: RegisterJob, context: BucketContext, bucket: int, derived_at: str, contributions: list,
               mentions: list, index: list[ShardIndex], runs: tuple[str, ...], since: str | None) -> set[str]:
-    """The people of a bucket a run re-examines when the bucket was last derived under the same ``derivation`` and
-    with the same open correction requests: those it brings rows for, those a declaration it supersedes listed,
-    those with a decision an officer answered, or declared by a declarant whose revision rate (part of a flag's
-    score) moved since. Anyone else would get the flags, bases and decisions the last run gave them: nothing of
-    theirs changed, nor the day, the policy, the release or the requests (a PENDING or NOTIFIED decision moves on
-    only with the day)."""
+    """The people of a bucket a run re-examines when the bucket was last derived under the same ``derivation`` (the
+    same month) and with the same open correction requests: those it brings rows for, those a declaration it
+    supersedes listed, those with a decision an officer answered, or declared by a declarant whose revision rate
+    (part of a flag's score) moved since; and on a later day than that derivation, those whose outputs move with
+    the day alone: a PENDING or NOTIFIED decision (a contradictory period may have ended), or a contract open in
+    a month whose next month fell due since (DRM-FLT-005). Anyone else would get the flags, bases and decisions
+    the last run gave them: nothing of theirs changed, nor the month, the policy, the release or the requests."""
     people = {item.person_key for items in (contributions, mentions) for item in items}
     people |= store.concerned_people(job.root, bucket, runs, since=since,
                                      digests={digest for entry in index for digest in entry.superseded},
                                      decision_ids=context.gate.officer,
                                      declarants={declarant for declarant, at in job.rates_moved if at >= derived_at},
                                      tables=context.tables)
+    if day_of_instant(derived_at) != day_of_instant(job.as_of):        # a later day of the same month
+        people |= store.dated_people(job.root, bucket, runs, since=since, tables=context.tables,
+                                     contract_months=missing_months(derived_at, job.as_of,
+                                                                    context.policy.floating.missing_due_day))
     return people
+
+
+def missing_months(derived_at: str, as_of: str, due_day: int) -> list[str]:
+    """The months M whose next month fell due (DRM-FLT-005: the ``due_day`` of M+2) after the day of ``derived_at``
+    and by the day of ``as_of``: a contract open in M may now be flagged as missing its next month."""
+    after, until = day_of_instant(derived_at), day_of_instant(as_of)
+    months, month = [], add_months(month_of_instant(derived_at), -2)
+    while month <= add_months(month_of_instant(as_of), -2):
+        if after < due_date(next_month(month), due_day) <= until:
+            months.append(month)
+        month = next_month(month)
+    return months
 
 
 def _merged(job: RegisterJob, context: BucketContext, bucket: int, contributions: list, mentions: list,

@@ -251,7 +251,7 @@ def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals:
     derived_under = derivation(as_of, policy, buckets)
     requests = open_requests(settings.open_requests)
     marks = request_marks(requests, buckets)
-    # The buckets the runs before this one (a rerun: before its first time) last derived under the same day,
+    # The buckets the runs before this one (a rerun: before its first time) last derived under the same month,
     # policy, release and open requests: there, this run re-examines only the people it concerns
     # (register_run.concerned).
     before = commits[:committed.index(run_id)] if run_id in committed else commits

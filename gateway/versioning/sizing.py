@@ -33,7 +33,10 @@ from gateway.versioning import store
 
 PEOPLE_PER_BUCKET = store.PEOPLE_PER_BUCKET     # people a bucket holds at most (README: "Register size")
 MAX_BUCKETS = 4096
-BYTES_PER_PERSON = 1500         # a declaration's bytes per person (bench flows: 1,900-2,300), to size a new register
+# A new register's first run: its input bytes per person. A person-month is ~1,900-2,300 bytes (bench flows); a
+# first run is often a history load of several months: 5,000 bytes a person. A single month is then under-estimated
+# 2.5× (buckets of ~2,500 people until the refit after the run), a 5-month load over-estimated 2× (twice the buckets).
+BYTES_PER_PERSON = 5000
 _RESIZE_APP = "drm-gateway/resize"
 _TABLES = ("declarations", *store.BUCKET_TABLES)
 

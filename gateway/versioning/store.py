@@ -515,13 +515,15 @@ def _revisited(decisions: pa.Table) -> set[str]:
 
 
 def _people_where(root: Path | str, bucket: int, committed: list[str], table: str, column: str,
-                  values: list[str], since: str | None, tables: Tables | None) -> set[str]:
+                  values: list[str], since: str | None, tables: Tables | None,
+                  also: pc.Expression | None = None) -> set[str]:
     """The people of a bucket with a row of ``table`` (of open months, with ``since``) whose ``column`` is one
-    of ``values``."""
+    of ``values`` (and that ``also`` keeps)."""
     if not values:
         return set()
     where, bound = _since(table, since)
     chosen = pc.field(column).isin(pa.array(values, type=pa.string()))
+    chosen = chosen if also is None else chosen & also
     rows = _scan(root, table, committed, chosen if where is None else where & chosen, partitions=[bucket],
                  bound=bound, tables=tables, columns=["person_key"])
     return set() if rows is None else set(rows.column("person_key").to_pylist())
@@ -542,6 +544,20 @@ def concerned_people(root: Path | str, bucket: int, committed: Iterable[str], *,
                              tables))
     return found | _people_where(root, bucket, committed, "decisions", "decision_id", sorted(set(decision_ids)),
                                  since, tables)
+
+
+def dated_people(root: Path | str, bucket: int, committed: Iterable[str], *, since: str | None,
+                 contract_months: Iterable[str], tables: Tables | None = None) -> set[str]:
+    """Of a bucket's people, those whose flags or decisions may move with the day alone: with a latest decision
+    PENDING or NOTIFIED (of open months, with ``since``), or with a contract open in one of ``contract_months``
+    (a mention: its next month may now be missing)."""
+    committed = list(committed)
+    where, bound = _since("decisions", since)
+    found = _scan(root, "decisions", committed, where, partitions=[bucket], bound=bound, tables=tables,
+                  columns=["person_key", "benefit", "reference_month", "as_of", "status"])
+    people = set() if found is None else _revisited(found)
+    return people | _people_where(root, bucket, committed, "mentions", "month", sorted(set(contract_months)), since,
+                                  tables, also=pc.field("open_contract"))
 
 
 def pending_buckets(root: Path | str, committed: Iterable[str], since: str | None = None) -> tuple[int, ...]:
@@ -607,6 +623,6 @@ def dataset(root: Path | str, table: str) -> ds.Dataset:
 
 
 __all__ = ["ANSWERS", "BUCKET_TABLES", "add_answers", "layout_of", "write_layout", "answers", "BucketState", "COMPACT_EVERY", "Commit", "DEFAULT_BUCKETS", "PEOPLE_PER_BUCKET", "buckets_of", "commit",
-           "Tables", "commits", "concerned_people", "dataset", "declarants_between", "ensure_layout", "load_all", "load_all_versions", "load_bucket",
+           "Tables", "commits", "concerned_people", "dataset", "dated_people", "declarants_between", "ensure_layout", "load_all", "load_all_versions", "load_bucket",
            "load_declarant_rows", "load_declarations", "load_run", "maintain", "open_table", "read_files", "table_files", "write_file", "pending_buckets", "shard_of",
            "slot_declared", "file_schema", "table_schema", "tagged", "write_bucket", "write_run_part"]

@@ -1,5 +1,5 @@
-"""A run on the same day, policy and release as the last one re-examines only the people it concerns
-(gateway.register_run.concerned). The proof that this set is complete: the same history run twice, run
+"""A run in the same month, under the same policy and release as the last one re-examines only the people it
+concerns (gateway.register_run.concerned). The proof that this set is complete: the same history run twice, run
 after run, once so and once re-deriving every person of the buckets each run touches (``rederive_all``, the
 reference); after every run the decisions, the published bases and the notices are identical, the people
 both re-examined get identical flags and bases, and each person only the reference re-examined gets the
@@ -8,7 +8,9 @@ flags and bases (stamps aside: date and ids) the incremental side gave them when
 The history has every cause: arrivals, replacements (declarations superseded, their people losing amounts;
 one, the same day, drops all but the first person of a declaration), late declarations, regularisations,
 back pay, defects, several runs a day at different times (revision rates move between them: the policy
-makes every declarant volatile, so a moved rate shows in the flags), a new day (everyone), correction
+makes every declarant volatile, so a moved rate shows in the flags), a new month (everyone), later days of a
+month (a due date crossed: contracts open two months before; contradictory periods ended: notified
+overpayments become final), correction
 requests opened (holding a decided person's next change) and closed before the next run of the same day, an
 officer's answer, PENDING and NOTIFIED decisions carried from run to run. Leaving the moved rates out of
 ``concerned`` fails the first test, and so does ignoring the requests' marks; leaving the superseded
@@ -93,24 +95,27 @@ def policy(tmp_path_factory) -> Path:
 
 
 def _batches(flows: Path, extra: Path) -> list[tuple[str, tuple[str, ...]]]:
-    """Each arrival month's files in three runs on one day: at 09:00 (the day's first run: everyone), then two
-    at 15:00 (rates moved since 09:00; then nothing moved). In the third month, a fourth run at 15:00 brings
-    only an annule-et-remplace of a declaration of the second run that lists only its first person (written in
-    ``extra``): the others lose that month though the run brings nothing for them (and their declarant's rate
-    has not moved: its rows are of 15:00)."""
+    """Each arrival month's files in four runs on three days: on the 3rd at 09:00 (the month's first run:
+    everyone), then at 15:00 (rates moved since 09:00); on the 16th (the 15th, when the month before last's next
+    month fell due, has passed: DRM-FLT-005 may flag open contracts) and on the 27th (20 days after the 3rd: the
+    overpayments notified then become final). In the third month, a run at the time of a later run holding a
+    declaration of the month before brings only an annule-et-remplace of it that lists only its first person
+    (written in ``extra``): the others lose that month though the run brings nothing for them (and their
+    declarant's rate has not moved: its rows are of that time)."""
     batches = []
     for number, folder in enumerate(sorted(p for p in flows.iterdir() if p.is_dir())):
         files = sorted(str(p) for p in folder.rglob("*.dsn"))
-        third = max(1, len(files) // 3)
-        runs = [("09:00", files[:third]), ("15:00", files[third:2 * third]), ("15:00", files[2 * third:])]
+        quarter = max(1, len(files) // 4)
+        runs = [("03T09:00", files[:quarter]), ("03T15:00", files[quarter:2 * quarter]),
+                ("16T15:00", files[2 * quarter:3 * quarter]), ("27T09:00", files[3 * quarter:])]
         if number == 2:                      # a declaration of the month before the folder's (in time)
             main = add_months(folder.name, -1).replace("-", "")
-            original = next(Path(f) for f in runs[1][1] if Path(f).name.startswith("dsn_")
-                            and f.endswith(f"_{main}_1.dsn"))
+            at, original = next((index, Path(f)) for index, (_, chosen) in enumerate(runs) if index
+                                for f in chosen if Path(f).name.startswith("dsn_") and f.endswith(f"_{main}_1.dsn"))
             dropped = extra / original.name.replace("_1.dsn", "_9.dsn")
             dropped.write_bytes(replacement_keeping_first_person(original.read_bytes(), rank=9))
-            runs.append(("15:00", [str(dropped)]))          # alone: nothing else moves for its people
-        batches.extend((f"{folder.name}-03T{at}:00Z", tuple(chosen)) for at, chosen in runs if chosen)
+            runs.insert(at + 1, (runs[at][0], [str(dropped)]))    # alone: nothing else moves for its people
+        batches.extend((f"{folder.name}-{at}:00Z", tuple(chosen)) for at, chosen in runs if chosen)
     return batches
 
 
