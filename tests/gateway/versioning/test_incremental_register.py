@@ -246,3 +246,49 @@ def test_a_replacement_dropping_people_the_same_day_versions_their_month_though_
                and v["cause"] == "REPLACEMENT"}
     assert len({v["person_key"] for v in versions}) == 8 and len(emptied) == 7
     assert len({f["person_key"] for f in _rows(out, "flags")} | {b["person_key"] for b in _rows(out, "bases")}) >= 7
+
+
+def test_a_notified_overpayment_becomes_final_on_a_later_day_though_nothing_arrives_for_the_person(tmp_path):
+    """Scenario of tests/gateway/gate/test_gate.py, through runs: RSA base of July published on 1 July, April
+    corrected on 2 July (a 200 € overpayment, NOTIFIED, 5 days to ask for a correction in this policy). Another
+    person of the same bucket sends files on 3 and 8 July. On 8 July nothing concerns the first person (no rows,
+    their declarant's rate has not moved since the 3rd): the day alone makes the notice final, and the
+    incremental register says so as re-deriving everyone does."""
+    from datetime import date
+
+    from fixtures import builders as B
+    shipped = yaml.safe_load((Path(gateway.bucket.__file__).parent / "policy" / "default.yaml").read_text())
+    shipped["version"] = "test-short-notice"
+    shipped["gate"]["contradictory_days"] = 5
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump(shipped, allow_unicode=True))
+    born = date(1990, 6, 2)
+    person, other = B.a_person(), B.a_person(nir=B.nir_for(2, born, 13, 55, 7), birth=born, last_name="DURAND")
+    siret, other_siret = B.siret_from(B.siren_from(12)), B.siret_from(B.siren_from(77))
+
+    def dsn(who, siret_of, month: date, **payment) -> bytes:
+        end = B.month_end(month.year, month.month)
+        return B.a_dsn_file((who, [B.a_payment(paid_on=end, period=(month, end), **payment)]), siret=siret_of,
+                            main_month=month)
+    april_corrected = dsn(person, siret, date(2025, 6, 1),
+                          extra_net_social=[(20000, date(2025, 4, 1), date(2025, 4, 28))])
+    runs = [("2025-04-05", dsn(person, siret, date(2025, 3, 1))), ("2025-05-05", dsn(person, siret, date(2025, 4, 1))),
+            ("2025-06-05", dsn(person, siret, date(2025, 5, 1))), ("2025-07-01", dsn(other, other_siret,
+                                                                                     date(2025, 3, 1))),
+            ("2025-07-02", april_corrected), ("2025-07-03", dsn(other, other_siret, date(2025, 4, 1))),
+            ("2025-07-08", dsn(other, other_siret, date(2025, 5, 1)))]
+    sides = {"incremental": tmp_path / "incremental", "everyone": tmp_path / "everyone"}
+    for number, (day, content) in enumerate(runs):
+        folder = tmp_path / "flows" / f"{number}"
+        folder.mkdir(parents=True)
+        (folder / f"run{number}.dsn").write_bytes(content)
+        for side, out in sides.items():
+            run(Settings((str(folder),), str(out), TEST_KEY, as_of=f"{day}T08:00:00Z", policy=str(policy),
+                         rederive_all=side == "everyone"))
+        assert _sorted(_rows(sides["incremental"], "decisions")) == _sorted(_rows(sides["everyone"], "decisions")), day
+    commits = store.commits(sides["incremental"] / "history" / "register")
+    assert commits[-1].derivation == commits[-2].derivation           # the last run was incremental
+    statuses = [(d["benefit"], d["kind"], d["status"], d["as_of"][:10])
+                for d in store.load_all(sides["incremental"] / "history" / "register", "decisions")]
+    assert ("RSA", "REGULARISE", "NOTIFIED", "2025-07-02") in statuses
+    assert ("RSA", "REGULARISE", "FINAL", "2025-07-08") in statuses
