@@ -572,7 +572,7 @@ def register_resize(
         if buckets is not None:
             sizing.resize(folder, buckets)
         else:
-            sizing.fit(folder)
+            sizing.fit(folder, exact=True)
     out.print(f"register resized @ {folder}: {before} -> {store.buckets_of(folder)} buckets")
 
 

@@ -7,9 +7,9 @@ small arrival into a register of few, big buckets reads little more than into an
 register needs many buckets so that a small arrival does not read most of it (README: "Register size").
 
 - A new register takes its count from its first run's input: ``first_buckets`` (bytes → people, estimated).
-- After its first run and every ``store.COMPACT_EVERY`` runs (``fit``, from ``store.maintain``), the count is
+- After its first run and every ``store.COMPACT_EVERY`` runs (``refit``, after the run's commit), the count is
   set to ``buckets_for(people)``: the smallest power of two whose buckets hold at most ``people_per_bucket``
-  people each. Powers of two: doubling splits each bucket in two (a person's bucket is a hash modulo the count),
+  people each, as soon as buckets hold more, or once they hold less than a quarter of it. Powers of two: doubling splits each bucket in two (a person's bucket is a hash modulo the count),
   halving joins pairs, so that a resize reads and writes one group of buckets at a time.
 - ``resize`` rewrites every person table (and the declarations, sharded with the same count) in one Delta
   commit per table; the layout names the resize under way first (``resizing``) and each table's commit carries
@@ -65,14 +65,17 @@ def people_of(root: Path | str) -> int:
     return total
 
 
-def fit(root: Path | str) -> int | None:
-    """Resize an auto-sized register to the count its size asks for; returns the new count (None: unchanged)."""
+def fit(root: Path | str, *, exact: bool = False) -> int | None:
+    """Resize an auto-sized register to the count its size asks for: at once when its buckets hold too many
+    people, when they hold less than a quarter of what they could (a first run's estimate within 4× is kept: a
+    rewrite of everything costs more than a few extra buckets); ``exact``: whenever the count differs. Returns
+    the new count (None: unchanged)."""
     layout = store.layout_of(root)
     per_bucket = layout.get("people_per_bucket")
     if not per_bucket:
         return None
-    wanted = buckets_for(people_of(root), per_bucket)
-    if wanted == int(layout["buckets"]):
+    wanted, current = buckets_for(people_of(root), per_bucket), int(layout["buckets"])
+    if wanted == current or not (exact or wanted > current or wanted * 4 <= current):
         return None
     resize(root, wanted)
     return wanted
