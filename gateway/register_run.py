@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date, timedelta
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, NamedTuple
@@ -318,8 +319,8 @@ def concerned(job: RegisterJob, context: BucketContext, bucket: int, derived_at:
     same month) and with the same open correction requests: those it brings rows for, those a declaration it
     supersedes listed, those with a decision an officer answered, or declared by a declarant whose revision rate
     (part of a flag's score) moved since; and on a later day than that derivation, those whose outputs move with
-    the day alone: a PENDING or NOTIFIED decision (a contradictory period may have ended), or a contract open in
-    a month whose next month fell due since (DRM-FLT-005). Anyone else would get the flags, bases and decisions
+    the day alone: a NOTIFIED decision whose contradictory period has ended, or a contract open in a month whose
+    next month fell due since (DRM-FLT-005). Anyone else would get the flags, bases and decisions
     the last run gave them: nothing of theirs changed, nor the month, the policy, the release or the requests."""
     people = {item.person_key for items in (contributions, mentions) for item in items}
     people |= store.concerned_people(job.root, bucket, runs, since=since,
@@ -328,7 +329,10 @@ def concerned(job: RegisterJob, context: BucketContext, bucket: int, derived_at:
                                      declarants={declarant for declarant, at in job.rates_moved if at >= derived_at},
                                      tables=context.tables)
     if day_of_instant(derived_at) != day_of_instant(job.as_of):        # a later day of the same month
+        today = date.fromisoformat(day_of_instant(job.as_of))
+        notified_by = (today - timedelta(days=context.policy.gate.contradictory_days)).isoformat()
         people |= store.dated_people(job.root, bucket, runs, since=since, tables=context.tables,
+                                     notified_by=notified_by,
                                      contract_months=missing_months(derived_at, job.as_of,
                                                                     context.policy.floating.missing_due_day))
     return people

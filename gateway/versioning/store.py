@@ -546,16 +546,22 @@ def concerned_people(root: Path | str, bucket: int, committed: Iterable[str], *,
                                  since, tables)
 
 
-def dated_people(root: Path | str, bucket: int, committed: Iterable[str], *, since: str | None,
+def dated_people(root: Path | str, bucket: int, committed: Iterable[str], *, since: str | None, notified_by: str,
                  contract_months: Iterable[str], tables: Tables | None = None) -> set[str]:
     """Of a bucket's people, those whose flags or decisions may move with the day alone: with a latest decision
-    PENDING or NOTIFIED (of open months, with ``since``), or with a contract open in one of ``contract_months``
-    (a mention: its next month may now be missing)."""
+    NOTIFIED on or before the day ``notified_by`` (of open months, with ``since``: its contradictory period has
+    ended), or with a contract open in one of ``contract_months`` (a mention: its next month may now be
+    missing). A PENDING decision waits for something else (an officer, a request closed, the data settling)."""
     committed = list(committed)
     where, bound = _since("decisions", since)
     found = _scan(root, "decisions", committed, where, partitions=[bucket], bound=bound, tables=tables,
                   columns=["person_key", "benefit", "reference_month", "as_of", "status"])
-    people = set() if found is None else _revisited(found)
+    latest: dict[tuple, tuple[str, str]] = {}
+    for row in [] if found is None else found.to_pylist():
+        key = (row["person_key"], row["benefit"], row["reference_month"])
+        if key not in latest or row["as_of"] >= latest[key][0]:
+            latest[key] = (row["as_of"], row["status"])
+    people = {key[0] for key, (at, status) in latest.items() if status == "NOTIFIED" and at[:10] <= notified_by}
     return people | _people_where(root, bucket, committed, "mentions", "month", sorted(set(contract_months)), since,
                                   tables, also=pc.field("open_contract"))
 
