@@ -119,61 +119,80 @@ def _batches(flows: Path, extra: Path) -> list[tuple[str, tuple[str, ...]]]:
     return batches
 
 
-def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyone_gives(flows, policy, tmp_path,
-                                                                                      monkeypatch):
-    """Run after run, the incremental register publishes, decides and notifies exactly as re-deriving everyone
-    does, and nobody it leaves alone would have got other flags or bases."""
-    derived: list[set[str]] = []
-    people_as_of = gateway.bucket.people_as_of
+class _Proof:
+    """The two registers of a proof: each run made on both, the incremental one and the one re-deriving everyone
+    (the reference), then compared: the same register rows, decisions, published bases and notices; the people
+    both re-examined get the same flags and bases; each person only the reference re-examined gets the flags and
+    bases (stamps aside) the incremental side gave them when it last examined them."""
 
-    def recorded(state, declarations, as_of):          # who each path derives (in-process runner)
-        found = people_as_of(state, declarations, as_of)
-        derived[-1].update(found)
-        return found
-    monkeypatch.setattr(gateway.bucket, "people_as_of", recorded)
+    def __init__(self, tmp_path: Path, monkeypatch, policy: Path, **settings) -> None:
+        self.derived: list[set[str]] = []
+        people_as_of = gateway.bucket.people_as_of
 
-    sides = {"incremental": tmp_path / "incremental", "everyone": tmp_path / "everyone"}
-    requests = tmp_path / "requests.jsonl"
-    requests.write_text("")
-    last: dict[str, dict[str, list[dict]]] = {}            # person -> dataset -> stripped rows when last derived
-    left_alone = incremental_runs = answered = 0
-    opened: list[dict] = []
-    let_go: set[str] = set()
-    batches = _batches(flows, tmp_path)
-    for number, (as_of, files) in enumerate(batches):
+        def recorded(state, declarations, as_of):          # who each path derives (in-process runner)
+            found = people_as_of(state, declarations, as_of)
+            self.derived[-1].update(found)
+            return found
+        monkeypatch.setattr(gateway.bucket, "people_as_of", recorded)
+        self.sides = {"incremental": tmp_path / "incremental", "everyone": tmp_path / "everyone"}
+        self.policy, self.settings = policy, settings
+        self.last: dict[str, dict[str, list[dict]]] = {}    # person -> dataset -> stripped rows when last derived
+        self.left_alone = self.incremental_runs = 0
+
+    def run(self, number: int, as_of: str, files: tuple[str, ...], **settings) -> None:
         examined, outputs = {}, {}
-        for side, out in sides.items():
-            derived.append(set())
-            # 20 people a bucket: 120 people in 8 buckets (the register is resized after its first run)
-            manifest = run(Settings(files, str(out), TEST_KEY, as_of=as_of, open_requests=str(requests),
-                                    policy=str(policy), rederive_all=side == "everyone",
-                                    people_per_bucket=20)).manifest
-            examined[side] = derived[-1]
+        for side, out in self.sides.items():
+            self.derived.append(set())
+            manifest = run(Settings(files, str(out), TEST_KEY, as_of=as_of, policy=str(self.policy),
+                                    rederive_all=side == "everyone", **self.settings, **settings)).manifest
+            examined[side] = self.derived[-1]
             outputs[side] = {name: _rows(out, name) for name in (*DERIVED, "published", "decisions")}
             outputs[side]["notices"] = _notices(out)
             assert manifest["conservation_holds"]
         inc, full = outputs["incremental"], outputs["everyone"]
         where = f"run {number} at {as_of}"
         for table in ("versions", "contributions", "mentions"):
-            assert _register_rows(sides["incremental"], table) == _register_rows(sides["everyone"], table), \
+            assert _register_rows(self.sides["incremental"], table) == _register_rows(self.sides["everyone"], table), \
                 (where, table)
         assert examined["incremental"] <= examined["everyone"], where
         assert _sorted(inc["decisions"]) == _sorted(full["decisions"]), where
         assert _sorted(inc["published"]) == _sorted(full["published"]), where
         assert inc["notices"] == full["notices"], where
-        incremental_runs += examined["incremental"] != examined["everyone"]
+        self.incremental_runs += examined["incremental"] != examined["everyone"]
         for name in DERIVED:
             mine, reference = _by_person(inc[name]), _by_person(full[name])
             for person in examined["incremental"]:
                 assert mine.get(person, []) == reference.get(person, []), (where, name)
             for person in examined["everyone"] - examined["incremental"]:
-                assert person in last, (where, "a person never examined before was left alone")
-                assert _stripped(reference.get(person, [])) == last[person][name], (where, name)
-                left_alone += name == "flags"
+                assert person in self.last, (where, "a person never examined before was left alone")
+                assert _stripped(reference.get(person, [])) == self.last[person][name], (where, name)
+                self.left_alone += name == "flags"
         for person in examined["incremental"]:
-            last[person] = {name: _stripped(_by_person(inc[name]).get(person, [])) for name in DERIVED}
+            self.last[person] = {name: _stripped(_by_person(inc[name]).get(person, [])) for name in DERIVED}
+
+    def end(self) -> None:
+        for table in ("decisions", "frozen"):
+            assert _register_rows(self.sides["incremental"], table) == _register_rows(self.sides["everyone"], table), \
+                table
+
+
+def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyone_gives(flows, policy, tmp_path,
+                                                                                      monkeypatch):
+    """Run after run, the incremental register publishes, decides and notifies exactly as re-deriving everyone
+    does, and nobody it leaves alone would have got other flags or bases."""
+    # 20 people a bucket: 120 people in 8 buckets (the register is resized after its first run)
+    proof = _Proof(tmp_path, monkeypatch, policy, people_per_bucket=20)
+    sides = proof.sides
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text("")
+    answered = 0
+    opened: list[dict] = []
+    let_go: set[str] = set()
+    batches = _batches(flows, tmp_path)
+    for number, (as_of, files) in enumerate(batches):
+        proof.run(number, as_of, files, open_requests=str(requests))
         if number == 6:            # correction requests opened on two people of the register
-            opened = [{"person_key": p, "month": as_of[:7]} for p in sorted(last)[:2]]
+            opened = [{"person_key": p, "month": as_of[:7]} for p in sorted(proof.last)[:2]]
         if number >= 6:            # and from then on, on the months of every changed base the gate decided on (the
             opened += [r for r in _decided_months(sides["everyone"])     # person's next change there is held)
                        if r not in opened and r["person_key"] not in let_go]
@@ -191,15 +210,39 @@ def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyo
                     decide(out / "history" / "register", open_cap[0]["decision_id"], "keep-frozen",
                            reason="Erreur manifeste de l'employeur", officer="agent-1", now=as_of)
                 answered = 1
-    for table in ("decisions", "frozen"):
-        assert _register_rows(sides["incremental"], table) == _register_rows(sides["everyone"], table), table
+    proof.end()
     registers = {side: out / "history" / "register" for side, out in sides.items()}
     # The history did exercise what it is meant to: runs left people alone, an officer answered, the gate
     # decided (PENDING and NOTIFIED among them), correction requests held changes and were closed.
-    assert incremental_runs >= MONTHS and left_alone > 0 and answered and let_go
+    assert proof.incremental_runs >= MONTHS and proof.left_alone > 0 and answered and let_go
     decisions = store.load_all(registers["everyone"], "decisions")
     assert {"PENDING", "NOTIFIED"} <= {d["status"] for d in decisions}
     assert "HOLD_CORRECTION" in {d["kind"] for d in decisions}
+
+
+def test_over_thirty_months_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyone_gives(
+        policy, tmp_path, monkeypatch):
+    """The same proof over 30 monthly arrivals of a smaller population, each in two runs: on the 3rd (the month's
+    first: everyone) and on the 12th (a later day, before the due date the first test crosses): volatility
+    windows, reference periods and recovery limits move month after month, revisions reach back, bases are
+    published, revised and decided on over two and a half years, the register grows from its first estimate."""
+    flows = tmp_path / "flows"
+    generate(flows, people=40, employers=3, bodies=1, months=30, seed=13,
+             rates=Rates(late=0.10, replacement=0.15, regularisation=0.10, back_pay=0.05, net_social_correction=0.05,
+                         defects=0.02))
+    proof = _Proof(tmp_path, monkeypatch, policy, people_per_bucket=8)
+    number = 0
+    for folder in sorted(p for p in flows.iterdir() if p.is_dir()):
+        files = sorted(str(p) for p in folder.rglob("*.dsn"))
+        half = max(1, len(files) // 2)
+        for at, chosen in (("03T09:00", files[:half]), ("12T15:00", files[half:])):
+            if chosen:
+                proof.run(number, f"{folder.name}-{at}:00Z", tuple(chosen))
+                number += 1
+    proof.end()
+    assert number >= 60 and proof.incremental_runs >= 10 and proof.left_alone > 0    # 14 runs left people alone
+    kinds = {d["kind"] for d in store.load_all(proof.sides["everyone"] / "history" / "register", "decisions")}
+    assert {"REGULARISE", "FREEZE_DE_MINIMIS"} <= kinds
 
 
 def _latest_decisions(out: Path) -> list[dict]:
