@@ -504,14 +504,21 @@ def load_all_versions(root: Path | str) -> list[ResourceVersion]:
 REVISITED = ("PENDING", "NOTIFIED")       # gateway.gate.table.Status.revisited (the stages below the gate)
 
 
-def _revisited(decisions: pa.Table) -> set[str]:
-    """The people of ``decisions`` whose latest decision on some base is PENDING or NOTIFIED."""
+def _latest(decisions: pa.Table | None) -> dict[tuple, tuple[str, str]]:
+    """(person, benefit, reference month) -> (as_of, status) of the latest of ``decisions`` on each base."""
     latest: dict[tuple, tuple[str, str]] = {}
-    for row in decisions.select(["person_key", "benefit", "reference_month", "as_of", "status"]).to_pylist():
+    rows = [] if decisions is None else decisions.select(
+        ["person_key", "benefit", "reference_month", "as_of", "status"]).to_pylist()
+    for row in rows:
         key = (row["person_key"], row["benefit"], row["reference_month"])
         if key not in latest or row["as_of"] >= latest[key][0]:
             latest[key] = (row["as_of"], row["status"])
-    return {key[0] for key, (_, status) in latest.items() if status in REVISITED}
+    return latest
+
+
+def _revisited(decisions: pa.Table) -> set[str]:
+    """The people of ``decisions`` whose latest decision on some base is PENDING or NOTIFIED."""
+    return {key[0] for key, (_, status) in _latest(decisions).items() if status in REVISITED}
 
 
 def _people_where(root: Path | str, bucket: int, committed: list[str], table: str, column: str,
@@ -556,12 +563,7 @@ def dated_people(root: Path | str, bucket: int, committed: Iterable[str], *, sin
     where, bound = _since("decisions", since)
     found = _scan(root, "decisions", committed, where, partitions=[bucket], bound=bound, tables=tables,
                   columns=["person_key", "benefit", "reference_month", "as_of", "status"])
-    latest: dict[tuple, tuple[str, str]] = {}
-    for row in [] if found is None else found.to_pylist():
-        key = (row["person_key"], row["benefit"], row["reference_month"])
-        if key not in latest or row["as_of"] >= latest[key][0]:
-            latest[key] = (row["as_of"], row["status"])
-    people = {key[0] for key, (at, status) in latest.items() if status == "NOTIFIED" and at[:10] <= notified_by}
+    people = {key[0] for key, (at, status) in _latest(found).items() if status == "NOTIFIED" and at[:10] <= notified_by}
     return people | _people_where(root, bucket, committed, "mentions", "month", sorted(set(contract_months)), since,
                                   tables, also=pc.field("open_contract"))
 
