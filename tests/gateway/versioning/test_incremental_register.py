@@ -20,9 +20,7 @@ when it was written).
 import json
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import pytest
-
 import yaml
 
 import gateway.bucket
@@ -33,44 +31,9 @@ from gateway.options import Settings
 from gateway.run import run
 from gateway.versioning import store
 from tests.conftest import TEST_KEY
+from tests.gateway.versioning.proof import Proof, rows, sorted_rows, volatile_policy
 
 MONTHS = 6
-STAMPS = {"as_of", "flag_id", "base_id"}
-DERIVED = ("flags", "bases")
-
-
-def _rows(out: Path, dataset: str) -> list[dict]:
-    folder = out / dataset
-    if not folder.exists() or not any(folder.rglob("*.parquet")):
-        return []
-    return ds.dataset(str(folder), format="parquet").to_table().to_pylist()
-
-
-def _by_person(rows: list[dict]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for row in rows:
-        out.setdefault(row["person_key"], []).append(row)
-    return {person: sorted(items, key=lambda r: json.dumps(r, sort_keys=True, default=str))
-            for person, items in out.items()}
-
-
-def _stripped(rows: list[dict]) -> list[dict]:
-    return sorted(({k: v for k, v in row.items() if k not in STAMPS} for row in rows),
-                  key=lambda r: json.dumps(r, sort_keys=True, default=str))
-
-
-def _notices(out: Path) -> dict[str, str]:
-    return {p.name: p.read_text() for p in sorted((out / "notices").glob("*.json"))}
-
-
-def _sorted(rows: list[dict]) -> list[str]:
-    return sorted(json.dumps(row, sort_keys=True, default=str) for row in rows)
-
-
-def _register_rows(out: Path, table: str) -> list[str]:
-    register = out / "history" / "register"
-    return _sorted({k: v for k, v in row.items() if k not in ("_run", "_row")}
-                   for row in store.load_all(register, table))
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +47,7 @@ def flows(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def policy(tmp_path_factory) -> Path:
-    """The shipped policy, but every declarant volatile: DRM-FLT-004 fires on every recent month and its detail
-    gives the declarant's revision rate, so a rate that moves between two runs changes flags."""
-    shipped = yaml.safe_load((Path(gateway.bucket.__file__).parent / "policy" / "default.yaml").read_text())
-    shipped["version"] = "test-volatile"
-    shipped["floating"]["volatile"].update(declarant_revision_rate=0.0, declarant_min_months=1)
-    path = tmp_path_factory.mktemp("policy") / "policy.yaml"
-    path.write_text(yaml.safe_dump(shipped, allow_unicode=True))
-    return path
+    return volatile_policy(tmp_path_factory.mktemp("policy"))
 
 
 def _batches(flows: Path, extra: Path) -> list[tuple[str, tuple[str, ...]]]:
@@ -119,69 +75,12 @@ def _batches(flows: Path, extra: Path) -> list[tuple[str, tuple[str, ...]]]:
     return batches
 
 
-class _Proof:
-    """The two registers of a proof: each run made on both, the incremental one and the one re-deriving everyone
-    (the reference), then compared: the same register rows, decisions, published bases and notices; the people
-    both re-examined get the same flags and bases; each person only the reference re-examined gets the flags and
-    bases (stamps aside) the incremental side gave them when it last examined them."""
-
-    def __init__(self, tmp_path: Path, monkeypatch, policy: Path, **settings) -> None:
-        self.derived: list[set[str]] = []
-        people_as_of = gateway.bucket.people_as_of
-
-        def recorded(state, declarations, as_of):          # who each path derives (in-process runner)
-            found = people_as_of(state, declarations, as_of)
-            self.derived[-1].update(found)
-            return found
-        monkeypatch.setattr(gateway.bucket, "people_as_of", recorded)
-        self.sides = {"incremental": tmp_path / "incremental", "everyone": tmp_path / "everyone"}
-        self.policy, self.settings = policy, settings
-        self.last: dict[str, dict[str, list[dict]]] = {}    # person -> dataset -> stripped rows when last derived
-        self.left_alone = self.incremental_runs = 0
-
-    def run(self, number: int, as_of: str, files: tuple[str, ...], **settings) -> None:
-        examined, outputs = {}, {}
-        for side, out in self.sides.items():
-            self.derived.append(set())
-            manifest = run(Settings(files, str(out), TEST_KEY, as_of=as_of, policy=str(self.policy),
-                                    rederive_all=side == "everyone", **self.settings, **settings)).manifest
-            examined[side] = self.derived[-1]
-            outputs[side] = {name: _rows(out, name) for name in (*DERIVED, "published", "decisions")}
-            outputs[side]["notices"] = _notices(out)
-            assert manifest["conservation_holds"]
-        inc, full = outputs["incremental"], outputs["everyone"]
-        where = f"run {number} at {as_of}"
-        for table in ("versions", "contributions", "mentions"):
-            assert _register_rows(self.sides["incremental"], table) == _register_rows(self.sides["everyone"], table), \
-                (where, table)
-        assert examined["incremental"] <= examined["everyone"], where
-        assert _sorted(inc["decisions"]) == _sorted(full["decisions"]), where
-        assert _sorted(inc["published"]) == _sorted(full["published"]), where
-        assert inc["notices"] == full["notices"], where
-        self.incremental_runs += examined["incremental"] != examined["everyone"]
-        for name in DERIVED:
-            mine, reference = _by_person(inc[name]), _by_person(full[name])
-            for person in examined["incremental"]:
-                assert mine.get(person, []) == reference.get(person, []), (where, name)
-            for person in examined["everyone"] - examined["incremental"]:
-                assert person in self.last, (where, "a person never examined before was left alone")
-                assert _stripped(reference.get(person, [])) == self.last[person][name], (where, name)
-                self.left_alone += name == "flags"
-        for person in examined["incremental"]:
-            self.last[person] = {name: _stripped(_by_person(inc[name]).get(person, [])) for name in DERIVED}
-
-    def end(self) -> None:
-        for table in ("decisions", "frozen"):
-            assert _register_rows(self.sides["incremental"], table) == _register_rows(self.sides["everyone"], table), \
-                table
-
-
 def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyone_gives(flows, policy, tmp_path,
                                                                                       monkeypatch):
     """Run after run, the incremental register publishes, decides and notifies exactly as re-deriving everyone
     does, and nobody it leaves alone would have got other flags or bases."""
     # 20 people a bucket: 120 people in 8 buckets (the register is resized after its first run)
-    proof = _Proof(tmp_path, monkeypatch, policy, people_per_bucket=20)
+    proof = Proof(tmp_path, monkeypatch, policy, people_per_bucket=20)
     sides = proof.sides
     requests = tmp_path / "requests.jsonl"
     requests.write_text("")
@@ -218,31 +117,6 @@ def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyo
     decisions = store.load_all(registers["everyone"], "decisions")
     assert {"PENDING", "NOTIFIED"} <= {d["status"] for d in decisions}
     assert "HOLD_CORRECTION" in {d["kind"] for d in decisions}
-
-
-def test_over_thirty_months_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyone_gives(
-        policy, tmp_path, monkeypatch):
-    """The same proof over 30 monthly arrivals of a smaller population, each in two runs: on the 3rd (the month's
-    first: everyone) and on the 12th (a later day, before the due date the first test crosses): volatility
-    windows, reference periods and recovery limits move month after month, revisions reach back, bases are
-    published, revised and decided on over two and a half years, the register grows from its first estimate."""
-    flows = tmp_path / "flows"
-    generate(flows, people=40, employers=3, bodies=1, months=30, seed=13,
-             rates=Rates(late=0.10, replacement=0.15, regularisation=0.10, back_pay=0.05, net_social_correction=0.05,
-                         defects=0.02))
-    proof = _Proof(tmp_path, monkeypatch, policy, people_per_bucket=8)
-    number = 0
-    for folder in sorted(p for p in flows.iterdir() if p.is_dir()):
-        files = sorted(str(p) for p in folder.rglob("*.dsn"))
-        half = max(1, len(files) // 2)
-        for at, chosen in (("03T09:00", files[:half]), ("12T15:00", files[half:])):
-            if chosen:
-                proof.run(number, f"{folder.name}-{at}:00Z", tuple(chosen))
-                number += 1
-    proof.end()
-    assert number >= 60 and proof.incremental_runs >= 10 and proof.left_alone > 0    # 14 runs left people alone
-    kinds = {d["kind"] for d in store.load_all(proof.sides["everyone"] / "history" / "register", "decisions")}
-    assert {"REGULARISE", "FREEZE_DE_MINIMIS"} <= kinds
 
 
 def _latest_decisions(out: Path) -> list[dict]:
@@ -288,7 +162,7 @@ def test_a_replacement_dropping_people_the_same_day_versions_their_month_though_
     emptied = {v["person_key"] for v in versions if v["version"] == 2 and v["net_social_cents"] is None
                and v["cause"] == "REPLACEMENT"}
     assert len({v["person_key"] for v in versions}) == 8 and len(emptied) == 7
-    assert len({f["person_key"] for f in _rows(out, "flags")} | {b["person_key"] for b in _rows(out, "bases")}) >= 7
+    assert len({f["person_key"] for f in rows(out, "flags")} | {b["person_key"] for b in rows(out, "bases")}) >= 7
 
 
 def test_a_notified_overpayment_becomes_final_on_a_later_day_though_nothing_arrives_for_the_person(tmp_path):
@@ -328,7 +202,8 @@ def test_a_notified_overpayment_becomes_final_on_a_later_day_though_nothing_arri
         for side, out in sides.items():
             run(Settings((str(folder),), str(out), TEST_KEY, as_of=f"{day}T08:00:00Z", policy=str(policy),
                          rederive_all=side == "everyone"))
-        assert _sorted(_rows(sides["incremental"], "decisions")) == _sorted(_rows(sides["everyone"], "decisions")), day
+        assert sorted_rows(rows(sides["incremental"], "decisions")) == \
+            sorted_rows(rows(sides["everyone"], "decisions")), day
     commits = store.commits(sides["incremental"] / "history" / "register")
     assert commits[-1].derivation == commits[-2].derivation           # the last run was incremental
     statuses = [(d["benefit"], d["kind"], d["status"], d["as_of"][:10])

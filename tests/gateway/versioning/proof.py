@@ -1,0 +1,120 @@
+"""What the proofs that the incremental register equals re-deriving everyone share: a volatile policy, the
+rows of a run's outputs, and ``Proof``, the two registers of a proof run side by side and compared."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import yaml
+
+import gateway.bucket
+from gateway.options import Settings
+from gateway.run import run
+from gateway.versioning import store
+from tests.conftest import TEST_KEY
+
+STAMPS = {"as_of", "flag_id", "base_id"}
+DERIVED = ("flags", "bases")
+
+
+def rows(out: Path, dataset: str) -> list[dict]:
+    folder = out / dataset
+    if not folder.exists() or not any(folder.rglob("*.parquet")):
+        return []
+    return ds.dataset(str(folder), format="parquet").to_table().to_pylist()
+
+
+def _by_person(rows: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for row in rows:
+        out.setdefault(row["person_key"], []).append(row)
+    return {person: sorted(items, key=lambda r: json.dumps(r, sort_keys=True, default=str))
+            for person, items in out.items()}
+
+
+def _stripped(rows: list[dict]) -> list[dict]:
+    return sorted(({k: v for k, v in row.items() if k not in STAMPS} for row in rows),
+                  key=lambda r: json.dumps(r, sort_keys=True, default=str))
+
+
+def _notices(out: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted((out / "notices").glob("*.json"))}
+
+
+def sorted_rows(rows: list[dict]) -> list[str]:
+    return sorted(json.dumps(row, sort_keys=True, default=str) for row in rows)
+
+
+def _register_rows(out: Path, table: str) -> list[str]:
+    register = out / "history" / "register"
+    return sorted_rows({k: v for k, v in row.items() if k not in ("_run", "_row")}
+                       for row in store.load_all(register, table))
+
+
+def volatile_policy(folder: Path) -> Path:
+    """The shipped policy, but every declarant volatile: DRM-FLT-004 fires on every recent month and its detail
+    gives the declarant's revision rate, so a rate that moves between two runs changes flags."""
+    shipped = yaml.safe_load((Path(gateway.bucket.__file__).parent / "policy" / "default.yaml").read_text())
+    shipped["version"] = "test-volatile"
+    shipped["floating"]["volatile"].update(declarant_revision_rate=0.0, declarant_min_months=1)
+    path = folder / "policy.yaml"
+    path.write_text(yaml.safe_dump(shipped, allow_unicode=True))
+    return path
+
+
+class Proof:
+    """The two registers of a proof: each run made on both, the incremental one and the one re-deriving everyone
+    (the reference), then compared: the same register rows, decisions, published bases and notices; the people
+    both re-examined get the same flags and bases; each person only the reference re-examined gets the flags and
+    bases (stamps aside) the incremental side gave them when it last examined them."""
+
+    def __init__(self, tmp_path: Path, monkeypatch, policy: Path, **settings) -> None:
+        self.derived: list[set[str]] = []
+        people_as_of = gateway.bucket.people_as_of
+
+        def recorded(state, declarations, as_of):          # who each path derives (in-process runner)
+            found = people_as_of(state, declarations, as_of)
+            self.derived[-1].update(found)
+            return found
+        monkeypatch.setattr(gateway.bucket, "people_as_of", recorded)
+        self.sides = {"incremental": tmp_path / "incremental", "everyone": tmp_path / "everyone"}
+        self.policy, self.settings = policy, settings
+        self.last: dict[str, dict[str, list[dict]]] = {}    # person -> dataset -> stripped rows when last derived
+        self.left_alone = self.incremental_runs = 0
+
+    def run(self, number: int, as_of: str, files: tuple[str, ...], **settings) -> None:
+        examined, outputs = {}, {}
+        for side, out in self.sides.items():
+            self.derived.append(set())
+            manifest = run(Settings(files, str(out), TEST_KEY, as_of=as_of, policy=str(self.policy),
+                                    rederive_all=side == "everyone", **self.settings, **settings)).manifest
+            examined[side] = self.derived[-1]
+            outputs[side] = {name: rows(out, name) for name in (*DERIVED, "published", "decisions")}
+            outputs[side]["notices"] = _notices(out)
+            assert manifest["conservation_holds"]
+        inc, full = outputs["incremental"], outputs["everyone"]
+        where = f"run {number} at {as_of}"
+        for table in ("versions", "contributions", "mentions"):
+            assert _register_rows(self.sides["incremental"], table) == _register_rows(self.sides["everyone"], table), \
+                (where, table)
+        assert examined["incremental"] <= examined["everyone"], where
+        assert sorted_rows(inc["decisions"]) == sorted_rows(full["decisions"]), where
+        assert sorted_rows(inc["published"]) == sorted_rows(full["published"]), where
+        assert inc["notices"] == full["notices"], where
+        self.incremental_runs += examined["incremental"] != examined["everyone"]
+        for name in DERIVED:
+            mine, reference = _by_person(inc[name]), _by_person(full[name])
+            for person in examined["incremental"]:
+                assert mine.get(person, []) == reference.get(person, []), (where, name)
+            for person in examined["everyone"] - examined["incremental"]:
+                assert person in self.last, (where, "a person never examined before was left alone")
+                assert _stripped(reference.get(person, [])) == self.last[person][name], (where, name)
+                self.left_alone += name == "flags"
+        for person in examined["incremental"]:
+            self.last[person] = {name: _stripped(_by_person(inc[name]).get(person, [])) for name in DERIVED}
+
+    def end(self) -> None:
+        for table in ("decisions", "frozen"):
+            assert _register_rows(self.sides["incremental"], table) == _register_rows(self.sides["everyone"], table), \
+                table
