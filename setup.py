@@ -29,7 +29,7 @@ setup(
         "rich>=13",
         "pyyaml>=6",
         "jinja2>=3.1",
-        "matplotlib>=3.8",
+        "pygal>=3.0,<4",                  # the reports' charts as SVG (see gateway/publish/charts.py)
         "sqlalchemy>=2.0,<2.2",
         "alembic>=1.13",
         "psycopg[binary]>=3.1",

@@ -1,0 +1,46 @@
+"""The reports' charts: inline SVG that is the same bytes when drawn again, shows hostile labels as text and
+loads nothing from the web."""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from gateway.publish import charts
+
+HOSTILE = ["<svg onload=alert(1)>", "\"><script>alert(1)</script>", "$x$ & {{ 7*7 }}", "DRM-VAL-001"]
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _texts(svg: str) -> list[str]:
+    return ["".join(node.itertext()) for node in ET.fromstring(svg).iter(f"{SVG}text")]
+
+
+def test_a_chart_drawn_again_from_the_same_figures_is_the_same_bytes_and_another_chart_has_another_id():
+    first = charts.bar_chart(HOSTILE, [3, 2, 1, 0], title="Anomalies par règle")
+    again = charts.bar_chart(HOSTILE, [3, 2, 1, 0], title="Anomalies par règle")
+    other = charts.bar_chart(HOSTILE, [3, 2, 1, 5], title="Anomalies par règle")
+    ids = [ET.fromstring(svg).get("id") for svg in (first, other)]
+    assert first == again and ids[0] != ids[1] and all(re.fullmatch(r"chart-[0-9a-f]{16}", i) for i in ids)
+
+
+def test_hostile_labels_and_titles_are_drawn_as_text_never_as_markup():
+    svg = charts.bar_chart(HOSTILE, [1, 2, 3, 4], title="<b onmouseover=x>titre</b>")
+    tree = ET.fromstring(svg)                     # well-formed: nothing the labels hold closed or opened a tag
+    assert not [node for node in tree.iter() if node.tag in (f"{SVG}script", f"{SVG}b", f"{SVG}foreignObject")]
+    assert not any("onload" in value or "onmouseover" in value for node in tree.iter() for value in node.attrib.values())
+    texts = _texts(svg)
+    assert set(HOSTILE) <= set(texts) and "<b onmouseover=x>titre</b>" in texts
+    trend = charts.trend_chart(["1", "2"], {HOSTILE[0]: [0.1, 0.2], HOSTILE[1]: [0.0, 0.5]}, title=HOSTILE[2])
+    assert {HOSTILE[0], HOSTILE[1], HOSTILE[2]} <= set(_texts(trend))
+
+
+def test_the_charts_load_nothing_from_the_web_and_list_bars_in_the_order_given():
+    svg = charts.bar_chart(["premier", "deuxième", "troisième"], [1, 2, 3], title="Lignes")
+    assert "<script" not in svg and not re.search(r"(href|src)=\"(https?:)?//", svg)
+    labels = [t for t in _texts(svg) if t in ("premier", "deuxième", "troisième")]
+    positions = {}
+    for node in ET.fromstring(svg).iter(f"{SVG}text"):
+        if node.text in ("premier", "deuxième", "troisième"):
+            positions[node.text] = float(node.get("y"))
+    assert len(labels) == 3 and positions["premier"] < positions["deuxième"] < positions["troisième"]   # top down
+    assert charts.bar_chart([], [], title="vide") == ""
