@@ -265,7 +265,7 @@ def _process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudo
     violations = [] if clean else _in_line_order(registry.check(
         Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version, skip=skip), registry)
     if envoi_rejection or any(v.severity.rejects for v in violations):
-        return _rejected(decl, violations, _person_rejections(decl, registry), envoi_rejection), []
+        return _rejected(decl, violations, _person_rejections(decl, registry, skip), envoi_rejection), []
     found = _clean_people(decl, pseudonyms) if clean else _people(decl, registry, pseudonyms, since=None, skip=skip)
     summary = _summary(decl, found.people, _subrogated(found.allowances, {}))
     outcome = found.outcome(_warnings(decl, violations), summary, declarations=1)
@@ -385,11 +385,16 @@ def _french_count(count: int) -> str:
     return f"{count:,}".replace(",", "\u202f")
 
 
-def _person_rejections(decl: ParsedDeclaration, registry: RuleRegistry) -> list[Violation]:
+def _person_rejections(decl: ParsedDeclaration, registry: RuleRegistry,
+                       skip: frozenset[str] = frozenset()) -> list[Violation]:
     """Person-level findings of a rejected declaration: reported too (no lines of their own), so that a
-    declarant fixes everything at once."""
+    declarant fixes everything at once. The rules in ``skip`` were proven to find nothing in any person (a
+    certificate, gateway.validate.certify): when that is all of them, no person is walked."""
+    if skip.issuperset(rule.id for rule in registry.for_target(Target.PERSON, decl.flow, decl.norm_version)):
+        return []
     return [v for person in decl.instances(R.INDIVIDUAL)
-            for v in registry.check(Target.PERSON, decl, person, flow=decl.flow, version=decl.norm_version)
+            for v in registry.check(Target.PERSON, decl, person, flow=decl.flow, version=decl.norm_version,
+                                    skip=skip)
             if v.severity.rejects]
 
 
