@@ -9,6 +9,7 @@ apart, the month of a time): every stage that counts months imports it from here
 """
 from __future__ import annotations
 
+import functools
 from typing import NewType
 
 Month = NewType("Month", str)          # "YYYY-MM"
@@ -33,6 +34,7 @@ def day_of_instant(instant: Instant | str) -> str:
     return instant[:10]
 
 
+@functools.lru_cache(maxsize=1 << 14)      # a register derives ~50 of these per person, over a few dozen months
 def add_months(month: Month | str, offset: int) -> Month:
     """``month`` moved by ``offset`` months (negative: earlier)."""
     index = int(month[:4]) * 12 + int(month[5:7]) - 1 + offset
@@ -57,6 +59,7 @@ def months_between(first: Month | str, last: Month | str) -> int:
     return (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7])
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def due_date(month: Month | str, day: int) -> str:
     """The ISO date of day ``day`` of the month after ``month``: a declaration's due date."""
     return f"{next_month(month)}-{day:02d}"
