@@ -499,23 +499,45 @@ def _clean_people(decl: ParsedDeclaration, pseudonyms: Pseudonymiser) -> _People
     out = _People(used=lines.outside_used, ignored=lines.outside_ignored)
     siren = decl.value(R.SIREN)
     people = lines.people()
-    keys = {person.index: pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), siren) for person in people}
+    keys = [pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), siren) for person in people]
     if not carries_resources:
-        for person in people:
-            _accepted(decl, person, keys[person.index], lines.person_lines(person)[0], 0, out)
+        for person, key in zip(people, keys):
+            _accepted(decl, person, key, lines.person_lines(person)[0], 0, out)
         return out
-    records = resource_records(lines, decl, people, list(keys.values()))
-    running, subrogated = open_contracts(view, decl.main_day), columnar_subrogated_months(view)
-    allowances = subrogated_allowances(view, decl, keys) if decl.flow is Flow.DSN else None
-    for person in people:
-        total, used = lines.person_lines(person)
-        key = keys[person.index]
-        found = normalise_person(decl, person, key) if records is None else records.get(person.index, [])
-        _accepted(decl, person, key, total, used, out, found, bool(running[person.index]),
-                  subrogated.get(person.index, ""),
-                  allowance_mentions(decl, person, key, found) if allowances is None
-                  else allowances.get(person.index, []))
+    for person, key, normalised in zip(people, keys, _normalised(decl, lines, people, keys)):
+        _accepted(decl, person, key, *lines.person_lines(person), out, *normalised)
     return out
+
+
+def _normalised(decl: ParsedDeclaration, lines: DeclarationLines, people: list, keys: list[str]
+                ) -> Iterator[tuple[list[ResourceMonth], bool, str, list[AllowanceMention]]]:
+    """For each of ``people`` (accepted person handles of a declaration carrying resources, ``columnar.Instance``),
+    what the object path's :func:`_accept` gives: records, open contract, subrogated months, allowances, read over
+    the declaration's arrays (gateway.normalise.columnar; person by person when an amount does not fit them)."""
+    view = lines.view
+    records = resource_records(lines, decl, people, keys)
+    running, subrogated = open_contracts(view, decl.main_day), columnar_subrogated_months(view)
+    allowances = subrogated_allowances(view, decl, {person.index: key for person, key in zip(people, keys)}) \
+        if decl.flow is Flow.DSN else None
+    for person, key in zip(people, keys):
+        found = normalise_person(decl, person, key) if records is None else records.get(person.index, [])
+        yield (found, bool(running[person.index]), subrogated.get(person.index, ""),
+               allowance_mentions(decl, person, key, found) if allowances is None
+               else allowances.get(person.index, []))
+
+
+def _columnar_accept(decl: ParsedDeclaration, registry: RuleRegistry, carries_resources: bool
+                     ) -> DeclarationLines | None:
+    """The declaration's lines over its arrays when the people the rules accept in it are to be normalised there
+    (as a clean declaration's are: :func:`_normalised`) rather than person by person: a declaration carrying
+    resources, read whole, of at least COLUMNAR_FROM lines, checked with certificates (the reference path,
+    ``RuleRegistry.uncertified``, normalises person by person). The rules have taken out every person with a value
+    that is not of its format, amount or date (DRM-FMT-002, AMT-006, PER-005 reject the person); what the
+    accepted people hold, the arrays read as the objects do."""
+    if not carries_resources or not registry.certificates or decl.line_count < COLUMNAR_FROM:
+        return None
+    view = DeclarationColumns.of(decl)
+    return None if view is None else DeclarationLines(view, carries_resources)
 
 
 def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser, since: int | None,
@@ -528,6 +550,8 @@ def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudon
     _count_outside_people(decl, out, since, carries_resources)
     # every person rule proven to find nothing in this declaration: no call per person
     silent = skip.issuperset(rule.id for rule in registry.for_target(Target.PERSON, decl.flow, decl.norm_version))
+    columnar = _columnar_accept(decl, registry, carries_resources)
+    accepted: list[tuple] = []             # (person, key, lines) normalised over the arrays after the loop
     for person in decl.instances(R.INDIVIDUAL):
         lines = sum(instance.line_count for instance in person.walk())
         person_key = pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), decl.value(R.SIREN))
@@ -539,6 +563,9 @@ def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudon
                                                         declaration_id=declaration_id, person_key=person_key,
                                                         declared=Declared.of(decl)))
         scope = widest(found)
+        if scope is None and columnar is not None:
+            accepted.append((person, person_key, lines))
+            continue
         if scope is None:
             _accept(decl, person, person_key, lines, out, carries_resources)
             continue
@@ -549,7 +576,20 @@ def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudon
             first_line=person.first_line, last_line=person.subtree_last_line, declarant_id=declarant,
             declaration_id=declaration_id, person_key=person_key, declared=Declared.of(decl)))
         out.quarantined += lines
+    if accepted:
+        _accept_over_arrays(decl, columnar, accepted, out)
     return out
+
+
+def _accept_over_arrays(decl: ParsedDeclaration, lines: DeclarationLines, accepted: list[tuple], out: _People) -> None:
+    """The people the rules accepted (``(person, key, lines)``, in document order) into ``out``, as :func:`_accept`
+    does, their records and mentions read over the declaration's arrays (:func:`_normalised`)."""
+    handles = {handle.first_line: handle for handle in lines.people()}
+    people = [handles[person.first_line] for person, _, _ in accepted]
+    keys = [key for _, key, _ in accepted]
+    for (person, key, total), normalised in zip(accepted, _normalised(decl, lines, people, keys)):
+        used = sum(instance.line_count for instance in person.walk() if instance.block in R.CONSUMED_BLOCKS)
+        _accepted(decl, person, key, total, used, out, *normalised)
 
 
 def _subrogated(allowances: list[AllowanceMention], total: dict[str, int]) -> dict[str, int]:

@@ -50,3 +50,29 @@ def test_a_clean_flow_is_accepted_whole_without_any_block_tree(tmp_path):
             assert not decl.tree_built and not outcome.quarantine and not outcome.warnings
         outcome = process_file(str(path), DEFAULT_RULES, PSEUDONYMS)
         assert outcome.resources and outcome == process_file(str(path), REFERENCE, PSEUDONYMS), path.name
+
+
+def test_the_people_accepted_beside_quarantined_ones_are_normalised_over_the_arrays_as_the_objects_do(
+        tmp_path, monkeypatch):
+    """Generated flows with defects: in a declaration where the rules take some people out and accept the others,
+    the accepted people's records and mentions are read over the declaration's arrays (none normalised person by
+    person), and every outcome is the object path's with every rule run."""
+    generate(tmp_path, people=60, employers=3, bodies=2, months=2, seed=17, rates=Rates(defects=0.08))
+    by_person = Counter()
+    normalise_person = gateway.ingest.normalise_person
+
+    def counted(*args, **kwargs):
+        by_person["calls"] += 1
+        return normalise_person(*args, **kwargs)
+    monkeypatch.setattr(gateway.ingest, "normalise_person", counted)
+    mixed = 0
+    for path in sorted(tmp_path.rglob("*.dsn")):
+        for fast, reference in zip(declarations_of(path), declarations_of(path)):
+            by_person.clear()
+            outcome, accepted = _process_declaration(fast, DEFAULT_RULES, PSEUDONYMS)
+            calls = by_person["calls"]
+            assert (outcome, accepted) == _process_declaration(reference, REFERENCE, PSEUDONYMS), path.name
+            if accepted and any(r.scope == "PERSON" for r in outcome.quarantine):
+                mixed += 1
+                assert outcome.resources and calls == 0, path.name
+    assert mixed >= 2
