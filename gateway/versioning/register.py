@@ -173,12 +173,16 @@ def contributions_of(records: Iterable[ResourceMonth]) -> list[Contribution]:
         grouped.setdefault(key, []).append(record)
     out = []
     for (digest, person_key, declarant_id, nature, month), group in sorted(grouped.items()):
-        sums = {}
-        for name in AMOUNTS:
-            values = [getattr(r, name) for r in group if getattr(r, name) is not None]
-            sums[name] = sum(values) if values else None
-        out.append(Contribution(person_key=person_key, nir=group[0].nir, declarant_id=declarant_id, nature=nature,
-                                month=month, slot=slot_of(group[0]), digest=digest,
+        first = group[0]
+        if len(group) == 1:                 # most keys: one record, whose amounts are the sums
+            sums = {name: getattr(first, name) for name in AMOUNTS}
+        else:
+            sums = {}
+            for name in AMOUNTS:
+                values = [getattr(r, name) for r in group if getattr(r, name) is not None]
+                sums[name] = sum(values) if values else None
+        out.append(Contribution(person_key=person_key, nir=first.nir, declarant_id=declarant_id, nature=nature,
+                                month=month, slot=slot_of(first), digest=digest,
                                 causes="+".join(sorted({r.cause.value for r in group})),
                                 payment_count=sum(r.payment_count for r in group),
                                 spanning=any(_spans_months(r) for r in group), **sums))
