@@ -6,7 +6,9 @@ Here both read the declaration's columns and its tree as arrays (``DeclarationCo
 person and of the blocks outside people are counted over whole arrays, and the normaliser
 (``gateway.normalise.resources``, ``.mentions``) runs unchanged over :class:`Instance` handles, which read a block
 instance's values, children and lines from the columns. No object is built for the blocks the normaliser does
-not visit (contracts' details, contributions, …: most of a declaration).
+not visit (contracts' details, contributions, …: most of a declaration). The people the rules accept in a
+declaration that is not clean are normalised here too (``gateway.ingest._accept_over_arrays``): the rules have
+taken out every person with a value off its format, amount or date.
 
 ``tests/gateway/normalise/test_columnar.py`` proves the outcome equal to the object path's (the oracle) on the
 bundled flows, the conformance corpus, generated flows with defects and mutated real-format text.
