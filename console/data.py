@@ -215,26 +215,17 @@ def timeline_chart(versions: list[dict]) -> str:
     """Net social amount of each month, one line per declarant and nature, a marker at each version."""
     if not versions:
         return ""
-    from gateway.publish.charts import figure, plain_text, svg_of
-    series: dict[tuple, dict[str, int]] = defaultdict(dict)
+    from gateway.publish.charts import timeline_chart as chart
+    series: dict[str, dict[str, float]] = defaultdict(dict)
     earlier: list[tuple[str, float]] = []
     for v in sorted(versions, key=lambda v: v["version"]):
-        points = series[(v["declarant_id"], v["nature"])]
+        points = series[f"{v['declarant_id']} {v['nature']}"]
         if v["month"] in points:
             earlier.append((v["month"], points[v["month"]]))          # a value later revised
         points[v["month"]] = (v["net_social_cents"] or 0) / 100
-    months = sorted({v["month"] for v in versions})
-    fig, ax = figure(8, 3)
-    for (declarant, nature), points in sorted(series.items()):
-        xs = [m for m in months if m in points]
-        ax.plot(xs, [points[m] for m in xs], marker="o", label=plain_text(f"{declarant} {nature}"))
-    if earlier:
-        ax.scatter([m for m, _ in earlier], [a for _, a in earlier], marker="x", s=80, color="#a40000",
-                   label="valeur antérieure (révisée)", zorder=5)
-    ax.set_title("Montant net social par mois : valeur actuelle, et × les valeurs révisées depuis")
-    ax.tick_params(axis="x", labelrotation=45)
-    ax.legend(fontsize=7)
-    return svg_of(fig, ax)
+    return chart(sorted({v["month"] for v in versions}), dict(sorted(series.items())), earlier,
+                 title="Montant net social par mois : valeur actuelle, et les valeurs révisées depuis",
+                 revised_label="valeur antérieure (révisée)")
 
 
 def export(out: Path, register: Path, person_key: str, requests: list[dict], masked_nir: str) -> dict:

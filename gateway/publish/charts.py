@@ -47,16 +47,25 @@ def _chart(kind: str, *, title: str, colors: tuple[str, ...], height: int, **opt
         **options)
 
 
-def bar_chart(labels: list[str], values: list[float], *, title: str, color: str = "#3465a4") -> str:
-    """One horizontal bar a label, the first on top; nothing when there is no label."""
+def bar_chart(labels: list[str], values: list[float], *, title: str, color: str = "#3465a4",
+              horizontal: bool = True) -> str:
+    """One bar a label: horizontal bars, the first on top, or upright ones, the first on the left; nothing when
+    there is no label."""
     if not labels:
         return ""
-    height = max(160, 26 * len(labels) + 90)
-    chart = _chart("HorizontalBar", title=title, colors=(color,), height=height, show_legend=False,
-                   print_values=True, truncate_label=-1)
-    chart.x_labels = [str(label) for label in reversed(labels)]
-    chart.add(str(title), list(reversed(values)))
-    return _finished(chart, [title, labels, values], width=WIDTH, height=height)
+    if horizontal:
+        height = max(160, 26 * len(labels) + 90)
+        chart = _chart("HorizontalBar", title=title, colors=(color,), height=height, show_legend=False,
+                       print_values=True, truncate_label=-1)
+        chart.x_labels = [str(label) for label in reversed(labels)]
+        chart.add(str(title), list(reversed(values)))
+    else:
+        height = 300
+        chart = _chart("Bar", title=title, colors=(color,), height=height, show_legend=False, truncate_label=-1,
+                       x_label_rotation=45 if len(labels) > 8 else 0)
+        chart.x_labels = [str(label) for label in labels]
+        chart.add(str(title), list(values))
+    return _finished(chart, [title, labels, values, horizontal], width=WIDTH, height=height)
 
 
 def stacked_lines(used: int, ignored: int, quarantined: int) -> str:
@@ -74,3 +83,23 @@ def trend_chart(runs: list[str], series: dict[str, list[float]], *, title: str) 
     for name, values in series.items():
         chart.add(str(name), [round(100 * value, 2) for value in values])
     return _finished(chart, [title, runs, series], width=WIDTH, height=height)
+
+
+def timeline_chart(months: list[str], lines: dict[str, dict[str, float]], revised: list[tuple[str, float]], *,
+                   title: str, revised_label: str) -> str:
+    """Amounts month by month: one line per series (``lines``: name -> month -> amount, a gap where a month has
+    none), and the earlier values since revised as points of their own (``revised``: (month, amount), several
+    in a month when it was revised more than once). x is the month's rank in ``months``."""
+    height = 320
+    rank = {month: index for index, month in enumerate(months)}
+    chart = _chart("XY", title=title, colors=("#3465a4", "#4e9a06", "#ce5c00", "#75507b", "#a40000"),
+                   height=height, legend_at_bottom=True, truncate_legend=-1, truncate_label=-1, x_label_rotation=45,
+                   include_x_axis=True, x_labels=list(range(len(months))),
+                   x_value_formatter=lambda x: months[int(x)] if
+                   0 <= x < len(months) and x == int(x) else "", allow_interruptions=True)
+    for name, points in lines.items():
+        chart.add(str(name), [(rank[month], points[month]) for month in months if month in points])
+    if revised:
+        chart.add(str(revised_label), sorted((rank[month], amount) for month, amount in revised), stroke=False,
+                  dots_size=5)
+    return _finished(chart, [title, months, lines, revised], width=WIDTH, height=height)

@@ -44,3 +44,25 @@ def test_the_charts_load_nothing_from_the_web_and_list_bars_in_the_order_given()
             positions[node.text] = float(node.get("y"))
     assert len(labels) == 3 and positions["premier"] < positions["deuxième"] < positions["troisième"]   # top down
     assert charts.bar_chart([], [], title="vide") == ""
+
+
+def test_upright_bars_and_a_timeline_show_their_labels_as_text_and_every_revised_value():
+    """The console's charts: upright bars (runs in order) and a person's amounts month by month, with the values
+    since revised as points of their own (two in a month revised twice)."""
+    bars = charts.bar_chart(["n° 1", HOSTILE[0]], [1.5, 2.5], title="Lignes en quarantaine (%)", horizontal=False)
+    assert HOSTILE[0] in _texts(bars) and "<svg onload" not in bars
+    months = ["2025-01", "2025-02", "2025-03"]
+    timeline = charts.timeline_chart(months, {f"{HOSTILE[1]} SALARY": {"2025-01": 1500.0, "2025-02": 1100.0},
+                                              "11890845800011 PENSION": {"2025-03": 500.0}},
+                                     [("2025-02", 1500.0), ("2025-02", 1200.0)], title="Montant net social",
+                                     revised_label="valeur antérieure (révisée)")
+    tree = ET.fromstring(timeline)
+    texts = _texts(timeline)
+    assert f"{HOSTILE[1]} SALARY" in texts and "valeur antérieure (révisée)" in texts and set(months) <= set(texts)
+    assert not [node for node in tree.iter() if node.tag == f"{SVG}script"]
+    dots: dict[str, int] = {}              # points drawn, by series (the n of its class "serie-n")
+    for node in tree.iter():
+        serie = next((c for c in (node.get("class") or "").split() if c.startswith("serie-")), None)
+        if serie is not None:
+            dots[serie] = dots.get(serie, 0) + sum("dot" in (d.get("class") or "").split() for d in node.iter())
+    assert dots == {"serie-0": 2, "serie-1": 1, "serie-2": 2}   # the lines' points, the two revised values
