@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 
 WIDTH = 700
 
@@ -47,12 +48,18 @@ def _chart(kind: str, *, title: str, colors: tuple[str, ...], height: int, **opt
         **options)
 
 
+def _shown(value: float | None) -> float | None:
+    """A value as drawn: none for a missing or non-finite one (no bar, a gap in a line), not an error."""
+    return value if value is not None and math.isfinite(value) else None
+
+
 def bar_chart(labels: list[str], values: list[float], *, title: str, color: str = "#3465a4",
               horizontal: bool = True) -> str:
     """One bar a label: horizontal bars, the first on top, or upright ones, the first on the left; nothing when
     there is no label."""
     if not labels:
         return ""
+    values = [_shown(value) for value in values]
     if horizontal:
         height = max(160, 26 * len(labels) + 90)
         chart = _chart("HorizontalBar", title=title, colors=(color,), height=height, show_legend=False,
@@ -81,7 +88,7 @@ def trend_chart(runs: list[str], series: dict[str, list[float]], *, title: str) 
                    show_minor_x_labels=len(runs) <= 24, x_labels_major_every=max(1, len(runs) // 12))
     chart.x_labels = [str(run) for run in runs]
     for name, values in series.items():
-        chart.add(str(name), [round(100 * value, 2) for value in values])
+        chart.add(str(name), [None if _shown(value) is None else round(100 * value, 2) for value in values])
     return _finished(chart, [title, runs, series], width=WIDTH, height=height)
 
 
@@ -98,8 +105,9 @@ def timeline_chart(months: list[str], lines: dict[str, dict[str, float]], revise
                    x_value_formatter=lambda x: months[int(x)] if
                    0 <= x < len(months) and x == int(x) else "", allow_interruptions=True)
     for name, points in lines.items():
-        chart.add(str(name), [(rank[month], points[month]) for month in months if month in points])
+        chart.add(str(name), [(rank[month], _shown(points[month])) for month in months if month in points])
     if revised:
-        chart.add(str(revised_label), sorted((rank[month], amount) for month, amount in revised), stroke=False,
+        chart.add(str(revised_label), sorted((rank[month], _shown(amount)) for month, amount in revised
+                                             if _shown(amount) is not None), stroke=False,
                   dots_size=5)
     return _finished(chart, [title, months, lines, revised], width=WIDTH, height=height)

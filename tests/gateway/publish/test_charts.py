@@ -66,3 +66,14 @@ def test_upright_bars_and_a_timeline_show_their_labels_as_text_and_every_revised
         if serie is not None:
             dots[serie] = dots.get(serie, 0) + sum("dot" in (d.get("class") or "").split() for d in node.iter())
     assert dots == {"serie-0": 2, "serie-1": 1, "serie-2": 2}   # the lines' points, the two revised values
+
+
+def test_a_missing_or_non_finite_value_is_left_undrawn_never_an_error():
+    """A rate read back from an older manifest may be missing or not a number: the report is still drawn."""
+    nan, inf = float("nan"), float("inf")
+    drawn = [charts.bar_chart(["a", "b", "c"], [nan, inf, 2], title="x"),
+             charts.bar_chart(["a", "b"], [None, 0], title="x", horizontal=False),
+             charts.trend_chart(["1", "2", "3"], {"a": [None, nan, 0.5]}, title="t"),
+             charts.timeline_chart(["2025-01", "2025-02"], {"a": {"2025-01": nan, "2025-02": 1.0}}, [("2025-01", inf)],
+                                   title="t", revised_label="r")]
+    assert all(ET.fromstring(svg).tag == f"{SVG}svg" for svg in drawn)
