@@ -527,17 +527,16 @@ def _normalised(decl: ParsedDeclaration, lines: DeclarationLines, people: list, 
 
 
 def _columnar_accept(decl: ParsedDeclaration, registry: RuleRegistry, carries_resources: bool
-                     ) -> DeclarationLines | None:
-    """The declaration's lines over its arrays when the people the rules accept in it are to be normalised there
-    (as a clean declaration's are: :func:`_normalised`) rather than person by person: a declaration carrying
+                     ) -> DeclarationColumns | None:
+    """The declaration's columns when the people the rules accept in it are to be normalised over its arrays (as
+    a clean declaration's are: :func:`_normalised`) rather than person by person: a declaration carrying
     resources, read whole, of at least COLUMNAR_FROM lines, checked with certificates (the reference path,
     ``RuleRegistry.uncertified``, normalises person by person). The rules have taken out every person with a value
     that is not of its format, amount or date (DRM-FMT-002, AMT-006, PER-005 reject the person); what the
     accepted people hold, the arrays read as the objects do."""
     if not carries_resources or not registry.certificates or decl.line_count < COLUMNAR_FROM:
         return None
-    view = DeclarationColumns.of(decl)
-    return None if view is None else DeclarationLines(view, carries_resources)
+    return DeclarationColumns.of(decl)
 
 
 def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser, since: int | None,
@@ -581,9 +580,13 @@ def _people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudon
     return out
 
 
-def _accept_over_arrays(decl: ParsedDeclaration, lines: DeclarationLines, accepted: list[tuple], out: _People) -> None:
+def _accept_over_arrays(decl: ParsedDeclaration, view: DeclarationColumns, accepted: list[tuple],
+                        out: _People) -> None:
     """The people the rules accepted (``(person, key, lines)``, in document order) into ``out``, as :func:`_accept`
-    does, their records and mentions read over the declaration's arrays (:func:`_normalised`)."""
+    does, their records and mentions read over the declaration's arrays (:func:`_normalised`). Their lines are
+    counted on the block tree, as :func:`_people` counts the others: a declaration that is not clean may hold
+    broken lines, which an instance's lines include and its tokens do not."""
+    lines = DeclarationLines(view, True)
     handles = {handle.first_line: handle for handle in lines.people()}
     people = [handles[person.first_line] for person, _, _ in accepted]
     keys = [key for _, key, _ in accepted]

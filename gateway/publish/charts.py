@@ -23,7 +23,7 @@ def _pygal():
 
 
 def _finished(chart, shown: list, *, width: int, height: int) -> str:
-    """The chart as inline SVG: an id that is a digest of what it ``shown`` (two charts of a page differ), no
+    """The chart as inline SVG: an id that is a digest of what it shows (``shown``: two charts of a page differ), no
     comment, no script (the configuration pygal writes for its tooltip script, which is left out), its size in
     pixels (a flex item needs one)."""
     chart.uuid = hashlib.sha256(json.dumps(shown, default=str, ensure_ascii=False).encode()).hexdigest()[:16]
@@ -99,15 +99,16 @@ def timeline_chart(months: list[str], lines: dict[str, dict[str, float]], revise
     in a month when it was revised more than once). x is the month's rank in ``months``."""
     height = 320
     rank = {month: index for index, month in enumerate(months)}
+    def month(x: float) -> str:
+        return months[int(x)] if x == int(x) and 0 <= x < len(months) else ""
+
     chart = _chart("XY", title=title, colors=("#3465a4", "#4e9a06", "#ce5c00", "#75507b", "#a40000"),
                    height=height, legend_at_bottom=True, truncate_legend=-1, truncate_label=-1, x_label_rotation=45,
-                   include_x_axis=True, x_labels=list(range(len(months))),
-                   x_value_formatter=lambda x: months[int(x)] if
-                   0 <= x < len(months) and x == int(x) else "", allow_interruptions=True)
+                   include_x_axis=True, x_labels=list(range(len(months))), x_value_formatter=month,
+                   allow_interruptions=True)
     for name, points in lines.items():
-        chart.add(str(name), [(rank[month], _shown(points[month])) for month in months if month in points])
-    if revised:
-        chart.add(str(revised_label), sorted((rank[month], _shown(amount)) for month, amount in revised
-                                             if _shown(amount) is not None), stroke=False,
-                  dots_size=5)
+        chart.add(str(name), [(rank[m], _shown(points[m])) for m in months if m in points])
+    drawn = sorted((rank[m], amount) for m, amount in revised if _shown(amount) is not None)
+    if drawn:
+        chart.add(str(revised_label), drawn, stroke=False, dots_size=5)
     return _finished(chart, [title, months, lines, revised], width=WIDTH, height=height)
