@@ -9,6 +9,7 @@ import pyarrow.dataset as ds
 import yaml
 
 import gateway.bucket
+from gateway.gate.officer import decide
 from gateway.options import Settings
 from gateway.run import run
 from gateway.versioning import store
@@ -118,3 +119,71 @@ class Proof:
         for table in ("decisions", "frozen"):
             assert _register_rows(self.sides["incremental"], table) == _register_rows(self.sides["everyone"], table), \
                 table
+
+
+class Requests:
+    """The correction requests and the officer of a proof's history, the same on both sides: from run
+    ``opening_at`` on, requests are opened on two people of the register, then on the months of every changed base
+    the gate decided on (the person's next change there is held); a change held by a request whose request closes
+    before the next run of the same day is let go by that run, though nothing arrives for the person; an officer
+    answers the first REVIEW_CAP decision still open."""
+
+    def __init__(self, proof: Proof, folder: Path, opening_at: int) -> None:
+        self.proof, self.opening_at = proof, opening_at
+        self.path = folder / "requests.jsonl"
+        self.path.write_text("")
+        self.opened: list[dict] = []
+        self.let_go: set[str] = set()
+        self.answered = 0
+
+    def run(self, number: int, as_of: str, files: tuple[str, ...], next_as_of: str | None) -> None:
+        """Run ``number`` on both sides, then what the claimants and the officer do before the next run."""
+        self.proof.run(number, as_of, files, open_requests=str(self.path))
+        everyone = self.proof.sides["everyone"]
+        if number == self.opening_at:
+            self.opened = [{"person_key": p, "month": as_of[:7]} for p in sorted(self.proof.last)[:2]]
+        if number >= self.opening_at:
+            self.opened += [r for r in _decided_months(everyone)
+                            if r not in self.opened and r["person_key"] not in self.let_go]
+        held = _held(everyone) & {r["person_key"] for r in self.opened}
+        if held and next_as_of is not None and next_as_of[:10] == as_of[:10]:
+            self.opened = [r for r in self.opened if r["person_key"] not in held]
+            self.let_go |= held
+        self.path.write_text("".join(json.dumps(r) + "\n" for r in self.opened))
+        if not self.answered:
+            open_cap = [d for d in latest_decisions(self.proof.sides["incremental"]) if d["kind"] == "REVIEW_CAP"]
+            if open_cap:
+                for out in self.proof.sides.values():
+                    decide(out / "history" / "register", open_cap[0]["decision_id"], "keep-frozen",
+                           reason="Erreur manifeste de l'employeur", officer="agent-1", now=as_of)
+                self.answered = 1
+
+    def assert_exercised(self) -> None:
+        """The history did exercise what it is meant to: an officer answered, the gate decided (PENDING and
+        NOTIFIED among them), correction requests held changes and were closed."""
+        assert self.answered and self.let_go
+        decisions = store.load_all(self.proof.sides["everyone"] / "history" / "register", "decisions")
+        assert {"PENDING", "NOTIFIED"} <= {d["status"] for d in decisions}
+        assert "HOLD_CORRECTION" in {d["kind"] for d in decisions}
+
+
+def latest_decisions(out: Path) -> list[dict]:
+    """The register's latest decision on each base (none before the first commit)."""
+    register = out / "history" / "register"
+    latest = {}
+    for d in sorted(store.load_all(register, "decisions") if store.commits(register) else [],
+                    key=lambda d: d["as_of"]):
+        latest[(d["person_key"], d["benefit"], d["reference_month"])] = d
+    return list(latest.values())
+
+
+def _held(out: Path) -> set[str]:
+    """The people whose latest decision on some base holds it for a correction request."""
+    return {d["person_key"] for d in latest_decisions(out) if d["kind"] == "HOLD_CORRECTION"}
+
+
+def _decided_months(out: Path) -> list[dict]:
+    """Requests on every month of the changed bases of the people the gate decided on."""
+    decisions = sorted(store.load_all(out / "history" / "register", "decisions"), key=lambda d: d["decision_id"])
+    return [{"person_key": d["person_key"], "month": change.split(":")[0]}
+            for d in decisions for change in d["monthly_changes"].split()]

@@ -17,7 +17,6 @@ officer's answer, PENDING and NOTIFIED decisions carried from run to run. Leavin
 declarations out fails the second, where nothing else concerns the people a replacement drops (each checked
 when it was written).
 """
-import json
 from pathlib import Path
 
 import pytest
@@ -25,13 +24,12 @@ import yaml
 
 import gateway.bucket
 from fixtures.generator import Rates, generate, replacement_keeping_first_person
-from gateway.gate.officer import decide
 from gateway.months import add_months
 from gateway.options import Settings
 from gateway.run import run
 from gateway.versioning import store
 from tests.conftest import TEST_KEY
-from tests.gateway.versioning.proof import Proof, rows, sorted_rows, volatile_policy
+from tests.gateway.versioning.proof import Proof, Requests, rows, sorted_rows, volatile_policy
 
 MONTHS = 6
 
@@ -81,64 +79,15 @@ def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyo
     does, and nobody it leaves alone would have got other flags or bases."""
     # 20 people a bucket: 120 people in 8 buckets (the register is resized after its first run)
     proof = Proof(tmp_path, monkeypatch, policy, people_per_bucket=20)
-    sides = proof.sides
-    requests = tmp_path / "requests.jsonl"
-    requests.write_text("")
-    answered = 0
-    opened: list[dict] = []
-    let_go: set[str] = set()
     batches = _batches(flows, tmp_path)
+    requests = Requests(proof, tmp_path, opening_at=6)
     for number, (as_of, files) in enumerate(batches):
-        proof.run(number, as_of, files, open_requests=str(requests))
-        if number == 6:            # correction requests opened on two people of the register
-            opened = [{"person_key": p, "month": as_of[:7]} for p in sorted(proof.last)[:2]]
-        if number >= 6:            # and from then on, on the months of every changed base the gate decided on (the
-            opened += [r for r in _decided_months(sides["everyone"])     # person's next change there is held)
-                       if r not in opened and r["person_key"] not in let_go]
-        held = _held(sides["everyone"]) & {r["person_key"] for r in opened}
-        if held and number + 1 < len(batches) and batches[number + 1][0][:10] == as_of[:10]:
-            # a change held by a request, whose request closes before the next run of the same day: that run lets
-            # it go, though nothing arrives for the person
-            opened = [r for r in opened if r["person_key"] not in held]
-            let_go |= held
-        requests.write_text("".join(json.dumps(r) + "\n" for r in opened))
-        if not answered:           # an officer answers the first REVIEW_CAP decision still open, on both sides
-            open_cap = [d for d in _latest_decisions(sides["incremental"]) if d["kind"] == "REVIEW_CAP"]
-            if open_cap:
-                for out in sides.values():
-                    decide(out / "history" / "register", open_cap[0]["decision_id"], "keep-frozen",
-                           reason="Erreur manifeste de l'employeur", officer="agent-1", now=as_of)
-                answered = 1
+        requests.run(number, as_of, files, batches[number + 1][0] if number + 1 < len(batches) else None)
     proof.end()
-    registers = {side: out / "history" / "register" for side, out in sides.items()}
     # The history did exercise what it is meant to: runs left people alone, an officer answered, the gate
     # decided (PENDING and NOTIFIED among them), correction requests held changes and were closed.
-    assert proof.incremental_runs >= MONTHS and proof.left_alone > 0 and answered and let_go
-    decisions = store.load_all(registers["everyone"], "decisions")
-    assert {"PENDING", "NOTIFIED"} <= {d["status"] for d in decisions}
-    assert "HOLD_CORRECTION" in {d["kind"] for d in decisions}
-
-
-def _latest_decisions(out: Path) -> list[dict]:
-    """The register's latest decision on each base (none before the first commit)."""
-    register = out / "history" / "register"
-    latest = {}
-    for d in sorted(store.load_all(register, "decisions") if store.commits(register) else [],
-                    key=lambda d: d["as_of"]):
-        latest[(d["person_key"], d["benefit"], d["reference_month"])] = d
-    return list(latest.values())
-
-
-def _held(out: Path) -> set[str]:
-    """The people whose latest decision on some base holds it for a correction request."""
-    return {d["person_key"] for d in _latest_decisions(out) if d["kind"] == "HOLD_CORRECTION"}
-
-
-def _decided_months(out: Path) -> list[dict]:
-    """Requests on every month of the changed bases of the people the gate decided on."""
-    decisions = sorted(store.load_all(out / "history" / "register", "decisions"), key=lambda d: d["decision_id"])
-    return [{"person_key": d["person_key"], "month": change.split(":")[0]}
-            for d in decisions for change in d["monthly_changes"].split()]
+    assert proof.incremental_runs >= MONTHS and proof.left_alone > 0
+    requests.assert_exercised()
 
 
 def test_a_replacement_dropping_people_the_same_day_versions_their_month_though_nothing_else_concerns_them(
