@@ -111,6 +111,9 @@ def run(
     open_requests: Optional[str] = typer.Option(None, "--open-requests", help="JSON lines (person_key, month) of "
                                                 "open correction requests: the gate holds changes on them."),
     rederive_all: bool = typer.Option(False, "--rederive-all", help="Re-examine everyone of the buckets touched."),
+    reference_path: bool = typer.Option(False, "--reference-path", help="Run every rule on every declaration and "
+                                        "person, each through its block tree: the oracle the fast path is proven "
+                                        "equal to (the same outputs; slower)."),
     key_file: Optional[str] = typer.Option(None, "--pseudonym-key-file", help="File holding the pseudonym key."),
     insecure_demo_key: bool = typer.Option(False, "--insecure-demo-key", help="Use a public demo key (sample data only)."),
     replay: bool = typer.Option(False, "--replay", help="Archived flows: one run per arrival date, oldest first "
@@ -143,7 +146,8 @@ def run(
             open_requests = str(corrections.export_open_requests(Path(out_dir), None))
         settings = Settings(paths or (bundled_flows(),), out_dir, key, beam_args, as_of=as_of, policy=policy,
                             arrival=arrival, register=register, open_requests=open_requests, buckets=buckets,
-                            people_per_bucket=people_per_bucket, rederive_all=rederive_all)
+                            people_per_bucket=people_per_bucket, rederive_all=rederive_all,
+                            reference_path=reference_path)
         if replay:
             results = _replayed(settings, run_job)
             result = results[-1]

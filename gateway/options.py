@@ -20,5 +20,8 @@ class Settings:
     buckets: int | None = None        # person buckets and declaration shards of a new register, fixed
                                       # (default: following its size, gateway.versioning.sizing)
     people_per_bucket: int | None = None   # a new register's bucket size when its count follows its size
+    reference_path: bool = False      # every declaration and person rule run on every subject, every declaration
+                                      # through its block tree (no certificate, no columnar path): the oracle
+                                      # the fast path is proven equal to (same outputs), slower
     rederive_all: bool = False        # derive every person of the buckets a run touches, even when the last
                                       # run derived under the same month, policy and release

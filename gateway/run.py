@@ -164,7 +164,8 @@ def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
     job = _register_job(settings, register_dir, run_id, arrivals, policy, commits, sum(sizes.values()))
     with Watcher(str(staging), len(files), sum(sizes.values()), _reporter(run_log, progress)):
         staged_job = _stopped_cleanly(run_log, out, lambda: pipeline.run_parse(
-            files, str(staging), settings.pseudonym_key, settings.beam_args, job, sizes)) if files else None
+            files, str(staging), settings.pseudonym_key, settings.beam_args, job, sizes,
+            settings.reference_path)) if files else None
     by_declarant, figures, groups = read_figures(str(staging))
     place = compared(history_dir, run_id, by_declarant)      # read only: the history is written once complete
     reports = pipeline.ReportJob(run_id, groups, spill_objects(

@@ -84,14 +84,16 @@ class _IndexFile(beam.DoFn):
 
 
 class _ProcessTask(beam.DoFn):
-    def __init__(self, pseudonym_key: bytes, staging: str | None = None) -> None:
+    def __init__(self, pseudonym_key: bytes, staging: str | None = None, reference: bool = False) -> None:
         self._key = pseudonym_key
         self._staging = staging
+        self._reference = reference
 
     def setup(self) -> None:
         log.configure()
         memory.tune_collector()
-        self._registry = default_registry()
+        registry = default_registry()
+        self._registry = registry.uncertified() if self._reference else registry
         self._pseudonyms = Pseudonymiser(self._key)
 
     def process(self, tasks: tuple[DeclarationTask, ...]):
@@ -124,19 +126,23 @@ class ParseFlows(beam.PTransform):
     file rules: quarantine, warnings and counts only) and the declarations' (everything else).
 
     They are not flattened into one: the embedded runner holds a Flatten's output in memory whole, and the
-    declarations' outcomes are the run's records. Consumers take each where it is produced."""
+    declarations' outcomes are the run's records. Consumers take each where it is produced.
 
-    def __init__(self, pseudonym_key: bytes, staging: str | None = None) -> None:
+    ``reference``: every rule run on every subject, every declaration through its block tree (the object path the
+    certificates and the columnar path are proven equal to, gateway.validate.certify)."""
+
+    def __init__(self, pseudonym_key: bytes, staging: str | None = None, reference: bool = False) -> None:
         super().__init__()
         self._key = pseudonym_key
         self._staging = staging          # progress markers (gateway.progress) go under it when given
+        self._reference = reference
 
     def expand(self, paths):
         indexed = split_tagged(paths | "IndexFiles" >> beam.ParDo(_IndexFile(self._staging)), (OUTCOMES, TASKS),
                                "Indexed")
         processed = (indexed[TASKS]
                      | "SpreadTasks" >> Spread()
-                     | "ProcessDeclarations" >> beam.ParDo(_ProcessTask(self._key, self._staging)))
+                     | "ProcessDeclarations" >> beam.ParDo(_ProcessTask(self._key, self._staging, self._reference)))
         return indexed[OUTCOMES], processed
 
 

@@ -104,9 +104,11 @@ def inventory(inputs: tuple[str, ...], staging: str, beam_args: tuple[str, ...],
 
 
 def build(pipeline: beam.Pipeline, paths: list[tuple], staging: str, pseudonym_key: bytes,
-          register: RegisterJob | None = None, sizes: dict | None = None) -> None:
-    """The first pipeline: parse, check, publish, and the first half of the register stage; one final step."""
-    files, declarations = _input_groups(pipeline, paths, sizes or {}, staging) | "Parse" >> ParseFlows(pseudonym_key, staging)
+          register: RegisterJob | None = None, sizes: dict | None = None, reference: bool = False) -> None:
+    """The first pipeline: parse, check, publish, and the first half of the register stage; one final step.
+    ``reference``: declarations through the object path (``ParseFlows``)."""
+    files, declarations = (_input_groups(pipeline, paths, sizes or {}, staging)
+                           | "Parse" >> ParseFlows(pseudonym_key, staging, reference))
     cross = declarations | "CrossChecks" >> CrossChecks(register)
     groups = register.buckets if register is not None else BUCKETS
     leaves = list((files, declarations, *cross) | "Publish" >> PublishOutcomes(staging, groups))
@@ -170,12 +172,13 @@ def pipeline_options(beam_args: tuple[str, ...]) -> PipelineOptions:
 
 
 def run_parse(paths: list[tuple], staging: str, pseudonym_key: bytes, beam_args: tuple[str, ...],
-              register: RegisterJob | None = None, sizes: dict | None = None) -> RegisterJob | None:
+              register: RegisterJob | None = None, sizes: dict | None = None,
+              reference: bool = False) -> RegisterJob | None:
     """The run's first pipeline, on the runner the arguments name (the embedded one by default); returns the
     register job as the second pipeline takes it."""
     register = register.staged(staging) if register is not None else None
     with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-        build(pipeline, paths, staging, pseudonym_key, register, sizes)
+        build(pipeline, paths, staging, pseudonym_key, register, sizes, reference)
     return register
 
 
