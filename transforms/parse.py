@@ -19,6 +19,8 @@ from gateway.validate.rules import default_registry
 from gateway.validate.quarantine import quarantine_records
 
 from transforms.tagged import Spread, split_tagged
+from transforms import steps
+from transforms.steps import Step
 
 if TYPE_CHECKING:
     from gateway.register_run import RegisterJob
@@ -42,7 +44,7 @@ def crash_outcome(file: str, first_line: int, last_line: int, lines: int, error:
     return Outcome(quarantine=records, counts=LineCounts(read=read, quarantined=lines), files=files)
 
 
-class _IndexFile(beam.DoFn):
+class _IndexFile(Step):
     def __init__(self, staging: str | None = None) -> None:
         self._staging = staging          # where progress markers go (None: not reported)
 
@@ -83,7 +85,7 @@ class _IndexFile(beam.DoFn):
             mark(self._staging, "index|" + group[0][1], files=len(group), lines=lines)
 
 
-class _ProcessTask(beam.DoFn):
+class _ProcessTask(Step):
     def __init__(self, pseudonym_key: bytes, staging: str | None = None, reference: bool = False) -> None:
         self._key = pseudonym_key
         self._staging = staging
@@ -146,7 +148,7 @@ class ParseFlows(beam.PTransform):
         return indexed[OUTCOMES], processed
 
 
-class _CheckGroup(beam.DoFn):
+class _CheckGroup(Step):
     """Cross-declaration (per declarant) or cross-flow (per person) rules over one group."""
 
     def __init__(self, check, register: RegisterJob | None = None) -> None:
@@ -186,13 +188,13 @@ class CrossChecks(beam.PTransform):
 
     def expand(self, outcomes):
         declarants = (outcomes
-                      | "Summaries" >> beam.FlatMap(lambda o: o.summaries)
-                      | "ByDeclarant" >> beam.Map(lambda s: (s.declarant_id, s))
+                      | "Summaries" >> steps.FlatMap(lambda o: o.summaries)
+                      | "ByDeclarant" >> steps.Map(lambda s: (s.declarant_id, s))
                       | "GroupDeclarant" >> beam.GroupByKey()
                       | "CheckDeclarant" >> beam.ParDo(_CheckGroup(check_declarant, self._register)))
         people = (outcomes
-                  | "Allowances" >> beam.FlatMap(lambda o: o.allowances)
-                  | "ByPerson" >> beam.Map(lambda m: (m.person_key, m))
+                  | "Allowances" >> steps.FlatMap(lambda o: o.allowances)
+                  | "ByPerson" >> steps.Map(lambda m: (m.person_key, m))
                   | "GroupPerson" >> beam.GroupByKey()
                   | "CheckPerson" >> beam.ParDo(_CheckGroup(check_person_flows)))
         return declarants, people        # not flattened: see ParseFlows

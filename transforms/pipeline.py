@@ -19,6 +19,7 @@ from gateway.storage import list_files, remove_tree
 from gateway.register_run import bucket_inputs
 from transforms.tagged import Spread, finish
 from transforms.versioning import MergeRegister, RegisterJob, StageRegister
+from transforms import steps
 
 
 EMBEDDED_RUNNER = "FnApiRunner"    # Beam's in-process runner: no Prism download (ENGINEERING.md)
@@ -49,7 +50,7 @@ def _input_groups(pipeline: beam.Pipeline, paths: list[tuple], sizes: dict, stag
     the job graph does not hold it."""
     return (pipeline
             | "Inputs" >> beam.Create([spill_objects(staging, "inputs", group_files(paths, sizes))])
-            | "InputGroups" >> beam.FlatMap(read_objects)
+            | "InputGroups" >> steps.FlatMap(read_objects)
             | "SpreadFiles" >> Spread())
 
 
@@ -85,11 +86,11 @@ def build_inventory(pipeline: beam.Pipeline, inputs: tuple[str, ...], staging: s
     driver only collects the small results."""
     (pipeline
      | "Roots" >> beam.Create([spill_objects(staging, "inputs", list(enumerate(inputs)))])
-     | "ExpandRoots" >> beam.FlatMap(_expanded)
+     | "ExpandRoots" >> steps.FlatMap(_expanded)
      | "SpreadFolders" >> Spread()
-     | "Walk" >> beam.FlatMap(_walked)
+     | "Walk" >> steps.FlatMap(_walked)
      | "SpreadFiles" >> Spread()
-     | "Checksums" >> beam.Map(_inventoried, staging, as_of, arrival))
+     | "Checksums" >> steps.Map(_inventoried, staging, as_of, arrival))
 
 
 def inventory(inputs: tuple[str, ...], staging: str, beam_args: tuple[str, ...], as_of: str | None = None,
@@ -146,7 +147,7 @@ def build_merge(pipeline: beam.Pipeline, staging: str, register: RegisterJob | N
         leaves.append(pipeline
                       | "ReportGroups" >> beam.Create(list(reports.groups))
                       | "SpreadReports" >> Spread()
-                      | "DeclarantReports" >> beam.Map(_group_reports, staging, reports))
+                      | "DeclarantReports" >> steps.Map(_group_reports, staging, reports))
     if leaves:
         finish(leaves)
 

@@ -15,6 +15,8 @@ from gateway.storage import write_bytes
 from gateway.publish.spill import read_records, spill_objects, spill_records
 from gateway.records import Outcome
 from schemas.records import QUARANTINE, RESOURCE_MONTH
+from transforms import steps
+from transforms.steps import Step
 
 STAT_KEYS = ("lines_read", "lines_used", "lines_ignored", "lines_quarantined", "declarations", "files",
              "resources", "quarantine_records", "warnings")
@@ -72,7 +74,7 @@ DATASETS = {
 }
 
 
-class _SpillRecords(beam.DoFn):
+class _SpillRecords(Step):
     """An outcome's records -> one spill file per (dataset, partition); only the paths travel on. Quarantine
     records and warnings are staged a second time by report group, for the declarants' reports."""
 
@@ -99,7 +101,7 @@ class _SpillRecords(beam.DoFn):
                 spill_records(self._root, *findings_folder(dataset, group), schema, records)
 
 
-class _WritePartition(beam.DoFn):
+class _WritePartition(Step):
     def __init__(self, root: str) -> None:
         self._root = root
 
@@ -116,7 +118,7 @@ class _WritePartition(beam.DoFn):
         yield from written
 
 
-class _WriteStats(beam.DoFn):
+class _WriteStats(Step):
     def __init__(self, root: str) -> None:
         self._root = root
 
@@ -173,8 +175,8 @@ class PublishOutcomes(beam.PTransform):
         spilled, counted, parts = [], [], []
         for number, outcomes in enumerate(sources):
             spilled.append(outcomes | f"Spill{number}" >> beam.ParDo(_SpillRecords(self._root, self._groups)))
-            counted.append(outcomes | f"Stats{number}" >> beam.Map(_stats_and_figures))
-            parts.append(outcomes | f"Figures{number}" >> beam.FlatMap(_group_parts, self._groups))
+            counted.append(outcomes | f"Stats{number}" >> steps.Map(_stats_and_figures))
+            parts.append(outcomes | f"Figures{number}" >> steps.FlatMap(_group_parts, self._groups))
         written = (spilled
                    | "AllParts" >> beam.Flatten()
                    | "GroupPartition" >> beam.GroupByKey()
@@ -187,7 +189,7 @@ class PublishOutcomes(beam.PTransform):
         declarants = (parts
                       | "AllFigures" >> beam.Flatten()
                       | "SumGroup" >> beam.CombinePerKey(_SumGroup())
-                      | "WriteDeclarants" >> beam.Map(
+                      | "WriteDeclarants" >> steps.Map(
                           lambda group: spill_objects(root, f"{DECLARANTS}/group={group[0]:02d}", group[1])))
         return written, stats, declarants
 

@@ -7,22 +7,25 @@ from __future__ import annotations
 import random
 
 import apache_beam as beam
+from transforms import steps
 
 
 def split_tagged(pairs, tags: tuple[str, ...], label: str) -> dict[str, beam.PCollection]:
     """``(tag, element)`` pairs -> one PCollection of elements per tag."""
-    return {tag: (pairs
-                  | f"{label}{tag.title()}" >> beam.Filter(lambda pair, wanted=tag: pair[0] == wanted)
-                  | f"{label}{tag.title()}Values" >> beam.Map(lambda pair: pair[1]))
-            for tag in tags}
+    return {tag: pairs | f"{label}{tag.title()}" >> steps.FlatMap(_tagged, tag) for tag in tags}
+
+
+def _tagged(pair: tuple, wanted: str) -> tuple:
+    return (pair[1],) if pair[0] == wanted else ()
 
 
 def finish(pcollections, label: str = "Done"):
     """One final step over every leaf of a pipeline: runners that compute only the branch a pipeline ends with
-    (the Dask runner) still compute them all. Yields one count."""
+    (the Dask runner) still compute them all. Yields one count (none when there is no leaf element: nothing
+    reads it, and a count with a default costs Beam a step and a side input more per pipeline)."""
     return (tuple(pcollections)
             | f"{label}Leaves" >> beam.Flatten()
-            | f"{label}Count" >> beam.combiners.Count.Globally())
+            | f"{label}Count" >> beam.CombineGlobally(beam.combiners.CountCombineFn()).without_defaults())
 
 
 class Spread(beam.PTransform):
@@ -34,9 +37,9 @@ class Spread(beam.PTransform):
 
     def expand(self, pcoll):
         return (pcoll
-                | "Key" >> beam.Map(_random_key)
+                | "Key" >> steps.Map(_random_key)
                 | "Group" >> beam.GroupByKey()
-                | "Values" >> beam.FlatMap(_values))
+                | "Values" >> steps.FlatMap(_values))
 
 
 def _random_key(element):

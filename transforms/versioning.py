@@ -16,6 +16,7 @@ from gateway.register_run import (BucketContext, RegisterFigures, RegisterJob, S
                                   merge_bucket, record_shard, spill_outcome)
 from gateway.records import Outcome
 from transforms.tagged import split_tagged
+from transforms.steps import Step
 
 DECLARATIONS = "declarations"
 BUCKETS = "buckets"
@@ -23,7 +24,7 @@ BUCKETS = "buckets"
 __all__ = ["MergeRegister", "RegisterJob", "ShardIndex", "StageRegister"]
 
 
-class _SpillBuckets(beam.DoFn):
+class _SpillBuckets(Step):
     """An outcome's declarations by shard and its contributions and mentions by person bucket, parked in the
     staging folder; yields ``(tag, (key, path))`` pairs."""
 
@@ -41,7 +42,7 @@ class _SpillBuckets(beam.DoFn):
             yield BUCKETS, item
 
 
-class _IndexShard(beam.DoFn):
+class _IndexShard(Step):
     """One shard of declarations -> the register's part for it, and its index parked for the bucket step."""
 
     def __init__(self, job: RegisterJob, staging: str) -> None:
@@ -53,7 +54,7 @@ class _IndexShard(beam.DoFn):
         yield record_shard(self._staging, index, touched)
 
 
-class _MergeBucket(beam.DoFn):
+class _MergeBucket(Step):
     def __init__(self, job: RegisterJob, staging: str, index: list[ShardIndex]) -> None:
         self._job, self._staging, self._index = job, staging, index
 
@@ -84,7 +85,7 @@ class _SumRegister(beam.CombineFn):
         return total
 
 
-class _WriteRegisterStats(beam.DoFn):
+class _WriteRegisterStats(Step):
     def __init__(self, job: RegisterJob, staging: str, index: list[ShardIndex]) -> None:
         self._job, self._staging, self._index = job, staging, index
 
