@@ -24,7 +24,7 @@ order of reading the runs' files one after the other (by run id, then position).
 A worker merging one bucket reads only that bucket's partition, and of the declarations only its people's
 shards; of a bucket, a run reads the rows of months still open (gateway.versioning.horizon), of the runs that
 wrote such rows (``last_month`` in ``runs``), unless it changes a settled month. Compaction and retention
-are the table format's own operations (``maintain``: ``optimize.compact`` then ``vacuum``); as-of reads
+are the table format's own operations (``maintain``: ``optimize.compact``, ``vacuum``, a log checkpoint); as-of reads
 filter by the runs known at a date, and Delta's time travel (``DeltaTable.load_as_version``) reproduces any
 earlier state of a table. DuckDB reads the tables through their Arrow datasets (README: "The register").
 """
@@ -312,8 +312,11 @@ def commit(root: Path | str, entry: Commit, *, after: int | None = None) -> None
 
 
 def maintain(root: Path | str, every: int = COMPACT_EVERY, retention_hours: int = RETENTION_HOURS) -> bool:
-    """Every ``every`` committed runs, compact each table's small files (``optimize.compact``: no row changes)
-    and remove files no version younger than ``retention_hours`` needs (``vacuum``). Returns whether it ran."""
+    """Every ``every`` committed runs, compact each table's small files (``optimize.compact``: no row changes),
+    remove files no version younger than ``retention_hours`` needs (``vacuum``) and checkpoint its log: a reader
+    then replays the log from there, not every commit since the table's first (a 24-run register: 8 ms to open a
+    table, 3 ms from a checkpoint; a run opens ~20; the earlier commits stay, for time travel). Returns whether
+    it ran."""
     count = len(commits(root))
     if not every or count == 0 or count % every:
         return False
@@ -323,6 +326,7 @@ def maintain(root: Path | str, every: int = COMPACT_EVERY, retention_hours: int 
             continue
         delta.optimize.compact()
         delta.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
+        _delta(root, table).create_checkpoint()         # of the table as compacted
     return True
 
 

@@ -34,15 +34,20 @@ def test_duckdb_reads_the_committed_versions_as_the_gateway_does(tmp_path):
     assert by_cause == expected and sum(by_cause.values()) > 50
 
 
-def test_compaction_and_retention_keep_every_row_and_fewer_files(tmp_path):
+def test_compaction_and_retention_keep_every_row_and_fewer_files_and_checkpoint_the_logs(tmp_path):
     register = _monthly(tmp_path, 3)
     before = register_digests(register)
     files_before = len(DeltaTable(str(register / "versions")).file_uris())
     assert store.maintain(register, every=1, retention_hours=0)
     assert register_digests(register) == before
     assert len(DeltaTable(str(register / "versions")).file_uris()) < files_before
-    on_disk = {p for p in (register / "versions").rglob("*.parquet")}
+    on_disk = {p for p in (register / "versions").rglob("*.parquet") if "_delta_log" not in p.parts}
     assert len(on_disk) == len(DeltaTable(str(register / "versions")).file_uris())     # vacuum removed the rest
+    # every table's log is checkpointed at its latest version (readers start there), and reads the same after it
+    for table in (*store.SCHEMAS, store.RUNS, store.ANSWERS):
+        delta = DeltaTable(str(register / table))
+        assert (register / table / "_delta_log" / f"{delta.version():020d}.checkpoint.parquet").exists(), table
+    assert register_digests(register) == before
 
 
 def test_an_earlier_version_of_a_table_is_read_back_by_time_travel(tmp_path):
