@@ -20,7 +20,6 @@ from gateway.validate.quarantine import quarantine_records
 
 from transforms.tagged import Spread, split_tagged
 from transforms import steps
-from transforms.steps import Step
 
 if TYPE_CHECKING:
     from gateway.register_run import RegisterJob
@@ -44,7 +43,7 @@ def crash_outcome(file: str, first_line: int, last_line: int, lines: int, error:
     return Outcome(quarantine=records, counts=LineCounts(read=read, quarantined=lines), files=files)
 
 
-class _IndexFile(Step):
+class _IndexFile(steps.Step):
     def __init__(self, staging: str | None = None) -> None:
         self._staging = staging          # where progress markers go (None: not reported)
 
@@ -85,7 +84,7 @@ class _IndexFile(Step):
             mark(self._staging, "index|" + group[0][1], files=len(group), lines=lines)
 
 
-class _ProcessTask(Step):
+class _ProcessTask(steps.Step):
     def __init__(self, pseudonym_key: bytes, staging: str | None = None, reference: bool = False) -> None:
         self._key = pseudonym_key
         self._staging = staging
@@ -148,7 +147,7 @@ class ParseFlows(beam.PTransform):
         return indexed[OUTCOMES], processed
 
 
-class _CheckGroup(Step):
+class _CheckGroup(steps.Step):
     """Cross-declaration (per declarant) or cross-flow (per person) rules over one group."""
 
     def __init__(self, check, register: RegisterJob | None = None) -> None:

@@ -16,7 +16,6 @@ from gateway.publish.spill import read_records, spill_objects, spill_records
 from gateway.records import Outcome
 from schemas.records import QUARANTINE, RESOURCE_MONTH
 from transforms import steps
-from transforms.steps import Step
 
 STAT_KEYS = ("lines_read", "lines_used", "lines_ignored", "lines_quarantined", "declarations", "files",
              "resources", "quarantine_records", "warnings")
@@ -74,7 +73,7 @@ DATASETS = {
 }
 
 
-class _SpillRecords(Step):
+class _SpillRecords(steps.Step):
     """An outcome's records -> one spill file per (dataset, partition); only the paths travel on. Quarantine
     records and warnings are staged a second time by report group, for the declarants' reports."""
 
@@ -101,7 +100,7 @@ class _SpillRecords(Step):
                 spill_records(self._root, *findings_folder(dataset, group), schema, records)
 
 
-class _WritePartition(Step):
+class _WritePartition(steps.Step):
     def __init__(self, root: str) -> None:
         self._root = root
 
@@ -118,7 +117,7 @@ class _WritePartition(Step):
         yield from written
 
 
-class _WriteStats(Step):
+class _WriteStats(steps.Step):
     def __init__(self, root: str) -> None:
         self._root = root
 

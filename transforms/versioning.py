@@ -15,8 +15,8 @@ from gateway import log, memory
 from gateway.register_run import (BucketContext, RegisterFigures, RegisterJob, ShardIndex, finish, index_shard,
                                   merge_bucket, record_shard, spill_outcome)
 from gateway.records import Outcome
+from transforms import steps
 from transforms.tagged import split_tagged
-from transforms.steps import Step
 
 DECLARATIONS = "declarations"
 BUCKETS = "buckets"
@@ -24,7 +24,7 @@ BUCKETS = "buckets"
 __all__ = ["MergeRegister", "RegisterJob", "ShardIndex", "StageRegister"]
 
 
-class _SpillBuckets(Step):
+class _SpillBuckets(steps.Step):
     """An outcome's declarations by shard and its contributions and mentions by person bucket, parked in the
     staging folder; yields ``(tag, (key, path))`` pairs."""
 
@@ -42,7 +42,7 @@ class _SpillBuckets(Step):
             yield BUCKETS, item
 
 
-class _IndexShard(Step):
+class _IndexShard(steps.Step):
     """One shard of declarations -> the register's part for it, and its index parked for the bucket step."""
 
     def __init__(self, job: RegisterJob, staging: str) -> None:
@@ -54,7 +54,7 @@ class _IndexShard(Step):
         yield record_shard(self._staging, index, touched)
 
 
-class _MergeBucket(Step):
+class _MergeBucket(steps.Step):
     def __init__(self, job: RegisterJob, staging: str, index: list[ShardIndex]) -> None:
         self._job, self._staging, self._index = job, staging, index
 
@@ -85,7 +85,7 @@ class _SumRegister(beam.CombineFn):
         return total
 
 
-class _WriteRegisterStats(Step):
+class _WriteRegisterStats(steps.Step):
     def __init__(self, job: RegisterJob, staging: str, index: list[ShardIndex]) -> None:
         self._job, self._staging, self._index = job, staging, index
 
