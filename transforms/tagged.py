@@ -1,5 +1,5 @@
 """Portable pipeline shapes. Several outputs of one step: the step yields ``(tag, element)`` pairs and each
-consumer takes its tag with a filter (Beam's tagged outputs, ``with_outputs``, are not honoured by every runner:
+consumer takes its tag in one step (Beam's tagged outputs, ``with_outputs``, are not honoured by every runner:
 the Dask runner hands a consumer of the main output the tagged elements too, ENGINEERING.md). One final step
 over every leaf. Elements spread over the workers."""
 from __future__ import annotations
