@@ -7,7 +7,7 @@ import apache_beam as beam
 import pyarrow.dataset as ds
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing import test_pipeline as beam_testing   # not a name pytest collects
 from apache_beam.testing.util import assert_that, equal_to
 
 from fixtures import builders as B
@@ -26,7 +26,7 @@ def test_parse_flows_turns_files_into_counted_outcomes(tmp_path):
     path.write_bytes(B.a_dsn_file((B.a_person(), [B.a_payment()]),
                                   (B.a_person(nir="1234567890123", contract="C00002"), [B.a_payment()])))
     read = path.read_bytes().count(b"\n")
-    with TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as pipeline:
+    with beam_testing.TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as pipeline:
         totals = (pipeline
                   | beam.Create([[(str(path), "f.dsn", "")]])
                   | ParseFlows(TEST_KEY)

@@ -4,7 +4,7 @@ import importlib
 import pkgutil
 
 import apache_beam as beam
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing import test_pipeline as beam_testing   # not a name pytest collects
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms import userstate
 
@@ -33,7 +33,7 @@ def test_no_step_of_the_pipelines_has_state_or_timers_read_through_the_full_list
 
 def test_map_flat_map_and_filter_give_what_beams_own_give():
     words = ["a", "bb", "", "ccc", "bb"]
-    with TestPipeline() as pipeline:
+    with beam_testing.TestPipeline() as pipeline:
         source = pipeline | beam.Create(words)
         for name, ours, beams in (
                 ("Map", steps.Map(lambda w, n: (w, len(w) * n), 2), beam.Map(lambda w, n: (w, len(w) * n), 2)),
