@@ -61,3 +61,20 @@ def declarations_of(path: Path):
             if isinstance(item, DeclarationTask):
                 for span in item.spans:
                     yield read_declaration(fh, item.file, span, item.envoi_number, item.norm_version)
+
+
+@pytest.fixture()
+def columnar(monkeypatch):
+    """How many declarations were accepted whole from their columns (gateway.normalise.columnar) since the counter was
+    last cleared: the in-process runner calls ``gateway.ingest``'s function, counted here."""
+    from collections import Counter
+
+    import gateway.ingest
+    taken: Counter = Counter()
+    clean_people = gateway.ingest._clean_people
+
+    def counted(decl, pseudonyms):
+        taken["columnar"] += 1
+        return clean_people(decl, pseudonyms)
+    monkeypatch.setattr(gateway.ingest, "_clean_people", counted)
+    return taken

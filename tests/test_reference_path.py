@@ -10,8 +10,6 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 import gateway.ingest
 from fixtures.generator import Rates, generate
 from gateway.options import Settings
@@ -21,20 +19,6 @@ from tests.corpus import corpus
 from tools.output_digest import digests
 
 SIDES = ("fast", "reference")
-
-
-@pytest.fixture()
-def columnar(monkeypatch) -> Counter:
-    """How many declarations each side accepted whole from their columns (the in-process runner calls this module's
-    function)."""
-    taken: Counter = Counter()
-    clean_people = gateway.ingest._clean_people
-
-    def counted(decl, pseudonyms):
-        taken["columnar"] += 1
-        return clean_people(decl, pseudonyms)
-    monkeypatch.setattr(gateway.ingest, "_clean_people", counted)
-    return taken
 
 
 def _run_both(tmp_path: Path, inputs: tuple[str, ...], as_of: str, columnar: Counter) -> dict[str, int]:

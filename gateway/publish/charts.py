@@ -99,6 +99,7 @@ def timeline_chart(months: list[str], lines: dict[str, dict[str, float]], revise
     in a month when it was revised more than once). x is the month's rank in ``months``."""
     height = 320
     rank = {month: index for index, month in enumerate(months)}
+
     def month(x: float) -> str:
         return months[int(x)] if x == int(x) and 0 <= x < len(months) else ""
 
