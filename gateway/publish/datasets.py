@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import fastavro
 import pyarrow as pa
 import pyarrow.parquet as pq
+from gateway.publish.avro import encode_table
 from gateway.storage import write_bytes
 from schemas.records import RecordSchema
 
@@ -32,8 +33,16 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 
 def avro_bytes(schema: RecordSchema, table: pa.Table, partition: str) -> bytes:
-    sink = io.BytesIO()
+    """The Avro file of ``table``: encoded in bulk from its columns (``gateway.publish.avro``), or by fastavro
+    record by record when the encoder does not take it; the same bytes either way."""
     marker = hashlib.sha256(partition.encode()).digest()[:16]   # fixed marker: identical reruns
+    encoded = encode_table(schema.avro, table, marker)
+    return encoded if encoded is not None else fastavro_bytes(schema, table, marker)
+
+
+def fastavro_bytes(schema: RecordSchema, table: pa.Table, marker: bytes) -> bytes:
+    """The Avro file of ``table`` written record by record by fastavro: the reference of the bulk encoder."""
+    sink = io.BytesIO()
     # Avro's date is the number of days since 1970-01-01: dates handed over as those numbers (a cast of the
     # whole column) spare fastavro a date object per value and its conversion; the bytes are the same.
     table = pa.Table.from_arrays([column.cast(pa.int32()) if pa.types.is_date32(column.type) else column
