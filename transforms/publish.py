@@ -12,7 +12,7 @@ from gateway.publish.metrics import add_declarant, add_run, declarant_figures, d
 from gateway.publish.report import (DECLARANTS, FIGURES, FINDINGS, QUARANTINE_ORDER, findings_folder,
                                     report_group)
 from gateway.storage import write_bytes
-from gateway.publish.spill import read_records, spill_objects, spill_records
+from gateway.publish.spill import read_records, spill_objects, spill_partitions, spill_records
 from gateway.records import Outcome
 from schemas.records import QUARANTINE, RESOURCE_MONTH
 from transforms import steps
@@ -86,11 +86,10 @@ class _SpillRecords(steps.Step):
 
     def process(self, outcome: Outcome):
         for dataset, (select, partition_of, schema, _, _) in DATASETS.items():
-            partitions: dict[str, list] = {}
-            for record in select(outcome):
-                partitions.setdefault(partition_of(record), []).append(record)
-            for partition, records in sorted(partitions.items()):
-                yield (dataset, partition), spill_records(self._root, dataset, partition, schema, records)
+            records = select(outcome)
+            for partition, path in spill_partitions(self._root, dataset, schema, records,
+                                                    [partition_of(record) for record in records]):
+                yield (dataset, partition), path
         for dataset in FINDINGS:
             _, _, schema, _, _ = DATASETS[dataset]
             groups: dict[int, list] = {}
