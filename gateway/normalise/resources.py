@@ -15,7 +15,7 @@ Several payments of one person in one month add up into one record (``payment_co
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Callable
 
@@ -23,7 +23,7 @@ from gateway.normalise.natures import nature_of
 from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockInstance
 from gateway.parse.declaration import ParsedDeclaration
-from gateway.records import AMOUNT_FIELDS, Cause, DeclarantKind, Flow, ResourceMonth, ResourceNature
+from gateway.records import AMOUNT_FIELDS, Cause, DeclarantKind, Flow, ResourceMonth, ResourceNature, from_state
 from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_of
 
 
@@ -160,6 +160,17 @@ def _declaration_fields(decl: ParsedDeclaration, main_month: str | None) -> dict
     return found
 
 
+# ResourceMonth's fields in their order (its state, ``from_state``): the amounts, then these, then the
+# declaration's fields (``_declaration_fields``) from ``declaration_id`` on, then the lines.
+_NATURES = {nature.value: nature for nature in ResourceNature}
+_HEAD = ("record_id", "person_key", "nir", "ntt", "flow", "declarant_id", "declarant_kind", "nature", "income_class",
+         "month", "cause", "payment_count", "payment_date", "period_start", "period_end")
+_TAIL = ("declaration_id", "declaration_digest", "declaration_nature", "declaration_type", "declaration_rank",
+         "declaration_fraction", "main_month", "norm_version", "file")
+if tuple(f.name for f in fields(ResourceMonth)) != (*AMOUNT_FIELDS, *_HEAD, *_TAIL, "first_line", "last_line"):
+    raise ImportError("ResourceMonth's fields moved: update _HEAD/_TAIL in gateway.normalise.resources")
+
+
 def _record(decl: ParsedDeclaration, person: BlockInstance, person_key: str, nir: str | None, ntt: str | None,
             common: dict, key: tuple[str, str, str | None, Cause], acc: _Accumulator) -> ResourceMonth:
     month, nature, income_class, cause = key
@@ -167,12 +178,9 @@ def _record(decl: ParsedDeclaration, person: BlockInstance, person_key: str, nir
         [decl.file, decl.digest, person_key, str(person.first_line), month, nature, income_class or "", cause.value]
     ).encode()).hexdigest()[:32]
     amounts = acc.amounts
-    return ResourceMonth(
-        record_id=record_id, person_key=person_key, nir=nir, ntt=ntt,
-        nature=ResourceNature(nature), income_class=income_class, month=month, cause=cause,
-        **{name: amounts.get(name) for name in AMOUNT_FIELDS},
-        payment_count=acc.payment_count, payment_date=acc.payment_date,
-        period_start=acc.period_start, period_end=acc.period_end,
-        first_line=acc.first_line or person.first_line,
-        last_line=acc.last_line or person.subtree_last_line, **common,
-    )
+    return from_state(ResourceMonth, (
+        *[amounts.get(name) for name in AMOUNT_FIELDS],
+        record_id, person_key, nir, ntt, common["flow"], common["declarant_id"], common["declarant_kind"],
+        _NATURES[nature], income_class, month, cause, acc.payment_count, acc.payment_date, acc.period_start,
+        acc.period_end, *[common[name] for name in _TAIL],
+        acc.first_line or person.first_line, acc.last_line or person.subtree_last_line))

@@ -88,3 +88,20 @@ def test_a_published_avro_file_reads_back_the_records_of_its_parquet_table(outco
     assert any(record.payment_date for record in records)
     data = avro_bytes(RESOURCE_MONTH, RESOURCE_MONTH.table(records), "resources/part-00")
     assert [RESOURCE_MONTH.from_row(row) for row in fastavro.reader(io.BytesIO(data))] == records
+
+
+def test_a_record_set_from_its_field_values_equals_the_one_its_constructor_builds(outcome):
+    """``from_state`` (records built by the hundred thousand without ``__init__``, and unpickled) gives the record
+    ``__init__`` gives for the same fields, for every record type parked or pickled between stages."""
+    import dataclasses
+
+    from gateway.records import from_state
+    from gateway.versioning.register import contributions_of, mentions_of
+    for records in (outcome.resources, outcome.quarantine, contributions_of(outcome.resources), mentions_of(outcome),
+                    outcome.summaries):
+        assert records
+        for record in records:
+            fields = {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
+            built = type(record)(**fields)
+            assert from_state(type(record), built.__getstate__()) == built == record
+            assert pickle.loads(pickle.dumps(built)) == built
