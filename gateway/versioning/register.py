@@ -14,12 +14,13 @@ overwritten: a version is never changed once written, and ingesting a declaratio
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+import operator
+from dataclasses import dataclass, field, fields, replace
 from typing import Iterable, Iterator
 
 from gateway.months import Instant, Month, month_of_instant, next_month, replacement_too_late
 from gateway.records import AMOUNT_FIELDS, Amounts, Cause, DeclarationSummary, Flow, Outcome, ResourceMonth, \
-    ResourceNature, ResourceVersion, VersionCause, compact_pickle
+    ResourceNature, ResourceVersion, VersionCause, compact_pickle, from_state
 
 AMOUNTS = AMOUNT_FIELDS
 
@@ -161,32 +162,51 @@ def contributions_of(records: Iterable[ResourceMonth]) -> list[Contribution]:
     """One contribution per (declaration, key): the records of a declaration for a key, summed. A
     declaration received twice (same digest, in two files or twice in one) counts once: the copy
     with the first (file, declaration id) is kept."""
+    records = list(records)
     copies: dict[str, tuple[str, str]] = {}
     for record in records:
         copy = (record.file, record.declaration_id)
-        copies[record.declaration_digest] = min(copies.get(record.declaration_digest, copy), copy)
+        found = copies.get(record.declaration_digest)
+        if found is None or copy < found:
+            copies[record.declaration_digest] = copy
     grouped: dict[tuple, list[ResourceMonth]] = {}
+    slots: dict[str, str] = {}                     # a declaration's slot: the same for all its records
     for record in records:
-        if (record.file, record.declaration_id) != copies[record.declaration_digest]:
+        digest = record.declaration_digest
+        if (record.file, record.declaration_id) != copies[digest]:
             continue
-        key = (record.declaration_digest, record.person_key, record.declarant_id, record.nature.value, record.month)
-        grouped.setdefault(key, []).append(record)
-    out = []
-    for (digest, person_key, declarant_id, nature, month), group in sorted(grouped.items()):
-        first = group[0]
-        if len(group) == 1:                 # most keys: one record, whose amounts are the sums
-            sums = {name: getattr(first, name) for name in AMOUNTS}
+        if digest not in slots:
+            slots[digest] = slot_of(record)
+        key = (digest, record.person_key, record.declarant_id, record.nature._value_, record.month)
+        found = grouped.get(key)
+        if found is None:
+            grouped[key] = [record]
         else:
-            sums = {}
-            for name in AMOUNTS:
-                values = [getattr(r, name) for r in group if getattr(r, name) is not None]
-                sums[name] = sum(values) if values else None
-        out.append(Contribution(person_key=person_key, nir=first.nir, declarant_id=declarant_id, nature=nature,
-                                month=month, slot=slot_of(first), digest=digest,
-                                causes="+".join(sorted({r.cause.value for r in group})),
-                                payment_count=sum(r.payment_count for r in group),
-                                spanning=any(_spans_months(r) for r in group), **sums))
-    return out
+            found.append(record)
+    return [_contribution(key, group, slots[key[0]]) for key, group in sorted(grouped.items())]
+
+
+_AMOUNTS = operator.attrgetter(*AMOUNTS)
+
+
+def _contribution(key: tuple, group: list[ResourceMonth], slot: str) -> Contribution:
+    digest, person_key, declarant_id, nature, month = key
+    first = group[0]
+    if len(group) == 1:                 # most keys: one record, whose amounts are the sums
+        return from_state(Contribution, (*_AMOUNTS(first), person_key, first.nir, declarant_id, nature, month, slot,
+                                         digest, first.cause._value_, first.payment_count, _spans_months(first)))
+    sums = []
+    for name in AMOUNTS:
+        values = [getattr(r, name) for r in group if getattr(r, name) is not None]
+        sums.append(sum(values) if values else None)
+    return from_state(Contribution, (*sums, person_key, first.nir, declarant_id, nature, month, slot, digest,
+                                     "+".join(sorted({r.cause._value_ for r in group})),
+                                     sum(r.payment_count for r in group), any(_spans_months(r) for r in group)))
+
+
+if tuple(f.name for f in fields(Contribution)) != (*AMOUNTS, "person_key", "nir", "declarant_id", "nature", "month",
+                                                   "slot", "digest", "causes", "payment_count", "spanning"):
+    raise ImportError("Contribution's fields moved: update _contribution in gateway.versioning.register")
 
 
 def current_declarations(declarations: Iterable[Declaration]) -> dict[str, Declaration]:

@@ -80,3 +80,31 @@ def test_as_of_gives_what_was_known_at_a_past_time(run_file):
     assert [v.net_social_cents for v in as_of(register[2], "2025-04-10").values()] == [208000]
     assert [v.net_social_cents for v in as_of(register[2], "2025-05-01").values()] == [200000]
     assert as_of(register[2], "2025-04-01") == {}
+
+
+def test_a_declarations_records_for_one_key_add_up_into_one_contribution_and_a_second_copy_counts_once(run_file):
+    """Two records of one declaration for the same person, declarant, nature and month (a payment and a back-pay):
+    one contribution, amounts summed (an amount neither declares stays None), causes sorted and joined, payments
+    counted; the same declaration received again in another file adds nothing."""
+    from dataclasses import replace
+
+    from gateway.records import Cause
+    march = _records(run_file, "m1.dsn", (PERSON, [B.a_payment()]), (OTHER, [B.a_payment()]))
+    payment = next(r for r in march if r.person_key == march[0].person_key)
+    back_pay = replace(payment, record_id="x" * 32, cause=Cause.BACK_PAY, net_taxable_cents=None, gross_cents=1000,
+                       pas_amount_cents=None, payment_count=0, first_line=payment.first_line + 1)
+    march = [replace(r, pas_amount_cents=None) if r is payment else r for r in march]
+    payment = next(r for r in march if r.person_key == payment.person_key)
+    copy = [replace(r, file="z-copy.dsn") for r in march]     # after the first: not the copy kept
+    found = contributions_of([*march, back_pay, *copy])
+    assert len(found) == 2
+    mine = next(c for c in found if c.person_key == payment.person_key)
+    assert mine.causes == "BACK_PAY+PAYMENT"
+    assert mine.gross_cents == payment.gross_cents + 1000
+    assert mine.net_taxable_cents == payment.net_taxable_cents
+    assert mine.pas_amount_cents is None
+    assert mine.payment_count == payment.payment_count
+    other = next(c for c in found if c.person_key != payment.person_key)
+    assert other.causes == "PAYMENT" and other.gross_cents == next(r for r in march if r is not payment and
+                                                                    r.person_key == other.person_key).gross_cents
+    assert contributions_of([*copy, *march]) == contributions_of(march)
