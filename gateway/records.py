@@ -158,6 +158,7 @@ class Amounts:
 
 AMOUNT_FIELDS = ("net_social_cents", "net_taxable_cents", "net_paid_cents", "gross_cents", "pas_base_cents",
                  "pas_amount_cents")
+_AMOUNT_VALUES = operator.attrgetter(*AMOUNT_FIELDS)
 
 
 @compact_pickle
@@ -363,6 +364,7 @@ class VersionCause(str, enum.Enum):
     FORCED = "FORCED"
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResourceVersion(Amounts):
     version_id: str
@@ -386,7 +388,7 @@ class ResourceVersion(Amounts):
 
     @property
     def amounts(self) -> tuple:
-        return tuple(getattr(self, name) for name in AMOUNT_FIELDS)
+        return _AMOUNT_VALUES(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

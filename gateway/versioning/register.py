@@ -297,13 +297,17 @@ def _next_version(key: tuple, key_contributions: list[Contribution], value: tupl
         return None
     mine = next((c for c in key_contributions if c.digest == trigger.digest), None)
     number = previous.version + 1 if previous else 1
-    return ResourceVersion(
-        version_id=hashlib.sha256(f"{'|'.join(key)}|{number}|{trigger.digest}".encode()).hexdigest()[:24],
-        person_key=key[0], nir=(mine or key_contributions[0]).nir, declarant_id=key[1], nature=key[2], month=key[3],
-        version=number, transaction_time=trigger.transaction_time,
-        cause=_cause(trigger, superseded, mine, previous is None, key[3]),
-        **dict(zip(AMOUNTS, amounts)), declaration_id=trigger.declaration_id,
-        declaration_digest=trigger.digest, file=trigger.file, first_line=trigger.first_line, run_id=run_id)
+    return from_state(ResourceVersion, (
+        *amounts, hashlib.sha256(f"{'|'.join(key)}|{number}|{trigger.digest}".encode()).hexdigest()[:24],
+        key[0], (mine or key_contributions[0]).nir, key[1], key[2], key[3], number, trigger.transaction_time,
+        _cause(trigger, superseded, mine, previous is None, key[3]), trigger.declaration_id, trigger.digest,
+        trigger.file, trigger.first_line, run_id))
+
+
+if tuple(f.name for f in fields(ResourceVersion)) != (
+        *AMOUNTS, "version_id", "person_key", "nir", "declarant_id", "nature", "month", "version", "transaction_time",
+        "cause", "declaration_id", "declaration_digest", "file", "first_line", "run_id"):
+    raise ImportError("ResourceVersion's fields moved: update _next_version in gateway.versioning.register")
 
 
 def merge(*, known: list[Declaration], contributions: list[Contribution], versions: list[ResourceVersion],

@@ -96,9 +96,12 @@ def test_a_record_set_from_its_field_values_equals_the_one_its_constructor_build
     import dataclasses
 
     from gateway.records import from_state
-    from gateway.versioning.register import contributions_of, mentions_of
-    for records in (outcome.resources, outcome.quarantine, contributions_of(outcome.resources), mentions_of(outcome),
-                    outcome.summaries):
+    from gateway.versioning.register import contributions_of, declaration_of_summary, mentions_of, merge
+    contributions = contributions_of(outcome.resources)
+    _, _, versions = merge(known=[], contributions=[], versions=[], new_contributions=contributions, run_id="r1",
+                           arriving=[declaration_of_summary(s, "2026-01-01T00:00:00Z") for s in outcome.summaries])
+    for records in (outcome.resources, outcome.quarantine, contributions, mentions_of(outcome), outcome.summaries,
+                    versions):
         assert records
         for record in records:
             fields = {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
