@@ -8,7 +8,9 @@ binary array with one value per row; Arrow's ``binary_join_element_wise`` lays a
 records are cut into blocks where fastavro cuts them (a block ends with the record that brings its bytes to
 ``SYNC_INTERVAL``), each compressed as fastavro does (zlib's deflate, its wrapper removed). fastavro still
 writes the header (magic, schema, codec, sync marker), and stays the writer of any table this encoder does not
-take (a type other than the flat ones our schemas use, a null where the schema has none): ``encode_table`` returns None.
+take (a type other than the flat ones our schemas use, a null where the schema has none): ``encode_table``
+returns None. Its cost before any row (~3 ms for 32 columns: a few Arrow and numpy calls per column) makes
+fastavro the faster below ~110 rows: ``gateway.publish.datasets.avro_bytes`` takes it from BULK_AVRO_FROM rows.
 
 ``tests/gateway/publish/test_avro.py`` proves the bytes equal to fastavro's (the oracle) on the run's datasets
 and on generated tables with nulls, empty and non-ASCII strings, extreme numbers and block boundaries.
@@ -160,11 +162,11 @@ def _records(avro_schema: dict, table: pa.Table) -> pa.Array | None:
         return None                    # beyond a binary array's 2 GiB: fastavro writes it
 
 
-def encode_table(avro_schema: dict, table: pa.Table, sync_marker: bytes, codec: str = "deflate") -> bytes | None:
-    """The Avro container file of ``table``'s rows under ``avro_schema`` (a flat record), byte for byte what
-    ``fastavro.writer(…, codec, sync_marker)`` writes for the same rows; None when the schema or a column is not
-    one this encoder takes (the caller then writes with fastavro)."""
-    if codec not in ("deflate", "null") or avro_schema.get("type") != "record":
+def encode_table(avro_schema: dict, table: pa.Table, sync_marker: bytes) -> bytes | None:
+    """The Avro container file of ``table``'s rows under ``avro_schema`` (a flat record), deflated, byte for byte
+    what ``fastavro.writer(…, codec="deflate", sync_marker=…)`` writes for the same rows; None when the schema or a
+    column is not one this encoder takes (the caller then writes with fastavro)."""
+    if avro_schema.get("type") != "record":
         return None
     records = _records(avro_schema, table)
     if records is None:
@@ -172,15 +174,13 @@ def encode_table(avro_schema: dict, table: pa.Table, sync_marker: bytes, codec: 
     offsets = np.frombuffer(records.buffers()[1], dtype=np.int32, count=len(records) + 1, offset=records.offset * 4)
     data = records.buffers()[2]
     sink = io.BytesIO()
-    fastavro.writer(sink, avro_schema, [], codec=codec, sync_marker=sync_marker)     # the header alone
+    fastavro.writer(sink, avro_schema, [], codec="deflate", sync_marker=sync_marker)     # the header alone
     ends = offsets[1:].astype(np.int64)
     start, count = 0, len(records)
     while start < count:
         base = int(offsets[start])
         last = min(int(np.searchsorted(ends, base + SYNC_INTERVAL, side="left")), count - 1)
-        block = data[base:int(ends[last])].to_pybytes() if data is not None else b""
-        if codec == "deflate":
-            block = zlib.compress(block)[2:-1]
+        block = zlib.compress(data[base:int(ends[last])].to_pybytes() if data is not None else b"")[2:-1]
         sink.write(_long(last + 1 - start) + _long(len(block)) + block + sync_marker)
         start = last + 1
     return sink.getvalue()

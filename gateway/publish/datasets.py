@@ -32,11 +32,16 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
+# Rows from which the bulk encoder is the faster (measured here: it costs ~3 ms a 32-field table before any row,
+# fastavro ~35 µs a row; the same at ~110 rows for resources and for bases)
+BULK_AVRO_FROM = 128
+
+
 def avro_bytes(schema: RecordSchema, table: pa.Table, partition: str) -> bytes:
-    """The Avro file of ``table``: encoded in bulk from its columns (``gateway.publish.avro``), or by fastavro
-    record by record when the encoder does not take it; the same bytes either way."""
+    """The Avro file of ``table``: encoded in bulk from its columns (``gateway.publish.avro``) from BULK_AVRO_FROM
+    rows, else (or when the encoder does not take it) by fastavro record by record; the same bytes either way."""
     marker = hashlib.sha256(partition.encode()).digest()[:16]   # fixed marker: identical reruns
-    encoded = encode_table(schema.avro, table, marker)
+    encoded = encode_table(schema.avro, table, marker) if table.num_rows >= BULK_AVRO_FROM else None
     return encoded if encoded is not None else fastavro_bytes(schema, table, marker)
 
 

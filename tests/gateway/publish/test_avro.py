@@ -84,7 +84,8 @@ def _long_rows(schema, count: int, seed: int) -> pa.Table:
                 values.append(rng.uniform(-1e9, 1e9))
             else:
                 bits = 31 if pa.types.is_int32(field.type) else 63
-                values.append(rng.randint(-(1 << bits), (1 << bits) - 1) if rng.random() < 0.5 else rng.randint(-130, 130))
+                wide = rng.random() < 0.5
+                values.append(rng.randint(-(1 << bits), (1 << bits) - 1) if wide else rng.randint(-130, 130))
         columns[field.name] = values
     return pa.Table.from_pydict(columns, schema=schema.arrow)
 
@@ -156,14 +157,22 @@ def test_the_records_of_real_format_flows_encode_to_fastavros_bytes(tmp_path, ps
         _same_bytes(schema, schema.table(records))
 
 
-def test_every_avro_file_of_a_run_with_gate_decisions_has_fastavros_bytes_for_its_parquet_table(tmp_path):
-    """The files a run writes (resources, published bases, gate decisions): each Avro file is what fastavro
-    writes for the rows of the Parquet file of the same partition."""
+def test_every_avro_file_of_a_run_with_gate_decisions_has_fastavros_bytes_for_its_parquet_table(tmp_path,
+                                                                                            monkeypatch):
+    """The files a run writes (resources, published bases, gate decisions), every one through the bulk encoder
+    however few its rows: each Avro file is what fastavro writes for the rows of the Parquet file of the same
+    partition."""
     import pyarrow.parquet as pq
 
+    import gateway.publish.avro
+    import gateway.publish.datasets
     from gateway.options import Settings
     from gateway.run import run
     from tests.conftest import TEST_KEY
+    encoded = []
+    monkeypatch.setattr(gateway.publish.datasets, "BULK_AVRO_FROM", 0)
+    monkeypatch.setattr(gateway.publish.datasets, "encode_table",
+                        lambda *args: encoded.append(args[1].num_rows) or gateway.publish.avro.encode_table(*args))
     flows, out = tmp_path / "flows", tmp_path / "out"
     generate(flows, people=60, employers=6, bodies=2, months=4, seed=7)
     for folder in sorted(p for p in flows.iterdir() if p.is_dir()):
@@ -177,3 +186,4 @@ def test_every_avro_file_of_a_run_with_gate_decisions_has_fastavros_bytes_for_it
         assert path.read_bytes() == fastavro_bytes(schemas[dataset], table, marker), path
         seen.add(dataset)
     assert seen == set(schemas)
+    assert len(encoded) >= len(list((out / "avro").rglob("*.avro")))
