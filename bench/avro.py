@@ -36,18 +36,9 @@ def _outcomes(folder: Path) -> list:
 
 def _bases(outcomes: list) -> pa.Table:
     """The bases of every person of the outcomes, as a register of them derives them."""
-    from bench.stages import _register_inputs, _register_rules
-    from gateway.bucket import process_bucket
-    from gateway.versioning.register import BucketState
-    arriving, buckets = _register_inputs(outcomes, "2026-01-01T00:00:00Z")
-    bases = []
-    for contributions, mentions in buckets.values():
-        slots = {item.slot for items in (contributions, mentions) for item in items}
-        result = process_bucket(BucketState(), known=[], arriving=[d for d in arriving if d.slot in slots],
-                                contributions=contributions, mentions=mentions, run_id="bench",
-                                as_of="2026-01-01T00:00:00Z", declarant_rows=[], **_register_rules())
-        bases.extend(result.derived.bases)
-    return REFERENCE_BASE.table(bases)
+    from bench.stages import _register_rules, merged_buckets
+    return REFERENCE_BASE.table([base for result in merged_buckets(outcomes, _register_rules())
+                                 for base in result.derived.bases])
 
 
 def _best(write, repeat: int) -> tuple[float, bytes]:

@@ -183,21 +183,28 @@ def _register_rules():
                 gate=GateInputs({}, {}, LinearEstimator()))
 
 
-def register(folder: str) -> tuple[int, float]:
-    """Register merge, floating flags, bases and the gate for everything parsed (in-process, timed apart)."""
+def merged_buckets(outcomes, settings: dict, as_of: str = "2026-01-01T00:00:00Z"):
+    """Every bucket of ``outcomes`` merged into an empty register with flags, bases and the gate, as a run does:
+    each bucket's result (``settings``: ``_register_rules()``)."""
     from gateway.bucket import process_bucket
     from gateway.versioning.register import BucketState
+    arriving, buckets = _register_inputs(outcomes, as_of)
+    for contributions, mentions in buckets.values():
+        slots = {item.slot for items in (contributions, mentions) for item in items}
+        yield process_bucket(BucketState(), known=[], arriving=[d for d in arriving if d.slot in slots],
+                             contributions=contributions, mentions=mentions, run_id="bench", as_of=as_of,
+                             declarant_rows=[], **settings)
+
+
+def register(folder: str) -> tuple[int, float]:
+    """Register merge, floating flags, bases and the gate for everything parsed (in-process, timed apart)."""
     registry, pseudonyms = _registry(), Pseudonymiser(DEMO_KEY)
     outcomes = [process_file(path, registry, pseudonyms) for path in _files(folder)]
     lines = sum(o.counts.read for o in outcomes)
     settings = _register_rules()
     started = time.perf_counter()
-    arriving, buckets = _register_inputs(outcomes, "2026-01-01T00:00:00Z")
-    for contributions, mentions in buckets.values():
-        slots = {item.slot for items in (contributions, mentions) for item in items}
-        process_bucket(BucketState(), known=[], arriving=[d for d in arriving if d.slot in slots],   # as the run does
-                       contributions=contributions, mentions=mentions, run_id="bench", as_of="2026-01-01T00:00:00Z",
-                       declarant_rows=[], **settings)
+    for _ in merged_buckets(outcomes, settings):
+        pass
     return lines, time.perf_counter() - started
 
 

@@ -38,6 +38,13 @@ def compact_pickle(cls):
     return cls
 
 
+def fields_in_order(cls, *names: str) -> None:
+    """Refuse (at import) a caller's ``from_state`` layout that is no longer ``cls``'s field order: a moved or
+    added field fails loudly instead of landing in another field's place."""
+    if tuple(f.name for f in dataclasses.fields(cls)) != names:
+        raise ImportError(f"{cls.__name__}'s fields moved: update the caller's from_state layout")
+
+
 def from_state(cls, state: tuple):
     """A record of a ``compact_pickle`` class from all its field values in field order (its ``__getstate__``),
     without its ``__init__``: for the paths that build records by the hundred thousand. ``cls(**fields)`` builds

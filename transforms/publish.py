@@ -12,7 +12,7 @@ from gateway.publish.metrics import add_declarant, add_run, declarant_figures, d
 from gateway.publish.report import (DECLARANTS, FIGURES, FINDINGS, QUARANTINE_ORDER, findings_folder,
                                     report_group)
 from gateway.storage import write_bytes
-from gateway.publish.spill import read_records, spill_objects, spill_partitions, spill_records
+from gateway.publish.spill import read_records, spill_objects, spill_partitions
 from gateway.records import Outcome
 from schemas.records import QUARANTINE, RESOURCE_MONTH
 from transforms import steps
@@ -91,12 +91,11 @@ class _SpillRecords(steps.Step):
                                                     [partition_of(record) for record in records]):
                 yield (dataset, partition), path
         for dataset in FINDINGS:
-            _, _, schema, _, _ = DATASETS[dataset]
-            groups: dict[int, list] = {}
-            for record in DATASETS[dataset][0](outcome):
-                groups.setdefault(report_group(record.declarant_id, self._groups), []).append(record)
-            for group, records in sorted(groups.items()):
-                spill_records(self._root, *findings_folder(dataset, group), schema, records)
+            select, _, schema, _, _ = DATASETS[dataset]
+            records = select(outcome)
+            folders = [findings_folder(dataset, report_group(record.declarant_id, self._groups)) for record in records]
+            if folders:                    # one spill dataset for every group (findings_folder)
+                spill_partitions(self._root, folders[0][0], schema, records, [folder[1] for folder in folders])
 
 
 class _WritePartition(steps.Step):

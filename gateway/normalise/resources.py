@@ -15,7 +15,7 @@ Several payments of one person in one month add up into one record (``payment_co
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
 
@@ -23,7 +23,8 @@ from gateway.normalise.natures import nature_of
 from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockInstance
 from gateway.parse.declaration import ParsedDeclaration
-from gateway.records import AMOUNT_FIELDS, Cause, DeclarantKind, Flow, ResourceMonth, ResourceNature, from_state
+from gateway.records import AMOUNT_FIELDS, Cause, DeclarantKind, Flow, ResourceMonth, ResourceNature, \
+    fields_in_order, from_state
 from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_of
 
 
@@ -167,8 +168,7 @@ _HEAD = ("record_id", "person_key", "nir", "ntt", "flow", "declarant_id", "decla
          "month", "cause", "payment_count", "payment_date", "period_start", "period_end")
 _TAIL = ("declaration_id", "declaration_digest", "declaration_nature", "declaration_type", "declaration_rank",
          "declaration_fraction", "main_month", "norm_version", "file")
-if tuple(f.name for f in fields(ResourceMonth)) != (*AMOUNT_FIELDS, *_HEAD, *_TAIL, "first_line", "last_line"):
-    raise ImportError("ResourceMonth's fields moved: update _HEAD/_TAIL in gateway.normalise.resources")
+fields_in_order(ResourceMonth, *AMOUNT_FIELDS, *_HEAD, *_TAIL, "first_line", "last_line")
 
 
 def _record(decl: ParsedDeclaration, person: BlockInstance, person_key: str, nir: str | None, ntt: str | None,

@@ -37,11 +37,6 @@ def _spill_table(root: str, folder: str, table: pa.Table) -> str:
     return _store(root, folder, sink.getvalue(), "arrow")
 
 
-def spill_records(root: str, dataset: str, partition: str, schema: RecordSchema, records: Sequence[Any]) -> str:
-    """Write ``records`` as one Arrow IPC file of ``dataset``'s ``partition``; return its path."""
-    return _spill_table(root, f"{dataset}/{partition}", schema.table(list(records)))
-
-
 def spill_partitions(root: str, dataset: str, schema: RecordSchema, records: Sequence[Any],
                      partitions: Sequence[str]) -> list[tuple[str, str]]:
     """Write ``records`` as one Arrow IPC file per partition (``partitions``: each record's); return (partition,
@@ -77,4 +72,4 @@ def read_objects(path: str) -> Any:
     return pickle.loads(read_bytes(path))
 
 
-__all__ = ["SPILL", "spill_records", "spill_partitions", "read_records", "spill_objects", "read_objects"]
+__all__ = ["SPILL", "spill_partitions", "read_records", "spill_objects", "read_objects"]

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import operator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator
 
 from gateway.months import Instant, Month, month_of_instant, next_month, replacement_too_late
 from gateway.records import AMOUNT_FIELDS, Amounts, Cause, DeclarationSummary, Flow, Outcome, ResourceMonth, \
-    ResourceNature, ResourceVersion, VersionCause, compact_pickle, from_state
+    ResourceNature, ResourceVersion, VersionCause, compact_pickle, fields_in_order, from_state
 
 AMOUNTS = AMOUNT_FIELDS
 
@@ -204,9 +204,8 @@ def _contribution(key: tuple, group: list[ResourceMonth], slot: str) -> Contribu
                                      sum(r.payment_count for r in group), any(_spans_months(r) for r in group)))
 
 
-if tuple(f.name for f in fields(Contribution)) != (*AMOUNTS, "person_key", "nir", "declarant_id", "nature", "month",
-                                                   "slot", "digest", "causes", "payment_count", "spanning"):
-    raise ImportError("Contribution's fields moved: update _contribution in gateway.versioning.register")
+fields_in_order(Contribution, *AMOUNTS, "person_key", "nir", "declarant_id", "nature", "month", "slot", "digest",
+                "causes", "payment_count", "spanning")
 
 
 def current_declarations(declarations: Iterable[Declaration]) -> dict[str, Declaration]:
@@ -304,10 +303,9 @@ def _next_version(key: tuple, key_contributions: list[Contribution], value: tupl
         trigger.file, trigger.first_line, run_id))
 
 
-if tuple(f.name for f in fields(ResourceVersion)) != (
-        *AMOUNTS, "version_id", "person_key", "nir", "declarant_id", "nature", "month", "version", "transaction_time",
-        "cause", "declaration_id", "declaration_digest", "file", "first_line", "run_id"):
-    raise ImportError("ResourceVersion's fields moved: update _next_version in gateway.versioning.register")
+fields_in_order(ResourceVersion, *AMOUNTS, "version_id", "person_key", "nir", "declarant_id", "nature", "month",
+                "version", "transaction_time", "cause", "declaration_id", "declaration_digest", "file", "first_line",
+                "run_id")
 
 
 def merge(*, known: list[Declaration], contributions: list[Contribution], versions: list[ResourceVersion],

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from fixtures.generator import Rates, generate
 from gateway.ingest import process_file
-from gateway.publish.spill import read_records, spill_partitions, spill_records
+from gateway.publish.spill import read_records, spill_partitions
 from gateway.validate.rules import default_registry
 from schemas.records import RESOURCE_MONTH
 from transforms.publish import RESOURCE_ORDER, resource_partition
@@ -24,7 +24,8 @@ def test_records_spilled_by_partition_read_back_as_each_partitions_records(tmp_p
     assert [partition for partition, _ in spilled] == sorted(set(partitions))
     for partition, path in spilled:
         mine = [record for record, where in zip(records, partitions) if where == partition]
-        one_by_one = spill_records(str(tmp_path / "b"), "resources", partition, RESOURCE_MONTH, mine)
+        [(_, one_by_one)] = spill_partitions(str(tmp_path / "b"), "resources", RESOURCE_MONTH, mine,
+                                             [partition] * len(mine))
         assert read_records([path], RESOURCE_MONTH, RESOURCE_ORDER) == \
             read_records([one_by_one], RESOURCE_MONTH, RESOURCE_ORDER)
         assert RESOURCE_MONTH.from_table(read_records([path], RESOURCE_MONTH, RESOURCE_ORDER)) == \
