@@ -23,7 +23,7 @@ import numpy as np
 from gateway.months import Month
 from gateway.normalise.mentions import months_of_periods
 from gateway.normalise.natures import nature_of
-from gateway.normalise.resources import _Accumulator, _declaration_fields, _order, _record
+from gateway.normalise.resources import _declaration_fields, resource_record
 from gateway.parse import rubrics as R
 from gateway.parse.declaration import ParsedDeclaration
 from gateway.records import AMOUNT_FIELDS, AllowanceMention, Cause, Flow, ResourceMonth
@@ -305,10 +305,11 @@ class _Attribution(_Rows):
 _MONTH_BITS, _CLASS_BITS, _CAUSE_BITS = 17, 10, 2          # a month number (year * 12 + month - 1) < 2 ** 17
 
 
-def _grouped(rows: _Rows, decl: ParsedDeclaration, people: list[Instance], keys: list[str],
+def _grouped(rows: "_Attribution", decl: ParsedDeclaration, people: list[Instance], keys: list[str],
              classes: list[str | None]) -> dict[int, list[ResourceMonth]]:
     """The rows summed by (person, month, income class, cause): one record per group, a person's records in the
-    order ``normalise_person`` gives them."""
+    order ``normalise_person`` gives them. Every field is computed over the groups' arrays; Python work per record
+    is only its id and the record itself (``resources.resource_record``)."""
     if len(classes) >= 1 << _CLASS_BITS:
         raise _Unreadable("income classes")
     person, month, income, cause = (rows.column(name, 0) for name in ("person", "month", "income", "cause"))
@@ -317,37 +318,63 @@ def _grouped(rows: _Rows, decl: ParsedDeclaration, people: list[Instance], keys:
     key = key[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
 
-    def reduced(name: str, default: int, how) -> list[int]:
-        return how.reduceat(rows.column(name, default)[order], starts).tolist()
+    def reduced(name: str, default: int, how) -> np.ndarray:
+        return how.reduceat(rows.column(name, default)[order], starts)
 
-    first, last = reduced("first", _FAR, np.minimum), reduced("last", 0, np.maximum)
-    count, paid, end = reduced("count", 0, np.add), reduced("paid", 0, np.maximum), reduced("end", 0, np.maximum)
+    group = key[starts]
+    kind, code = group & ((1 << _CAUSE_BITS) - 1), (group >> _CAUSE_BITS) & ((1 << _CLASS_BITS) - 1)
+    number, who = (group >> (_CAUSE_BITS + _CLASS_BITS)) & ((1 << _MONTH_BITS) - 1), group >> _KEY_BITS
+    rank = np.full(len(rows.view.kinds), _NONE, dtype=np.int64)          # each accepted person's place in ``people``
+    rank[np.asarray([instance.index for instance in people], dtype=np.int64)] = np.arange(len(people))
+    natures = [nature_of(decl.flow, income_class) for income_class in classes]
+    # the records of the accepted people, person by person in ``people``'s order, each person's as ``_order`` sorts
+    # them: month, nature, income class, cause (each text's rank among its values: the same order as the texts)
+    wanted = np.flatnonzero(rank[who] >= 0)
+    selected = wanted[np.lexsort((
+        wanted, _ranks([_CAUSES[index].value for index in range(len(_CAUSES))])[kind[wanted]],
+        _ranks([income_class or "" for income_class in classes])[code[wanted]],
+        _ranks([nature.value for nature in natures])[code[wanted]], number[wanted], rank[who[wanted]]))]
+    first, last = reduced("first", _FAR, np.minimum)[selected], reduced("last", 0, np.maximum)[selected]
     declared = rows.column("start", 0)[order]              # 0: no start declared, not taken for the minimum
-    start = np.minimum.reduceat(np.where(declared > 0, declared, _FAR), starts).tolist()
-    sums = [(field, reduced(field, 0, np.add), reduced("has_" + field, 0, np.maximum)) for field in AMOUNT_FIELDS]
+    start = np.minimum.reduceat(np.where(declared > 0, declared, _FAR), starts)[selected]
+    amounts = zip(*(_present(reduced(field, 0, np.add)[selected], reduced("has_" + field, 0, np.maximum)[selected])
+                    for field in AMOUNT_FIELDS))
     main = decl.main_day
     common = _declaration_fields(decl, month_of(main) if main else None)
-    groups: dict[int, list] = {}
-    for at, group in enumerate(key[starts].tolist()):
-        kind, group = group & ((1 << _CAUSE_BITS) - 1), group >> _CAUSE_BITS
-        code, group = group & ((1 << _CLASS_BITS) - 1), group >> _CLASS_BITS
-        number, who = group & ((1 << _MONTH_BITS) - 1), group >> _MONTH_BITS
-        income_class = classes[code]
-        acc = _Accumulator({field: value[at] for field, value, has in sums if has[at]}, count[at],
-                           date.fromordinal(paid[at]) if paid[at] else None,
-                           date.fromordinal(start[at]) if start[at] != _FAR else None,
-                           date.fromordinal(end[at]) if end[at] else None,
-                           first[at] if first[at] != _FAR else 0, last[at])
-        groups.setdefault(who, []).append(((_month_text(number), nature_of(decl.flow, income_class).value,
-                                            income_class, _CAUSES[kind]), acc))
+    persons = {instance.index: (instance, person_key, instance.get(R.NIR) or None, instance.get(R.NTT) or None)
+               for instance, person_key in zip(people, keys)}
     out: dict[int, list[ResourceMonth]] = {}
-    for instance, person_key in zip(people, keys):
-        found = groups.get(instance.index)
-        if found:
-            nir, ntt = instance.get(R.NIR) or None, instance.get(R.NTT) or None
-            out[instance.index] = [_record(decl, instance, person_key, nir, ntt, common, group, acc)
-                                   for group, acc in sorted(found, key=_order)]
+    for index, number_, code_, kind_, count, paid, begin, end, low, high, values in zip(
+            who[selected].tolist(), number[selected].tolist(), code[selected].tolist(), kind[selected].tolist(),
+            reduced("count", 0, np.add)[selected].tolist(), _dates(reduced("paid", 0, np.maximum)[selected]),
+            _dates(np.where(start == _FAR, 0, start)), _dates(reduced("end", 0, np.maximum)[selected]),
+            first.tolist(), last.tolist(), amounts):
+        instance, person_key, nir, ntt = persons[index]
+        out.setdefault(index, []).append(resource_record(
+            common, person_key, nir, ntt, instance.first_line, _month_text(number_), natures[code_],
+            classes[code_], _CAUSES[kind_], list(values), count, paid, begin, end,
+            low if low != _FAR and low else instance.first_line, high or instance.subtree_last_line))
     return out
+
+
+_KEY_BITS = _CAUSE_BITS + _CLASS_BITS + _MONTH_BITS
+
+
+def _ranks(texts: list[str]) -> np.ndarray:
+    """Each text's rank among the distinct texts, in text order (equal texts, equal ranks)."""
+    distinct = sorted(set(texts))
+    return np.asarray([distinct.index(text) for text in texts], dtype=np.int64)
+
+
+def _present(values: np.ndarray, present: np.ndarray) -> list[int | None]:
+    """The values, None where none was declared."""
+    return [value if has else None for value, has in zip(values.tolist(), present.tolist())]
+
+
+def _dates(days: np.ndarray) -> list[date | None]:
+    """Day numbers (``date.toordinal``) as dates, None for 0; each distinct day converted once."""
+    known: dict[int, date | None] = {0: None}
+    return [known[day] if day in known else known.setdefault(day, date.fromordinal(day)) for day in days.tolist()]
 
 
 # --- what the cross rules and the register need of each accepted person (gateway.normalise.mentions) ---------------

@@ -174,13 +174,24 @@ fields_in_order(ResourceMonth, *AMOUNT_FIELDS, *_HEAD, *_TAIL, "first_line", "la
 def _record(decl: ParsedDeclaration, person: BlockInstance, person_key: str, nir: str | None, ntt: str | None,
             common: dict, key: tuple[str, str, str | None, Cause], acc: _Accumulator) -> ResourceMonth:
     month, nature, income_class, cause = key
-    record_id = hashlib.sha256("|".join(
-        [decl.file, decl.digest, person_key, str(person.first_line), month, nature, income_class or "", cause.value]
-    ).encode()).hexdigest()[:32]
     amounts = acc.amounts
+    return resource_record(common, person_key, nir, ntt, person.first_line, month, _NATURES[nature], income_class,
+                           cause, [amounts.get(name) for name in AMOUNT_FIELDS], acc.payment_count,
+                           acc.payment_date, acc.period_start, acc.period_end,
+                           acc.first_line or person.first_line, acc.last_line or person.subtree_last_line)
+
+
+def resource_record(common: dict, person_key: str, nir: str | None, ntt: str | None, person_line: int, month: str,
+                    nature: ResourceNature, income_class: str | None, cause: Cause, amounts: list[int | None],
+                    payment_count: int, payment_date: date | None, period_start: date | None,
+                    period_end: date | None, first_line: int, last_line: int) -> ResourceMonth:
+    """A record from its values (``amounts`` in AMOUNT_FIELDS order; ``common``: ``_declaration_fields``), its id
+    taken of where it comes from (file, declaration, person and its first line) and its key: the object path and
+    the columnar one (gateway.normalise.columnar) build every record here."""
+    record_id = hashlib.sha256("|".join(
+        [common["file"], common["declaration_digest"], person_key, str(person_line), month, nature._value_,
+         income_class or "", cause._value_]).encode()).hexdigest()[:32]
     return from_state(ResourceMonth, (
-        *[amounts.get(name) for name in AMOUNT_FIELDS],
-        record_id, person_key, nir, ntt, common["flow"], common["declarant_id"], common["declarant_kind"],
-        _NATURES[nature], income_class, month, cause, acc.payment_count, acc.payment_date, acc.period_start,
-        acc.period_end, *[common[name] for name in _TAIL],
-        acc.first_line or person.first_line, acc.last_line or person.subtree_last_line))
+        *amounts, record_id, person_key, nir, ntt, common["flow"], common["declarant_id"], common["declarant_kind"],
+        nature, income_class, month, cause, payment_count, payment_date, period_start, period_end,
+        *[common[name] for name in _TAIL], first_line, last_line))
