@@ -154,15 +154,23 @@ class _Rows:
     amounts (one row per instance and kind of contribution)."""
 
     def __init__(self) -> None:
-        self.parts: list[dict[str, np.ndarray]] = []
+        self.parts: list[tuple[int, dict]] = []            # (rows, column -> an array of them or one value for all)
+        self.size = 0
 
     def add(self, size: int, **columns) -> None:
         if size:
-            self.parts.append({name: np.broadcast_to(np.asarray(value), (size,)) for name, value in columns.items()})
+            self.parts.append((size, columns))
+            self.size += size
 
     def column(self, name: str, default: int) -> np.ndarray:
-        return np.concatenate([part[name] if name in part else np.full(len(next(iter(part.values()))), default)
-                               for part in self.parts]).astype(np.int64)
+        found = np.full(self.size, default, dtype=np.int64)
+        at = 0
+        for size, columns in self.parts:
+            value = columns.get(name)
+            if value is not None:
+                found[at:at + size] = value
+            at += size
+        return found
 
 
 def resource_records(lines: DeclarationLines, decl: ParsedDeclaration, people: list[Instance],
