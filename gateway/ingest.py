@@ -26,7 +26,8 @@ from gateway.normalise.resources import normalise_person
 from gateway.values import jjmmaaaa, month_of
 from gateway.pseudonym import Pseudonymiser
 from gateway.records import (AllowanceMention, DeclarationSummary, Flow, LineCounts, Origin, Outcome,
-                             PersonMention, QuarantineRecord, ResourceMonth, Severity, Violation, compact_pickle)
+                             PersonMention, QuarantineRecord, ResourceMonth, Severity, Violation, compact_pickle,
+                             fields_in_order, from_state)
 from gateway.normalise.columnar import (DeclarationLines, open_contracts, read_header, resource_records,
                                        subrogated_allowances)
 from gateway.normalise.columnar import subrogated_months as columnar_subrogated_months
@@ -467,12 +468,20 @@ def _accepted(decl: ParsedDeclaration, person, person_key: str, lines: int, used
     ignored, and when its declaration carries resources (``records`` not None) its records and mentions."""
     out.used += used
     out.ignored += lines - used
-    out.accepted.append(_AcceptedPerson(decl.file, person.first_line, person.subtree_last_line, used, lines - used,
-                                        person_key, decl.declarant_id, decl.declaration_id))
+    first = person.first_line
+    # built from their fields' values (gateway.records.from_state): one of each per accepted person
+    out.accepted.append(from_state(_AcceptedPerson, (decl.file, first, person.subtree_last_line, used, lines - used,
+                                                     person_key, decl.declarant_id, decl.declaration_id)))
     if records is not None:
         out.resources.extend(records)
-        out.people.append(PersonMention(person_key, open_contract, person.first_line, subrogated_months=subrogated))
+        out.people.append(from_state(PersonMention, (person_key, open_contract, first, 0, subrogated)))
         out.allowances.extend(allowances)
+
+
+fields_in_order(_AcceptedPerson, "file", "first_line", "last_line", "used", "ignored", "person_key", "declarant_id",
+                "declaration_id")
+fields_in_order(PersonMention, "person_key", "open_contract", "first_line", "subrogated_allowance_cents",
+                "subrogated_months")
 
 
 def _rule_ids(decl: ParsedDeclaration, registry: RuleRegistry) -> list[str]:

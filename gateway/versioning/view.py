@@ -61,7 +61,10 @@ def people_as_of(state: BucketState, declarations: Iterable[Declaration], as_of:
     people: dict[str, PersonView] = {}
 
     def person(key: str) -> PersonView:
-        return people.setdefault(key, PersonView(key, refused=refused))
+        found = people.get(key)
+        if found is None:
+            found = people[key] = PersonView(key, refused=refused)
+        return found
     for version in sorted(state.versions, key=lambda v: v.version):
         if version.transaction_time <= as_of:
             person(version.person_key).versions.setdefault(version.key, []).append(version)
