@@ -28,19 +28,37 @@ class Spec:
         return pa_pl.Check.in_range(*self.args)
 
     def holds(self, column: pa.ChunkedArray) -> bool:
-        """True when every non-null value passes."""
+        """True when every non-null value passes (bounds through one min/max pass: a batch is often small, and each
+        compute call has a fixed cost)."""
         if self.kind == "matches":
-            result = pc.match_substring_regex(column, self.args[0])
-        elif self.kind == "isin":
-            result = pc.is_in(column, value_set=pa.array(list(self.args), type=column.type))
-        elif self.kind == "length":
-            lengths = pc.utf8_length(column)
-            result = pc.and_(pc.greater_equal(lengths, self.args[0]), pc.less_equal(lengths, self.args[1]))
-        elif self.kind == "ge":
-            result = pc.greater_equal(column, self.args[0])
-        else:
-            result = pc.and_(pc.greater_equal(column, self.args[0]), pc.less_equal(column, self.args[1]))
-        return bool(pc.all(result).as_py() is not False)
+            return _all(pc.match_substring_regex(column, self.args[0]))
+        if self.kind == "isin":
+            return _all(pc.is_in(column, value_set=self._value_set(column.type)))
+        if self.kind == "length":
+            low, high = _bounds(pc.utf8_length(column))
+            return low is None or low >= self.args[0] and high <= self.args[1]
+        if pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
+            return False                         # NaN is out of every bound (min/max would pass over it)
+        low, high = _bounds(column)
+        if self.kind == "ge":
+            return low is None or low >= self.args[0]
+        return low is None or low >= self.args[0] and high <= self.args[1]
+
+    def _value_set(self, type_: pa.DataType) -> pa.Array:
+        sets = self.__dict__.setdefault("_value_sets", {})          # the frozen spec's memo, one array per type
+        if type_ not in sets:
+            sets[type_] = pa.array(list(self.args), type=type_)
+        return sets[type_]
+
+
+def _all(result) -> bool:
+    return bool(pc.all(result).as_py() is not False)
+
+
+def _bounds(column) -> tuple[Any, Any]:
+    """The least and greatest non-null value (None, None when there is none)."""
+    found = pc.min_max(column)
+    return found["min"].as_py(), found["max"].as_py()
 
 
 def matches(pattern: str) -> Spec:

@@ -56,3 +56,22 @@ def test_values_at_the_bounds_are_accepted_by_both(records):
     edge = list(records)
     edge[0] = replace(edge[0], net_social_cents=100_000_000, gross_cents=-100_000_000, payment_count=0)
     assert RESOURCE_MONTH.fast_valid(RESOURCE_MONTH.table(edge)) and _pandera_accepts(edge)
+
+
+@pytest.mark.parametrize("values, accepted", [
+    ([0.0, 0.5, 1.0], True), ([0.5, None], True), ([None, None], True), ([0.5, float("nan")], False),
+    ([float("nan")], False), ([0.5, 1.5], False), ([-0.1, None], False), ([0.5, float("inf")], False),
+])
+def test_a_bounded_float_column_is_judged_as_pandera_judges_it(values, accepted):
+    import pandera.polars as pa_pl
+    import pyarrow as pa
+    from schemas.checks import between
+    check = between(0.0, 1.0)
+    column = pa.chunked_array([values[:1], values[1:]], type=pa.float64())     # two chunks, as batches come
+    schema = pa_pl.DataFrameSchema({"score": pa_pl.Column(pl.Float64, checks=check.pandera(), nullable=True)})
+    try:
+        schema.validate(pl.from_arrow(pa.table({"score": column})), lazy=True)
+        pandera_accepts = True
+    except SchemaErrors:
+        pandera_accepts = False
+    assert check.holds(column) is accepted and pandera_accepts is accepted
