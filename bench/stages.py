@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # Imported before the clock starts: a stage's time is its work, not Python start-up.
-from gateway.ingest import index_file, process_file
+from gateway.ingest import TaskBatches, index_file, iter_outcomes, process_file
 from gateway.options import Settings
 from gateway.pseudonym import DEMO_KEY, Pseudonymiser
 from gateway.records import Outcome
@@ -102,15 +102,32 @@ def validate(folder: str) -> tuple[int, float]:
 
 
 def parse_validate_normalise(folder: str, reference: bool = False) -> int:
-    """Parse, validate and normalise every file in process; ``reference``: every rule run on every subject (no
-    columnar certificate skips any: gateway.validate.certify), the path the certificates are proven equal to."""
+    """Parse, validate and normalise every file in process, as a run's workers take them: files in the run's groups
+    (``transforms.pipeline.group_files``), each group's declarations in tasks of about TASK_LINES lines
+    (``gateway.ingest.TaskBatches``: one batch check per task, not per file). ``reference``: every rule run on every
+    subject (no columnar certificate skips any: gateway.validate.certify), the path the certificates are proven
+    equal to."""
+    from transforms.pipeline import group_files
     registry, pseudonyms = _registry(), Pseudonymiser(DEMO_KEY)
     if reference:
         registry = registry.uncertified()
+    files = _files(folder)
     lines = 0
-    for path in _files(folder):
-        lines += process_file(path, registry, pseudonyms).counts.read
+    for group in group_files([(path, path, "") for path in files], {path: Path(path).stat().st_size for path in files}):
+        batches = TaskBatches()
+        for path, _, _ in group:
+            for item in index_file(path, registry):
+                if isinstance(item, Outcome):
+                    lines += item.counts.read          # a file's lines, all counted by its index
+                elif full := batches.add(item):
+                    _process(full, registry, pseudonyms)
+        _process(batches.rest(), registry, pseudonyms)
     return lines
+
+
+def _process(tasks, registry, pseudonyms) -> None:
+    for _ in iter_outcomes(list(tasks), registry, pseudonyms):
+        pass
 
 
 @contextmanager

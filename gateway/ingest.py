@@ -148,6 +148,29 @@ def _envoi(path: str, file: str, envoi: EnvoiIndex, registry: RuleRegistry, task
         yield DeclarationTask(path, file, envoi.number, envoi.norm_version, tuple(batch), tuple(rejecting), test)
 
 
+class TaskBatches:
+    """A stream of declaration tasks cut into batches of about ``task_lines`` lines: what a worker processes at
+    once (one batch check per batch: ``iter_outcomes``)."""
+
+    def __init__(self, task_lines: int = TASK_LINES) -> None:
+        self._task_lines = task_lines
+        self._batch: list[DeclarationTask] = []
+        self._size = 0
+
+    def add(self, task: DeclarationTask) -> tuple[DeclarationTask, ...] | None:
+        """The batch ``task`` completes, if it does."""
+        self._batch.append(task)
+        self._size += sum(span.span.lines for span in task.spans)
+        if self._size < self._task_lines:
+            return None
+        full, self._batch, self._size = tuple(self._batch), [], 0
+        return full
+
+    def rest(self) -> tuple[DeclarationTask, ...]:
+        """The batch under way (empty when none)."""
+        return tuple(self._batch)
+
+
 def process_task(task: DeclarationTask, registry: RuleRegistry, pseudonyms: Pseudonymiser) -> Outcome:
     return process_tasks([task], registry, pseudonyms)
 

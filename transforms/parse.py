@@ -10,7 +10,7 @@ import structlog
 from gateway import log, memory
 from gateway.faults import checkpoint
 from gateway.progress import mark
-from gateway.ingest import (TASK_LINES, DeclarationTask, check_declarant, check_person_flows, count_lines,
+from gateway.ingest import (DeclarationTask, TaskBatches, check_declarant, check_person_flows, count_lines,
                             index_file, iter_outcomes)
 from gateway.parse.index import DeclarationSpan
 from gateway.pseudonym import Pseudonymiser
@@ -55,8 +55,7 @@ class _IndexFile(steps.Step):
     def process(self, group: list[tuple]):
         """A group of files (small files travel together) -> their outcomes, and their declarations
         as groups of tasks of about TASK_LINES lines."""
-        batch: list[DeclarationTask] = []
-        size = 0
+        batches = TaskBatches()
         lines = 0                      # lines the index accounts for itself (envelopes, headers, refused files)
         for path, label, refused in group:
             try:
@@ -73,13 +72,11 @@ class _IndexFile(steps.Step):
                     lines += counts.used + counts.ignored + counts.quarantined
                     yield OUTCOMES, item
                     continue
-                batch.append(item)
-                size += sum(span.span.lines for span in item.spans)
-                if size >= TASK_LINES:
-                    yield TASKS, tuple(batch)
-                    batch, size = [], 0
-        if batch:
-            yield TASKS, tuple(batch)
+                full = batches.add(item)
+                if full:
+                    yield TASKS, full
+        if batches.rest():
+            yield TASKS, batches.rest()
         if self._staging is not None:
             mark(self._staging, "index|" + group[0][1], files=len(group), lines=lines)
 
