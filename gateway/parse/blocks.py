@@ -241,13 +241,20 @@ def _tree_of(columns: Columns) -> tuple[list[BlockInstance], list[BlockInstance]
     return roots, instances
 
 
+WALK_BELOW = 200          # instances below which their parents are found in one Python walk, not ~100 array calls
+
+
 def _parents(kinds: np.ndarray, names: list[str], norm: NormCatalogue) -> tuple[np.ndarray, np.ndarray]:
     """For instances of blocks ``names[kinds[i]]`` in document order: the position of each one's parent
     instance (-1 for a root), and the positions of the orphans (a parent block, but no open instance of it).
 
     As :class:`_Tree` attaches them: an instance's parent is the latest earlier instance of its parent block,
-    unless an instance of one of that block's ancestors came after it (which closed it)."""
+    unless an instance of one of that block's ancestors came after it (which closed it). Over arrays, a few
+    passes per parent block; a small declaration's few instances in one walk (:func:`_parents_by_walk`: the
+    arrays' fixed cost is most of a small declaration's)."""
     count = len(kinds)
+    if count < WALK_BELOW:
+        return _parents_by_walk(kinds, names, norm)
     parents = np.full(count, -1, dtype=np.int64)
     orphan = np.zeros(count, dtype=bool)
     position = np.arange(count, dtype=np.int64)
@@ -269,6 +276,33 @@ def _parents(kinds: np.ndarray, names: list[str], norm: NormCatalogue) -> tuple[
         parents[child] = found
         orphan[np.flatnonzero(child)[found < 0]] = True
     return parents, np.flatnonzero(orphan)
+
+
+def _parents_by_walk(kinds: np.ndarray, names: list[str], norm: NormCatalogue) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_parents` instance by instance: the latest position of each block seen so far decides."""
+    kind_of = {name: kind for kind, name in enumerate(names)}
+    plan: list[tuple | None] = []          # per block: None (a root), () (never a parent: an orphan), or its parent
+    for name in names:                     # block and the blocks whose instances close that parent's
+        spec = norm.blocks.get(name)
+        if spec is None or spec.parent is None:
+            plan.append(None)
+        elif spec.parent not in kind_of:
+            plan.append(())
+        else:
+            plan.append((kind_of[spec.parent], [kind_of[a] for a in norm.ancestors(spec.parent) if a in kind_of]))
+    latest = [-1] * len(names)
+    parents = [-1] * len(kinds)
+    orphans = []
+    for position, kind in enumerate(kinds.tolist()):
+        found = plan[kind]
+        if found is not None:
+            parent = latest[found[0]] if found else -1
+            if parent < 0 or any(latest[closer] > parent for closer in found[1]):
+                orphans.append(position)
+            else:
+                parents[position] = parent
+        latest[kind] = position
+    return np.asarray(parents, dtype=np.int64), np.asarray(orphans, dtype=np.int64)
 
 
 def _among(kinds: np.ndarray, chosen: list[int], size: int) -> np.ndarray:

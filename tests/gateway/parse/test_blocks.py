@@ -1,10 +1,12 @@
 import io
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fixtures.generator import Rates, generate
-from gateway.parse.blocks import Columns, build_blocks, build_blocks_from_columns
+from gateway.parse import blocks
+from gateway.parse.blocks import WALK_BELOW, Columns, build_blocks, build_blocks_from_columns
 from gateway.parse.lines import Token, iter_raw_lines, tokenize
 from gateway.parse.norm import catalogue
 
@@ -107,3 +109,37 @@ def test_tokens_grouped_by_rubric_over_the_column_are_those_grouped_one_by_one(r
         grouped.setdefault(rubric, []).append(position)
     found = Columns(range(1, len(rubrics) + 1), rubrics, [""] * len(rubrics)).by_rubric()
     assert {rubric: positions.tolist() for rubric, positions in found.items()} == grouped
+
+
+@pytest.fixture(params=["walk", "arrays"])
+def parents_found(request, monkeypatch):
+    """Both ways of finding the instances' parents: one walk (small declarations) and passes over arrays."""
+    monkeypatch.setattr(blocks, "WALK_BELOW", 10 ** 9 if request.param == "walk" else 0)
+    return request.param
+
+
+def test_both_ways_of_finding_parents_build_the_line_by_line_tree(tmp_path, parents_found):
+    generate(tmp_path, people=30, employers=2, bodies=1, months=1, seed=8, rates=Rates(defects=0.08))
+    for path in sorted(tmp_path.rglob("*.dsn")):
+        tokens = [t for raw in iter_raw_lines(io.BytesIO(path.read_bytes())) for t in [tokenize(raw)[0]] if t]
+        for version in ("P25V01", "PASRAU"):
+            slow, fast = _both(tokens, version)
+            assert fast == slow, (path.name, parents_found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_RUBRICS), max_size=80))
+def test_any_sequence_of_blocks_gets_the_same_parents_walked_or_over_arrays(rubrics):
+    """Orphans, closed parents, unknown and repeated blocks: the walk and the arrays find the same parents."""
+    if not rubrics:
+        return
+    norm = catalogue("P25V01")
+    found = []
+    for walk_below in (10 ** 9, 0):
+        blocks.WALK_BELOW = walk_below
+        try:
+            structure = blocks.block_structure(rubrics, norm)
+        finally:
+            blocks.WALK_BELOW = WALK_BELOW
+        found.append((structure.parents.tolist(), structure.orphans.tolist()))
+    assert found[0] == found[1]
