@@ -463,8 +463,8 @@ class _People:
 def _count_outside_people(decl: ParsedDeclaration, out: "_People", since: int | None, carries_resources: bool) -> None:
     """The lines of the blocks outside people, from line ``since`` on (None: all of them): used or ignored."""
     for root in decl.roots:
-        for instance, in_person in _instances(root):
-            if in_person is not None or since is not None and instance.first_line < since:
+        for instance in _outside_people(root):
+            if since is not None and instance.first_line < since:
                 continue
             if carries_resources and instance.block in R.CONSUMED_BLOCKS:
                 out.used += instance.line_count
@@ -653,15 +653,14 @@ def _month(main: str | None) -> str | None:
     return month_of(day) if day else None
 
 
-def _instances(root):
-    """(instance, enclosing person or None) for every instance under ``root``."""
-    stack = [(root, None)]
+def _outside_people(root):
+    """Every instance under ``root`` that is not a person block nor under one (a person's subtree is not walked)."""
+    stack = [root]
     while stack:
-        instance, person = stack.pop()
-        if instance.block == R.INDIVIDUAL:
-            person = instance
-        yield instance, person
-        stack.extend((child, person) for child in instance.children)
+        instance = stack.pop()
+        if instance.block != R.INDIVIDUAL:
+            yield instance
+            stack.extend(instance.children)
 
 
 def process_file(path: str, registry: RuleRegistry, pseudonyms: Pseudonymiser, *, label: str | None = None) -> Outcome:
