@@ -3,6 +3,7 @@ and as vectorised pyarrow predicates (a fast pass over a whole batch). A batch t
 predicates passes pandera too, so pandera only runs when something fails (tests prove the agreement)."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ class Spec:
         if self.kind == "matches":
             return _all(pc.match_substring_regex(column, self.args[0]))
         if self.kind == "isin":
-            return _all(pc.is_in(column, value_set=self._value_set(column.type)))
+            return _all(pc.is_in(column, value_set=_value_set(self.args, column.type)))
         if self.kind == "length":
             low, high = _bounds(pc.utf8_length(column))
             return low is None or low >= self.args[0] and high <= self.args[1]
@@ -44,11 +45,11 @@ class Spec:
             return low is None or low >= self.args[0]
         return low is None or low >= self.args[0] and high <= self.args[1]
 
-    def _value_set(self, type_: pa.DataType) -> pa.Array:
-        sets = self.__dict__.setdefault("_value_sets", {})          # the frozen spec's memo, one array per type
-        if type_ not in sets:
-            sets[type_] = pa.array(list(self.args), type=type_)
-        return sets[type_]
+
+@functools.lru_cache(maxsize=256)
+def _value_set(values: tuple, type_: pa.DataType) -> pa.Array:
+    """An ``isin`` check's values as an array of the column's type, built once."""
+    return pa.array(list(values), type=type_)
 
 
 def _all(result) -> bool:

@@ -75,8 +75,9 @@ class _IndexFile(steps.Step):
                 full = batches.add(item)
                 if full:
                     yield TASKS, full
-        if batches.rest():
-            yield TASKS, batches.rest()
+        rest = batches.rest()
+        if rest:
+            yield TASKS, rest
         if self._staging is not None:
             mark(self._staging, "index|" + group[0][1], files=len(group), lines=lines)
 

@@ -38,8 +38,7 @@ def _prefix_code(prefix: bytes) -> int:
     return prefix[0] << 16 | prefix[1] << 8 | prefix[2]
 
 
-_STRUCTURAL = np.array([_prefix_code(p) for p in (*R.ENVELOPE_PREFIXES, b"S10", b"S90")], dtype=np.int64)
-_STRUCTURAL_CODES = _STRUCTURAL.tolist()
+_STRUCTURAL = tuple(_prefix_code(p) for p in (*R.ENVELOPE_PREFIXES, b"S10", b"S90"))
 _S20 = _prefix_code(b"S20")
 
 
@@ -99,7 +98,7 @@ def _runs(whole: bytes, number: int, offset: int) -> Iterator[tuple[RawLine, Tai
     prefix = (buf[at].astype(np.int64) << 16 | buf[np.minimum(at + 1, top)].astype(np.int64) << 8
               | buf[np.minimum(at + 2, top)])
     look = short | (length > MAX_LINE)
-    for code in _STRUCTURAL_CODES:                        # a few codes: one comparison each (isin sorts)
+    for code in _STRUCTURAL:                              # a few codes: one comparison each (isin sorts)
         look |= prefix == code
     nul = np.flatnonzero(buf == 0)
     if nul.size:
