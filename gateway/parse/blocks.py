@@ -123,7 +123,8 @@ class Columns:
     def by_rubric(self) -> dict[str, np.ndarray]:
         """rubric -> the positions of its tokens, in document order (grouped over the whole column at once)."""
         if self._by_rubric is None:
-            self._by_rubric = _positions(self.rubrics)
+            found = None if self.structure is None else _positions_by_block(self.rubrics, self.structure)
+            self._by_rubric = _positions(self.rubrics) if found is None else found
         return self._by_rubric
 
     @property
@@ -215,6 +216,29 @@ def _positions(rubrics: list[str]) -> dict[str, np.ndarray]:
     distinct, inverse = np.unique(high.ravel() * len(seconds) + low.ravel(), return_inverse=True)
     order = np.argsort(inverse.ravel(), kind="stable")
     bounds = np.searchsorted(inverse.ravel()[order], np.arange(len(distinct) + 1)).tolist()
+    return {rubrics[int(order[start])]: order[start:end] for start, end in zip(bounds[:-1], bounds[1:])}
+
+
+def _positions_by_block(rubrics: list[str], structure: BlockStructure) -> dict[str, np.ndarray] | None:
+    """What :func:`_positions` gives, from the block tree's arrays: a plain rubric code is its block (the instance
+    holding it: ``structure.kinds``, numbered in code order) and a 3-digit number, so ``kind * 1000 + number`` is a
+    small integer that orders the codes as their text does, grouped by one integer sort. None when a code is not of
+    that form (the caller groups the text)."""
+    count = len(rubrics)
+    joined = "".join(rubrics)
+    if not count or len(joined) != 14 * count or not joined.isascii():
+        return None
+    tails = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(count, 14)[:, 10:]
+    digits = tails[:, 1:].astype(np.int32) - 48
+    if (tails[:, 0] != ord(".")).any() or (digits < 0).any() or (digits > 9).any():
+        return None
+    kinds = np.repeat(structure.kinds.astype(np.int32), np.diff(structure.heads, append=count))
+    keys = kinds * 1000 + digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
+    if len(structure.names) <= 65:
+        keys = keys.astype(np.uint16)              # below 65,536: numpy sorts it by radix
+    order = np.argsort(keys, kind="stable")
+    sizes = np.bincount(keys)
+    bounds = np.concatenate(([0], np.cumsum(sizes[sizes > 0]))).tolist()
     return {rubrics[int(order[start])]: order[start:end] for start, end in zip(bounds[:-1], bounds[1:])}
 
 

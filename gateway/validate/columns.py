@@ -56,16 +56,18 @@ def declaration_values(decl: ParsedDeclaration) -> DeclarationValues:
 
 
 SCAN_FROM = 2000          # tokens from which a declaration's values are scanned rubric by rubric, not pair by pair
+FEW_DISTINCT = 4         # a rubric with at most a quarter distinct values is read value by value, through the memo
 _READINGS_MAX = 1 << 16          # (rubric, value) readings remembered per norm catalogue (~13 MB at most)
 _readings: dict[NormCatalogue, dict[tuple[str, str], tuple]] = {}
 
 
 def failing_tokens(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
     """(token, what is wrong with its value) for every failing value of the declaration's columns, in document
-    order; memoised on the declaration. No block instance is looked at, and no Python work is done per value that
-    fits: each rubric's values are joined into one text and a datatype's *misfit* pattern (:func:`misfits`, the
-    exact complement of :meth:`Datatype.problem`) finds the lines that do not fit in one scan; those few, and the
-    dates that do not exist, are then read one by one (:func:`_read`, through a memo per norm catalogue). Below
+    order; memoised on the declaration. No block instance is looked at, and no value that fits is read on its own:
+    a rubric with few distinct values (codes, the month's dates) has each distinct value read once (:func:`_read`,
+    through a memo per norm catalogue); the others' values are joined into one text and a datatype's *misfit*
+    pattern (:func:`misfits`, the exact complement of :meth:`Datatype.problem`) finds the lines that do not fit in
+    one scan; those few, and the dates that do not exist, are then read one by one (through the memo). Below
     SCAN_FROM tokens the scans' fixed cost outweighs them: each distinct pair goes through the memo instead.
     :func:`failing_tokens_by_value` is the reference of both."""
     found = decl.cache.get("failing_tokens")
@@ -80,7 +82,7 @@ def failing_tokens(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, 
     if len(values) < SCAN_FROM:
         found.extend(_by_memo(columns, memo, norm))
         return found
-    for token in sorted(set(_candidates(columns, norm))):
+    for token in sorted(set(_candidates(columns, norm, memo))):
         reading = _remembered(memo, norm, (columns.rubrics[token], values[token]))
         if reading:
             found.append((token, reading))
@@ -110,8 +112,9 @@ def _by_memo(columns, memo: dict, norm: NormCatalogue) -> list[tuple[int, tuple[
     return [(token, failing[key]) for token, key in enumerate(zip(columns.rubrics, columns.values)) if key in failing]
 
 
-def _candidates(columns, norm: NormCatalogue) -> list[int]:
-    """The tokens whose value does not fit its rubric's datatype, or is a date that does not exist."""
+def _candidates(columns, norm: NormCatalogue, memo: dict) -> list[int]:
+    """The tokens whose value does not fit its rubric's datatype, or is a date that does not exist. A rubric with
+    few distinct values (codes, the month's dates) has each read through the memo; the others are scanned."""
     values = columns.values
     candidates: list[int] = []
     for rubric, positions in columns.by_rubric().items():
@@ -121,6 +124,12 @@ def _candidates(columns, norm: NormCatalogue) -> list[int]:
             continue
         tokens = positions.tolist()
         texts = [values[token] for token in tokens]
+        distinct = set(texts)
+        if len(distinct) * FEW_DISTINCT <= len(texts):
+            failing = {text for text in distinct if _remembered(memo, norm, (rubric, text))}
+            if failing:
+                candidates.extend(token for token, text in zip(tokens, texts) if text in failing)
+            continue
         misfit = misfits(spec.datatype) if spec is not None else None
         if misfit is not None:
             joined = "\n".join(texts)
@@ -130,7 +139,7 @@ def _candidates(columns, norm: NormCatalogue) -> list[int]:
                 offset = match.start()
                 candidates.append(tokens[line])
         if dates:
-            missing = {text for text in set(texts) if date_does_not_exist(text)}
+            missing = {text for text in distinct if date_does_not_exist(text)}
             candidates.extend(token for token, text in zip(tokens, texts) if text in missing)
     return candidates
 

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from fixtures.generator import Rates, generate
 from gateway.parse import blocks
-from gateway.parse.blocks import WALK_BELOW, Columns, build_blocks, build_blocks_from_columns
+from gateway.parse.blocks import WALK_BELOW, Columns, build_blocks, build_blocks_from_columns, columns_of
 from gateway.parse.lines import Token, iter_raw_lines, tokenize
 from gateway.parse.norm import catalogue
 
@@ -109,6 +109,22 @@ def test_tokens_grouped_by_rubric_over_the_column_are_those_grouped_one_by_one(r
         grouped.setdefault(rubric, []).append(position)
     found = Columns(range(1, len(rubrics) + 1), rubrics, [""] * len(rubrics)).by_rubric()
     assert {rubric: positions.tolist() for rubric, positions in found.items()} == grouped
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_CODES, st.sampled_from(["S10.G00.00.001", "S20.G00.05.001", "S21.G00.30.001",
+                                                   "S21.G00.30.0A1", "S21.G00.30X001", "S21.G00.3:.001"])),
+                min_size=1, max_size=300))
+def test_tokens_grouped_by_block_and_number_are_those_grouped_one_by_one(rubrics):
+    """With the block tree's arrays (a parsed declaration's columns), the positions of each rubric's tokens found by
+    numbering each code's block and number, in the order of the codes' text; codes not of that form grouped as
+    text."""
+    grouped: dict[str, list[int]] = {}
+    for position, rubric in enumerate(rubrics):
+        grouped.setdefault(rubric, []).append(position)
+    _, columns = columns_of(range(1, len(rubrics) + 1), rubrics, [""] * len(rubrics), catalogue("P25V01"))
+    found = columns.by_rubric()
+    assert [(rubric, positions.tolist()) for rubric, positions in found.items()] == sorted(grouped.items())
 
 
 @pytest.fixture(params=["walk", "arrays"])

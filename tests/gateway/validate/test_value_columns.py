@@ -91,11 +91,14 @@ def test_a_datatypes_misfit_pattern_finds_exactly_the_values_it_refuses(case):
     assert found == [i for i, value in enumerate(values) if datatype.problem(value) is not None]
 
 
-@pytest.mark.parametrize("scan_from", [0, 10 ** 9], ids=["scan", "memo"])
-def test_the_value_pass_finds_what_reading_every_value_finds(tmp_path, monkeypatch, scan_from):
-    """The failing tokens of the scan per rubric, and of the memo of pairs, against each distinct value read one by
-    one (the reference), on the whole corpus (tests.corpus)."""
+@pytest.mark.parametrize(("scan_from", "few_distinct"), [(0, 4), (0, 10 ** 9), (0, 0), (10 ** 9, 4)],
+                         ids=["scan", "scan-patterns-only", "scan-distinct-values-only", "memo"])
+def test_the_value_pass_finds_what_reading_every_value_finds(tmp_path, monkeypatch, scan_from, few_distinct):
+    """The failing tokens of the scan per rubric (each rubric's values by pattern, or its distinct values through
+    the memo when they are few), and of the memo of pairs, against each distinct value read one by one (the
+    reference), on the whole corpus (tests.corpus)."""
     monkeypatch.setattr(gateway.validate.columns, "SCAN_FROM", scan_from)
+    monkeypatch.setattr(gateway.validate.columns, "FEW_DISTINCT", few_distinct)
     failing = 0
     for path in corpus(tmp_path):
         for decl in declarations_of(path):
