@@ -3,6 +3,7 @@ finds nothing; and a run that skips the certified rules gives exactly the outcom
 the bundled flows (a defect of each kind), the conformance corpus (CRLF, LF, mixed line ends, Latin-1,
 apostrophes, envelopes, a declaration read in parts), the fuzz seed corpus (a signalement among them), the real
 samples, generated flows with many defects, hand-broken declarations and mutated text with random line ends."""
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ from gateway.parse import rubrics as R
 from gateway.pseudonym import DEMO_KEY, Pseudonymiser
 from gateway.validate.certify import _BY_VALUE, DeclarationColumns, _amounts, _amounts_by_value, certifiable, certified
 from gateway.validate.registry import DEFAULT_RULES, Target
+from fixtures import builders as B
+from fixtures.generator import Rates, generate
 from tests.conftest import declarations_of
 from tests.corpus import BASES, ENDINGS, MUTATIONS, base_dsn, corpus, mutated
 
@@ -124,3 +127,77 @@ def test_amounts_read_over_the_columns_are_those_cents_reads(texts):
     assert (fast is None) == (reference is None)
     if fast is not None:
         assert fast[0].tolist() == reference[0].tolist() and fast[1].tolist() == reference[1].tolist()
+
+
+
+EXACT = ["DRM-AMT-003"]      # certifiers that count what their rule looks for: certified exactly where it is silent
+
+
+def _exact(path: Path, rule_id: str) -> list[bool]:
+    """For each declaration of ``path`` the rule applies to: whether the rule, person by person, finds nothing; and
+    that the certificate is given exactly then."""
+    silent = []
+    for decl in declarations_of(path):
+        rule = next((rule for rule in DEFAULT_RULES.for_target(Target.PERSON, decl.flow, decl.norm_version)
+                     if rule.id == rule_id), None)
+        if rule is None or DeclarationColumns.of(decl) is None:
+            continue
+        silent.append(not any(True for person in decl.instances(R.INDIVIDUAL) for _ in rule.check(decl, person)))
+        assert (rule_id in certified(decl, [rule_id])) == silent[-1], f"{path.name} line {decl.first_line}"
+    return silent
+
+
+def _with_remunerations(*blocks: tuple[str, str], last_type: str = "010") -> bytes:
+    """Two employees (contracts C00001 and C00002, all their pay types declared), the second one's payment with a
+    remuneration of each (contract, pay type) of ``blocks`` added and its last remuneration (pay type 010) of type
+    ``last_type``."""
+    people = [(B.a_person(nir=B.nir_for(1, date(1980, 1, 1), 75, 111, i), birth=date(1980, 1, 1), contract=f"C0000{i}"),
+               [B.a_payment()]) for i in (1, 2)]
+    lines = B.a_dsn_file(*people).split(b"\n")
+    last = len(lines) - 1 - lines[::-1].index(b"S21.G00.51.011,'010'")
+    lines[last] = f"S21.G00.51.011,'{last_type}'".encode()
+    added = [f"S21.G00.51.{rubric}".encode() for contract, kind in blocks
+             for rubric in ("001,'01032025'", "002,'31032025'", f"010,'{contract}'", f"011,'{kind}'", "013,'10.00'")]
+    return b"\n".join(lines[:last + 2] + added + lines[last + 2:])
+
+
+PAY_TYPE_CASES = {"all declared": ((), "010", True), "another type as well": ((("C00002", "017"),), "010", True),
+                  "the other employee's contract": ((("C00001", "001"),), "010", True),
+                  "a contract no one holds": ((("C00009", "002"),), "010", True),
+                  "a type declared twice": ((("C00002", "001"),), "010", True),
+                  "a type missing": ((), "017", False),
+                  "a type missing, declared for the other contract": ((("C00001", "010"),), "017", False)}
+
+
+@pytest.mark.parametrize("rule_id", EXACT)
+def test_an_exact_certificate_is_given_exactly_where_the_rule_finds_nothing(tmp_path, rule_id):
+    """On the corpus, generated flows with defects and remunerations beyond those required."""
+    generate(tmp_path / "generated", people=60, employers=4, bodies=1, months=2, seed=5, rates=Rates(defects=0.2))
+    silent = [found for path in [*corpus(tmp_path / "corpus"), *sorted((tmp_path / "generated").rglob("*.dsn"))]
+              for found in _exact(path, rule_id)]
+    assert True in silent and False in silent
+    for name, (blocks, last_type, expected) in PAY_TYPE_CASES.items():
+        path = tmp_path / f"{name}.dsn"
+        path.write_bytes(_with_remunerations(*blocks, last_type=last_type))
+        assert _exact(path, rule_id) == [expected], name
+
+
+_PAY_LINES = st.lists(st.tuples(st.sampled_from([R.REMUNERATION_TYPE, R.REMUNERATION_CONTRACT, R.CONTRACT_NUMBER]),
+                                st.integers(0, 40), st.sampled_from(["001", "002", "003", "010", "017", "", "C00003",
+                                                                     "C00009"])), min_size=1, max_size=6)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(sorted(BASES)), MUTATIONS, _PAY_LINES, ENDINGS)
+def test_an_exact_certificate_holds_on_mutated_declarations(tmp_path_factory, base, mutations, pay_lines, endings):
+    """The corpus's bases with lines dropped, repeated, swapped or given other values, and some of their contract
+    numbers, remunerations' contracts and pay types changed (the n-th such line of the declaration)."""
+    lines = BASES[base].split(b"\n")
+    for rubric, nth, value in pay_lines:
+        found = [i for i, line in enumerate(lines) if line.startswith(rubric.encode())]
+        if found:
+            lines[found[nth % len(found)]] = f"{rubric},'{value}'".encode()
+    path = tmp_path_factory.mktemp("exact") / "f.dsn"
+    path.write_bytes(mutated(b"\n".join(lines), mutations, endings))
+    for rule_id in EXACT:
+        _exact(path, rule_id)
