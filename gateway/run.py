@@ -31,6 +31,7 @@ from gateway.gate.estimate import estimator_named
 from gateway.policy import load_policy
 from gateway.versioning import migrate, sizing, store
 from gateway.versioning.horizon import mentions_from, open_from
+from gateway.versioning.view import rates_that_show
 from transforms import pipeline
 from gateway.register_run import (RegisterFigures, RegisterJob, derivation, derived_buckets, incremental_buckets,
                                   request_marks)
@@ -264,8 +265,19 @@ def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals:
                        arrivals=tuple(sorted(arrivals.items())), as_of=as_of, policy_path=settings.policy,
                        buckets=buckets, write=run_id not in committed, open_requests=requests,
                        revisit=tuple(sorted(revisit)), first_open=first_open, recent=recent, derivation=derived_under,
-                       incremental=tuple(sorted(same.items())), rates_moved=store.declarants_between(
-                           register_dir, visible, min(same.values()), as_of) if same else ())
+                       incremental=tuple(sorted(same.items())),
+                       rates_moved=_rates_moved(register_dir, visible, min(same.values()), as_of, policy) if same else ())
+
+
+def _rates_moved(register_dir: Path, visible: tuple[str, ...], since: str, as_of: str, policy
+                 ) -> tuple[tuple[str, str], ...]:
+    """The declarants whose revision rate moved since the buckets' last derivations and shows in a flag
+    (``view.rates_that_show``): their people are re-examined (``register_run.concerned``)."""
+    moved = store.declarants_between(register_dir, visible, since, as_of)
+    if not moved:
+        return ()
+    rows = store.load_declarant_rows(register_dir, visible, declarants={declarant for declarant, _ in moved})
+    return rates_that_show(moved, rows, policy.floating, since, as_of)
 
 
 def _stopped_cleanly(run_log, out, step):

@@ -9,6 +9,7 @@ from typing import Iterable
 from gateway.months import day_of_instant, due_date, next_month
 from gateway.policy import FloatingPolicy
 from gateway.records import Flow, MonthHistory, ResourceNature, ResourceVersion, VersionPoint
+from gateway.validate.rules.floating import volatile_declarant
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, current_declarations
 
 Key = tuple[str, str, str, str]           # person, declarant, nature, month
@@ -131,3 +132,37 @@ def declarant_rates(rows: Iterable[dict], as_of: str) -> dict[str, tuple[float, 
             added[row["declarant_id"]] = added.get(row["declarant_id"], 0) + row["months_added"]
             revised[row["declarant_id"]] = revised.get(row["declarant_id"], 0) + row["months_revised"]
     return {d: (revised.get(d, 0) / n if n else 0.0, n) for d, n in added.items()}
+
+
+def rates_that_show(moved: Iterable[tuple[str, str]], rows: Iterable[dict], policy: FloatingPolicy, since: str,
+                    until: str) -> tuple[tuple[str, str], ...]:
+    """Of ``moved`` ((declarant, transaction time) of the register rows written in [``since``, ``until``): declarants
+    whose revision rate moved in that time), those whose rate shows in a flag at some moment of it: volatile then
+    (``rules.floating.volatile_declarant``: DRM-FLT-004 gives the rate in its detail only while the declarant is).
+    The moments: ``since``, just after each of the declarant's rows written since, and ``until`` (``rows``: every
+    row of those declarants, as ``declarant_rates`` reads them). A declarant volatile at none of them had the same
+    flags at every derivation of that time: its people need no second look for its rate."""
+    times: dict[str, list[dict]] = {}
+    for row in rows:
+        if row["transaction_time"] < until:
+            times.setdefault(row["declarant_id"], []).append(row)
+    shown = {declarant for declarant in {declarant for declarant, _ in moved}
+             if _volatile_at_some_moment(times.get(declarant, []), policy, since)}
+    return tuple(item for item in moved if item[0] in shown)
+
+
+def _volatile_at_some_moment(rows: list[dict], policy: FloatingPolicy, since: str) -> bool:
+    """Whether the declarant of ``rows`` (those before the end of the time looked at) is volatile at ``since`` (its
+    rows before it) or after any of its later rows (checked row by row: a moment between two rows of the same
+    time is looked at too, which can only keep more)."""
+    added = revised = 0
+    checked = False
+    for row in sorted(rows, key=lambda row: row["transaction_time"]):
+        if row["transaction_time"] >= since and not checked:
+            checked = True
+            if volatile_declarant(revised / added if added else 0.0, added, policy):
+                return True
+        added, revised = added + row["months_added"], revised + row["months_revised"]
+        if checked and volatile_declarant(revised / added if added else 0.0, added, policy):
+            return True
+    return volatile_declarant(revised / added if added else 0.0, added, policy)

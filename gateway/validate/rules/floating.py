@@ -68,13 +68,20 @@ def corrected_by_a_later_declaration(history: MonthHistory, policy) -> Iterator[
                       facts=(("corrections", len(causes)),))
 
 
+def volatile_declarant(revision_rate: float, months: int, policy) -> bool:
+    """Whether DRM-FLT-004 may flag a declarant's months: its revision rate, measured over enough months, reaches the
+    policy's. The rule is the only reader of the rate: a declarant that is not volatile gets the same flags whatever
+    its rate (``gateway.versioning.view.rates_that_show``)."""
+    return months >= policy.volatile_declarant_min_months and revision_rate >= policy.volatile_declarant_revision_rate
+
+
 @rule("DRM-FLT-004", family="floating", severity=Severity.WARNING, target=Target.FLOATING,
       explain="Ce mois a été déclaré récemment par un déclarant qui corrige souvent ses déclarations après "
               "coup : son montant peut encore changer.",
       reference="Politique de la passerelle : fenêtre de volatilité (fichier de politique, section floating.volatile)")
 def still_inside_the_volatility_window(history: MonthHistory, policy) -> Iterator[Finding]:
-    if not history.versions or history.declarant_months < policy.volatile_declarant_min_months \
-            or history.declarant_revision_rate < policy.volatile_declarant_revision_rate:
+    if not history.versions or not volatile_declarant(history.declarant_revision_rate, history.declarant_months,
+                                                      policy):
         return
     age = months_between(month_of_instant(history.versions[0].transaction_time), month_of_instant(history.as_of))
     if age < policy.volatile_months:

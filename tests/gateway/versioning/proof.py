@@ -53,12 +53,13 @@ def _register_rows(out: Path, table: str) -> list[str]:
                        for row in store.load_all(register, table))
 
 
-def volatile_policy(folder: Path) -> Path:
-    """The shipped policy, but every declarant volatile: DRM-FLT-004 fires on every recent month and its detail
-    gives the declarant's revision rate, so a rate that moves between two runs changes flags."""
+def volatile_policy(folder: Path, revision_rate: float = 0.0) -> Path:
+    """The shipped policy, but every declarant volatile (or those revising at least ``revision_rate`` of their
+    months): DRM-FLT-004 fires on their recent months and its detail gives the declarant's revision rate, so a rate
+    that moves between two runs changes flags."""
     shipped = yaml.safe_load((Path(gateway.bucket.__file__).parent / "policy" / "default.yaml").read_text())
     shipped["version"] = "test-volatile"
-    shipped["floating"]["volatile"].update(declarant_revision_rate=0.0, declarant_min_months=1)
+    shipped["floating"]["volatile"].update(declarant_revision_rate=revision_rate, declarant_min_months=1)
     path = folder / "policy.yaml"
     path.write_text(yaml.safe_dump(shipped, allow_unicode=True))
     return path

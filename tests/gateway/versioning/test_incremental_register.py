@@ -8,7 +8,7 @@ flags and bases (stamps aside: date and ids) the incremental side gave them when
 The history has every cause: arrivals, replacements (declarations superseded, their people losing amounts;
 one, the same day, drops all but the first person of a declaration), late declarations, regularisations,
 back pay, defects, several runs a day at different times (revision rates move between them: the policy
-makes every declarant volatile, so a moved rate shows in the flags), a new month (everyone), later days of a
+makes every declarant volatile, so a moved rate shows in the flags; or some, crossing the policy's rate in time), a new month (everyone), later days of a
 month (a due date crossed: contracts open two months before; contradictory periods ended: notified
 overpayments become final), correction
 requests opened (holding a decided person's next change) and closed before the next run of the same day, an
@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 import gateway.bucket
+import gateway.run
 from fixtures.generator import Rates, generate, replacement_keeping_first_person
 from gateway.months import add_months
 from gateway.options import Settings
@@ -41,11 +42,6 @@ def flows(tmp_path_factory) -> Path:
              rates=Rates(late=0.10, replacement=0.15, regularisation=0.08, back_pay=0.05, net_social_correction=0.05,
                          defects=0.02))
     return folder
-
-
-@pytest.fixture(scope="module")
-def policy(tmp_path_factory) -> Path:
-    return volatile_policy(tmp_path_factory.mktemp("policy"))
 
 
 def _batches(flows: Path, extra: Path) -> list[tuple[str, tuple[str, ...]]]:
@@ -73,21 +69,39 @@ def _batches(flows: Path, extra: Path) -> list[tuple[str, tuple[str, ...]]]:
     return batches
 
 
-def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyone_gives(flows, policy, tmp_path,
-                                                                                      monkeypatch):
+@pytest.mark.parametrize("revision_rate", [0.0, 0.1], ids=["every-declarant-volatile", "some-declarants-volatile"])
+def test_reexamining_only_the_people_a_run_concerns_gives_what_rederiving_everyone_gives(flows, tmp_path, monkeypatch,
+                                                                                      revision_rate):
     """Run after run, the incremental register publishes, decides and notifies exactly as re-deriving everyone
-    does, and nobody it leaves alone would have got other flags or bases."""
+    does, and nobody it leaves alone would have got other flags or bases. Every declarant volatile (a moved rate
+    always shows in flags), or those revising a tenth of their months: the others' moved rates show nowhere, and
+    their people are not re-examined for them (gateway.versioning.view.rates_that_show)."""
+    shown: list[tuple[int, int]] = []                 # per run: declarants whose rate moved, those it shows for
+    rates_that_show = gateway.run.rates_that_show
+
+    def counted(moved, *args):
+        kept = rates_that_show(moved, *args)
+        shown.append((len({declarant for declarant, _ in moved}), len({declarant for declarant, _ in kept})))
+        return kept
+
+    monkeypatch.setattr(gateway.run, "rates_that_show", counted)
     # 20 people a bucket: 120 people in 8 buckets (the register is resized after its first run)
-    proof = Proof(tmp_path, monkeypatch, policy, people_per_bucket=20)
+    proof = Proof(tmp_path, monkeypatch, volatile_policy(tmp_path, revision_rate), people_per_bucket=20)
     batches = _batches(flows, tmp_path)
     requests = Requests(proof, tmp_path, opening_at=6)
     for number, (as_of, files) in enumerate(batches):
         requests.run(number, as_of, files, batches[number + 1][0] if number + 1 < len(batches) else None)
     proof.end()
     # The history did exercise what it is meant to: runs left people alone, an officer answered, the gate
-    # decided (PENDING and NOTIFIED among them), correction requests held changes and were closed.
+    # decided (PENDING and NOTIFIED among them), correction requests held changes and were closed; rates moved,
+    # and showed (for every declarant, or for some and not others).
     assert proof.incremental_runs >= MONTHS and proof.left_alone > 0
     requests.assert_exercised()
+    assert any(kept for _, kept in shown)
+    if revision_rate:
+        assert any(kept < moved for moved, kept in shown)
+    else:
+        assert all(kept == moved for moved, kept in shown)
 
 
 def test_a_replacement_dropping_people_the_same_day_versions_their_month_though_nothing_else_concerns_them(
