@@ -25,7 +25,7 @@ from gateway.months import add_months, day_of_instant, due_date, month_of_instan
 from gateway.policy import Policy
 from gateway.publish.datasets import bucket_of, write_partition
 from gateway.publish.notices import write_notices
-from gateway.publish.spill import SPILL, read_objects, spill_objects
+from gateway.publish.spill import SPILL, Segment, read_objects, spill_objects, spill_together
 from gateway.records import Outcome
 from gateway.storage import list_files, write_bytes
 from gateway.validate.registry import Rule, Target
@@ -170,9 +170,13 @@ def gate_inputs(root: str, open_requests: tuple[tuple[str, str], ...], estimator
 SHARDS = "register/shards"                # staged: each shard's index and the buckets it touches
 
 
-def _bucket_folder(bucket: int) -> str:
-    """Where a bucket's contributions and mentions are staged (under the staging folder's spill)."""
-    return f"register/buckets/bucket={bucket:02d}"
+BUCKETS = "register/buckets"              # staged: each task's contributions and mentions, a segment per bucket
+
+
+def record_bucket(staging: str, bucket: int, segments: Iterable[Segment]) -> str:
+    """Where a bucket's contributions and mentions are (the segments of the tasks' files), noted in the bucket's
+    folder for the bucket step (:func:`bucket_inputs`)."""
+    return spill_objects(staging, f"{BUCKETS}/bucket={bucket:02d}", sorted(segments))
 
 
 def _declarations_of(outcome: Outcome, arrivals: dict[str, str], as_of: str):
@@ -182,9 +186,10 @@ def _declarations_of(outcome: Outcome, arrivals: dict[str, str], as_of: str):
 
 
 def spill_outcome(job: RegisterJob, staging: str, outcome: Outcome, arrivals: dict[str, str],
-                  ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+                  ) -> tuple[list[tuple[int, Segment]], list[tuple[int, Segment]]]:
     """An outcome's declarations by shard and its contributions and mentions by person bucket, parked in the
-    staging folder: ([(shard, path)], [(bucket, path)])."""
+    staging folder, the shards' in one file and the buckets' in another: ([(shard, segment)], [(bucket,
+    segment)]) (:func:`record_bucket` notes where each bucket's are for the bucket step)."""
     contributions = contributions_of(outcome.resources)
     mentions = mentions_of(outcome)
     # Per shard: the declarations, and of each declaration (whose parts may travel apart) the earliest
@@ -200,21 +205,21 @@ def spill_outcome(job: RegisterJob, staging: str, outcome: Outcome, arrivals: di
         months[contribution.digest] = min(months.get(contribution.digest, contribution.month), contribution.month)
     for item in (*contributions, *mentions):
         notes(item.slot)[2].setdefault(item.digest, set()).add(bucket_of(item.person_key, job.buckets))
-    by_shard = [(shard, spill_objects(staging, f"register/declarations/shard={shard:02d}", payload))
-                for shard, payload in sorted(shards.items())]
+    numbers = sorted(shards)
+    by_shard = list(zip(numbers, spill_together(staging, "register/declarations", [shards[s] for s in numbers])))
     buckets: dict[int, tuple[list, list]] = {}
     for contribution in contributions:
         buckets.setdefault(bucket_of(contribution.person_key, job.buckets), ([], []))[0].append(contribution)
     for mention in mentions:
         buckets.setdefault(bucket_of(mention.person_key, job.buckets), ([], []))[1].append(mention)
-    by_bucket = [(bucket, spill_objects(staging, _bucket_folder(bucket), items))
-                 for bucket, items in sorted(buckets.items())]
+    numbers = sorted(buckets)
+    by_bucket = list(zip(numbers, spill_together(staging, f"{BUCKETS}/tasks", [buckets[b] for b in numbers])))
     return by_shard, by_bucket
 
 
 # --- one shard of declarations ------------------------------------------------------------------------------
 
-def _arriving(paths: Iterable[str | None]) -> list[Declaration]:
+def _arriving(paths: Iterable[Segment | None]) -> list[Declaration]:
     """The run's declarations of a shard, each received once (its first copy), with the earliest month it
     attributes amounts to and the buckets of the people it lists."""
     declarations, months, people = [], {}, {}
@@ -238,7 +243,7 @@ def _superseded(known: list[Declaration], fresh: list[Declaration]) -> list[Decl
     return [previous for _, previous in becoming_current(current_declarations(known), fresh) if previous is not None]
 
 
-def index_shard(job: RegisterJob, staging: str, shard: int, paths: Iterable[str | None]) -> tuple[ShardIndex, list[int]]:
+def index_shard(job: RegisterJob, staging: str, shard: int, paths: Iterable[Segment | None]) -> tuple[ShardIndex, list[int]]:
     """One shard of the run's declarations -> the run's part of the register for that shard, the shard's index
     for the buckets, and the buckets of the people a superseded declaration listed (one it no longer lists
     loses its amounts there, even when nothing else arrives for that bucket)."""
@@ -264,7 +269,7 @@ def record_shard(staging: str, index: ShardIndex, touched: list[int]) -> str:
     return spill_objects(staging, f"{SHARDS}/shard={index.shard:02d}", (index, touched))
 
 
-def bucket_inputs(job: RegisterJob, staging: str) -> tuple[list[ShardIndex], list[tuple[int, tuple[str, ...]]]]:
+def bucket_inputs(job: RegisterJob, staging: str) -> tuple[list[ShardIndex], list[tuple[int, tuple[Segment, ...]]]]:
     """What the bucket step reads, from the staging folder once every shard is indexed: the shards' index, and
     each bucket to merge with its spilled contributions and mentions (buckets of arrivals, of people a superseded
     declaration listed, and those to revisit; the last two may have no file)."""
@@ -273,7 +278,9 @@ def bucket_inputs(job: RegisterJob, staging: str) -> tuple[list[ShardIndex], lis
         entry, buckets = read_objects(path)
         index.append(entry)
         touched.update(buckets)
-    files = {bucket: tuple(list_files(f"{staging}/{SPILL}/{_bucket_folder(bucket)}")) for bucket in range(job.buckets)}
+    files = {bucket: tuple(sorted(segment for noted in list_files(f"{staging}/{SPILL}/{BUCKETS}/bucket={bucket:02d}")
+                                  for segment in read_objects(noted)))
+             for bucket in range(job.buckets)}
     return sorted(index), [(bucket, paths) for bucket, paths in sorted(files.items()) if paths or bucket in touched]
 
 
@@ -287,7 +294,7 @@ def _of_slots(index: list[ShardIndex], slots: set[str], shards: set[int], which:
             for d in read_objects(getattr(entry, which)) if d.slot in slots]
 
 
-def _spilled(paths: Iterable[str | None]) -> tuple[list, list]:
+def _spilled(paths: Iterable[Segment | None]) -> tuple[list, list]:
     contributions, mentions = [], []
     for path in sorted(p for p in paths if p is not None):      # none: a bucket with pending decisions
         spilled_contributions, spilled_mentions = read_objects(path)
@@ -398,7 +405,7 @@ def _count(kinds) -> dict[str, int]:
     return out
 
 
-def merge_bucket(job: RegisterJob, staging: str, context: BucketContext, bucket: int, paths: Iterable[str | None],
+def merge_bucket(job: RegisterJob, staging: str, context: BucketContext, bucket: int, paths: Iterable[Segment | None],
                  index: list[ShardIndex]) -> RegisterFigures:
     """Merge one bucket's arrivals into the register, write its flags, bases, published bases and decisions as
     staged partitions; return its figures."""
@@ -483,4 +490,4 @@ def finish(job: RegisterJob, staging: str, total: RegisterFigures, index: list[S
 
 __all__ = ["BucketContext", "RegisterFigures", "RegisterJob", "ShardIndex", "bucket_inputs", "concerned", "derivation",
            "derived_buckets", "finish", "gate_inputs", "incremental_buckets", "index_shard", "merge_bucket",
-           "record_shard", "registry_rules", "request_marks", "spill_outcome"]
+           "record_bucket", "record_shard", "registry_rules", "request_marks", "spill_outcome"]

@@ -140,6 +140,18 @@ def read_bytes(path: Target) -> bytes:
         return fh.read()
 
 
+def read_range(path: Target, offset: int, length: int) -> bytes:
+    """``length`` bytes of a file from ``offset`` (a ranged read on object storage)."""
+    text = os.fspath(path)
+    if is_uri(text):
+        filesystem, where = remote_filesystem(text)
+        with filesystem.open_input_file(where) as fh:
+            return fh.read_at(length, offset)
+    with open(text, "rb") as fh:
+        fh.seek(offset)
+        return fh.read(length)
+
+
 
 
 

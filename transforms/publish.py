@@ -88,7 +88,7 @@ class _SpillRecords(steps.Step):
         for dataset, (select, partition_of, schema, _, _) in DATASETS.items():
             records = select(outcome)
             for partition, path in spill_partitions(self._root, dataset, schema, records,
-                                                    [partition_of(record) for record in records]):
+                                                    [partition_of(record) for record in records], together=True):
                 yield (dataset, partition), path
         for dataset in FINDINGS:
             select, _, schema, _, _ = DATASETS[dataset]

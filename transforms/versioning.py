@@ -13,7 +13,7 @@ import apache_beam as beam
 
 from gateway import log, memory
 from gateway.register_run import (BucketContext, RegisterFigures, RegisterJob, ShardIndex, finish, index_shard,
-                                  merge_bucket, record_shard, spill_outcome)
+                                  merge_bucket, record_bucket, record_shard, spill_outcome)
 from gateway.records import Outcome
 from transforms import steps
 from transforms.tagged import split_tagged
@@ -40,6 +40,12 @@ class _SpillBuckets(steps.Step):
             yield DECLARATIONS, item
         for item in by_bucket:
             yield BUCKETS, item
+
+
+def _record_bucket(element: tuple, staging: str) -> str:
+    """Where one bucket's contributions and mentions are (the tasks' segments), noted for the bucket step."""
+    bucket, segments = element
+    return record_bucket(staging, bucket, segments)
 
 
 class _IndexShard(steps.Step):
@@ -111,7 +117,10 @@ class StageRegister(beam.PTransform):
                   | "WithEveryShard" >> beam.Flatten()
                   | "GroupShard" >> beam.GroupByKey()
                   | "IndexShard" >> beam.ParDo(_IndexShard(job, self._staging)))
-        return spilled[BUCKETS], shards
+        buckets = (spilled[BUCKETS]
+                   | "GroupBucket" >> beam.GroupByKey()
+                   | "RecordBucket" >> steps.Map(_record_bucket, self._staging))
+        return buckets, shards
 
 
 class MergeRegister(beam.PTransform):

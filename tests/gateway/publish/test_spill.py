@@ -1,18 +1,21 @@
 """Records parked between two stages of a run: each partition's file holds that partition's records, as they were."""
 from pathlib import Path
 
+import pytest
+
 from fixtures.generator import Rates, generate
 from gateway.ingest import process_file
-from gateway.publish.spill import read_records, spill_partitions
+from gateway.publish.spill import Segment, read_objects, read_records, spill_partitions, spill_together
 from gateway.validate.rules import default_registry
 from schemas.records import RESOURCE_MONTH
 from transforms.publish import RESOURCE_ORDER, resource_partition
 
 
-def test_records_spilled_by_partition_read_back_as_each_partitions_records(tmp_path: Path, pseudonyms):
-    """An outcome's records taken apart by partition in one table: each partition's file reads back as the
-    records of that partition alone (the same as spilling them one partition at a time), and a rerun writes the
-    same files."""
+@pytest.mark.parametrize("together", [False, True], ids=["a-file-a-partition", "one-file"])
+def test_records_spilled_by_partition_read_back_as_each_partitions_records(tmp_path: Path, pseudonyms, together):
+    """An outcome's records taken apart by partition in one table: each partition's file (or segment of the one
+    file) reads back as the records of that partition alone (the same as spilling them one partition at a time),
+    and a rerun writes the same files."""
     flows = tmp_path / "flows"
     generate(flows, people=30, employers=3, bodies=2, months=3, seed=2, rates=Rates(defects=0.1))
     registry = default_registry()
@@ -20,8 +23,10 @@ def test_records_spilled_by_partition_read_back_as_each_partitions_records(tmp_p
                for record in process_file(str(path), registry, pseudonyms).resources]
     partitions = [resource_partition(record) for record in records]
     assert len(set(partitions)) > 5
-    spilled = spill_partitions(str(tmp_path / "a"), "resources", RESOURCE_MONTH, records, partitions)
+    spilled = spill_partitions(str(tmp_path / "a"), "resources", RESOURCE_MONTH, records, partitions,
+                               together=together)
     assert [partition for partition, _ in spilled] == sorted(set(partitions))
+    assert len({where.path if together else where for _, where in spilled}) == (1 if together else len(spilled))
     for partition, path in spilled:
         mine = [record for record, where in zip(records, partitions) if where == partition]
         [(_, one_by_one)] = spill_partitions(str(tmp_path / "b"), "resources", RESOURCE_MONTH, mine,
@@ -30,6 +35,18 @@ def test_records_spilled_by_partition_read_back_as_each_partitions_records(tmp_p
             read_records([one_by_one], RESOURCE_MONTH, RESOURCE_ORDER)
         assert RESOURCE_MONTH.from_table(read_records([path], RESOURCE_MONTH, RESOURCE_ORDER)) == \
             sorted(mine, key=lambda r: tuple(getattr(r, name) for name in RESOURCE_ORDER))
-    again = spill_partitions(str(tmp_path / "a"), "resources", RESOURCE_MONTH, records, partitions)
+    again = spill_partitions(str(tmp_path / "a"), "resources", RESOURCE_MONTH, records, partitions,
+                             together=together)
     assert again == spilled
     assert spill_partitions(str(tmp_path / "c"), "resources", RESOURCE_MONTH, [], []) == []
+
+
+def test_groups_spilled_together_read_back_one_by_one(tmp_path: Path):
+    """Several groups of objects in one file: each segment reads back as its group alone, empty groups too; a
+    rerun writes the same file."""
+    groups = [([1, "a"], []), [], {"x": (2, 3)}, "é" * 1000]
+    segments = spill_together(str(tmp_path), "register/buckets/tasks", groups)
+    assert all(isinstance(segment, Segment) for segment in segments)
+    assert len({segment.path for segment in segments}) == 1
+    assert [read_objects(segment) for segment in reversed(segments)] == list(reversed(groups))
+    assert spill_together(str(tmp_path), "register/buckets/tasks", groups) == segments
