@@ -5,7 +5,10 @@ Written for every runner, not just the embedded one: several outputs of a step t
 buckets run in a second pipeline that reads the shards' index from the staging folder)."""
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
@@ -97,7 +100,7 @@ def inventory(inputs: tuple[str, ...], staging: str, beam_args: tuple[str, ...],
               arrival: str = "mtime") -> tuple[list[tuple], list[dict], dict[str, str]]:
     """The run's input files in label order (``gateway.inputs``), what a run records of each (label, SHA-256,
     size) and their arrival times, listed and computed by the workers."""
-    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+    with _options_parsed_quietly(), beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
         build_inventory(pipeline, inputs, staging, as_of, arrival)
     entries = [entry for spilled in list_files(f"{staging}/{SPILL}/{INVENTORY}") for entry in read_objects(spilled)]
     remove_tree(f"{staging}/{SPILL}/{INVENTORY}")
@@ -152,6 +155,30 @@ def build_merge(pipeline: beam.Pipeline, staging: str, register: RegisterJob | N
         finish(leaves)
 
 
+# What argparse asks of the environment for every argument Beam adds: the terminal's size (a failing ioctl when
+# output is not a terminal, unless both are given) and the language of its messages (gettext, which looks for
+# translation files on disk at every call when there are none, unless the language is C).
+_ARGPARSE_AT_REST = {"COLUMNS": "80", "LINES": "24", "LANGUAGE": "C"}
+
+
+@contextmanager
+def _options_parsed_quietly() -> Iterator[None]:
+    """Beam parses its options again for every view of them, twice for every step it applies (hundreds of
+    arguments each time): ~35 ms a run went to argparse asking the environment (``_ARGPARSE_AT_REST``). For the
+    pipeline's time, what the environment does not say is given; the environment is as it was afterwards."""
+    added = [name for name in _ARGPARSE_AT_REST if name not in os.environ]
+    language = os.environ.get("LANGUAGE")
+    os.environ.update({name: _ARGPARSE_AT_REST[name] for name in added})
+    os.environ["LANGUAGE"] = "C"
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+        if language is not None:
+            os.environ["LANGUAGE"] = language
+
+
 def pipeline_options(beam_args: tuple[str, ...]) -> PipelineOptions:
     """Beam options from the pass-through arguments, with the embedded runner by default."""
     args = list(beam_args)
@@ -178,7 +205,7 @@ def run_parse(paths: list[tuple], staging: str, pseudonym_key: bytes, beam_args:
     """The run's first pipeline, on the runner the arguments name (the embedded one by default); returns the
     register job as the second pipeline takes it."""
     register = register.staged(staging) if register is not None else None
-    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+    with _options_parsed_quietly(), beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
         build(pipeline, paths, staging, pseudonym_key, register, sizes, reference)
     return register
 
@@ -187,7 +214,7 @@ def run_merge(staging: str, beam_args: tuple[str, ...], register: RegisterJob | 
               reports: ReportJob | None = None) -> None:
     """The run's second pipeline (register buckets, declarants' reports)."""
     if register is not None or reports is not None:
-        with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+        with _options_parsed_quietly(), beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
             build_merge(pipeline, staging, register, reports)
 
 

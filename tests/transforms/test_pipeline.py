@@ -166,3 +166,21 @@ def test_listing_in_the_pipeline_stops_on_the_same_errors_as_listing_in_place(tm
     (flows / "a.dsn").write_bytes(B.a_dsn_file())
     with pytest.raises(ConfigurationError, match="no dated folder @ a.dsn"):
         inventory((str(flows),), str(tmp_path / "s2"), (), None, "folder")
+
+
+@pytest.mark.parametrize("language", [None, "fr_FR:fr"], ids=["no-language-set", "a-language-set"])
+def test_a_pipeline_leaves_the_environment_as_it_found_it(tmp_path, monkeypatch, language):
+    """The terminal size and language given to argparse while Beam parses its options (transforms.pipeline) are
+    the pipeline's only: afterwards the variables a user had are back, those they had not are gone."""
+    from transforms.pipeline import inventory
+    for name in ("COLUMNS", "LINES", "LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    if language:
+        monkeypatch.setenv("LANGUAGE", language)
+    monkeypatch.setenv("COLUMNS", "132")
+    before = dict(os.environ)
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "f.dsn").write_bytes(B.a_dsn_file())
+    assert len(inventory((str(flows),), str(tmp_path / "staging"), ())[0]) == 1
+    assert dict(os.environ) == before
