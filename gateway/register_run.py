@@ -72,7 +72,8 @@ class RegisterJob:
     # run concerns are re-derived (``concerned``); elsewhere everyone.
     incremental: tuple[tuple[int, str], ...] = ()
     # (declarant, transaction time) of the runs since the earliest of those derivations: a declarant with a
-    # row after a bucket's derivation has another revision rate than the one its people were flagged with.
+    # row after a bucket's derivation has another revision rate than the one its people were flagged with; only
+    # those whose rate shows in a flag (volatile at some moment since: ``view.rates_that_show``).
     rates_moved: tuple[tuple[str, str], ...] = ()
 
     def derived_at(self, bucket: int) -> str | None:
