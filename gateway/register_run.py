@@ -206,16 +206,19 @@ def spill_outcome(job: RegisterJob, staging: str, outcome: Outcome, arrivals: di
         months[contribution.digest] = min(months.get(contribution.digest, contribution.month), contribution.month)
     for item in (*contributions, *mentions):
         notes(item.slot)[2].setdefault(item.digest, set()).add(bucket_of(item.person_key, job.buckets))
-    numbers = sorted(shards)
-    by_shard = list(zip(numbers, spill_together(staging, "register/declarations", [shards[s] for s in numbers])))
+    by_shard = _spilled_together(staging, "register/declarations", shards)
     buckets: dict[int, tuple[list, list]] = {}
     for contribution in contributions:
         buckets.setdefault(bucket_of(contribution.person_key, job.buckets), ([], []))[0].append(contribution)
     for mention in mentions:
         buckets.setdefault(bucket_of(mention.person_key, job.buckets), ([], []))[1].append(mention)
-    numbers = sorted(buckets)
-    by_bucket = list(zip(numbers, spill_together(staging, f"{BUCKETS}/tasks", [buckets[b] for b in numbers])))
-    return by_shard, by_bucket
+    return by_shard, _spilled_together(staging, f"{BUCKETS}/tasks", buckets)
+
+
+def _spilled_together(staging: str, folder: str, groups: dict[int, object]) -> list[tuple[int, Segment]]:
+    """(number, segment) of each group (shard or bucket), in number order, all in one staged file."""
+    numbers = sorted(groups)
+    return list(zip(numbers, spill_together(staging, folder, [groups[number] for number in numbers])))
 
 
 # --- one shard of declarations ------------------------------------------------------------------------------

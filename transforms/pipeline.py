@@ -100,7 +100,7 @@ def inventory(inputs: tuple[str, ...], staging: str, beam_args: tuple[str, ...],
               arrival: str = "mtime") -> tuple[list[tuple], list[dict], dict[str, str]]:
     """The run's input files in label order (``gateway.inputs``), what a run records of each (label, SHA-256,
     size) and their arrival times, listed and computed by the workers."""
-    with _options_parsed_quietly(), beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+    with _pipeline(beam_args) as pipeline:
         build_inventory(pipeline, inputs, staging, as_of, arrival)
     entries = [entry for spilled in list_files(f"{staging}/{SPILL}/{INVENTORY}") for entry in read_objects(spilled)]
     remove_tree(f"{staging}/{SPILL}/{INVENTORY}")
@@ -162,21 +162,23 @@ _ARGPARSE_AT_REST = {"COLUMNS": "80", "LINES": "24", "LANGUAGE": "C"}
 
 
 @contextmanager
-def _options_parsed_quietly() -> Iterator[None]:
-    """Beam parses its options again for every view of them, twice for every step it applies (hundreds of
-    arguments each time): ~35 ms a run went to argparse asking the environment (``_ARGPARSE_AT_REST``). For the
-    pipeline's time, what the environment does not say is given; the environment is as it was afterwards."""
-    added = [name for name in _ARGPARSE_AT_REST if name not in os.environ]
-    language = os.environ.get("LANGUAGE")
-    os.environ.update({name: _ARGPARSE_AT_REST[name] for name in added})
-    os.environ["LANGUAGE"] = "C"
+def _pipeline(beam_args: tuple[str, ...]) -> Iterator[beam.Pipeline]:
+    """A pipeline on the options ``beam_args`` give, run when the block ends. Beam parses its options again for
+    every view of them, twice for every step it applies (hundreds of arguments each time): ~35 ms a run went to
+    argparse asking the environment (``_ARGPARSE_AT_REST``). For the pipeline's time the terminal's size is given
+    where the environment does not say it, and the language is C; the environment is as it was afterwards."""
+    saved = {name: os.environ.get(name) for name in _ARGPARSE_AT_REST}
+    os.environ.update({name: value for name, value in _ARGPARSE_AT_REST.items()
+                       if name == "LANGUAGE" or saved[name] is None})
     try:
-        yield
+        with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+            yield pipeline
     finally:
-        for name in added:
-            os.environ.pop(name, None)
-        if language is not None:
-            os.environ["LANGUAGE"] = language
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def pipeline_options(beam_args: tuple[str, ...]) -> PipelineOptions:
@@ -205,7 +207,7 @@ def run_parse(paths: list[tuple], staging: str, pseudonym_key: bytes, beam_args:
     """The run's first pipeline, on the runner the arguments name (the embedded one by default); returns the
     register job as the second pipeline takes it."""
     register = register.staged(staging) if register is not None else None
-    with _options_parsed_quietly(), beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+    with _pipeline(beam_args) as pipeline:
         build(pipeline, paths, staging, pseudonym_key, register, sizes, reference)
     return register
 
@@ -214,7 +216,7 @@ def run_merge(staging: str, beam_args: tuple[str, ...], register: RegisterJob | 
               reports: ReportJob | None = None) -> None:
     """The run's second pipeline (register buckets, declarants' reports)."""
     if register is not None or reports is not None:
-        with _options_parsed_quietly(), beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+        with _pipeline(beam_args) as pipeline:
             build_merge(pipeline, staging, register, reports)
 
 

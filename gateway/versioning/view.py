@@ -153,16 +153,16 @@ def rates_that_show(moved: Iterable[tuple[str, str]], rows: Iterable[dict], poli
 
 def _volatile_at_some_moment(rows: list[dict], policy: FloatingPolicy, since: str) -> bool:
     """Whether the declarant of ``rows`` (those before the end of the time looked at) is volatile at ``since`` (its
-    rows before it) or after any of its later rows (checked row by row: a moment between two rows of the same
-    time is looked at too, which can only keep more)."""
-    added = revised = 0
-    checked = False
-    for row in sorted(rows, key=lambda row: row["transaction_time"]):
-        if row["transaction_time"] >= since and not checked:
-            checked = True
-            if volatile_declarant(revised / added if added else 0.0, added, policy):
-                return True
+    rows before it) or after any of its later rows, the last of which gives its rate at the end (checked row by
+    row: a moment between two rows of the same time is looked at too, which can only keep more)."""
+    rows = sorted(rows, key=lambda row: row["transaction_time"])
+    earlier = [row for row in rows if row["transaction_time"] < since]
+    added = sum(row["months_added"] for row in earlier)
+    revised = sum(row["months_revised"] for row in earlier)
+    if volatile_declarant(revised / added if added else 0.0, added, policy):
+        return True
+    for row in rows[len(earlier):]:
         added, revised = added + row["months_added"], revised + row["months_revised"]
-        if checked and volatile_declarant(revised / added if added else 0.0, added, policy):
+        if volatile_declarant(revised / added if added else 0.0, added, policy):
             return True
-    return volatile_declarant(revised / added if added else 0.0, added, policy)
+    return False

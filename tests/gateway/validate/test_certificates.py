@@ -129,7 +129,6 @@ def test_amounts_read_over_the_columns_are_those_cents_reads(texts):
         assert fast[0].tolist() == reference[0].tolist() and fast[1].tolist() == reference[1].tolist()
 
 
-
 EXACT = ["DRM-AMT-003"]      # certifiers that count what their rule looks for: certified exactly where it is silent
 
 
