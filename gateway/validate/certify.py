@@ -23,14 +23,13 @@ from collections import Counter
 from typing import Callable
 
 import numpy as np
-from stdnum.fr import siren as stdnum_siren
-from stdnum.fr import siret as stdnum_siret
 
 from gateway.parse import rubrics as R
 from gateway.parse.declaration import ParsedDeclaration
 from gateway.parse.norm import NormCatalogue
 from gateway.validate.columns import failing_tokens
 from gateway.validate.rules.amounts import DSN_RESOURCES
+from gateway.validate.rules.identity import siren_valid, siret_valid
 from gateway.validate.rules.regularisations import FORBIDDEN, MONTHLY, REQUIRED
 from gateway.validate.rules.structure import PLATFORM, READ_OR_CORE
 from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_end, month_of, next_month_end
@@ -289,7 +288,14 @@ def certified(decl: ParsedDeclaration, rule_ids) -> frozenset[str]:
     view = DeclarationColumns.of(decl)
     if view is None:
         return frozenset()
-    return frozenset(rule_id for rule_id in rule_ids if rule_id in _CERTIFIERS and _CERTIFIERS[rule_id](view))
+    held: dict[Certifier, bool] = {}          # a certifier of several rules (DRM-DEC-001 to 005...) is run once
+
+    def holds(check: Certifier) -> bool:
+        found = held.get(check)
+        if found is None:
+            found = held[check] = check(view)
+        return found
+    return frozenset(rule_id for rule_id in rule_ids if (check := _CERTIFIERS.get(rule_id)) is not None and holds(check))
 
 
 # --- identity (gateway.validate.rules.identity, .formats) -------------------------------------------------------
@@ -810,7 +816,7 @@ def _siren_and_siret_keys(view: DeclarationColumns) -> bool:
     siren, siret = view.first_value(R.SIREN) or "", view.declarant_id or ""
     if len(siren) != 9 or not siren.isdigit():
         return True                           # no SIREN to check; a SIRET is only checked with a valid SIREN
-    return stdnum_siren.is_valid(siren) and (len(siret) != 14 or not siret.isdigit() or stdnum_siret.is_valid(siret))
+    return siren_valid(siren) and (len(siret) != 14 or not siret.isdigit() or siret_valid(siret))
 
 
 @certifies("DRM-FMT-001")
