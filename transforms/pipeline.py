@@ -142,8 +142,9 @@ def build_merge(pipeline: beam.Pipeline, staging: str, register: RegisterJob | N
     leaves = []
     if register is not None:
         index, buckets = bucket_inputs(register, staging)
-        leaves.append(pipeline
-                      | "Buckets" >> beam.Create(buckets)
+        leaves.append(pipeline        # staged, as the input groups are: each bucket lists a segment per task
+                      | "Buckets" >> beam.Create([spill_objects(staging, "bucket-list", buckets)])
+                      | "BucketList" >> steps.FlatMap(read_objects)
                       | "SpreadBuckets" >> Spread()
                       | "Merge" >> MergeRegister(register, staging, index))
     if reports is not None and reports.groups:
