@@ -2,6 +2,7 @@
 pandera schema are derived from it here, and ``to_avro``/``from_row`` convert records."""
 from __future__ import annotations
 
+import collections
 import dataclasses
 import enum
 import functools
@@ -11,7 +12,7 @@ import types
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import fastavro
 import pyarrow as pa
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
 
 PLAUSIBLE_MONTHLY_CENTS = 100_000_000      # 1 million euros: beyond it a monthly amount is a data error
+
+
+_RECENT_KEPT = 4
+_RECENT_TABLES: dict[str, collections.deque] = {}     # schema name -> (records tuple, its table), latest last
 
 
 @dataclass(frozen=True)
@@ -73,8 +78,21 @@ class RecordSchema:
     def to_row(self, record: Any) -> dict:
         return {name: _plain(getattr(record, name)) for name in self.field_names}
 
-    def table(self, records: list[Any]) -> pa.Table:
-        """Column-wise Arrow table (no per-row dicts)."""
+    def table(self, records: Sequence[Any]) -> pa.Table:
+        """Column-wise Arrow table (no per-row dicts). A tuple of records (immutable: as an outcome holds them) asked
+        for again gives the table it gave before: a batch's records are checked (DRM-SCH-001), then spilled, from
+        one conversion (the last few tuples are remembered, with the tuple itself: its id is not reused meanwhile)."""
+        if isinstance(records, tuple):
+            recent = _RECENT_TABLES.setdefault(self.name, collections.deque(maxlen=_RECENT_KEPT))
+            for kept, table in tuple(recent):         # a copy: other threads may append meanwhile
+                if kept is records:
+                    return table
+            table = self._table(records)
+            recent.append((records, table))
+            return table
+        return self._table(records)
+
+    def _table(self, records: Sequence[Any]) -> pa.Table:
         columns = {}
         for name in self.field_names:
             values = list(map(operator.attrgetter(name), records))

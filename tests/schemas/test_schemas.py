@@ -108,3 +108,21 @@ def test_a_record_set_from_its_field_values_equals_the_one_its_constructor_build
             built = type(record)(**fields)
             assert from_state(type(record), built.__getstate__()) == built == record
             assert pickle.loads(pickle.dumps(built)) == built
+
+
+def test_a_tuple_of_records_converted_again_gives_the_same_table_and_other_tuples_their_own(outcome):
+    """The batch check and the spill convert an outcome's records once: the tuple asked for again gives the table
+    it gave before (equal to a fresh conversion of a list); another tuple, even of the same records, or one
+    forgotten after later tuples, is converted anew and gives its own records."""
+    records = tuple(outcome.resources) * 2
+    assert records
+    table = RESOURCE_MONTH.table(records)
+    assert RESOURCE_MONTH.table(records) is table
+    assert table.equals(RESOURCE_MONTH.table(list(records)))
+    fewer = records[:1]
+    assert RESOURCE_MONTH.table(fewer).num_rows == 1
+    assert [RESOURCE_MONTH.from_row(row) for row in RESOURCE_MONTH.table(fewer).to_pylist()] == list(fewer)
+    for _ in range(8):                              # later tuples push it out of the memo: converted anew
+        RESOURCE_MONTH.table(tuple(list(records)))
+    again = RESOURCE_MONTH.table(records)
+    assert again is not table and again.equals(table)
