@@ -51,8 +51,12 @@ def write_chunks(path: Target, chunks: Iterable[bytes | str], end: str = "") -> 
             _copy(chunks, end, fh)
         filesystem.move(_temporary(where), where)
         return
-    Path(text).parent.mkdir(parents=True, exist_ok=True)
-    with open(temporary, "wb") as fh:
+    try:
+        fh = open(temporary, "wb")
+    except FileNotFoundError:              # the folder is made when missing, not asked for before every file
+        Path(text).parent.mkdir(parents=True, exist_ok=True)
+        fh = open(temporary, "wb")
+    with fh:
         _copy(chunks, end, fh)
     os.replace(temporary, text)
 
