@@ -142,13 +142,16 @@ def mentions_of(outcome: Outcome) -> list[Mention]:
     for summary in outcome.summaries:
         if not summary.main_month:
             continue
-        for person in summary.people:
-            out.append(Mention(person_key=person.person_key, declarant_id=summary.declarant_id,
-                               month=summary.main_month, slot=summary_slot(summary), digest=summary.digest,
-                               open_contract=person.open_contract,
-                               subrogated_allowance_cents=person.subrogated_allowance_cents,
-                               subrogated_months=person.subrogated_months))
+        declarant_id, month, slot, digest = summary.declarant_id, summary.main_month, summary_slot(summary), \
+            summary.digest
+        out.extend(from_state(Mention, (person.person_key, declarant_id, month, slot, digest, person.open_contract,
+                                        person.subrogated_allowance_cents, person.subrogated_months))
+                   for person in summary.people)     # one per person listed: built from its fields' values
     return out
+
+
+fields_in_order(Mention, "person_key", "declarant_id", "month", "slot", "digest", "open_contract",
+                "subrogated_allowance_cents", "subrogated_months")
 
 
 def _spans_months(record: ResourceMonth) -> bool:
