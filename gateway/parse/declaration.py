@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 from datetime import date
 from collections import Counter
@@ -226,13 +227,16 @@ def declaration_text(data: bytes) -> bytes:
     return text if text.endswith(b"\n") else text + b"\n"
 
 
+_RUBRIC, _VALUE = operator.itemgetter(slice(0, 14)), operator.itemgetter(slice(16, -1))
+
+
 def tokens_of(text: bytes, first: int) -> tuple[Sequence[int], list[str], list[str], list[LineDefect]]:
     """Line numbers, rubrics and values of the rubric lines of ``text`` (LF-ended lines, the first numbered
     ``first``), and the defects of the lines that are not plain rubric lines."""
     # The plain rubric lines are cut by position (all of them, as a rule) ...
     lines = text[:-1].decode("latin-1").split("\n")    # Latin-1: one byte a character
     numbers: Sequence[int] = range(first, first + len(lines))
-    rubrics, values = [line[:14] for line in lines], [line[16:-1] for line in lines]
+    rubrics, values = list(map(_RUBRIC, lines)), list(map(_VALUE, lines))      # slices in C: ~10 % less a line
     if clean_lines(text):
         return numbers, rubrics, values, []
     # ... and the others tokenized one by one (tokenize is the reference).
