@@ -12,7 +12,7 @@ import types
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import fastavro
 import pyarrow as pa
@@ -78,8 +78,8 @@ class RecordSchema:
     def to_row(self, record: Any) -> dict:
         return {name: _plain(getattr(record, name)) for name in self.field_names}
 
-    def table(self, records: Sequence[Any]) -> pa.Table:
-        """Column-wise Arrow table (no per-row dicts). A tuple of records (immutable: as an outcome holds them) asked
+    def table(self, records: Iterable[Any]) -> pa.Table:
+        """Column-wise Arrow table (no per-row dicts) of any iterable of records. A tuple of records (immutable: as an outcome holds them) asked
         for again gives the table it gave before: a batch's records are checked (DRM-SCH-001), then spilled, from
         one conversion (the last few tuples are remembered, with the tuple itself: its id is not reused meanwhile)."""
         if isinstance(records, tuple):
@@ -90,7 +90,7 @@ class RecordSchema:
             table = self._table(records)
             recent.append((records, table))
             return table
-        return self._table(records)
+        return self._table(list(records))
 
     def _table(self, records: Sequence[Any]) -> pa.Table:
         columns = {}

@@ -75,4 +75,4 @@ def write_table(root: str, dataset: str, partition: str, schema: RecordSchema, t
 def write_partition(root: str, dataset: str, partition: str, schema: RecordSchema, records: Sequence[Any],
                     *, avro: bool) -> list[str]:
     """Write ``records`` (already sorted) as ``root/dataset/partition.parquet`` (+ Avro copy)."""
-    return write_table(root, dataset, partition, schema, schema.table(list(records)), avro=avro)
+    return write_table(root, dataset, partition, schema, schema.table(records), avro=avro)

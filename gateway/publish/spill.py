@@ -72,7 +72,7 @@ def spill_partitions(root: str, dataset: str, schema: RecordSchema, records: Seq
         rows.setdefault(partition, []).append(row)
     if not rows:
         return []
-    table = schema.table(records if isinstance(records, tuple) else list(records))
+    table = schema.table(records)
     names = sorted(rows)
     streams = [_stream(table if len(rows) == 1 else table.take(pa.array(rows[partition]))) for partition in names]
     if together:

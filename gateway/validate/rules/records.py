@@ -18,7 +18,7 @@ def records_fit_the_published_schema(records: Sequence[ResourceMonth]) -> Iterat
     from schemas.records import RESOURCE_MONTH
     if not records:
         return
-    table = RESOURCE_MONTH.table(records if isinstance(records, tuple) else list(records))
+    table = RESOURCE_MONTH.table(records)
     if RESOURCE_MONTH.fast_valid(table):            # vectorised pass; pandera only reports what fails
         return
     import polars as pl                        # pandera and polars only when something fails
