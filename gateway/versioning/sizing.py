@@ -81,9 +81,10 @@ def fit(root: Path | str, *, exact: bool = False) -> int | None:
     return wanted
 
 
-def refit(root: Path | str, every: int = store.COMPACT_EVERY) -> int | None:
-    """After a run's commit: ``fit`` after the register's first run and every ``every`` runs."""
-    count = len(store.commits(root))
+def refit(root: Path | str, every: int = store.COMPACT_EVERY, count: int | None = None) -> int | None:
+    """After a run's commit: ``fit`` after the register's first run and every ``every`` runs (``count``: the
+    committed runs, when the caller knows it)."""
+    count = len(store.commits(root)) if count is None else count
     return fit(root) if count == 1 or (every and count and count % every == 0) else None
 
 

@@ -281,14 +281,15 @@ def _stats(path: str, columns: Iterable[str]) -> str:
     return json.dumps({"numRecords": metadata.num_rows, "minValues": low, "maxValues": high, "nullCount": nulls})
 
 
-def commit(root: Path | str, entry: Commit, *, after: int | None = None) -> None:
+def commit(root: Path | str, entry: Commit, *, after: int | None = None) -> int:
     """Make a run's files visible: each table's in one transaction, then the run's row in ``runs``. ``after``:
     how many runs were committed when the run read the register; refused (nothing committed) when another
-    run committed since (object storage has no lock to keep two runs apart: their merges would interleave)."""
+    run committed since (object storage has no lock to keep two runs apart: their merges would interleave).
+    Returns how many runs the register holds then (what ``maintain`` and ``sizing.refit`` count)."""
     from deltalake import CommitProperties, Transaction, write_deltalake
     known = commits(root)
     if entry.run_id in {c.run_id for c in known}:
-        return
+        return len(known)
     if after is not None and len(known) != after:
         raise ConfigurationError(f"another run committed to the register @ {os.fspath(root)} while this run merged "
                                  f"({len(known) - after} more): expected one run at a time per register; run this "
@@ -296,12 +297,12 @@ def commit(root: Path | str, entry: Commit, *, after: int | None = None) -> None
     ensure_layout(root)
     buckets = range(buckets_of(root))
     for table, column in PARTITION.items():
+        actions = _stage_actions(root, table, entry.run_id, [None] if column is None else buckets)
+        if not actions:
+            continue                            # the run wrote nothing there: the table is not even opened
         delta = _delta(root, table)
         app = f"{_APP}/{entry.run_id}"
-        if delta.transaction_version(app) is not None:
-            continue                            # committed by an attempt that stopped before ``runs``
-        actions = _stage_actions(root, table, entry.run_id, [None] if column is None else buckets)
-        if actions:
+        if delta.transaction_version(app) is None:      # else committed by an attempt that stopped before ``runs``
             delta.create_write_transaction(actions, mode="append", schema=table_schema(table),
                                            partition_by=None if column is None else [column],
                                            commit_properties=CommitProperties(
@@ -310,15 +311,17 @@ def commit(root: Path | str, entry: Commit, *, after: int | None = None) -> None
     # "merge": a register written before a column of ``runs`` existed takes it on (its earlier rows: null).
     write_deltalake(_uri(root, RUNS), pa.Table.from_pylist([row], schema=RUNS_SCHEMA), mode="append",
                     schema_mode="merge")
+    return row["sequence"]
 
 
-def maintain(root: Path | str, every: int = COMPACT_EVERY, retention_hours: int = RETENTION_HOURS) -> bool:
+def maintain(root: Path | str, every: int = COMPACT_EVERY, retention_hours: int = RETENTION_HOURS,
+             count: int | None = None) -> bool:
     """Every ``every`` committed runs, compact each table's small files (``optimize.compact``: no row changes),
     remove files no version younger than ``retention_hours`` needs (``vacuum``) and checkpoint its log: a reader
     then replays the log from there, not every commit since the table's first (a 24-run register: 8 ms to open a
     table, 3 ms from a checkpoint; a run opens ~20; the earlier commits stay, for time travel). Returns whether
-    it ran."""
-    count = len(commits(root))
+    it ran. ``count``: the committed runs, when the caller knows it (``commit`` returns it)."""
+    count = len(commits(root)) if count is None else count
     if not every or count == 0 or count % every:
         return False
     for table in (*SCHEMAS, RUNS, ANSWERS):

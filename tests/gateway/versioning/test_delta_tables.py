@@ -59,3 +59,19 @@ def test_an_earlier_version_of_a_table_is_read_back_by_time_travel(tmp_path):
     rows = table.to_pyarrow_dataset().to_table()
     assert set(rows.column(store.RUN).to_pylist()) == {commits[0].run_id}
     assert rows.num_rows == pc.sum(pa.array([commits[0].versions_added])).as_py()
+
+
+def test_every_eighth_run_compacts_the_register_and_the_runs_between_leave_its_files_as_written(tmp_path):
+    flows = tmp_path / "flows"
+    generate(flows, people=6, employers=1, bodies=0, months=store.COMPACT_EVERY, seed=43)
+    out = tmp_path / "out"
+    register = out / "history" / "register"
+    for number, folder in enumerate(sorted(p for p in flows.iterdir() if p.is_dir()), start=1):
+        run(Settings((str(folder),), str(out), TEST_KEY))
+        files = DeltaTable(str(register / "versions")).file_uris()
+        if number < store.COMPACT_EVERY:
+            assert len(files) == number and all("/run=" in uri for uri in files)      # one file a run
+    assert len(store.commits(register)) == store.COMPACT_EVERY
+    assert len(files) == 1 and "/run=" not in files[0]                               # the eighth run compacted
+    assert (register / "versions" / "_delta_log" /
+            f"{DeltaTable(str(register / 'versions')).version():020d}.checkpoint.parquet").exists()
