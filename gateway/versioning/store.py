@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -477,22 +476,14 @@ def load_bucket(root: Path | str, bucket: int, committed: Iterable[str], since: 
     of these people only (filtered in the scan: the others are never turned into records)."""
     committed = list(committed)
     people = None if people is None else sorted(set(people))
-    tables = tables if tables is not None else Tables(root)
-    for table in BUCKET_TABLES:
-        tables.get(table)                 # each log read once, before the scans run side by side
-
-    def scan(table: str) -> pa.Table | None:
-        if people is not None and not people:
-            return None
-        where, bound = _since(table, since)
-        return _scan(root, table, committed, _of_people(where, people), partitions=[bucket], bound=bound,
-                     tables=tables)
-    # The five scans side by side: most of a scan is Parquet decoding, which holds no interpreter lock.
-    with ThreadPoolExecutor(len(BUCKET_TABLES)) as pool:
-        found = dict(zip(BUCKET_TABLES, pool.map(scan, BUCKET_TABLES)))
 
     def rows(table: str, records: Callable[[pa.Table], list]) -> list:
-        return [] if found[table] is None else records(found[table])
+        if people is not None and not people:
+            return []
+        where, bound = _since(table, since)
+        found = _scan(root, table, committed, _of_people(where, people), partitions=[bucket], bound=bound,
+                      tables=tables)
+        return [] if found is None else records(found)
     return BucketState(contributions=rows("contributions", lambda t: records_of(t, Contribution)),
                        mentions=rows("mentions", lambda t: records_of(t, Mention)),
                        versions=rows("versions", RESOURCE_VERSION.from_table),
