@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gateway.months import add_months, month_of_instant
 from gateway.policy import PERIOD_MONTHS, BasePolicy
@@ -59,9 +59,39 @@ class WindowSums:
         return self.total - self.deduction
 
 
+_ALIKE: dict[int, tuple[BasePolicy, int]] = {}      # id(policy) -> (the policy, kept alive; its way of counting)
+_WAYS: dict[BasePolicy, int] = {}
+
+
+def _way_of_counting(policy: BasePolicy) -> int:
+    """A number per way of adding up a period: the policy without what its window's sums do not depend on (its
+    benefit, label, payment period, whether it is a comparison). Policies numbered alike add up a person's period
+    to the same sums; every other field is kept, so that a field added to the policy later separates them unless
+    it is named here. Remembered by the policy object's identity (hashing a policy costs more than the sums
+    saved), the object kept so that its identity is never reused."""
+    found = _ALIKE.get(id(policy))
+    if found is None:
+        alike = replace(policy, benefit="", label="", recompute="", comparison=False)
+        found = _ALIKE[id(policy)] = (policy, _WAYS.setdefault(alike, len(_WAYS)))
+    return found[1]
+
+
 def window_sums(view: PersonView, policy: BasePolicy, month_m: str, floating: set[tuple]) -> WindowSums:
     """The amounts of one person's reference period for month M (the gate compares these with a frozen base
-    before building a base at all)."""
+    before building a base at all). Added up once per person, period, way of counting (``_way_of_counting``) and
+    floating keys: the bases and the gate of RSA and PA, counted alike, share them (nothing changes a sums once
+    made; a person's view is complete before anything is asked of it)."""
+    way = _ALIKE.get(id(policy))
+    key = (month_m, way[1] if way is not None else _way_of_counting(policy))
+    found = view.sums.get(key)
+    if found is not None and found[0] == floating:
+        return found[1]
+    sums = _window_sums(view, policy, month_m, floating)
+    view.sums[key] = (frozenset(floating), sums)       # a copy: the caller's set may change afterwards
+    return sums
+
+
+def _window_sums(view: PersonView, policy: BasePolicy, month_m: str, floating: set[tuple]) -> WindowSums:
     window = _window(month_m, policy.window)
     used: list[str] = []
     per_month: dict[str, int] = dict.fromkeys(window, 0)

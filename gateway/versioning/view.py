@@ -27,6 +27,9 @@ class PersonView:
     refused: dict[str, str] = field(default_factory=dict)       # slot -> date of its last A&R received too late
     _by_month: dict[str, list[Key]] | None = field(default=None, repr=False)
     _mentions_by_month: dict[str, list[Mention]] | None = field(default=None, repr=False)
+    # The reference periods' sums already added up for this person (gateway.versioning.bases.window_sums): the
+    # bases and the gate ask for the same period of benefits that count it alike (RSA and PA).
+    sums: dict = field(default_factory=dict, repr=False, compare=False)
 
     def current(self, key: Key) -> ResourceVersion | None:
         versions = self.versions.get(key)

@@ -169,3 +169,50 @@ def test_allowances_without_subrogation_are_the_claimants_own_income(run_file):
     rsa = _rsa(run_file, _march_dsn(2025, subrogation=False), date(2025, 3, 25), "2025-04-05T08:00:00Z",
                "2025-07-05T08:00:00Z")
     assert rsa.monthly_cents.split()[0] == "2025-03:292000" and rsa.double_counted_cents == 0
+
+
+def test_sums_shared_between_benefits_counted_alike_equal_the_sums_added_up_afresh(tmp_path):
+    """The bases and the gate ask a person's view for the same period of several benefits; benefits that count it
+    alike (RSA and PA) share the sums once added up. Over a generated history with revisions of every cause and
+    allowances, every period of every benefit (and of an RSA counted on the net taxable, which must not share
+    RSA's) equals the sums added up on a view that never computed any."""
+    from dataclasses import asdict, replace
+
+    from fixtures.generator import generate
+    from gateway.months import add_months
+    from gateway.options import Settings
+    from gateway.policy import load_policy
+    from gateway.run import run
+    from gateway.versioning import store
+    from gateway.versioning.bases import window_sums
+    from gateway.versioning.view import people_as_of
+    from tests.conftest import TEST_KEY
+
+    flows = tmp_path / "flows"
+    generate(flows, people=40, employers=3, bodies=2, months=6, seed=31)
+    result = run(Settings((str(flows),), str(tmp_path / "out"), TEST_KEY))
+    register = tmp_path / "out" / "history" / "register"
+    committed = [c.run_id for c in store.commits(register)]
+    state = store.load_bucket(register, 0, committed)
+    declarations = store.load_declarations(register, committed)
+    as_of = result.manifest["as_of"]
+    policies = list(load_policy().bases)
+    rsa = next(p for p in policies if p.benefit == "RSA")
+    policies.append(replace(rsa, benefit="RSA_TAXABLE", amount="net_taxable_cents"))
+    shared, fresh = people_as_of(state, declarations, as_of), people_as_of(state, declarations, as_of)
+    months = [add_months("2025-01", offset) for offset in range(9)]
+    compared = differing = 0
+    for person, view in sorted(shared.items()):
+        for month in months:
+            # none floating, then every key of the window's first months (the same period, other sums)
+            for floating in (set(), {key for key in view.versions if key[3] <= month}):
+                for policy in policies:
+                    got = window_sums(view, policy, month, floating)
+                    fresh[person].sums.clear()
+                    expected = window_sums(fresh[person], policy, month, floating)
+                    assert asdict(got) == asdict(expected), (person, policy.benefit, month)
+                    compared += 1
+                rsa_sums = window_sums(view, rsa, month, floating)
+                differing += asdict(window_sums(view, policies[-1], month, floating)) != asdict(rsa_sums)
+    assert compared > 1000 and differing > 0
+    assert any(len(view.sums) < len(months) * len(policies) for view in shared.values())    # some were shared
