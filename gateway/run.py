@@ -203,14 +203,12 @@ def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
     outputs["report"] = sorted([*outputs["report"], *write_run_report(out, manifest, history, metrics)])
     checkpoint("manifest")
     if job.write and files:                            # the register sees the run once it is complete
-        count = store.commit(register_dir, store.Commit(run_id, job.as_of, manifest["register"]["declarations_added"],
-                                                manifest["register"]["versions_added"],
-                                                max(register.last_month, month_of_instant(job.as_of)),
-                                                job.derivation or None,
-                                                derived_buckets(register.buckets,
-                                                                request_marks(job.open_requests, job.buckets)),
-                                                job.buckets),
-                     after=len(commits))
+        entry = store.Commit(run_id, job.as_of, manifest["register"]["declarations_added"],
+                             manifest["register"]["versions_added"],
+                             max(register.last_month, month_of_instant(job.as_of)), job.derivation or None,
+                             derived_buckets(register.buckets, request_marks(job.open_requests, job.buckets)),
+                             job.buckets)
+        count = store.commit(register_dir, entry, after=len(commits))
         sizing.refit(register_dir, count=count)       # the bucket count follows the register's size
         store.maintain(register_dir, count=count)     # compaction and retention, every few runs
     folder = history_dir.resolve()

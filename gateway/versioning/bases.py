@@ -60,19 +60,20 @@ class WindowSums:
 
 
 _ALIKE: dict[int, tuple[BasePolicy, int]] = {}      # id(policy) -> (the policy, kept alive; its way of counting)
-_WAYS: dict[BasePolicy, int] = {}
+_WAYS: dict[BasePolicy, BasePolicy] = {}              # each way of counting, once (kept alive: its id names it)
 
 
 def _way_of_counting(policy: BasePolicy) -> int:
     """A number per way of adding up a period: the policy without what its window's sums do not depend on (its
     benefit, label, payment period, whether it is a comparison). Policies numbered alike add up a person's period
     to the same sums; every other field is kept, so that a field added to the policy later separates them unless
-    it is named here. Remembered by the policy object's identity (hashing a policy costs more than the sums
-    saved), the object kept so that its identity is never reused."""
+    it is named here. Remembered by the policy object's identity (hashing a policy at every call costs more than
+    the sums saved), the object kept so that its identity is never reused; the number is the identity of the
+    first equal way stored (``setdefault``: the same for every thread)."""
     found = _ALIKE.get(id(policy))
     if found is None:
         alike = replace(policy, benefit="", label="", recompute="", comparison=False)
-        found = _ALIKE[id(policy)] = (policy, _WAYS.setdefault(alike, len(_WAYS)))
+        found = _ALIKE[id(policy)] = (policy, id(_WAYS.setdefault(alike, alike)))
     return found[1]
 
 
@@ -81,8 +82,7 @@ def window_sums(view: PersonView, policy: BasePolicy, month_m: str, floating: se
     before building a base at all). Added up once per person, period, way of counting (``_way_of_counting``) and
     floating keys: the bases and the gate of RSA and PA, counted alike, share them (nothing changes a sums once
     made; a person's view is complete before anything is asked of it)."""
-    way = _ALIKE.get(id(policy))
-    key = (month_m, way[1] if way is not None else _way_of_counting(policy))
+    key = (month_m, _way_of_counting(policy))
     found = view.sums.get(key)
     if found is not None and found[0] == floating:
         return found[1]
