@@ -111,6 +111,7 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
             counts = out.months.setdefault((key[1], key[2]), [0, 0])
             counts[0] += 1
             counts[1] += len(versions) > 1
+        view.sums.clear()       # the person's period sums serve their bases and gate only (a bucket keeps every view)
     return out
 
 

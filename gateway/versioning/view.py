@@ -28,7 +28,8 @@ class PersonView:
     _by_month: dict[str, list[Key]] | None = field(default=None, repr=False)
     _mentions_by_month: dict[str, list[Mention]] | None = field(default=None, repr=False)
     # The reference periods' sums already added up for this person (gateway.versioning.bases.window_sums): the
-    # bases and the gate ask for the same period of benefits that count it alike (RSA and PA).
+    # bases and the gate ask for the same period of benefits that count it alike (RSA and PA); emptied once the
+    # person is derived (gateway.bucket.derive: a bucket holds every view of its people).
     sums: dict = field(default_factory=dict, repr=False, compare=False)
 
     def current(self, key: Key) -> ResourceVersion | None:
