@@ -79,9 +79,10 @@ class RecordSchema:
         return {name: _plain(getattr(record, name)) for name in self.field_names}
 
     def table(self, records: Iterable[Any]) -> pa.Table:
-        """Column-wise Arrow table (no per-row dicts) of any iterable of records. A tuple of records (immutable: as an outcome holds them) asked
-        for again gives the table it gave before: a batch's records are checked (DRM-SCH-001), then spilled, from
-        one conversion (the last few tuples are remembered, with the tuple itself: its id is not reused meanwhile)."""
+        """Column-wise Arrow table (no per-row dicts) of any iterable of records. A tuple of records (immutable: as
+        an outcome holds them) asked for again gives the table it gave before: a batch's records are checked
+        (DRM-SCH-001), then spilled, from one conversion (the last few tuples are remembered, with the tuple
+        itself: its id is not reused meanwhile)."""
         if isinstance(records, tuple):
             recent = _RECENT_TABLES.setdefault(self.name, collections.deque(maxlen=_RECENT_KEPT))
             for kept, table in tuple(recent):         # a copy: other threads may append meanwhile

@@ -142,8 +142,8 @@ def mentions_of(outcome: Outcome) -> list[Mention]:
     for summary in outcome.summaries:
         if not summary.main_month:
             continue
-        declarant_id, month, slot, digest = summary.declarant_id, summary.main_month, summary_slot(summary), \
-            summary.digest
+        declarant_id, month, digest = summary.declarant_id, summary.main_month, summary.digest
+        slot = summary_slot(summary)
         out.extend(from_state(Mention, (person.person_key, declarant_id, month, slot, digest, person.open_contract,
                                         person.subrogated_allowance_cents, person.subrogated_months))
                    for person in summary.people)     # one per person listed: built from its fields' values

@@ -1,8 +1,17 @@
 """Reference-period bases: windows, amounts, deduction, flooring, counting daily allowances once, floating share."""
+from dataclasses import asdict, replace
 from datetime import date
 
 from fixtures import builders as B
-from gateway.versioning.bases import reference_month
+from fixtures.generator import generate
+from gateway.months import add_months
+from gateway.options import Settings
+from gateway.policy import load_policy
+from gateway.run import run
+from gateway.versioning import store
+from gateway.versioning.bases import reference_month, window_sums
+from gateway.versioning.view import people_as_of
+from tests.conftest import TEST_KEY
 from tests.gateway.versioning.ledger import Ledger
 
 PERSON = B.a_person()
@@ -176,18 +185,6 @@ def test_sums_shared_between_benefits_counted_alike_equal_the_sums_added_up_afre
     alike (RSA and PA) share the sums once added up. Over a generated history with revisions of every cause and
     allowances, every period of every benefit (and of an RSA counted on the net taxable, which must not share
     RSA's) equals the sums added up on a view that never computed any."""
-    from dataclasses import asdict, replace
-
-    from fixtures.generator import generate
-    from gateway.months import add_months
-    from gateway.options import Settings
-    from gateway.policy import load_policy
-    from gateway.run import run
-    from gateway.versioning import store
-    from gateway.versioning.bases import window_sums
-    from gateway.versioning.view import people_as_of
-    from tests.conftest import TEST_KEY
-
     flows = tmp_path / "flows"
     generate(flows, people=40, employers=3, bodies=2, months=6, seed=31)
     result = run(Settings((str(flows),), str(tmp_path / "out"), TEST_KEY))
