@@ -19,6 +19,7 @@ from gateway.storage import open_input
 from gateway.inputs import Refusal, readable_name
 from gateway.parse import rubrics as R
 from gateway.parse.declaration import ParsedDeclaration, flow_of, norm_for, read_declaration
+from gateway.parse.together import Piece, ReadAhead
 from gateway.parse.windows import WINDOW_LINES, Parts, plan_parts, read_parts
 from gateway.parse.index import DeclarationSpan, EnvoiIndex, FileIndex, Span, index_envois
 from gateway.normalise.mentions import allowance_mentions, has_open_contract, subrogated_months
@@ -189,22 +190,30 @@ def iter_outcomes(tasks: list[DeclarationTask], registry: RuleRegistry, pseudony
     outcome per part, so that memory does not grow with the size of a declaration."""
     outcomes: list[Outcome] = []
     accepted: list[_AcceptedPerson] = []
+    # declarations read a few together (gateway.parse.together); one the read-ahead leaves is read alone here
+    ahead = ReadAhead([Piece(task.path, task.file, task.envoi_number, task.norm_version, span)
+                       for task in tasks for span in task.spans], window_lines=window_lines)
+    index = -1
     for task in tasks:
         keep = _withheld if task.test else _as_is
         if task.test and outcomes:                     # a test envoi's declarations are checked on their own
             yield _check_batch(merge_all(outcomes), accepted, registry)
             outcomes, accepted = [], []
-        with open_input(task.path) as fh:
+        with _Input(task.path) as source:
             for span in task.spans:
-                parts = plan_parts(fh, span, norm_for(flow_of(span.nature), task.norm_version), window_lines)
+                index += 1
+                decl = ahead.take(index)
+                parts = None if decl is not None else \
+                    plan_parts(source.fh, span, norm_for(flow_of(span.nature), task.norm_version), window_lines)
                 if parts is not None:
                     if outcomes:                       # what came before first: outcomes keep the file's order
                         yield keep(_check_batch(merge_all(outcomes), accepted, registry))
                         outcomes, accepted = [], []
-                    for outcome, people in _declaration_in_parts(fh, task, span, parts, registry, pseudonyms):
+                    for outcome, people in _declaration_in_parts(source.fh, task, span, parts, registry, pseudonyms):
                         yield keep(_check_batch(outcome, people, registry))
                     continue
-                decl = read_declaration(fh, task.file, span, task.envoi_number, task.norm_version)
+                if decl is None:
+                    decl = read_declaration(source.fh, task.file, span, task.envoi_number, task.norm_version)
                 outcome, people = _process_declaration(decl, registry, pseudonyms, task.envoi_rejection)
                 decl.release()
                 outcomes.append(outcome)
@@ -214,6 +223,27 @@ def iter_outcomes(tasks: list[DeclarationTask], registry: RuleRegistry, pseudony
             outcomes, accepted = [], []
     if outcomes:
         yield _check_batch(merge_all(outcomes), accepted, registry)
+
+
+class _Input:
+    """A task's file, opened the first time it is read from (its declarations may all have been read ahead)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._fh: BinaryIO | None = None
+
+    @property
+    def fh(self) -> BinaryIO:
+        if self._fh is None:
+            self._fh = open_input(self._path)
+        return self._fh
+
+    def __enter__(self) -> "_Input":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fh is not None:
+            self._fh.close()
 
 
 def _as_is(outcome: Outcome) -> Outcome:

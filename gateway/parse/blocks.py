@@ -276,9 +276,17 @@ def _parents(kinds: np.ndarray, names: list[str], norm: NormCatalogue) -> tuple[
     unless an instance of one of that block's ancestors came after it (which closed it). Over arrays, a few
     passes per parent block; a small declaration's few instances in one walk (:func:`_parents_by_walk`: the
     arrays' fixed cost is most of a small declaration's)."""
-    count = len(kinds)
-    if count < WALK_BELOW:
+    if len(kinds) < WALK_BELOW:
         return _parents_by_walk(kinds, names, norm)
+    return parents_of(kinds, names, norm)
+
+
+def parents_of(kinds: np.ndarray, names: list[str], norm: NormCatalogue, first: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_parents` over arrays. ``first``: for instances of several declarations put end to end
+    (``gateway.parse.together``), the position of the first instance of each one's declaration: no parent is found
+    before it (an instance whose parent block has no open instance in its own declaration is an orphan)."""
+    count = len(kinds)
     parents = np.full(count, -1, dtype=np.int64)
     orphan = np.zeros(count, dtype=bool)
     position = np.arange(count, dtype=np.int64)
@@ -297,6 +305,8 @@ def _parents(kinds: np.ndarray, names: list[str], norm: NormCatalogue) -> tuple[
         closers = [kind_of[a] for a in norm.ancestors(parent_block) if a in kind_of]
         closed = _latest_before(_among(kinds, closers, len(names)), position) if closers else None
         found = latest[child] if closed is None else np.where(latest > closed, latest, -1)[child]
+        if first is not None:
+            found[found < first[child]] = -1
         parents[child] = found
         orphan[np.flatnonzero(child)[found < 0]] = True
     return parents, np.flatnonzero(orphan)

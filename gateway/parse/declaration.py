@@ -227,7 +227,7 @@ def declaration_text(data: bytes) -> bytes:
     return text if text.endswith(b"\n") else text + b"\n"
 
 
-_RUBRIC, _VALUE = operator.itemgetter(slice(0, 14)), operator.itemgetter(slice(16, -1))
+_RUBRIC, VALUE_OF = operator.itemgetter(slice(0, 14)), operator.itemgetter(slice(16, -1))   # a plain line's
 
 
 def tokens_of(text: bytes, first: int) -> tuple[Sequence[int], list[str], list[str], list[LineDefect]]:
@@ -236,7 +236,7 @@ def tokens_of(text: bytes, first: int) -> tuple[Sequence[int], list[str], list[s
     # The plain rubric lines are cut by position (all of them, as a rule) ...
     lines = text[:-1].decode("latin-1").split("\n")    # Latin-1: one byte a character
     numbers: Sequence[int] = range(first, first + len(lines))
-    rubrics, values = list(map(_RUBRIC, lines)), list(map(_VALUE, lines))      # slices in C: ~10 % less a line
+    rubrics, values = list(map(_RUBRIC, lines)), list(map(VALUE_OF, lines))      # slices in C: ~10 % less a line
     if clean_lines(text):
         return numbers, rubrics, values, []
     # ... and the others tokenized one by one (tokenize is the reference).

@@ -1,0 +1,222 @@
+"""Declarations read together: the texts of several declarations (of one file or of many small files) tokenized
+and given their block tree as arrays in one pass over one buffer, instead of one pass per declaration.
+
+A run's worker takes declarations in batches of about ``gateway.ingest.TASK_LINES`` lines; most are clean (every
+line a plain rubric line) and many are small (an employer of a few employees: a few hundred lines). Read one by
+one, each pays the fixed cost of the array passes that cut its lines and find its blocks (``read_declaration``:
+~150 µs, half of a small declaration's reading). Here the declarations of a batch are put end to end, one buffer
+per norm catalogue, and cut, keyed and structured at once (:func:`gateway.parse.blocks.block_structure`'s steps over
+the buffer, a declaration's first line always opening a block instance and no parent found across two
+declarations). Each declaration is then handed out as :func:`read_declaration` gives it: the same tokens, the same
+tree arrays, the same digest.
+
+Only what is certain to come out equal is read here: a declaration whose lines are all clean
+(:func:`gateway.parse.lines.clean_mask`), whose norm is known, whose rubrics the norm knows and whose blocks all
+find their parent. Any other (a defect to report, an over-long or binary line, a declaration read in parts) is
+left to :func:`read_declaration` (``None`` in its place), the reference ``tests/gateway/parse/test_together.py``
+compares this with on the conformance corpus, generated flows with defects and mutated text with random line
+ends.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from gateway.parse.blocks import BlockStructure, Columns, parents_of
+from gateway.parse.declaration import VALUE_OF, ParsedDeclaration, declaration_text, flow_of, norm_for
+from gateway.parse.index import DeclarationSpan
+from gateway.parse.lines import clean_lines, clean_mask, line_bounds
+from gateway.parse.norm import NormCatalogue
+from gateway.storage import open_input
+
+# The digits of a plain rubric code "Sdd.Gdd.dd.ddd": its block's six, then its number's three.
+_DIGITS = np.array([1, 2, 5, 6, 8, 9, 11, 12, 13])
+_BLOCK_WEIGHTS = 10 ** np.arange(5, -1, -1, dtype=np.int32)
+_NUMBER_WEIGHTS = np.array([100, 10, 1], dtype=np.int32)
+
+
+class Piece(NamedTuple):
+    """One declaration to read: where it is and what the index knows of it (``gateway.ingest.DeclarationTask``)."""
+
+    path: str
+    file: str
+    envoi_number: int
+    norm_version: str | None
+    span: DeclarationSpan
+
+
+def readable(piece: Piece) -> bool:
+    """Whether ``piece`` may be read here at all (its norm known, no over-long or binary line)."""
+    span = piece.span
+    return not span.oversize_lines and not span.binary_lines and span.span.lines > 0 and \
+        norm_for(flow_of(span.nature), piece.norm_version) is not None
+
+
+def read_together(pieces: Sequence[Piece]) -> list[ParsedDeclaration | None]:
+    """Each piece's declaration as :func:`gateway.parse.declaration.read_declaration` reads it, or None where it is
+    left to that function (module docstring). The pieces' files are opened once each, in turn."""
+    texts: list[bytes | None] = []
+    handle, opened = None, None
+    try:
+        for piece in pieces:
+            if not readable(piece):
+                texts.append(None)
+                continue
+            if piece.path != opened:
+                if handle is not None:
+                    handle.close()
+                handle, opened = open_input(piece.path), piece.path
+            whole = piece.span.span
+            handle.seek(whole.start)
+            texts.append(declaration_text(handle.read(whole.end - whole.start)))
+    finally:
+        if handle is not None:
+            handle.close()
+    out: list[ParsedDeclaration | None] = [None] * len(pieces)
+    groups: dict[NormCatalogue, list[int]] = {}
+    for index, (piece, text) in enumerate(zip(pieces, texts)):
+        if text is not None:
+            groups.setdefault(norm_for(flow_of(piece.span.nature), piece.norm_version), []).append(index)
+    for norm, members in groups.items():
+        for index, parsed in zip(members, _read_group([pieces[i] for i in members], [texts[i] for i in members], norm)):
+            out[index] = parsed
+    return out
+
+
+def _read_group(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue) -> list[ParsedDeclaration | None]:
+    """The declarations of one norm catalogue: those with a line that is not clean are left to the reference, the
+    others cut and structured over one buffer."""
+    counts = np.fromiter((text.count(b"\n") for text in texts), dtype=np.int64, count=len(texts))
+    firsts = np.concatenate(([0], np.cumsum(counts)))          # each declaration's first line in the buffer
+    buffer = b"".join(texts)
+    if clean_lines(buffer):                                     # the common case, checked at the least cost
+        return _structured(pieces, texts, norm, buffer, firsts)
+    clean = clean_mask(buffer)
+    whole = (np.add.reduceat(clean.astype(np.int64), firsts[:-1]) == counts).tolist()
+    kept = [index for index, fits in enumerate(whole) if fits]
+    out: list[ParsedDeclaration | None] = [None] * len(texts)
+    if kept:
+        firsts = np.concatenate(([0], np.cumsum(counts[kept])))
+        found = _structured([pieces[i] for i in kept], [texts[i] for i in kept], norm,
+                            b"".join(texts[i] for i in kept), firsts)
+        for index, parsed in zip(kept, found):
+            out[index] = parsed
+    return out
+
+
+def _structured(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue, buffer: bytes, firsts: np.ndarray
+                ) -> list[ParsedDeclaration | None]:
+    """Clean declarations put end to end in ``buffer`` (``firsts``: where each one's lines start, and the end)."""
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    starts, ends = line_bounds(data)
+    digits = data[starts[:, None] + _DIGITS].astype(np.int32) - 48         # every line is at least 17 bytes
+    block = digits[:, :6] @ _BLOCK_WEIGHTS
+    number = digits[:, 6:] @ _NUMBER_WEIGHTS
+    rubrics, known = _rubrics(buffer, starts, block * 1000 + number, norm)
+    values = list(map(VALUE_OF, buffer[:-1].decode("latin-1").split("\n")))
+    # block instances: a new one where the block changes, its rubric numbers do not increase, or a declaration starts
+    opens = np.ones(len(block), dtype=bool)
+    opens[1:] = (block[1:] != block[:-1]) | (number[1:] <= number[:-1])
+    opens[firsts[:-1]] = True
+    instance_heads = np.flatnonzero(opens)
+    distinct, kinds = np.unique(block[instance_heads], return_inverse=True)
+    kinds = kinds.ravel()
+    names = _block_names(buffer, starts, instance_heads, kinds, len(distinct))
+    bounds = np.searchsorted(instance_heads, firsts)            # each declaration's first instance, and the end
+    owner = np.repeat(np.arange(len(texts)), np.diff(bounds))
+    parents, orphans = parents_of(kinds, names, norm, bounds[:-1][owner])
+    orphaned = np.zeros(len(texts), dtype=bool)
+    orphaned[owner[orphans]] = True
+    out = []
+    for index, (piece, text) in enumerate(zip(pieces, texts)):
+        first, last = int(firsts[index]), int(firsts[index + 1])
+        if orphaned[index] or not known[first:last].all():
+            out.append(None)                   # problems to report: the reference reads them
+            continue
+        low, high = int(bounds[index]), int(bounds[index + 1])
+        out.append(_declaration(piece, text, norm, rubrics[first:last], values[first:last],
+                                instance_heads[low:high] - first, kinds[low:high], names,
+                                parents[low:high], low))
+    return out
+
+
+def _block_names(buffer: bytes, starts: np.ndarray, instance_heads: np.ndarray, kinds: np.ndarray,
+                 count: int) -> list[str]:
+    """The code of each distinct block (in code order), read from one line of one of its instances."""
+    where = np.empty(count, dtype=np.int64)
+    where[kinds] = instance_heads                       # any instance of the block will do
+    return [buffer[start:start + 10].decode("ascii") for start in starts[where].tolist()]
+
+
+def _rubrics(buffer: bytes, starts: np.ndarray, keys: np.ndarray, norm: NormCatalogue
+             ) -> tuple[list[str], np.ndarray]:
+    """Each line's rubric code (one string per distinct code, shared by its lines), and whether the norm knows it."""
+    _, first, which = np.unique(keys, return_index=True, return_inverse=True)
+    codes = [buffer[start:start + 14].decode("ascii") for start in starts[first].tolist()]
+    known = np.fromiter((code in norm.rubrics for code in codes), dtype=bool, count=len(codes))
+    which = which.ravel()
+    return list(map(codes.__getitem__, which.tolist())), known[which]
+
+
+def _declaration(piece: Piece, text: bytes, norm: NormCatalogue, rubrics: list[str], values: list[str],
+                 heads: np.ndarray, kinds: np.ndarray, names: list[str], parents: np.ndarray,
+                 offset: int) -> ParsedDeclaration:
+    """One declaration out of its group's arrays: its own block names (those it holds, in code order) and
+    positions counted from its first line and first instance."""
+    present = np.unique(kinds)
+    local = np.full(len(names), -1, dtype=np.int64)
+    local[present] = np.arange(len(present))
+    span = piece.span
+    parsed = ParsedDeclaration(piece.file, span, piece.envoi_number, piece.norm_version, norm, flow_of(span.nature))
+    parsed.digest = hashlib.sha256(text).hexdigest()
+    first = span.span.first_line
+    parsed.columns = Columns(range(first, first + len(rubrics)), rubrics, values, BlockStructure(
+        heads, local[kinds], [names[kind] for kind in present.tolist()], np.where(parents >= 0, parents - offset, -1),
+        np.empty(0, dtype=np.int64)))
+    return parsed
+
+
+READ_AHEAD = 20_000          # lines of declarations read together at most (and the largest declaration read so)
+
+
+class ReadAhead:
+    """The declarations of a worker's batch, read together a few at a time as they are asked for in order
+    (:meth:`take`): at most ``lines`` lines of them are held at once, so that memory follows ``lines`` and one
+    declaration, as when each is read alone. A declaration over ``lines`` lines (or read in parts: over
+    ``window_lines``) is not read here."""
+
+    def __init__(self, pieces: Sequence[Piece], *, lines: int = READ_AHEAD, window_lines: int) -> None:
+        self._pieces = pieces
+        self._limit = min(lines, window_lines)
+        self._ready: dict[int, ParsedDeclaration] = {}
+        self._next = 0                       # the first piece not yet tried
+
+    def take(self, index: int) -> ParsedDeclaration | None:
+        """Piece ``index``'s declaration as :func:`read_declaration` reads it, or None when the caller is to read
+        it (not read here, or left to the reference). Pieces are asked for in order, each once."""
+        if index >= self._next:
+            self._fill(index)
+        return self._ready.pop(index, None)
+
+    def _fill(self, start: int) -> None:
+        chosen: list[int] = []
+        size, index = 0, start
+        while index < len(self._pieces) and size < self._limit:
+            lines = self._pieces[index].span.span.lines
+            if lines > self._limit:
+                if not chosen:                 # read alone by the caller: go past it
+                    index += 1
+                    continue
+                break
+            if size + lines > self._limit:
+                break
+            chosen.append(index)
+            size += lines
+            index += 1
+        self._next = max(index, start + 1)
+        if len(chosen) > 1:                    # one declaration alone gains nothing here
+            for position, parsed in zip(chosen, read_together([self._pieces[i] for i in chosen])):
+                if parsed is not None:
+                    self._ready[position] = parsed
