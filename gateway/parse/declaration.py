@@ -141,8 +141,13 @@ class ParsedDeclaration:
 
     @property
     def declarant_id(self) -> str | None:
-        siren, nic = self.value(R.SIREN), self.value(R.NIC)
-        return f"{siren}{nic}" if siren and nic else None
+        """SIREN + NIC (made once per declaration, as ``main_day``: asked for per person and per record)."""
+        try:
+            return self.cache["declarant_id"]
+        except KeyError:
+            siren, nic = self.value(R.SIREN), self.value(R.NIC)
+            found = self.cache["declarant_id"] = f"{siren}{nic}" if siren and nic else None
+            return found
 
     @property
     def attributed_declarant(self) -> str | None:
@@ -160,10 +165,15 @@ class ParsedDeclaration:
 
     @property
     def declaration_id(self) -> str:
-        """Readable business id: SIRET-main month-fraction-rank (rank = S20.G00.05.004)."""
-        main = (self.value(R.MAIN_MONTH) or "")[2:]
-        return "-".join([self.declarant_id or "unknown", main[2:] + main[:2] if len(main) == 6 else "",
-                         self.value(R.FRACTION) or "", self.value(R.RANK) or ""])
+        """Readable business id: SIRET-main month-fraction-rank (rank = S20.G00.05.004); made once per declaration."""
+        try:
+            return self.cache["declaration_id"]
+        except KeyError:
+            main = (self.value(R.MAIN_MONTH) or "")[2:]
+            found = self.cache["declaration_id"] = "-".join([
+                self.declarant_id or "unknown", main[2:] + main[:2] if len(main) == 6 else "",
+                self.value(R.FRACTION) or "", self.value(R.RANK) or ""])
+            return found
 
 
 def flow_of(nature: str) -> Flow:

@@ -217,7 +217,7 @@ class DeclarationColumns:
 
 
 _NOT_SHORT = re.compile(r"^(?!-?[0-9]{1,16}\.[0-9]{2}$).*$", re.MULTILINE)   # not an amount of at most 18 digits
-_BY_VALUE = 64        # below this many values, reading them one by one costs less than the passes over arrays
+_BY_VALUE = 8         # below this many values, reading them one by one costs less than the passes over arrays
 
 
 def _amounts(column: tuple[np.ndarray, list[str]], size: int) -> tuple[np.ndarray, np.ndarray] | None:
