@@ -58,10 +58,22 @@ def _spans(folder: str):
 
 
 def _declarations(folder: str):
-    """Every declaration of the folder, parsed (index + re-read + block tree)."""
+    """Every declaration of the folder, parsed as a run's worker parses them: index, then the declarations read a
+    few together (gateway.parse.together.ReadAhead), those it leaves re-read alone."""
+    from gateway.ingest import DeclarationTask
     from gateway.parse.declaration import read_declaration
-    for fh, task, span in _spans(folder):
-        yield read_declaration(fh, task.file, span, task.envoi_number, task.norm_version)
+    from gateway.parse.together import Piece, ReadAhead
+    from gateway.parse.windows import WINDOW_LINES
+    registry = _registry()
+    pieces = [Piece(item.path, item.file, item.envoi_number, item.norm_version, span) for path in _files(folder)
+              for item in index_file(path, registry) if isinstance(item, DeclarationTask) for span in item.spans]
+    ahead = ReadAhead(pieces, window_lines=WINDOW_LINES)
+    for index, piece in enumerate(pieces):
+        found = ahead.take(index)
+        if found is None:
+            with open(piece.path, "rb") as fh:
+                found = read_declaration(fh, piece.file, piece.span, piece.envoi_number, piece.norm_version)
+        yield found
 
 
 def blocks(folder: str) -> int:

@@ -178,7 +178,7 @@ def _declaration(piece: Piece, text: bytes, norm: NormCatalogue, rubrics: list[s
     return parsed
 
 
-READ_AHEAD = 20_000          # lines of declarations read together at most (and the largest declaration read so)
+READ_AHEAD = 10_000          # lines of declarations read together at most (and the largest declaration read so)
 
 
 class ReadAhead:
