@@ -31,6 +31,7 @@ earlier state of a table. DuckDB reads the tables through their Arrow datasets (
 from __future__ import annotations
 
 import json
+import operator
 import os
 import re
 from dataclasses import asdict, dataclass
@@ -601,9 +602,13 @@ def _write(root: Path | str, table: str, run_id: str, rows: pa.Table, partition:
 
 
 def plain_table(items: list[Any], table: str) -> pa.Table:
+    """Records (or dicts) of a table as its Arrow table, column by column."""
     schema = SCHEMAS[table]
-    return pa.Table.from_pydict({name: [getattr(item, name) if not isinstance(item, dict) else item[name]
-                                        for item in items] for name in schema.names}, schema=schema)
+    if any(isinstance(item, dict) for item in items):
+        return pa.Table.from_pydict({name: [item[name] if isinstance(item, dict) else getattr(item, name)
+                                            for item in items] for name in schema.names}, schema=schema)
+    return pa.Table.from_pydict({name: list(map(operator.attrgetter(name), items)) for name in schema.names},
+                                schema=schema)
 
 
 def write_run_part(root: Path | str, table: str, run_id: str, items: list[Any], shard: int | None = None) -> None:
