@@ -47,23 +47,28 @@ class Piece(NamedTuple):
     span: DeclarationSpan
 
 
-def readable(piece: Piece) -> bool:
-    """Whether ``piece`` may be read here at all (its norm known, no over-long or binary line)."""
+def norm_of(piece: Piece) -> NormCatalogue | None:
+    """The catalogue ``piece`` is read with, or None when it may not be read here at all (no known norm, an
+    over-long or binary line)."""
     span = piece.span
-    return not span.oversize_lines and not span.binary_lines and span.span.lines > 0 and \
-        norm_for(flow_of(span.nature), piece.norm_version) is not None
+    if span.oversize_lines or span.binary_lines or span.span.lines <= 0:
+        return None
+    return norm_for(flow_of(span.nature), piece.norm_version)
 
 
 def read_together(pieces: Sequence[Piece]) -> list[ParsedDeclaration | None]:
     """Each piece's declaration as :func:`gateway.parse.declaration.read_declaration` reads it, or None where it is
     left to that function (module docstring). The pieces' files are opened once each, in turn."""
     texts: list[bytes | None] = []
+    groups: dict[NormCatalogue, list[int]] = {}
     handle, opened = None, None
     try:
-        for piece in pieces:
-            if not readable(piece):
+        for index, piece in enumerate(pieces):
+            norm = norm_of(piece)
+            if norm is None:
                 texts.append(None)
                 continue
+            groups.setdefault(norm, []).append(index)
             if piece.path != opened:
                 if handle is not None:
                     handle.close()
@@ -75,10 +80,6 @@ def read_together(pieces: Sequence[Piece]) -> list[ParsedDeclaration | None]:
         if handle is not None:
             handle.close()
     out: list[ParsedDeclaration | None] = [None] * len(pieces)
-    groups: dict[NormCatalogue, list[int]] = {}
-    for index, (piece, text) in enumerate(zip(pieces, texts)):
-        if text is not None:
-            groups.setdefault(norm_for(flow_of(piece.span.nature), piece.norm_version), []).append(index)
     for norm, members in groups.items():
         for index, parsed in zip(members, _read_group([pieces[i] for i in members], [texts[i] for i in members], norm)):
             out[index] = parsed
@@ -110,7 +111,7 @@ def _structured(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue, bu
                 ) -> list[ParsedDeclaration | None]:
     """Clean declarations put end to end in ``buffer`` (``firsts``: where each one's lines start, and the end)."""
     data = np.frombuffer(buffer, dtype=np.uint8)
-    starts, ends = line_bounds(data)
+    starts, _ = line_bounds(data)
     digits = data[starts[:, None] + _DIGITS].astype(np.int32) - 48         # every line is at least 17 bytes
     block = digits[:, :6] @ _BLOCK_WEIGHTS
     number = digits[:, 6:] @ _NUMBER_WEIGHTS

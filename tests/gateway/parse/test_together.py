@@ -11,7 +11,7 @@ from gateway.ingest import DeclarationTask, index_file
 from gateway.parse.declaration import ParsedDeclaration, read_declaration
 from gateway.parse.index import DeclarationSpan, Span
 from gateway.parse.lines import _MANGLED, mangled_starts
-from gateway.parse.together import Piece, ReadAhead, read_together, readable
+from gateway.parse.together import Piece, ReadAhead, norm_of, read_together
 from gateway.validate.registry import DEFAULT_RULES
 from tests.corpus import BASES, ENDINGS, MUTATIONS, base_dsn, corpus, mutated
 
@@ -31,7 +31,7 @@ def _taken_as_alone(piece: Piece, together: ParsedDeclaration | None) -> bool:
     """Whether ``together`` is what the piece read alone gives (when it was read together), and whether it was
     read together exactly when nothing about it is to be reported: all lines clean, norm known, tree whole."""
     alone = _alone(piece)
-    clean = readable(piece) and not alone.defects and not alone.problems and alone.columns is not None \
+    clean = norm_of(piece) is not None and not alone.defects and not alone.problems and alone.columns is not None \
         and bool(alone.columns.rubrics)
     where = f"{piece.file} line {piece.span.span.first_line}"
     assert (together is not None) == clean, where
