@@ -8,7 +8,7 @@ from datetime import date
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import compress
-from typing import BinaryIO, Sequence
+from typing import Any, BinaryIO, Sequence
 
 import numpy as np
 
@@ -51,6 +51,8 @@ class ParsedDeclaration:
     # What rules remember across the whole declaration: the same dict for every part of a declaration read
     # in parts (gateway.parse.windows), with value counts of the whole declaration filled in beforehand.
     shared: dict = field(default_factory=dict)
+    # Read together with other declarations (gateway.parse.together): their tokens end to end, and this one's place.
+    together: "tuple[Any, int] | None" = None
 
     @property
     def roots(self) -> list[BlockInstance]:
@@ -73,6 +75,7 @@ class ParsedDeclaration:
                 instance.parent = None
                 instance._subtree = None
         self.cache.clear()
+        self.together = None
 
     @property
     def header(self) -> BlockInstance | None:

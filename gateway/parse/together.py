@@ -20,6 +20,7 @@ ends.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -45,6 +46,28 @@ class Piece(NamedTuple):
     envoi_number: int
     norm_version: str | None
     span: DeclarationSpan
+
+
+@dataclass(eq=False)
+class Together:
+    """The tokens of declarations read together (one norm catalogue), end to end: what a later stage may check over
+    all of them at once rather than declaration by declaration (``gateway.validate.columns``: the value pass), each
+    declaration's share found by its place (``ParsedDeclaration.together``: this, and its index in ``firsts``).
+    Tokens of a declaration left to the reference are in it too; nothing is handed out for them."""
+
+    norm: NormCatalogue
+    rubrics: list[str]
+    values: list[str]
+    codes: list[str]             # the distinct rubric codes, in code order
+    which: np.ndarray            # each token's code (index into ``codes``)
+    firsts: np.ndarray           # each declaration's first token, and the end
+    cache: dict = field(default_factory=dict)     # what a stage computed for all of them (memo)
+
+    def by_rubric(self) -> dict[str, np.ndarray]:
+        """rubric -> the positions of its tokens, in document order (what ``Columns.by_rubric`` gives a declaration)."""
+        order = np.argsort(self.which.astype(np.uint16) if len(self.codes) <= 1 << 16 else self.which, kind="stable")
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(self.which, minlength=len(self.codes))))).tolist()
+        return {code: order[start:end] for code, start, end in zip(self.codes, bounds[:-1], bounds[1:]) if end > start}
 
 
 def norm_of(piece: Piece) -> NormCatalogue | None:
@@ -115,8 +138,9 @@ def _structured(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue, bu
     digits = data[starts[:, None] + _DIGITS].astype(np.int32) - 48         # every line is at least 17 bytes
     block = digits[:, :6] @ _BLOCK_WEIGHTS
     number = digits[:, 6:] @ _NUMBER_WEIGHTS
-    rubrics, known = _rubrics(buffer, starts, block * 1000 + number, norm)
+    rubrics, known, codes, which = _rubrics(buffer, starts, block * 1000 + number, norm)
     values = list(map(VALUE_OF, buffer[:-1].decode("latin-1").split("\n")))
+    together = Together(norm, rubrics, values, codes, which, firsts)
     # block instances: a new one where the block changes, its rubric numbers do not increase, or a declaration starts
     opens = np.ones(len(block), dtype=bool)
     opens[1:] = (block[1:] != block[:-1]) | (number[1:] <= number[:-1])
@@ -137,9 +161,10 @@ def _structured(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue, bu
             out.append(None)                   # problems to report: the reference reads them
             continue
         low, high = int(bounds[index]), int(bounds[index + 1])
-        out.append(_declaration(piece, text, norm, rubrics[first:last], values[first:last],
-                                instance_heads[low:high] - first, kinds[low:high], names,
-                                parents[low:high], low))
+        parsed = _declaration(piece, text, norm, rubrics[first:last], values[first:last],
+                              instance_heads[low:high] - first, kinds[low:high], names, parents[low:high], low)
+        parsed.together = (together, index)
+        out.append(parsed)
     return out
 
 
@@ -152,13 +177,14 @@ def _block_names(buffer: bytes, starts: np.ndarray, instance_heads: np.ndarray, 
 
 
 def _rubrics(buffer: bytes, starts: np.ndarray, keys: np.ndarray, norm: NormCatalogue
-             ) -> tuple[list[str], np.ndarray]:
-    """Each line's rubric code (one string per distinct code, shared by its lines), and whether the norm knows it."""
+             ) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    """Each line's rubric code (one string per distinct code, shared by its lines), whether the norm knows it; the
+    distinct codes (in code order) and each line's index among them."""
     _, first, which = np.unique(keys, return_index=True, return_inverse=True)
     codes = [buffer[start:start + 14].decode("ascii") for start in starts[first].tolist()]
     known = np.fromiter((code in norm.rubrics for code in codes), dtype=bool, count=len(codes))
     which = which.ravel()
-    return list(map(codes.__getitem__, which.tolist())), known[which]
+    return list(map(codes.__getitem__, which.tolist())), known[which], codes, which
 
 
 def _declaration(piece: Piece, text: bytes, norm: NormCatalogue, rubrics: list[str], values: list[str],

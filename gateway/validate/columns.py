@@ -14,6 +14,9 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
 
 from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockInstance
@@ -69,23 +72,51 @@ def failing_tokens(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, 
     pattern (:func:`misfits`, the exact complement of :meth:`Datatype.problem`) finds the lines that do not fit in
     one scan; those few, and the dates that do not exist, are then read one by one (through the memo). Below
     SCAN_FROM tokens the scans' fixed cost outweighs them: each distinct pair goes through the memo instead.
-    :func:`failing_tokens_by_value` is the reference of both."""
+    A declaration read together with others (``gateway.parse.together``) takes its share of the pass made over
+    all of their tokens at once (:func:`_failing_together`): a value's reading depends on its rubric and itself
+    only. :func:`failing_tokens_by_value` is the reference of all three."""
     found = decl.cache.get("failing_tokens")
     if found is not None:
         return found
-    found = decl.cache["failing_tokens"] = []
     columns, norm = decl.columns, decl.norm
+    if decl.together is not None and columns is not None and norm is decl.together[0].norm:
+        together, index = decl.together
+        found = decl.cache["failing_tokens"] = _failing_together(together)[index]
+        return found
+    found = decl.cache["failing_tokens"] = []
     if columns is None or norm is None or not columns.rubrics:
         return found
-    values = columns.values
+    found.extend(_failing(columns.rubrics, columns.values, columns.by_rubric, norm))
+    return found
+
+
+def _failing(rubrics: list[str], values: list[str], by_rubric: Callable[[], dict[str, np.ndarray]],
+             norm: NormCatalogue) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
+    """The failing tokens of a run of tokens of one catalogue (a declaration's, or declarations' read together), in
+    order: scanned rubric by rubric from SCAN_FROM tokens, else each distinct pair through the memo."""
     memo = _readings.setdefault(norm, {})
     if len(values) < SCAN_FROM:
-        found.extend(_by_memo(columns, memo, norm))
-        return found
-    for token in sorted(set(_candidates(columns, norm, memo))):
-        reading = _remembered(memo, norm, (columns.rubrics[token], values[token]))
+        return _by_memo(rubrics, values, memo, norm)
+    found = []
+    for token in sorted(set(_candidates(values, by_rubric(), norm, memo))):
+        reading = _remembered(memo, norm, (rubrics[token], values[token]))
         if reading:
             found.append((token, reading))
+    return found
+
+
+def _failing_together(together) -> list[list[tuple[int, tuple[tuple[str, str, str], ...]]]]:
+    """Each declaration's failing tokens (counted from its first token) out of one pass over the tokens of the
+    declarations read together (memoised on them: made for the first one asked for)."""
+    found = together.cache.get("failing_tokens")
+    if found is None:
+        firsts = together.firsts
+        found = together.cache["failing_tokens"] = [[] for _ in range(len(firsts) - 1)]
+        failing = _failing(together.rubrics, together.values, together.by_rubric, together.norm)
+        if failing:
+            owners = (np.searchsorted(firsts, [token for token, _ in failing], side="right") - 1).tolist()
+            for (token, reading), owner in zip(failing, owners):
+                found[owner].append((token - int(firsts[owner]), reading))
     return found
 
 
@@ -99,25 +130,25 @@ def _remembered(memo: dict, norm: NormCatalogue, key: tuple[str, str]) -> tuple:
     return reading
 
 
-def _by_memo(columns, memo: dict, norm: NormCatalogue) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
+def _by_memo(rubrics: list[str], values: list[str], memo: dict, norm: NormCatalogue
+             ) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
     """The failing tokens of a small declaration: each distinct (rubric, value) pair read once through the memo
     per norm catalogue (which small declarations, repeating the same codes and dates, mostly hit)."""
     failing: dict[tuple[str, str], tuple] = {}
-    for key in dict.fromkeys(zip(columns.rubrics, columns.values)):     # each distinct pair once
+    for key in dict.fromkeys(zip(rubrics, values)):     # each distinct pair once
         reading = _remembered(memo, norm, key)
         if reading:
             failing[key] = reading
     if not failing:
         return []
-    return [(token, failing[key]) for token, key in enumerate(zip(columns.rubrics, columns.values)) if key in failing]
+    return [(token, failing[key]) for token, key in enumerate(zip(rubrics, values)) if key in failing]
 
 
-def _candidates(columns, norm: NormCatalogue, memo: dict) -> list[int]:
+def _candidates(values: list[str], by_rubric: dict[str, np.ndarray], norm: NormCatalogue, memo: dict) -> list[int]:
     """The tokens whose value does not fit its rubric's datatype, or is a date that does not exist. A rubric with
     few distinct values (codes, the month's dates) has each read through the memo; the others are scanned."""
-    values = columns.values
     candidates: list[int] = []
-    for rubric, positions in columns.by_rubric().items():
+    for rubric, positions in by_rubric.items():
         spec = norm.rubrics.get(rubric)
         dates = rubric in DATE_RUBRICS
         if spec is None and not dates:
@@ -164,7 +195,7 @@ def failing_tokens_by_value(decl: ParsedDeclaration) -> list[tuple[int, tuple[tu
     columns, norm = decl.columns, decl.norm
     if columns is None or norm is None or not columns.rubrics:
         return []
-    return _by_memo(columns, {}, norm)
+    return _by_memo(columns.rubrics, columns.values, {}, norm)
 
 
 def _check(decl: ParsedDeclaration) -> DeclarationValues:

@@ -13,8 +13,10 @@ from gateway.parse.norm import DSN_VERSIONS, PASRAU_CATALOGUE, catalogue
 import gateway.validate.columns
 from gateway.validate.columns import failing_tokens, failing_tokens_by_value, misfits
 from gateway.validate.registry import DEFAULT_RULES, Target
+from gateway.ingest import DeclarationTask, index_file
+from gateway.parse.together import Piece, read_together
 from tests.conftest import declarations_of
-from tests.corpus import corpus
+from tests.corpus import ENDINGS, MUTATIONS, base_dsn, corpus, mutated
 
 VALUE_RULES = {"DRM-FMT-001", "DRM-FMT-002", "DRM-AMT-006", "DRM-PER-005"}
 
@@ -48,19 +50,69 @@ _BAD_VALUES = ["", "x", "12,00", "+12.00", "-5.00", "1.5", "31022025", "00000000
                "01012025", "1200.00", "01"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(_BAD_VALUES)), min_size=1, max_size=12))
-def test_any_values_give_the_same_violations_by_columns(tmp_path_factory, changes):
-    """Values replaced at random in a two-person declaration (dates, amounts, codes): same violations both ways."""
+_CHANGES = st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(_BAD_VALUES)), min_size=1, max_size=12)
+
+
+def _with_values(changes) -> bytes:
+    """A two-person declaration (dates, amounts, codes) with values replaced at the lines ``changes`` point at."""
     lines = B.a_dsn_file((B.a_person(), [B.a_payment()]),
                          (B.a_person(contract="C00002"), [B.a_payment(), B.a_payment()])).split(b"\n")[:-1]
     for position, value in changes:
         i = position % len(lines)
         if lines[i].startswith((b"S21", b"S20")):
             lines[i] = lines[i][:16] + value.encode("latin-1") + b"'"
+    return b"\n".join(lines) + b"\n"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_CHANGES)
+def test_any_values_give_the_same_violations_by_columns(tmp_path_factory, changes):
+    """Values replaced at random in a two-person declaration (dates, amounts, codes): same violations both ways."""
     path = tmp_path_factory.mktemp("values") / "f.dsn"
-    path.write_bytes(b"\n".join(lines) + b"\n")
+    path.write_bytes(_with_values(changes))
     _compare(path)
+
+
+def _read_together(paths) -> list:
+    """Every declaration of ``paths`` read together with the others (gateway.parse.together), as a worker reads a
+    batch; those left to the reference are not in it."""
+    pieces = [Piece(item.path, item.file, item.envoi_number, item.norm_version, span)
+              for path in paths for item in index_file(str(path), DEFAULT_RULES) if isinstance(item, DeclarationTask)
+              for span in item.spans]
+    return [decl for decl in read_together(pieces) if decl is not None]
+
+
+@pytest.mark.parametrize("scan_from", [0, 10 ** 9], ids=["scanned", "through-the-memo"])
+def test_declarations_read_together_find_the_values_each_finds_read_alone(tmp_path, monkeypatch, scan_from):
+    """The value pass made once over the tokens of declarations read together (the whole corpus, tests.corpus),
+    each declaration's share against each of its distinct values read one by one (the reference)."""
+    monkeypatch.setattr(gateway.validate.columns, "SCAN_FROM", scan_from)
+    declarations = _read_together(corpus(tmp_path))
+    assert len({id(decl.together[0]) for decl in declarations}) < len(declarations)     # several share a pass
+    failing = 0
+    for decl in declarations:
+        assert failing_tokens(decl) == failing_tokens_by_value(decl), f"{decl.file} line {decl.first_line}"
+        failing += len(failing_tokens(decl))
+    assert failing > 20
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_CHANGES, MUTATIONS, ENDINGS)
+def test_values_read_together_give_the_violations_read_alone_give(tmp_path_factory, changes, mutations, endings):
+    """A declaration with values replaced at random, its lines mutated and given random LF / CR LF ends, read
+    together between two clean ones: every declaration's violations are those of its values checked one by one."""
+    folder = tmp_path_factory.mktemp("together")
+    paths = []
+    for name, content in (("before", base_dsn()), ("changed", mutated(_with_values(changes), mutations, endings)),
+                          ("after", base_dsn().replace(b"\n", b"\r\n"))):
+        paths.append(folder / f"{name}.dsn")
+        paths[-1].write_bytes(content)
+    for decl in _read_together(paths):
+        assert decl.together is not None
+        assert failing_tokens(decl) == failing_tokens_by_value(decl)
+        by_columns = _violations(decl)
+        decl.columns, decl.cache, decl.together = None, {}, None
+        assert _violations(decl) == by_columns, decl.file
 
 
 _DATATYPES = sorted({spec.datatype for version in (*DSN_VERSIONS, PASRAU_CATALOGUE)
