@@ -8,7 +8,9 @@ one, each pays the fixed cost of the array passes that cut its lines and find it
 per norm catalogue, and cut, keyed and structured at once (:func:`gateway.parse.blocks.block_structure`'s steps over
 the buffer, a declaration's first line always opening a block instance and no parent found across two
 declarations). Each declaration is then handed out as :func:`read_declaration` gives it: the same tokens, the same
-tree arrays, the same digest.
+tree arrays, the same digest; and with its place among the tokens read together (:class:`Together`), so that a
+check whose result for a value depends on the value alone (the value pass, ``gateway.validate.columns``) is made
+once over all of them.
 
 Only what is certain to come out equal is read here: a declaration whose lines are all clean
 (:func:`gateway.parse.lines.clean_mask`), whose norm is known, whose rubrics the norm knows and whose blocks all
