@@ -8,9 +8,10 @@ The history: ``--months`` of generated flows, run month by month (as monthly ope
 employer's and one paying body's declarations for the last month, ``--arrivals`` people, arriving four hours
 after the last monthly run (the same day), or two days after it (the same month, no due date in between: the
 people whose decisions are PENDING or NOTIFIED are re-examined too). Each measure runs in a fresh copy of the
-register (best of ``--repeat``, each run in a fresh process): into an empty register, into the history (the
-people the run concerns re-examined), and into the history with ``rederive_all`` (every person of the buckets
-the run touches re-examined: the reference, what a run cost before the incremental register).
+register (best and median of ``--repeat``, each run in a fresh process, the four cases in turn): into an empty
+register, into the history (the people the run concerns re-examined), and into the history with ``rederive_all``
+(every person of the buckets the run touches re-examined: the reference, what a run cost before the incremental
+register).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,21 +60,31 @@ def _arrival(root: Path, people: int, months: int, at: float, name: str) -> Path
     return folder
 
 
-def _timed(folder: Path, out: Path, template: Path | None, repeat: int, rederive_all: bool = False) -> dict:
-    """Best of ``repeat`` runs, each in a fresh process (as a monthly run is: a process that built the history
-    before runs every later run ~0.4 s slower, which made the arrivals look cheaper against the empty register),
-    timed from the call of the run to its end (imports apart)."""
-    seconds, found = [], {}
+def _once_in(folder: Path, out: Path, template: Path | None, rederive_all: bool = False) -> dict:
+    """One run of ``folder`` into a fresh copy of ``template`` (None: an empty register), in a fresh process (as a
+    monthly run is: a process that built the history before runs every later run ~0.4 s slower, which made the
+    arrivals look cheaper against the empty register), timed from the call of the run to its end (imports apart)."""
+    shutil.rmtree(out, ignore_errors=True)
+    if template is not None:
+        shutil.copytree(template, out)
+    done = subprocess.run([sys.executable, "-m", "bench.arrivals", "--once", str(folder), str(out),
+                           *(["--rederive-all"] if rederive_all else [])],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _timed(cases: dict[str, tuple], repeat: int) -> dict[str, dict]:
+    """Best of ``repeat`` runs of each case ((folder, out, template, rederive_all)), the cases taken in turn within
+    each repetition: the machine's load drifts over minutes (±0.15 on the ratio when each case ran its repetitions
+    in a block), and in turns every case meets the same stretches."""
+    seconds: dict[str, list[float]] = {name: [] for name in cases}
+    found: dict[str, dict] = {}
     for _ in range(repeat):
-        shutil.rmtree(out, ignore_errors=True)
-        if template is not None:
-            shutil.copytree(template, out)
-        done = subprocess.run([sys.executable, "-m", "bench.arrivals", "--once", str(folder), str(out),
-                               *(["--rederive-all"] if rederive_all else [])],
-                              capture_output=True, text=True, check=True)
-        found = json.loads(done.stdout.strip().splitlines()[-1])
-        seconds.append(found["seconds"])
-    return {"seconds": round(min(seconds), 2), "lines": found["lines"], "resources": found["resources"]}
+        for name, case in cases.items():
+            found[name] = _once_in(*case)
+            seconds[name].append(found[name]["seconds"])
+    return {name: {"seconds": round(min(seconds[name]), 2), "median_seconds": round(statistics.median(seconds[name]), 2),
+                   "lines": found[name]["lines"], "resources": found[name]["resources"]} for name in cases}
 
 
 def _once(folder: str, out: str, rederive_all: bool) -> None:
@@ -104,27 +116,29 @@ def main() -> None:
         history, last = _history(root, args.people, args.employers, args.months)
         same_day = _arrival(root, args.arrivals, args.months, last + 4 * 3600, "arrival-same-day")
         later = _arrival(root, args.arrivals, args.months, last + 2 * 24 * 3600, "arrival-two-days-later")
-        rows = {
-            "empty_register": _timed(same_day, root / "empty", None, args.repeat),
-            "history": _timed(same_day, root / "into-history", history, args.repeat),
-            "history_two_days_later": _timed(later, root / "into-history-later", history, args.repeat),
-            "history_rederive_all": _timed(same_day, root / "into-history-all", history, args.repeat,
-                                           rederive_all=True),
-        }
+        rows = _timed({"empty_register": (same_day, root / "empty", None),
+                       "history": (same_day, root / "into-history", history),
+                       "history_two_days_later": (later, root / "into-history-later", history),
+                       "history_rederive_all": (same_day, root / "into-history-all", history, True)}, args.repeat)
     empty = rows["empty_register"]["seconds"]
     print(f"{args.arrivals} arriving people ({rows['empty_register']['lines']} lines) after {args.months} monthly runs "
           f"of {args.people} people; best of {args.repeat}")
-    print(f"{'into':<22} {'s':>6} {'x empty':>8}")
+    print(f"{'into':<22} {'s':>6} {'x empty':>8} {'median':>7} {'x empty':>8}")
     for name, row in rows.items():
-        print(f"{name:<22} {row['seconds']:>6.2f} {row['seconds'] / empty:>8.2f}")
+        print(f"{name:<22} {row['seconds']:>6.2f} {row['seconds'] / empty:>8.2f} {row['median_seconds']:>7.2f} "
+              f"{row['median_seconds'] / rows['empty_register']['median_seconds']:>8.2f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    medians = {name: row["median_seconds"] / rows["empty_register"]["median_seconds"] for name, row in rows.items()}
     Path(args.out).write_text(json.dumps({"people": args.people, "employers": args.employers, "months": args.months,
                                           "arrivals": args.arrivals, "repeat": args.repeat, **rows,
                                           "ratio_to_empty": round(rows["history"]["seconds"] / empty, 2),
                                           "ratio_to_empty_two_days_later": round(
                                               rows["history_two_days_later"]["seconds"] / empty, 2),
                                           "ratio_to_empty_rederive_all": round(
-                                              rows["history_rederive_all"]["seconds"] / empty, 2)},
+                                              rows["history_rederive_all"]["seconds"] / empty, 2),
+                                          "median_ratio_to_empty": round(medians["history"], 2),
+                                          "median_ratio_to_empty_two_days_later": round(
+                                              medians["history_two_days_later"], 2)},
                                          indent=1) + "\n")
 
 
