@@ -1,0 +1,95 @@
+"""A worker's batch of declarations read together (``gateway.parse.together``: their tokens and tree arrays made at
+once, their value pass made once over all of them, ``gateway.validate.columns``) gives exactly the outcome of the
+same batch with every declaration read alone (the reference: the read-ahead takes nothing) — records, quarantine,
+warnings, line counts, summaries, allowances — on the whole corpus as one batch (CRLF, LF, mixed line ends, Latin-1,
+apostrophes, envelopes, parts), on generated flows of small declarations with many defects in LF and CR LF against
+the object path with every rule, and on a declaration with random values, mutated lines and random line ends
+between two clean ones."""
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+
+import gateway.ingest
+from fixtures.generator import Rates, generate
+from gateway.ingest import DeclarationTask, index_file, process_tasks
+from gateway.parse.together import ReadAhead
+from gateway.pseudonym import DEMO_KEY, Pseudonymiser
+from gateway.validate.registry import DEFAULT_RULES, RuleRegistry
+from tests.corpus import ENDINGS, MUTATIONS, base_dsn, corpus, mutated
+from tests.gateway.validate.test_value_columns import _CHANGES, _with_values
+
+PSEUDONYMS = Pseudonymiser(DEMO_KEY)
+
+
+class _Alone:
+    """The reference read-ahead: it reads nothing, so that every declaration is read alone."""
+
+    def __init__(self, pieces, **_options) -> None:
+        pass
+
+    def take(self, index: int) -> None:
+        return None
+
+
+class _Counted(ReadAhead):
+    taken = 0
+
+    def take(self, index: int):
+        found = super().take(index)
+        _Counted.taken += found is not None
+        return found
+
+
+def _tasks(paths: list[Path]) -> list[DeclarationTask]:
+    return [item for path in paths for item in index_file(str(path), DEFAULT_RULES) if isinstance(item, DeclarationTask)]
+
+
+def _both(paths: list[Path], monkeypatch, reference: RuleRegistry = DEFAULT_RULES):
+    """The batch of every declaration of ``paths`` read together (with the registry's certificates), and read
+    alone (with ``reference``); how many declarations were read together."""
+    tasks = _tasks(paths)
+    _Counted.taken = 0
+    with monkeypatch.context() as patched:
+        patched.setattr(gateway.ingest, "ReadAhead", _Counted)
+        together = process_tasks(tasks, DEFAULT_RULES, PSEUDONYMS)
+    with monkeypatch.context() as patched:
+        patched.setattr(gateway.ingest, "ReadAhead", _Alone)
+        alone = process_tasks(tasks, reference, PSEUDONYMS)
+    return together, alone, _Counted.taken
+
+
+def test_the_corpus_read_together_as_one_batch_gives_what_each_declaration_read_alone_gives(tmp_path, monkeypatch):
+    together, alone, taken = _both(corpus(tmp_path), monkeypatch)
+    assert taken > 10
+    assert together.quarantine and together.resources           # the corpus has both to compare
+    assert together == alone
+
+
+def test_small_declarations_with_defects_read_together_give_what_the_object_path_gives(tmp_path, monkeypatch):
+    """Flows of a few people per employer, a third of them with a defect, in LF and the same in CR LF: read together
+    with certificates, against read alone with every rule on every subject."""
+    generate(tmp_path / "lf", people=60, employers=15, bodies=2, months=2, seed=9, rates=Rates(defects=0.3))
+    paths = sorted((tmp_path / "lf").rglob("*.dsn"))
+    for path in paths:
+        crlf = tmp_path / "crlf" / path.name
+        crlf.parent.mkdir(exist_ok=True)
+        crlf.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    together, alone, taken = _both([*paths, *sorted((tmp_path / "crlf").iterdir())], monkeypatch,
+                                   DEFAULT_RULES.uncertified())
+    assert taken > 20
+    assert together.quarantine and together.warnings
+    assert together == alone
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_CHANGES, MUTATIONS, ENDINGS)
+def test_a_changed_declaration_between_clean_ones_gives_the_outcome_it_gives_read_alone(tmp_path_factory, monkeypatch,
+                                                                                     changes, mutations, endings):
+    folder = tmp_path_factory.mktemp("batch")
+    paths = []
+    for name, content in (("before", base_dsn()), ("changed", mutated(_with_values(changes), mutations, endings)),
+                          ("after", base_dsn().replace(b"\n", b"\r\n"))):
+        paths.append(folder / f"{name}.dsn")
+        paths[-1].write_bytes(content)
+    together, alone, _ = _both(paths, monkeypatch)
+    assert together == alone
