@@ -155,3 +155,32 @@ def mutated(content: bytes, mutations, endings: list[int]) -> bytes:
         elif kind == "value" and lines[i].startswith((b"S21", b"S20")):
             lines[i] = lines[i][:16] + value.encode("latin-1") + b"'"
     return b"".join(line + (b"\r\n" if endings[i % len(endings)] else b"\n") for i, line in enumerate(lines))
+
+
+def between_clean_ones(folder: Path, content: bytes) -> list[Path]:
+    """``content`` as a file between two clean declarations' files (the one after it in CR LF), in ``folder``: what
+    a worker reads together, in that order."""
+    paths = []
+    for name, text in (("before", base_dsn()), ("changed", content), ("after", base_dsn().replace(b"\n", b"\r\n"))):
+        paths.append(folder / f"{name}.dsn")
+        paths[-1].write_bytes(text)
+    return paths
+
+
+# Values that do not fit their rubric (dates, amounts, codes), put at random lines of a declaration.
+BAD_VALUES = ["", "x", "12,00", "+12.00", "-5.00", "1.5", "31022025", "00000000", "99999999", "ABC", "2A", "D'ALMEIDA",
+              "01012025", "1200.00", "01"]
+
+
+VALUE_CHANGES = st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(BAD_VALUES)), min_size=1, max_size=12)
+
+
+def with_values(changes) -> bytes:
+    """A two-person declaration (dates, amounts, codes) with values replaced at the lines ``changes`` point at."""
+    lines = B.a_dsn_file((B.a_person(), [B.a_payment()]),
+                         (B.a_person(contract="C00002"), [B.a_payment(), B.a_payment()])).split(b"\n")[:-1]
+    for position, value in changes:
+        i = position % len(lines)
+        if lines[i].startswith((b"S21", b"S20")):
+            lines[i] = lines[i][:16] + value.encode("latin-1") + b"'"
+    return b"\n".join(lines) + b"\n"

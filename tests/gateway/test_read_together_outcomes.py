@@ -15,8 +15,7 @@ from gateway.ingest import DeclarationTask, index_file, process_tasks
 from gateway.parse.together import ReadAhead
 from gateway.pseudonym import DEMO_KEY, Pseudonymiser
 from gateway.validate.registry import DEFAULT_RULES, RuleRegistry
-from tests.corpus import ENDINGS, MUTATIONS, base_dsn, corpus, mutated
-from tests.gateway.validate.test_value_columns import _CHANGES, _with_values
+from tests.corpus import ENDINGS, MUTATIONS, VALUE_CHANGES, between_clean_ones, corpus, mutated, with_values
 
 PSEUDONYMS = Pseudonymiser(DEMO_KEY)
 
@@ -82,14 +81,9 @@ def test_small_declarations_with_defects_read_together_give_what_the_object_path
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(_CHANGES, MUTATIONS, ENDINGS)
+@given(VALUE_CHANGES, MUTATIONS, ENDINGS)
 def test_a_changed_declaration_between_clean_ones_gives_the_outcome_it_gives_read_alone(tmp_path_factory, monkeypatch,
                                                                                      changes, mutations, endings):
-    folder = tmp_path_factory.mktemp("batch")
-    paths = []
-    for name, content in (("before", base_dsn()), ("changed", mutated(_with_values(changes), mutations, endings)),
-                          ("after", base_dsn().replace(b"\n", b"\r\n"))):
-        paths.append(folder / f"{name}.dsn")
-        paths[-1].write_bytes(content)
+    paths = between_clean_ones(tmp_path_factory.mktemp("batch"), mutated(with_values(changes), mutations, endings))
     together, alone, _ = _both(paths, monkeypatch)
     assert together == alone

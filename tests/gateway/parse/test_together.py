@@ -13,7 +13,7 @@ from gateway.parse.index import DeclarationSpan, Span
 from gateway.parse.lines import _MANGLED, mangled_starts
 from gateway.parse.together import Piece, ReadAhead, norm_of, read_together
 from gateway.validate.registry import DEFAULT_RULES
-from tests.corpus import BASES, ENDINGS, MUTATIONS, base_dsn, corpus, mutated
+from tests.corpus import BASES, ENDINGS, MUTATIONS, base_dsn, between_clean_ones, corpus, mutated
 
 
 def _pieces(paths) -> list[Piece]:
@@ -78,13 +78,7 @@ def test_a_mutated_declaration_between_clean_ones_reads_as_alone(tmp_path_factor
     """A declaration with lines dropped, repeated, swapped or given other values, with random LF / CR LF line ends,
     read together with a clean one before and after it: none of them finds a block's parent in another, and each
     is what it is read alone."""
-    folder = tmp_path_factory.mktemp("together")
-    paths = []
-    for name, content in (("before", base_dsn()), ("mutated", mutated(BASES[base], mutations, endings)),
-                          ("after", base_dsn().replace(b"\n", b"\r\n"))):
-        paths.append(folder / f"{name}.dsn")
-        paths[-1].write_bytes(content)
-    pieces = _pieces(paths)
+    pieces = _pieces(between_clean_ones(tmp_path_factory.mktemp("together"), mutated(BASES[base], mutations, endings)))
     for piece, found in zip(pieces, read_together(pieces)):
         _taken_as_alone(piece, found)
 

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures import builders as B
 from fixtures.generator import Rates, generate
 from gateway.parse import rubrics as R
 from gateway.parse.norm import DSN_VERSIONS, PASRAU_CATALOGUE, catalogue
@@ -16,7 +15,7 @@ from gateway.validate.registry import DEFAULT_RULES, Target
 from gateway.ingest import DeclarationTask, index_file
 from gateway.parse.together import Piece, read_together
 from tests.conftest import declarations_of
-from tests.corpus import ENDINGS, MUTATIONS, base_dsn, corpus, mutated
+from tests.corpus import ENDINGS, MUTATIONS, VALUE_CHANGES, between_clean_ones, corpus, mutated, with_values
 
 VALUE_RULES = {"DRM-FMT-001", "DRM-FMT-002", "DRM-AMT-006", "DRM-PER-005"}
 
@@ -46,30 +45,12 @@ def test_generated_flows_with_many_defects_give_the_same_value_violations_by_col
     assert seen > 0            # the comparison did meet value violations
 
 
-_BAD_VALUES = ["", "x", "12,00", "+12.00", "-5.00", "1.5", "31022025", "00000000", "99999999", "ABC", "2A", "D'ALMEIDA",
-               "01012025", "1200.00", "01"]
-
-
-_CHANGES = st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(_BAD_VALUES)), min_size=1, max_size=12)
-
-
-def _with_values(changes) -> bytes:
-    """A two-person declaration (dates, amounts, codes) with values replaced at the lines ``changes`` point at."""
-    lines = B.a_dsn_file((B.a_person(), [B.a_payment()]),
-                         (B.a_person(contract="C00002"), [B.a_payment(), B.a_payment()])).split(b"\n")[:-1]
-    for position, value in changes:
-        i = position % len(lines)
-        if lines[i].startswith((b"S21", b"S20")):
-            lines[i] = lines[i][:16] + value.encode("latin-1") + b"'"
-    return b"\n".join(lines) + b"\n"
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(_CHANGES)
+@given(VALUE_CHANGES)
 def test_any_values_give_the_same_violations_by_columns(tmp_path_factory, changes):
     """Values replaced at random in a two-person declaration (dates, amounts, codes): same violations both ways."""
     path = tmp_path_factory.mktemp("values") / "f.dsn"
-    path.write_bytes(_with_values(changes))
+    path.write_bytes(with_values(changes))
     _compare(path)
 
 
@@ -97,16 +78,11 @@ def test_declarations_read_together_find_the_values_each_finds_read_alone(tmp_pa
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(_CHANGES, MUTATIONS, ENDINGS)
+@given(VALUE_CHANGES, MUTATIONS, ENDINGS)
 def test_values_read_together_give_the_violations_read_alone_give(tmp_path_factory, changes, mutations, endings):
     """A declaration with values replaced at random, its lines mutated and given random LF / CR LF ends, read
     together between two clean ones: every declaration's violations are those of its values checked one by one."""
-    folder = tmp_path_factory.mktemp("together")
-    paths = []
-    for name, content in (("before", base_dsn()), ("changed", mutated(_with_values(changes), mutations, endings)),
-                          ("after", base_dsn().replace(b"\n", b"\r\n"))):
-        paths.append(folder / f"{name}.dsn")
-        paths[-1].write_bytes(content)
+    paths = between_clean_ones(tmp_path_factory.mktemp("together"), mutated(with_values(changes), mutations, endings))
     for decl in _read_together(paths):
         assert decl.together is not None
         assert failing_tokens(decl) == failing_tokens_by_value(decl)
