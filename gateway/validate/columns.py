@@ -78,11 +78,11 @@ def failing_tokens(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, 
     found = decl.cache.get("failing_tokens")
     if found is not None:
         return found
-    columns, norm = decl.columns, decl.norm
-    if decl.together is not None and columns is not None and norm is decl.together[0].norm:
+    if decl.together is not None:                 # read together: its columns are a slice of the group's
         together, index = decl.together
         found = decl.cache["failing_tokens"] = _failing_together(together)[index]
         return found
+    columns, norm = decl.columns, decl.norm
     found = decl.cache["failing_tokens"] = []
     if columns is None or norm is None or not columns.rubrics:
         return found
