@@ -13,6 +13,7 @@ from gateway.gate.estimate import Estimator
 from gateway.policy import Policy
 from gateway.records import FloatingFlag, GateDecision, OfficerAnswer, ReferenceBase, ResourceVersion
 from gateway.validate.registry import Rule
+from gateway.validate.rules.floating import SILENT_WHEN_QUIET
 from gateway.versioning.bases import base_of
 from gateway.versioning.floating import flags_of
 from gateway.versioning.horizon import open_from, within
@@ -87,11 +88,14 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
                               lambda d: d.as_of))
     answered = _by_person(_latest([d for d in state.decisions if d.rule_id == OFFICER_RULE.id],
                                   lambda d: (d.person_key, d.benefit, d.reference_month), lambda d: d.as_of))
+    # Months no floating rule can flag are not looked at, unless a rule of another kind is to run over them.
+    skip_quiet = all(rule.id in SILENT_WHEN_QUIET for rule in rules)
     seen: dict[str, set[str]] = {}
     for decision in state.decisions:
         seen.setdefault(decision.person_key, set()).add(decision.decision_id)
     for person_key, view in sorted(people_as_of(state, declarations, as_of).items()):
-        flags = flags_of(person_key, month_histories(view, as_of, policy.floating, rates), rules, policy.floating,
+        flags = flags_of(person_key, month_histories(view, as_of, policy.floating, rates, skip_quiet=skip_quiet), rules,
+                         policy.floating,
                          policy_version=policy.version)
         out.flags.extend(flags)
         floating = {flag.key for flag in flags}

@@ -9,7 +9,7 @@ from typing import Iterable
 from gateway.months import day_of_instant, due_date, next_month
 from gateway.policy import FloatingPolicy
 from gateway.records import Flow, MonthHistory, ResourceNature, ResourceVersion, VersionPoint
-from gateway.validate.rules.floating import volatile_declarant
+from gateway.validate.rules.floating import quiet, volatile_declarant
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, current_declarations
 
 Key = tuple[str, str, str, str]           # person, declarant, nature, month
@@ -100,8 +100,10 @@ def missing_keys(view: PersonView, as_of: str, policy: FloatingPolicy) -> set[Ke
 
 
 def month_histories(view: PersonView, as_of: str, policy: FloatingPolicy,
-                    declarant_rates: dict[str, tuple[float, int]]) -> list[MonthHistory]:
-    """One MonthHistory per resource month of the person (and per month expected but missing)."""
+                    declarant_rates: dict[str, tuple[float, int]], *, skip_quiet: bool = False) -> list[MonthHistory]:
+    """One MonthHistory per resource month of the person (and per month expected but missing); with
+    ``skip_quiet``, none for the months no floating rule can flag (``rules.floating.quiet``: most months, one
+    version declared in time), for a caller that runs only those rules."""
     payments: dict[Key, int] = {}
     spanning: set[Key] = set()
     refused: dict[Key, str] = {}           # months whose slot got an A&R too late to replace its declaration
@@ -116,8 +118,12 @@ def month_histories(view: PersonView, as_of: str, policy: FloatingPolicy,
     out = []
     for key in sorted(set(view.versions) | missing):
         rate, months = declarant_rates.get(key[1], (0.0, 0))
+        versions = view.versions.get(key, ())
+        if skip_quiet and quiet(len(versions), versions[0].cause.value if versions else "", payments.get(key, 0),
+                                key in spanning, key in missing, refused.get(key, ""), rate, months, policy):
+            continue
         points = tuple(VersionPoint(v.version, v.transaction_time, v.cause.value, getattr(v, policy.revised_amount),
-                                    v.file, v.first_line) for v in view.versions.get(key, ()))
+                                    v.file, v.first_line) for v in versions)
         out.append(MonthHistory(declarant_id=key[1], flow=Flow(view.flows.get(key[1], Flow.DSN.value)),
                                 nature=key[2], month=key[3], as_of=as_of, versions=points,
                                 payment_count=payments.get(key, 0), spanning_allowance=key in spanning,

@@ -144,3 +144,24 @@ def replaced_after_its_due_date(history: MonthHistory, policy) -> Iterator[Findi
         what = "refused" if history.late_replacement else "applied"
         yield Finding(_origin(history), "", f"replacement of {late[-1]} {what}, due before {due}",
                       score=policy.late_score, facts=(("late_replacements", len(late)),))
+
+
+# --- months no rule above can flag ----------------------------------------------------------------------------
+
+# Every rule above looks for one of these facts of a month; a month without any of them (``quiet``) is flagged by
+# none: its history need not be built nor the rules run over it (gateway.versioning.view.month_histories).
+SILENT_WHEN_QUIET = frozenset({"DRM-FLT-001", "DRM-FLT-002", "DRM-FLT-003", "DRM-FLT-004", "DRM-FLT-005",
+                               "DRM-FLT-006", "DRM-FLT-007", "DRM-FLT-008", "DRM-FLT-009"})
+_LOUD_CAUSES = frozenset({REPLACEMENT, "LATE", *CORRECTIONS})
+
+
+def quiet(versions: int, first_cause: str, payment_count: int, spanning_allowance: bool, expected_missing: bool,
+          late_replacement: str, declarant_revision_rate: float, declarant_months: int, policy) -> bool:
+    """Whether a month with these facts (those of its ``MonthHistory``) is flagged by none of SILENT_WHEN_QUIET: one
+    version (DRM-FLT-001), not a replacement, a correction nor late (-002, -003, -008, -009), not missing (-005),
+    no allowance over several months (-006), fewer payments than the policy's several (-007), from a declarant
+    that is not volatile (-004). ``tests/gateway/versioning/test_quiet_months.py`` proves each rule silent on
+    every quiet month (the rules are the oracle)."""
+    return (versions == 1 and first_cause not in _LOUD_CAUSES and not late_replacement and not expected_missing
+            and not spanning_allowance and payment_count < policy.several_payments_min
+            and not volatile_declarant(declarant_revision_rate, declarant_months, policy))
