@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 
 from fixtures import builders as B
 from fixtures.generator import Rates, generate
+from gateway.ingest import DeclarationTask, index_file
+from gateway.parse.together import Piece, read_together
+from gateway.validate.registry import DEFAULT_RULES
 from tests.conftest import BUNDLED, SHARED_SAMPLES
 from tests.test_conformance import CONFORMANCE_FILES
 
@@ -165,6 +168,15 @@ def between_clean_ones(folder: Path, content: bytes) -> list[Path]:
         paths.append(folder / f"{name}.dsn")
         paths[-1].write_bytes(text)
     return paths
+
+
+def read_all_together(paths) -> list:
+    """Every declaration of ``paths`` read together with the others (gateway.parse.together), as a worker reads a
+    batch; those left to the reference are not in it."""
+    pieces = [Piece(item.path, item.file, item.envoi_number, item.norm_version, span)
+              for path in paths for item in index_file(str(path), DEFAULT_RULES) if isinstance(item, DeclarationTask)
+              for span in item.spans]
+    return [decl for decl in read_together(pieces) if decl is not None]
 
 
 # Values that do not fit their rubric (dates, amounts, codes), put at random lines of a declaration.

@@ -64,6 +64,10 @@ class Together:
     which: np.ndarray            # each token's code (index into ``codes``)
     firsts: np.ndarray           # each declaration's first token, and the end
     cache: dict = field(default_factory=dict)     # what a stage computed for all of them (memo)
+    # The block tree of all of them as one (instances of every declaration end to end, no parent across two), and
+    # the declarations handed out (None: left to the reference): what a check of the group as a whole reads.
+    structure: BlockStructure | None = None
+    members: list[ParsedDeclaration | None] = field(default_factory=list)
 
     def by_rubric(self) -> dict[str, np.ndarray]:
         """rubric -> the positions of its tokens, in document order (what ``Columns.by_rubric`` gives a declaration)."""
@@ -167,6 +171,8 @@ def _structured(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue, bu
                               instance_heads[low:high] - first, kinds[low:high], names, parents[low:high], low)
         parsed.together = (together, index)
         out.append(parsed)
+    together.structure = BlockStructure(instance_heads, kinds, names, parents, np.empty(0, dtype=np.int64))
+    together.members = out
     return out
 
 

@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 from collections import Counter
 from typing import Callable
 
 import numpy as np
 
 from gateway.parse import rubrics as R
+from gateway.parse.blocks import BlockStructure
 from gateway.parse.declaration import ParsedDeclaration
 from gateway.parse.norm import NormCatalogue
-from gateway.validate.columns import failing_tokens
+from gateway.validate.columns import failing_tokens, failing_tokens_together
 from gateway.validate.rules.amounts import DSN_RESOURCES
 from gateway.validate.rules.identity import siren_valid, siret_valid
 from gateway.validate.rules.regularisations import FORBIDDEN, MONTHLY, REQUIRED
@@ -43,14 +45,19 @@ class DeclarationColumns:
 
     def __init__(self, decl: ParsedDeclaration) -> None:
         columns = decl.columns
-        structure = columns.structure
-        self.decl = decl
-        self.values = columns.values
+        self.decl: ParsedDeclaration | None = decl
+        self._view(columns.values, columns.structure, columns.by_rubric(), decl.norm)
+
+    def _view(self, values: list[str], structure: BlockStructure, positions: dict[str, np.ndarray],
+              norm: NormCatalogue) -> None:
+        self.norm = norm
+        self.values = values
         self.names = structure.names
         self.kinds = structure.kinds
         self.parents = structure.parents
         self.heads = structure.heads
-        self._positions = columns.by_rubric()
+        self._positions = positions
+        self._failed: set[tuple[str, bool]] | None = None
         self._first: dict[str, str | None] = {}
         self._kind = {name: kind for kind, name in enumerate(self.names)}
         self._persons: np.ndarray | None = None
@@ -70,6 +77,10 @@ class DeclarationColumns:
         if found is None:
             found = decl.cache["columns_view"] = cls(decl)
         return found
+
+    def failing_tokens(self) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
+        """(token, what is wrong with its value) of the failing values (``gateway.validate.columns``)."""
+        return failing_tokens(self.decl)
 
     def has(self, *rubrics: str) -> bool:
         return any(rubric in self._positions for rubric in rubrics)
@@ -216,6 +227,68 @@ class DeclarationColumns:
         return self._persons
 
 
+class GroupColumns(DeclarationColumns):
+    """Declarations read together (``gateway.parse.together``) seen as one: their tokens and block instances end to
+    end, no parent across two. A certifier that is a condition on every instance or person alone (``GROUPED``)
+    holds for each declaration of the group when it holds for the group: run once for all of them, and
+    declaration by declaration only where it fails, so that a group of small declarations pays a certifier's
+    fixed cost (its few calls over arrays) once, not once a declaration. A certifier that also reads the
+    declaration's nature or main month (``GROUPED``: True) is run so only when every declaration handed out of
+    the group has the same ones; one that reads other header values is never run so."""
+
+    def __init__(self, together) -> None:
+        self.decl = None
+        self._together = weakref.ref(together)    # held by the group (its cache): no cycle to wait for the collector
+        positions = together.cache.get("by_rubric")
+        if positions is None:
+            positions = together.cache["by_rubric"] = together.by_rubric()
+        self._view(together.values, together.structure, positions, together.norm)
+        headers = {(view.nature, view.main_day) for member in together.members
+                   if member is not None and (view := DeclarationColumns.of(member)) is not None}
+        self._header = next(iter(headers)) if len(headers) == 1 else None
+        self._held: dict[Certifier, bool] = {}
+
+    @classmethod
+    def of(cls, decl: ParsedDeclaration) -> "GroupColumns | None":
+        """The view of the group ``decl`` was read in, made once; None when it was read alone (or is the only one
+        of its group handed out)."""
+        if decl.together is None:
+            return None
+        together, _ = decl.together
+        found = together.cache.get("group_view")
+        if found is None:
+            if together.structure is None or sum(member is not None for member in together.members) < 2:
+                return None
+            found = together.cache["group_view"] = cls(together)
+        return found
+
+    @property
+    def nature(self) -> str:
+        return self._shared()[0]
+
+    @property
+    def main_day(self):
+        return self._shared()[1]
+
+    def _shared(self) -> tuple:
+        if self._header is None:
+            raise TypeError("declarations of several natures or months: no header is the group's")
+        return self._header
+
+    def first_value(self, rubric: str) -> str | None:
+        raise TypeError(f"{rubric}: a group of declarations has no header values of its own")
+
+    def failing_tokens(self) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
+        return failing_tokens_together(self._together())
+
+    def holds(self, check: "Certifier") -> bool:
+        """Whether ``check`` (one of ``GROUPED``) holds for the whole group (then for each declaration of it)."""
+        found = self._held.get(check)
+        if found is None:
+            found = self._held[check] = (not GROUPED[check] or self._header is not None) and check(self)
+        return found
+
+
 _NOT_SHORT = re.compile(r"^(?!-?[0-9]{1,16}\.[0-9]{2}$).*$", re.MULTILINE)   # not an amount of at most 18 digits
 _BY_VALUE = 8         # below this many values, reading them one by one costs less than the passes over arrays
 
@@ -288,12 +361,13 @@ def certified(decl: ParsedDeclaration, rule_ids) -> frozenset[str]:
     view = DeclarationColumns.of(decl)
     if view is None:
         return frozenset()
+    group = GroupColumns.of(decl)
     held: dict[Certifier, bool] = {}          # a certifier of several rules (DRM-DEC-001 to 005...) is run once
 
     def holds(check: Certifier) -> bool:
         found = held.get(check)
         if found is None:
-            found = held[check] = check(view)
+            found = held[check] = (group is not None and check in GROUPED and group.holds(check)) or check(view)
         return found
     return frozenset(rule_id for rule_id in rule_ids if (check := _CERTIFIERS.get(rule_id)) is not None and holds(check))
 
@@ -380,10 +454,10 @@ def _no_keyed_nir(view: DeclarationColumns) -> bool:
 def _failures(view: DeclarationColumns) -> set[tuple[str, bool]]:
     """(kind of failure, inside a person) of the declaration's failing values (gateway.validate.columns), the person
     found in the arrays."""
-    found = view.decl.cache.get("certify_failures")
+    found = view._failed
     if found is None:
-        failing = failing_tokens(view.decl)
-        found = view.decl.cache["certify_failures"] = set()
+        failing = view.failing_tokens()
+        found = view._failed = set()
         if failing:
             tokens = [token for token, _ in failing]
             instances = np.searchsorted(view.heads, tokens, side="right") - 1
@@ -657,7 +731,7 @@ def _children_mask(view: DeclarationColumns) -> np.ndarray:
 
 @certifies("DRM-STR-009")
 def _blocks_within_limits(view: DeclarationColumns) -> bool:
-    norm, child = view.decl.norm, _children_mask(view)
+    norm, child = view.norm, _children_mask(view)
     if not child.any():
         return True
     limits = np.array([spec.max_occurs if (spec := norm.blocks.get(name)) is not None and spec.max_occurs is not None
@@ -681,7 +755,7 @@ def _mandatory(norm: NormCatalogue, nature: str) -> dict[str, tuple[str, ...]]:
 def _mandatory_blocks_present(view: DeclarationColumns) -> bool:
     if view.nature != R.DSN_MONTHLY:
         return True
-    mandatory = _mandatory(view.decl.norm, view.nature)
+    mandatory = _mandatory(view.norm, view.nature)
     present = None
     size = len(view.names)
     for name in view.names:
@@ -701,7 +775,7 @@ def _mandatory_blocks_present(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-STR-011")
 def _blocks_of_the_nature(view: DeclarationColumns) -> bool:
-    norm = view.decl.norm
+    norm = view.norm
     allowed = norm.natures.get(view.nature)
     return not allowed or not any(
         (spec := norm.blocks.get(name)) is not None and spec.parent is not None and name not in allowed
@@ -712,7 +786,7 @@ def _blocks_of_the_nature(view: DeclarationColumns) -> bool:
 def _blocks_in_norm_order(view: DeclarationColumns) -> bool:
     """Per parent, its children in document order: none of a block the norm places before one already seen, but
     a repeat of the block just before it (blocks the norm does not know are passed over)."""
-    norm = view.decl.norm
+    norm = view.norm
     orders = np.array([spec.order if (spec := norm.blocks.get(name)) is not None else np.nan for name in view.names])
     known = _children_mask(view)
     known[known] = ~np.isnan(orders[view.kinds[known]])
@@ -757,7 +831,7 @@ def _no_structure_problem(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-STR-005")
 def _norm_known(view: DeclarationColumns) -> bool:
-    return view.decl.norm is not None
+    return view.norm is not None
 
 
 @certifies("DRM-STR-008")
@@ -823,3 +897,16 @@ def _siren_and_siret_keys(view: DeclarationColumns) -> bool:
 def _header_values_formatted(view: DeclarationColumns) -> bool:
     failures = _failures(view)
     return ("formats", False) not in failures and ("amounts", False) not in failures
+
+
+# Certifiers that are a condition on each block instance or person alone, given the declaration's nature and main
+# month at most: what holds for declarations read together holds for each of them (GroupColumns). True: reads the
+# nature or the main month. Uniqueness within a declaration (DRM-ID-006, -008) is implied by uniqueness in the group.
+_ALONE = ("DRM-ID-001", "DRM-ID-002", "DRM-ID-003", "DRM-ID-004", "DRM-ID-005", "DRM-ID-006", "DRM-ID-008",
+          "DRM-ID-011", "DRM-FMT-001", "DRM-FMT-002", "DRM-AMT-006", "DRM-PER-005", "DRM-AMT-001", "DRM-AMT-002",
+          "DRM-AMT-005", "DRM-PER-001", "DRM-PER-003", "DRM-REG-001", "DRM-REG-002", "DRM-REG-003", "DRM-CTR-002",
+          "DRM-STR-009", "DRM-STR-012")
+_WITH_HEADER = ("DRM-AMT-003", "DRM-AMT-004", "DRM-PER-002", "DRM-PER-004", "DRM-PER-006", "DRM-PER-007",
+                "DRM-REG-004", "DRM-CTR-001", "DRM-STR-010", "DRM-STR-011")
+GROUPED: dict[Certifier, bool] = {**{_CERTIFIERS[rule_id]: False for rule_id in _ALONE},
+                                  **{_CERTIFIERS[rule_id]: True for rule_id in _WITH_HEADER}}

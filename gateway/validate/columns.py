@@ -105,6 +105,14 @@ def _failing(rubrics: list[str], values: list[str], by_rubric: Callable[[], dict
     return found
 
 
+def failing_tokens_together(together) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
+    """(token, what is wrong with its value) of every failing value of declarations read together, the tokens
+    counted from the first of all of them (their shares of :func:`_failing_together`, end to end)."""
+    firsts = together.firsts.tolist()
+    return [(token + first, reading) for first, failing in zip(firsts, _failing_together(together))
+            for token, reading in failing]
+
+
 def _failing_together(together) -> list[list[tuple[int, tuple[tuple[str, str, str], ...]]]]:
     """Each declaration's failing tokens (counted from its first token) out of one pass over the tokens of the
     declarations read together (memoised on them: made for the first one asked for)."""

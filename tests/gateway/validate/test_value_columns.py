@@ -12,10 +12,9 @@ from gateway.parse.norm import DSN_VERSIONS, PASRAU_CATALOGUE, catalogue
 import gateway.validate.columns
 from gateway.validate.columns import failing_tokens, failing_tokens_by_value, misfits
 from gateway.validate.registry import DEFAULT_RULES, Target
-from gateway.ingest import DeclarationTask, index_file
-from gateway.parse.together import Piece, read_together
 from tests.conftest import declarations_of
-from tests.corpus import ENDINGS, MUTATIONS, VALUE_CHANGES, between_clean_ones, corpus, mutated, with_values
+from tests.corpus import (ENDINGS, MUTATIONS, VALUE_CHANGES, between_clean_ones, corpus, mutated,
+                          read_all_together, with_values)
 
 VALUE_RULES = {"DRM-FMT-001", "DRM-FMT-002", "DRM-AMT-006", "DRM-PER-005"}
 
@@ -54,21 +53,12 @@ def test_any_values_give_the_same_violations_by_columns(tmp_path_factory, change
     _compare(path)
 
 
-def _read_together(paths) -> list:
-    """Every declaration of ``paths`` read together with the others (gateway.parse.together), as a worker reads a
-    batch; those left to the reference are not in it."""
-    pieces = [Piece(item.path, item.file, item.envoi_number, item.norm_version, span)
-              for path in paths for item in index_file(str(path), DEFAULT_RULES) if isinstance(item, DeclarationTask)
-              for span in item.spans]
-    return [decl for decl in read_together(pieces) if decl is not None]
-
-
 @pytest.mark.parametrize("scan_from", [0, 10 ** 9], ids=["scanned", "through-the-memo"])
 def test_declarations_read_together_find_the_values_each_finds_read_alone(tmp_path, monkeypatch, scan_from):
     """The value pass made once over the tokens of declarations read together (the whole corpus, tests.corpus),
     each declaration's share against each of its distinct values read one by one (the reference)."""
     monkeypatch.setattr(gateway.validate.columns, "SCAN_FROM", scan_from)
-    declarations = _read_together(corpus(tmp_path))
+    declarations = read_all_together(corpus(tmp_path))
     assert len({id(decl.together[0]) for decl in declarations}) < len(declarations)     # several share a pass
     failing = 0
     for decl in declarations:
@@ -83,7 +73,7 @@ def test_values_read_together_give_the_violations_read_alone_give(tmp_path_facto
     """A declaration with values replaced at random, its lines mutated and given random LF / CR LF ends, read
     together between two clean ones: every declaration's violations are those of its values checked one by one."""
     paths = between_clean_ones(tmp_path_factory.mktemp("together"), mutated(with_values(changes), mutations, endings))
-    for decl in _read_together(paths):
+    for decl in read_all_together(paths):
         assert decl.together is not None
         assert failing_tokens(decl) == failing_tokens_by_value(decl)
         by_columns = _violations(decl)
