@@ -15,9 +15,11 @@ from pathlib import Path
 from bench.launch import bench_flows, run_stage
 
 STAGES = [("floor",), ("index",), ("blocks",), ("parse",), ("validate",), ("normalise",), ("parse_validate_normalise",),
-          ("parse_validate_normalise_reference",), ("register",), ("gate",), ("run",), ("run", "--direct_num_workers=2")]
-# stage -> its reference path (the object path every fast path is proven equal to), measured in the same bench run
-REFERENCES = {"parse_validate_normalise": "parse_validate_normalise_reference"}
+          ("parse_validate_normalise_reference",), ("register",), ("gate",), ("register_monthly",),
+          ("register_monthly_reference",), ("run",), ("run", "--direct_num_workers=2")]
+# stage -> its reference path (the path its fast path is proven equal to), measured in the same bench run
+REFERENCES = {"parse_validate_normalise": "parse_validate_normalise_reference",
+              "register_monthly": "register_monthly_reference"}
 
 
 def main() -> None:

@@ -277,6 +277,22 @@ def gate(folder: str) -> tuple[int, float]:
     return lines, spent[0]
 
 
+def register_monthly(folder: str, reference: bool = False) -> tuple[int, float]:
+    """The register as monthly runs build it (:func:`monthly_register`: merge, flags, bases and the gate of each
+    month's arrivals, timed apart from parsing them). ``reference``: every month through every floating rule (none
+    left out as quiet: ``gateway.validate.rules.floating.quiet``)."""
+    import gateway.bucket
+    if reference:
+        gateway.bucket.SILENT_WHEN_QUIET = frozenset()
+    with _time_inside(gateway.bucket, "process_bucket") as spent:
+        lines = sum(read for read, _ in monthly_register(folder))
+    return lines, spent[0]
+
+
+def register_monthly_reference(folder: str) -> tuple[int, float]:
+    return register_monthly(folder, reference=True)
+
+
 def run(folder: str, *beam_args: str) -> int:
     with tempfile.TemporaryDirectory() as out:
         return run_job(Settings((folder,), out, DEMO_KEY, beam_args)).manifest["lines_read"]
@@ -289,7 +305,8 @@ def parse_validate_normalise_reference(folder: str) -> int:
 STAGES = {"floor": floor, "index": index, "blocks": blocks, "parse": parse, "validate": validate,
           "normalise": normalise, "parse_validate_normalise": parse_validate_normalise,
           "parse_validate_normalise_reference": parse_validate_normalise_reference, "register": register,
-          "gate": gate, "run": run}
+          "gate": gate, "register_monthly": register_monthly, "register_monthly_reference": register_monthly_reference,
+          "run": run}
 
 
 def main() -> None:
