@@ -27,7 +27,6 @@ _ALLOWED = bytes(b for b in range(256) if b == 10 or not _FORBIDDEN.match(bytes(
 _FORBIDDEN_BYTE = np.array([b != 10 and b not in _ALLOWED for b in range(256)])
 _HEAD = np.frombuffer(b"S00.G00.00.000,'", dtype=np.uint8)
 _DIGIT_AT = np.array([c == ord("0") for c in b"S00.G00.00.000,'"])
-_HEAD_OFFSETS = np.arange(16)
 _QUOTE = ord("'")
 
 
@@ -113,6 +112,15 @@ def line_bounds(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
+def line_heads(data: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """The first ``width`` bytes of each line of ``data`` starting at ``starts`` (each at least that long), a row per
+    line: rows of a sliding window over the bytes, gathered at once (no index per byte, 2-3x less than
+    ``data[starts[:, None] + offsets]``)."""
+    if not len(starts):
+        return np.empty((0, width), dtype=data.dtype)
+    return np.lib.stride_tricks.sliding_window_view(data, width)[starts]
+
+
 def clean_lines(text: bytes) -> bool:
     """True when every line of ``text`` (LF-ended) is a well-formed rubric line with no defect at all.
 
@@ -131,7 +139,7 @@ def clean_lines(text: bytes) -> bool:
     lengths = ends - starts
     if lengths.min() < 17 or lengths.max() > MAX_LINE or (data[ends - 1] != _QUOTE).any():
         return False
-    heads = data[starts[:, None] + _HEAD_OFFSETS]
+    heads = line_heads(data, starts, len(_HEAD))
     return bool(((heads == _HEAD) | (_DIGIT_AT & (heads - 48 < 10))).all())
 
 
@@ -144,7 +152,7 @@ def clean_mask(text: bytes) -> np.ndarray:
     lengths = ends - starts
     clean = (lengths >= 17) & (lengths <= MAX_LINE)
     clean[clean] &= data[ends[clean] - 1] == _QUOTE
-    heads = data[starts[clean, None] + _HEAD_OFFSETS]
+    heads = line_heads(data, starts[clean], len(_HEAD))
     clean[clean] &= ((heads == _HEAD) | (_DIGIT_AT & (heads - 48 < 10))).all(axis=1)
     bad = np.flatnonzero(_FORBIDDEN_BYTE[data])
     if not text.isascii():

@@ -30,7 +30,7 @@ import numpy as np
 from gateway.parse.blocks import BlockStructure, Columns, parents_of
 from gateway.parse.declaration import VALUE_OF, ParsedDeclaration, declaration_text, flow_of, norm_for
 from gateway.parse.index import DeclarationSpan
-from gateway.parse.lines import clean_lines, clean_mask, line_bounds
+from gateway.parse.lines import clean_lines, clean_mask, line_bounds, line_heads
 from gateway.parse.norm import NormCatalogue
 from gateway.storage import open_input
 
@@ -141,7 +141,7 @@ def _structured(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue, bu
     """Clean declarations put end to end in ``buffer`` (``firsts``: where each one's lines start, and the end)."""
     data = np.frombuffer(buffer, dtype=np.uint8)
     starts, _ = line_bounds(data)
-    digits = data[starts[:, None] + _DIGITS].astype(np.int32) - 48         # every line is at least 17 bytes
+    digits = line_heads(data, starts, 14)[:, _DIGITS].astype(np.int32) - 48       # every line is at least 17 bytes
     block = digits[:, :6] @ _BLOCK_WEIGHTS
     number = digits[:, 6:] @ _NUMBER_WEIGHTS
     rubrics, known, codes, which = _rubrics(buffer, starts, block * 1000 + number, norm)
