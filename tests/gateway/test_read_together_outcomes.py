@@ -7,6 +7,7 @@ the object path with every rule, and on a declaration with random values, mutate
 between two clean ones."""
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 import gateway.ingest
@@ -57,16 +58,28 @@ def _both(paths: list[Path], monkeypatch, reference: RuleRegistry = DEFAULT_RULE
     return together, alone, _Counted.taken
 
 
-def test_the_corpus_read_together_as_one_batch_gives_what_each_declaration_read_alone_gives(tmp_path, monkeypatch):
-    together, alone, taken = _both(corpus(tmp_path), monkeypatch)
+# Declarations of at least COLUMNAR_FROM lines take certificates (several read together: certified as a group,
+# gateway.validate.certify.GroupColumns) and the columnar path; 0: every declaration does.
+EVERY_DECLARATION_COLUMNAR = pytest.mark.parametrize("columnar_from", [gateway.ingest.COLUMNAR_FROM, 0],
+                                                     ids=["by-size", "every-declaration-columnar"])
+
+
+@EVERY_DECLARATION_COLUMNAR
+def test_the_corpus_read_together_as_one_batch_gives_what_each_declaration_read_alone_gives(tmp_path, monkeypatch,
+                                                                                            columnar_from):
+    monkeypatch.setattr(gateway.ingest, "COLUMNAR_FROM", columnar_from)
+    together, alone, taken = _both(corpus(tmp_path), monkeypatch, DEFAULT_RULES.uncertified())
     assert taken > 10
     assert together.quarantine and together.resources           # the corpus has both to compare
     assert together == alone
 
 
-def test_small_declarations_with_defects_read_together_give_what_the_object_path_gives(tmp_path, monkeypatch):
+@EVERY_DECLARATION_COLUMNAR
+def test_small_declarations_with_defects_read_together_give_what_the_object_path_gives(tmp_path, monkeypatch,
+                                                                                      columnar_from):
     """Flows of a few people per employer, a third of them with a defect, in LF and the same in CR LF: read together
     with certificates, against read alone with every rule on every subject."""
+    monkeypatch.setattr(gateway.ingest, "COLUMNAR_FROM", columnar_from)
     generate(tmp_path / "lf", people=60, employers=15, bodies=2, months=2, seed=9, rates=Rates(defects=0.3))
     paths = sorted((tmp_path / "lf").rglob("*.dsn"))
     for path in paths:
