@@ -94,9 +94,8 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
     for decision in state.decisions:
         seen.setdefault(decision.person_key, set()).add(decision.decision_id)
     for person_key, view in sorted(people_as_of(state, declarations, as_of).items()):
-        flags = flags_of(person_key, month_histories(view, as_of, policy.floating, rates, skip_quiet=skip_quiet), rules,
-                         policy.floating,
-                         policy_version=policy.version)
+        histories = month_histories(view, as_of, policy.floating, rates, skip_quiet=skip_quiet)
+        flags = flags_of(person_key, histories, rules, policy.floating, policy_version=policy.version)
         out.flags.extend(flags)
         floating = {flag.key for flag in flags}
         bases = [base for base_policy in policy.bases

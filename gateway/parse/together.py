@@ -70,10 +70,16 @@ class Together:
     members: list[ParsedDeclaration | None] = field(default_factory=list)
 
     def by_rubric(self) -> dict[str, np.ndarray]:
-        """rubric -> the positions of its tokens, in document order (what ``Columns.by_rubric`` gives a declaration)."""
-        order = np.argsort(self.which.astype(np.uint16) if len(self.codes) <= 1 << 16 else self.which, kind="stable")
-        bounds = np.concatenate(([0], np.cumsum(np.bincount(self.which, minlength=len(self.codes))))).tolist()
-        return {code: order[start:end] for code, start, end in zip(self.codes, bounds[:-1], bounds[1:]) if end > start}
+        """rubric -> the positions of its tokens, in document order (what ``Columns.by_rubric`` gives a declaration);
+        made once (the value pass and the group's certificates both read it)."""
+        found = self.cache.get("by_rubric")
+        if found is None:
+            order = np.argsort(self.which.astype(np.uint16) if len(self.codes) <= 1 << 16 else self.which,
+                               kind="stable")
+            bounds = np.concatenate(([0], np.cumsum(np.bincount(self.which, minlength=len(self.codes))))).tolist()
+            found = self.cache["by_rubric"] = {code: order[start:end] for code, start, end
+                                               in zip(self.codes, bounds[:-1], bounds[1:]) if end > start}
+        return found
 
 
 def norm_of(piece: Piece) -> NormCatalogue | None:

@@ -239,10 +239,7 @@ class GroupColumns(DeclarationColumns):
     def __init__(self, together) -> None:
         self.decl = None
         self._together = weakref.ref(together)    # held by the group (its cache): no cycle to wait for the collector
-        positions = together.cache.get("by_rubric")
-        if positions is None:
-            positions = together.cache["by_rubric"] = together.by_rubric()
-        self._view(together.values, together.structure, positions, together.norm)
+        self._view(together.values, together.structure, together.by_rubric(), together.norm)
         headers = {(view.nature, view.main_day) for member in together.members
                    if member is not None and (view := DeclarationColumns.of(member)) is not None}
         self._header = next(iter(headers)) if len(headers) == 1 else None

@@ -107,20 +107,21 @@ def _failing(rubrics: list[str], values: list[str], by_rubric: Callable[[], dict
 
 def failing_tokens_together(together) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
     """(token, what is wrong with its value) of every failing value of declarations read together, the tokens
-    counted from the first of all of them (their shares of :func:`_failing_together`, end to end)."""
-    firsts = together.firsts.tolist()
-    return [(token + first, reading) for first, failing in zip(firsts, _failing_together(together))
-            for token, reading in failing]
+    counted from the first of all of them: one pass over all their tokens (memoised on them)."""
+    found = together.cache.get("failing_tokens")
+    if found is None:
+        found = together.cache["failing_tokens"] = _failing(together.rubrics, together.values, together.by_rubric,
+                                                            together.norm)
+    return found
 
 
 def _failing_together(together) -> list[list[tuple[int, tuple[tuple[str, str, str], ...]]]]:
-    """Each declaration's failing tokens (counted from its first token) out of one pass over the tokens of the
-    declarations read together (memoised on them: made for the first one asked for)."""
-    found = together.cache.get("failing_tokens")
+    """Each declaration's share of :func:`failing_tokens_together`, counted from its first token (memoised)."""
+    found = together.cache.get("failing_shares")
     if found is None:
         firsts = together.firsts
-        found = together.cache["failing_tokens"] = [[] for _ in range(len(firsts) - 1)]
-        failing = _failing(together.rubrics, together.values, together.by_rubric, together.norm)
+        found = together.cache["failing_shares"] = [[] for _ in range(len(firsts) - 1)]
+        failing = failing_tokens_together(together)
         if failing:
             owners = (np.searchsorted(firsts, [token for token, _ in failing], side="right") - 1).tolist()
             for (token, reading), owner in zip(failing, owners):
