@@ -66,6 +66,8 @@ class DeclarationColumns:
         self._amounts: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
         self._days: dict[str, np.ndarray] = {}
         self._children: dict[tuple[str, str], dict[int, list[int]]] = {}
+        self._contracts: tuple[dict[str, int], np.ndarray, np.ndarray] | None = None
+        self._named: np.ndarray | None = None
 
     @classmethod
     def of(cls, decl: ParsedDeclaration) -> "DeclarationColumns | None":
@@ -512,8 +514,82 @@ def _rate_type_99_without_rate(view: DeclarationColumns) -> bool:
                    for payment, kind in view.by_instance(R.PAS_RATE_TYPE).items())
 
 
+def _contract_numbers(view: DeclarationColumns) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """The numbers of the contracts under a person (S21.G00.40.009, empty ones too), each distinct number given a
+    code: (number -> code, the person of each numbered contract, its number's code), in document order (memoised)."""
+    found = view._contracts
+    if found is None:
+        under = np.zeros(len(view.kinds), dtype=bool)
+        under[view.under(R.CONTRACT, R.INDIVIDUAL)] = True
+        instances, numbers = view.column(R.CONTRACT_NUMBER)
+        keep = under[instances]
+        codes: dict[str, int] = {}
+        code = np.array([codes.setdefault(number, len(codes))
+                         for number, kept in zip(numbers, keep.tolist()) if kept], dtype=np.int64)
+        found = view._contracts = codes, view.parents[instances[keep]], code
+    return found
+
+
+def _named_contracts(view: DeclarationColumns) -> np.ndarray:
+    """For each instance, the code (:func:`_contract_numbers`) of the contract number it names (S21.G00.51.010);
+    -1: it names none, or a number no contract under a person has (memoised)."""
+    found = view._named
+    if found is None:
+        codes = _contract_numbers(view)[0]
+        found = view._named = np.full(len(view.kinds), -1, dtype=np.int64)
+        instances, references = view.column(R.REMUNERATION_CONTRACT)
+        found[instances] = [codes.get(reference, -1) for reference in references]
+    return found
+
+
+_PAY_KINDS = {kind: index for index, kind in enumerate(R.REQUIRED_PAY_TYPES)}
+
+
 @certifies("DRM-AMT-003")
 def _required_pay_types(view: DeclarationColumns) -> bool:
+    """Every payment of a person declares every required pay type for each of the person's numbered contracts, as
+    keys over arrays: the (payment, contract number, pay type) a person's contracts require, joined from the payments
+    and contracts by their person, all among the (payment, contract named, pay type) of the payment's remunerations.
+    Contract numbers are numbered once each (a remuneration naming no contract of the declaration matches none).
+    :func:`_required_pay_types_by_value` is its reference."""
+    if view.nature not in DSN_RESOURCES:
+        return True
+    payments = view.under(R.PAYMENT, R.INDIVIDUAL)
+    if not len(payments) or not view.has(R.CONTRACT_NUMBER):
+        return True
+    codes, person, code = _contract_numbers(view)
+    numbered = code != codes.get("", -1)
+    person, code = person[numbered], code[numbered]
+    if not len(code):
+        return True
+    size = len(view.kinds)
+    order = np.argsort(person, kind="stable")
+    person, code = person[order], code[order]
+    # Each person's numbered contracts, every payment of the person repeated once per contract.
+    counts = np.bincount(person, minlength=size)
+    starts = np.cumsum(counts) - counts
+    repeats = counts[view.parents[payments]]
+    total = int(repeats.sum())
+    if not total:
+        return True
+    ends = np.cumsum(repeats)
+    within = np.arange(total) - np.repeat(ends - repeats, repeats)
+    required_payment = np.repeat(payments, repeats)
+    required_code = code[np.repeat(starts[view.parents[payments]], repeats) + within]
+    kinds = len(R.REQUIRED_PAY_TYPES)
+    required = ((required_payment * len(codes) + required_code)[:, None] * kinds + np.arange(kinds)).ravel()
+    remunerations = view.under(R.REMUNERATION, R.PAYMENT)
+    kind = np.full(size, -1, dtype=np.int64)
+    instances, types = view.column(R.REMUNERATION_TYPE)
+    kind[instances] = [_PAY_KINDS.get(value, -1) for value in types]
+    named, kind = _named_contracts(view)[remunerations], kind[remunerations]
+    valid = (named >= 0) & (kind >= 0)
+    declared = (view.parents[remunerations][valid] * len(codes) + named[valid]) * kinds + kind[valid]
+    return bool(np.isin(required, declared).all())
+
+
+def _required_pay_types_by_value(view: DeclarationColumns) -> bool:
+    """The reference of :func:`_required_pay_types`: each person's contracts and payments as sets."""
     if view.nature not in DSN_RESOURCES:
         return True
     numbers = view.by_instance(R.CONTRACT_NUMBER)
@@ -695,6 +771,23 @@ def _regularisation_in_its_tax_year(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-CTR-001")
 def _remuneration_names_a_contract(view: DeclarationColumns) -> bool:
+    """Every remuneration of a person names (S21.G00.51.010) the number of one of the person's contracts, as keys over
+    arrays: (person, number's code) of each remuneration among those of the contracts. A number no contract of the
+    declaration has fails at once. :func:`_remuneration_names_a_contract_by_value` is its reference."""
+    if view.nature not in MONTHLY or not view.has(R.REMUNERATION_CONTRACT):
+        return True
+    codes, person, code = _contract_numbers(view)
+    instances = np.unique(view.column(R.REMUNERATION_CONTRACT)[0])
+    owner = view.person_of()[instances]
+    inside = owner >= 0
+    named, owner = _named_contracts(view)[instances[inside]], owner[inside]
+    if (named < 0).any():
+        return False
+    return bool(np.isin(owner * len(codes) + named, person * len(codes) + code).all())
+
+
+def _remuneration_names_a_contract_by_value(view: DeclarationColumns) -> bool:
+    """The reference of :func:`_remuneration_names_a_contract`: each person's contract numbers as a set."""
     if view.nature not in MONTHLY or not view.has(R.REMUNERATION_CONTRACT):
         return True
     numbers = view.by_instance(R.CONTRACT_NUMBER)
