@@ -68,6 +68,7 @@ class DeclarationColumns:
         self._children: dict[tuple[str, str], dict[int, list[int]]] = {}
         self._contracts: tuple[dict[str, int], np.ndarray, np.ndarray] | None = None
         self._named: np.ndarray | None = None
+        self._array: np.ndarray | None = None
 
     @classmethod
     def of(cls, decl: ParsedDeclaration) -> "DeclarationColumns | None":
@@ -92,9 +93,8 @@ class DeclarationColumns:
 
     def values_of(self, rubric: str) -> list[str]:
         """Every value of ``rubric`` in the declaration, in document order."""
-        values = self.values
         positions = self._positions.get(rubric)
-        return [] if positions is None else [values[position] for position in positions.tolist()]
+        return [] if positions is None else self._gather()[positions].tolist()
 
     def column(self, rubric: str) -> tuple[np.ndarray, list[str]]:
         """Every value of ``rubric`` in document order, and the instance holding each."""
@@ -104,10 +104,15 @@ class DeclarationColumns:
             if positions is None:
                 found = self._columns[rubric] = np.empty(0, dtype=np.int64), []
             else:
-                values = self.values
                 found = self._columns[rubric] = (np.searchsorted(self.heads, positions, side="right") - 1,
-                                                 [values[position] for position in positions.tolist()])
+                                                 self._gather()[positions].tolist())
         return found
+
+    def _gather(self) -> np.ndarray:
+        """The values as an array of objects: a column's values taken in one call, not one by one (made once)."""
+        if self._array is None:
+            self._array = np.array(self.values, dtype=object)
+        return self._array
 
     def amounts(self, rubric: str) -> tuple[np.ndarray, np.ndarray] | None:
         """``rubric``'s amount in cents for every instance (as :func:`gateway.values.cents` reads it: :func:`_amounts`),
@@ -611,6 +616,25 @@ def _required_pay_types_by_value(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-AMT-004")
 def _net_social_declared(view: DeclarationColumns) -> bool:
+    """Every payment of a person has a net element of the net social type among its children, over arrays (the
+    payments that have one marked from those elements). :func:`_net_social_declared_by_value` is its reference."""
+    main = view.main_day
+    if view.nature != "01" or main is None or month_of(main) < R.NET_SOCIAL_MANDATORY_FROM:
+        return True
+    payments = view.under(R.PAYMENT, R.INDIVIDUAL)
+    if not len(payments):
+        return True
+    social = np.zeros(len(view.kinds), dtype=bool)
+    instances, types = view.column(R.NET_ELEMENT_TYPE)
+    social[instances] = np.array(types, dtype=object) == R.NET_SOCIAL_TYPE
+    elements = view.under(R.NET_ELEMENT, R.PAYMENT)
+    with_net_social = np.zeros(len(view.kinds), dtype=bool)
+    with_net_social[view.parents[elements[social[elements]]]] = True
+    return bool(with_net_social[payments].all())
+
+
+def _net_social_declared_by_value(view: DeclarationColumns) -> bool:
+    """The reference of :func:`_net_social_declared`: each payment's elements looked at one by one."""
     main = view.main_day
     if view.nature != "01" or main is None or month_of(main) < R.NET_SOCIAL_MANDATORY_FROM:
         return True

@@ -157,13 +157,14 @@ def _candidates(values: list[str], by_rubric: dict[str, np.ndarray], norm: NormC
     """The tokens whose value does not fit its rubric's datatype, or is a date that does not exist. A rubric with
     few distinct values (codes, the month's dates) has each read through the memo; the others are scanned."""
     candidates: list[int] = []
+    gather = np.array(values, dtype=object)       # each rubric's values taken in one call, not one by one
     for rubric, positions in by_rubric.items():
         spec = norm.rubrics.get(rubric)
         dates = rubric in DATE_RUBRICS
         if spec is None and not dates:
             continue
         tokens = positions.tolist()
-        texts = [values[token] for token in tokens]
+        texts = gather[positions].tolist()
         distinct = set(texts)
         if len(distinct) * FEW_DISTINCT <= len(texts):
             failing = {text for text in distinct if _remembered(memo, norm, (rubric, text))}

@@ -130,10 +130,12 @@ def test_amounts_read_over_the_columns_are_those_cents_reads(texts):
         assert fast[0].tolist() == reference[0].tolist() and fast[1].tolist() == reference[1].tolist()
 
 
-EXACT = ["DRM-AMT-003", "DRM-CTR-001"]   # certifiers that count what their rule looks for: exactly where it is silent
+EXACT = ["DRM-AMT-003", "DRM-CTR-001", "DRM-AMT-004"]   # certifiers that count what their rule looks for: exactly
+# where it is silent
 # Certifiers over arrays (keys joined by person and payment) and their references over sets, value by value.
 BY_VALUE = {"DRM-AMT-003": (certify._required_pay_types, certify._required_pay_types_by_value),
-            "DRM-CTR-001": (certify._remuneration_names_a_contract, certify._remuneration_names_a_contract_by_value)}
+            "DRM-CTR-001": (certify._remuneration_names_a_contract, certify._remuneration_names_a_contract_by_value),
+            "DRM-AMT-004": (certify._net_social_declared, certify._net_social_declared_by_value)}
 
 
 def _exact(path: Path, rule_id: str) -> list[bool]:
@@ -167,14 +169,14 @@ def _with_remunerations(*blocks: tuple[str, str], last_type: str = "010") -> byt
     return b"\n".join(lines[:last + 2] + added + lines[last + 2:])
 
 
-# name: (remunerations added to the second employee's payment, type of its last one, silent: DRM-AMT-003, DRM-CTR-001)
-PAY_TYPE_CASES = {"all declared": ((), "010", (True, True)),
-                  "another type as well": ((("C00002", "017"),), "010", (True, True)),
-                  "the other employee's contract": ((("C00001", "001"),), "010", (True, False)),
-                  "a contract no one holds": ((("C00009", "002"),), "010", (True, False)),
-                  "a type declared twice": ((("C00002", "001"),), "010", (True, True)),
-                  "a type missing": ((), "017", (False, True)),
-                  "a type missing, declared for the other contract": ((("C00001", "010"),), "017", (False, False))}
+# name: (remunerations added to the second employee's payment, type of its last one, silent: each rule of EXACT)
+PAY_TYPE_CASES = {"all declared": ((), "010", (True, True, True)),
+                  "another type as well": ((("C00002", "017"),), "010", (True, True, True)),
+                  "the other employee's contract": ((("C00001", "001"),), "010", (True, False, True)),
+                  "a contract no one holds": ((("C00009", "002"),), "010", (True, False, True)),
+                  "a type declared twice": ((("C00002", "001"),), "010", (True, True, True)),
+                  "a type missing": ((), "017", (False, True, True)),
+                  "a type missing, declared for the other contract": ((("C00001", "010"),), "017", (False, False, True))}
 
 
 @pytest.mark.parametrize("rule_id", EXACT)
@@ -190,16 +192,18 @@ def test_an_exact_certificate_is_given_exactly_where_the_rule_finds_nothing(tmp_
         assert _exact(path, rule_id) == [expected[EXACT.index(rule_id)]], name
 
 
-_PAY_LINES = st.lists(st.tuples(st.sampled_from([R.REMUNERATION_TYPE, R.REMUNERATION_CONTRACT, R.CONTRACT_NUMBER]),
+_PAY_LINES = st.lists(st.tuples(st.sampled_from([R.REMUNERATION_TYPE, R.REMUNERATION_CONTRACT, R.CONTRACT_NUMBER,
+                                                 R.NET_ELEMENT_TYPE]),
                                 st.integers(0, 40), st.sampled_from(["001", "002", "003", "010", "017", "", "C00003",
-                                                                     "C00009"])), min_size=1, max_size=6)
+                                                                     "C00009", "03", "10"])), min_size=1, max_size=6)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from(sorted(BASES)), MUTATIONS, _PAY_LINES, ENDINGS)
 def test_an_exact_certificate_holds_on_mutated_declarations(tmp_path_factory, base, mutations, pay_lines, endings):
     """The corpus's bases with lines dropped, repeated, swapped or given other values, and some of their contract
-    numbers, remunerations' contracts and pay types changed (the n-th such line of the declaration)."""
+    numbers, remunerations' contracts, pay types and net element types changed (the n-th such line of the
+    declaration)."""
     lines = BASES[base].split(b"\n")
     for rubric, nth, value in pay_lines:
         found = [i for i, line in enumerate(lines) if line.startswith(rubric.encode())]
