@@ -34,6 +34,7 @@ import json
 import operator
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -477,19 +478,28 @@ def load_bucket(root: Path | str, bucket: int, committed: Iterable[str], since: 
     of these people only (filtered in the scan: the others are never turned into records)."""
     committed = list(committed)
     people = None if people is None else sorted(set(people))
+    if people is not None and not people:
+        return BucketState()
+
+    def scan(table: str) -> pa.Table | None:
+        where, bound = _since(table, since)
+        return _scan(root, table, committed, _of_people(where, people), partitions=[bucket], bound=bound,
+                     tables=tables)
+    # The five tables read at once (each read waits on files and decompression with the interpreter's lock
+    # released), then turned into records one after the other.
+    with ThreadPoolExecutor(len(_BUCKET_TABLES)) as pool:
+        found = dict(zip(_BUCKET_TABLES, pool.map(scan, _BUCKET_TABLES)))
 
     def rows(table: str, records: Callable[[pa.Table], list]) -> list:
-        if people is not None and not people:
-            return []
-        where, bound = _since(table, since)
-        found = _scan(root, table, committed, _of_people(where, people), partitions=[bucket], bound=bound,
-                      tables=tables)
-        return [] if found is None else records(found)
+        return [] if found[table] is None else records(found[table])
     return BucketState(contributions=rows("contributions", lambda t: records_of(t, Contribution)),
                        mentions=rows("mentions", lambda t: records_of(t, Mention)),
                        versions=rows("versions", RESOURCE_VERSION.from_table),
                        frozen=rows("frozen", REFERENCE_BASE.from_table),
                        decisions=rows("decisions", GATE_DECISION.from_table))
+
+
+_BUCKET_TABLES = ("contributions", "mentions", "versions", "frozen", "decisions")
 
 
 def load_all(root: Path | str, table: str) -> list[dict]:
