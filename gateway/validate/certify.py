@@ -867,6 +867,34 @@ def _mandatory(norm: NormCatalogue, nature: str) -> dict[str, tuple[str, ...]]:
 
 @certifies("DRM-STR-010")
 def _mandatory_blocks_present(view: DeclarationColumns) -> bool:
+    """Every instance of a block holds each child block the norm requires under it, over arrays: for each required
+    child block, the instances that have one marked from its instances' parents, all holders among them.
+    :func:`_mandatory_blocks_present_by_value` is its reference."""
+    if view.nature != R.DSN_MONTHLY:
+        return True
+    mandatory = _mandatory(view.norm, view.nature)
+    children = None
+    for name in view.names:
+        required = mandatory.get(name)
+        if not required:
+            continue
+        if children is None:
+            child = _children_mask(view)
+            children = view.parents[child], view.kinds[child]
+        holders = view.kinds == view.kind(name)
+        for block in required:
+            kind = view.kind(block)
+            if kind is None:
+                return False
+            has = np.zeros(len(view.kinds), dtype=bool)
+            has[children[0][children[1] == kind]] = True
+            if not has[holders].all():
+                return False
+    return True
+
+
+def _mandatory_blocks_present_by_value(view: DeclarationColumns) -> bool:
+    """The reference of :func:`_mandatory_blocks_present`: (parent, block) of every child instance in a set."""
     if view.nature != R.DSN_MONTHLY:
         return True
     mandatory = _mandatory(view.norm, view.nature)

@@ -16,12 +16,13 @@ from gateway.ingest import process_file
 from gateway.parse import rubrics as R
 from gateway.pseudonym import DEMO_KEY, Pseudonymiser
 import gateway.validate.certify as certify
-from gateway.validate.certify import _BY_VALUE, DeclarationColumns, _amounts, _amounts_by_value, certifiable, certified
+from gateway.validate.certify import (_BY_VALUE, DeclarationColumns, GroupColumns, _amounts, _amounts_by_value,
+                                      certifiable, certified)
 from gateway.validate.registry import DEFAULT_RULES, Target
 from fixtures import builders as B
 from fixtures.generator import Rates, generate
 from tests.conftest import declarations_of
-from tests.corpus import BASES, ENDINGS, MUTATIONS, base_dsn, corpus, mutated
+from tests.corpus import BASES, ENDINGS, MUTATIONS, base_dsn, corpus, mutated, read_all_together
 
 CERTIFIED = {rule.id for target in (Target.DECLARATION, Target.PERSON) for rule in DEFAULT_RULES.for_target(target)}
 
@@ -135,7 +136,8 @@ EXACT = ["DRM-AMT-003", "DRM-CTR-001", "DRM-AMT-004"]   # certifiers that count 
 # Certifiers over arrays (keys joined by person and payment) and their references over sets, value by value.
 BY_VALUE = {"DRM-AMT-003": (certify._required_pay_types, certify._required_pay_types_by_value),
             "DRM-CTR-001": (certify._remuneration_names_a_contract, certify._remuneration_names_a_contract_by_value),
-            "DRM-AMT-004": (certify._net_social_declared, certify._net_social_declared_by_value)}
+            "DRM-AMT-004": (certify._net_social_declared, certify._net_social_declared_by_value),
+            "DRM-STR-010": (certify._mandatory_blocks_present, certify._mandatory_blocks_present_by_value)}
 
 
 def _exact(path: Path, rule_id: str) -> list[bool]:
@@ -153,6 +155,33 @@ def _exact(path: Path, rule_id: str) -> list[bool]:
             fast, reference = BY_VALUE[rule_id]
             assert fast(DeclarationColumns(decl)) == reference(DeclarationColumns(decl)) == silent[-1]
     return silent
+
+
+def _same_as_references(declarations) -> dict[str, set[bool]]:
+    """Each certifier over arrays of BY_VALUE against its reference on each declaration's view and, for those read
+    together, its group's: the same answer. Returns the answers seen per rule."""
+    seen: dict[str, set[bool]] = {rule_id: set() for rule_id in BY_VALUE}
+    for decl in declarations:
+        views = [view for view in (DeclarationColumns.of(decl), GroupColumns.of(decl)) if view is not None]
+        for view in views:
+            if isinstance(view, GroupColumns) and view._header is None:
+                continue                            # members of several natures or months: no group answer
+            for rule_id, (fast, reference) in BY_VALUE.items():
+                answer = fast(view)
+                assert answer == reference(view), f"{rule_id}: {decl.file} line {decl.first_line}"
+                seen[rule_id].add(answer)
+    return seen
+
+
+def test_certifiers_over_arrays_answer_as_their_references(tmp_path):
+    """On the corpus (each declaration alone, and read together: their groups too) and generated flows with
+    defects read together."""
+    generate(tmp_path / "generated", people=60, employers=8, bodies=1, months=2, seed=9, rates=Rates(defects=0.3))
+    paths = [*corpus(tmp_path / "corpus"), *sorted((tmp_path / "generated").rglob("*.dsn"))]
+    seen = _same_as_references([decl for path in paths for decl in declarations_of(path)])
+    together = _same_as_references(read_all_together(paths))
+    for rule_id in BY_VALUE:
+        assert seen[rule_id] == {True, False} and together[rule_id], rule_id
 
 
 def _with_remunerations(*blocks: tuple[str, str], last_type: str = "010") -> bytes:
@@ -213,3 +242,4 @@ def test_an_exact_certificate_holds_on_mutated_declarations(tmp_path_factory, ba
     path.write_bytes(mutated(b"\n".join(lines), mutations, endings))
     for rule_id in EXACT:
         _exact(path, rule_id)
+    _same_as_references(declarations_of(path))
