@@ -81,6 +81,14 @@ class Together:
                                                in zip(self.codes, bounds[:-1], bounds[1:]) if end > start}
         return found
 
+    def value_array(self) -> np.ndarray:
+        """The values as an array of objects (a column's values taken in one call), made once for the value pass,
+        the group's certificates and each member's (``gateway.validate.columns.value_array``: a slice of it)."""
+        found = self.cache.get("value_array")
+        if found is None:
+            found = self.cache["value_array"] = np.array(self.values, dtype=object)
+        return found
+
 
 def norm_of(piece: Piece) -> NormCatalogue | None:
     """The catalogue ``piece`` is read with, or None when it may not be read here at all (no known norm, an

@@ -29,7 +29,7 @@ from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockStructure
 from gateway.parse.declaration import ParsedDeclaration
 from gateway.parse.norm import NormCatalogue
-from gateway.validate.columns import failing_tokens, failing_tokens_together
+from gateway.validate.columns import failing_tokens, failing_tokens_together, value_array
 from gateway.validate.rules.amounts import DSN_RESOURCES
 from gateway.validate.rules.identity import siren_valid, siret_valid
 from gateway.validate.rules.regularisations import FORBIDDEN, MONTHLY, REQUIRED
@@ -68,7 +68,6 @@ class DeclarationColumns:
         self._children: dict[tuple[str, str], dict[int, list[int]]] = {}
         self._contracts: tuple[dict[str, int], np.ndarray, np.ndarray] | None = None
         self._named: np.ndarray | None = None
-        self._array: np.ndarray | None = None
 
     @classmethod
     def of(cls, decl: ParsedDeclaration) -> "DeclarationColumns | None":
@@ -109,10 +108,8 @@ class DeclarationColumns:
         return found
 
     def _gather(self) -> np.ndarray:
-        """The values as an array of objects: a column's values taken in one call, not one by one (made once)."""
-        if self._array is None:
-            self._array = np.array(self.values, dtype=object)
-        return self._array
+        """The values as an array of objects: a column's values taken in one call, not one by one."""
+        return value_array(self.decl)
 
     def amounts(self, rubric: str) -> tuple[np.ndarray, np.ndarray] | None:
         """``rubric``'s amount in cents for every instance (as :func:`gateway.values.cents` reads it: :func:`_amounts`),
@@ -281,6 +278,9 @@ class GroupColumns(DeclarationColumns):
 
     def first_value(self, rubric: str) -> str | None:
         raise TypeError(f"{rubric}: a group of declarations has no header values of its own")
+
+    def _gather(self) -> np.ndarray:
+        return self._together().value_array()
 
     def failing_tokens(self) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
         return failing_tokens_together(self._together())

@@ -86,19 +86,20 @@ def failing_tokens(decl: ParsedDeclaration) -> list[tuple[int, tuple[tuple[str, 
     found = decl.cache["failing_tokens"] = []
     if columns is None or norm is None or not columns.rubrics:
         return found
-    found.extend(_failing(columns.rubrics, columns.values, columns.by_rubric, norm))
+    found.extend(_failing(columns.rubrics, columns.values, columns.by_rubric, lambda: value_array(decl), norm))
     return found
 
 
 def _failing(rubrics: list[str], values: list[str], by_rubric: Callable[[], dict[str, np.ndarray]],
-             norm: NormCatalogue) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
+             array: Callable[[], np.ndarray], norm: NormCatalogue
+             ) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
     """The failing tokens of a run of tokens of one catalogue (a declaration's, or declarations' read together), in
     order: scanned rubric by rubric from SCAN_FROM tokens, else each distinct pair through the memo."""
     memo = _readings.setdefault(norm, {})
     if len(values) < SCAN_FROM:
         return _by_memo(rubrics, values, memo, norm)
     found = []
-    for token in sorted(set(_candidates(values, by_rubric(), norm, memo))):
+    for token in sorted(set(_candidates(array(), by_rubric(), norm, memo))):
         reading = _remembered(memo, norm, (rubrics[token], values[token]))
         if reading:
             found.append((token, reading))
@@ -111,7 +112,7 @@ def failing_tokens_together(together) -> list[tuple[int, tuple[tuple[str, str, s
     found = together.cache.get("failing_tokens")
     if found is None:
         found = together.cache["failing_tokens"] = _failing(together.rubrics, together.values, together.by_rubric,
-                                                            together.norm)
+                                                            together.value_array, together.norm)
     return found
 
 
@@ -126,6 +127,20 @@ def _failing_together(together) -> list[list[tuple[int, tuple[tuple[str, str, st
             owners = (np.searchsorted(firsts, [token for token, _ in failing], side="right") - 1).tolist()
             for (token, reading), owner in zip(failing, owners):
                 found[owner].append((token - int(firsts[owner]), reading))
+    return found
+
+
+def value_array(decl: ParsedDeclaration) -> np.ndarray:
+    """The declaration's values as an array of objects, so that a column's values are taken in one call, not one by
+    one (made once; a declaration read together takes its slice of its group's, :meth:`Together.value_array`)."""
+    found = decl.cache.get("value_array")
+    if found is None:
+        if decl.together is not None:
+            together, index = decl.together
+            found = together.value_array()[together.firsts[index]:together.firsts[index + 1]]
+        else:
+            found = np.array(decl.columns.values, dtype=object)
+        decl.cache["value_array"] = found
     return found
 
 
@@ -153,18 +168,17 @@ def _by_memo(rubrics: list[str], values: list[str], memo: dict, norm: NormCatalo
     return [(token, failing[key]) for token, key in enumerate(zip(rubrics, values)) if key in failing]
 
 
-def _candidates(values: list[str], by_rubric: dict[str, np.ndarray], norm: NormCatalogue, memo: dict) -> list[int]:
+def _candidates(values: np.ndarray, by_rubric: dict[str, np.ndarray], norm: NormCatalogue, memo: dict) -> list[int]:
     """The tokens whose value does not fit its rubric's datatype, or is a date that does not exist. A rubric with
     few distinct values (codes, the month's dates) has each read through the memo; the others are scanned."""
     candidates: list[int] = []
-    gather = np.array(values, dtype=object)       # each rubric's values taken in one call, not one by one
     for rubric, positions in by_rubric.items():
         spec = norm.rubrics.get(rubric)
         dates = rubric in DATE_RUBRICS
         if spec is None and not dates:
             continue
         tokens = positions.tolist()
-        texts = gather[positions].tolist()
+        texts = values[positions].tolist()          # the rubric's values in one call
         distinct = set(texts)
         if len(distinct) * FEW_DISTINCT <= len(texts):
             failing = {text for text in distinct if _remembered(memo, norm, (rubric, text))}
