@@ -27,6 +27,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockStructure, Columns, parents_of
 from gateway.parse.declaration import VALUE_OF, ParsedDeclaration, declaration_text, flow_of, norm_for
 from gateway.parse.index import DeclarationSpan
@@ -103,7 +104,7 @@ def read_together(pieces: Sequence[Piece]) -> list[ParsedDeclaration | None]:
     """Each piece's declaration as :func:`gateway.parse.declaration.read_declaration` reads it, or None where it is
     left to that function (module docstring). The pieces' files are opened once each, in turn."""
     texts: list[bytes | None] = []
-    groups: dict[NormCatalogue, list[int]] = {}
+    groups: dict[tuple[NormCatalogue, tuple], list[int]] = {}
     handle, opened = None, None
     try:
         for index, piece in enumerate(pieces):
@@ -111,22 +112,42 @@ def read_together(pieces: Sequence[Piece]) -> list[ParsedDeclaration | None]:
             if norm is None:
                 texts.append(None)
                 continue
-            groups.setdefault(norm, []).append(index)
             if piece.path != opened:
                 if handle is not None:
                     handle.close()
                 handle, opened = open_input(piece.path), piece.path
             whole = piece.span.span
             handle.seek(whole.start)
-            texts.append(declaration_text(handle.read(whole.end - whole.start)))
+            text = declaration_text(handle.read(whole.end - whole.start))
+            texts.append(text)
+            groups.setdefault((norm, header_key(text)), []).append(index)
     finally:
         if handle is not None:
             handle.close()
     out: list[ParsedDeclaration | None] = [None] * len(pieces)
-    for norm, members in groups.items():
+    for (norm, _), members in groups.items():
         for index, parsed in zip(members, _read_group([pieces[i] for i in members], [texts[i] for i in members], norm)):
             out[index] = parsed
     return out
+
+
+_HEADER_LINES = tuple(f"{rubric},'".encode("ascii") for rubric in (R.NATURE, R.MAIN_MONTH))
+
+
+def header_key(text: bytes) -> tuple[bytes | None, ...]:
+    """What a declaration's text says of its nature and main month, read from the first line of each (raw bytes, not
+    checked): declarations are read together with those that say the same, so that a group's certificates that read
+    the nature or the main month (``gateway.validate.certify.GroupColumns``) hold for all of them at once. A group
+    still finds its header from its members' arrays; a key that differs from it only costs a group that is not one."""
+    key = []
+    for line in _HEADER_LINES:
+        if text.startswith(line):
+            at = 0
+        else:
+            found = text.find(b"\n" + line)
+            at = found + 1 if found >= 0 else -1            # -1: no such line
+        key.append(None if at < 0 else text[at + len(line):text.find(b"\n", at)])
+    return tuple(key)
 
 
 def _read_group(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue) -> list[ParsedDeclaration | None]:

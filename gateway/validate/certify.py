@@ -87,6 +87,10 @@ class DeclarationColumns:
     def has(self, *rubrics: str) -> bool:
         return any(rubric in self._positions for rubric in rubrics)
 
+    def members_of(self, instances: np.ndarray) -> list[int]:
+        """The declaration each of ``instances`` belongs to: one declaration here, numbered 0."""
+        return [0] * len(instances)
+
     def has_block(self, block: str) -> bool:
         return block in self._kind
 
@@ -285,6 +289,10 @@ class GroupColumns(DeclarationColumns):
     def failing_tokens(self) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
         return failing_tokens_together(self._together())
 
+    def members_of(self, instances: np.ndarray) -> list[int]:
+        """The declaration of the group (its rank among those read together) each of ``instances`` belongs to."""
+        return (np.searchsorted(self._together().firsts, self.heads[instances], side="right") - 1).tolist()
+
     def holds(self, check: "Certifier") -> bool:
         """Whether ``check`` (one of ``GROUPED``) holds for the whole group (then for each declaration of it)."""
         found = self._held.get(check)
@@ -427,19 +435,22 @@ def _birth_year_fits_the_nir(view: DeclarationColumns) -> bool:
     return True
 
 
-def _distinct(values: list[str]) -> bool:
-    given = [value for value in values if value]
+def _distinct(view: DeclarationColumns, rubric: str) -> bool:
+    """No value of ``rubric`` given twice in one declaration (of a group: within each of its declarations; the same
+    person is often declared by two employers of one group)."""
+    instances, values = view.column(rubric)
+    given = [(member, value) for member, value in zip(view.members_of(instances), values) if value]
     return len(set(given)) == len(given)
 
 
 @certifies("DRM-ID-006")
 def _nirs_are_unique(view: DeclarationColumns) -> bool:
-    return _distinct(view.values_of(R.NIR))
+    return _distinct(view, R.NIR)
 
 
 @certifies("DRM-ID-008")
 def _ntts_are_unique(view: DeclarationColumns) -> bool:
-    return _distinct(view.values_of(R.NTT))
+    return _distinct(view, R.NTT)
 
 
 @certifies("DRM-ID-007")
@@ -1043,7 +1054,7 @@ def _header_values_formatted(view: DeclarationColumns) -> bool:
 
 # Certifiers that are a condition on each block instance or person alone, given the declaration's nature and main
 # month at most: what holds for declarations read together holds for each of them (GroupColumns). True: reads the
-# nature or the main month. Uniqueness within a declaration (DRM-ID-006, -008) is implied by uniqueness in the group.
+# nature or the main month. Uniqueness within a declaration (DRM-ID-006, -008) is checked within each of the group's.
 _ALONE = ("DRM-ID-001", "DRM-ID-002", "DRM-ID-003", "DRM-ID-004", "DRM-ID-005", "DRM-ID-006", "DRM-ID-008",
           "DRM-ID-011", "DRM-FMT-001", "DRM-FMT-002", "DRM-AMT-006", "DRM-PER-005", "DRM-AMT-001", "DRM-AMT-002",
           "DRM-AMT-005", "DRM-PER-001", "DRM-PER-003", "DRM-REG-001", "DRM-REG-002", "DRM-REG-003", "DRM-CTR-002",

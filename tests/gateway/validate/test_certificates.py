@@ -243,3 +243,34 @@ def test_an_exact_certificate_holds_on_mutated_declarations(tmp_path_factory, ba
     for rule_id in EXACT:
         _exact(path, rule_id)
     _same_as_references(declarations_of(path))
+
+
+def test_declarations_read_together_are_grouped_by_their_nature_and_main_month(tmp_path):
+    """A late declaration of an earlier month, read in a batch of this month's, is read with those of its own month:
+    every group has one nature and main month, so that its certificates that read them hold for all its members."""
+    for number, month in enumerate((date(2025, 3, 1), date(2025, 3, 1), date(2025, 2, 1), date(2025, 3, 1),
+                                    date(2025, 2, 1))):
+        (tmp_path / f"{number}.dsn").write_bytes(B.a_dsn_file(siret=B.siret_from(B.siren_from(number + 1)),
+                                                              main_month=month))
+    members = read_all_together(sorted(tmp_path.glob("*.dsn")))
+    assert len(members) == 5
+    groups = {id(GroupColumns.of(decl)): GroupColumns.of(decl) for decl in members}
+    assert len(groups) == 2
+    assert sorted(str(group.main_day) for group in groups.values()) == ["2025-02-01", "2025-03-01"]
+
+
+def test_a_person_declared_by_two_employers_read_together_keeps_the_uniqueness_certificate(tmp_path):
+    """NIRs are unique within each declaration of a group, not across them (DRM-ID-006 is per declaration); a NIR
+    given twice in one of them is still found."""
+    person = B.a_person()
+    twice = B.a_dsn_file((person, [B.a_payment()]), (person, [B.a_payment()]), siret=B.siret_from(B.siren_from(3)))
+    for number in (1, 2):
+        (tmp_path / f"{number}.dsn").write_bytes(B.a_dsn_file((person, [B.a_payment()]),
+                                                              siret=B.siret_from(B.siren_from(number))))
+    members = read_all_together(sorted(tmp_path.glob("*.dsn")))
+    assert certify._nirs_are_unique(GroupColumns.of(members[0]))          # once for the whole group
+    assert all("DRM-ID-006" in certified(decl, ["DRM-ID-006"]) for decl in members)
+    (tmp_path / "3.dsn").write_bytes(twice)
+    members = read_all_together(sorted(tmp_path.glob("*.dsn")))
+    assert not certify._nirs_are_unique(GroupColumns.of(members[0]))
+    assert ["DRM-ID-006" in certified(decl, ["DRM-ID-006"]) for decl in members] == [True, True, False]
