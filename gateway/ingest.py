@@ -12,6 +12,7 @@ import pickle
 import tempfile
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import structlog
 from typing import BinaryIO, Callable, Iterator, Mapping
 
@@ -29,18 +30,20 @@ from gateway.pseudonym import Pseudonymiser
 from gateway.records import (AllowanceMention, DeclarationSummary, Flow, LineCounts, Origin, Outcome,
                              PersonMention, QuarantineRecord, ResourceMonth, Severity, Violation, compact_pickle,
                              fields_in_order, from_state)
-from gateway.normalise.columnar import (DeclarationLines, open_contracts, read_header, resource_records,
+from gateway.normalise.columnar import (DeclarationLines, Owners, open_contracts, read_header, resource_records,
                                        subrogated_allowances)
 from gateway.normalise.columnar import subrogated_months as columnar_subrogated_months
-from gateway.validate.certify import DeclarationColumns, certified
+from gateway.validate.certify import DeclarationColumns, GroupColumns, certified
 from gateway.validate.declared import Declared, Noted
 from gateway.validate.quarantine import quarantine_records, widest
 from gateway.validate.registry import RuleRegistry, Target
 from gateway.validate.rules.sequences import replacements_without_original
 
 TASK_LINES = 50_000       # declarations are grouped into tasks of about this many lines
-# Certificates and the columnar path cost ~2.5 ms per declaration whatever its size, and save ~5 µs a line: below
-# this many lines (about ten employees) a declaration goes the object path, every rule on every person.
+# Certificates and the columnar path cost ~2.5 ms per declaration read alone whatever its size, and save ~5 µs a line:
+# below this many lines (about ten employees) a declaration read alone goes the object path, every rule on every
+# person. Read together with others (most small ones are: gateway.parse.together), it is certified and normalised
+# with them, the fixed costs paid once per group (``_clean_group``).
 COLUMNAR_FROM = 600
 WARNING_EXAMPLES = 20     # warnings of one rule listed per declaration; the rest are counted (_overflow)
 _DECLARATION_SEEN, _PERSON_SEEN = "declaration_warnings_seen", "person_warnings_seen"
@@ -315,12 +318,13 @@ def _process_declaration(decl: ParsedDeclaration, registry: RuleRegistry, pseudo
                          envoi_rejection: tuple[Violation, ...] = ()) -> tuple[Outcome, list[_AcceptedPerson]]:
     skip = _certified(decl, registry)
     # every rule proven silent: the declaration and all its people are accepted, read from the columns
-    clean = not envoi_rejection and bool(skip) and skip.issuperset(_rule_ids(decl, registry))
+    clean = not envoi_rejection and _clean(decl, registry)
     violations = [] if clean else _in_line_order(registry.check(
         Target.DECLARATION, decl, flow=decl.flow, version=decl.norm_version, skip=skip), registry)
     if envoi_rejection or any(v.severity.rejects for v in violations):
         return _rejected(decl, violations, _person_rejections(decl, registry, skip), envoi_rejection), []
-    found = _clean_people(decl, pseudonyms) if clean else _people(decl, registry, pseudonyms, since=None, skip=skip)
+    found = _clean_people(decl, registry, pseudonyms) if clean \
+        else _people(decl, registry, pseudonyms, since=None, skip=skip)
     summary = _summary(decl, found.people, _subrogated(found.allowances, {}))
     outcome = found.outcome(_warnings(decl, violations), summary, declarations=1)
     return replace(outcome, warnings=outcome.warnings + tuple(_overflow(decl, _DECLARATION_SEEN, _PERSON_SEEN))), \
@@ -545,43 +549,115 @@ def _rule_ids(decl: ParsedDeclaration, registry: RuleRegistry) -> list[str]:
 
 def _certified(decl: ParsedDeclaration, registry: RuleRegistry) -> frozenset[str]:
     """The declaration and person rules a certificate proves silent in ``decl`` (gateway.validate.certify); none for
-    a declaration of fewer than COLUMNAR_FROM lines, which the object path takes for less."""
-    if not registry.certificates or decl.line_count < COLUMNAR_FROM:
+    a declaration of fewer than COLUMNAR_FROM lines read alone, which the object path takes for less. A small
+    declaration read together with others (``gateway.parse.together``) is certified with them: the certificates that
+    hold for the group are given to each of its declarations at once (``GroupColumns``). Made once per declaration
+    and registry (the group's clean path asks for its members' before their turn: :func:`_clean_group`)."""
+    if not registry.certificates or decl.line_count < COLUMNAR_FROM and GroupColumns.of(decl) is None:
         return frozenset()
-    return certified(decl, _rule_ids(decl, registry))
+    found = decl.cache.get("certified")
+    if found is None or found[0] is not registry:
+        found = decl.cache["certified"] = (registry, certified(decl, _rule_ids(decl, registry)))
+    return found[1]
 
 
-def _clean_people(decl: ParsedDeclaration, pseudonyms: Pseudonymiser) -> _People:
+def _clean(decl: ParsedDeclaration, registry: RuleRegistry) -> bool:
+    """Every declaration and person rule of ``decl`` proven silent."""
+    skip = _certified(decl, registry)
+    return bool(skip) and skip.issuperset(_rule_ids(decl, registry))
+
+
+def _clean_people(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser) -> _People:
     """What :func:`_people` gives for a declaration whose every rule is certified silent (all its people accepted),
-    read from its columns without building its block tree (gateway.normalise.columnar)."""
+    read from its columns without building its block tree (gateway.normalise.columnar): with the other clean
+    declarations read together with it, in one pass over their arrays (:func:`_clean_group`), or alone."""
+    group = _clean_group(decl, registry, pseudonyms)
+    if group is not None:
+        return group[decl.together[1]]
     view = DeclarationColumns.of(decl)
     read_header(view)
     carries_resources = decl.nature in R.RESOURCE_NATURES
     lines = DeclarationLines(view, carries_resources)
     out = _People(used=lines.outside_used, ignored=lines.outside_ignored)
-    siren = decl.value(R.SIREN)
-    people = lines.people()
-    keys = [pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), siren) for person in people]
-    if not carries_resources:
-        for person, key in zip(people, keys):
-            _accepted(decl, person, key, lines.person_lines(person)[0], 0, out)
-        return out
-    for person, key, normalised in zip(people, keys, _normalised(decl, lines, people, keys)):
-        _accepted(decl, person, key, *lines.person_lines(person), out, *normalised)
+    _clean_members(lines, [(decl, lines.people(), out, carries_resources)], pseudonyms)
     return out
 
 
-def _normalised(decl: ParsedDeclaration, lines: DeclarationLines, people: list, keys: list[str]
+def _clean_group(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Pseudonymiser
+                 ) -> list[_People | None] | None:
+    """For each declaration read together with ``decl`` (by rank), what :func:`_clean_people` gives it when it is clean
+    (None for the others), made in one pass over the group's arrays at the first one's turn (memoised on the
+    group); None when ``decl`` was not read with another clean one."""
+    group = GroupColumns.of(decl)
+    if group is None:
+        return None
+    together = decl.together[0]
+    found = together.cache.get("clean_people")
+    if found is None or found[0] is not registry or found[1] is not pseudonyms:
+        members = [member if member is not None and _clean(member, registry) else None for member in together.members]
+        flows = {member.flow for member in members if member is not None}
+        people = _people_of_group(group, together, members, pseudonyms) if len(flows) == 1 and \
+            sum(member is not None for member in members) > 1 else None
+        found = together.cache["clean_people"] = (registry, pseudonyms, people)
+    return found[2]
+
+
+def _people_of_group(group: GroupColumns, together, members: list[ParsedDeclaration | None],
+                     pseudonyms: Pseudonymiser) -> list[_People | None]:
+    """The clean declarations ``members`` (by rank among those read together; None: not clean) accepted with all their
+    people, counted and normalised over the group's arrays."""
+    for rank, member in enumerate(members):
+        if member is not None:
+            read_header(DeclarationColumns.of(member))       # each member's header values, found for all at once
+    carries = [member is not None and member.nature in R.RESOURCE_NATURES for member in members]
+    owners = Owners(members, np.asarray(group.members_of(np.arange(len(group.kinds))), dtype=np.int64),
+                    together.line_numbers)
+    lines = DeclarationLines(group, carries, owners)
+    by_owner = lines.people_by_owner()
+    out: list[_People | None] = [None] * len(members)
+    clean = []
+    for rank, member in enumerate(members):
+        if member is not None:
+            used, ignored = lines.outside(rank)
+            out[rank] = _People(used=used, ignored=ignored)
+            clean.append((member, by_owner.get(rank, []), out[rank], carries[rank]))
+    _clean_members(lines, clean, pseudonyms)
+    return out
+
+
+def _clean_members(lines: DeclarationLines, members: list[tuple], pseudonyms: Pseudonymiser) -> None:
+    """Every person of each clean declaration (``(decl, its people, its _People, whether it carries resources)``)
+    accepted into its ``_People``; those of declarations carrying resources normalised over ``lines``'s arrays at
+    once."""
+    normalised: list[tuple] = []                   # (decl, person, key, out) normalised together after
+    for decl, people, out, carries_resources in members:
+        siren = decl.value(R.SIREN)
+        for person in people:
+            key = pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), siren)
+            if carries_resources:
+                normalised.append((decl, person, key, out))
+            else:
+                _accepted(decl, person, key, lines.person_lines(person)[0], 0, out)
+    if normalised:
+        found = _normalised(lines, [person for _, person, _, _ in normalised], [key for _, _, key, _ in normalised])
+        for (decl, person, key, out), items in zip(normalised, found):
+            _accepted(decl, person, key, *lines.person_lines(person), out, *items)
+
+
+def _normalised(lines: DeclarationLines, people: list, keys: list[str]
                 ) -> Iterator[tuple[list[ResourceMonth], bool, str, list[AllowanceMention]]]:
-    """For each of ``people`` (accepted person handles of a declaration carrying resources, ``columnar.Instance``),
+    """For each of ``people`` (accepted person handles of declarations carrying resources, ``columnar.Instance``),
     what the object path's :func:`_accept` gives: records, open contract, subrogated months, allowances, read over
-    the declaration's arrays (gateway.normalise.columnar; person by person when an amount does not fit them)."""
-    view = lines.view
-    records = resource_records(lines, decl, people, keys)
-    running, subrogated = open_contracts(view, decl.main_day), columnar_subrogated_months(view)
-    allowances = subrogated_allowances(view, decl, {person.index: key for person, key in zip(people, keys)}) \
-        if decl.flow is Flow.DSN else None
-    for person, key in zip(people, keys):
+    the arrays of their declarations (``lines.owners``: one, or those read together; gateway.normalise.columnar;
+    person by person when an amount does not fit them)."""
+    view, owners = lines.view, lines.owners
+    records = resource_records(lines, people, keys)
+    running, subrogated = open_contracts(view, owners), columnar_subrogated_months(view)
+    allowances = subrogated_allowances(view, owners, {person.index: key for person, key in zip(people, keys)}) \
+        if owners.flow is Flow.DSN else None
+    ranks = owners.of_instance[[person.index for person in people]].tolist()
+    for person, key, rank in zip(people, keys, ranks):
+        decl = owners.decls[rank]
         found = normalise_person(decl, person, key) if records is None else records.get(person.index, [])
         yield (found, bool(running[person.index]), subrogated.get(person.index, ""),
                allowance_mentions(decl, person, key, found) if allowances is None
@@ -652,7 +728,7 @@ def _accept_over_arrays(decl: ParsedDeclaration, view: DeclarationColumns, accep
     handles = {handle.first_line: handle for handle in lines.people()}
     people = [handles[person.first_line] for person, _, _ in accepted]
     keys = [key for _, key, _ in accepted]
-    for (person, key, total), normalised in zip(accepted, _normalised(decl, lines, people, keys)):
+    for (person, key, total), normalised in zip(accepted, _normalised(lines, people, keys)):
         used = sum(instance.line_count for instance in person.walk() if instance.block in R.CONSUMED_BLOCKS)
         _accepted(decl, person, key, total, used, out, *normalised)
 

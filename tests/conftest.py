@@ -73,8 +73,8 @@ def columnar(monkeypatch):
     taken: Counter = Counter()
     clean_people = gateway.ingest._clean_people
 
-    def counted(decl, pseudonyms):
+    def counted(decl, registry, pseudonyms):
         taken["columnar"] += 1
-        return clean_people(decl, pseudonyms)
+        return clean_people(decl, registry, pseudonyms)
     monkeypatch.setattr(gateway.ingest, "_clean_people", counted)
     return taken

@@ -60,16 +60,53 @@ class Instance:
         return int(self._lines.subtree_last[self.index])
 
 
-class DeclarationLines:
-    """The lines of a declaration's block instances, counted over whole arrays."""
+class Owners:
+    """The declarations a view's block instances belong to, with what the normaliser reads of each one: a declaration
+    alone (:meth:`alone`), or the clean declarations read together (``gateway.ingest._people_of_group``, over their
+    ``GroupColumns``: their arrays end to end, no parent across two), so that the normaliser's passes over arrays are
+    made once for all of them. ``decls``: by rank (None: one not normalised here, left to the reference or not clean,
+    whose instances are in the arrays but whose people are never asked for)."""
 
-    def __init__(self, view: DeclarationColumns, carries_resources: bool) -> None:
-        self.view = view
-        columns = view.decl.columns
-        heads = view.heads
-        count = len(columns.rubrics)
-        lines = columns.lines
+    def __init__(self, decls: list[ParsedDeclaration | None], of_instance: np.ndarray, numbers: np.ndarray) -> None:
+        self.decls = decls
+        self.of_instance = of_instance            # each instance's declaration (its rank in ``decls``)
+        self.numbers = numbers                    # each token's line in its file
+        flows = {decl.flow for decl in decls if decl is not None}
+        if len(flows) != 1:
+            raise ValueError("declarations of one flow are normalised together")
+        self.flow = flows.pop()
+        self.main_days = [None if decl is None else decl.main_day for decl in decls]
+        self.main_months = np.array([_NONE if day is None else day.year * 12 + day.month - 1 for day in self.main_days],
+                                    dtype=np.int64)     # each declaration's main month number (-1: none)
+        self._common: dict[int, dict] = {}
+
+    @classmethod
+    def alone(cls, view: DeclarationColumns) -> "Owners":
+        lines = view.decl.columns.lines
         numbers = np.arange(lines.start, lines.stop) if isinstance(lines, range) else np.asarray(lines, dtype=np.int64)
+        return cls([view.decl], np.zeros(len(view.kinds), dtype=np.int64), numbers)
+
+    def common(self, rank: int) -> dict:
+        """The fields every record of declaration ``rank`` shares (``resources._declaration_fields``)."""
+        found = self._common.get(rank)
+        if found is None:
+            main = self.main_days[rank]
+            found = self._common[rank] = _declaration_fields(self.decls[rank], month_of(main) if main else None)
+        return found
+
+
+class DeclarationLines:
+    """The lines of a declaration's block instances (or of declarations read together: ``owners``), counted over whole
+    arrays. ``carries_resources``: whether the blocks the normaliser reads count as used, for the declaration, or
+    for each of ``owners``'s."""
+
+    def __init__(self, view: DeclarationColumns, carries_resources: bool | list[bool],
+                 owners: Owners | None = None) -> None:
+        self.view = view
+        self.owners = owners = owners if owners is not None else Owners.alone(view)
+        heads = view.heads
+        count = len(view.values)
+        numbers = owners.numbers
         ends = np.append(heads[1:], count)
         tokens = ends - heads                                  # an instance's lines: its tokens
         last = numbers[ends - 1]
@@ -85,19 +122,42 @@ class DeclarationLines:
         self.subtree_last: np.ndarray = subtree
         person = view.person_of()
         consumed = np.zeros(len(view.names), dtype=bool)
-        if carries_resources:
-            consumed[[kind for kind, name in enumerate(view.names) if name in R.CONSUMED_BLOCKS]] = True
-        used = np.where(consumed[view.kinds], tokens, 0)
+        consumed[[kind for kind, name in enumerate(view.names) if name in R.CONSUMED_BLOCKS]] = True
+        carries = np.asarray(carries_resources if isinstance(carries_resources, list) else [carries_resources],
+                             dtype=bool)
+        used = np.where(consumed[view.kinds] & carries[owners.of_instance], tokens, 0)
         inside = person >= 0
-        self.outside_used = int(used[~inside].sum())
-        self.outside_ignored = int(tokens[~inside].sum()) - self.outside_used
+        outside, size = owners.of_instance[~inside], len(owners.decls)
+        self._outside_used = np.bincount(outside, weights=used[~inside], minlength=size).astype(np.int64)
+        self._outside_ignored = np.bincount(outside, weights=tokens[~inside], minlength=size).astype(np.int64) \
+            - self._outside_used
         size = len(heads)
         self._person_lines = np.bincount(person[inside], weights=tokens[inside], minlength=size).astype(np.int64)
         self._person_used = np.bincount(person[inside], weights=used[inside], minlength=size).astype(np.int64)
 
+    @property
+    def outside_used(self) -> int:
+        return int(self._outside_used[0])
+
+    @property
+    def outside_ignored(self) -> int:
+        return int(self._outside_ignored[0])
+
+    def outside(self, rank: int) -> tuple[int, int]:
+        """The lines of declaration ``rank``'s blocks outside people: used, ignored."""
+        return int(self._outside_used[rank]), int(self._outside_ignored[rank])
+
     def people(self) -> list[Instance]:
         """The person blocks, in document order."""
         return [Instance(self, person, R.INDIVIDUAL) for person in self.view.instances(R.INDIVIDUAL)]
+
+    def people_by_owner(self) -> dict[int, list[Instance]]:
+        """The person blocks of each declaration (by rank), in document order."""
+        found: dict[int, list[Instance]] = {}
+        persons = self.view.instances(R.INDIVIDUAL)
+        for person, rank in zip(persons, self.owners.of_instance[persons].tolist()):
+            found.setdefault(rank, []).append(Instance(self, person, R.INDIVIDUAL))
+        return found
 
     def person_lines(self, person: Instance) -> tuple[int, int]:
         """The lines of the person's blocks, and how many of them the normaliser uses."""
@@ -173,41 +233,41 @@ class _Rows:
         return found
 
 
-def resource_records(lines: DeclarationLines, decl: ParsedDeclaration, people: list[Instance],
+def resource_records(lines: DeclarationLines, people: list[Instance],
                      keys: list[str]) -> dict[int, list[ResourceMonth]] | None:
     """Every accepted person's records (person instance -> records in the order ``normalise_person`` gives them),
-    as aggregations over the declaration's arrays: the same attribution rules, group by group. None when an amount
-    does not fit the arrays (the caller then normalises person by person)."""
+    as aggregations over the arrays of the person's declaration (or of the declarations read together with it:
+    ``lines.owners``): the same attribution rules, group by group. None when an amount does not fit the arrays
+    (the caller then normalises person by person)."""
     try:
-        return _records(lines, decl, people, keys)
+        return _records(lines, people, keys)
     except _Unreadable:
         return None
 
 
-def _records(lines: DeclarationLines, decl: ParsedDeclaration, people: list[Instance],
-             keys: list[str]) -> dict[int, list[ResourceMonth]]:
+def _records(lines: DeclarationLines, people: list[Instance], keys: list[str]) -> dict[int, list[ResourceMonth]]:
     view = lines.view
     paid = view.days(R.PAYMENT_DATE)
     payments = view.under(R.PAYMENT, R.INDIVIDUAL)
     payments = payments[paid[payments] > 0]
     if not payments.size:
         return {}
-    rows = _Attribution(lines, decl, payments, paid)
+    rows = _Attribution(lines, payments, paid)
     rows.payments()
     rows.net_social()
     rows.gross()
     rows.regularisations()
-    return _grouped(rows, decl, people, keys, rows.classes)
+    return _grouped(rows, lines.owners, people, keys, rows.classes)
 
 
 class _Attribution(_Rows):
     """The rows of a declaration's payments that count (those of a person, with a payment date) and of the blocks
     under them, as ``gateway.normalise.resources`` attributes them."""
 
-    def __init__(self, lines: DeclarationLines, decl: ParsedDeclaration, payments: np.ndarray, paid: np.ndarray):
+    def __init__(self, lines: DeclarationLines, payments: np.ndarray, paid: np.ndarray):
         super().__init__()
         view = self.view = lines.view
-        self.decl, self.paid, self.pasrau = decl, paid, decl.flow is Flow.PASRAU
+        self.owners, self.paid, self.pasrau = lines.owners, paid, lines.owners.flow is Flow.PASRAU
         self.month = _month_numbers(paid)
         size = len(view.kinds)
         self.income = np.zeros(size, dtype=np.int64)          # income class code of each payment (0: None)
@@ -282,10 +342,9 @@ class _Attribution(_Rows):
             return
         start, end = view.days(R.REMUNERATION_START), view.days(R.REMUNERATION_END)
         fields = (("gross_cents", R.PASRAU_GROSS_AMOUNT if self.pasrau else R.REMUNERATION_AMOUNT),)
-        main = self.decl.main_day
+        main = self.owners.main_months[self.owners.of_instance[pays]]      # -1 (none): nothing is before it
         end_month = _month_numbers(end)
-        late = (end[pays] > 0) & (end_month[pays] < main.year * 12 + main.month - 1) \
-            if main is not None and not self.pasrau else np.zeros(len(pays), dtype=bool)
+        late = (end[pays] > 0) & (end_month[pays] < main) if not self.pasrau else np.zeros(len(pays), dtype=bool)
         at, payment = pays[late], above[late]
         self.touched(at, end_month[at], _BACK_PAY, person=self.person[payment], income=0, start=start[at],
                      end=end[at], **self.amounts(at, fields))
@@ -313,7 +372,7 @@ class _Attribution(_Rows):
 _MONTH_BITS, _CLASS_BITS, _CAUSE_BITS = 17, 10, 2          # a month number (year * 12 + month - 1) < 2 ** 17
 
 
-def _grouped(rows: "_Attribution", decl: ParsedDeclaration, people: list[Instance], keys: list[str],
+def _grouped(rows: "_Attribution", owners: Owners, people: list[Instance], keys: list[str],
              classes: list[str | None]) -> dict[int, list[ResourceMonth]]:
     """The rows summed by (person, month, income class, cause): one record per group, a person's records in the
     order ``normalise_person`` gives them. Every field is computed over the groups' arrays; Python work per record
@@ -334,7 +393,7 @@ def _grouped(rows: "_Attribution", decl: ParsedDeclaration, people: list[Instanc
     number, who = (group >> (_CAUSE_BITS + _CLASS_BITS)) & ((1 << _MONTH_BITS) - 1), group >> _KEY_BITS
     rank = np.full(len(rows.view.kinds), _NONE, dtype=np.int64)          # each accepted person's place in ``people``
     rank[np.asarray([instance.index for instance in people], dtype=np.int64)] = np.arange(len(people))
-    natures = [nature_of(decl.flow, income_class) for income_class in classes]
+    natures = [nature_of(owners.flow, income_class) for income_class in classes]
     # the records of the accepted people, person by person in ``people``'s order, each person's as ``_order`` sorts
     # them: month, nature, income class, cause (each text's rank among its values: the same order as the texts)
     wanted = np.flatnonzero(rank[who] >= 0)
@@ -347,17 +406,16 @@ def _grouped(rows: "_Attribution", decl: ParsedDeclaration, people: list[Instanc
     start = np.minimum.reduceat(np.where(declared > 0, declared, _FAR), starts)[selected]
     amounts = zip(*(_present(reduced(field, 0, np.add)[selected], reduced("has_" + field, 0, np.maximum)[selected])
                     for field in AMOUNT_FIELDS))
-    main = decl.main_day
-    common = _declaration_fields(decl, month_of(main) if main else None)
-    persons = {instance.index: (instance, person_key, instance.get(R.NIR) or None, instance.get(R.NTT) or None)
-               for instance, person_key in zip(people, keys)}
+    persons = {instance.index: (instance, person_key, instance.get(R.NIR) or None, instance.get(R.NTT) or None,
+                                owners.common(rank))
+               for instance, person_key, rank in zip(people, keys, owners.of_instance[[p.index for p in people]].tolist())}
     out: dict[int, list[ResourceMonth]] = {}
     for index, number_, code_, kind_, count, paid, begin, end, low, high, values in zip(
             who[selected].tolist(), number[selected].tolist(), code[selected].tolist(), kind[selected].tolist(),
             reduced("count", 0, np.add)[selected].tolist(), _dates(reduced("paid", 0, np.maximum)[selected]),
             _dates(np.where(start == _FAR, 0, start)), _dates(reduced("end", 0, np.maximum)[selected]),
             first.tolist(), last.tolist(), amounts):
-        instance, person_key, nir, ntt = persons[index]
+        instance, person_key, nir, ntt, common = persons[index]
         out.setdefault(index, []).append(resource_record(
             common, person_key, nir, ntt, instance.first_line, _month_text(number_), natures[code_],
             classes[code_], _CAUSES[kind_], list(values), count, paid, begin, end,
@@ -387,20 +445,22 @@ def _dates(days: np.ndarray) -> list[date | None]:
 
 # --- what the cross rules and the register need of each accepted person (gateway.normalise.mentions) ---------------
 
-def open_contracts(view: DeclarationColumns, main: date | None) -> np.ndarray:
-    """For each instance, whether it is a person with a contract still running at the start of the month after the
-    main month (``mentions.has_open_contract``): not ended (S21.G00.62 with a date), its planned end absent or not
-    before that day."""
+def open_contracts(view: DeclarationColumns, owners: Owners) -> np.ndarray:
+    """For each instance, whether it is a person with a contract still running at the start of the month after its
+    declaration's main month (``mentions.has_open_contract``; none without a main month): not ended (S21.G00.62
+    with a date), its planned end absent or not before that day."""
     found = np.zeros(len(view.kinds), dtype=bool)
     contracts = view.under(R.CONTRACT, R.INDIVIDUAL)
-    if main is None or not contracts.size:
+    if not contracts.size:
         return found
     ends = view.under(R.CONTRACT_END, R.CONTRACT)
     ended = np.zeros(len(view.kinds), dtype=bool)
     ended[view.parents[ends[view.days(R.CONTRACT_END_DATE)[ends] > 0]]] = True
     planned = view.days(R.CONTRACT_PLANNED_END)[contracts]
-    after = date(main.year + (main.month == 12), main.month % 12 + 1, 1).toordinal()
-    running = ~ended[contracts] & ((planned == 0) | (planned >= after))
+    afters = np.array([0 if main is None else date(main.year + (main.month == 12), main.month % 12 + 1, 1).toordinal()
+                       for main in owners.main_days], dtype=np.int64)
+    after = afters[owners.of_instance[contracts]]
+    running = ~ended[contracts] & ((planned == 0) | (planned >= after)) & (after > 0)
     found[view.parents[contracts[running]]] = True
     return found
 
@@ -419,7 +479,7 @@ def subrogated_months(view: DeclarationColumns) -> dict[int, str]:
     return {person: months_of_periods(found) for person, found in periods.items()}
 
 
-def subrogated_allowances(view: DeclarationColumns, decl: ParsedDeclaration, keys: dict[int, str]
+def subrogated_allowances(view: DeclarationColumns, owners: Owners, keys: dict[int, str]
                           ) -> dict[int, list[AllowanceMention]]:
     """person instance -> the daily allowances its DSN payments include as paid on behalf of social security
     (S21.G00.58 type 10 with an amount, under a payment with a date: ``mentions.allowance_mentions``)."""
@@ -431,16 +491,16 @@ def subrogated_allowances(view: DeclarationColumns, decl: ParsedDeclaration, key
     paid = view.days(R.PAYMENT_DATE)[payments]
     types = view.by_instance(R.NET_ELEMENT_TYPE)
     amounts = view.by_instance(R.NET_ELEMENT_AMOUNT)
-    first = view.decl.columns.lines
-    heads = view.heads
+    lines = owners.numbers[view.heads[elements]].tolist()
     found: dict[int, list[AllowanceMention]] = {}
-    declarant = decl.declarant_id or ""
-    for element, person, day in zip(elements.tolist(), persons.tolist(), paid.tolist()):
+    for element, person, day, line, rank in zip(elements.tolist(), persons.tolist(), paid.tolist(), lines,
+                                                owners.of_instance[elements].tolist()):
         if person not in keys or types.get(element) != R.SUBROGATED_IJ_TYPE or not day:
             continue
         amount = cents(amounts.get(element))
         if amount:
+            decl = owners.decls[rank]
             found.setdefault(person, []).append(AllowanceMention(
-                keys[person], month_of(date.fromordinal(day)), amount, Flow.DSN, declarant, decl.declaration_id,
-                decl.file, first[int(heads[element])]))
+                keys[person], month_of(date.fromordinal(day)), amount, Flow.DSN, decl.declarant_id or "",
+                decl.declaration_id, decl.file, line))
     return found

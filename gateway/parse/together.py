@@ -64,6 +64,7 @@ class Together:
     codes: list[str]             # the distinct rubric codes, in code order
     which: np.ndarray            # each token's code (index into ``codes``)
     firsts: np.ndarray           # each declaration's first token, and the end
+    line_numbers: np.ndarray     # each token's line in its file
     cache: dict = field(default_factory=dict)     # what a stage computed for all of them (memo)
     # The block tree of all of them as one (instances of every declaration end to end, no parent across two), and
     # the declarations handed out (None: left to the reference): what a check of the group as a whole reads.
@@ -181,7 +182,9 @@ def _structured(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue, bu
     number = digits[:, 6:] @ _NUMBER_WEIGHTS
     rubrics, known, codes, which = _rubrics(buffer, starts, block * 1000 + number, norm)
     values = list(map(VALUE_OF, buffer[:-1].decode("latin-1").split("\n")))
-    together = Together(norm, rubrics, values, codes, which, firsts)
+    starting = np.fromiter((piece.span.span.first_line for piece in pieces), dtype=np.int64, count=len(pieces))
+    line_numbers = np.arange(len(rubrics), dtype=np.int64) + np.repeat(starting - firsts[:-1], np.diff(firsts))
+    together = Together(norm, rubrics, values, codes, which, firsts, line_numbers)
     # block instances: a new one where the block changes, its rubric numbers do not increase, or a declaration starts
     opens = np.ones(len(block), dtype=bool)
     opens[1:] = (block[1:] != block[:-1]) | (number[1:] <= number[:-1])

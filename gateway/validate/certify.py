@@ -39,6 +39,11 @@ from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_end, month_of, n
 ALL_NINES = ("1999999999999", "2999999999999")
 
 
+def _has_columns(decl: ParsedDeclaration) -> bool:
+    """Whether the declaration has columns to view: read, with a known norm and tokens, and not in parts."""
+    return decl.columns is not None and decl.columns.structure is not None and not decl.shared.get("in_parts")
+
+
 class DeclarationColumns:
     """A declaration's tokens by rubric, and its block instances as arrays (one row per instance, in document
     order: the block of each, its parent instance, the person instance above it)."""
@@ -46,9 +51,9 @@ class DeclarationColumns:
     def __init__(self, decl: ParsedDeclaration) -> None:
         columns = decl.columns
         self.decl: ParsedDeclaration | None = decl
-        self._view(columns.values, columns.structure, columns.by_rubric(), decl.norm)
+        self._view(columns.values, columns.structure, columns.by_rubric, decl.norm)
 
-    def _view(self, values: list[str], structure: BlockStructure, positions: dict[str, np.ndarray],
+    def _view(self, values: list[str], structure: BlockStructure, positions: Callable[[], dict[str, np.ndarray]],
               norm: NormCatalogue) -> None:
         self.norm = norm
         self.values = values
@@ -56,7 +61,7 @@ class DeclarationColumns:
         self.kinds = structure.kinds
         self.parents = structure.parents
         self.heads = structure.heads
-        self._positions = positions
+        self._positions_of = positions
         self._failed: set[tuple[str, bool]] | None = None
         self._first: dict[str, str | None] = {}
         self._kind = {name: kind for kind, name in enumerate(self.names)}
@@ -73,7 +78,7 @@ class DeclarationColumns:
     def of(cls, decl: ParsedDeclaration) -> "DeclarationColumns | None":
         """The declaration's view, made once (certificates and the columnar path share its memos); None when the
         declaration has no columns: not read, no known norm, no tokens, or read in parts."""
-        if decl.columns is None or decl.columns.structure is None or decl.shared.get("in_parts"):
+        if not _has_columns(decl):
             return None
         found = decl.cache.get("columns_view")
         if found is None:
@@ -84,12 +89,22 @@ class DeclarationColumns:
         """(token, what is wrong with its value) of the failing values (``gateway.validate.columns``)."""
         return failing_tokens(self.decl)
 
+    @property
+    def _positions(self) -> dict[str, np.ndarray]:
+        """rubric -> the positions of its tokens (grouped on first use: a declaration read together may have every
+        certificate from its group and its header values, and never need them)."""
+        return self._positions_of()
+
     def has(self, *rubrics: str) -> bool:
         return any(rubric in self._positions for rubric in rubrics)
 
     def members_of(self, instances: np.ndarray) -> list[int]:
         """The declaration each of ``instances`` belongs to: one declaration here, numbered 0."""
         return [0] * len(instances)
+
+    def header_values(self, rubric: str, instances: np.ndarray) -> list[str | None]:
+        """For each of ``instances``, what ``first_value`` gives for ``rubric`` in its declaration."""
+        return [self.first_value(rubric)] * len(instances)
 
     def has_block(self, block: str) -> bool:
         return block in self._kind
@@ -181,7 +196,10 @@ class DeclarationColumns:
         (an orphan kept as a root, read after the declaration's own tree)."""
         if rubric not in self._first:
             kind = self._kind.get(rubric[:10])
-            if kind is None:
+            group = GroupColumns.of(self.decl) if self.decl is not None and self.decl.together is not None else None
+            if group is not None:                 # read together: found for every declaration of the group at once
+                self._first[rubric] = group.member_values(rubric)[self.decl.together[1]]
+            elif kind is None:
                 self._first[rubric] = None
             else:
                 instances = np.flatnonzero(self.kinds == kind).tolist()
@@ -247,9 +265,11 @@ class GroupColumns(DeclarationColumns):
     def __init__(self, together) -> None:
         self.decl = None
         self._together = weakref.ref(together)    # held by the group (its cache): no cycle to wait for the collector
-        self._view(together.values, together.structure, together.by_rubric(), together.norm)
-        headers = {(view.nature, view.main_day) for member in together.members
-                   if member is not None and (view := DeclarationColumns.of(member)) is not None}
+        self._view(together.values, together.structure, together.by_rubric, together.norm)
+        self._member_values: dict[str, list[str | None]] = {}
+        natures, mains = self.member_values(R.NATURE), self.member_values(R.MAIN_MONTH)
+        headers = {(natures[rank] or member.span.nature, jjmmaaaa(mains[rank]))
+                   for rank, member in enumerate(together.members) if member is not None and _has_columns(member)}
         self._header = next(iter(headers)) if len(headers) == 1 else None
         self._held: dict[Certifier, bool] = {}
 
@@ -292,6 +312,26 @@ class GroupColumns(DeclarationColumns):
     def members_of(self, instances: np.ndarray) -> list[int]:
         """The declaration of the group (its rank among those read together) each of ``instances`` belongs to."""
         return (np.searchsorted(self._together().firsts, self.heads[instances], side="right") - 1).tolist()
+
+    def header_values(self, rubric: str, instances: np.ndarray) -> list[str | None]:
+        values = self.member_values(rubric)
+        return [values[member] for member in self.members_of(instances)]
+
+    def member_values(self, rubric: str) -> list[str | None]:
+        """What ``first_value`` gives for ``rubric`` in each declaration read together (by rank; those not handed out
+        too): the first instance of the rubric's block in each one's walk, found once for all of them (memoised)."""
+        found = self._member_values.get(rubric)
+        if found is None:
+            found = self._member_values[rubric] = [None] * (len(self._together().firsts) - 1)
+            kind = self._kind.get(rubric[:10])
+            instances = np.empty(0, dtype=np.int64) if kind is None else np.flatnonzero(self.kinds == kind)
+            held: dict[int, list[int]] = {}
+            for instance, member in zip(instances.tolist(), self.members_of(instances)):
+                held.setdefault(member, []).append(instance)
+            values = self.by_instance(rubric) if held else {}
+            for member, its in held.items():
+                found[member] = values.get(its[0] if len(its) == 1 else min(its, key=self._path))
+        return found
 
     def holds(self, check: "Certifier") -> bool:
         """Whether ``check`` (one of ``GROUPED``) holds for the whole group (then for each declaration of it)."""
@@ -455,8 +495,9 @@ def _ntts_are_unique(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-ID-007")
 def _ntt_carries_the_siren(view: DeclarationColumns) -> bool:
-    siren = view.first_value(R.SIREN)
-    return not siren or all(ntt[1:10] == siren for ntt in view.values_of(R.NTT) if ntt)
+    instances, ntts = view.column(R.NTT)
+    return all(not siren or ntt[1:10] == siren
+               for ntt, siren in zip(ntts, view.header_values(R.SIREN, instances)) if ntt)
 
 
 @certifies("DRM-ID-011")
@@ -1054,8 +1095,9 @@ def _header_values_formatted(view: DeclarationColumns) -> bool:
 
 # Certifiers that are a condition on each block instance or person alone, given the declaration's nature and main
 # month at most: what holds for declarations read together holds for each of them (GroupColumns). True: reads the
-# nature or the main month. Uniqueness within a declaration (DRM-ID-006, -008) is checked within each of the group's.
-_ALONE = ("DRM-ID-001", "DRM-ID-002", "DRM-ID-003", "DRM-ID-004", "DRM-ID-005", "DRM-ID-006", "DRM-ID-008",
+# nature or the main month. Uniqueness within a declaration (DRM-ID-006, -008) is checked within each of the group's,
+# and the NTT against its own declaration's SIREN (DRM-ID-007).
+_ALONE = ("DRM-ID-001", "DRM-ID-002", "DRM-ID-003", "DRM-ID-004", "DRM-ID-005", "DRM-ID-006", "DRM-ID-007", "DRM-ID-008",
           "DRM-ID-011", "DRM-FMT-001", "DRM-FMT-002", "DRM-AMT-006", "DRM-PER-005", "DRM-AMT-001", "DRM-AMT-002",
           "DRM-AMT-005", "DRM-PER-001", "DRM-PER-003", "DRM-REG-001", "DRM-REG-002", "DRM-REG-003", "DRM-CTR-002",
           "DRM-STR-009", "DRM-STR-012")

@@ -100,3 +100,22 @@ def test_a_changed_declaration_between_clean_ones_gives_the_outcome_it_gives_rea
     paths = between_clean_ones(tmp_path_factory.mktemp("batch"), mutated(with_values(changes), mutations, endings))
     together, alone, _ = _both(paths, monkeypatch)
     assert together == alone
+
+
+def test_clean_small_declarations_normalised_as_one_group_give_what_the_object_path_gives(tmp_path, monkeypatch):
+    """Three months of small DSN and PASRAU declarations, a few with a defect, late ones of an earlier month among
+    them: the clean ones read together are counted and normalised in one pass over their group's arrays
+    (``gateway.ingest._people_of_group``), and the batch's outcome is the object path's with every rule."""
+    normalised_together = []
+    original = gateway.ingest._people_of_group
+
+    def counted(group, together, members, pseudonyms):
+        found = original(group, together, members, pseudonyms)
+        normalised_together.extend(people for people in found if people is not None)
+        return found
+    monkeypatch.setattr(gateway.ingest, "_people_of_group", counted)
+    generate(tmp_path, people=80, employers=20, bodies=2, months=3, seed=4, rates=Rates(defects=0.05))
+    together, alone, taken = _both(sorted(tmp_path.rglob("*.dsn")), monkeypatch, DEFAULT_RULES.uncertified())
+    assert len(normalised_together) > taken // 2 > 20
+    assert together.resources and together.quarantine
+    assert together == alone

@@ -111,6 +111,19 @@ def test_header_values_read_from_the_arrays_are_those_the_rules_read(tmp_path):
     assert compared > 100
 
 
+def test_header_values_of_declarations_read_together_are_those_the_rules_read(tmp_path):
+    """Found for every declaration of a group at once (``GroupColumns.member_values``): the corpus and generated
+    flows of several months read together, each declaration's against its own tree."""
+    generate(tmp_path / "generated", people=40, employers=10, bodies=1, months=3, seed=2, rates=Rates(defects=0.2))
+    members = read_all_together([*corpus(tmp_path / "corpus"), *sorted((tmp_path / "generated").rglob("*.dsn"))])
+    grouped = [decl for decl in members if GroupColumns.of(decl) is not None]
+    assert len(grouped) > 50
+    for decl in grouped:
+        view = DeclarationColumns.of(decl)
+        assert [view.first_value(rubric) for rubric in HEADER] == [decl.value(rubric) for rubric in HEADER], \
+            f"{decl.file} line {decl.first_line}"
+
+
 _AMOUNT_TEXT = st.one_of(st.text(st.sampled_from("0123456789.-+ ,٣"), max_size=22),
                          st.from_regex(r"-?[0-9]{1,20}\.[0-9]{2}", fullmatch=True))
 
