@@ -272,6 +272,7 @@ class GroupColumns(DeclarationColumns):
                    for rank, member in enumerate(together.members) if member is not None and _has_columns(member)}
         self._header = next(iter(headers)) if len(headers) == 1 else None
         self._held: dict[Certifier, bool] = {}
+        self._certified: dict[tuple[str, ...], frozenset[str]] = {}
 
     @classmethod
     def of(cls, decl: ParsedDeclaration) -> "GroupColumns | None":
@@ -331,6 +332,15 @@ class GroupColumns(DeclarationColumns):
             values = self.by_instance(rubric) if held else {}
             for member, its in held.items():
                 found[member] = values.get(its[0] if len(its) == 1 else min(its, key=self._path))
+        return found
+
+    def certified(self, rule_ids: tuple[str, ...]) -> frozenset[str]:
+        """Those of ``rule_ids`` whose certifier is one of ``GROUPED`` and holds for the whole group: proven for each
+        declaration of it (found once per group and list of rules; the others are asked of each declaration)."""
+        found = self._certified.get(rule_ids)
+        if found is None:
+            found = self._certified[rule_ids] = frozenset(
+                rule_id for rule_id in rule_ids if (check := _CERTIFIERS.get(rule_id)) in GROUPED and self.holds(check))
         return found
 
     def holds(self, check: "Certifier") -> bool:
@@ -414,14 +424,16 @@ def certified(decl: ParsedDeclaration, rule_ids) -> frozenset[str]:
     if view is None:
         return frozenset()
     group = GroupColumns.of(decl)
+    proven = frozenset() if group is None else group.certified(tuple(rule_ids))
     held: dict[Certifier, bool] = {}          # a certifier of several rules (DRM-DEC-001 to 005...) is run once
 
     def holds(check: Certifier) -> bool:
         found = held.get(check)
         if found is None:
-            found = held[check] = (group is not None and check in GROUPED and group.holds(check)) or check(view)
+            found = held[check] = check(view)
         return found
-    return frozenset(rule_id for rule_id in rule_ids if (check := _CERTIFIERS.get(rule_id)) is not None and holds(check))
+    return proven | frozenset(rule_id for rule_id in rule_ids if rule_id not in proven
+                              and (check := _CERTIFIERS.get(rule_id)) is not None and holds(check))
 
 
 # --- identity (gateway.validate.rules.identity, .formats) -------------------------------------------------------
