@@ -606,7 +606,7 @@ def _people_of_group(group: GroupColumns, together, members: list[ParsedDeclarat
                      pseudonyms: Pseudonymiser) -> list[_People | None]:
     """The clean declarations ``members`` (by rank among those read together; None: not clean) accepted with all their
     people, counted and normalised over the group's arrays."""
-    for rank, member in enumerate(members):
+    for member in members:
         if member is not None:
             read_header(DeclarationColumns.of(member))       # each member's header values, found for all at once
     carries = [member is not None and member.nature in R.RESOURCE_NATURES for member in members]

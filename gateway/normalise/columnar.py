@@ -406,9 +406,10 @@ def _grouped(rows: "_Attribution", owners: Owners, people: list[Instance], keys:
     start = np.minimum.reduceat(np.where(declared > 0, declared, _FAR), starts)[selected]
     amounts = zip(*(_present(reduced(field, 0, np.add)[selected], reduced("has_" + field, 0, np.maximum)[selected])
                     for field in AMOUNT_FIELDS))
+    ranks = owners.of_instance[[instance.index for instance in people]].tolist()
     persons = {instance.index: (instance, person_key, instance.get(R.NIR) or None, instance.get(R.NTT) or None,
                                 owners.common(rank))
-               for instance, person_key, rank in zip(people, keys, owners.of_instance[[p.index for p in people]].tolist())}
+               for instance, person_key, rank in zip(people, keys, ranks)}
     out: dict[int, list[ResourceMonth]] = {}
     for index, number_, code_, kind_, count, paid, begin, end, low, high, values in zip(
             who[selected].tolist(), number[selected].tolist(), code[selected].tolist(), kind[selected].tolist(),

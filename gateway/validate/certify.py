@@ -1109,10 +1109,10 @@ def _header_values_formatted(view: DeclarationColumns) -> bool:
 # month at most: what holds for declarations read together holds for each of them (GroupColumns). True: reads the
 # nature or the main month. Uniqueness within a declaration (DRM-ID-006, -008) is checked within each of the group's,
 # and the NTT against its own declaration's SIREN (DRM-ID-007).
-_ALONE = ("DRM-ID-001", "DRM-ID-002", "DRM-ID-003", "DRM-ID-004", "DRM-ID-005", "DRM-ID-006", "DRM-ID-007", "DRM-ID-008",
-          "DRM-ID-011", "DRM-FMT-001", "DRM-FMT-002", "DRM-AMT-006", "DRM-PER-005", "DRM-AMT-001", "DRM-AMT-002",
-          "DRM-AMT-005", "DRM-PER-001", "DRM-PER-003", "DRM-REG-001", "DRM-REG-002", "DRM-REG-003", "DRM-CTR-002",
-          "DRM-STR-009", "DRM-STR-012")
+_ALONE = ("DRM-ID-001", "DRM-ID-002", "DRM-ID-003", "DRM-ID-004", "DRM-ID-005", "DRM-ID-006", "DRM-ID-007",
+          "DRM-ID-008", "DRM-ID-011", "DRM-FMT-001", "DRM-FMT-002", "DRM-AMT-006", "DRM-PER-005", "DRM-AMT-001",
+          "DRM-AMT-002", "DRM-AMT-005", "DRM-PER-001", "DRM-PER-003", "DRM-REG-001", "DRM-REG-002", "DRM-REG-003",
+          "DRM-CTR-002", "DRM-STR-009", "DRM-STR-012")
 _WITH_HEADER = ("DRM-AMT-003", "DRM-AMT-004", "DRM-PER-002", "DRM-PER-004", "DRM-PER-006", "DRM-PER-007",
                 "DRM-REG-004", "DRM-CTR-001", "DRM-STR-010", "DRM-STR-011")
 GROUPED: dict[Certifier, bool] = {**{_CERTIFIERS[rule_id]: False for rule_id in _ALONE},
