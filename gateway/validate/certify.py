@@ -253,6 +253,10 @@ class DeclarationColumns:
         return self._persons
 
 
+def _positions_of(together: "weakref.ref") -> dict[str, np.ndarray]:
+    return together().by_rubric()
+
+
 class GroupColumns(DeclarationColumns):
     """Declarations read together (``gateway.parse.together``) seen as one: their tokens and block instances end to
     end, no parent across two. A certifier that is a condition on every instance or person alone (``GROUPED``)
@@ -265,7 +269,10 @@ class GroupColumns(DeclarationColumns):
     def __init__(self, together) -> None:
         self.decl = None
         self._together = weakref.ref(together)    # held by the group (its cache): no cycle to wait for the collector
-        self._view(together.values, together.structure, together.by_rubric, together.norm)
+        # the group's positions through the weak reference: a bound method of the group would hold it from its own
+        # cache (a cycle, which keeps each group's tokens alive until the collector's next full pass)
+        self._view(together.values, together.structure, functools.partial(_positions_of, self._together),
+                   together.norm)
         self._member_values: dict[str, list[str | None]] = {}
         natures, mains = self.member_values(R.NATURE), self.member_values(R.MAIN_MONTH)
         headers = {(natures[rank] or member.span.nature, jjmmaaaa(mains[rank]))
