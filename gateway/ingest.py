@@ -594,7 +594,9 @@ def _clean_group(decl: ParsedDeclaration, registry: RuleRegistry, pseudonyms: Ps
     together = decl.together[0]
     found = together.cache.get("clean_people")
     if found is None or found[0] is not registry or found[1] is not pseudonyms:
-        members = [member if member is not None and _clean(member, registry) else None for member in together.members]
+        # those already done (released: their turn has passed) are left out, and not certified again
+        members = [member if member is not None and member.together is not None and _clean(member, registry) else None
+                   for member in together.members]
         flows = {member.flow for member in members if member is not None}
         people = _people_of_group(group, together, members, pseudonyms) if len(flows) == 1 and \
             sum(member is not None for member in members) > 1 else None
