@@ -149,7 +149,7 @@ def build_merge(pipeline: beam.Pipeline, staging: str, register: RegisterJob | N
                       | "Merge" >> MergeRegister(register, staging, index))
     if reports is not None and reports.groups:
         leaves.append(pipeline
-                      | "ReportGroups" >> beam.Create(list(reports.groups))
+                      | "ReportGroups" >> beam.Create(list(reports.groups), reshuffle=False)
                       | "SpreadReports" >> Spread()
                       | "DeclarantReports" >> steps.Map(_group_reports, staging, reports))
     if leaves:

@@ -180,12 +180,12 @@ class PublishOutcomes(beam.PTransform):
                    | "WritePartition" >> beam.ParDo(_WritePartition(self._root)))
         stats = (counted
                  | "AllStats" >> beam.Flatten()
-                 | "SumStats" >> beam.CombineGlobally(SumStats())
+                 | "SumStats" >> steps.Combine(SumStats())
                  | "WriteStats" >> beam.ParDo(_WriteStats(self._root)))
         root = self._root
         declarants = (parts
                       | "AllFigures" >> beam.Flatten()
-                      | "SumGroup" >> beam.CombinePerKey(_SumGroup())
+                      | "SumGroup" >> steps.CombinePerKey(_SumGroup())
                       | "WriteDeclarants" >> steps.Map(
                           lambda group: spill_objects(root, f"{DECLARANTS}/group={group[0]:02d}", group[1])))
         return written, stats, declarants

@@ -8,7 +8,10 @@ millisecond a step a time, ~690 times over the three pipelines of a one-file run
 imports). A ``Step`` lists only its lifecycle methods, where a step's state and timer parameters would be: none of
 ours has any (a test checks that no step of the pipelines is stateful, read through the full listing). Beam's
 ``Map``, ``FlatMap`` and ``Filter`` wrap a function in a ``beam.DoFn`` of their own; these do the same in a
-``Step``. What is left of the cost is Beam's own composites (``Create``, ``CombineGlobally``).
+``Step``. ``Combine`` and ``CombinePerKey`` do what ``beam.CombineGlobally`` and ``beam.CombinePerKey`` do in the
+same steps, a grouping and a fold (Beam's own list about thirty methods each, and a global combine with its default
+about six of them). What is left of the cost is Beam's ``Create`` (every runner knows it: the Dask runner replaces
+it, and has no translation for the ``Impulse`` it would be made of here).
 """
 from __future__ import annotations
 
@@ -52,3 +55,58 @@ def FlatMap(fn: Callable[..., Any], *args: Any) -> beam.ParDo:  # noqa: N802
 
 def Filter(fn: Callable[..., Any], *args: Any) -> beam.ParDo:  # noqa: N802
     return beam.ParDo(_Apply(fn, args, "filter"))
+
+
+class _Seed:
+    """The element a combine with a default adds to its input, so that its one group exists even when the input is
+    empty (folded as nothing: an instance of a class of its own, which no input can be)."""
+
+
+def _fold(fn: beam.CombineFn, values) -> Any:
+    accumulator = fn.create_accumulator()
+    for value in values:
+        if not isinstance(value, _Seed):
+            accumulator = fn.add_input(accumulator, value)
+    return fn.extract_output(accumulator)
+
+
+def _keyed_none(element: Any) -> tuple:
+    return None, element
+
+
+def _folded(group: tuple, fn: beam.CombineFn) -> Any:
+    return _fold(fn, group[1])
+
+
+def _folded_per_key(group: tuple, fn: beam.CombineFn) -> tuple:
+    return group[0], _fold(fn, group[1])
+
+
+class Combine(beam.PTransform):
+    """Every element folded into one by ``fn`` (a ``beam.CombineFn``): what ``beam.CombineGlobally(fn)`` gives, the
+    empty accumulator's output when there is no element; ``default=False``: no output then (``without_defaults``).
+    The elements are grouped under one key and folded there, without combining before the grouping (Beam's lifting):
+    for the few elements a task gives (counts, figures), not for a volume."""
+
+    def __init__(self, fn: beam.CombineFn, default: bool = True) -> None:
+        super().__init__()
+        self._fn, self._default = fn, default
+
+    def expand(self, pcoll):
+        keyed = pcoll | "KeyNone" >> Map(_keyed_none)
+        if self._default:
+            seed = pcoll.pipeline | "Seed" >> beam.Create([(None, _Seed())], reshuffle=False)
+            keyed = (keyed, seed) | "Seeded" >> beam.Flatten()
+        return keyed | "Group" >> beam.GroupByKey() | "Fold" >> Map(_folded, self._fn)
+
+
+class CombinePerKey(beam.PTransform):
+    """``(key, value)`` pairs -> ``(key, fn's fold of its values)``: what ``beam.CombinePerKey(fn)`` gives (see
+    ``Combine`` for the lifting it does without)."""
+
+    def __init__(self, fn: beam.CombineFn) -> None:
+        super().__init__()
+        self._fn = fn
+
+    def expand(self, pcoll):
+        return pcoll | "Group" >> beam.GroupByKey() | "Fold" >> Map(_folded_per_key, self._fn)

@@ -25,7 +25,7 @@ def finish(pcollections, label: str = "Done"):
     reads it, and a count with a default costs Beam a step and a side input more per pipeline)."""
     return (tuple(pcollections)
             | f"{label}Leaves" >> beam.Flatten()
-            | f"{label}Count" >> beam.CombineGlobally(beam.combiners.CountCombineFn()).without_defaults())
+            | f"{label}Count" >> steps.Combine(beam.combiners.CountCombineFn(), default=False))
 
 
 class Spread(beam.PTransform):

@@ -112,7 +112,7 @@ class StageRegister(beam.PTransform):
         job = self._job
         spilled = split_tagged(outcomes | "SpillBuckets" >> beam.ParDo(_SpillBuckets(job, self._staging)),
                                (DECLARATIONS, BUCKETS), "Spilled")
-        every_shard = outcomes.pipeline | "EveryShard" >> beam.Create([(shard, None) for shard in range(job.buckets)])
+        every_shard = outcomes.pipeline | "EveryShard" >> beam.Create([(shard, None) for shard in range(job.buckets)], reshuffle=False)
         shards = ((spilled[DECLARATIONS], every_shard)
                   | "WithEveryShard" >> beam.Flatten()
                   | "GroupShard" >> beam.GroupByKey()
@@ -135,5 +135,5 @@ class MergeRegister(beam.PTransform):
     def expand(self, buckets):
         return (buckets
                 | "MergeBucket" >> beam.ParDo(_MergeBucket(self._job, self._staging, self._index))
-                | "SumRegister" >> beam.CombineGlobally(_SumRegister())
+                | "SumRegister" >> steps.Combine(_SumRegister())
                 | "WriteRegisterStats" >> beam.ParDo(_WriteRegisterStats(self._job, self._staging, self._index)))

@@ -1,5 +1,6 @@
 """The pipelines' steps list only their lifecycle methods to Beam (transforms.steps): none of them has state or
-timers, read through Beam's full listing; and the steps' Map, FlatMap and Filter give what Beam's give."""
+timers, read through Beam's full listing; and the steps' Map, FlatMap, Filter, Combine and CombinePerKey give what
+Beam's give."""
 import importlib
 import pkgutil
 
@@ -43,3 +44,48 @@ def test_map_flat_map_and_filter_give_what_beams_own_give():
                         "Filter": ["bb", "ccc", "bb"]}[name]
             assert_that(source | f"Ours{name}" >> ours, equal_to(expected), label=f"CheckOurs{name}")
             assert_that(source | f"Beams{name}" >> beams, equal_to(expected), label=f"CheckBeams{name}")
+
+
+class _Spread(beam.CombineFn):
+    """Sum, count and the distinct values seen: an accumulator that is not the output, as the run's sums are."""
+
+    def create_accumulator(self):
+        return [0, 0, set()]
+
+    def add_input(self, accumulator, value):
+        accumulator[0] += value
+        accumulator[1] += 1
+        accumulator[2].add(value)
+        return accumulator
+
+    def merge_accumulators(self, accumulators):
+        total = self.create_accumulator()
+        for accumulator in accumulators:
+            total[0] += accumulator[0]
+            total[1] += accumulator[1]
+            total[2] |= accumulator[2]
+        return total
+
+    def extract_output(self, accumulator):
+        return accumulator[0], accumulator[1], sorted(accumulator[2])
+
+
+def test_combine_and_combine_per_key_give_what_beams_own_give_with_and_without_elements():
+    numbers = [3, 1, 4, 1, 5, 9, 2, 6]
+    pairs = [("a", 3), ("b", 1), ("a", 4), ("c", 1), ("b", 5)]
+    with beam_testing.TestPipeline() as pipeline:
+        for name, values in (("Some", numbers), ("None", [])):
+            source = pipeline | f"{name}Numbers" >> beam.Create(values)
+            expected = [(sum(values), len(values), sorted(set(values)))]
+            for label, ours, beams, wanted in (
+                    ("Default", steps.Combine(_Spread()), beam.CombineGlobally(_Spread()), expected),
+                    ("NoDefault", steps.Combine(_Spread(), default=False),
+                     beam.CombineGlobally(_Spread()).without_defaults(), expected if values else [])):
+                assert_that(source | f"Ours{name}{label}" >> ours, equal_to(wanted), label=f"CheckOurs{name}{label}")
+                assert_that(source | f"Beams{name}{label}" >> beams, equal_to(wanted), label=f"CheckBeams{name}{label}")
+        keyed = pipeline | "Pairs" >> beam.Create(pairs)
+        per_key = [("a", (7, 2, [3, 4])), ("b", (6, 2, [1, 5])), ("c", (1, 1, [1]))]
+        assert_that(keyed | "OursPerKey" >> steps.CombinePerKey(_Spread()), equal_to(per_key), label="CheckOursPerKey")
+        assert_that(keyed | "BeamsPerKey" >> beam.CombinePerKey(_Spread()), equal_to(per_key), label="CheckBeamsPerKey")
+        counted = (keyed | "Count" >> steps.Combine(beam.combiners.CountCombineFn(), default=False))
+        assert_that(counted, equal_to([len(pairs)]), label="CheckCount")
