@@ -77,16 +77,26 @@ def write_json(path: Target, data: Any) -> None:
     write_chunks(path, json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False).iterencode(data), "\n")
 
 
+# How every Parquet file of ours is written: zstd, without dictionary encoding. Most of our columns are ids, digests,
+# keys and amounts, nearly one value a row, where a dictionary is built for nothing; zstd finds the repeats of the
+# others (months, natures, declarants) on its own. Measured on the 133 files of a 1.5 M-line run's output: written
+# in 0.23 s instead of 0.32, 7.9 MB instead of 8.7 (a dictionary for the low-cardinality columns only: 7.8 MB and
+# 0.31 s), read back in 0.20 s instead of 0.22.
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "use_dictionary": False}
+
+
 def write_parquet(path: Target, table: pa.Table, **options: Any) -> None:
-    """An Arrow table as a zstd Parquet file, atomically (``options``: pyarrow's, e.g. ``row_group_size``)."""
+    """An Arrow table as a Parquet file (``PARQUET_OPTIONS``), atomically (``options``: pyarrow's, e.g.
+    ``row_group_size``)."""
     text = os.fspath(path)
+    options = {**PARQUET_OPTIONS, **options}
     if is_uri(text):
         sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, compression="zstd", **options)
+        pq.write_table(table, sink, **options)
         write_bytes(text, sink.getvalue().to_pybytes())
         return
     Path(text).parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, _temporary(text), compression="zstd", **options)
+    pq.write_table(table, _temporary(text), **options)
     os.replace(_temporary(text), text)
 
 

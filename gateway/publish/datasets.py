@@ -13,7 +13,7 @@ import fastavro
 import pyarrow as pa
 import pyarrow.parquet as pq
 from gateway.publish.avro import encode_table
-from gateway.storage import write_bytes
+from gateway.storage import PARQUET_OPTIONS, write_bytes
 from schemas.records import RecordSchema
 
 BUCKETS = 8
@@ -28,7 +28,7 @@ def bucket_of(text: str, buckets: int = BUCKETS) -> int:
 
 def parquet_bytes(table: pa.Table) -> bytes:
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
+    pq.write_table(table, sink, **PARQUET_OPTIONS)
     return sink.getvalue()
 
 
