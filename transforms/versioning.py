@@ -112,7 +112,8 @@ class StageRegister(beam.PTransform):
         job = self._job
         spilled = split_tagged(outcomes | "SpillBuckets" >> beam.ParDo(_SpillBuckets(job, self._staging)),
                                (DECLARATIONS, BUCKETS), "Spilled")
-        every_shard = outcomes.pipeline | "EveryShard" >> beam.Create([(shard, None) for shard in range(job.buckets)], reshuffle=False)
+        every_shard = outcomes.pipeline | "EveryShard" >> beam.Create([(shard, None) for shard in range(job.buckets)],
+                                                                      reshuffle=False)     # grouped next
         shards = ((spilled[DECLARATIONS], every_shard)
                   | "WithEveryShard" >> beam.Flatten()
                   | "GroupShard" >> beam.GroupByKey()
