@@ -74,6 +74,7 @@ def _declarations(folder: str):
             with open(piece.path, "rb") as fh:
                 found = read_declaration(fh, piece.file, piece.span, piece.envoi_number, piece.norm_version)
         yield found
+        found.release()       # as a run's worker does once a declaration is done: freed by reference counting
 
 
 def blocks(folder: str) -> int:
@@ -253,6 +254,8 @@ def monthly_register(folder: str):
         as_of = f"{month.name[:7]}-01T00:00:00Z"
         outcomes = [process_file(str(path), registry, pseudonyms) for path in sorted(month.rglob("*.dsn"))]
         arriving, buckets = _register_inputs(outcomes, as_of)
+        lines = sum(o.counts.read for o in outcomes)
+        del outcomes              # the month's inputs are in ``buckets`` now: only the register is held from here
         decisions = 0
         for bucket, (contributions, mentions) in buckets.items():
             prior = states.get(bucket, BucketState())
@@ -265,7 +268,7 @@ def monthly_register(folder: str):
             states[bucket] = committed(prior, result)
             decisions += len(result.derived.decisions)
         known.extend(arriving)
-        yield sum(o.counts.read for o in outcomes), decisions
+        yield lines, decisions
 
 
 def gate(folder: str) -> tuple[int, float]:
