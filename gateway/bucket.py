@@ -4,6 +4,7 @@ Pure: the transform reads the bucket's prior state and writes the result; tests 
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -118,11 +119,15 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
     return out
 
 
+# a contribution's digest and key (``Contribution.key``: person, declarant, nature, month), read in one call
+_IDENTITY = operator.attrgetter("digest", "person_key", "declarant_id", "nature", "month")
+
+
 def process_bucket(prior: BucketState, *, known: list[Declaration], arriving: list[Declaration],
                    contributions: list[Contribution], mentions: list[Mention], run_id: str, as_of: str,
                    policy: Policy, rules: list[Rule], declarant_rows: list[dict], gate: GateInputs | None = None,
                    ) -> BucketResult:
-    unique = {(c.digest, c.key): c for c in sorted(contributions, key=lambda c: (c.digest, c.key))}
+    unique = {_IDENTITY(c): c for c in sorted(contributions, key=_IDENTITY)}
     fresh, added, versions = merge(known=known, contributions=prior.contributions, versions=prior.versions,
                                    arriving=arriving, new_contributions=list(unique.values()), run_id=run_id)
     fresh_digests = {d.digest for d in fresh}

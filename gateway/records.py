@@ -290,6 +290,7 @@ class DeclarationSummary:
     arrived: str = ""               # when the gateway received it (the run's arrival time of its file), if known
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class VersionPoint:
     """One version of a resource month, as the floating rules see it (no personal data)."""
@@ -302,6 +303,7 @@ class VersionPoint:
     first_line: int
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MonthHistory:
     """What is known at ``as_of`` about person x declarant x nature x month: the floating rules' subject."""

@@ -326,8 +326,9 @@ def merge(*, known: list[Declaration], contributions: list[Contribution], versio
     by_key: dict[tuple, list[Contribution]] = {}
     keys_of_slot: dict[str, set[tuple]] = {}
     for contribution in contributions + added:
-        by_key.setdefault(contribution.key, []).append(contribution)
-        keys_of_slot.setdefault(contribution.slot, set()).add(contribution.key)
+        key = contribution.key
+        by_key.setdefault(key, []).append(contribution)
+        keys_of_slot.setdefault(contribution.slot, set()).add(key)
     last = _last_versions(versions)
     out: list[ResourceVersion] = []
     after = current_declarations(known)            # the current declaration of each slot, kept up to date

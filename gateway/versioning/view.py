@@ -3,12 +3,14 @@ for the floating rules, and the inputs of reference-period bases. Pure functions
 rows and the date, so that the same date always gives the same answer (as-of reproduction)."""
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from typing import Iterable
 
 from gateway.months import day_of_instant, due_date, next_month
 from gateway.policy import FloatingPolicy
-from gateway.records import Flow, MonthHistory, ResourceNature, ResourceVersion, VersionPoint
+from gateway.records import (Flow, MonthHistory, ResourceNature, ResourceVersion, VersionPoint, fields_in_order,
+                             from_state)
 from gateway.validate.rules.floating import quiet, volatile_declarant
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, current_declarations
 
@@ -115,6 +117,7 @@ def month_histories(view: PersonView, as_of: str, policy: FloatingPolicy,
         if contribution.slot in view.refused:
             refused[key] = max(refused.get(key, ""), view.refused[contribution.slot])
     missing = missing_keys(view, as_of, policy)
+    revised = operator.attrgetter(policy.revised_amount)
     out = []
     for key in sorted(set(view.versions) | missing):
         rate, months = declarant_rates.get(key[1], (0.0, 0))
@@ -122,15 +125,19 @@ def month_histories(view: PersonView, as_of: str, policy: FloatingPolicy,
         if skip_quiet and quiet(len(versions), versions[0].cause.value if versions else "", payments.get(key, 0),
                                 key in spanning, key in missing, refused.get(key, ""), rate, months, policy):
             continue
-        points = tuple(VersionPoint(v.version, v.transaction_time, v.cause.value, getattr(v, policy.revised_amount),
-                                    v.file, v.first_line) for v in versions)
-        out.append(MonthHistory(declarant_id=key[1], flow=Flow(view.flows.get(key[1], Flow.DSN.value)),
-                                nature=key[2], month=key[3], as_of=as_of, versions=points,
-                                payment_count=payments.get(key, 0), spanning_allowance=key in spanning,
-                                expected_missing=key in missing, late_replacement=refused.get(key, ""),
-                                declarant_revision_rate=rate,
-                                declarant_months=months))
+        # built from their fields' values (gateway.records.from_state): one per version and month looked at
+        points = tuple(from_state(VersionPoint, (v.version, v.transaction_time, v.cause.value, revised(v), v.file,
+                                                 v.first_line)) for v in versions)
+        out.append(from_state(MonthHistory, (
+            key[1], Flow(view.flows.get(key[1], Flow.DSN.value)), key[2], key[3], as_of, points,
+            payments.get(key, 0), key in spanning, key in missing, refused.get(key, ""), rate, months)))
     return out
+
+
+fields_in_order(VersionPoint, "version", "transaction_time", "cause", "amount_cents", "file", "first_line")
+fields_in_order(MonthHistory, "declarant_id", "flow", "nature", "month", "as_of", "versions", "payment_count",
+                "spanning_allowance", "expected_missing", "late_replacement", "declarant_revision_rate",
+                "declarant_months")
 
 
 def declarant_rates(rows: Iterable[dict], as_of: str) -> dict[str, tuple[float, int]]:
