@@ -176,7 +176,7 @@ def normalise(folder: str) -> tuple[int, float]:
     registry, pseudonyms = _registry(), Pseudonymiser(DEMO_KEY)
     with _time_inside(gateway.ingest, "normalise_person", "has_open_contract", "allowance_mentions", "subrogated_months",
                       "resource_records", "open_contracts", "columnar_subrogated_months",
-                      "subrogated_allowances") as spent:
+                      "subrogated_allowances", "paid_allowances") as spent:
         lines = sum(process_file(path, registry, pseudonyms).counts.read for path in _files(folder))
     return lines, spent[0]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import structlog
-from typing import BinaryIO, Callable, Iterator, Mapping
+from typing import BinaryIO, Callable, Iterator, Mapping, Sequence
 
 from gateway.storage import open_input
 from gateway.inputs import Refusal, readable_name
@@ -30,14 +30,15 @@ from gateway.pseudonym import Pseudonymiser
 from gateway.records import (AllowanceMention, DeclarationSummary, Flow, LineCounts, Origin, Outcome,
                              PersonMention, QuarantineRecord, ResourceMonth, Severity, Violation, compact_pickle,
                              fields_in_order, from_state)
-from gateway.normalise.columnar import (DeclarationLines, Owners, open_contracts, read_header, resource_records,
-                                       subrogated_allowances)
+from gateway.normalise.columnar import (DeclarationLines, Owners, open_contracts, paid_allowances, read_header,
+                                       resource_records, subrogated_allowances)
 from gateway.normalise.columnar import subrogated_months as columnar_subrogated_months
 from gateway.validate.certify import DeclarationColumns, GroupColumns, certified
 from gateway.validate.declared import Declared, Noted
 from gateway.validate.quarantine import quarantine_records, widest
 from gateway.validate.registry import RuleRegistry, Target
 from gateway.validate.rules.sequences import replacements_without_original
+from schemas.records import ResourceRows, resource_rows
 
 TASK_LINES = 50_000       # declarations are grouped into tasks of about this many lines
 # Certificates and the columnar path cost ~2.5 ms per declaration read alone whatever its size, and save ~5 µs a line:
@@ -488,10 +489,25 @@ class _People:
 
     def outcome(self, warnings: list[QuarantineRecord], summary: DeclarationSummary | None,
                 declarations: int) -> Outcome:
-        return Outcome(tuple(self.resources), tuple(self.quarantine), tuple(warnings + self.warnings),
+        return Outcome(_as_resources(self.resources), tuple(self.quarantine), tuple(warnings + self.warnings),
                        LineCounts(used=self.used, ignored=self.ignored, quarantined=self.quarantined),
                        declarations=declarations, summaries=(summary,) if summary is not None else (),
                        allowances=tuple(self.allowances))
+
+
+def _as_resources(items: list) -> Sequence[ResourceMonth]:
+    """What ``_add_records`` gathered, as an outcome holds it: a tuple of records, or rows when some are rows."""
+    if not any(isinstance(item, ResourceRows) for item in items):
+        return tuple(items)
+    parts: list = []
+    for item in items:
+        if isinstance(item, ResourceRows):
+            parts.append(item)
+        elif parts and isinstance(parts[-1], list):
+            parts[-1].append(item)
+        else:
+            parts.append([item])
+    return resource_rows([part if isinstance(part, ResourceRows) else tuple(part) for part in parts])
 
 
 def _count_outside_people(decl: ParsedDeclaration, out: "_People", since: int | None, carries_resources: bool) -> None:
@@ -518,6 +534,18 @@ def _accept(decl: ParsedDeclaration, person, person_key: str, lines: int, out: "
               subrogated_months(person), allowance_mentions(decl, person, person_key, records))
 
 
+def _add_records(resources: list, records: Sequence[ResourceMonth]) -> None:
+    """A person's records after those of ``resources``: records (objects) one by one, rows (columns: ``ResourceRows``)
+    as one item, joined to the rows before them when they follow them in the same table (a declaration's people
+    normalised together give one run of rows)."""
+    if not isinstance(records, ResourceRows):
+        resources.extend(records)
+    elif resources and isinstance(resources[-1], ResourceRows) and records.follows(resources[-1]):
+        resources[-1] = ResourceRows(records.base, resources[-1].start, records.stop)
+    else:
+        resources.append(records)
+
+
 def _accepted(decl: ParsedDeclaration, person, person_key: str, lines: int, used: int, out: "_People",
               records: list[ResourceMonth] | None = None, open_contract: bool = False, subrogated: str = "",
               allowances: list[AllowanceMention] = ()) -> None:
@@ -530,7 +558,7 @@ def _accepted(decl: ParsedDeclaration, person, person_key: str, lines: int, used
     out.accepted.append(from_state(_AcceptedPerson, (decl.file, first, person.subtree_last_line, used, lines - used,
                                                      person_key, decl.declarant_id, decl.declaration_id)))
     if records is not None:
-        out.resources.extend(records)
+        _add_records(out.resources, records)
         out.people.append(from_state(PersonMention, (person_key, open_contract, first, 0, subrogated)))
         out.allowances.extend(allowances)
 
@@ -655,12 +683,14 @@ def _normalised(lines: DeclarationLines, people: list, keys: list[str]
     view, owners = lines.view, lines.owners
     records = resource_records(lines, people, keys)
     running, subrogated = open_contracts(view, owners), columnar_subrogated_months(view)
-    allowances = subrogated_allowances(view, owners, {person.index: key for person, key in zip(people, keys)}) \
-        if owners.flow is Flow.DSN else None
+    if owners.flow is Flow.DSN:
+        allowances = subrogated_allowances(view, owners, {person.index: key for person, key in zip(people, keys)})
+    else:
+        allowances = paid_allowances(records) if records is not None else None
     ranks = owners.of_instance[[person.index for person in people]].tolist()
     for person, key, rank in zip(people, keys, ranks):
         decl = owners.decls[rank]
-        found = normalise_person(decl, person, key) if records is None else records.get(person.index, [])
+        found = normalise_person(decl, person, key) if records is None else records.of(person.index)
         yield (found, bool(running[person.index]), subrogated.get(person.index, ""),
                allowance_mentions(decl, person, key, found) if allowances is None
                else allowances.get(person.index, []))

@@ -10,7 +10,7 @@ import enum
 import operator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from gateway.months import Instant, Month
 
@@ -341,7 +341,8 @@ class BaseChange:
 class Outcome:
     """What one unit of work (a file index or a chunk of declarations) produced."""
 
-    resources: tuple[ResourceMonth, ...] = ()
+    # a tuple of records, or the same records as columns (schemas.records.ResourceRows: the columnar normaliser's)
+    resources: Sequence[ResourceMonth] = ()
     quarantine: tuple[QuarantineRecord, ...] = ()
     warnings: tuple[QuarantineRecord, ...] = ()
     counts: LineCounts = field(default_factory=LineCounts)
@@ -360,8 +361,9 @@ class Outcome:
         counts = LineCounts()
         for outcome in outcomes:
             counts += outcome.counts
-        return cls(**{name: tuple(item for outcome in outcomes for item in getattr(outcome, name))
-                      for name in ("resources", "quarantine", "warnings", "summaries", "allowances")},
+        from schemas.records import resource_rows       # (schemas.records reads this module's records)
+        return cls(resource_rows([outcome.resources for outcome in outcomes]), **{name: tuple(item for outcome in outcomes for item in getattr(outcome, name))
+                                 for name in ("quarantine", "warnings", "summaries", "allowances")},
                    counts=counts, declarations=sum(o.declarations for o in outcomes),
                    files=sum(o.files for o in outcomes))
 

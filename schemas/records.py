@@ -3,6 +3,7 @@ pandera schema are derived from it here, and ``to_avro``/``from_row`` convert re
 from __future__ import annotations
 
 import collections
+import collections.abc
 import dataclasses
 import enum
 import functools
@@ -83,6 +84,8 @@ class RecordSchema:
         an outcome holds them) asked for again gives the table it gave before: a batch's records are checked
         (DRM-SCH-001), then spilled, from one conversion (the last few tuples are remembered, with the tuple
         itself: its id is not reused meanwhile)."""
+        if isinstance(records, ResourceRows) and self.record_type is records.record_type:
+            return records.table                 # already columns (the columnar normaliser's records)
         if isinstance(records, tuple):
             recent = _RECENT_TABLES.setdefault(self.name, collections.deque(maxlen=_RECENT_KEPT))
             for kept, table in tuple(recent):         # a copy: other threads may append meanwhile
@@ -121,6 +124,81 @@ class RecordSchema:
     def from_table(self, table: pa.Table) -> list[Any]:
         """``from_row`` over a whole table, column by column."""
         return records_of(table, self.record_type, self.enum_fields)
+
+
+class ResourceRows(collections.abc.Sequence):
+    """Resource records held as Arrow columns (what the columnar normaliser makes: ``gateway.normalise.columnar``):
+    rows ``start`` to ``stop`` of ``base``, a table of the published schema. A sequence of ``ResourceMonth`` to
+    whatever reads records one by one, built from the columns once and only when so read; what works over columns
+    (the schema check, the spill to datasets, the figures, the register's contributions) takes ``table`` as it is.
+    Equal to any sequence of the same records (a tuple of them included); pickled as the rows it holds alone."""
+
+    record_type = ResourceMonth
+
+    def __init__(self, base: pa.Table, start: int = 0, stop: int | None = None) -> None:
+        self.base, self.start = base, start
+        self.stop = base.num_rows if stop is None else stop
+        self._records: list | None = None
+
+    @property
+    def table(self) -> pa.Table:
+        if self.start == 0 and self.stop == self.base.num_rows:
+            return self.base
+        return self.base.slice(self.start, self.stop - self.start)
+
+    def follows(self, other: "ResourceRows") -> bool:
+        """Whether these rows come right after ``other``'s in the same table (the two make one run of rows)."""
+        return self.base is other.base and self.start == other.stop
+
+    def records(self) -> list:
+        if self._records is None:
+            self._records = records_of(self.table, ResourceMonth, RESOURCE_MONTH.enum_fields)
+        return self._records
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self.records()[index])
+        return self.records()[index]
+
+    def __iter__(self):
+        return iter(self.records())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (ResourceRows, tuple, list)):
+            return len(self) == len(other) and tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None          # type: ignore[assignment]  # a sequence, compared by its records
+
+    def __repr__(self) -> str:
+        return f"ResourceRows({len(self)} records)"
+
+    def __reduce__(self):
+        sink = pa.BufferOutputStream()
+        table = self.table
+        with pa.ipc.new_stream(sink, table.schema) as writer:      # the rows held, not the whole base table
+            writer.write_table(table)
+        return _rows_of_stream, (sink.getvalue().to_pybytes(),)
+
+
+def _rows_of_stream(data: bytes) -> ResourceRows:
+    return ResourceRows(pa.ipc.open_stream(data).read_all())
+
+
+def resource_rows(parts: Sequence[Sequence[Any]]) -> Sequence[Any]:
+    """Records of several outcomes in order, as one sequence: a tuple when all are records (objects), one
+    ``ResourceRows`` over their columns when some are rows (the records among them turned into columns)."""
+    if all(isinstance(part, tuple) for part in parts):
+        return tuple(record for part in parts for record in part)
+    tables = [part.table if isinstance(part, ResourceRows) else RESOURCE_MONTH.table(tuple(part))
+              for part in parts if len(part)]
+    if not tables:
+        return ()
+    # one chunk per column: taking rows apart (spills by partition) and reading columns cost per chunk
+    return ResourceRows(tables[0] if len(tables) == 1 else pa.concat_tables(tables).combine_chunks())
 
 
 def records_of(table: pa.Table, record_type: type, enums: dict[str, type] | None = None) -> list[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import apache_beam as beam
+import pyarrow as pa
 
 from gateway import log, memory
 from gateway.faults import checkpoint
@@ -56,20 +57,30 @@ def _stats_and_figures(outcome: Outcome) -> dict:
     return {**outcome_stats(outcome), FIGURES: run_parts(outcome)}
 
 
-def resource_partition(record) -> str:
-    return f"month={record.month}/part-{bucket_of(record.person_key):02d}"
+def _buckets(table: pa.Table, column: str) -> list[int]:
+    """The bucket of each row's value of ``column`` (each distinct value hashed once)."""
+    values = table.column(column).to_pylist()
+    buckets = {value: bucket_of(value) for value in set(values)}
+    return [buckets[value] for value in values]
 
 
-def quarantine_partition(record) -> str:
-    return f"part-{bucket_of(record.file):02d}"
+def resource_partitions(table: pa.Table) -> list[str]:
+    """Each resource record's partition (its month, its person's bucket), read from the records' columns."""
+    return [f"month={month}/part-{bucket:02d}"
+            for month, bucket in zip(table.column("month").to_pylist(), _buckets(table, "person_key"))]
+
+
+def quarantine_partitions(table: pa.Table) -> list[str]:
+    return [f"part-{bucket:02d}" for bucket in _buckets(table, "file")]
 
 
 RESOURCE_ORDER = ("month", "declarant_id", "person_key", "nature", "cause", "file", "first_line", "record_id")
-# dataset -> (records of an outcome, partition of a record, schema, row order, Avro copy)
+# dataset -> (records of an outcome, the partition of each of its records (from their table), schema, row order,
+# Avro copy)
 DATASETS = {
-    "resources": (lambda o: o.resources, resource_partition, RESOURCE_MONTH, RESOURCE_ORDER, True),
-    "quarantine": (lambda o: o.quarantine, quarantine_partition, QUARANTINE, QUARANTINE_ORDER, False),
-    "warnings": (lambda o: o.warnings, quarantine_partition, QUARANTINE, QUARANTINE_ORDER, False),
+    "resources": (lambda o: o.resources, resource_partitions, RESOURCE_MONTH, RESOURCE_ORDER, True),
+    "quarantine": (lambda o: o.quarantine, quarantine_partitions, QUARANTINE, QUARANTINE_ORDER, False),
+    "warnings": (lambda o: o.warnings, quarantine_partitions, QUARANTINE, QUARANTINE_ORDER, False),
 }
 
 
@@ -85,10 +96,12 @@ class _SpillRecords(steps.Step):
         memory.tune_collector()
 
     def process(self, outcome: Outcome):
-        for dataset, (select, partition_of, schema, _, _) in DATASETS.items():
+        for dataset, (select, partitions_of, schema, _, _) in DATASETS.items():
             records = select(outcome)
+            if not records:
+                continue
             for partition, path in spill_partitions(self._root, dataset, schema, records,
-                                                    [partition_of(record) for record in records], together=True):
+                                                    partitions_of(schema.table(records)), together=True):
                 yield (dataset, partition), path
         for dataset in FINDINGS:
             select, _, schema, _, _ = DATASETS[dataset]

@@ -15,20 +15,25 @@ bundled flows, the conformance corpus, generated flows with defects and mutated 
 """
 from __future__ import annotations
 
+import enum
 import functools
+import hashlib
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
+import pyarrow as pa
 
 from gateway.months import Month
 from gateway.normalise.mentions import months_of_periods
 from gateway.normalise.natures import nature_of
-from gateway.normalise.resources import _declaration_fields, resource_record
+from gateway.normalise.resources import _declaration_fields
 from gateway.parse import rubrics as R
 from gateway.parse.declaration import ParsedDeclaration
-from gateway.records import AMOUNT_FIELDS, AllowanceMention, Cause, Flow, ResourceMonth
+from gateway.records import AMOUNT_FIELDS, AllowanceMention, Cause, Flow, ResourceNature
 from gateway.validate.certify import DeclarationColumns
 from gateway.values import cents, jjmmaaaa, mmaaaa_month, month_of
+from schemas.records import RESOURCE_MONTH, ResourceRows
 
 # What the object path reads of the declaration's header (``ParsedDeclaration.value``) when it accepts one.
 HEADER_RUBRICS = (R.NATURE, R.MAIN_MONTH, R.SIREN, R.NIC, R.TYPE, R.RANK, R.FRACTION)
@@ -233,9 +238,8 @@ class _Rows:
         return found
 
 
-def resource_records(lines: DeclarationLines, people: list[Instance],
-                     keys: list[str]) -> dict[int, list[ResourceMonth]] | None:
-    """Every accepted person's records (person instance -> records in the order ``normalise_person`` gives them),
+def resource_records(lines: DeclarationLines, people: list[Instance], keys: list[str]) -> "PeopleRows | None":
+    """Every accepted person's records (each person's in the order ``normalise_person`` gives them), as columns,
     as aggregations over the arrays of the person's declaration (or of the declarations read together with it:
     ``lines.owners``): the same attribution rules, group by group. None when an amount does not fit the arrays
     (the caller then normalises person by person)."""
@@ -245,13 +249,13 @@ def resource_records(lines: DeclarationLines, people: list[Instance],
         return None
 
 
-def _records(lines: DeclarationLines, people: list[Instance], keys: list[str]) -> dict[int, list[ResourceMonth]]:
+def _records(lines: DeclarationLines, people: list[Instance], keys: list[str]) -> "PeopleRows":
     view = lines.view
     paid = view.days(R.PAYMENT_DATE)
     payments = view.under(R.PAYMENT, R.INDIVIDUAL)
     payments = payments[paid[payments] > 0]
     if not payments.size:
-        return {}
+        return PeopleRows(ResourceRows(RESOURCE_MONTH.arrow.empty_table()), {})
     rows = _Attribution(lines, payments, paid)
     rows.payments()
     rows.net_social()
@@ -373,10 +377,11 @@ _MONTH_BITS, _CLASS_BITS, _CAUSE_BITS = 17, 10, 2          # a month number (yea
 
 
 def _grouped(rows: "_Attribution", owners: Owners, people: list[Instance], keys: list[str],
-             classes: list[str | None]) -> dict[int, list[ResourceMonth]]:
+             classes: list[str | None]) -> "PeopleRows":
     """The rows summed by (person, month, income class, cause): one record per group, a person's records in the
-    order ``normalise_person`` gives them. Every field is computed over the groups' arrays; Python work per record
-    is only its id and the record itself (``resources.resource_record``)."""
+    order ``normalise_person`` gives them, as the published schema's columns: every field computed over the groups'
+    arrays, no record built (``schemas.records.ResourceRows`` builds them if asked); Python work per record is only
+    its id (as ``resources.resource_record`` takes it)."""
     if len(classes) >= 1 << _CLASS_BITS:
         raise _Unreadable("income classes")
     person, month, income, cause = (rows.column(name, 0) for name in ("person", "month", "income", "cause"))
@@ -404,24 +409,105 @@ def _grouped(rows: "_Attribution", owners: Owners, people: list[Instance], keys:
     first, last = reduced("first", _FAR, np.minimum)[selected], reduced("last", 0, np.maximum)[selected]
     declared = rows.column("start", 0)[order]              # 0: no start declared, not taken for the minimum
     start = np.minimum.reduceat(np.where(declared > 0, declared, _FAR), starts)[selected]
-    amounts = zip(*(_present(reduced(field, 0, np.add)[selected], reduced("has_" + field, 0, np.maximum)[selected])
-                    for field in AMOUNT_FIELDS))
-    ranks = owners.of_instance[[instance.index for instance in people]].tolist()
-    persons = {instance.index: (instance, person_key, instance.get(R.NIR) or None, instance.get(R.NTT) or None,
-                                owners.common(rank))
-               for instance, person_key, rank in zip(people, keys, ranks)}
-    out: dict[int, list[ResourceMonth]] = {}
-    for index, number_, code_, kind_, count, paid, begin, end, low, high, values in zip(
-            who[selected].tolist(), number[selected].tolist(), code[selected].tolist(), kind[selected].tolist(),
-            reduced("count", 0, np.add)[selected].tolist(), _dates(reduced("paid", 0, np.maximum)[selected]),
-            _dates(np.where(start == _FAR, 0, start)), _dates(reduced("end", 0, np.maximum)[selected]),
-            first.tolist(), last.tolist(), amounts):
-        instance, person_key, nir, ntt, common = persons[index]
-        out.setdefault(index, []).append(resource_record(
-            common, person_key, nir, ntt, instance.first_line, _month_text(number_), natures[code_],
-            classes[code_], _CAUSES[kind_], list(values), count, paid, begin, end,
-            low if low != _FAR and low else instance.first_line, high or instance.subtree_last_line))
-    return out
+    first = np.where(first == _FAR, 0, first)
+    at = _RecordKeys(rank[who[selected]], number[selected], code[selected], kind[selected])
+    people_first = np.asarray([instance.first_line for instance in people], dtype=np.int64)
+    people_last = np.asarray([instance.subtree_last_line for instance in people], dtype=np.int64)
+    columns = {
+        **_text_columns(owners, people, keys, natures, classes, at, people_first),
+        "payment_count": pa.array(reduced("count", 0, np.add)[selected], pa.int32()),
+        "payment_date": _days(reduced("paid", 0, np.maximum)[selected]),
+        "period_start": _days(np.where(start == _FAR, 0, start)),
+        "period_end": _days(reduced("end", 0, np.maximum)[selected]),
+        "first_line": pa.array(np.where(first != 0, first, people_first[at.person]), pa.int32()),
+        "last_line": pa.array(np.where(last != 0, last, people_last[at.person]), pa.int32()),
+    }
+    for field in AMOUNT_FIELDS:
+        present = reduced("has_" + field, 0, np.maximum)[selected] > 0
+        columns[field] = pa.array(reduced(field, 0, np.add)[selected], pa.int64(), mask=~present)
+    table = pa.Table.from_pydict({name: columns[name] for name in RESOURCE_MONTH.field_names},
+                                 schema=RESOURCE_MONTH.arrow)
+    bounds = np.searchsorted(at.person, np.arange(len(people) + 1))
+    return PeopleRows(ResourceRows(table), {instance.index: (int(bounds[place]), int(bounds[place + 1]))
+                                            for place, instance in enumerate(people)
+                                            if bounds[place + 1] > bounds[place]})
+
+
+class _RecordKeys(NamedTuple):
+    """Each record's key, as positions: its person's in ``people``, its month's number, its income class's (and
+    nature's) and its cause's."""
+
+    person: np.ndarray
+    month: np.ndarray
+    code: np.ndarray
+    cause: np.ndarray
+
+
+def _text_columns(owners: Owners, people: list[Instance], keys: list[str], natures: list, classes: list[str | None],
+                  at: _RecordKeys, people_first: np.ndarray) -> dict[str, pa.Array]:
+    """The records' text columns: whose they are, their key, their declaration's fields and their ids."""
+    members = owners.of_instance[[instance.index for instance in people]]
+    months = {number: _month_text(number) for number in np.unique(at.month).tolist()}
+    columns = {
+        "person_key": _strings(keys, at.person),
+        "nir": _strings([instance.get(R.NIR) or None for instance in people], at.person),
+        "ntt": _strings([instance.get(R.NTT) or None for instance in people], at.person),
+        "nature": _strings([nature.value for nature in natures], at.code),
+        "income_class": _strings(classes, at.code),
+        "month": pa.array([months[number] for number in at.month.tolist()], pa.string()),
+        "cause": _strings([cause.value for cause in _CAUSES], at.cause),
+    }
+    ranks = sorted(set(members.tolist()))
+    common = {rank: owners.common(rank) for rank in ranks}
+    for name in _SHARED:
+        columns[name] = _strings([_plain(common[rank][name]) for rank in ranks],
+                                 np.searchsorted(ranks, members[at.person]))
+    # each record's id, as ``resources.resource_record`` takes it: of where it comes from (file, declaration, person
+    # and its first line: the same for all of a person's records) and its key
+    prefixes = [f"{common[rank]['file']}|{common[rank]['declaration_digest']}|{key}|{line}|"
+                for rank, key, line in zip(members.tolist(), keys, people_first.tolist())]
+    suffixes = {(number, code, cause): f"{months[number]}|{natures[code].value}|{classes[code] or ''}|"
+                f"{_CAUSES[cause].value}" for number, code, cause in zip(at.month.tolist(), at.code.tolist(),
+                                                                          at.cause.tolist())}
+    columns["record_id"] = pa.array([
+        hashlib.sha256(f"{prefixes[place]}{suffixes[number, code, cause]}".encode()).hexdigest()[:32]
+        for place, number, code, cause in zip(at.person.tolist(), at.month.tolist(), at.code.tolist(),
+                                              at.cause.tolist())], pa.string())
+    return columns
+
+
+# What every record of a declaration shares (``resources._declaration_fields``), as the published schema names it.
+_SHARED = ("flow", "declarant_id", "declarant_kind", "declaration_id", "declaration_digest", "declaration_nature",
+           "declaration_type", "declaration_rank", "declaration_fraction", "main_month", "norm_version", "file")
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+class PeopleRows(NamedTuple):
+    """The records of the people normalised together, as columns (person by person, in the order asked for), and
+    each person's rows (person instance -> (start, stop); a person without records is absent)."""
+
+    rows: ResourceRows
+    ranges: dict[int, tuple[int, int]]
+
+    def of(self, person: int) -> ResourceRows | tuple:
+        found = self.ranges.get(person)
+        return () if found is None else ResourceRows(self.rows.base, *found)
+
+
+def _plain(value):
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _strings(values: list[str | None], at: np.ndarray) -> pa.Array:
+    """``values[i]`` for each ``i`` of ``at``, as a string column (each distinct value held once until taken)."""
+    if len(values) == 1:                     # a declaration's own fields, most often
+        return pa.repeat(pa.scalar(values[0], pa.string()), len(at))
+    return pa.array(values, pa.string()).take(pa.array(at, pa.int64()))
+
+
+def _days(days: np.ndarray) -> pa.Array:
+    """Day numbers (``date.toordinal``) as a date column, null for 0."""
+    return pa.array((days - _EPOCH).astype(np.int32), pa.date32(), mask=days == 0)
 
 
 _KEY_BITS = _CAUSE_BITS + _CLASS_BITS + _MONTH_BITS
@@ -431,17 +517,6 @@ def _ranks(texts: list[str]) -> np.ndarray:
     """Each text's rank among the distinct texts, in text order (equal texts, equal ranks)."""
     distinct = sorted(set(texts))
     return np.asarray([distinct.index(text) for text in texts], dtype=np.int64)
-
-
-def _present(values: np.ndarray, present: np.ndarray) -> list[int | None]:
-    """The values, None where none was declared."""
-    return [value if has else None for value, has in zip(values.tolist(), present.tolist())]
-
-
-def _dates(days: np.ndarray) -> list[date | None]:
-    """Day numbers (``date.toordinal``) as dates, None for 0; each distinct day converted once."""
-    known: dict[int, date | None] = {0: None}
-    return [known[day] if day in known else known.setdefault(day, date.fromordinal(day)) for day in days.tolist()]
 
 
 # --- what the cross rules and the register need of each accepted person (gateway.normalise.mentions) ---------------
@@ -478,6 +553,31 @@ def subrogated_months(view: DeclarationColumns) -> dict[int, str]:
             periods.setdefault(int(view.parents[view.parents[leave]]), []).append(
                 (jjmmaaaa(starts.get(leave)), jjmmaaaa(ends.get(leave))))
     return {person: months_of_periods(found) for person, found in periods.items()}
+
+
+def paid_allowances(records: "PeopleRows") -> dict[int, list[AllowanceMention]]:
+    """person instance -> the daily allowances a paying body paid it (PASRAU: ``mentions.allowance_mentions``, its
+    records of daily allowances with a net social amount), read from the records' columns."""
+    table = records.rows.table
+    amounts = table.column("net_social_cents").fill_null(0).to_numpy()
+    found = np.flatnonzero((table.column("nature").to_numpy(zero_copy_only=False) == _ALLOWANCE) & (amounts != 0))
+    if not found.size:
+        return {}
+    starts = np.fromiter((start for start, _ in records.ranges.values()), dtype=np.int64, count=len(records.ranges))
+    persons = np.fromiter(records.ranges, dtype=np.int64, count=len(records.ranges))
+    order = np.argsort(starts)
+    owner = persons[order][np.searchsorted(starts[order], found, side="right") - 1]
+    rows = table.take(pa.array(found, pa.int64()))
+    out: dict[int, list[AllowanceMention]] = {}
+    for person, key, month, amount, declarant, declaration, file, line in zip(
+            owner.tolist(), *(rows.column(name).to_pylist() for name in (
+                "person_key", "month", "net_social_cents", "declarant_id", "declaration_id", "file", "first_line"))):
+        out.setdefault(person, []).append(AllowanceMention(key, month, amount, Flow.PASRAU, declarant, declaration,
+                                                           file, line))
+    return out
+
+
+_ALLOWANCE = ResourceNature.DAILY_ALLOWANCE.value
 
 
 def subrogated_allowances(view: DeclarationColumns, owners: Owners, keys: dict[int, str]

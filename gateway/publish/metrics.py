@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gateway.storage import read_dataset
+from schemas.records import RESOURCE_MONTH
 
 
 def _table(folder: Path, columns: list[str]) -> pa.Table | None:
@@ -136,12 +137,13 @@ def declarant_parts(outcome) -> list[tuple[str, tuple[dict, frozenset]]]:
         figures["lines_quarantined"] += record.lines or 0
     for record in outcome.warnings:
         of(record.declarant_id)[0]["warnings"] += 1
-    for resource in outcome.resources:
-        figures, people = of(resource.declarant_id)
+    for declarant, net_social, net_taxable, person in zip(*_resource_columns(
+            outcome.resources, "declarant_id", "net_social_cents", "net_taxable_cents", "person_key")):
+        figures, people = of(declarant)
         figures["resources"] += 1
-        figures["net_social_cents"] += resource.net_social_cents or 0
-        figures["net_taxable_cents"] += resource.net_taxable_cents or 0
-        people.add(resource.person_key)
+        figures["net_social_cents"] += net_social or 0
+        figures["net_taxable_cents"] += net_taxable or 0
+        people.add(person)
     return [(declarant, (figures, frozenset(people))) for declarant, (figures, people) in declarants.items()]
 
 
@@ -154,10 +156,18 @@ def run_parts(outcome) -> dict:
             entry[0] += 1
             entry[1] += record.lines or 0
     natures: dict[str, int] = {}
-    for resource in outcome.resources:
-        nature = getattr(resource.nature, "value", resource.nature)
+    for nature in _resource_columns(outcome.resources, "nature")[0]:
         natures[nature] = natures.get(nature, 0) + 1
     return {"rules": rules, "natures": natures}
+
+
+def _resource_columns(resources, *names: str) -> list[list]:
+    """The values of ``names`` of each resource record, column by column (records held as columns are read as they
+    are: ``schemas.records.ResourceRows``)."""
+    if not resources:
+        return [[] for _ in names]
+    table = RESOURCE_MONTH.table(resources)
+    return [table.column(name).to_pylist() for name in names]
 
 
 def add_declarant(total: tuple[dict, set], part: tuple[dict, frozenset]) -> tuple[dict, set]:

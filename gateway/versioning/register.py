@@ -14,13 +14,16 @@ overwritten: a version is never changed once written, and ingesting a declaratio
 from __future__ import annotations
 
 import hashlib
-import operator
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gateway.months import Instant, Month, month_of_instant, next_month, replacement_too_late
 from gateway.records import AMOUNT_FIELDS, Amounts, Cause, DeclarationSummary, Flow, Outcome, ResourceMonth, \
     ResourceNature, ResourceVersion, VersionCause, compact_pickle, fields_in_order, from_state
+from schemas.records import RESOURCE_MONTH, ResourceRows
 
 AMOUNTS = AMOUNT_FIELDS
 
@@ -154,57 +157,74 @@ fields_in_order(Mention, "person_key", "declarant_id", "month", "slot", "digest"
                 "subrogated_allowance_cents", "subrogated_months")
 
 
-def _spans_months(record: ResourceMonth) -> bool:
-    return (record.nature is ResourceNature.DAILY_ALLOWANCE and record.period_start is not None
-            and record.period_end is not None
-            and (record.period_start.year, record.period_start.month) != (record.period_end.year,
-                                                                          record.period_end.month))
-
-
-def contributions_of(records: Iterable[ResourceMonth]) -> list[Contribution]:
+def contributions_of(records: Sequence[ResourceMonth]) -> list[Contribution]:
     """One contribution per (declaration, key): the records of a declaration for a key, summed. A
     declaration received twice (same digest, in two files or twice in one) counts once: the copy
-    with the first (file, declaration id) is kept."""
-    records = list(records)
-    copies: dict[str, tuple[str, str]] = {}
-    for record in records:
-        copy = (record.file, record.declaration_id)
-        found = copies.get(record.declaration_digest)
-        if found is None or copy < found:
-            copies[record.declaration_digest] = copy
-    grouped: dict[tuple, list[ResourceMonth]] = {}
-    slots: dict[str, str] = {}                     # a declaration's slot: the same for all its records
-    for record in records:
-        digest = record.declaration_digest
-        if (record.file, record.declaration_id) != copies[digest]:
+    with the first (file, declaration id) is kept. Read from the records' columns (``schemas.records``: a tuple of
+    records once made into a table, records held as columns as they are): one tuple of values per record, what is
+    the same for a whole declaration (its copy, its slot) read once per declaration."""
+    if not records:
+        return []
+    table = RESOURCE_MONTH.table(records if isinstance(records, (tuple, ResourceRows)) else tuple(records))
+    copies = table.group_by(["declaration_digest", "file", "declaration_id"], use_threads=False).aggregate([])
+    if copies.num_rows > len(set(copies.column("declaration_digest").to_pylist())):     # a declaration twice
+        first: dict[str, tuple[str, str]] = {}
+        for digest, file, declaration_id in zip(*(copies.column(name).to_pylist() for name in copies.column_names)):
+            first[digest] = min(first.get(digest, (file, declaration_id)), (file, declaration_id))
+        kept = [(file, declaration_id) == first[digest] for digest, file, declaration_id in zip(
+            *(table.column(name).to_pylist() for name in ("declaration_digest", "file", "declaration_id")))]
+        table = table.filter(pa.array(kept, pa.bool_()))
+    declarations = table.group_by(list(_SLOT_OF), use_threads=False).aggregate([])       # one row a declaration
+    slots = {digest: _slot(*values) for digest, *values in zip(*(
+        declarations.column(name).to_pylist() for name in _SLOT_OF))}
+    # the records in key order (a stable sort of the columns: a key's records stay in their order), read row by row
+    order = pc.sort_indices(table, [(name, "ascending") for name in _KEY_COLUMNS])
+    spans = _spanning(table).take(order).to_pylist()
+    table = table.take(order)
+    out: list[Contribution] = []
+    key, group = None, []
+    for row in zip(*(table.column(name).to_pylist() for name in _READ), spans):
+        if row[_KEY] == key:
+            group.append(row)
             continue
-        if digest not in slots:
-            slots[digest] = slot_of(record)
-        key = (digest, record.person_key, record.declarant_id, record.nature._value_, record.month)
-        found = grouped.get(key)
-        if found is None:
-            grouped[key] = [record]
-        else:
-            found.append(record)
-    return [_contribution(key, group, slots[key[0]]) for key, group in sorted(grouped.items())]
+        if group:
+            out.append(_contribution(key, group, slots[key[0]]))
+        key, group = row[_KEY], [row]
+    out.append(_contribution(key, group, slots[key[0]]))
+    return out
 
 
-_AMOUNTS = operator.attrgetter(*AMOUNTS)
+def _spanning(table: pa.Table) -> pa.Array:
+    """For each record, whether it is of daily allowances with an imputation period over more than one month."""
+    start, end = table.column("period_start"), table.column("period_end")
+    different = pc.or_(pc.not_equal(pc.year(start), pc.year(end)), pc.not_equal(pc.month(start), pc.month(end)))
+    return pc.fill_null(pc.and_(pc.equal(table.column("nature"), _ALLOWANCE), different), False).combine_chunks()
 
 
-def _contribution(key: tuple, group: list[ResourceMonth], slot: str) -> Contribution:
+# What a contribution reads of each record, in this order (its published columns): the amounts, its key, then the
+# rest; its declaration's slot is made of _SLOT_OF, read once per declaration.
+_KEY_COLUMNS = ("declaration_digest", "person_key", "declarant_id", "nature", "month")
+_READ = (*AMOUNTS, *_KEY_COLUMNS, "nir", "cause", "payment_count")
+_SLOT_OF = ("declaration_digest", "flow", "declarant_id", "main_month", "declaration_fraction", "declaration_nature")
+_AMOUNT_COUNT = len(AMOUNTS)
+_KEY = slice(_AMOUNT_COUNT, _AMOUNT_COUNT + 5)
+_NIR, _CAUSE, _PAYMENTS, _SPANS = range(_AMOUNT_COUNT + 5, _AMOUNT_COUNT + 9)
+_ALLOWANCE = ResourceNature.DAILY_ALLOWANCE.value
+
+
+def _contribution(key: tuple, group: list[tuple], slot: str) -> Contribution:
     digest, person_key, declarant_id, nature, month = key
     first = group[0]
     if len(group) == 1:                 # most keys: one record, whose amounts are the sums
-        return from_state(Contribution, (*_AMOUNTS(first), person_key, first.nir, declarant_id, nature, month, slot,
-                                         digest, first.cause._value_, first.payment_count, _spans_months(first)))
+        return from_state(Contribution, (*first[:_AMOUNT_COUNT], person_key, first[_NIR], declarant_id, nature, month,
+                                         slot, digest, first[_CAUSE], first[_PAYMENTS], first[_SPANS]))
     sums = []
-    for name in AMOUNTS:
-        values = [getattr(r, name) for r in group if getattr(r, name) is not None]
+    for index in range(_AMOUNT_COUNT):
+        values = [row[index] for row in group if row[index] is not None]
         sums.append(sum(values) if values else None)
-    return from_state(Contribution, (*sums, person_key, first.nir, declarant_id, nature, month, slot, digest,
-                                     "+".join(sorted({r.cause._value_ for r in group})),
-                                     sum(r.payment_count for r in group), any(_spans_months(r) for r in group)))
+    return from_state(Contribution, (*sums, person_key, first[_NIR], declarant_id, nature, month, slot, digest,
+                                     "+".join(sorted({row[_CAUSE] for row in group})),
+                                     sum(row[_PAYMENTS] for row in group), any(row[_SPANS] for row in group)))
 
 
 fields_in_order(Contribution, *AMOUNTS, "person_key", "nir", "declarant_id", "nature", "month", "slot", "digest",

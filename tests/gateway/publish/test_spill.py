@@ -8,7 +8,8 @@ from gateway.ingest import process_file
 from gateway.publish.spill import Segment, read_objects, read_records, spill_partitions, spill_together
 from gateway.validate.rules import default_registry
 from schemas.records import RESOURCE_MONTH
-from transforms.publish import RESOURCE_ORDER, resource_partition
+from gateway.publish.datasets import bucket_of
+from transforms.publish import RESOURCE_ORDER, resource_partitions
 
 
 @pytest.mark.parametrize("together", [False, True], ids=["a-file-a-partition", "one-file"])
@@ -21,7 +22,8 @@ def test_records_spilled_by_partition_read_back_as_each_partitions_records(tmp_p
     registry = default_registry()
     records = [record for path in sorted(flows.rglob("*.dsn"))
                for record in process_file(str(path), registry, pseudonyms).resources]
-    partitions = [resource_partition(record) for record in records]
+    partitions = resource_partitions(RESOURCE_MONTH.table(records))
+    assert partitions == [f"month={record.month}/part-{bucket_of(record.person_key):02d}" for record in records]
     assert len(set(partitions)) > 5
     spilled = spill_partitions(str(tmp_path / "a"), "resources", RESOURCE_MONTH, records, partitions,
                                together=together)
