@@ -185,10 +185,18 @@ def _buckets(outcomes) -> dict[int, tuple[list, list]]:
     """bucket -> (contributions, mentions) of the outcomes, as the run spreads them."""
     from gateway.publish.datasets import bucket_of
     from gateway.versioning.register import contributions_of, mentions_of
+    from gateway.records import Outcome
     buckets: dict[int, tuple[list, list]] = {}
-    for outcome in outcomes:
-        for c in contributions_of(outcome.resources):
-            buckets.setdefault(bucket_of(c.person_key), ([], []))[0].append(c)
+    batch, size = [], 0
+    # the contributions of a few thousand records at once, as a run's task makes those of its batch of declarations
+    # (a declaration received twice counts once either way: the merge keeps one contribution per digest and key)
+    for index, outcome in enumerate(outcomes):
+        batch.append(outcome)
+        size += len(outcome.resources)
+        if size >= 5000 or index + 1 == len(outcomes):
+            for c in contributions_of(Outcome.combine(batch).resources):
+                buckets.setdefault(bucket_of(c.person_key), ([], []))[0].append(c)
+            batch, size = [], 0
         for m in mentions_of(outcome):
             buckets.setdefault(bucket_of(m.person_key), ([], []))[1].append(m)
     return buckets
@@ -213,12 +221,19 @@ def _register_rules():
                 gate=GateInputs({}, {}, LinearEstimator()))
 
 
-def merged_buckets(outcomes, settings: dict, as_of: str = "2026-01-01T00:00:00Z"):
+AS_OF = "2026-01-01T00:00:00Z"
+
+
+def merged_buckets(outcomes, settings: dict, as_of: str = AS_OF):
     """Every bucket of ``outcomes`` merged into an empty register with flags, bases and the gate, as a run does:
     each bucket's result (``settings``: ``_register_rules()``)."""
+    yield from _merged(_register_inputs(outcomes, as_of), settings, as_of)
+
+
+def _merged(inputs: tuple, settings: dict, as_of: str):
     from gateway.bucket import process_bucket
     from gateway.versioning.register import BucketState
-    arriving, buckets = _register_inputs(outcomes, as_of)
+    arriving, buckets = inputs
     for contributions, mentions in buckets.values():
         slots = {item.slot for items in (contributions, mentions) for item in items}
         yield process_bucket(BucketState(), known=[], arriving=[d for d in arriving if d.slot in slots],
@@ -233,7 +248,9 @@ def register(folder: str) -> tuple[int, float]:
     lines = sum(o.counts.read for o in outcomes)
     settings = _register_rules()
     started = time.perf_counter()
-    for _ in merged_buckets(outcomes, settings):
+    inputs = _register_inputs(outcomes, AS_OF)
+    del outcomes                # as a run's register stage: its inputs are held, not the parsed records
+    for _ in _merged(inputs, settings, AS_OF):
         pass
     return lines, time.perf_counter() - started
 

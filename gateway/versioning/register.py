@@ -183,7 +183,7 @@ def contributions_of(records: Sequence[ResourceMonth]) -> list[Contribution]:
     table = table.take(order)
     out: list[Contribution] = []
     key, group = None, []
-    for row in zip(*(table.column(name).to_pylist() for name in _READ), spans):
+    for row in zip(*(_values(table.column(name)) for name in _READ), spans):
         if row[_KEY] == key:
             group.append(row)
             continue
@@ -192,6 +192,19 @@ def contributions_of(records: Sequence[ResourceMonth]) -> list[Contribution]:
         key, group = row[_KEY], [row]
     out.append(_contribution(key, group, slots[key[0]]))
     return out
+
+
+def _values(column: pa.ChunkedArray) -> list:
+    """A column's values; a text column's as one Python string per distinct value, shared by the rows that hold it
+    (as records made of a declaration's fields share them): the contributions, and the register's rows made of
+    them, hold a declaration's digest or a person's key once, not once a record."""
+    if not pa.types.is_string(column.type):
+        return column.to_pylist()
+    encoded = column.combine_chunks().dictionary_encode()
+    texts = encoded.dictionary.to_pylist()
+    if encoded.null_count:
+        return [None if index is None else texts[index] for index in encoded.indices.to_pylist()]
+    return list(map(texts.__getitem__, encoded.indices.to_pylist()))
 
 
 def _spanning(table: pa.Table) -> pa.Array:
