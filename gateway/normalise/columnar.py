@@ -466,11 +466,9 @@ def _text_columns(owners: Owners, people: list[Instance], keys: list[str], natur
     # and its first line: the same for all of a person's records) and its key
     prefixes = [f"{common[rank]['file']}|{common[rank]['declaration_digest']}|{key}|{line}|"
                 for rank, key, line in zip(members.tolist(), keys, people_first.tolist())]
-    suffixes = {(number, code, cause): f"{months[number]}|{natures[code].value}|{classes[code] or ''}|"
-                f"{_CAUSES[cause].value}" for number, code, cause in zip(at.month.tolist(), at.code.tolist(),
-                                                                          at.cause.tolist())}
     columns["record_id"] = pa.array([
-        hashlib.sha256(f"{prefixes[place]}{suffixes[number, code, cause]}".encode()).hexdigest()[:32]
+        hashlib.sha256(f"{prefixes[place]}{months[number]}|{natures[code].value}|{classes[code] or ''}|"
+                       f"{_CAUSES[cause].value}".encode()).hexdigest()[:32]
         for place, number, code, cause in zip(at.person.tolist(), at.month.tolist(), at.code.tolist(),
                                               at.cause.tolist())], pa.string())
     return columns
