@@ -133,7 +133,7 @@ class ResourceRows(collections.abc.Sequence):
     (the schema check, the spill to datasets, the figures, the register's contributions) takes ``table`` as it is.
     Equal to any sequence of the same records (a tuple of them included); pickled as the rows it holds alone."""
 
-    record_type = ResourceMonth
+    record_type: type = ResourceMonth
 
     def __init__(self, base: pa.Table, start: int = 0, stop: int | None = None) -> None:
         self.base, self.start = base, start
@@ -150,9 +150,14 @@ class ResourceRows(collections.abc.Sequence):
         """Whether these rows come right after ``other``'s in the same table (the two make one run of rows)."""
         return self.base is other.base and self.start == other.stop
 
+    @classmethod
+    def enum_fields(cls) -> dict[str, type]:
+        """The record's fields typed by one of our enums (``RecordSchema.enum_fields``)."""
+        return RESOURCE_MONTH.enum_fields
+
     def records(self) -> list:
         if self._records is None:
-            self._records = records_of(self.table, ResourceMonth, RESOURCE_MONTH.enum_fields)
+            self._records = records_of(self.table, self.record_type, self.enum_fields())
         return self._records
 
     def __len__(self) -> int:
@@ -174,18 +179,29 @@ class ResourceRows(collections.abc.Sequence):
     __hash__ = None          # type: ignore[assignment]  # a sequence, compared by its records
 
     def __repr__(self) -> str:
-        return f"ResourceRows({len(self)} records)"
+        return f"{type(self).__name__}({len(self)} records)"
 
     def __reduce__(self):
         sink = pa.BufferOutputStream()
         table = self.table
         with pa.ipc.new_stream(sink, table.schema) as writer:      # the rows held, not the whole base table
             writer.write_table(table)
-        return _rows_of_stream, (sink.getvalue().to_pybytes(),)
+        return _rows_of_stream, (type(self), sink.getvalue().to_pybytes())
 
 
-def _rows_of_stream(data: bytes) -> ResourceRows:
-    return ResourceRows(pa.ipc.open_stream(data).read_all())
+def _rows_of_stream(kind: type, data: bytes) -> ResourceRows:
+    return kind(pa.ipc.open_stream(data).read_all())
+
+
+class VersionRows(ResourceRows):
+    """Resource versions held as Arrow columns of the ``resource_version`` schema (what the register's merge over
+    columns makes: ``gateway.versioning.columns``), built as ``ResourceVersion`` objects only if read one by one."""
+
+    record_type = ResourceVersion
+
+    @classmethod
+    def enum_fields(cls) -> dict[str, type]:
+        return RESOURCE_VERSION.enum_fields
 
 
 def resource_rows(parts: Sequence[Sequence[Any]]) -> Sequence[Any]:

@@ -165,21 +165,11 @@ def contributions_of(records: Sequence[ResourceMonth]) -> list[Contribution]:
     the same for a whole declaration (its copy, its slot) read once per declaration."""
     if not records:
         return []
-    table = RESOURCE_MONTH.table(records if isinstance(records, (tuple, ResourceRows)) else tuple(records))
-    copies = table.group_by(["declaration_digest", "file", "declaration_id"], use_threads=False).aggregate([])
-    if copies.num_rows > len(set(copies.column("declaration_digest").to_pylist())):     # a declaration twice
-        first: dict[str, tuple[str, str]] = {}
-        for digest, file, declaration_id in zip(*(copies.column(name).to_pylist() for name in copies.column_names)):
-            first[digest] = min(first.get(digest, (file, declaration_id)), (file, declaration_id))
-        kept = [(file, declaration_id) == first[digest] for digest, file, declaration_id in zip(
-            *(table.column(name).to_pylist() for name in ("declaration_digest", "file", "declaration_id")))]
-        table = table.filter(pa.array(kept, pa.bool_()))
-    declarations = table.group_by(list(_SLOT_OF), use_threads=False).aggregate([])       # one row a declaration
-    slots = {digest: _slot(*values) for digest, *values in zip(*(
-        declarations.column(name).to_pylist() for name in _SLOT_OF))}
+    table = first_copies(records)
+    slots = slots_of(table)
     # the records in key order (a stable sort of the columns: a key's records stay in their order), read row by row
     order = pc.sort_indices(table, [(name, "ascending") for name in _KEY_COLUMNS])
-    spans = _spanning(table).take(order).to_pylist()
+    spans = spanning(table).take(order).to_pylist()
     table = table.take(order)
     out: list[Contribution] = []
     key, group = None, []
@@ -192,6 +182,28 @@ def contributions_of(records: Sequence[ResourceMonth]) -> list[Contribution]:
         key, group = row[_KEY], [row]
     out.append(_contribution(key, group, slots[key[0]]))
     return out
+
+
+def first_copies(records: Sequence[ResourceMonth]) -> pa.Table:
+    """The records as a table of ``resource_month``, those of a declaration received twice (same digest) from its
+    first copy (the first (file, declaration id)) only."""
+    table = RESOURCE_MONTH.table(records if isinstance(records, (tuple, ResourceRows)) else tuple(records))
+    copies = table.group_by(["declaration_digest", "file", "declaration_id"], use_threads=False).aggregate([])
+    if copies.num_rows > len(set(copies.column("declaration_digest").to_pylist())):     # a declaration twice
+        first: dict[str, tuple[str, str]] = {}
+        for digest, file, declaration_id in zip(*(copies.column(name).to_pylist() for name in copies.column_names)):
+            first[digest] = min(first.get(digest, (file, declaration_id)), (file, declaration_id))
+        kept = [(file, declaration_id) == first[digest] for digest, file, declaration_id in zip(
+            *(table.column(name).to_pylist() for name in ("declaration_digest", "file", "declaration_id")))]
+        table = table.filter(pa.array(kept, pa.bool_()))
+    return table
+
+
+def slots_of(table: pa.Table) -> dict[str, str]:
+    """Each declaration's slot (digest -> slot), read once per declaration from its records' columns."""
+    declarations = table.group_by(list(_SLOT_OF), use_threads=False).aggregate([])       # one row a declaration
+    return {digest: _slot(*values) for digest, *values in zip(*(
+        declarations.column(name).to_pylist() for name in _SLOT_OF))}
 
 
 def _values(column: pa.ChunkedArray) -> list:
@@ -207,7 +219,7 @@ def _values(column: pa.ChunkedArray) -> list:
     return list(map(texts.__getitem__, encoded.indices.to_pylist()))
 
 
-def _spanning(table: pa.Table) -> pa.Array:
+def spanning(table: pa.Table) -> pa.Array:
     """For each record, whether it is of daily allowances with an imputation period over more than one month."""
     start, end = table.column("period_start"), table.column("period_end")
     different = pc.or_(pc.not_equal(pc.year(start), pc.year(end)), pc.not_equal(pc.month(start), pc.month(end)))

@@ -8,6 +8,7 @@ from fixtures.generator import Rates, generate
 from gateway.ingest import process_file
 from gateway.records import Cause, Outcome, ResourceNature
 from gateway.validate.registry import DEFAULT_RULES
+from gateway.versioning.columns import contribution_rows
 from gateway.versioning.register import AMOUNTS, Contribution, contributions_of, slot_of
 from schemas.records import RESOURCE_MONTH, ResourceRows
 
@@ -54,12 +55,21 @@ def test_contributions_from_columns_are_those_the_records_give_one_by_one(tmp_pa
     records = tuple(outcome.resources)
     expected = _reference(records)
     assert contributions_of(outcome.resources) == contributions_of(records) == expected
+    assert contribution_rows(outcome.resources) == contribution_rows(records) == expected      # as columns
     # back pay beside some payments of the same month: keys of several records, amounts summed, causes joined
     back_pay = tuple(replace(r, record_id=f"{index:032d}", cause=Cause.BACK_PAY, gross_cents=1000,
                              net_taxable_cents=None, payment_count=0) for index, r in enumerate(records[::7]))
     both = records + back_pay
     expected = _reference(both)
     assert contributions_of(ResourceRows(RESOURCE_MONTH.table(both))) == contributions_of(both) == expected
+    assert contribution_rows(ResourceRows(RESOURCE_MONTH.table(both))) == expected
+    # a key whose first record is within one month and whose second spans two: the contribution spans them
+    within = tuple(replace(r, record_id=f"w{index:031d}", period_end=r.period_start, payment_count=0)
+                   for index, r in enumerate(records) if r.nature is ResourceNature.DAILY_ALLOWANCE)
+    assert within and contribution_rows(within + records) == contributions_of(within + records) == \
+        _reference(within + records)
+    huge = tuple(replace(r, gross_cents=4 * 10 ** 18) for r in both)     # sums beyond int64: as Python sums them
+    assert contribution_rows(huge) == contributions_of(huge) == _reference(huge)
     assert any(c.spanning for c in expected) and any(c.causes == "BACK_PAY+PAYMENT" for c in expected)
     assert {c.digest for c in expected} == {r.declaration_digest for r in records}
     assert {c.slot for c in expected} == {slot_of(r) for r in records}

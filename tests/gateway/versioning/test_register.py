@@ -1,6 +1,7 @@
 from datetime import date
 
 from fixtures import builders as B
+from gateway.versioning.columns import merge_columns
 from gateway.versioning.register import VersionCause, as_of, contributions_of, declaration_of, merge
 
 PERSON = B.a_person()
@@ -17,6 +18,9 @@ def _ingest(register, records, when, run_id):
     arriving = [declaration_of(r, when) for r in records]
     fresh, added, new_versions = merge(known=known, contributions=contributions, versions=versions,
                                        arriving=arriving, new_contributions=contributions_of(records), run_id=run_id)
+    # the merge over columns, the run's, gives the same: every scenario below is one of its proofs
+    assert merge_columns(known=known, contributions=contributions, versions=versions, arriving=arriving,
+                         new_contributions=contributions_of(records), run_id=run_id) == (fresh, added, new_versions)
     return (known + fresh, contributions + added, versions + new_versions), new_versions
 
 
@@ -108,3 +112,13 @@ def test_a_declarations_records_for_one_key_add_up_into_one_contribution_and_a_s
     assert other.causes == "PAYMENT" and other.gross_cents == next(r for r in march if r is not payment and
                                                                     r.person_key == other.person_key).gross_cents
     assert contributions_of([*copy, *march]) == contributions_of(march)
+
+
+def test_an_older_rank_received_in_the_same_run_after_a_newer_one_gives_nothing_to_the_people_only_it_lists(run_file):
+    """The replacement (rank 2) and the original (rank 1) arrive in one run, the replacement first: the original is
+    never current, so the person only it lists gets no version at all (not an empty one)."""
+    newer = _records(run_file, "a_ar.dsn", (PERSON, [B.a_payment(net_social=200000)]), type_="03", rank=2)
+    older = _records(run_file, "m1.dsn", (PERSON, [B.a_payment()]), (OTHER, [B.a_payment()]))
+    register, new = _ingest(([], [], []), newer + older, "2025-04-05T00:00:00", "r1")
+    assert [(v.person_key, v.net_social_cents) for v in new] == [(newer[0].person_key, 200000)]
+    assert len(register[0]) == 2 and {c.person_key for c in register[1]} == {r.person_key for r in older}
