@@ -181,12 +181,16 @@ def normalise(folder: str) -> tuple[int, float]:
     return lines, spent[0]
 
 
-def _buckets(outcomes) -> dict[int, tuple[list, list]]:
-    """bucket -> (contributions, mentions) of the outcomes, as the run spreads them."""
+def _buckets(outcomes) -> dict[int, tuple]:
+    """bucket -> (contributions as rows, mentions) of the outcomes, as the run spreads them."""
+    import pyarrow as pa
     from gateway.publish.datasets import bucket_of
-    from gateway.versioning.register import contributions_of, mentions_of
+    from gateway.register_run import split_by_bucket
+    from gateway.versioning.columns import ContributionRows, contribution_rows
+    from gateway.versioning.register import mentions_of
     from gateway.records import Outcome
-    buckets: dict[int, tuple[list, list]] = {}
+    parts: dict[int, list] = {}
+    mentions: dict[int, list] = {}
     batch, size = [], 0
     # the contributions of a few thousand records at once, as a run's task makes those of its batch of declarations
     # (a declaration received twice counts once either way: the merge keeps one contribution per digest and key)
@@ -194,12 +198,13 @@ def _buckets(outcomes) -> dict[int, tuple[list, list]]:
         batch.append(outcome)
         size += len(outcome.resources)
         if size >= 5000 or index + 1 == len(outcomes):
-            for c in contributions_of(Outcome.combine(batch).resources):
-                buckets.setdefault(bucket_of(c.person_key), ([], []))[0].append(c)
+            for bucket, rows in split_by_bucket(contribution_rows(Outcome.combine(batch).resources).table).items():
+                parts.setdefault(bucket, []).append(rows.table)
             batch, size = [], 0
         for m in mentions_of(outcome):
-            buckets.setdefault(bucket_of(m.person_key), ([], []))[1].append(m)
-    return buckets
+            mentions.setdefault(bucket_of(m.person_key), []).append(m)
+    return {bucket: (ContributionRows(pa.concat_tables(parts[bucket]).combine_chunks()) if bucket in parts else [],
+                     mentions.get(bucket, [])) for bucket in sorted({*parts, *mentions})}
 
 
 def _register_inputs(outcomes, as_of: str):
@@ -232,10 +237,11 @@ def merged_buckets(outcomes, settings: dict, as_of: str = AS_OF):
 
 def _merged(inputs: tuple, settings: dict, as_of: str):
     from gateway.bucket import process_bucket
+    from gateway.register_run import values_of
     from gateway.versioning.register import BucketState
     arriving, buckets = inputs
     for contributions, mentions in buckets.values():
-        slots = {item.slot for items in (contributions, mentions) for item in items}
+        slots = values_of(contributions, "slot") | values_of(mentions, "slot")
         yield process_bucket(BucketState(), known=[], arriving=[d for d in arriving if d.slot in slots],
                              contributions=contributions, mentions=mentions, run_id="bench", as_of=as_of,
                              declarant_rows=[], **settings)
@@ -262,6 +268,7 @@ def monthly_register(folder: str):
     not the same: a run also revisits buckets with nothing arriving but decisions pending, and flags with the
     declarants' revision rates of the months before."""
     from gateway.bucket import committed, process_bucket
+    from gateway.register_run import values_of
     from gateway.versioning.register import BucketState
     registry, pseudonyms = _registry(), Pseudonymiser(DEMO_KEY)
     settings = _register_rules()
@@ -276,8 +283,8 @@ def monthly_register(folder: str):
         decisions = 0
         for bucket, (contributions, mentions) in buckets.items():
             prior = states.get(bucket, BucketState())
-            slots = {item.slot for items in (prior.contributions, prior.mentions, contributions, mentions)
-                     for item in items}
+            slots = set().union(*(values_of(items, "slot")
+                                  for items in (prior.contributions, prior.mentions, contributions, mentions)))
             result = process_bucket(prior, known=[d for d in known if d.slot in slots],
                                     arriving=[d for d in arriving if d.slot in slots], contributions=contributions,
                                     mentions=mentions, run_id=f"bench-{month.name}", as_of=as_of, declarant_rows=[],

@@ -4,9 +4,8 @@ Pure: the transform reads the bucket's prior state and writes the result; tests 
 """
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from gateway.gate.decisions import gate_person
 from gateway.gate.table import OFFICER_RULE
@@ -18,7 +17,8 @@ from gateway.validate.rules.floating import SILENT_WHEN_QUIET
 from gateway.versioning.bases import base_of
 from gateway.versioning.floating import flags_of
 from gateway.versioning.horizon import open_from, within
-from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, merge
+from gateway.versioning.columns import first_versions, joined, merge_columns, unique_contributions
+from gateway.versioning.register import BucketState, Contribution, Declaration, Mention
 from gateway.versioning.view import declarant_rates, month_histories, people_as_of
 
 
@@ -51,9 +51,9 @@ def _latest(items, key, order):
 
 @dataclass
 class BucketResult:
-    contributions: list[Contribution]
+    contributions: Sequence[Contribution]           # as rows (gateway.versioning.columns.ContributionRows)
     mentions: list[Mention]
-    versions: list[ResourceVersion]
+    versions: Sequence[ResourceVersion]             # as rows (schemas.records.VersionRows)
     derived: Derived
     declarants: dict[str, list[int]]          # declarant -> [months first known, months first revised] this run
 
@@ -62,8 +62,8 @@ def committed(prior: BucketState, result: BucketResult) -> BucketState:
     """What the register holds for a bucket once the run that gave ``result`` is committed (what
     ``store.write_bucket`` adds to it): the prior state plus the run's contributions, mentions and versions, the
     bases it published (frozen: the gate's references from then on) and its decisions."""
-    return BucketState(prior.contributions + result.contributions, prior.mentions + result.mentions,
-                       prior.versions + result.versions, prior.frozen + result.derived.published,
+    return BucketState(joined(prior.contributions, result.contributions), prior.mentions + result.mentions,
+                       joined(prior.versions, result.versions), prior.frozen + result.derived.published,
                        prior.decisions + result.derived.decisions)
 
 
@@ -119,17 +119,13 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
     return out
 
 
-# a contribution's digest and key (``Contribution.key``: person, declarant, nature, month), read in one call
-_IDENTITY = operator.attrgetter("digest", "person_key", "declarant_id", "nature", "month")
-
-
 def process_bucket(prior: BucketState, *, known: list[Declaration], arriving: list[Declaration],
                    contributions: list[Contribution], mentions: list[Mention], run_id: str, as_of: str,
                    policy: Policy, rules: list[Rule], declarant_rows: list[dict], gate: GateInputs | None = None,
                    ) -> BucketResult:
-    unique = {_IDENTITY(c): c for c in sorted(contributions, key=_IDENTITY)}
-    fresh, added, versions = merge(known=known, contributions=prior.contributions, versions=prior.versions,
-                                   arriving=arriving, new_contributions=list(unique.values()), run_id=run_id)
+    fresh, added, versions = merge_columns(known=known, contributions=prior.contributions, versions=prior.versions,
+                                           arriving=arriving, new_contributions=unique_contributions(contributions),
+                                           run_id=run_id)
     fresh_digests = {d.digest for d in fresh}
     seen: set[tuple] = set()
     new_mentions = []
@@ -138,11 +134,10 @@ def process_bucket(prior: BucketState, *, known: list[Declaration], arriving: li
         if mention.digest in fresh_digests and identity not in seen:
             seen.add(identity)
             new_mentions.append(mention)
-    after = BucketState(prior.contributions + added, prior.mentions + new_mentions, prior.versions + versions,
-                        prior.frozen, prior.decisions)
+    after = BucketState(joined(prior.contributions, added), prior.mentions + new_mentions,
+                        joined(prior.versions, versions), prior.frozen, prior.decisions)
     declarants: dict[str, list[int]] = {}
-    for version in versions:
-        if version.version <= 2:
-            declarants.setdefault(version.declarant_id, [0, 0])[version.version - 1] += 1
+    for declarant_id, version, count in first_versions(versions):
+        declarants.setdefault(declarant_id, [0, 0])[version - 1] += count
     derived = derive(after, list(known) + fresh, declarant_rows, as_of, policy, rules, gate)
     return BucketResult(added, new_mentions, versions, derived, declarants)

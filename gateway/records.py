@@ -30,6 +30,7 @@ def compact_pickle(cls):
     def __getstate__(self):
         return values(self) if len(names) > 1 else (values(self),)
     cls.__getstate__, cls.__setstate__ = __getstate__, _state_setter(cls, names)
+    cls._state_names = names             # its state's layout (``schemas.records.records_of`` builds rows with it)
     return cls
 
 

@@ -15,7 +15,11 @@ import json
 from datetime import date, timedelta
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Iterable, NamedTuple, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gateway.bucket import BucketResult, GateInputs, process_bucket
 from gateway.faults import checkpoint
@@ -23,7 +27,7 @@ from gateway.gate.estimate import estimator_named
 from gateway.gate.officer import load_answers
 from gateway.months import add_months, day_of_instant, due_date, month_of_instant, next_month
 from gateway.policy import Policy
-from gateway.publish.datasets import bucket_of, write_partition
+from gateway.publish.datasets import BUCKETS as BUCKET_COUNT, bucket_of, write_partition
 from gateway.publish.notices import write_notices
 from gateway.publish.spill import SPILL, Segment, read_objects, spill_objects, spill_together
 from gateway.records import Outcome
@@ -31,9 +35,10 @@ from gateway.storage import list_files, write_bytes
 from gateway.validate.registry import Rule, Target
 from gateway.versioning import store
 from gateway.versioning.horizon import settled
-from gateway.versioning.register import (Declaration, arrival_order, becoming_current, contributions_of,
-                                         current_declarations, declaration_of_summary, mentions_of)
-from schemas.records import FLOATING_FLAG, GATE_DECISION, REFERENCE_BASE
+from gateway.versioning.columns import CONTRIBUTIONS, ContributionRows, codes, contribution_rows, contribution_table
+from gateway.versioning.register import (Declaration, arrival_order, becoming_current, current_declarations,
+                                         declaration_of_summary, mentions_of)
+from schemas.records import FLOATING_FLAG, GATE_DECISION, REFERENCE_BASE, ResourceRows
 
 
 class ShardIndex(NamedTuple):
@@ -191,7 +196,7 @@ def spill_outcome(job: RegisterJob, staging: str, outcome: Outcome, arrivals: di
     """An outcome's declarations by shard and its contributions and mentions by person bucket, parked in the
     staging folder, the shards' in one file and the buckets' in another: ([(shard, segment)], [(bucket,
     segment)]) (:func:`record_bucket` notes where each bucket's are for the bucket step)."""
-    contributions = contributions_of(outcome.resources)
+    contributions = contribution_rows(outcome.resources).table
     mentions = mentions_of(outcome)
     # Per shard: the declarations, and of each declaration (whose parts may travel apart) the earliest
     # month it attributes amounts to and the person buckets of the people it lists.
@@ -201,18 +206,46 @@ def spill_outcome(job: RegisterJob, staging: str, outcome: Outcome, arrivals: di
         return shards.setdefault(store.shard_of(slot, job.buckets), ([], {}, {}))
     for row in _declarations_of(outcome, arrivals, job.as_of):
         notes(row.slot)[0].append(row)
-    for contribution in contributions:
-        months = notes(contribution.slot)[1]
-        months[contribution.digest] = min(months.get(contribution.digest, contribution.month), contribution.month)
-    for item in (*contributions, *mentions):
-        notes(item.slot)[2].setdefault(item.digest, set()).add(bucket_of(item.person_key, job.buckets))
+    of_row = _buckets_of(contributions, job.buckets)
+    spread = contributions.append_column("bucket", of_row).group_by(["slot", "digest", "bucket"], use_threads=False) \
+        .aggregate([("month", "min")])
+    for slot, digest, bucket, month in zip(*(spread.column(name).to_pylist()
+                                            for name in ("slot", "digest", "bucket", "month_min"))):
+        months, people_of = notes(slot)[1], notes(slot)[2]
+        months[digest] = min(months.get(digest, month), month)
+        people_of.setdefault(digest, set()).add(bucket)
+    for mention in mentions:
+        notes(mention.slot)[2].setdefault(mention.digest, set()).add(bucket_of(mention.person_key, job.buckets))
     by_shard = _spilled_together(staging, "register/declarations", shards)
-    buckets: dict[int, tuple[list, list]] = {}
-    for contribution in contributions:
-        buckets.setdefault(bucket_of(contribution.person_key, job.buckets), ([], []))[0].append(contribution)
+    buckets: dict[int, tuple[ContributionRows | list, list]] = {}
+    for bucket, rows in _split(contributions, of_row).items():
+        buckets[bucket] = (rows, [])
     for mention in mentions:
         buckets.setdefault(bucket_of(mention.person_key, job.buckets), ([], []))[1].append(mention)
     return by_shard, _spilled_together(staging, f"{BUCKETS}/tasks", buckets)
+
+
+def _buckets_of(contributions: pa.Table, buckets: int) -> pa.Array:
+    """The person bucket of each row (``bucket_of`` once per person)."""
+    people, texts = codes(contributions.column("person_key"))
+    return pa.array(np.array([bucket_of(person, buckets) for person in texts], dtype=np.int64)[people])
+
+
+def split_by_bucket(contributions: pa.Table, buckets: int = BUCKET_COUNT) -> dict[int, ContributionRows]:
+    """Contributions (a table of them) by person bucket (``bucket_of``), each bucket's as rows, in their order."""
+    return _split(contributions, _buckets_of(contributions, buckets))
+
+
+def _split(contributions: pa.Table, of_row: pa.Array) -> dict[int, ContributionRows]:
+    """Each bucket's rows (of ``of_row``'s), in their order: one stable sort by bucket, then a slice a bucket."""
+    if not contributions.num_rows:
+        return {}
+    order = pc.sort_indices(of_row)
+    ordered, buckets = contributions.take(order), of_row.take(order).to_numpy()
+    starts = np.flatnonzero(np.diff(buckets, prepend=-1))
+    stops = np.append(starts[1:], len(buckets))
+    return {int(buckets[start]): ContributionRows(ordered, int(start), int(stop))
+            for start, stop in zip(starts.tolist(), stops.tolist())}
 
 
 def _spilled_together(staging: str, folder: str, groups: dict[int, object]) -> list[tuple[int, Segment]]:
@@ -298,13 +331,22 @@ def _of_slots(index: list[ShardIndex], slots: set[str], shards: set[int], which:
             for d in read_objects(getattr(entry, which)) if d.slot in slots]
 
 
-def _spilled(paths: Iterable[Segment | None]) -> tuple[list, list]:
-    contributions, mentions = [], []
+def _spilled(paths: Iterable[Segment | None]) -> tuple[ContributionRows, list]:
+    """A bucket's contributions (as one table of rows) and mentions, from the tasks' spilled segments."""
+    tables, mentions = [], []
     for path in sorted(p for p in paths if p is not None):      # none: a bucket with pending decisions
         spilled_contributions, spilled_mentions = read_objects(path)
-        contributions.extend(spilled_contributions)
+        tables.append(contribution_table(spilled_contributions))
         mentions.extend(spilled_mentions)
-    return contributions, mentions
+    return ContributionRows(pa.concat_tables(tables).combine_chunks() if tables else CONTRIBUTIONS.empty_table()), \
+        mentions
+
+
+def values_of(items: Sequence, name: str) -> set:
+    """The distinct values of a field of some items: records, or rows read from their column."""
+    if isinstance(items, ResourceRows):
+        return set(pc.unique(items.table.column(name)).to_pylist())
+    return {getattr(item, name) for item in items}
 
 
 @dataclass(frozen=True)
@@ -333,7 +375,7 @@ def concerned(job: RegisterJob, context: BucketContext, bucket: int, derived_at:
     the day alone: a NOTIFIED decision whose contradictory period has ended, or a contract open in a month whose
     next month fell due since (DRM-FLT-005). Anyone else would get the flags, bases and decisions
     the last run gave them: nothing of theirs changed, nor the month, the policy, the release or the requests."""
-    people = {item.person_key for items in (contributions, mentions) for item in items}
+    people = values_of(contributions, "person_key") | values_of(mentions, "person_key")
     people |= store.concerned_people(job.root, bucket, runs, since=since,
                                      digests={digest for entry in index for digest in entry.superseded},
                                      decision_ids=context.gate.officer,
@@ -365,7 +407,7 @@ def _merged(job: RegisterJob, context: BucketContext, bucket: int, contributions
             index: list[ShardIndex]) -> BucketResult:
     root = job.root
     whole = (job.first_open is None or any(entry.settles for entry in index)
-             or any(c.month < job.first_open for c in contributions))
+             or any(month < job.first_open for month in values_of(contributions, "month")))
     # Open months only, unless this run changes a settled month: then the whole history, so that the
     # merge versions it exactly (the outputs use open months either way).
     runs, since = (job.committed, None) if whole else (job.committed if job.recent is None else job.recent,
@@ -376,11 +418,11 @@ def _merged(job: RegisterJob, context: BucketContext, bucket: int, contributions
     prior = store.load_bucket(root, bucket, runs, since=since, tables=context.tables, people=people)
     # Of the register's declarations and declarant rows, those of the slots and declarants of the bucket's
     # people: all that merge and the views need.
-    items = [item for items in (prior.contributions, prior.mentions, contributions, mentions) for item in items]
-    slots = {item.slot for item in items}
+    every = (prior.contributions, prior.mentions, contributions, mentions)
+    slots = set().union(*(values_of(items, "slot") for items in every))
     shards = {store.shard_of(slot, job.buckets) for slot in slots}
-    declarant_rows = store.load_declarant_rows(root, job.committed, declarants={item.declarant_id for item in items},
-                                               tables=context.tables)
+    declarants = set().union(*(values_of(items, "declarant_id") for items in every))
+    declarant_rows = store.load_declarant_rows(root, job.committed, declarants=declarants, tables=context.tables)
     return process_bucket(prior, known=_of_slots(index, slots, shards, "known"),
                           arriving=_of_slots(index, slots, shards, "arriving"), contributions=contributions,
                           mentions=mentions, run_id=job.run_id, as_of=job.as_of, policy=context.policy,
@@ -434,8 +476,8 @@ def merge_bucket(job: RegisterJob, staging: str, context: BucketContext, bucket:
         published=len(derived.published), decisions=_count(d.kind for d in derived.decisions),
         months={f"{d}|{n}": counts for (d, n), counts in result.derived.months.items()},
         declarants=result.declarants, flags_by_rule=_flags_by_rule(derived.flags),
-        last_month=max((item.month for items in (result.contributions, result.mentions, result.versions)
-                        for item in items), default=""))
+        last_month=max((month for items in (result.contributions, result.mentions, result.versions)
+                        for month in values_of(items, "month")), default=""))
 
 
 # --- the run's totals ---------------------------------------------------------------------------------------

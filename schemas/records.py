@@ -221,6 +221,10 @@ def records_of(table: pa.Table, record_type: type, enums: dict[str, type] | None
     """Records built from an Arrow table's columns (no per-row dicts from Arrow; each distinct enum value
     converted once). Fields the table lacks (registers written before a field existed) take their default."""
     names = table.column_names
+    state = getattr(record_type, "_state_names", None)       # gateway.records.compact_pickle
+    if state is not None and len(names) == len(state) and set(names) == set(state):
+        table = table.select(list(state))                     # every field: each record set from its state
+        names = state
     columns = []
     for name in names:
         values = table.column(name).to_pylist()
@@ -229,6 +233,14 @@ def records_of(table: pa.Table, record_type: type, enums: dict[str, type] | None
             members = {value: enum_type(value) for value in set(values) if value is not None}
             values = [members.get(value) for value in values]
         columns.append(values)
+    if names is state:
+        new, setstate = object.__new__, record_type.__setstate__
+        out = []
+        for row in zip(*columns):
+            record = new(record_type)
+            setstate(record, row)
+            out.append(record)
+        return out
     setters, defaults = _slot_setters(record_type, tuple(names))
     if setters is None:
         return [record_type(**dict(zip(names, row))) for row in zip(*columns)]

@@ -14,7 +14,7 @@ out as columns of ``resource_version`` (``schemas.records.VersionRows``), object
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -67,7 +67,7 @@ def contribution_rows(records: Sequence[ResourceMonth]) -> ContributionRows:
     new_group = np.zeros(rows, dtype=bool)
     new_group[0] = True
     for name in ("declaration_digest", *KEY):
-        code = _codes(table.column(name))[0]
+        code = codes(table.column(name))[0]
         new_group[1:] |= code[1:] != code[:-1]
     starts = np.flatnonzero(new_group)
     size = np.diff(np.append(starts, rows))
@@ -99,7 +99,48 @@ def contribution_rows(records: Sequence[ResourceMonth]) -> ContributionRows:
                                                  schema=CONTRIBUTIONS))
 
 
-def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list]:
+def joined(before: Sequence, after: Sequence) -> Sequence:
+    """Rows of a bucket's table, then more: one rows object of both when both are rows of the same kind (or one is
+    empty), else a list of their records."""
+    parts = [part for part in (before, after) if len(part)]
+    if not parts:
+        return after if isinstance(after, ResourceRows) else []
+    kind = type(parts[0])
+    if issubclass(kind, ResourceRows) and all(type(part) is kind for part in parts):
+        return parts[0] if len(parts) == 1 else kind(pa.concat_tables([part.table for part in parts]).combine_chunks())
+    return [item for part in parts for item in part]
+
+
+def first_versions(versions: Sequence[ResourceVersion]) -> list[tuple[str, int, int]]:
+    """(declarant, version, how many) of the first and second versions among ``versions`` (a declarant's months
+    first known and first revised)."""
+    if isinstance(versions, ResourceRows):
+        early = versions.table.filter(pc.less_equal(versions.table.column("version"), 2))
+        counted = early.group_by(["declarant_id", "version"], use_threads=False).aggregate([("version", "count")])
+        return list(zip(*(counted.column(name).to_pylist() for name in ("declarant_id", "version", "version_count"))))
+    counts: dict[tuple[str, int], int] = {}
+    for version in versions:
+        if version.version <= 2:
+            counts[(version.declarant_id, version.version)] = counts.get((version.declarant_id, version.version), 0) + 1
+    return [(*key, count) for key, count in counts.items()]
+
+
+def unique_contributions(items: Sequence[Contribution]) -> ContributionRows:
+    """Each (declaration, key) once (the last given of those received twice, in two tasks), in that order: what a
+    bucket merges of what its tasks spilled."""
+    table = contribution_table(items)
+    if table.num_rows < 2:
+        return ContributionRows(table)
+    table = table.take(pc.sort_indices(table, [(name, "ascending") for name in ("digest", *KEY)]))
+    last = np.zeros(table.num_rows, dtype=bool)
+    last[-1] = True
+    for name in ("digest", *KEY):
+        code = codes(table.column(name))[0]
+        last[:-1] |= code[1:] != code[:-1]
+    return ContributionRows(table if last.all() else table.filter(pa.array(last)))
+
+
+def codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list]:
     """A text column as (one integer a row, the distinct texts): equal integers for equal texts."""
     if isinstance(column, pa.ChunkedArray):          # one dictionary for all the rows
         column = column.combine_chunks()
@@ -139,34 +180,78 @@ def merge_columns(*, known: list[Declaration], contributions: Sequence[Contribut
     return fresh, ContributionRows(added), VersionRows(found)
 
 
+class _Keys(NamedTuple):
+    """The rows in key order (a key's rows in their order: prior contributions first, as ``register.merge``'s
+    by_key), with each row's key and each key's first row and row count."""
+
+    table: pa.Table
+    of_row: np.ndarray
+    start: np.ndarray
+    length: np.ndarray
+
+
+class _Events(NamedTuple):
+    """The (key, step) events in key then step order, and each event against each row of its key (its pairs:
+    ``first`` pair of each event, each pair's row and step, whether the row's declaration is current then)."""
+
+    key: np.ndarray
+    step: np.ndarray
+    first: np.ndarray
+    row: np.ndarray
+    at: np.ndarray
+    live: np.ndarray
+
+
 def _versions(table: pa.Table, steps: list[tuple[Declaration, Declaration | None]], initial: dict[str, str],
               last: dict[tuple, ResourceVersion], run_id: str) -> pa.Table | None:
-    # the rows in key order, a key's rows in their order (prior contributions first: ``register.merge``'s by_key)
-    order = pc.sort_indices(table, [(name, "ascending") for name in KEY])
-    table = table.take(order)
+    keys = _by_key(table)
+    slot_code, slots = codes(keys.table.column("slot"))
+    digest_code, digests = codes(keys.table.column("digest"))
+    events = _events(keys, slot_code, slots, digest_code, digests, steps, initial)
+    if events is None:
+        return RESOURCE_VERSION.arrow.empty_table()
+    sums = _sums(keys, events)
+    if sums is None:
+        return None
+    value, has, seen = sums
+    emit, number, has_previous = _emitted(keys, events, value, has, seen, last)
+    # the contribution of the declaration that became current ("mine"): its causes, and its NIR (else the key's first)
+    trigger_digest = np.full(len(steps) + 1, -1, dtype=np.int64)
+    digest_index = {digest: index for index, digest in enumerate(digests)}
+    for step, (trigger, _) in enumerate(steps, 1):
+        trigger_digest[step] = digest_index.get(trigger.digest, -1)
+    pairs = len(events.row)
+    mine_pair = np.where(digest_code[events.row] == trigger_digest[events.at], np.arange(pairs), pairs)
+    first_mine = np.minimum.reduceat(mine_pair, events.first)
+    chosen = np.flatnonzero(emit)
+    chosen = chosen[np.lexsort((events.key[chosen], events.step[chosen]))]       # step order, then key order
+    mine_row = np.where(first_mine[chosen] < pairs, events.row[np.minimum(first_mine[chosen], pairs - 1)], -1)
+    return _version_table(keys.table, steps, chosen, events.key[chosen], events.step[chosen], keys.start, mine_row,
+                          value[chosen], has[chosen], number[chosen], ~has_previous[chosen], run_id)
+
+
+def _by_key(table: pa.Table) -> _Keys:
+    table = table.take(pc.sort_indices(table, [(name, "ascending") for name in KEY]))      # stable
     rows = table.num_rows
-    codes = [_codes(table.column(name))[0] for name in KEY]
     new_key = np.zeros(rows, dtype=bool)
     new_key[0] = True
-    for code in codes:
+    for name in KEY:
+        code = codes(table.column(name))[0]
         new_key[1:] |= code[1:] != code[:-1]
-    key_of_row = np.cumsum(new_key) - 1
-    key_start = np.flatnonzero(new_key)
-    key_length = np.diff(np.append(key_start, rows))
-    slot_code, slots = _codes(table.column("slot"))
-    digest_code, digests = _codes(table.column("digest"))
-    # each (slot, digest) of the rows: the steps it is current over, [start, end)
-    count = len(steps)
-    never = count + 1
-    start_of, end_of = {}, {}
-    for slot, digest in initial.items():
-        start_of[(slot, digest)] = 0
+    start = np.flatnonzero(new_key)
+    return _Keys(table, np.cumsum(new_key) - 1, start, np.diff(np.append(start, rows)))
+
+
+def _live(slot_code: np.ndarray, slots: list, digest_code: np.ndarray, digests: list, steps: list,
+          initial: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """For each row, the steps [from, to) over which its declaration is current in its slot (never: empty)."""
+    never = len(steps) + 1
+    start_of, end_of = {(slot, digest): 0 for slot, digest in initial.items()}, {}
     for step, (trigger, previous) in enumerate(steps, 1):
         if previous is not None:
             end_of[(trigger.slot, previous.digest)] = step
         start_of[(trigger.slot, trigger.digest)] = step
-    pair = slot_code * len(digests) + digest_code
-    pairs, pair_of_row = np.unique(pair, return_inverse=True)
+    pairs, pair_of_row = np.unique(slot_code * len(digests) + digest_code, return_inverse=True)
     pair_start = np.full(len(pairs), never, dtype=np.int64)
     pair_end = np.full(len(pairs), never, dtype=np.int64)
     for index, code in enumerate(pairs.tolist()):
@@ -174,8 +259,12 @@ def _versions(table: pa.Table, steps: list[tuple[Declaration, Declaration | None
         if (slot, digest) in start_of:
             pair_start[index] = start_of[(slot, digest)]
             pair_end[index] = end_of.get((slot, digest), never)
-    live_from, live_to = pair_start[pair_of_row], pair_end[pair_of_row]
-    # the steps of each slot of the rows, in order: a key has an event at each step of a slot it has a row in
+    return pair_start[pair_of_row], pair_end[pair_of_row]
+
+
+def _events(keys: _Keys, slot_code: np.ndarray, slots: list, digest_code: np.ndarray, digests: list, steps: list,
+            initial: dict[str, str]) -> _Events | None:
+    """A key has an event at each step of a slot it has a row in; None when no step touches the rows' slots."""
     slot_index = {slot: index for index, slot in enumerate(slots)}
     by_slot: list[list[int]] = [[] for _ in slots]
     for step, (trigger, _) in enumerate(steps, 1):
@@ -184,77 +273,69 @@ def _versions(table: pa.Table, steps: list[tuple[Declaration, Declaration | None
             by_slot[index].append(step)
     slot_steps = np.array([step for its in by_slot for step in its], dtype=np.int64)
     slot_count = np.array([len(its) for its in by_slot], dtype=np.int64)
-    slot_first = np.concatenate(([0], np.cumsum(slot_count)[:-1])).astype(np.int64)
+    slot_first = np.cumsum(slot_count) - slot_count
     per_row = slot_count[slot_code]
     if not per_row.sum():
-        return RESOURCE_VERSION.arrow.empty_table()
-    row_of = np.repeat(np.arange(rows), per_row)
+        return None
+    row_of = np.repeat(np.arange(len(slot_code)), per_row)
     within = np.arange(len(row_of)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-    event_code = np.unique(key_of_row[row_of] * (count + 1) + slot_steps[slot_first[slot_code[row_of]] + within])
-    event_key, event_step = event_code // (count + 1), event_code % (count + 1)
-    events = len(event_code)
-    # each event against each row of its key
-    per_event = key_length[event_key]
-    event_first = np.cumsum(per_event) - per_event
-    pair_event = np.repeat(np.arange(events), per_event)
-    pair_row = key_start[event_key][pair_event] + np.arange(len(pair_event)) - event_first[pair_event]
-    step_of_pair = event_step[pair_event]
-    live = (live_from[pair_row] <= step_of_pair) & (step_of_pair < live_to[pair_row])
+    span = len(steps) + 1
+    code = np.unique(keys.of_row[row_of] * span + slot_steps[slot_first[slot_code[row_of]] + within])
+    key, step = code // span, code % span
+    per_event = keys.length[key]
+    first = np.cumsum(per_event) - per_event
+    pair_event = np.repeat(np.arange(len(code)), per_event)
+    row = keys.start[key][pair_event] + np.arange(len(pair_event)) - first[pair_event]
+    at = step[pair_event]
+    live_from, live_to = _live(slot_code, slots, digest_code, digests, steps, initial)
+    return _Events(key, step, first, row, at, (live_from[row] <= at) & (at < live_to[row]))
+
+
+def _sums(keys: _Keys, events: _Events) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Each event's amounts (sums of its key's current rows; 0 where none declares one), which are declared, and
+    whether any row is current; None when a sum may leave int64."""
     values, present = [], []
     for name in AMOUNTS:
-        amount, declared = _amount(table.column(name))
-        if declared.any() and int(np.abs(amount).max()) * int(key_length.max()) >= _SAFE:
+        amount, declared = _amount(keys.table.column(name))
+        if declared.any() and int(np.abs(amount).max()) * int(keys.length.max()) >= _SAFE:
             return None
-        counted = live & declared[pair_row]
-        values.append(np.add.reduceat(np.where(counted, amount[pair_row], 0), event_first))
-        present.append(np.logical_or.reduceat(counted, event_first))
-    value, has = np.stack(values, axis=1), np.stack(present, axis=1)
-    seen = np.logical_or.reduceat(live, event_first)
-    value = np.where(has, value, 0)
-    # what each event compares with: the event before in its key, or the key's last version before the run
-    first_of_key = np.ones(events, dtype=bool)
-    first_of_key[1:] = event_key[1:] != event_key[:-1]
-    prior_value = np.zeros_like(value)
-    prior_has = np.zeros_like(has)
-    prior_exists = np.zeros(events, dtype=bool)
-    prior_number = np.zeros(events, dtype=np.int64)
+        counted = events.live & declared[events.row]
+        values.append(np.add.reduceat(np.where(counted, amount[events.row], 0), events.first))
+        present.append(np.logical_or.reduceat(counted, events.first))
+    has = np.stack(present, axis=1)
+    return np.where(has, np.stack(values, axis=1), 0), has, np.logical_or.reduceat(events.live, events.first)
+
+
+def _emitted(keys: _Keys, events: _Events, value: np.ndarray, has: np.ndarray, seen: np.ndarray,
+             last: dict[tuple, ResourceVersion]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which events give a version (amounts changed since the key's previous event or last version; the first
+    once something is declared), its number, and whether the key had a version before it."""
+    count = len(events.key)
+    first_of_key = np.ones(count, dtype=bool)
+    first_of_key[1:] = events.key[1:] != events.key[:-1]
+    prior_value, prior_has = np.zeros_like(value), np.zeros_like(has)
+    prior_exists, prior_number = np.zeros(count, dtype=bool), np.zeros(count, dtype=np.int64)
     if last:
-        key_texts = [table.column(name).take(pa.array(key_start)).to_pylist() for name in KEY]
+        texts = [keys.table.column(name).take(pa.array(keys.start)).to_pylist() for name in KEY]
         for event in np.flatnonzero(first_of_key).tolist():
-            version = last.get(tuple(texts[event_key[event]] for texts in key_texts))
+            version = last.get(tuple(column[events.key[event]] for column in texts))
             if version is not None:
-                prior_exists[event] = True
-                prior_number[event] = version.version
-                amounts = version.amounts
-                prior_has[event] = [item is not None for item in amounts]
-                prior_value[event] = [item or 0 for item in amounts]
+                prior_exists[event], prior_number[event] = True, version.version
+                prior_has[event] = [item is not None for item in version.amounts]
+                prior_value[event] = [item or 0 for item in version.amounts]
     before_value = np.where(first_of_key[:, None], prior_value, np.roll(value, 1, axis=0))
     before_has = np.where(first_of_key[:, None], prior_has, np.roll(has, 1, axis=0))
     group = np.cumsum(first_of_key) - 1
     group_first = np.flatnonzero(first_of_key)
     seen_through = np.cumsum(seen)
     seen_before = seen_through - seen - (seen_through[group_first] - seen[group_first])[group]
-    exists = _spread(prior_exists, group, group_first)
-    has_previous = exists | (seen_before > 0)
+    has_previous = _spread(prior_exists, group, group_first) | (seen_before > 0)
     differs = ((has != before_has) | (has & (value != before_value))).any(axis=1)
     emit = np.where(has_previous, differs, seen)
     emitted_through = np.cumsum(emit)
     number = (_spread(prior_number, group, group_first) + emitted_through
               - (emitted_through[group_first] - emit[group_first])[group])
-    # the contribution of the declaration that became current ("mine"): its causes, and its NIR (else the key's first)
-    trigger_digest = np.full(count + 1, -1, dtype=np.int64)
-    digest_index = {digest: index for index, digest in enumerate(digests)}
-    for step, (trigger, _) in enumerate(steps, 1):
-        trigger_digest[step] = digest_index.get(trigger.digest, -1)
-    mine_pair = np.where(digest_code[pair_row] == trigger_digest[step_of_pair], np.arange(len(pair_row)),
-                         len(pair_row))
-    first_mine = np.minimum.reduceat(mine_pair, event_first)
-    chosen = np.flatnonzero(emit)
-    chosen = chosen[np.lexsort((event_key[chosen], event_step[chosen]))]       # step order, then key order
-    mine_row = np.where(first_mine[chosen] < len(pair_row),
-                        pair_row[np.minimum(first_mine[chosen], len(pair_row) - 1)], -1)
-    return _version_table(table, steps, chosen, event_key[chosen], event_step[chosen], key_start, mine_row,
-                          value[chosen], has[chosen], number[chosen], ~has_previous[chosen], run_id)
+    return emit, number, has_previous
 
 
 def _spread(per_first: np.ndarray, group: np.ndarray, group_first: np.ndarray) -> np.ndarray:
@@ -311,4 +392,5 @@ def versions_of(rows: VersionRows) -> list[ResourceVersion]:
     return records_of(rows.table, ResourceVersion, RESOURCE_VERSION.enum_fields)
 
 
-__all__ = ["CONTRIBUTIONS", "ContributionRows", "contribution_rows", "contribution_table", "merge_columns"]
+__all__ = ["CONTRIBUTIONS", "ContributionRows", "contribution_rows", "contribution_table", "codes",
+           "first_versions", "joined", "merge_columns", "unique_contributions"]

@@ -20,9 +20,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pyarrow.compute as pc
+
 from gateway.policy import Policy
 from gateway.versioning.register import BucketState
 from gateway.months import add_months, month_of_instant
+from schemas.records import ResourceRows
 
 QUARTER_OFFSET = 2          # a quarterly base's reference month: the first month of the run's quarter
 
@@ -65,6 +68,8 @@ def within(state: BucketState, first_open: str | None) -> BucketState:
 
     def kept(table: str, rows: list) -> list:
         column, first = open_bound(table, first_open)
+        if isinstance(rows, ResourceRows):           # columns: the rows kept, as rows
+            return type(rows)(rows.table.filter(pc.greater_equal(rows.table.column(column), first)))
         return [row for row in rows if getattr(row, column) >= first]
     return replace(state, **{table: kept(table, getattr(state, table)) for table in OPEN_ROWS})
 

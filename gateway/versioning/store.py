@@ -49,8 +49,9 @@ from gateway.publish.datasets import bucket_of
 from gateway.records import ResourceVersion
 from gateway.storage import exists, file_size, parquet_metadata, read_bytes, write_bytes, write_parquet
 from gateway.versioning.horizon import OPEN_ROWS, open_bound
+from gateway.versioning.columns import CONTRIBUTIONS, ContributionRows, contribution_table
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention
-from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION, records_of
+from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION, VersionRows, records_of
 
 DEFAULT_BUCKETS = 16         # the bucket count of a register whose layout says nothing (written before layouts)
 PEOPLE_PER_BUCKET = 1000     # people a bucket holds at most when the count follows the size (gateway.versioning.sizing)
@@ -65,10 +66,7 @@ SCHEMAS = {
                                ("declaration_id", pa.string()), ("declaration_type", pa.string()),
                                ("transaction_time", pa.string()), ("file", pa.string()), ("first_line", pa.int64()),
                                ("first_month", pa.string()), ("buckets", pa.string())]),
-    "contributions": pa.schema([("person_key", pa.string()), ("nir", pa.string()), ("declarant_id", pa.string()),
-                                ("nature", pa.string()), ("month", pa.string()), ("slot", pa.string()),
-                                ("digest", pa.string()), ("causes", pa.string()), ("payment_count", pa.int64()),
-                                ("spanning", pa.bool_()), *((name, pa.int64()) for name in _AMOUNTS)]),
+    "contributions": CONTRIBUTIONS,
     "mentions": pa.schema([("person_key", pa.string()), ("declarant_id", pa.string()), ("month", pa.string()),
                            ("slot", pa.string()), ("digest", pa.string()), ("open_contract", pa.bool_()),
                            ("subrogated_allowance_cents", pa.int64()), ("subrogated_months", pa.string())]),
@@ -492,9 +490,10 @@ def load_bucket(root: Path | str, bucket: int, committed: Iterable[str], since: 
 
     def rows(table: str, records: Callable[[pa.Table], list]) -> list:
         return [] if found[table] is None else records(found[table])
-    return BucketState(contributions=rows("contributions", lambda t: records_of(t, Contribution)),
+    # contributions and versions as rows (columns: the merge reads them so), records only if read one by one
+    return BucketState(contributions=rows("contributions", lambda t: ContributionRows(t.combine_chunks())),
                        mentions=rows("mentions", lambda t: records_of(t, Mention)),
-                       versions=rows("versions", RESOURCE_VERSION.from_table),
+                       versions=rows("versions", lambda t: VersionRows(t.combine_chunks())),
                        frozen=rows("frozen", REFERENCE_BASE.from_table),
                        decisions=rows("decisions", GATE_DECISION.from_table))
 
@@ -629,17 +628,24 @@ def write_run_part(root: Path | str, table: str, run_id: str, items: list[Any], 
 def write_bucket(root: Path | str, bucket: int, run_id: str, contributions: list[Contribution], mentions: list[Mention],
                  versions: list[ResourceVersion], frozen: list | None = None, decisions: list | None = None) -> None:
     """One bucket's files for a run (byte-stable: rows sorted). Empty tables are not written."""
-    contributions = sorted(contributions, key=lambda c: (c.digest, c.key))
+    if contributions:
+        rows = contribution_table(contributions)
+        _write(root, "contributions", run_id, rows.take(pc.sort_indices(rows, _BY_DIGEST)), bucket)
     mentions = sorted(mentions, key=lambda m: (m.digest, m.person_key, m.month))
-    for table, items in (("contributions", contributions), ("mentions", mentions)):
-        if items:
-            _write(root, table, run_id, plain_table(items, table), bucket)
+    if mentions:
+        _write(root, "mentions", run_id, plain_table(mentions, "mentions"), bucket)
     for table, schema, items in (("frozen", REFERENCE_BASE, frozen), ("decisions", GATE_DECISION, decisions)):
         if items:
             _write(root, table, run_id, schema.table(items), bucket)
     if versions:
-        ordered = sorted(versions, key=lambda v: (v.month, v.person_key, v.declarant_id, v.nature, v.version))
-        _write(root, "versions", run_id, RESOURCE_VERSION.table(ordered), bucket)
+        rows = RESOURCE_VERSION.table(versions if isinstance(versions, VersionRows) else list(versions))
+        _write(root, "versions", run_id, rows.take(pc.sort_indices(rows, _BY_MONTH)), bucket)
+
+
+# the order of a bucket's rows in a run's files (byte-stable): contributions by declaration then key, versions by
+# month, key and number
+_BY_DIGEST = [(name, "ascending") for name in ("digest", "person_key", "declarant_id", "nature", "month")]
+_BY_MONTH = [(name, "ascending") for name in ("month", "person_key", "declarant_id", "nature", "version")]
 
 
 def dataset(root: Path | str, table: str) -> ds.Dataset:

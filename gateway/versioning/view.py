@@ -5,16 +5,26 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from gateway.months import day_of_instant, due_date, next_month
 from gateway.policy import FloatingPolicy
 from gateway.records import (Flow, MonthHistory, ResourceNature, ResourceVersion, VersionPoint, fields_in_order,
                              from_state)
 from gateway.validate.rules.floating import quiet, volatile_declarant
-from gateway.versioning.register import BucketState, Contribution, Declaration, Mention, current_declarations
+from gateway.versioning.register import BucketState, Declaration, Mention, current_declarations
+from schemas.records import ResourceRows
 
 Key = tuple[str, str, str, str]           # person, declarant, nature, month
+
+
+class ContributionNote(NamedTuple):
+    """What a person's view keeps of a contribution of a current declaration: what its month histories read."""
+
+    key: Key
+    payment_count: int
+    spanning: bool
+    slot: str
 
 
 @dataclass
@@ -23,7 +33,7 @@ class PersonView:
 
     person_key: str
     versions: dict[Key, list[ResourceVersion]] = field(default_factory=dict)   # oldest first, up to as_of
-    contributions: list[Contribution] = field(default_factory=list)             # from current declarations
+    contributions: list[ContributionNote] = field(default_factory=list)         # from current declarations
     mentions: list[Mention] = field(default_factory=list)                       # from current declarations
     flows: dict[str, str] = field(default_factory=dict)                         # declarant -> flow
     refused: dict[str, str] = field(default_factory=dict)       # slot -> date of its last A&R received too late
@@ -75,17 +85,28 @@ def people_as_of(state: BucketState, declarations: Iterable[Declaration], as_of:
     for version in sorted(state.versions, key=lambda v: v.version):
         if version.transaction_time <= as_of:
             person(version.person_key).versions.setdefault(version.key, []).append(version)
-    for contribution in state.contributions:
-        view = person(contribution.person_key)
-        view.flows.setdefault(contribution.declarant_id, contribution.slot.split("|", 1)[0])
-        if contribution.digest in live:
-            view.contributions.append(contribution)
+    for person_key, declarant_id, nature, month, slot, digest, payments, spanning in _read(state.contributions):
+        view = person(person_key)
+        view.flows.setdefault(declarant_id, slot.split("|", 1)[0])
+        if digest in live:
+            view.contributions.append(ContributionNote((person_key, declarant_id, nature, month), payments, spanning,
+                                                       slot))
     for mention in state.mentions:
         view = person(mention.person_key)
         view.flows.setdefault(mention.declarant_id, mention.slot.split("|", 1)[0])
         if mention.digest in live:
             view.mentions.append(mention)
     return {key: view for key, view in people.items() if view.versions or view.mentions}
+
+
+_NOTED = ("person_key", "declarant_id", "nature", "month", "slot", "digest", "payment_count", "spanning")
+
+
+def _read(contributions) -> Iterable[tuple]:
+    """What a view reads of each contribution (``_NOTED``): from the columns of rows, no object built for them."""
+    if isinstance(contributions, ResourceRows):
+        return zip(*(contributions.table.column(name).to_pylist() for name in _NOTED))
+    return map(operator.attrgetter(*_NOTED), contributions)
 
 
 def missing_keys(view: PersonView, as_of: str, policy: FloatingPolicy) -> set[Key]:
