@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import operator
 from dataclasses import dataclass, replace
 
 from gateway.months import add_months, month_of_instant
@@ -100,26 +101,30 @@ def _window_sums(view: PersonView, policy: BasePolicy, month_m: str, floating: s
     magnitude = 0
     allowance_paid_by_body: dict[str, int] = {}
     declared: set[str] = set()
-    for key in (key for month in window for key in view.keys_of(month)):
-        _, declarant, nature, month = key
-        if nature not in policy.natures:
-            continue
-        declared.add(month)
-        current = view.versions[key][-1]
-        amount = getattr(current, policy.amount)
-        if amount is None:
-            continue
-        used.append(current.version_id)
-        per_month[month] += amount
-        magnitude += abs(amount)
-        if nature in policy.deduction_natures:
-            deductible[month] += amount
-        if key in floating:
-            floating_abs[month] += abs(amount)
-        if nature == ALLOWANCE and view.flows.get(declarant) == Flow.PASRAU.value:
-            allowance_paid_by_body[month] = allowance_paid_by_body.get(month, 0) + amount
+    natures, deductible_natures, versions = policy.natures, policy.deduction_natures, view.versions
+    amount_of = _amount_of(policy.amount)
+    for month in window:
+        for key in view.keys_of(month):
+            _, declarant, nature, _ = key
+            if nature not in natures:
+                continue
+            declared.add(month)
+            current = versions[key][-1]
+            amount = amount_of(current)
+            if amount is None:
+                continue
+            used.append(current.version_id)
+            per_month[month] += amount
+            magnitude += abs(amount)
+            if nature in deductible_natures:
+                deductible[month] += amount
+            if key in floating:
+                floating_abs[month] += abs(amount)
+            if nature == ALLOWANCE and view.flows.get(declarant) == Flow.PASRAU.value:
+                allowance_paid_by_body[month] = allowance_paid_by_body.get(month, 0) + amount
     double_counted = 0
-    if policy.amount == "net_social_cents" and used:     # subrogated IJ are inside the employer's net social
+    # subrogated IJ are inside the employer's net social (nothing to take out when no body paid any)
+    if policy.amount == "net_social_cents" and used and allowance_paid_by_body:
         mentions = [m for month in (add_months(window[0], -1), *window) for m in view.mentions_of(month)]
         double_counted = _count_allowances_once(per_month, allowance_paid_by_body, mentions)
     if policy.floor_month_at_zero:
@@ -127,6 +132,12 @@ def _window_sums(view: PersonView, policy: BasePolicy, month_m: str, floating: s
     deduction = round(policy.deduction_rate * max(0, sum(deductible.values())))
     return WindowSums(window, per_month, deduction, used, len(declared), double_counted, sum(floating_abs.values()),
                       magnitude)
+
+
+@functools.lru_cache(maxsize=None)
+def _amount_of(name: str):
+    """A version's amount of one kind (``BasePolicy.amount``), read by a getter made once per kind."""
+    return operator.attrgetter(name)
 
 
 def _count_allowances_once(per_month: dict[str, int], paid_by_body: dict[str, int], mentions: list) -> int:
