@@ -14,7 +14,7 @@ from gateway.policy import Policy
 from gateway.records import FloatingFlag, GateDecision, OfficerAnswer, ReferenceBase, ResourceVersion
 from gateway.validate.registry import Rule
 from gateway.validate.rules.floating import SILENT_WHEN_QUIET
-from gateway.versioning.bases import base_of
+from gateway.versioning.bases import bucket_bases
 from gateway.versioning.floating import flags_of
 from gateway.versioning.horizon import open_from, within
 from gateway.versioning.columns import first_versions, joined, merge_columns, unique_contributions
@@ -94,13 +94,19 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
     seen: dict[str, set[str]] = {}
     for decision in state.decisions:
         seen.setdefault(decision.person_key, set()).add(decision.decision_id)
-    for person_key, view in sorted(people_as_of(state, declarations, as_of).items()):
-        histories = month_histories(view, as_of, policy.floating, rates, skip_quiet=skip_quiet)
-        flags = flags_of(person_key, histories, rules, policy.floating, policy_version=policy.version)
+    views = people_as_of(state, declarations, as_of)
+    people = sorted(views)
+    flags_of_person: dict[str, list[FloatingFlag]] = {}
+    for person_key in people:
+        histories = month_histories(views[person_key], as_of, policy.floating, rates, skip_quiet=skip_quiet)
+        flags_of_person[person_key] = flags_of(person_key, histories, rules, policy.floating,
+                                               policy_version=policy.version)
+    floating = {person_key: {flag.key for flag in flags} for person_key, flags in flags_of_person.items()}
+    # every person's bases at once, over the columns of the bucket's versions (flags first: their floating share)
+    bases_of_person = bucket_bases(views, state.versions, policy.bases, as_of, floating, policy_version=policy.version)
+    for person_key in people:
+        view, flags, bases = views[person_key], flags_of_person[person_key], bases_of_person[person_key]
         out.flags.extend(flags)
-        floating = {flag.key for flag in flags}
-        bases = [base for base_policy in policy.bases
-                 if (base := base_of(view, base_policy, as_of, floating, policy_version=policy.version)) is not None]
         out.bases.extend(bases)
         if gate is not None:
             published, decisions, notices = gate_person(

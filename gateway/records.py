@@ -437,6 +437,7 @@ class FloatingFlag:
         return (self.person_key, self.declarant_id, self.nature, self.month)
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReferenceBase:
     base_id: str

@@ -7,10 +7,18 @@ import hashlib
 import operator
 from dataclasses import dataclass, replace
 
+from typing import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from gateway.months import add_months, month_of_instant
 from gateway.policy import PERIOD_MONTHS, BasePolicy
-from gateway.records import Flow, ReferenceBase, ResourceNature
+from gateway.records import AMOUNT_FIELDS, Flow, ReferenceBase, ResourceNature, ResourceVersion
+from gateway.versioning.columns import KEY, codes
 from gateway.versioning.view import PersonView
+from schemas.records import REFERENCE_BASE, RESOURCE_VERSION, VersionRows
 
 ALLOWANCE = ResourceNature.DAILY_ALLOWANCE.value
 
@@ -195,3 +203,131 @@ def base_of(view: PersonView, policy: BasePolicy, as_of: str, floating: set[tupl
         floating_share=round(sums.floating_cents / sums.magnitude, 4) if sums.magnitude else 0.0,
         monthly_cents=" ".join(f"{month}:{per_month[month]}" for month in window),
         versions_used=" ".join(sorted(sums.used)), policy_version=policy_version, as_of=as_of)
+
+
+def bucket_bases(views: dict[str, PersonView], versions: Sequence[ResourceVersion], policies: Sequence[BasePolicy],
+                 as_of: str, floating: dict[str, set[tuple]], *, policy_version: str) -> dict[str, list[ReferenceBase]]:
+    """What ``base_of`` gives each person of a bucket for each of ``policies`` at ``as_of`` (those that are not
+    None, in policy order), made over the columns of the bucket's versions (``versions``: those the views were made
+    of) for every person at once. A person whose period counts daily allowances a paying body declared while a
+    subrogation says they were paid through payroll (counted once: ``_count_allowances_once``), or whose amounts
+    may sum beyond int64, gets ``base_of``'s."""
+    out: dict[str, list] = {person: [None] * len(policies) for person in views}
+    current = _Current.of(versions, as_of, views, floating)
+    for number, policy in enumerate(policies):
+        found, alone = current.bases(policy, as_of, views, policy_version) if current else ([], set())
+        for base in found:
+            out[base.person_key][number] = base
+        for person in alone:
+            out[person][number] = base_of(views[person], policy, as_of, floating.get(person, set()),
+                                          policy_version=policy_version)
+    return {person: [base for base in bases if base is not None] for person, bases in out.items()}
+
+
+class _Current:
+    """The current version of each key of a bucket at a date (the highest number of those known then), as arrays:
+    read once, every policy's bases made of them."""
+
+    def __init__(self, table: pa.Table, views: dict[str, PersonView], floating: dict[str, set[tuple]]) -> None:
+        self.person, self.people = codes(table.column("person_key"))
+        self.month = table.column("month").to_pylist()
+        self.nature = np.array(table.column("nature").to_pylist(), dtype=object)
+        self.version_id = table.column("version_id").to_pylist()
+        self.amounts = {name: table.column(name) for name in AMOUNT_FIELDS}
+        keys = zip(*(table.column(name).to_pylist() for name in KEY))
+        self.floating = np.array([key in floating.get(key[0], ()) for key in keys], dtype=bool)
+        declarants = table.column("declarant_id").to_pylist()
+        # daily allowances a paying body declared: their people may count some twice (``_count_allowances_once``)
+        self.by_body = np.array([nature == ALLOWANCE and views[self.people[person]].flows.get(declarant)
+                                 == Flow.PASRAU.value for nature, person, declarant in
+                                 zip(self.nature.tolist(), self.person.tolist(), declarants)], dtype=bool)
+
+    @classmethod
+    def of(cls, versions: Sequence[ResourceVersion], as_of: str, views: dict[str, PersonView],
+           floating: dict[str, set[tuple]]) -> "_Current | None":
+        table = versions.table if isinstance(versions, VersionRows) else RESOURCE_VERSION.table(list(versions))
+        table = table.filter(pc.less_equal(table.column("transaction_time"), as_of))
+        if not table.num_rows:
+            return None
+        table = table.take(pc.sort_indices(table, [(name, "ascending") for name in (*KEY, "version")]))
+        last = np.zeros(table.num_rows, dtype=bool)
+        last[-1] = True
+        for name in KEY:
+            code = codes(table.column(name))[0]
+            last[:-1] |= code[1:] != code[:-1]
+        return cls(table.filter(pa.array(last)), views, floating)
+
+    def bases(self, policy: BasePolicy, as_of: str, views: dict[str, PersonView], policy_version: str,
+              ) -> tuple[list[ReferenceBase], set[str]]:
+        """One policy's bases over the arrays, and the people left to ``base_of``."""
+        month_m = reference_month(as_of, policy)
+        window = _window(month_m, policy.window)
+        index = {month: position for position, month in enumerate(window)}
+        slot = np.array([index.get(month, -1) for month in self.month], dtype=np.int64)
+        rows = (slot >= 0) & np.isin(self.nature, sorted(policy.natures))
+        column = self.amounts[policy.amount].filter(pa.array(rows))
+        present = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        value = np.asarray(column.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        person = self.person[rows]
+        alone: set[str] = set()
+        if value.size and int(np.abs(value).max()) * len(value) >= 1 << 62:
+            return [], {self.people[code] for code in set(person.tolist())}
+        if policy.amount == "net_social_cents":
+            window_mentions = (add_months(window[0], -1), *window)
+            alone = {key for key in {self.people[code] for code in person[present & self.by_body[rows]].tolist()}
+                     if any(mention.subrogated_allowance_cents or mention.subrogated_months
+                            for month in window_mentions for mention in views[key].mentions_of(month))}
+        kept = np.zeros(len(self.people), dtype=bool)
+        kept[person[present]] = True                          # the others have no amount: no base
+        for key in alone:
+            kept[self.people.index(key)] = False
+        mine = kept[person]
+        if not mine.any():
+            return [], alone
+        version_ids = [self.version_id[row] for row in np.flatnonzero(rows)[mine & present].tolist()]
+        return self._table(person[mine], slot[rows][mine], value[mine], present[mine], self.nature[rows][mine],
+                           self.floating[rows][mine], version_ids, policy, month_m, window, as_of,
+                           policy_version), alone
+
+    def _table(self, person: np.ndarray, slot: np.ndarray, value: np.ndarray, present: np.ndarray,
+               nature: np.ndarray, floating: np.ndarray, version_ids: list[str], policy: BasePolicy, month_m: str,
+               window: tuple[str, ...], as_of: str, policy_version: str) -> list[ReferenceBase]:
+        """The bases of the people of these rows (each with an amount in the window), as ``base_of`` makes them."""
+        people, owner = np.unique(person, return_inverse=True)
+        count, width = len(people), len(window)
+        per_month = np.zeros((count, width), dtype=np.int64)
+        np.add.at(per_month, (owner, slot), value)
+        if policy.floor_month_at_zero:
+            per_month = np.maximum(per_month, 0)
+        declared = np.zeros((count, width), dtype=bool)
+        declared[owner, slot] = True
+        deductible, floating_cents, magnitude = (np.zeros(count, dtype=np.int64) for _ in range(3))
+        np.add.at(deductible, owner, np.where(np.isin(nature, sorted(policy.deduction_natures)), value, 0))
+        np.add.at(floating_cents, owner, np.where(floating & present, np.abs(value), 0))
+        np.add.at(magnitude, owner, np.abs(value))
+        total = per_month.sum(axis=1)
+        deduction = np.array([round(policy.deduction_rate * max(0, cents)) for cents in deductible.tolist()],
+                             dtype=np.int64)
+        keys = [self.people[code] for code in people.tolist()]
+        used_owner = owner[present]
+        order = np.lexsort((np.array(version_ids, dtype=object), used_owner))      # by person, then id
+        sorted_ids = pa.array([version_ids[row] for row in order.tolist()], pa.string())
+        offsets = np.searchsorted(used_owner[order], np.arange(count + 1)).astype(np.int32)
+        pieces = pc.binary_join_element_wise(pa.array(np.tile(np.array(window, dtype=object), count), pa.string()),
+                                             pa.array(per_month.ravel()).cast(pa.string()), ":")
+        columns = {
+            "base_id": [hashlib.sha256(f"{key}|{policy.benefit}|{month_m}|{as_of}|{policy_version}".encode())
+                        .hexdigest()[:24] for key in keys],
+            "person_key": keys, "benefit": [policy.benefit] * count, "reference_month": [month_m] * count,
+            "window_first": [window[0]] * count, "window_last": [window[-1]] * count,
+            "amount_kind": [policy.amount] * count, "months_declared": declared.sum(axis=1), "total_cents": total,
+            "deduction_cents": deduction, "double_counted_cents": np.zeros(count, dtype=np.int64),
+            "base_cents": total - deduction, "floating_cents": floating_cents,
+            "floating_share": [round(part / whole, 4) if whole else 0.0
+                               for part, whole in zip(floating_cents.tolist(), magnitude.tolist())],
+            "monthly_cents": pc.binary_join(pa.ListArray.from_arrays(
+                pa.array(np.arange(0, count * width + 1, width), pa.int32()), pieces), " "),
+            "versions_used": pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), sorted_ids), " "),
+            "policy_version": [policy_version] * count, "as_of": [as_of] * count}
+        return REFERENCE_BASE.from_table(pa.Table.from_pydict(
+            {name: columns[name] for name in REFERENCE_BASE.arrow.names}, schema=REFERENCE_BASE.arrow))

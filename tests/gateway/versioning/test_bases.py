@@ -9,7 +9,7 @@ from gateway.options import Settings
 from gateway.policy import load_policy
 from gateway.run import run
 from gateway.versioning import store
-from gateway.versioning.bases import reference_month, window_sums
+from gateway.versioning.bases import base_of, bucket_bases, reference_month, window_sums
 from gateway.versioning.view import people_as_of
 from tests.conftest import TEST_KEY
 from tests.gateway.versioning.ledger import Ledger
@@ -213,3 +213,36 @@ def test_sums_shared_between_benefits_counted_alike_equal_the_sums_added_up_afre
                 differing += asdict(window_sums(view, policies[-1], month, floating)) != asdict(rsa_sums)
     assert compared > 1000 and differing > 0
     assert any(len(view.sums) < len(months) * len(policies) for view in shared.values())    # some were shared
+
+
+def test_a_buckets_bases_made_over_columns_are_each_persons_bases_added_up_one_by_one(tmp_path):
+    """``bucket_bases`` (the run's: every person of a bucket at once, over the columns of its versions) gives what
+    ``base_of`` gives person by person: over a generated history with revisions of every cause and daily
+    allowances of paying bodies, on several days, with no month floating, every month floating and one in three,
+    for every benefit of the policy, an RSA counted on the net taxable and one recomputed monthly."""
+    flows = tmp_path / "flows"
+    generate(flows, people=60, employers=3, bodies=2, months=7, seed=41)
+    result = run(Settings((str(flows),), str(tmp_path / "out"), TEST_KEY, buckets=2))
+    register = tmp_path / "out" / "history" / "register"
+    committed = [c.run_id for c in store.commits(register)]
+    declarations = store.load_declarations(register, committed)
+    policies = list(load_policy().bases)
+    rsa = next(p for p in policies if p.benefit == "RSA")
+    policies += [replace(rsa, benefit="RSA_TAXABLE", amount="net_taxable_cents"),
+                 replace(rsa, benefit="RSA_MONTHLY", recompute="monthly", floor_month_at_zero=False)]
+    compared = 0
+    for bucket in range(2):
+        state = store.load_bucket(register, bucket, committed)
+        for as_of in ("2025-03-20T00:00:00Z", "2025-06-02T00:00:00Z", result.manifest["as_of"]):
+            views = people_as_of(state, declarations, as_of)
+            for share in (0, 1, 3):
+                floating = {person: {key for index, key in enumerate(sorted(view.versions))
+                                     if share and index % share == 0} for person, view in views.items()}
+                found = bucket_bases(views, state.versions, policies, as_of, floating, policy_version="v")
+                expected = {person: [base for policy in policies if (base := base_of(
+                    view, policy, as_of, floating[person], policy_version="v")) is not None]
+                    for person, view in views.items()}
+                assert found == expected, (bucket, as_of, share)
+                compared += sum(map(len, expected.values()))
+    # (allowances counted once, left to base_of: the tests above, through derive, the run's path)
+    assert compared > 1000
