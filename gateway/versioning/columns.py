@@ -349,30 +349,33 @@ def _version_table(table: pa.Table, steps: list, chosen: np.ndarray, keys: np.nd
     """The versions of the events ``chosen``, as rows of ``resource_version`` (their fields as ``register``'s
     ``_next_version`` gives them)."""
     key_rows = pa.array(key_start[keys])
-    person, declarant, nature, month = (table.column(name).take(key_rows).to_pylist() for name in KEY)
+    person, declarant, nature, month = (table.column(name).take(key_rows) for name in KEY)
     nir_rows = np.where(mine_row >= 0, mine_row, key_start[keys])
-    nir = table.column("nir").take(pa.array(nir_rows)).to_pylist()
+    nir = table.column("nir").take(pa.array(nir_rows))
     causes_of_row = table.column("causes").take(pa.array(np.maximum(mine_row, 0))).to_pylist()
-    numbers, steps_at = number.tolist(), at.tolist()
-    ids, causes = [], []
+    triggers = [steps[step - 1][0] for step in at.tolist()]
+    digests = pa.array([trigger.digest for trigger in triggers], pa.string())
+    numbers = pa.array(number, pa.int64())
+    # a version's id: of its key, its number and the declaration that made it (``register._next_version``)
+    ids = [hashlib.sha256(text.encode()).hexdigest()[:24] for text in pc.binary_join_element_wise(
+        person, declarant, nature, month, numbers.cast(pa.string()), digests, "|").to_pylist()]
+    causes: list[str] = []
     made: dict[tuple, str] = {}
-    for index, step in enumerate(steps_at):
-        trigger, previous = steps[step - 1]
-        ids.append(hashlib.sha256(f"{person[index]}|{declarant[index]}|{nature[index]}|{month[index]}|"
-                                  f"{numbers[index]}|{trigger.digest}".encode()).hexdigest()[:24])
-        mine = causes_of_row[index] if mine_row[index] >= 0 else None
-        identity = (step, mine, bool(first[index]), month[index])
+    months = month.to_pylist()
+    for step, mine, its_first, its_month in zip(at.tolist(), np.where(mine_row >= 0, causes_of_row, None).tolist(),
+                                                first.tolist(), months):
+        identity = (step, mine, its_first, its_month)
         cause = made.get(identity)
         if cause is None:
-            cause = made[identity] = _cause(trigger, previous is not None, _Causes(mine) if mine is not None else None,
-                                            bool(first[index]), month[index]).value
+            previous = steps[step - 1][1]
+            cause = made[identity] = _cause(steps[step - 1][0], previous is not None,
+                                            _Causes(mine) if mine is not None else None, its_first, its_month).value
         causes.append(cause)
-    triggers = [steps[step - 1][0] for step in steps_at]
     columns = {name: pa.array(np.where(has[:, index], value[:, index], 0), pa.int64(),
                               mask=~has[:, index]) for index, name in enumerate(AMOUNTS)}
     columns.update(version_id=ids, person_key=person, nir=nir, declarant_id=declarant, nature=nature, month=month,
                    version=numbers, transaction_time=[t.transaction_time for t in triggers], cause=causes,
-                   declaration_id=[t.declaration_id for t in triggers], declaration_digest=[t.digest for t in triggers],
+                   declaration_id=[t.declaration_id for t in triggers], declaration_digest=digests,
                    file=[t.file for t in triggers], first_line=[t.first_line for t in triggers],
                    run_id=[run_id] * len(ids))
     return pa.Table.from_pydict({name: columns[name] for name in RESOURCE_VERSION.arrow.names},
