@@ -20,12 +20,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gateway.records import ResourceVersion, VersionCause
-from gateway.records import ResourceMonth
-from gateway.versioning.register import (AMOUNTS, Contribution, Declaration, _cause, _fresh, _last_versions,
-                                         becoming_current, contributions_of, current_declarations, first_copies, merge,
-                                         slots_of, spanning)
-from schemas.records import RESOURCE_VERSION, ResourceRows, VersionRows, records_of
+from gateway.records import ResourceMonth, ResourceVersion
+from gateway.versioning.register import (AMOUNTS, Contribution, Declaration, becoming_current, contributions_of,
+                                         current_declarations, first_copies, fresh_declarations, last_versions, merge,
+                                         slots_of, spanning, version_cause)
+from schemas.records import RESOURCE_VERSION, ResourceRows, VersionRows
 
 KEY = ("person_key", "declarant_id", "nature", "month")
 CONTRIBUTIONS = pa.schema([("person_key", pa.string()), ("nir", pa.string()), ("declarant_id", pa.string()),
@@ -161,7 +160,7 @@ def merge_columns(*, known: list[Declaration], contributions: Sequence[Contribut
                   ) -> tuple[list[Declaration], ContributionRows, VersionRows]:
     """``register.merge`` over columns: the same fresh declarations, added contributions and new versions (in the
     same order), the contributions and versions as rows."""
-    fresh = _fresh(known, arriving)
+    fresh = fresh_declarations(known, arriving)
     new = contribution_table(new_contributions)
     fresh_digests = pa.array(sorted({d.digest for d in fresh}), pa.string())
     added = new.filter(pc.is_in(new.column("digest"), value_set=fresh_digests)) if new.num_rows else new
@@ -172,7 +171,7 @@ def merge_columns(*, known: list[Declaration], contributions: Sequence[Contribut
     empty = VersionRows(RESOURCE_VERSION.arrow.empty_table())
     if not steps or not table.num_rows:
         return fresh, ContributionRows(added), empty
-    found = _versions(table, steps, initial, _last_versions(versions), run_id)
+    found = _versions(table, steps, initial, last_versions(versions), run_id)
     if found is None:           # amounts too large for int64 sums: the reference, with Python's integers
         _, _, out = merge(known=known, contributions=list(contributions), versions=versions, arriving=arriving,
                           new_contributions=list(ContributionRows(new)), run_id=run_id)
@@ -368,7 +367,7 @@ def _version_table(table: pa.Table, steps: list, chosen: np.ndarray, keys: np.nd
         cause = made.get(identity)
         if cause is None:
             previous = steps[step - 1][1]
-            cause = made[identity] = _cause(steps[step - 1][0], previous is not None,
+            cause = made[identity] = version_cause(steps[step - 1][0], previous is not None,
                                             _Causes(mine) if mine is not None else None, its_first, its_month).value
         causes.append(cause)
     columns = {name: pa.array(np.where(has[:, index], value[:, index], 0), pa.int64(),
@@ -389,10 +388,6 @@ class _Causes:
 
     def __init__(self, causes: str) -> None:
         self.causes = causes
-
-
-def versions_of(rows: VersionRows) -> list[ResourceVersion]:
-    return records_of(rows.table, ResourceVersion, RESOURCE_VERSION.enum_fields)
 
 
 __all__ = ["CONTRIBUTIONS", "ContributionRows", "contribution_rows", "contribution_table", "codes",

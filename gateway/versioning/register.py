@@ -283,7 +283,7 @@ def value_of(contributions: Iterable[Contribution], current: dict[str, Declarati
     return tuple(totals.get(name) for name in AMOUNTS) if seen else None
 
 
-def _cause(trigger: Declaration, superseded: bool, contribution: Contribution | None, first_version: bool,
+def version_cause(trigger: Declaration, superseded: bool, contribution: Contribution | None, first_version: bool,
            month: str) -> VersionCause:
     if superseded:
         return VersionCause.REPLACEMENT
@@ -321,14 +321,14 @@ def becoming_current(current: dict[str, Declaration], fresh: Iterable[Declaratio
         yield declaration, previous
 
 
-def _fresh(known: list[Declaration], arriving: list[Declaration]) -> list[Declaration]:
+def fresh_declarations(known: list[Declaration], arriving: list[Declaration]) -> list[Declaration]:
     """The arriving declarations the register does not know, each once (its first copy), in arrival order."""
     known_digests = {d.digest for d in known}
     return sorted({d.digest: d for d in reversed(arriving) if d.digest not in known_digests}.values(),
                   key=arrival_order)
 
 
-def _last_versions(versions: list[ResourceVersion]) -> dict[tuple, ResourceVersion]:
+def last_versions(versions: list[ResourceVersion]) -> dict[tuple, ResourceVersion]:
     last: dict[tuple, ResourceVersion] = {}
     for version in versions:
         if version.key not in last or version.version > last[version.key].version:
@@ -347,7 +347,7 @@ def _next_version(key: tuple, key_contributions: list[Contribution], value: tupl
     return from_state(ResourceVersion, (
         *amounts, hashlib.sha256(f"{'|'.join(key)}|{number}|{trigger.digest}".encode()).hexdigest()[:24],
         key[0], (mine or key_contributions[0]).nir, key[1], key[2], key[3], number, trigger.transaction_time,
-        _cause(trigger, superseded, mine, previous is None, key[3]), trigger.declaration_id, trigger.digest,
+        version_cause(trigger, superseded, mine, previous is None, key[3]), trigger.declaration_id, trigger.digest,
         trigger.file, trigger.first_line, run_id))
 
 
@@ -365,7 +365,7 @@ def merge(*, known: list[Declaration], contributions: list[Contribution], versio
     declaration of the slots concerned). Returns what to append: new declarations, new contributions
     and new versions. Declarations already known (same digest) add nothing.
     """
-    fresh = _fresh(known, arriving)
+    fresh = fresh_declarations(known, arriving)
     fresh_digests = {d.digest for d in fresh}
     added = [c for c in new_contributions if c.digest in fresh_digests]
     by_key: dict[tuple, list[Contribution]] = {}
@@ -374,7 +374,7 @@ def merge(*, known: list[Declaration], contributions: list[Contribution], versio
         key = contribution.key
         by_key.setdefault(key, []).append(contribution)
         keys_of_slot.setdefault(contribution.slot, set()).add(key)
-    last = _last_versions(versions)
+    last = last_versions(versions)
     out: list[ResourceVersion] = []
     after = current_declarations(known)            # the current declaration of each slot, kept up to date
     for trigger, previous_current in becoming_current(after, fresh):

@@ -14,8 +14,8 @@ from gateway.publish.datasets import bucket_of
 from gateway.records import Outcome
 from gateway.validate.registry import DEFAULT_RULES
 from gateway.versioning.columns import ContributionRows, contribution_table, merge_columns
-from gateway.versioning.register import (contributions_of, current_declarations, declaration_of_summary, merge,
-                                         _fresh)
+from gateway.versioning.register import (contributions_of, current_declarations, declaration_of_summary,
+                                         fresh_declarations, merge)
 
 RATES = Rates(late=0.2, replacement=0.3, regularisation=0.2, back_pay=0.15, net_social_correction=0.15, defects=0.05)
 
@@ -63,7 +63,7 @@ def test_month_by_month_into_a_register_the_merge_over_columns_gives_the_referen
             state[bucket] = (prior_known, prior_contributions + list(added), prior_versions + list(versions))
             versions_made += len(versions)
             replaced += sum(v.cause.value == "REPLACEMENT" for v in versions)
-        known.extend(_fresh(known, arriving))
+        known.extend(fresh_declarations(known, arriving))
     assert versions_made > 500 and replaced > 10          # the histories hold what the proof is about
 
 
