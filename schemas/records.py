@@ -157,8 +157,14 @@ class ResourceRows(collections.abc.Sequence):
 
     def records(self) -> list:
         if self._records is None:
-            self._records = records_of(self.table, self.record_type, self.enum_fields())
+            self._records = self.read()
         return self._records
+
+    def read(self) -> list:
+        """The records, built afresh and not kept (for a reader done with them once: rows held long, a register's,
+        do not keep their records beside their columns)."""
+        return self._records if self._records is not None else records_of(self.table, self.record_type,
+                                                                           self.enum_fields())
 
     def __len__(self) -> int:
         return self.stop - self.start
@@ -227,7 +233,7 @@ def records_of(table: pa.Table, record_type: type, enums: dict[str, type] | None
         names = state
     columns = []
     for name in names:
-        values = table.column(name).to_pylist()
+        values = column_values(table.column(name))
         enum_type = (enums or {}).get(name)
         if enum_type is not None:
             members = {value: enum_type(value) for value in set(values) if value is not None}
@@ -256,6 +262,23 @@ def records_of(table: pa.Table, record_type: type, enums: dict[str, type] | None
             setter(record, default())
         out.append(record)
     return out
+
+
+def column_values(column: pa.ChunkedArray | pa.Array) -> list:
+    """A column's values as Python objects; a text column's with one Python string per distinct text, shared by the
+    rows that hold it (records made of a bucket's rows then hold a declaration's digest, a person's key or a month
+    once, as records made one by one from their declaration's fields do, not once a row)."""
+    if not pa.types.is_string(column.type):
+        return column.to_pylist()
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    encoded = column.dictionary_encode()
+    texts = encoded.dictionary.to_pylist()
+    if len(texts) == len(column):               # every text distinct: the dictionary is the column, in order
+        return texts
+    if encoded.null_count:
+        return [None if index is None else texts[index] for index in encoded.indices.to_pylist()]
+    return list(map(texts.__getitem__, encoded.indices.to_pylist()))
 
 
 @functools.lru_cache(maxsize=64)
@@ -363,5 +386,5 @@ GATE_DECISION = RecordSchema("gate_decision", GateDecision, _load("gate_decision
 })
 ALL = (RESOURCE_MONTH, QUARANTINE, RESOURCE_VERSION, FLOATING_FLAG, REFERENCE_BASE, GATE_DECISION)
 
-__all__ = ["RecordSchema", "RESOURCE_MONTH", "QUARANTINE", "RESOURCE_VERSION", "FLOATING_FLAG", "REFERENCE_BASE", "GATE_DECISION",
+__all__ = ["RecordSchema", "column_values", "RESOURCE_MONTH", "QUARANTINE", "RESOURCE_VERSION", "FLOATING_FLAG", "REFERENCE_BASE", "GATE_DECISION",
            "ALL", "date"]

@@ -18,7 +18,7 @@ from gateway.policy import PERIOD_MONTHS, BasePolicy
 from gateway.records import AMOUNT_FIELDS, Flow, ReferenceBase, ResourceNature, ResourceVersion
 from gateway.versioning.columns import KEY, codes
 from gateway.versioning.view import PersonView
-from schemas.records import REFERENCE_BASE, RESOURCE_VERSION, VersionRows
+from schemas.records import REFERENCE_BASE, RESOURCE_VERSION, VersionRows, column_values
 
 ALLOWANCE = ResourceNature.DAILY_ALLOWANCE.value
 
@@ -230,13 +230,13 @@ class _Current:
 
     def __init__(self, table: pa.Table, views: dict[str, PersonView], floating: dict[str, set[tuple]]) -> None:
         self.person, self.people = codes(table.column("person_key"))
-        self.month = table.column("month").to_pylist()
-        self.nature = np.array(table.column("nature").to_pylist(), dtype=object)
+        self.month = column_values(table.column("month"))
+        self.nature = np.array(column_values(table.column("nature")), dtype=object)
         self.version_id = table.column("version_id").to_pylist()
         self.amounts = {name: table.column(name) for name in AMOUNT_FIELDS}
-        keys = zip(*(table.column(name).to_pylist() for name in KEY))
+        keys = zip(*(column_values(table.column(name)) for name in KEY))
         self.floating = np.array([key in floating.get(key[0], ()) for key in keys], dtype=bool)
-        declarants = table.column("declarant_id").to_pylist()
+        declarants = column_values(table.column("declarant_id"))
         # daily allowances a paying body declared: their people may count some twice (``_count_allowances_once``)
         self.by_body = np.array([nature == ALLOWANCE and views[self.people[person]].flows.get(declarant)
                                  == Flow.PASRAU.value for nature, person, declarant in

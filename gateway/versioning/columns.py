@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from gateway.records import ResourceMonth, ResourceVersion
 from gateway.versioning.register import (AMOUNTS, Contribution, Declaration, becoming_current, contributions_of,
-                                         current_declarations, first_copies, fresh_declarations, last_versions, merge,
+                                         current_declarations, first_copies, fresh_declarations, merge,
                                          slots_of, spanning, version_cause)
 from schemas.records import RESOURCE_VERSION, ResourceRows, VersionRows
 
@@ -171,7 +171,7 @@ def merge_columns(*, known: list[Declaration], contributions: Sequence[Contribut
     empty = VersionRows(RESOURCE_VERSION.arrow.empty_table())
     if not steps or not table.num_rows:
         return fresh, ContributionRows(added), empty
-    found = _versions(table, steps, initial, last_versions(versions), run_id)
+    found = _versions(table, steps, initial, _Last.of(versions), run_id)
     if found is None:           # amounts too large for int64 sums: the reference, with Python's integers
         _, _, out = merge(known=known, contributions=list(contributions), versions=versions, arriving=arriving,
                           new_contributions=list(ContributionRows(new)), run_id=run_id)
@@ -202,7 +202,7 @@ class _Events(NamedTuple):
 
 
 def _versions(table: pa.Table, steps: list[tuple[Declaration, Declaration | None]], initial: dict[str, str],
-              last: dict[tuple, ResourceVersion], run_id: str) -> pa.Table | None:
+              last: "_Last | None", run_id: str) -> pa.Table | None:
     keys = _by_key(table)
     slot_code, slots = codes(keys.table.column("slot"))
     digest_code, digests = codes(keys.table.column("digest"))
@@ -227,6 +227,40 @@ def _versions(table: pa.Table, steps: list[tuple[Declaration, Declaration | None
     mine_row = np.where(first_mine[chosen] < pairs, events.row[np.minimum(first_mine[chosen], pairs - 1)], -1)
     return _version_table(keys.table, steps, chosen, events.key[chosen], events.step[chosen], keys.start, mine_row,
                           value[chosen], has[chosen], number[chosen], ~has_previous[chosen], run_id)
+
+
+class _Last:
+    """The last version of each key before the run (the highest number), as arrays: its number, amounts and which
+    are declared; found by key without a record built (a bucket's whole history may be read)."""
+
+    def __init__(self, table: pa.Table) -> None:
+        table = table.take(pc.sort_indices(table, [(name, "ascending") for name in (*KEY, "version")]))
+        last = np.zeros(table.num_rows, dtype=bool)
+        last[-1] = True
+        for name in KEY:
+            code = codes(table.column(name))[0]
+            last[:-1] |= code[1:] != code[:-1]
+        table = table.filter(pa.array(last))
+        self.index = {text: row for row, text in enumerate(_key_texts(table))}
+        self.number = table.column("version").to_numpy()
+        amounts = [_amount(table.column(name)) for name in AMOUNTS]
+        self.value = np.stack([values for values, _ in amounts], axis=1)
+        self.has = np.stack([present for _, present in amounts], axis=1)
+
+    @classmethod
+    def of(cls, versions: Sequence[ResourceVersion]) -> "_Last | None":
+        if not len(versions):
+            return None
+        return cls(versions.table if isinstance(versions, VersionRows) else RESOURCE_VERSION.table(list(versions)))
+
+    def rows_of(self, keys: pa.Table) -> np.ndarray:
+        """For each row of ``keys`` (a table with the key's columns), the row of its key's last version, or -1."""
+        return np.array([self.index.get(text, -1) for text in _key_texts(keys)], dtype=np.int64)
+
+
+def _key_texts(table: pa.Table) -> list[str]:
+    """Each row's key as one text (its fields joined by a character none of them holds)."""
+    return pc.binary_join_element_wise(*(table.column(name) for name in KEY), "\x1f").to_pylist()
 
 
 def _by_key(table: pa.Table) -> _Keys:
@@ -306,7 +340,7 @@ def _sums(keys: _Keys, events: _Events) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _emitted(keys: _Keys, events: _Events, value: np.ndarray, has: np.ndarray, seen: np.ndarray,
-             last: dict[tuple, ResourceVersion]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             last: "_Last | None") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which events give a version (amounts changed since the key's previous event or last version; the first
     once something is declared), its number, and whether the key had a version before it."""
     count = len(events.key)
@@ -314,14 +348,13 @@ def _emitted(keys: _Keys, events: _Events, value: np.ndarray, has: np.ndarray, s
     first_of_key[1:] = events.key[1:] != events.key[:-1]
     prior_value, prior_has = np.zeros_like(value), np.zeros_like(has)
     prior_exists, prior_number = np.zeros(count, dtype=bool), np.zeros(count, dtype=np.int64)
-    if last:
-        texts = [keys.table.column(name).take(pa.array(keys.start)).to_pylist() for name in KEY]
-        for event in np.flatnonzero(first_of_key).tolist():
-            version = last.get(tuple(column[events.key[event]] for column in texts))
-            if version is not None:
-                prior_exists[event], prior_number[event] = True, version.version
-                prior_has[event] = [item is not None for item in version.amounts]
-                prior_value[event] = [item or 0 for item in version.amounts]
+    if last is not None:
+        firsts = np.flatnonzero(first_of_key)
+        found = last.rows_of(keys.table.take(pa.array(keys.start[events.key[firsts]])))
+        known = found >= 0
+        events_known, rows = firsts[known], found[known]
+        prior_exists[events_known], prior_number[events_known] = True, last.number[rows]
+        prior_has[events_known], prior_value[events_known] = last.has[rows], last.value[rows]
     before_value = np.where(first_of_key[:, None], prior_value, np.roll(value, 1, axis=0))
     before_has = np.where(first_of_key[:, None], prior_has, np.roll(has, 1, axis=0))
     group = np.cumsum(first_of_key) - 1

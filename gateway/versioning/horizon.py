@@ -68,8 +68,11 @@ def within(state: BucketState, first_open: str | None) -> BucketState:
 
     def kept(table: str, rows: list) -> list:
         column, first = open_bound(table, first_open)
-        if isinstance(rows, ResourceRows):           # columns: the rows kept, as rows
-            return type(rows)(rows.table.filter(pc.greater_equal(rows.table.column(column), first)))
+        if isinstance(rows, ResourceRows):           # columns: the rows kept, as rows (the same when all are)
+            values = rows.table.column(column)
+            if not len(rows) or pc.min(values).as_py() >= first:
+                return rows
+            return type(rows)(rows.table.filter(pc.greater_equal(values, first)))
         return [row for row in rows if getattr(row, column) >= first]
     return replace(state, **{table: kept(table, getattr(state, table)) for table in OPEN_ROWS})
 

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from gateway.months import Instant, Month, month_of_instant, next_month, replacement_too_late
 from gateway.records import AMOUNT_FIELDS, Amounts, Cause, DeclarationSummary, Flow, Outcome, ResourceMonth, \
     ResourceNature, ResourceVersion, VersionCause, compact_pickle, fields_in_order, from_state
-from schemas.records import RESOURCE_MONTH, ResourceRows
+from schemas.records import RESOURCE_MONTH, ResourceRows, column_values
 
 AMOUNTS = AMOUNT_FIELDS
 
@@ -173,7 +173,7 @@ def contributions_of(records: Sequence[ResourceMonth]) -> list[Contribution]:
     table = table.take(order)
     out: list[Contribution] = []
     key, group = None, []
-    for row in zip(*(_values(table.column(name)) for name in _READ), spans):
+    for row in zip(*(column_values(table.column(name)) for name in _READ), spans):
         if row[_KEY] == key:
             group.append(row)
             continue
@@ -204,19 +204,6 @@ def slots_of(table: pa.Table) -> dict[str, str]:
     declarations = table.group_by(list(_SLOT_OF), use_threads=False).aggregate([])       # one row a declaration
     return {digest: _slot(*values) for digest, *values in zip(*(
         declarations.column(name).to_pylist() for name in _SLOT_OF))}
-
-
-def _values(column: pa.ChunkedArray) -> list:
-    """A column's values; a text column's as one Python string per distinct value, shared by the rows that hold it
-    (as records made of a declaration's fields share them): the contributions, and the register's rows made of
-    them, hold a declaration's digest or a person's key once, not once a record."""
-    if not pa.types.is_string(column.type):
-        return column.to_pylist()
-    encoded = column.combine_chunks().dictionary_encode()
-    texts = encoded.dictionary.to_pylist()
-    if encoded.null_count:
-        return [None if index is None else texts[index] for index in encoded.indices.to_pylist()]
-    return list(map(texts.__getitem__, encoded.indices.to_pylist()))
 
 
 def spanning(table: pa.Table) -> pa.Array:

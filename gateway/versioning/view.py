@@ -13,7 +13,7 @@ from gateway.records import (Flow, MonthHistory, ResourceNature, ResourceVersion
                              from_state)
 from gateway.validate.rules.floating import quiet, volatile_declarant
 from gateway.versioning.register import BucketState, Declaration, Mention, current_declarations
-from schemas.records import ResourceRows
+from schemas.records import ResourceRows, column_values
 
 Key = tuple[str, str, str, str]           # person, declarant, nature, month
 
@@ -82,7 +82,8 @@ def people_as_of(state: BucketState, declarations: Iterable[Declaration], as_of:
         if found is None:
             found = people[key] = PersonView(key, refused=refused)
         return found
-    for version in sorted(state.versions, key=lambda v: v.version):
+    versions = state.versions.read() if isinstance(state.versions, ResourceRows) else state.versions
+    for version in sorted(versions, key=lambda v: v.version):
         if version.transaction_time <= as_of:
             person(version.person_key).versions.setdefault(version.key, []).append(version)
     for person_key, declarant_id, nature, month, slot, digest, payments, spanning in _read(state.contributions):
@@ -105,7 +106,7 @@ _NOTED = ("person_key", "declarant_id", "nature", "month", "slot", "digest", "pa
 def _read(contributions) -> Iterable[tuple]:
     """What a view reads of each contribution (``_NOTED``): from the columns of rows, no object built for them."""
     if isinstance(contributions, ResourceRows):
-        return zip(*(contributions.table.column(name).to_pylist() for name in _NOTED))
+        return zip(*(column_values(contributions.table.column(name)) for name in _NOTED))
     return map(operator.attrgetter(*_NOTED), contributions)
 
 
