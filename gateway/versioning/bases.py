@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from gateway.months import add_months, month_of_instant
 from gateway.policy import PERIOD_MONTHS, BasePolicy
 from gateway.records import AMOUNT_FIELDS, Flow, ReferenceBase, ResourceNature, ResourceVersion
-from gateway.versioning.columns import KEY, codes
+from gateway.versioning.columns import KEY, codes, latest_versions
 from gateway.versioning.view import PersonView
 from schemas.records import REFERENCE_BASE, RESOURCE_VERSION, VersionRows, column_values
 
@@ -249,13 +249,7 @@ class _Current:
         table = table.filter(pc.less_equal(table.column("transaction_time"), as_of))
         if not table.num_rows:
             return None
-        table = table.take(pc.sort_indices(table, [(name, "ascending") for name in (*KEY, "version")]))
-        last = np.zeros(table.num_rows, dtype=bool)
-        last[-1] = True
-        for name in KEY:
-            code = codes(table.column(name))[0]
-            last[:-1] |= code[1:] != code[:-1]
-        return cls(table.filter(pa.array(last)), views, floating)
+        return cls(latest_versions(table), views, floating)
 
     def bases(self, policy: BasePolicy, as_of: str, views: dict[str, PersonView], policy_version: str,
               ) -> tuple[list[ReferenceBase], set[str]]:

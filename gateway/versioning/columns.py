@@ -234,13 +234,7 @@ class _Last:
     are declared; found by key without a record built (a bucket's whole history may be read)."""
 
     def __init__(self, table: pa.Table) -> None:
-        table = table.take(pc.sort_indices(table, [(name, "ascending") for name in (*KEY, "version")]))
-        last = np.zeros(table.num_rows, dtype=bool)
-        last[-1] = True
-        for name in KEY:
-            code = codes(table.column(name))[0]
-            last[:-1] |= code[1:] != code[:-1]
-        table = table.filter(pa.array(last))
+        table = latest_versions(table)
         self.index = {text: row for row, text in enumerate(_key_texts(table))}
         self.number = table.column("version").to_numpy()
         amounts = [_amount(table.column(name)) for name in AMOUNTS]
@@ -256,6 +250,18 @@ class _Last:
     def rows_of(self, keys: pa.Table) -> np.ndarray:
         """For each row of ``keys`` (a table with the key's columns), the row of its key's last version, or -1."""
         return np.array([self.index.get(text, -1) for text in _key_texts(keys)], dtype=np.int64)
+
+
+def latest_versions(versions: pa.Table) -> pa.Table:
+    """The version of each key with the highest number (``versions``: rows of ``resource_version``), in key order."""
+    table = versions.take(pc.sort_indices(versions, [(name, "ascending") for name in (*KEY, "version")]))
+    last = np.zeros(table.num_rows, dtype=bool)
+    if table.num_rows:
+        last[-1] = True
+    for name in KEY:
+        code = codes(table.column(name))[0]
+        last[:-1] |= code[1:] != code[:-1]
+    return table.filter(pa.array(last))
 
 
 def _key_texts(table: pa.Table) -> list[str]:
@@ -424,4 +430,4 @@ class _Causes:
 
 
 __all__ = ["CONTRIBUTIONS", "ContributionRows", "contribution_rows", "contribution_table", "codes",
-           "first_versions", "joined", "merge_columns", "unique_contributions"]
+           "first_versions", "joined", "latest_versions", "merge_columns", "unique_contributions"]
