@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from gateway.months import add_months, month_of_instant
 from gateway.policy import PERIOD_MONTHS, BasePolicy
 from gateway.records import AMOUNT_FIELDS, Flow, ReferenceBase, ResourceNature, ResourceVersion
-from gateway.versioning.columns import KEY, codes, latest_versions
+from gateway.versioning.columns import KEY, amount_arrays, codes, latest_versions
 from gateway.versioning.view import PersonView
 from schemas.records import REFERENCE_BASE, RESOURCE_VERSION, VersionRows, column_values
 
@@ -260,8 +260,7 @@ class _Current:
         slot = np.array([index.get(month, -1) for month in self.month], dtype=np.int64)
         rows = (slot >= 0) & np.isin(self.nature, sorted(policy.natures))
         column = self.amounts[policy.amount].filter(pa.array(rows))
-        present = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-        value = np.asarray(column.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        value, present = amount_arrays(column)
         person = self.person[rows]
         alone: set[str] = set()
         if value.size and int(np.abs(value).max()) * len(value) >= 1 << 62:

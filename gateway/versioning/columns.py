@@ -61,18 +61,12 @@ def contribution_rows(records: Sequence[ResourceMonth]) -> ContributionRows:
         return ContributionRows(CONTRIBUTIONS.empty_table())
     table = first_copies(records)
     slot_of_digest = slots_of(table)
-    table = table.take(pc.sort_indices(table, [(name, "ascending") for name in ("declaration_digest", *KEY)]))
-    rows = table.num_rows
-    new_group = np.zeros(rows, dtype=bool)
-    new_group[0] = True
-    for name in ("declaration_digest", *KEY):
-        code = codes(table.column(name))[0]
-        new_group[1:] |= code[1:] != code[:-1]
+    table, new_group = _grouped(table, ("declaration_digest", *KEY))
     starts = np.flatnonzero(new_group)
-    size = np.diff(np.append(starts, rows))
+    size = np.diff(np.append(starts, table.num_rows))
     columns: dict[str, pa.Array | list] = {}
     for name in AMOUNTS:
-        amount, declared = _amount(table.column(name))
+        amount, declared = amount_arrays(table.column(name))
         if declared.any() and int(np.abs(amount).max()) * int(size.max()) >= _SAFE:
             return ContributionRows(contribution_table(contributions_of(records)))     # Python's integers
         columns[name] = pa.array(np.add.reduceat(amount, starts), pa.int64(),
@@ -110,18 +104,12 @@ def joined(before: Sequence, after: Sequence) -> Sequence:
     return [item for part in parts for item in part]
 
 
-def first_versions(versions: Sequence[ResourceVersion]) -> list[tuple[str, int, int]]:
+def first_versions(versions: VersionRows) -> list[tuple[str, int, int]]:
     """(declarant, version, how many) of the first and second versions among ``versions`` (a declarant's months
     first known and first revised)."""
-    if isinstance(versions, ResourceRows):
-        early = versions.table.filter(pc.less_equal(versions.table.column("version"), 2))
-        counted = early.group_by(["declarant_id", "version"], use_threads=False).aggregate([("version", "count")])
-        return list(zip(*(counted.column(name).to_pylist() for name in ("declarant_id", "version", "version_count"))))
-    counts: dict[tuple[str, int], int] = {}
-    for version in versions:
-        if version.version <= 2:
-            counts[(version.declarant_id, version.version)] = counts.get((version.declarant_id, version.version), 0) + 1
-    return [(*key, count) for key, count in counts.items()]
+    early = versions.table.filter(pc.less_equal(versions.table.column("version"), 2))
+    counted = early.group_by(["declarant_id", "version"], use_threads=False).aggregate([("version", "count")])
+    return list(zip(*(counted.column(name).to_pylist() for name in ("declarant_id", "version", "version_count"))))
 
 
 def unique_contributions(items: Sequence[Contribution]) -> ContributionRows:
@@ -130,12 +118,8 @@ def unique_contributions(items: Sequence[Contribution]) -> ContributionRows:
     table = contribution_table(items)
     if table.num_rows < 2:
         return ContributionRows(table)
-    table = table.take(pc.sort_indices(table, [(name, "ascending") for name in ("digest", *KEY)]))
-    last = np.zeros(table.num_rows, dtype=bool)
-    last[-1] = True
-    for name in ("digest", *KEY):
-        code = codes(table.column(name))[0]
-        last[:-1] |= code[1:] != code[:-1]
+    table, new_group = _grouped(table, ("digest", *KEY))
+    last = _last_of_group(new_group)
     return ContributionRows(table if last.all() else table.filter(pa.array(last)))
 
 
@@ -147,7 +131,7 @@ def codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list]:
     return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary.to_pylist()
 
 
-def _amount(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+def amount_arrays(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """An amount column as (values, 0 where null; whether present)."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     present = ~np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
@@ -237,7 +221,7 @@ class _Last:
         table = latest_versions(table)
         self.index = {text: row for row, text in enumerate(_key_texts(table))}
         self.number = table.column("version").to_numpy()
-        amounts = [_amount(table.column(name)) for name in AMOUNTS]
+        amounts = [amount_arrays(table.column(name)) for name in AMOUNTS]
         self.value = np.stack([values for values, _ in amounts], axis=1)
         self.has = np.stack([present for _, present in amounts], axis=1)
 
@@ -254,14 +238,8 @@ class _Last:
 
 def latest_versions(versions: pa.Table) -> pa.Table:
     """The version of each key with the highest number (``versions``: rows of ``resource_version``), in key order."""
-    table = versions.take(pc.sort_indices(versions, [(name, "ascending") for name in (*KEY, "version")]))
-    last = np.zeros(table.num_rows, dtype=bool)
-    if table.num_rows:
-        last[-1] = True
-    for name in KEY:
-        code = codes(table.column(name))[0]
-        last[:-1] |= code[1:] != code[:-1]
-    return table.filter(pa.array(last))
+    table, new_key = _grouped(versions, KEY, then=("version",))
+    return table.filter(pa.array(_last_of_group(new_key)))
 
 
 def _key_texts(table: pa.Table) -> list[str]:
@@ -270,15 +248,26 @@ def _key_texts(table: pa.Table) -> list[str]:
 
 
 def _by_key(table: pa.Table) -> _Keys:
-    table = table.take(pc.sort_indices(table, [(name, "ascending") for name in KEY]))      # stable
-    rows = table.num_rows
-    new_key = np.zeros(rows, dtype=bool)
-    new_key[0] = True
-    for name in KEY:
-        code = codes(table.column(name))[0]
-        new_key[1:] |= code[1:] != code[:-1]
+    table, new_key = _grouped(table, KEY)
     start = np.flatnonzero(new_key)
-    return _Keys(table, np.cumsum(new_key) - 1, start, np.diff(np.append(start, rows)))
+    return _Keys(table, np.cumsum(new_key) - 1, start, np.diff(np.append(start, table.num_rows)))
+
+
+def _grouped(table: pa.Table, names: tuple[str, ...], then: tuple[str, ...] = ()) -> tuple[pa.Table, np.ndarray]:
+    """The rows sorted by ``names`` (then ``then``; a stable sort: equal rows keep their order), and for each row
+    whether it starts a group of equal ``names``."""
+    table = table.take(pc.sort_indices(table, [(name, "ascending") for name in (*names, *then)]))
+    new_group = np.zeros(table.num_rows, dtype=bool)
+    new_group[:1] = True
+    for name in names:
+        code = codes(table.column(name))[0]
+        new_group[1:] |= code[1:] != code[:-1]
+    return table, new_group
+
+
+def _last_of_group(new_group: np.ndarray) -> np.ndarray:
+    """For each row, whether it ends its group (the next row starts another, or there is none)."""
+    return np.append(new_group[1:], True) if len(new_group) else new_group
 
 
 def _live(slot_code: np.ndarray, slots: list, digest_code: np.ndarray, digests: list, steps: list,
@@ -335,7 +324,7 @@ def _sums(keys: _Keys, events: _Events) -> tuple[np.ndarray, np.ndarray, np.ndar
     whether any row is current; None when a sum may leave int64."""
     values, present = [], []
     for name in AMOUNTS:
-        amount, declared = _amount(keys.table.column(name))
+        amount, declared = amount_arrays(keys.table.column(name))
         if declared.any() and int(np.abs(amount).max()) * int(keys.length.max()) >= _SAFE:
             return None
         counted = events.live & declared[events.row]
@@ -430,4 +419,4 @@ class _Causes:
 
 
 __all__ = ["CONTRIBUTIONS", "ContributionRows", "contribution_rows", "contribution_table", "codes",
-           "first_versions", "joined", "latest_versions", "merge_columns", "unique_contributions"]
+           "amount_arrays", "first_versions", "joined", "latest_versions", "merge_columns", "unique_contributions"]
