@@ -19,7 +19,7 @@ from gateway.versioning.floating import flags_of
 from gateway.versioning.horizon import open_from, within
 from gateway.versioning.columns import first_versions, joined, merge_columns, unique_contributions
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention
-from gateway.versioning.view import declarant_rates, month_histories, people_as_of
+from gateway.versioning.view import BucketView, declarant_rates
 
 
 @dataclass
@@ -94,16 +94,17 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
     seen: dict[str, set[str]] = {}
     for decision in state.decisions:
         seen.setdefault(decision.person_key, set()).add(decision.decision_id)
-    views = people_as_of(state, declarations, as_of)
-    people = sorted(views)
-    flags_of_person: dict[str, list[FloatingFlag]] = {}
-    for person_key in people:
-        histories = month_histories(views[person_key], as_of, policy.floating, rates, skip_quiet=skip_quiet)
-        flags_of_person[person_key] = flags_of(person_key, histories, rules, policy.floating,
-                                               policy_version=policy.version)
+    bucket = BucketView(state, declarations, as_of)
+    views = bucket.views                   # every person, sorted; versions read only for those who need them
+    people = list(views)
+    histories = bucket.histories(policy.floating, rates, skip_quiet=skip_quiet)
+    flags_of_person = {person_key: flags_of(person_key, histories.get(person_key, ()), rules, policy.floating,
+                                            policy_version=policy.version) for person_key in people}
     floating = {person_key: {flag.key for flag in flags} for person_key, flags in flags_of_person.items()}
     # every person's bases at once, over the columns of the bucket's versions (flags first: their floating share)
     bases_of_person = bucket_bases(views, state.versions, policy.bases, as_of, floating, policy_version=policy.version)
+    if gate is not None:
+        bucket.load(person_key for person_key in people if person_key in frozen)    # the gate compares their bases
     for person_key in people:
         view, flags, bases = views[person_key], flags_of_person[person_key], bases_of_person[person_key]
         out.flags.extend(flags)
@@ -117,11 +118,8 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
             out.published.extend(published)
             out.decisions.extend(decisions)
             out.notices.extend(notices)
-        for key, versions in view.versions.items():
-            counts = out.months.setdefault((key[1], key[2]), [0, 0])
-            counts[0] += 1
-            counts[1] += len(versions) > 1
         view.sums.clear()       # the person's period sums serve their bases and gate only (a bucket keeps every view)
+    out.months = bucket.month_counts()
     return out
 
 

@@ -61,7 +61,7 @@ def contribution_rows(records: Sequence[ResourceMonth]) -> ContributionRows:
         return ContributionRows(CONTRIBUTIONS.empty_table())
     table = first_copies(records)
     slot_of_digest = slots_of(table)
-    table, new_group = _grouped(table, ("declaration_digest", *KEY))
+    table, new_group = grouped(table, ("declaration_digest", *KEY))
     starts = np.flatnonzero(new_group)
     size = np.diff(np.append(starts, table.num_rows))
     columns: dict[str, pa.Array | list] = {}
@@ -118,7 +118,7 @@ def unique_contributions(items: Sequence[Contribution]) -> ContributionRows:
     table = contribution_table(items)
     if table.num_rows < 2:
         return ContributionRows(table)
-    table, new_group = _grouped(table, ("digest", *KEY))
+    table, new_group = grouped(table, ("digest", *KEY))
     last = _last_of_group(new_group)
     return ContributionRows(table if last.all() else table.filter(pa.array(last)))
 
@@ -219,7 +219,7 @@ class _Last:
 
     def __init__(self, table: pa.Table) -> None:
         table = latest_versions(table)
-        self.index = {text: row for row, text in enumerate(_key_texts(table))}
+        self.index = {text: row for row, text in enumerate(key_texts(table).to_pylist())}
         self.number = table.column("version").to_numpy()
         amounts = [amount_arrays(table.column(name)) for name in AMOUNTS]
         self.value = np.stack([values for values, _ in amounts], axis=1)
@@ -233,27 +233,27 @@ class _Last:
 
     def rows_of(self, keys: pa.Table) -> np.ndarray:
         """For each row of ``keys`` (a table with the key's columns), the row of its key's last version, or -1."""
-        return np.array([self.index.get(text, -1) for text in _key_texts(keys)], dtype=np.int64)
+        return np.array([self.index.get(text, -1) for text in key_texts(keys).to_pylist()], dtype=np.int64)
 
 
 def latest_versions(versions: pa.Table) -> pa.Table:
     """The version of each key with the highest number (``versions``: rows of ``resource_version``), in key order."""
-    table, new_key = _grouped(versions, KEY, then=("version",))
+    table, new_key = grouped(versions, KEY, then=("version",))
     return table.filter(pa.array(_last_of_group(new_key)))
 
 
-def _key_texts(table: pa.Table) -> list[str]:
+def key_texts(table: pa.Table) -> pa.ChunkedArray:
     """Each row's key as one text (its fields joined by a character none of them holds)."""
-    return pc.binary_join_element_wise(*(table.column(name) for name in KEY), "\x1f").to_pylist()
+    return pc.binary_join_element_wise(*(table.column(name) for name in KEY), "\x1f")
 
 
 def _by_key(table: pa.Table) -> _Keys:
-    table, new_key = _grouped(table, KEY)
+    table, new_key = grouped(table, KEY)
     start = np.flatnonzero(new_key)
     return _Keys(table, np.cumsum(new_key) - 1, start, np.diff(np.append(start, table.num_rows)))
 
 
-def _grouped(table: pa.Table, names: tuple[str, ...], then: tuple[str, ...] = ()) -> tuple[pa.Table, np.ndarray]:
+def grouped(table: pa.Table, names: tuple[str, ...], then: tuple[str, ...] = ()) -> tuple[pa.Table, np.ndarray]:
     """The rows sorted by ``names`` (then ``then``; a stable sort: equal rows keep their order), and for each row
     whether it starts a group of equal ``names``."""
     table = table.take(pc.sort_indices(table, [(name, "ascending") for name in (*names, *then)]))

@@ -7,13 +7,18 @@ import operator
 from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from gateway.months import day_of_instant, due_date, next_month
 from gateway.policy import FloatingPolicy
 from gateway.records import (Flow, MonthHistory, ResourceNature, ResourceVersion, VersionPoint, fields_in_order,
                              from_state)
 from gateway.validate.rules.floating import quiet, volatile_declarant
+from gateway.versioning.columns import KEY, ContributionRows, codes, contribution_table, grouped, key_texts
 from gateway.versioning.register import BucketState, Declaration, Mention, current_declarations
-from schemas.records import ResourceRows, column_values
+from schemas.records import RESOURCE_VERSION, ResourceRows, VersionRows, column_values
 
 Key = tuple[str, str, str, str]           # person, declarant, nature, month
 
@@ -66,15 +71,21 @@ class PersonView:
         return self._mentions_by_month.get(month, [])
 
 
-def people_as_of(state: BucketState, declarations: Iterable[Declaration], as_of: str) -> dict[str, PersonView]:
-    """Group a bucket's rows by person, keeping what was known at ``as_of``."""
+def _live_and_refused(declarations: Iterable[Declaration], as_of: str) -> tuple[set[str], dict[str, str]]:
+    """The digests of the declarations current at ``as_of``, and the slots whose last annule-et-remplace received by
+    then came too late to replace their declaration (slot -> its day)."""
     known = [d for d in declarations if d.transaction_time <= as_of]
-    current = current_declarations(known)
-    live = {d.digest for d in current.values()}
+    live = {d.digest for d in current_declarations(known).values()}
     refused: dict[str, str] = {}
     for declaration in known:
         if declaration.too_late and declaration.digest not in live:
             refused[declaration.slot] = max(refused.get(declaration.slot, ""), day_of_instant(declaration.transaction_time))
+    return live, refused
+
+
+def people_as_of(state: BucketState, declarations: Iterable[Declaration], as_of: str) -> dict[str, PersonView]:
+    """Group a bucket's rows by person, keeping what was known at ``as_of`` (the reference of :class:`BucketView`)."""
+    live, refused = _live_and_refused(declarations, as_of)
     people: dict[str, PersonView] = {}
 
     def person(key: str) -> PersonView:
@@ -114,12 +125,13 @@ def missing_keys(view: PersonView, as_of: str, policy: FloatingPolicy) -> set[Ke
     """Months an employer should have declared (open contract the month before, due date passed) but did not."""
     listed = {(m.declarant_id, m.month) for m in view.mentions}
     out = set()
+    dsn, salary, today = Flow.DSN.value, ResourceNature.SALARY.value, day_of_instant(as_of)
     for mention in view.mentions:
-        if not mention.open_contract or view.flows.get(mention.declarant_id) != Flow.DSN.value:
+        if not mention.open_contract or view.flows.get(mention.declarant_id) != dsn:
             continue
         expected = next_month(mention.month)
-        if (mention.declarant_id, expected) not in listed and due_date(expected, policy.missing_due_day) <= day_of_instant(as_of):
-            out.add((view.person_key, mention.declarant_id, ResourceNature.SALARY.value, expected))
+        if (mention.declarant_id, expected) not in listed and due_date(expected, policy.missing_due_day) <= today:
+            out.add((view.person_key, mention.declarant_id, salary, expected))
     return out
 
 
@@ -205,3 +217,190 @@ def _volatile_at_some_moment(rows: list[dict], policy: FloatingPolicy, since: st
         if volatile_declarant(revised / added if added else 0.0, added, policy):
             return True
     return False
+
+
+# --- a whole bucket at once ------------------------------------------------------------------------------------------
+
+class _Deferred(PersonView):
+    """A person of a :class:`BucketView`: flows, mentions and refused slots known at once; versions and contributions
+    read from the bucket's columns when first asked for (most people's never are: their month histories and their
+    bases are made over the columns, and the gate reads them only for people with frozen bases)."""
+
+    def __init__(self, person_key: str, bucket: "BucketView", flows: dict[str, str]) -> None:
+        self.person_key, self.flows, self.mentions, self.refused = person_key, flows, [], bucket.refused
+        self._by_month = self._mentions_by_month = None
+        self.sums = {}
+        self._bucket = bucket
+
+    def __getattr__(self, name: str):
+        if name in ("versions", "contributions"):          # not read yet (read: instance attributes)
+            self._bucket.load([self.person_key])
+            return self.__dict__[name]
+        raise AttributeError(name)
+
+
+class BucketView:
+    """Every person of a bucket as known at ``as_of``, over the columns of the bucket's rows: ``views`` holds the
+    people ``people_as_of`` gives (its reference), each view's versions and contributions read when first asked for
+    (``load`` reads some people's at once); ``histories`` gives what ``month_histories`` gives each of them and
+    ``month_counts`` the months each (declarant, nature) counts, with no record of a version built for them."""
+
+    def __init__(self, state: BucketState, declarations: Iterable[Declaration], as_of: str) -> None:
+        self.as_of = as_of
+        self.live, self.refused = _live_and_refused(declarations, as_of)
+        versions = _table_of(state.versions, RESOURCE_VERSION.table)
+        self.versions = versions.filter(pc.less_equal(versions.column("transaction_time"), as_of))
+        contributions = _table_of(state.contributions, contribution_table)
+        self.contributions = contributions.filter(pc.is_in(contributions.column("digest"),
+                                                           pa.array(sorted(self.live), pa.string())))
+        flows = _first_flows(contributions)
+        with_mentions: dict[str, list[Mention]] = {}
+        for mention in state.mentions:
+            declared = flows.setdefault(mention.person_key, {})
+            if mention.declarant_id not in declared:
+                declared[mention.declarant_id] = mention.slot.split("|", 1)[0]
+            if mention.digest in self.live:
+                with_mentions.setdefault(mention.person_key, []).append(mention)
+        people = sorted(set(pc.unique(self.versions.column("person_key")).to_pylist()) | set(with_mentions))
+        self.views: dict[str, PersonView] = {key: _Deferred(key, self, flows.get(key, {})) for key in people}
+        for key, mentions in with_mentions.items():
+            self.views[key].mentions = mentions
+
+    def load(self, people: Iterable[str]) -> None:
+        """The versions and contributions of ``people``'s views, read at once (those already read are kept)."""
+        views = [self.views[key] for key in people if "versions" not in self.views[key].__dict__]
+        if not views:
+            return
+        for view in views:
+            view.__dict__.update(versions={}, contributions=[])
+        wanted = pa.array(sorted(view.person_key for view in views), pa.string())
+        versions = self.versions.filter(pc.is_in(self.versions.column("person_key"), wanted))
+        for version in VersionRows(versions.take(pc.sort_indices(versions, [("version", "ascending")]))).read():
+            self.views[version.person_key].versions.setdefault(version.key, []).append(version)
+        contributions = self.contributions.filter(pc.is_in(self.contributions.column("person_key"), wanted))
+        for person_key, declarant_id, nature, month, slot, _, payments, spanning in _read(ContributionRows(contributions)):
+            self.views[person_key].contributions.append(
+                ContributionNote((person_key, declarant_id, nature, month), payments, spanning, slot))
+
+    def month_counts(self) -> dict[tuple[str, str], list[int]]:
+        """(declarant, nature) -> [its people's months known, those with more than one version]."""
+        if not self.versions.num_rows:
+            return {}
+        counted = self.versions.group_by(list(KEY), use_threads=False).aggregate([("version", "count")])
+        counted = pa.table({"declarant_id": counted.column("declarant_id"), "nature": counted.column("nature"),
+                            "revised": pc.cast(pc.greater(counted.column("version_count"), 1), pa.int64())})
+        totals = counted.group_by(["declarant_id", "nature"], use_threads=False).aggregate(
+            [("revised", "count"), ("revised", "sum")])
+        return {(declarant, nature): [months, revised] for declarant, nature, months, revised in zip(
+            *(totals.column(name).to_pylist() for name in ("declarant_id", "nature", "revised_count", "revised_sum")))}
+
+    def histories(self, policy: FloatingPolicy, declarant_rates: dict[str, tuple[float, int]], *,
+                  skip_quiet: bool = False) -> dict[str, list[MonthHistory]]:
+        """Person -> what ``month_histories`` gives their view (people without any: absent)."""
+        table, new_key = grouped(self.versions.select([*KEY, "version", "transaction_time", "cause",
+                                                        policy.revised_amount, "file", "first_line"]),
+                                  KEY, then=("version",))
+        starts = np.flatnonzero(new_key)
+        counts = np.diff(np.append(starts, table.num_rows))
+        firsts = table.take(pa.array(starts, pa.int64()))
+        keys = list(zip(*(column_values(firsts.column(name)) for name in KEY)))
+        facts = _KeyFacts(self.contributions, self.refused)
+        payments, spanning = facts.sums(firsts)
+        missing: dict[str, set[Key]] = {}
+        for key, view in self.views.items():
+            if any(mention.open_contract for mention in view.mentions):
+                found = missing_keys(view, self.as_of, policy)
+                if found:
+                    missing[key] = found
+        every_missing = set().union(*missing.values()) if missing else set()
+        refused = facts.refused()
+        rates = [declarant_rates.get(key[1], (0.0, 0)) for key in keys]
+        loud = np.array([not skip_quiet or not quiet(count, cause, paid, spans, key in every_missing,
+                                                     refused.get(key, ""), rate, months, policy)
+                         for key, count, cause, paid, spans, (rate, months) in zip(
+                             keys, counts.tolist(), column_values(firsts.column("cause")), payments.tolist(),
+                             spanning.tolist(), rates)], dtype=bool)
+        rows = table.filter(pa.array(np.repeat(loud, counts)))
+        points = [from_state(VersionPoint, values) for values in zip(*(column_values(rows.column(name)) for name in (
+            "version", "transaction_time", "cause", policy.revised_amount, "file", "first_line")))]
+        out: dict[str, list[tuple[Key, MonthHistory]]] = {}
+        at = 0
+        for position in np.flatnonzero(loud).tolist():
+            key, count = keys[position], int(counts[position])
+            out.setdefault(key[0], []).append((key, self._history(
+                key, tuple(points[at:at + count]), int(payments[position]), bool(spanning[position]),
+                key in every_missing, refused.get(key, ""), rates[position])))
+            at += count
+        alone = sorted(every_missing - set(keys))               # expected but never declared: no version
+        if alone:
+            alone_payments, alone_spanning = facts.sums(pa.table({name: [key[place] for key in alone]
+                                                                  for place, name in enumerate(KEY)}))
+            for key, paid, spans in zip(alone, alone_payments.tolist(), alone_spanning.tolist()):
+                out.setdefault(key[0], []).append((key, self._history(
+                    key, (), paid, spans, True, refused.get(key, ""), declarant_rates.get(key[1], (0.0, 0)))))
+            for key in {key[0] for key in alone}:
+                out[key].sort(key=lambda item: item[0])
+        return {person: [history for _, history in found] for person, found in out.items()}
+
+    def _history(self, key: Key, points: tuple, payments: int, spanning: bool, missing: bool, refused: str,
+                 rate: tuple[float, int]) -> MonthHistory:
+        flow = _FLOWS[self.views[key[0]].flows.get(key[1], Flow.DSN.value)]
+        return from_state(MonthHistory, (key[1], flow, key[2], key[3], self.as_of, points, payments, spanning,
+                                         missing, refused, *rate))
+
+
+_FLOWS = {flow.value: flow for flow in Flow}
+
+
+class _KeyFacts:
+    """What a month's history reads of the live contributions of its key: payments, a spanning allowance, a slot
+    whose replacement came too late."""
+
+    def __init__(self, contributions: pa.Table, refused: dict[str, str]) -> None:
+        self._contributions, self._refused = contributions, refused
+        grouped = contributions.group_by(list(KEY), use_threads=False).aggregate(
+            [("payment_count", "sum"), ("spanning", "any")])
+        self._texts = key_texts(grouped)
+        self._payments = grouped.column("payment_count_sum").to_numpy(zero_copy_only=False)
+        self._spanning = grouped.column("spanning_any").to_numpy(zero_copy_only=False)
+
+    def sums(self, keys: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """For each row of ``keys`` (the KEY columns): its payments and whether an allowance spans months."""
+        at = pc.index_in(key_texts(keys), self._texts).to_numpy(zero_copy_only=False)
+        found = ~np.isnan(at) if at.dtype.kind == "f" else np.ones(len(at), dtype=bool)
+        position = np.where(found, np.nan_to_num(at), 0).astype(np.int64)
+        payments = np.where(found, self._payments[position] if len(self._payments) else 0, 0).astype(np.int64)
+        spanning = found & (self._spanning[position].astype(bool) if len(self._spanning) else False)
+        return payments, spanning
+
+    def refused(self) -> dict[Key, str]:
+        """Key -> the day of the last annule-et-remplace of one of its slots refused as too late."""
+        out: dict[Key, str] = {}
+        if not self._refused:
+            return out
+        contributions = self._contributions.filter(pc.is_in(self._contributions.column("slot"),
+                                                            pa.array(sorted(self._refused), pa.string())))
+        for *key, slot in zip(*(column_values(contributions.column(name)) for name in (*KEY, "slot"))):
+            key = tuple(key)
+            out[key] = max(out.get(key, ""), self._refused[slot])
+        return out
+
+
+def _first_flows(contributions: pa.Table) -> dict[str, dict[str, str]]:
+    """Person -> declarant -> the flow of the first of their contributions (its slot's first field)."""
+    if not contributions.num_rows:
+        return {}
+    person, people = codes(contributions.column("person_key"))
+    declarant, declarants = codes(contributions.column("declarant_id"))
+    _, first = np.unique(person * len(declarants) + declarant, return_index=True)
+    first = np.sort(first)
+    slots = contributions.column("slot").take(pa.array(first, pa.int64())).to_pylist()
+    out: dict[str, dict[str, str]] = {}
+    for who, whom, slot in zip(person[first].tolist(), declarant[first].tolist(), slots):
+        out.setdefault(people[who], {})[declarants[whom]] = slot.split("|", 1)[0]
+    return out
+
+
+def _table_of(rows, table_of) -> pa.Table:
+    """Rows held as columns (``ResourceRows``), or records: their table."""
+    return rows.table if isinstance(rows, ResourceRows) else table_of(list(rows))

@@ -73,13 +73,13 @@ class Proof:
 
     def __init__(self, tmp_path: Path, monkeypatch, policy: Path, **settings) -> None:
         self.derived: list[set[str]] = []
-        people_as_of = gateway.bucket.people_as_of
+        bucket_view = gateway.bucket.BucketView
 
         def recorded(state, declarations, as_of):          # who each path derives (in-process runner)
-            found = people_as_of(state, declarations, as_of)
-            self.derived[-1].update(found)
+            found = bucket_view(state, declarations, as_of)
+            self.derived[-1].update(found.views)
             return found
-        monkeypatch.setattr(gateway.bucket, "people_as_of", recorded)
+        monkeypatch.setattr(gateway.bucket, "BucketView", recorded)
         self.sides = {"incremental": tmp_path / "incremental", "everyone": tmp_path / "everyone"}
         self.policy, self.settings = policy, settings
         self.last: dict[str, dict[str, list[dict]]] = {}    # person -> dataset -> stripped rows when last derived
