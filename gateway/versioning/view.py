@@ -4,6 +4,7 @@ rows and the date, so that the same date always gives the same answer (as-of rep
 from __future__ import annotations
 
 import operator
+import weakref
 from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple
 
@@ -230,11 +231,11 @@ class _Deferred(PersonView):
         self.person_key, self.flows, self.mentions, self.refused = person_key, flows, [], bucket.refused
         self._by_month = self._mentions_by_month = None
         self.sums = {}
-        self._bucket = bucket
+        self._bucket = weakref.ref(bucket)      # no cycle: a bucket's columns freed with it, not by the collector
 
     def __getattr__(self, name: str):
         if name in ("versions", "contributions"):          # not read yet (read: instance attributes)
-            self._bucket.load([self.person_key])
+            self._bucket().load([self.person_key])
             return self.__dict__[name]
         raise AttributeError(name)
 
