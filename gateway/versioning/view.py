@@ -250,9 +250,9 @@ class BucketView:
         self.as_of = as_of
         self.live, self.refused = _live_and_refused(declarations, as_of)
         versions = _table_of(state.versions, RESOURCE_VERSION.table)
-        self.versions = versions.filter(pc.less_equal(versions.column("transaction_time"), as_of))
+        self.versions = _kept(versions, pc.less_equal(versions.column("transaction_time"), as_of))
         contributions = _table_of(state.contributions, contribution_table)
-        self.contributions = contributions.filter(pc.is_in(contributions.column("digest"),
+        self.contributions = _kept(contributions, pc.is_in(contributions.column("digest"),
                                                            pa.array(sorted(self.live), pa.string())))
         flows = _first_flows(contributions)
         with_mentions: dict[str, list[Mention]] = {}
@@ -298,50 +298,57 @@ class BucketView:
     def histories(self, policy: FloatingPolicy, declarant_rates: dict[str, tuple[float, int]], *,
                   skip_quiet: bool = False) -> dict[str, list[MonthHistory]]:
         """Person -> what ``month_histories`` gives their view (people without any: absent)."""
-        table, new_key = grouped(self.versions.select([*KEY, "version", "transaction_time", "cause",
-                                                        policy.revised_amount, "file", "first_line"]),
-                                  KEY, then=("version",))
+        months = self.months(policy, declarant_rates, skip_quiet=skip_quiet)
+        points = [from_state(VersionPoint, values) for values in zip(*(column_values(months.rows.column(name))
+                                                                       for name in _POINT))]
+        out: dict[str, list[MonthHistory]] = {}
+        for key, start, count, payments, spanning, missing, refused, rate in zip(
+                months.keys, months.starts, months.counts, months.payments, months.spanning, months.missing,
+                months.refused, months.rates):
+            out.setdefault(key[0], []).append(self._history(key, tuple(points[start:start + count]), payments,
+                                                            spanning, missing, refused, rate))
+        return out
+
+    def months(self, policy: FloatingPolicy, declarant_rates: dict[str, tuple[float, int]], *,
+               skip_quiet: bool = False) -> "Months":
+        """The months whose histories ``histories`` gives (with ``skip_quiet``, not the quiet ones), in key order,
+        with what each history holds, its versions as rows."""
+        points = self.versions.select([*KEY, *(policy.revised_amount if name == "amount" else name for name in _POINT)])
+        table, new_key = grouped(points.rename_columns([*KEY, *_POINT]), KEY, then=("version",))
         starts = np.flatnonzero(new_key)
         counts = np.diff(np.append(starts, table.num_rows))
         firsts = table.take(pa.array(starts, pa.int64()))
         keys = list(zip(*(column_values(firsts.column(name)) for name in KEY)))
         facts = _KeyFacts(self.contributions, self.refused)
         payments, spanning = facts.sums(firsts)
-        missing: dict[str, set[Key]] = {}
-        for key, view in self.views.items():
-            if any(mention.open_contract for mention in view.mentions):
-                found = missing_keys(view, self.as_of, policy)
-                if found:
-                    missing[key] = found
-        every_missing = set().union(*missing.values()) if missing else set()
-        refused = facts.refused()
+        missing, refused = self._missing(policy), facts.refused()
         rates = [declarant_rates.get(key[1], (0.0, 0)) for key in keys]
-        loud = np.array([not skip_quiet or not quiet(count, cause, paid, spans, key in every_missing,
+        loud = np.array([not skip_quiet or not quiet(count, cause, paid, spans, key in missing,
                                                      refused.get(key, ""), rate, months, policy)
                          for key, count, cause, paid, spans, (rate, months) in zip(
                              keys, counts.tolist(), column_values(firsts.column("cause")), payments.tolist(),
                              spanning.tolist(), rates)], dtype=bool)
-        rows = table.filter(pa.array(np.repeat(loud, counts)))
-        points = [from_state(VersionPoint, values) for values in zip(*(column_values(rows.column(name)) for name in (
-            "version", "transaction_time", "cause", policy.revised_amount, "file", "first_line")))]
-        out: dict[str, list[tuple[Key, MonthHistory]]] = {}
-        at = 0
-        for position in np.flatnonzero(loud).tolist():
-            key, count = keys[position], int(counts[position])
-            out.setdefault(key[0], []).append((key, self._history(
-                key, tuple(points[at:at + count]), int(payments[position]), bool(spanning[position]),
-                key in every_missing, refused.get(key, ""), rates[position])))
-            at += count
-        alone = sorted(every_missing - set(keys))               # expected but never declared: no version
+        kept = np.flatnonzero(loud)
+        sizes = counts[kept]
+        found = [(keys[at], start, size, paid, spans, rates[at]) for at, start, size, paid, spans in zip(
+            kept.tolist(), (np.cumsum(sizes) - sizes).tolist(), sizes.tolist(), payments[kept].tolist(),
+            spanning[kept].tolist())]
+        alone = sorted(missing - set(keys))               # expected but never declared: no version
         if alone:
-            alone_payments, alone_spanning = facts.sums(pa.table({name: [key[place] for key in alone]
-                                                                  for place, name in enumerate(KEY)}))
-            for key, paid, spans in zip(alone, alone_payments.tolist(), alone_spanning.tolist()):
-                out.setdefault(key[0], []).append((key, self._history(
-                    key, (), paid, spans, True, refused.get(key, ""), declarant_rates.get(key[1], (0.0, 0)))))
-            for key in {key[0] for key in alone}:
-                out[key].sort(key=lambda item: item[0])
-        return {person: [history for _, history in found] for person, found in out.items()}
+            paid, spans = facts.sums(pa.table({name: [key[place] for key in alone] for place, name in enumerate(KEY)}))
+            found = sorted([*found, *((key, 0, 0, *pair, declarant_rates.get(key[1], (0.0, 0)))
+                                      for key, *pair in zip(alone, paid.tolist(), spans.tolist()))])
+        keys, starts, sizes, paid, spans, rates = map(list, zip(*found)) if found else ([],) * 6
+        return Months(keys, table.filter(pa.array(np.repeat(loud, counts))), starts, sizes, paid, spans,
+                      [key in missing for key in keys], [refused.get(key, "") for key in keys], rates)
+
+    def _missing(self, policy: FloatingPolicy) -> set[Key]:
+        """Every person's months expected but not declared (``missing_keys``)."""
+        missing: set[Key] = set()
+        for view in self.views.values():
+            if any(mention.open_contract for mention in view.mentions):
+                missing |= missing_keys(view, self.as_of, policy)
+        return missing
 
     def _history(self, key: Key, points: tuple, payments: int, spanning: bool, missing: bool, refused: str,
                  rate: tuple[float, int]) -> MonthHistory:
@@ -351,6 +358,22 @@ class BucketView:
 
 
 _FLOWS = {flow.value: flow for flow in Flow}
+_POINT = ("version", "transaction_time", "cause", "amount", "file", "first_line")
+
+
+class Months(NamedTuple):
+    """A bucket's months the floating rules look at, in key order: each one's key, the span of its versions in
+    ``rows`` (oldest first; none for a month expected but never declared), and what its history holds besides."""
+
+    keys: list[Key]
+    rows: pa.Table                        # the months' versions (``_POINT``: ``amount`` the policy's revised one)
+    starts: list[int]
+    counts: list[int]
+    payments: list[int]
+    spanning: list[bool]
+    missing: list[bool]
+    refused: list[str]
+    rates: list[tuple[float, int]]
 
 
 class _KeyFacts:
@@ -400,6 +423,11 @@ def _first_flows(contributions: pa.Table) -> dict[str, dict[str, str]]:
     for who, whom, slot in zip(person[first].tolist(), declarant[first].tolist(), slots):
         out.setdefault(people[who], {})[declarants[whom]] = slot.split("|", 1)[0]
     return out
+
+
+def _kept(table: pa.Table, mask: pa.ChunkedArray) -> pa.Table:
+    """The rows of ``table`` where ``mask`` holds: the table itself when it holds everywhere (no copy of a bucket)."""
+    return table if pc.all(mask).as_py() is not False else table.filter(mask)
 
 
 def _table_of(rows, table_of) -> pa.Table:
