@@ -15,11 +15,11 @@ from gateway.records import FloatingFlag, GateDecision, OfficerAnswer, Reference
 from gateway.validate.registry import Rule
 from gateway.validate.rules.floating import SILENT_WHEN_QUIET
 from gateway.versioning.bases import bucket_bases
-from gateway.versioning.floating import flags_of
+from gateway.versioning.floating import bucket_flags, flags_of, over_columns
 from gateway.versioning.horizon import open_from, within
 from gateway.versioning.columns import first_versions, joined, merge_columns, unique_contributions
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention
-from gateway.versioning.view import BucketView, declarant_rates, month_histories
+from gateway.versioning.view import BucketView, declarant_rates
 
 
 @dataclass
@@ -97,18 +97,16 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
     bucket = BucketView(state, declarations, as_of)
     views = bucket.views                   # every person, sorted; versions read only for those who need them
     people = list(views)
-    compared = [person_key for person_key in people if person_key in frozen] if gate is not None else []
-    if len(compared) * 2 > len(people):
-        # Most people's versions are read anyway (the gate compares their frozen bases): all are, and each person's
-        # month histories are made of their view, which costs less than over the columns once the objects exist.
-        bucket.load(people)
-        histories = {person_key: month_histories(views[person_key], as_of, policy.floating, rates,
-                                                 skip_quiet=skip_quiet) for person_key in people}
+    if gate is not None:
+        bucket.load(person_key for person_key in people if person_key in frozen)    # the gate compares their bases
+    if over_columns(rules):                # the nine floating rules: over the months' columns, no history built
+        found = bucket_flags(bucket.months(policy.floating, rates, skip_quiet=skip_quiet), rules, policy.floating,
+                             as_of=as_of, policy_version=policy.version)
+        flags_of_person = {person_key: found.get(person_key, []) for person_key in people}
     else:
-        bucket.load(compared)
         histories = bucket.histories(policy.floating, rates, skip_quiet=skip_quiet)
-    flags_of_person = {person_key: flags_of(person_key, histories.get(person_key, ()), rules, policy.floating,
-                                            policy_version=policy.version) for person_key in people}
+        flags_of_person = {person_key: flags_of(person_key, histories.get(person_key, ()), rules, policy.floating,
+                                                policy_version=policy.version) for person_key in people}
     floating = {person_key: {flag.key for flag in flags} for person_key, flags in flags_of_person.items()}
     # every person's bases at once, over the columns of the bucket's versions (flags first: their floating share)
     bases_of_person = bucket_bases(views, state.versions, policy.bases, as_of, floating, policy_version=policy.version)

@@ -4,9 +4,14 @@ from __future__ import annotations
 import hashlib
 from typing import Iterable
 
+import numpy as np
+
+from gateway.months import REPLACEMENT_DUE_DAY, day_of_instant, due_date, month_of_instant, months_between
 from gateway.records import FloatingFlag, MonthHistory
+from gateway.validate.rules import floating as F
 from gateway.values import euros
 from gateway.validate.registry import Rule, RuleRegistry, Target
+from schemas.records import column_values
 
 
 def _sentence(rule: Rule, facts: dict) -> str:
@@ -42,3 +47,141 @@ def flags_of(person_key: str, histories: Iterable[MonthHistory], rules: list[Rul
                     file=finding.origin.file, first_line=finding.origin.first_line,
                     policy_version=policy_version, as_of=history.as_of))
     return sorted(out, key=lambda f: (f.month, f.declarant_id, f.nature, f.rule_id))
+
+
+# --- every month of a bucket at once -----------------------------------------------------------------------------
+
+# The rules ``bucket_flags`` applies over columns: each one's check, as the registry holds it (another check under the
+# same id, a rule added to the registry: the months go through ``flags_of``).
+_OVER_COLUMNS = {check.__name__: check for check in (
+    F.revised_after_first_publication, F.replaced_by_annule_et_remplace, F.corrected_by_a_later_declaration,
+    F.still_inside_the_volatility_window, F.expected_but_missing, F.allowance_period_spans_months,
+    F.several_payments_in_the_month, F.declared_after_its_due_date, F.replaced_after_its_due_date)}
+
+
+def over_columns(rules: list[Rule]) -> bool:
+    """Whether ``bucket_flags`` can apply ``rules`` (each one of the nine above)."""
+    return all(_OVER_COLUMNS.get(getattr(rule.check, "__name__", "")) is rule.check for rule in rules)
+
+
+def bucket_flags(months, rules: list[Rule], policy, *, as_of: str, policy_version: str
+                 ) -> dict[str, list[FloatingFlag]]:
+    """What ``flags_of`` gives each person for the month histories ``months`` describes
+    (``gateway.versioning.view.Months``: a bucket's months in key order, their versions as rows), with no history
+    built: each rule's condition over the months' arrays, a flag made for each month it holds for. ``rules``: those
+    ``over_columns`` accepts."""
+    found = _Facts(months)
+    wanted = {rule.check.__name__: rule for rule in rules}
+    out: dict[str, list[tuple]] = {}
+    for name, rule in wanted.items():
+        for at, score, detail, facts in getattr(found, "r_" + name)(policy, as_of):
+            key = months.keys[at]
+            out.setdefault(key[0], []).append(((key[3], key[1], key[2], rule.id),
+                                               found.flag(at, rule, score, detail, facts, as_of, policy_version)))
+    return {person: [flag for _, flag in sorted(flags, key=lambda item: item[0])] for person, flags in out.items()}
+
+
+class _Facts:
+    """The months' versions as arrays, and each rule's months (position, score, detail, facts)."""
+
+    def __init__(self, months) -> None:
+        self.months = months
+        rows = months.rows
+        self.count = np.asarray(months.counts, dtype=np.int64)
+        self.first = np.asarray(months.starts, dtype=np.int64)
+        self.last = self.first + self.count - 1
+        self.declared = self.count > 0
+        self.time = column_values(rows.column("transaction_time"))
+        self.cause = np.asarray(column_values(rows.column("cause")), dtype=object)
+        self.amount = rows.column("amount").to_pylist()
+        self.version = rows.column("version").to_pylist()
+        self.file = column_values(rows.column("file"))
+        self.line = rows.column("first_line").to_pylist()
+
+    def counted(self, rows: np.ndarray) -> np.ndarray:
+        """For each month, how many of its versions ``rows`` (a mask over the rows) holds."""
+        total = np.concatenate([[0], np.cumsum(rows, dtype=np.int64)])
+        return total[self.first + self.count] - total[self.first]
+
+    def flag(self, at: int, rule: Rule, score: float, detail: str, facts: tuple, as_of: str,
+             policy_version: str) -> FloatingFlag:
+        person, declarant, nature, month = self.months.keys[at]
+        declared = bool(self.declared[at])
+        first, last = int(self.first[at]), int(self.last[at])
+        key = "|".join((person, declarant, nature, month, rule.id))
+        return FloatingFlag(
+            flag_id=hashlib.sha256(f"{key}|{as_of}".encode()).hexdigest()[:24], person_key=person,
+            declarant_id=declarant, nature=nature, month=month, rule_id=rule.id, score=round(score, 4),
+            explain=_sentence(rule, dict(facts)), detail=detail,
+            version=self.version[last] if declared else None, revisions=max(0, int(self.count[at]) - 1),
+            first_known=self.time[first] if declared else None, last_changed=self.time[last] if declared else None,
+            file=self.file[last] if declared else "register", first_line=self.line[last] if declared else 0,
+            policy_version=policy_version, as_of=as_of)
+
+    def r_revised_after_first_publication(self, policy, as_of):
+        for at in np.flatnonzero(self.count >= 2).tolist():
+            first, last = int(self.first[at]), int(self.last[at])
+            start, end = self.amount[first] or 0, self.amount[last] or 0
+            base, change = abs(start), end - start
+            relative = abs(change) / base if base else (1.0 if change else 0.0)
+            revisions = int(self.count[at]) - 1
+            score = min(1.0, relative / policy.revised_full_score_change + policy.revised_step_per_revision * (revisions - 1))
+            days = F.days_between(self.time[first], self.time[last])
+            yield (at, round(max(score, policy.revised_step_per_revision), 4),
+                   f"{revisions} revision(s), change {change} cents, {days} day(s) after first known",
+                   (("revisions", revisions), ("change_cents", change), ("days", days)))
+
+    def r_replaced_by_annule_et_remplace(self, policy, as_of):
+        replaced = self.counted(self.cause == F.REPLACEMENT)
+        for at in np.flatnonzero(replaced).tolist():
+            yield at, policy.replaced_score, f"{replaced[at]} replacement version(s)", (("replacements", int(replaced[at])),)
+
+    def r_corrected_by_a_later_declaration(self, policy, as_of):
+        present = {cause: self.counted(self.cause == cause) > 0 for cause in sorted(set(F.CORRECTIONS))}
+        for at in np.flatnonzero(np.logical_or.reduce(list(present.values()))).tolist():
+            causes = [cause for cause, holds in present.items() if holds[at]]
+            yield at, policy.regularised_score, f"corrected by {'+'.join(causes)}", (("corrections", len(causes)),)
+
+    def r_still_inside_the_volatility_window(self, policy, as_of):
+        now = month_of_instant(as_of)
+        for at in np.flatnonzero(self.declared).tolist():
+            rate, months = self.months.rates[at]
+            if not F.volatile_declarant(rate, months, policy):
+                continue
+            age = months_between(month_of_instant(self.time[int(self.first[at])]), now)
+            if age < policy.volatile_months:
+                yield (at, policy.volatile_score, f"first known {age} month(s) ago; declarant revision rate "
+                       f"{rate:.3f} over {months} months", (("age_months", age),))
+
+    def r_expected_but_missing(self, policy, as_of):
+        for at, missing in enumerate(self.months.missing):
+            if missing:
+                yield at, policy.missing_score, "open contract the month before, no declaration although due", ()
+
+    def r_allowance_period_spans_months(self, policy, as_of):
+        for at, spanning in enumerate(self.months.spanning):
+            if spanning:
+                yield at, policy.spanning_allowance_score, "daily-allowance period over more than one month", ()
+
+    def r_several_payments_in_the_month(self, policy, as_of):
+        for at, payments in enumerate(self.months.payments):
+            if payments >= policy.several_payments_min:
+                yield at, policy.several_payments_score, f"{payments} payments", (("payments", payments),)
+
+    def r_declared_after_its_due_date(self, policy, as_of):
+        late = np.zeros(len(self.count), dtype=bool)
+        late[self.declared] = self.cause[self.first[self.declared]] == "LATE"
+        for at in np.flatnonzero(late).tolist():
+            yield at, policy.late_score, f"first known {day_of_instant(self.time[int(self.first[at])])}", ()
+
+    def r_replaced_after_its_due_date(self, policy, as_of):
+        replaced = self.counted(self.cause == F.REPLACEMENT)
+        for at in np.flatnonzero((replaced > 0) | np.array([bool(day) for day in self.months.refused], dtype=bool)).tolist():
+            due = due_date(self.months.keys[at][3], REPLACEMENT_DUE_DAY)
+            refused = self.months.refused[at]
+            rows = range(int(self.first[at]), int(self.first[at] + self.count[at]))
+            applied = [day for row in rows if self.cause[row] == F.REPLACEMENT and (day := day_of_instant(self.time[row])) >= due]
+            late = sorted([*applied, *([refused] if refused else [])])
+            if late:
+                yield (at, policy.late_score, f"replacement of {late[-1]} {'refused' if refused else 'applied'}, due "
+                       f"before {due}", (("late_replacements", len(late)),))

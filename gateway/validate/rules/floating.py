@@ -22,7 +22,7 @@ def _origin(history: MonthHistory) -> Origin:
     return Origin(last.file, last.first_line, last.first_line) if last else Origin("register", 0, 0)
 
 
-def _days(start: str, end: str) -> int:
+def days_between(start: str, end: str) -> int:
     def parse(text: str) -> datetime:
         return datetime.fromisoformat(text.replace("Z", "+00:00")) if "T" in text else datetime.fromisoformat(text)
     return max(0, (parse(end).replace(tzinfo=None) - parse(start).replace(tzinfo=None)).days)
@@ -41,7 +41,7 @@ def revised_after_first_publication(history: MonthHistory, policy) -> Iterator[F
     revisions = len(history.versions) - 1
     score = min(1.0, relative / policy.revised_full_score_change
                 + policy.revised_step_per_revision * (revisions - 1))
-    days = _days(first.transaction_time, last.transaction_time)
+    days = days_between(first.transaction_time, last.transaction_time)
     yield Finding(_origin(history), "", f"{revisions} revision(s), change {change} cents, {days} day(s) after "
                   "first known", score=round(max(score, policy.revised_step_per_revision), 4),
                   facts=(("revisions", revisions), ("change_cents", change), ("days", days)))

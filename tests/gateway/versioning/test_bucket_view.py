@@ -11,6 +11,10 @@ from gateway.policy import load_policy
 from gateway.run import run
 from gateway.versioning import store
 from gateway.versioning.register import BucketState
+from gateway.records import Severity
+from gateway.validate.registry import RuleRegistry, Target
+from gateway.validate.rules import default_registry
+from gateway.versioning.floating import bucket_flags, flags_of, floating_rules, over_columns
 from gateway.versioning.view import BucketView, declarant_rates, month_histories, people_as_of
 from tests.conftest import TEST_KEY
 
@@ -105,3 +109,47 @@ def test_a_buckets_month_histories_made_over_columns_are_each_persons(register, 
                 policy, rates).values())) - sum(map(len, BucketView(state, declarations, as_of).histories(
                     policy, rates, skip_quiet=True).values())))
     assert all(count > 0 for count in seen.values()), seen
+
+
+@pytest.mark.parametrize("loose", [False, True], ids=["shipped-policy", "loose-thresholds"])
+def test_a_buckets_flags_made_over_columns_are_those_the_rules_give_month_by_month(register, loose):
+    """``bucket_flags`` (each floating rule's condition over the months' columns) gives every person the flags the
+    rules give over their month histories (``flags_of``): the same rules, scores, sentences, details, versions and
+    origins, in the same order, on several days, quiet months left out or not, with the shipped thresholds and with
+    loose ones (every declarant volatile, one payment is several), under which every rule is met."""
+    path, committed, _ = register
+    declarations = store.load_declarations(path, committed)
+    policy = load_policy().floating
+    if loose:
+        policy = replace(policy, volatile_declarant_min_months=1, volatile_declarant_revision_rate=0.0,
+                         several_payments_min=1)
+    rules = floating_rules(default_registry())
+    assert over_columns(rules) and not over_columns([*rules, _a_rule_of_its_own()])
+    rows = store.load_declarant_rows(path, committed)
+    met: set[str] = set()
+    for state in _states(register):
+        for as_of in _days(register):
+            rates = declarant_rates(rows, as_of)
+            if loose:                         # (one run's register holds no rate before its own date)
+                rates |= {version.declarant_id: (0.25, 12) for version in state.versions}
+            for skip_quiet in (True, False):
+                bucket = BucketView(state, declarations, as_of)
+                found = bucket_flags(bucket.months(policy, rates, skip_quiet=skip_quiet), rules, policy, as_of=as_of,
+                                     policy_version="v")
+                histories = bucket.histories(policy, rates, skip_quiet=skip_quiet)
+                for person in bucket.views:
+                    expected = flags_of(person, histories.get(person, ()), rules, policy, policy_version="v")
+                    assert found.get(person, []) == expected, (person, as_of, skip_quiet)
+                    met.update(flag.rule_id for flag in expected)
+                assert set(found) <= set(bucket.views)
+    assert met == {rule.id for rule in rules} or not loose, met
+
+
+def _a_rule_of_its_own():
+    registry = RuleRegistry()
+
+    @registry.rule("DRM-FLT-999", family="floating", severity=Severity.WARNING, target=Target.FLOATING,
+                   explain="Règle d'essai.", reference="test")
+    def revised_after_first_publication(history, policy):     # the name of one of the nine, not its check
+        yield from ()
+    return next(iter(registry))
