@@ -35,18 +35,27 @@ def flags_of(person_key: str, histories: Iterable[MonthHistory], rules: list[Rul
         last = history.versions[-1] if history.versions else None
         for rule in rules:
             for finding in rule.check(history, policy):
-                key = "|".join((person_key, history.declarant_id, history.nature, history.month, rule.id))
-                out.append(FloatingFlag(
-                    flag_id=hashlib.sha256(f"{key}|{history.as_of}".encode()).hexdigest()[:24],
-                    person_key=person_key, declarant_id=history.declarant_id, nature=history.nature,
-                    month=history.month, rule_id=rule.id, score=round(finding.score, 4),
-                    explain=_sentence(rule, dict(finding.facts)), detail=finding.detail,
-                    version=last.version if last else None, revisions=max(0, len(history.versions) - 1),
+                out.append(_flag(
+                    (person_key, history.declarant_id, history.nature, history.month), rule, finding.score,
+                    finding.detail, finding.facts, version=last.version if last else None,
+                    revisions=max(0, len(history.versions) - 1),
                     first_known=history.versions[0].transaction_time if last else None,
-                    last_changed=last.transaction_time if last else None,
-                    file=finding.origin.file, first_line=finding.origin.first_line,
-                    policy_version=policy_version, as_of=history.as_of))
+                    last_changed=last.transaction_time if last else None, file=finding.origin.file,
+                    first_line=finding.origin.first_line, policy_version=policy_version, as_of=history.as_of))
     return sorted(out, key=lambda f: (f.month, f.declarant_id, f.nature, f.rule_id))
+
+
+def _flag(key: tuple[str, str, str, str], rule: Rule, score: float, detail: str, facts, *, version, revisions: int,
+          first_known, last_changed, file: str, first_line: int, policy_version: str, as_of: str) -> FloatingFlag:
+    """The flag ``rule`` raises on the month ``key`` (person, declarant, nature, month) as known at ``as_of``."""
+    person, declarant, nature, month = key
+    flag_key = "|".join((person, declarant, nature, month, rule.id))
+    return FloatingFlag(
+        flag_id=hashlib.sha256(f"{flag_key}|{as_of}".encode()).hexdigest()[:24], person_key=person,
+        declarant_id=declarant, nature=nature, month=month, rule_id=rule.id, score=round(score, 4),
+        explain=_sentence(rule, dict(facts)), detail=detail, version=version, revisions=revisions,
+        first_known=first_known, last_changed=last_changed, file=file, first_line=first_line,
+        policy_version=policy_version, as_of=as_of)
 
 
 # --- every month of a bucket at once -----------------------------------------------------------------------------
@@ -105,18 +114,13 @@ class _Facts:
 
     def flag(self, at: int, rule: Rule, score: float, detail: str, facts: tuple, as_of: str,
              policy_version: str) -> FloatingFlag:
-        person, declarant, nature, month = self.months.keys[at]
         declared = bool(self.declared[at])
         first, last = int(self.first[at]), int(self.last[at])
-        key = "|".join((person, declarant, nature, month, rule.id))
-        return FloatingFlag(
-            flag_id=hashlib.sha256(f"{key}|{as_of}".encode()).hexdigest()[:24], person_key=person,
-            declarant_id=declarant, nature=nature, month=month, rule_id=rule.id, score=round(score, 4),
-            explain=_sentence(rule, dict(facts)), detail=detail,
-            version=self.version[last] if declared else None, revisions=max(0, int(self.count[at]) - 1),
-            first_known=self.time[first] if declared else None, last_changed=self.time[last] if declared else None,
-            file=self.file[last] if declared else "register", first_line=self.line[last] if declared else 0,
-            policy_version=policy_version, as_of=as_of)
+        return _flag(
+            self.months.keys[at], rule, score, detail, facts, version=self.version[last] if declared else None,
+            revisions=max(0, int(self.count[at]) - 1), first_known=self.time[first] if declared else None,
+            last_changed=self.time[last] if declared else None, file=self.file[last] if declared else "register",
+            first_line=self.line[last] if declared else 0, policy_version=policy_version, as_of=as_of)
 
     def r_revised_after_first_publication(self, policy, as_of):
         for at in np.flatnonzero(self.count >= 2).tolist():
