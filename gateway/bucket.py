@@ -7,7 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from gateway.gate.decisions import gate_person
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gateway.gate.decisions import gate_person, paying_benefits
 from gateway.gate.table import OFFICER_RULE
 from gateway.gate.estimate import Estimator
 from gateway.policy import Policy
@@ -20,14 +24,15 @@ from gateway.versioning.horizon import open_from, within
 from gateway.versioning.columns import first_versions, joined, merge_columns, unique_contributions
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention
 from gateway.versioning.view import BucketView, declarant_rates
+from schemas.records import REFERENCE_BASE, BaseRows
 
 
 @dataclass
 class Derived:
     flags: list[FloatingFlag] = field(default_factory=list)
-    bases: list[ReferenceBase] = field(default_factory=list)
+    bases: Sequence[ReferenceBase] = field(default_factory=list)     # as rows (schemas.records.BaseRows)
     months: dict[tuple[str, str], list[int]] = field(default_factory=dict)   # (declarant, nature) -> [months, revised]
-    published: list[ReferenceBase] = field(default_factory=list)   # bases frozen now (published to liquidation)
+    published: Sequence[ReferenceBase] = field(default_factory=list)   # bases frozen now (published to liquidation)
     decisions: list[GateDecision] = field(default_factory=list)
     notices: list[dict] = field(default_factory=list)          # the claimant's notices of the decisions
 
@@ -63,7 +68,7 @@ def committed(prior: BucketState, result: BucketResult) -> BucketState:
     ``store.write_bucket`` adds to it): the prior state plus the run's contributions, mentions and versions, the
     bases it published (frozen: the gate's references from then on) and its decisions."""
     return BucketState(joined(prior.contributions, result.contributions), prior.mentions + result.mentions,
-                       joined(prior.versions, result.versions), prior.frozen + result.derived.published,
+                       joined(prior.versions, result.versions), [*prior.frozen, *result.derived.published],
                        prior.decisions + result.derived.decisions)
 
 
@@ -108,24 +113,62 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
         flags_of_person = {person_key: flags_of(person_key, histories.get(person_key, ()), rules, policy.floating,
                                                 policy_version=policy.version) for person_key in people}
     floating = {person_key: {flag.key for flag in flags} for person_key, flags in flags_of_person.items()}
-    # every person's bases at once, over the columns of the bucket's versions (flags first: their floating share)
-    bases_of_person = bucket_bases(views, state.versions, policy.bases, as_of, floating, policy_version=policy.version)
     for person_key in people:
-        view, flags, bases = views[person_key], flags_of_person[person_key], bases_of_person[person_key]
-        out.flags.extend(flags)
-        out.bases.extend(bases)
-        if gate is not None:
-            published, decisions, notices = gate_person(
-                view, flags, bases, frozen.get(person_key, {}), last.get(person_key, {}), policy=policy, as_of=as_of,
+        out.flags.extend(flags_of_person[person_key])
+    # every person's bases at once, over the columns of the bucket's versions (flags first: their floating share)
+    out.bases = bucket_bases(views, state.versions, policy.bases, as_of, floating, policy_version=policy.version)
+    if gate is not None:
+        compared = [person_key for person_key in people if person_key in frozen]
+        to_compare = _bases_of(out.bases, compared)
+        published: list[ReferenceBase] = []
+        for person_key in compared:
+            view = views[person_key]
+            now, decisions, notices = gate_person(
+                view, flags_of_person[person_key], to_compare.get(person_key, []), frozen[person_key],
+                last.get(person_key, {}), policy=policy, as_of=as_of,
                 open_requests=set(gate.open_requests.get(person_key, ())), officer=gate.officer,
                 estimator=gate.estimator, seen=frozenset(seen.get(person_key, ())),
                 answered=answered.get(person_key, {}))
-            out.published.extend(published)
+            published.extend(now)
             out.decisions.extend(decisions)
             out.notices.extend(notices)
-        view.sums.clear()       # the person's period sums serve their bases and gate only (a bucket keeps every view)
+        out.published = _published(out.bases, compared, published, paying_benefits(policy, as_of))
+    for view in views.values():
+        view.sums.clear()       # the period sums serve a person's bases and gate only (a bucket keeps every view)
     out.months = bucket.month_counts()
     return out
+
+
+def _bases_of(bases: BaseRows, people: list[str]) -> dict[str, list[ReferenceBase]]:
+    """The bases of ``people`` as records, by person (in their order among ``bases``)."""
+    if not people:
+        return {}
+    table = bases.table
+    out: dict[str, list[ReferenceBase]] = {}
+    for base in REFERENCE_BASE.from_table(table.filter(pc.is_in(table.column("person_key"),
+                                                                pa.array(people, pa.string())))):
+        out.setdefault(base.person_key, []).append(base)
+    return out
+
+
+def _published(bases: BaseRows, compared: list[str], gated: list[ReferenceBase], paying: set[str]) -> BaseRows:
+    """The bases the gate publishes now, person by person in key order: of the people it compared (``compared``,
+    with frozen bases), those ``gate_person`` gave (``gated``, in that order); of everyone else, each base of a
+    paying benefit as it is (what ``gate_person`` gives a person with nothing frozen), over the columns."""
+    table = bases.table
+    others = table.filter(pc.and_(pc.invert(pc.is_in(table.column("person_key"), pa.array(compared, pa.string()))),
+                                  pc.is_in(table.column("benefit"), pa.array(sorted(paying), pa.string()))))
+    parts = [part.append_column(_AT, pa.array(np.arange(part.num_rows, dtype=np.int64)))
+             for part in (others, REFERENCE_BASE.table(gated)) if part.num_rows]
+    if not parts:
+        return BaseRows(REFERENCE_BASE.arrow.empty_table())
+    # each person's bases come from one of the two, in its order: a stable merge by person
+    merged = pa.concat_tables(parts)
+    order = pc.sort_indices(merged, [("person_key", "ascending"), (_AT, "ascending")])
+    return BaseRows(merged.take(order).drop_columns([_AT]).combine_chunks())
+
+
+_AT = "_at"                  # a base's position in the part it comes from
 
 
 def process_bucket(prior: BucketState, *, known: list[Declaration], arriving: list[Declaration],

@@ -80,6 +80,13 @@ class RegisterJob:
     # row after a bucket's derivation has another revision rate than the one its people were flagged with; only
     # those whose rate shows in a flag (volatile at some moment since: ``view.rates_that_show``).
     rates_moved: tuple[tuple[str, str], ...] = ()
+    # (table, version) of every register table as the driver found it (``store.Tables.pin``): what every
+    # reader of the run reads
+    pins: tuple[tuple[str, int], ...] = ()
+
+    def tables(self) -> store.Tables:
+        """The register's tables at the versions the run pinned (shared within a process)."""
+        return store.Tables(self.root, self.pins)
 
     def derived_at(self, bucket: int) -> str | None:
         """When ``bucket`` was last derived under this run's derivation (None: elsewhere, everyone is)."""
@@ -164,11 +171,13 @@ def registry_rules(target: Target = Target.FLOATING) -> list[Rule]:
     return [rule for rule in default_registry() if rule.target is target]
 
 
-def gate_inputs(root: str, open_requests: tuple[tuple[str, str], ...], estimator: str) -> GateInputs:
+def gate_inputs(root: str, open_requests: tuple[tuple[str, str], ...], estimator: str,
+                tables: store.Tables | None = None) -> GateInputs:
     months: dict[str, set[str]] = {}
     for person_key, month in open_requests:
         months.setdefault(person_key, set()).add(month)
-    return GateInputs({k: frozenset(v) for k, v in months.items()}, load_answers(root), estimator_named(estimator))
+    return GateInputs({k: frozenset(v) for k, v in months.items()}, load_answers(root, tables),
+                      estimator_named(estimator))
 
 
 # --- spilling a run's outcomes ------------------------------------------------------------------------------
@@ -285,7 +294,7 @@ def index_shard(job: RegisterJob, staging: str, shard: int, paths: Iterable[Segm
     for the buckets, and the buckets of the people a superseded declaration listed (one it no longer lists
     loses its amounts there, even when nothing else arrives for that bucket)."""
     root = job.root
-    known = store.load_declarations(root, job.committed, shards=[shard])
+    known = store.load_declarations(root, job.committed, shards=[shard], tables=job.tables())
     known_digests = {d.digest for d in known}
     arriving = _arriving(paths)
     fresh = [d for d in arriving if d.digest not in known_digests]
@@ -362,8 +371,9 @@ class BucketContext:
     def load(cls, job: RegisterJob) -> "BucketContext":
         from gateway.policy import load_policy
         policy = load_policy(job.policy_path)
-        return cls(policy, registry_rules(), gate_inputs(job.root, job.open_requests, policy.gate.estimator),
-                   store.Tables(job.root))
+        tables = job.tables()
+        return cls(policy, registry_rules(), gate_inputs(job.root, job.open_requests, policy.gate.estimator, tables),
+                   tables)
 
 
 def concerned(job: RegisterJob, context: BucketContext, bucket: int, derived_at: str, contributions: list,
@@ -429,7 +439,15 @@ def _merged(job: RegisterJob, context: BucketContext, bucket: int, contributions
                           rules=context.rules, declarant_rows=declarant_rows, gate=context.gate)
 
 
-def _by_person(items: list) -> list:
+def _by_person(items: Sequence) -> Sequence:
+    """Bases or decisions by person, benefit and reference month (the order they are written in; ties keep
+    their order)."""
+    if isinstance(items, ResourceRows):
+        table = items.table
+        table = table.append_column("_at", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+        order = pc.sort_indices(table, [(name, "ascending") for name in ("person_key", "benefit", "reference_month",
+                                                                         "_at")])
+        return type(items)(items.table.take(order))
     return sorted(items, key=lambda b: (b.person_key, b.benefit, b.reference_month))
 
 

@@ -208,7 +208,7 @@ def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
                              max(register.last_month, month_of_instant(job.as_of)), job.derivation or None,
                              derived_buckets(register.buckets, request_marks(job.open_requests, job.buckets)),
                              job.buckets)
-        count = store.commit(register_dir, entry, after=len(commits))
+        count = store.commit(register_dir, entry, after=len(commits), tables=job.tables())
         sizing.refit(register_dir, count=count)       # the bucket count follows the register's size
         store.maintain(register_dir, count=count)     # compaction and retention, every few runs
     folder = history_dir.resolve()
@@ -248,6 +248,9 @@ def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals:
         buckets = store.ensure_layout(register_dir, sizing.first_buckets(input_bytes, per_bucket), per_bucket)
     if sizing.resume(register_dir):                   # a resize a crash stopped half-way
         buckets = store.buckets_of(register_dir)
+    # Every table read at one version for the whole run (the driver here, the workers, the commit).
+    tables = store.Tables(register_dir)
+    pins = tables.pin()
     derived_under = derivation(as_of, policy, buckets)
     requests = open_requests(settings.open_requests)
     marks = request_marks(requests, buckets)
@@ -258,23 +261,24 @@ def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals:
     same, requests_moved = incremental_buckets(before, derived_under, as_of, marks)
     if settings.rederive_all:
         same = {}
-    revisit = {*store.pending_buckets(register_dir, recent, since=first_open), *requests_moved}
+    revisit = {*store.pending_buckets(register_dir, recent, since=first_open, tables=tables), *requests_moved}
     return RegisterJob(root=str(register_dir), run_id=run_id, committed=visible,
                        arrivals=tuple(sorted(arrivals.items())), as_of=as_of, policy_path=settings.policy,
                        buckets=buckets, write=run_id not in committed, open_requests=requests,
                        revisit=tuple(sorted(revisit)), first_open=first_open, recent=recent, derivation=derived_under,
-                       incremental=tuple(sorted(same.items())),
-                       rates_moved=_rates_moved(register_dir, visible, min(same.values()), as_of, policy) if same else ())
+                       incremental=tuple(sorted(same.items())), pins=pins,
+                       rates_moved=_rates_moved(tables, visible, min(same.values()), as_of, policy) if same else ())
 
 
-def _rates_moved(register_dir: Path, visible: tuple[str, ...], since: str, as_of: str, policy
+def _rates_moved(tables: store.Tables, visible: tuple[str, ...], since: str, as_of: str, policy
                  ) -> tuple[tuple[str, str], ...]:
     """The declarants whose revision rate moved since the buckets' last derivations and shows in a flag
     (``view.rates_that_show``): their people are re-examined (``register_run.concerned``)."""
-    moved = store.declarants_between(register_dir, visible, since, as_of)
+    moved = store.declarants_between(tables.root, visible, since, as_of, tables=tables)
     if not moved:
         return ()
-    rows = store.load_declarant_rows(register_dir, visible, declarants={declarant for declarant, _ in moved})
+    rows = store.load_declarant_rows(tables.root, visible, declarants={declarant for declarant, _ in moved},
+                                     tables=tables)
     return rates_that_show(moved, rows, policy.floating, since, as_of)
 
 

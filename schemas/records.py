@@ -210,6 +210,18 @@ class VersionRows(ResourceRows):
         return RESOURCE_VERSION.enum_fields
 
 
+class BaseRows(ResourceRows):
+    """Reference bases held as Arrow columns of the ``reference_base`` schema (what a bucket's bases over columns
+    make: ``gateway.versioning.bases.bucket_bases``), built as ``ReferenceBase`` objects only if read one by one:
+    the datasets and the register's ``frozen`` table are written from the columns."""
+
+    record_type = ReferenceBase
+
+    @classmethod
+    def enum_fields(cls) -> dict[str, type]:
+        return REFERENCE_BASE.enum_fields
+
+
 def resource_rows(parts: Sequence[Sequence[Any]]) -> Sequence[Any]:
     """Records of several outcomes in order, as one sequence: a tuple when all are records (objects), one
     ``ResourceRows`` over their columns when some are rows (the records among them turned into columns)."""

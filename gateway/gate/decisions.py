@@ -259,6 +259,15 @@ def _decide(compared: _Compared, person_key: str, previous: GateDecision | None,
         recovery_months=recovery.months if recovery else None)
 
 
+def paying_benefits(policy: Policy, as_of: str) -> set[str]:
+    """The benefits whose bases the gate publishes and gates at ``as_of``: none before the gate's effective date;
+    never a comparison base (policy ``comparison: true``: computed and reported only). A person with no frozen
+    base gets each new base of these published as it is (``gate_person``)."""
+    if day_of_instant(as_of) < policy.gate.effective_from:
+        return set()
+    return {base_policy.benefit for base_policy in policy.bases if not base_policy.comparison}
+
+
 def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list[ReferenceBase],
                 frozen: dict[tuple[str, str], ReferenceBase], last: dict[tuple[str, str], GateDecision], *,
                 policy: Policy, as_of: str, open_requests: set[str], officer: dict[str, OfficerAnswer],
@@ -269,11 +278,10 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
     officer decision): by (benefit, month M); ``open_requests``: the months of this person with a correction
     request open."""
     gate = policy.gate
-    if day_of_instant(as_of) < gate.effective_from:
+    paying = paying_benefits(policy, as_of)
+    if not paying:
         return [], [], []
     base_policies = {base_policy.benefit: base_policy for base_policy in policy.bases}
-    # A comparison base (policy ``comparison: true``) is computed and reported, never published nor gated.
-    paying = {benefit for benefit, base_policy in base_policies.items() if not base_policy.comparison}
     published = [base for base in new_bases
                  if base.benefit in paying and (base.benefit, base.reference_month) not in frozen]
     published_now = {(base.benefit, base.reference_month) for base in published}   # nothing to compare yet

@@ -24,9 +24,9 @@ class DecisionError(ConfigurationError):
     """An officer's answer that cannot be taken (unknown decision, already decided, bad arguments)."""
 
 
-def load_answers(root: Path | str) -> dict[str, OfficerAnswer]:
+def load_answers(root: Path | str, tables: store.Tables | None = None) -> dict[str, OfficerAnswer]:
     answers: dict[str, OfficerAnswer] = {}
-    for row in store.answers(root):
+    for row in store.answers(root, tables):
         answers.setdefault(row["decision_id"], OfficerAnswer(**row))
     return answers
 

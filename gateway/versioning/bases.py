@@ -18,7 +18,7 @@ from gateway.policy import PERIOD_MONTHS, BasePolicy
 from gateway.records import AMOUNT_FIELDS, Flow, ReferenceBase, ResourceNature, ResourceVersion
 from gateway.versioning.columns import KEY, amount_arrays, codes, latest_versions
 from gateway.versioning.view import PersonView
-from schemas.records import REFERENCE_BASE, RESOURCE_VERSION, VersionRows, column_values
+from schemas.records import REFERENCE_BASE, RESOURCE_VERSION, BaseRows, VersionRows, column_values
 
 ALLOWANCE = ResourceNature.DAILY_ALLOWANCE.value
 
@@ -206,22 +206,30 @@ def base_of(view: PersonView, policy: BasePolicy, as_of: str, floating: set[tupl
 
 
 def bucket_bases(views: dict[str, PersonView], versions: Sequence[ResourceVersion], policies: Sequence[BasePolicy],
-                 as_of: str, floating: dict[str, set[tuple]], *, policy_version: str) -> dict[str, list[ReferenceBase]]:
+                 as_of: str, floating: dict[str, set[tuple]], *, policy_version: str) -> BaseRows:
     """What ``base_of`` gives each person of a bucket for each of ``policies`` at ``as_of`` (those that are not
-    None, in policy order), made over the columns of the bucket's versions (``versions``: those the views were made
-    of) for every person at once. A person whose period counts daily allowances a paying body declared while a
-    subrogation says they were paid through payroll (counted once: ``_count_allowances_once``), or whose amounts
-    may sum beyond int64, gets ``base_of``'s."""
-    out: dict[str, list] = {person: [None] * len(policies) for person in views}
+    None), as rows: person by person in key order, each person's in policy order. Made over the columns of the
+    bucket's versions (``versions``: those the views were made of) for every person at once, and kept as columns
+    (records only for whoever reads them one by one: the gate, for people with frozen bases). A person whose
+    period counts daily allowances a paying body declared while a subrogation says they were paid through payroll
+    (counted once: ``_count_allowances_once``), or whose amounts may sum beyond int64, gets ``base_of``'s."""
+    parts: list[pa.Table] = []
     current = _Current.of(versions, as_of, views, floating)
     for number, policy in enumerate(policies):
-        found, alone = current.bases(policy, as_of, views, policy_version) if current else ([], set())
-        for base in found:
-            out[base.person_key][number] = base
-        for person in alone:
-            out[person][number] = base_of(views[person], policy, as_of, floating.get(person, set()),
-                                          policy_version=policy_version)
-    return {person: [base for base in bases if base is not None] for person, bases in out.items()}
+        found, alone = current.bases(policy, as_of, views, policy_version) if current else (None, set())
+        made = [base for person in sorted(alone) if (base := base_of(
+            views[person], policy, as_of, floating.get(person, set()), policy_version=policy_version)) is not None]
+        for table in (found, REFERENCE_BASE.table(made) if made else None):
+            if table is not None and table.num_rows:
+                parts.append(table.append_column(_POLICY, pa.array(np.full(table.num_rows, number, np.int64))))
+    if not parts:
+        return BaseRows(REFERENCE_BASE.arrow.empty_table())
+    table = pa.concat_tables(parts)
+    order = pc.sort_indices(table, [("person_key", "ascending"), (_POLICY, "ascending")])
+    return BaseRows(table.take(order).drop_columns([_POLICY]).combine_chunks())
+
+
+_POLICY = "_policy"          # a base's policy's position among the policies (its order among a person's bases)
 
 
 class _Current:
@@ -252,8 +260,8 @@ class _Current:
         return cls(latest_versions(table), views, floating)
 
     def bases(self, policy: BasePolicy, as_of: str, views: dict[str, PersonView], policy_version: str,
-              ) -> tuple[list[ReferenceBase], set[str]]:
-        """One policy's bases over the arrays, and the people left to ``base_of``."""
+              ) -> tuple[pa.Table | None, set[str]]:
+        """One policy's bases over the arrays (None: nobody's), and the people left to ``base_of``."""
         month_m = reference_month(as_of, policy)
         window = _window(month_m, policy.window)
         index = {month: position for position, month in enumerate(window)}
@@ -264,7 +272,7 @@ class _Current:
         person = self.person[rows]
         alone: set[str] = set()
         if value.size and int(np.abs(value).max()) * len(value) >= 1 << 62:
-            return [], {self.people[code] for code in set(person.tolist())}
+            return None, {self.people[code] for code in set(person.tolist())}
         if policy.amount == "net_social_cents":
             window_mentions = (add_months(window[0], -1), *window)
             alone = {key for key in {self.people[code] for code in person[present & self.by_body[rows]].tolist()}
@@ -276,7 +284,7 @@ class _Current:
             kept[self.people.index(key)] = False
         mine = kept[person]
         if not mine.any():
-            return [], alone
+            return None, alone
         version_ids = [self.version_id[row] for row in np.flatnonzero(rows)[mine & present].tolist()]
         return self._table(person[mine], slot[rows][mine], value[mine], present[mine], self.nature[rows][mine],
                            self.floating[rows][mine], version_ids, policy, month_m, window, as_of,
@@ -284,7 +292,7 @@ class _Current:
 
     def _table(self, person: np.ndarray, slot: np.ndarray, value: np.ndarray, present: np.ndarray,
                nature: np.ndarray, floating: np.ndarray, version_ids: list[str], policy: BasePolicy, month_m: str,
-               window: tuple[str, ...], as_of: str, policy_version: str) -> list[ReferenceBase]:
+               window: tuple[str, ...], as_of: str, policy_version: str) -> pa.Table:
         """The bases of the people of these rows (each with an amount in the window), as ``base_of`` makes them."""
         people, owner = np.unique(person, return_inverse=True)
         count, width = len(people), len(window)
@@ -322,5 +330,5 @@ class _Current:
                 pa.array(np.arange(0, count * width + 1, width), pa.int32()), pieces), " "),
             "versions_used": pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), sorted_ids), " "),
             "policy_version": [policy_version] * count, "as_of": [as_of] * count}
-        return REFERENCE_BASE.from_table(pa.Table.from_pydict(
-            {name: columns[name] for name in REFERENCE_BASE.arrow.names}, schema=REFERENCE_BASE.arrow))
+        return pa.Table.from_pydict({name: columns[name] for name in REFERENCE_BASE.arrow.names},
+                                    schema=REFERENCE_BASE.arrow)

@@ -34,6 +34,8 @@ import json
 import operator
 import os
 import re
+import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -180,31 +182,80 @@ def _delta(root: Path | str, table: str):
         return None
 
 
-class Tables:
-    """The register's tables as one reader finds them, each table's log read once: what a run's bucket step
-    holds for the length of the run (it reads five tables per bucket, and nothing is committed before the run
-    ends). A later run, or anything that commits, opens a new one."""
+ABSENT = -1                 # a pinned table the register did not hold when its run pinned it
 
-    def __init__(self, root: Path | str) -> None:
+
+class Tables:
+    """The register's tables as one run reads them, each table's log read once: the run's driver opens them all
+    after laying the register out (``pin``) and every reader of the run (the driver, each worker's shards and
+    buckets, the commit) reads the versions it pinned, so the whole run sees one state of the register. A run's
+    ``RegisterJob`` carries the pins; in one process the tables opened at those versions are shared
+    (``_snapshot``): an embedded run reads each log once, a distributed worker once per process."""
+
+    def __init__(self, root: Path | str, pins: Iterable[tuple[str, int]] = ()) -> None:
         self.root = root
+        self._pins = dict(pins)
         self._opened: dict[str, Any] = {}
 
     def get(self, table: str):
-        """The table (None when the register has no such table), its log read on the first call."""
+        """The table (None when the register has no such table), at its pinned version if it has one, else its
+        latest; its log read on the first call."""
         if table not in self._opened:
-            self._opened[table] = _delta(self.root, table)
+            self._opened[table] = _snapshot(self.root, table, self._pins.get(table))
         return self._opened[table]
 
+    def pin(self, tables: Iterable[str] = ()) -> tuple[tuple[str, int], ...]:
+        """Every table of the register (or ``tables``) opened, with the version this reader sees of each."""
+        names = tables or (*SCHEMAS, RUNS, ANSWERS)
+        return tuple((table, ABSENT if (delta := self.get(table)) is None else delta.version()) for table in names)
 
-def commits(root: Path | str) -> list[Commit]:
-    """The committed runs, in the order they were committed."""
-    rows = sorted(_small_table(root, RUNS, RUNS_SCHEMA), key=lambda row: row["sequence"])
+    def written(self, table: str) -> None:
+        """Forget the table once something committed to it through this reader (its state moved on)."""
+        delta = self._opened.pop(table, None)
+        with _SNAPSHOTS_LOCK:
+            for key in [key for key, kept in _SNAPSHOTS.items() if kept is delta]:
+                del _SNAPSHOTS[key]
+
+
+_SNAPSHOTS: "OrderedDict[tuple[str, int], Any]" = OrderedDict()     # (table URI, version) -> that version's table
+_SNAPSHOTS_KEPT = 32                 # a run pins 9 tables; a few runs' worth, then the oldest are dropped
+_SNAPSHOTS_LOCK = threading.Lock()
+
+
+def _snapshot(root: Path | str, table: str, version: int | None):
+    """The table at ``version`` (None: its latest; ``ABSENT``: a table the register did not hold), shared by
+    the process's readers of that version (a version of a Delta table never changes)."""
+    uri = _uri(root, table)
+    if version == ABSENT:
+        return None
+    if version is not None:
+        with _SNAPSHOTS_LOCK:
+            found = _SNAPSHOTS.get((uri, version))
+            if found is not None:
+                _SNAPSHOTS.move_to_end((uri, version))
+                return found
+        from deltalake import DeltaTable
+        delta = DeltaTable(uri, version=version)
+    else:
+        delta = _delta(root, table)
+        if delta is None:
+            return None
+    with _SNAPSHOTS_LOCK:
+        _SNAPSHOTS[(uri, delta.version())] = delta
+        while len(_SNAPSHOTS) > _SNAPSHOTS_KEPT:
+            _SNAPSHOTS.popitem(last=False)
+    return delta
+
+
+def commits(root: Path | str, tables: Tables | None = None) -> list[Commit]:
+    """The committed runs, in the order they were committed (``tables``: as a run pinned them)."""
+    rows = sorted(_small_table(root, RUNS, RUNS_SCHEMA, tables), key=lambda row: row["sequence"])
     return [Commit(**{name: row[name] for name in Commit.__dataclass_fields__}) for row in rows]
 
 
-def _small_table(root: Path | str, table: str, schema: pa.Schema) -> list[dict]:
+def _small_table(root: Path | str, table: str, schema: pa.Schema, tables: Tables | None = None) -> list[dict]:
     """Every row of one of the register's small unpartitioned tables (runs, answers)."""
-    delta = _delta(root, table)
+    delta = tables.get(table) if tables is not None else _delta(root, table)
     if delta is None:
         return []
     filesystem, path_of = _filesystem(root)
@@ -212,9 +263,9 @@ def _small_table(root: Path | str, table: str, schema: pa.Schema) -> list[dict]:
                       filesystem=filesystem).to_table().to_pylist()
 
 
-def answers(root: Path | str) -> list[dict]:
+def answers(root: Path | str, tables: Tables | None = None) -> list[dict]:
     """Officers' answers, oldest first (by time, then officer and decision: the same order for every reader)."""
-    return sorted(_small_table(root, ANSWERS, ANSWERS_SCHEMA), key=lambda a: (a["at"], a["officer"], a["decision_id"]))
+    return sorted(_small_table(root, ANSWERS, ANSWERS_SCHEMA, tables), key=lambda a: (a["at"], a["officer"], a["decision_id"]))
 
 
 def add_answers(root: Path | str, rows: list[dict]) -> None:
@@ -280,10 +331,11 @@ def _stats(path: str, columns: Iterable[str]) -> str:
     return json.dumps({"numRecords": metadata.num_rows, "minValues": low, "maxValues": high, "nullCount": nulls})
 
 
-def commit(root: Path | str, entry: Commit, *, after: int | None = None) -> int:
+def commit(root: Path | str, entry: Commit, *, after: int | None = None, tables: Tables | None = None) -> int:
     """Make a run's files visible: each table's in one transaction, then the run's row in ``runs``. ``after``:
     how many runs were committed when the run read the register; refused (nothing committed) when another
     run committed since (object storage has no lock to keep two runs apart: their merges would interleave).
+    ``tables``: the tables as the run read them (each written from there, no second read of its log).
     Returns how many runs the register holds then (what ``maintain`` and ``sizing.refit`` count)."""
     from deltalake import CommitProperties, Transaction, write_deltalake
     known = commits(root)
@@ -299,13 +351,15 @@ def commit(root: Path | str, entry: Commit, *, after: int | None = None) -> int:
         actions = _stage_actions(root, table, entry.run_id, [None] if column is None else buckets)
         if not actions:
             continue                            # the run wrote nothing there: the table is not even opened
-        delta = _delta(root, table)
+        delta = (tables.get(table) if tables is not None else None) or _delta(root, table)
         app = f"{_APP}/{entry.run_id}"
         if delta.transaction_version(app) is None:      # else committed by an attempt that stopped before ``runs``
             delta.create_write_transaction(actions, mode="append", schema=table_schema(table),
                                            partition_by=None if column is None else [column],
                                            commit_properties=CommitProperties(
                                                app_transactions=[Transaction(app, 1)]))
+            if tables is not None:
+                tables.written(table)
     row = {**asdict(entry), "sequence": len(known) + 1}
     # "merge": a register written before a column of ``runs`` existed takes it on (its earlier rows: null).
     write_deltalake(_uri(root, RUNS), pa.Table.from_pylist([row], schema=RUNS_SCHEMA), mode="append",
@@ -419,9 +473,9 @@ def shard_of(slot: str, shards: int) -> int:
 
 
 def load_declarations(root: Path | str, committed: Iterable[str], *,
-                      shards: Iterable[int] | None = None) -> list[Declaration]:
+                      shards: Iterable[int] | None = None, tables: Tables | None = None) -> list[Declaration]:
     """Committed declarations: all of them, or those of some shards."""
-    found = _scan(root, "declarations", committed, partitions=shards)
+    found = _scan(root, "declarations", committed, partitions=shards, tables=tables)
     return [] if found is None else records_of(found, Declaration)
 
 
@@ -442,12 +496,13 @@ def load_declarant_rows(root: Path | str, committed: Iterable[str],
     return [] if found is None else found.to_pylist()
 
 
-def declarants_between(root: Path | str, committed: Iterable[str], start: str, end: str) -> tuple[tuple[str, str], ...]:
+def declarants_between(root: Path | str, committed: Iterable[str], start: str, end: str,
+                       tables: Tables | None = None) -> tuple[tuple[str, str], ...]:
     """(declarant, transaction time) of the runs' rows whose transaction time is in [start, end): the declarants
     whose revision rate (gateway.versioning.view.declarant_rates: the runs before a date) differs between a date
     in that range and ``end``."""
     where = (pc.field("transaction_time") >= pa.scalar(start)) & (pc.field("transaction_time") < pa.scalar(end))
-    found = _scan(root, "declarants", committed, where, columns=["declarant_id", "transaction_time"])
+    found = _scan(root, "declarants", committed, where, columns=["declarant_id", "transaction_time"], tables=tables)
     return () if found is None else tuple(sorted(set(zip(found.column("declarant_id").to_pylist(),
                                                          found.column("transaction_time").to_pylist()))))
 
@@ -585,12 +640,13 @@ def dated_people(root: Path | str, bucket: int, committed: Iterable[str], *, sin
                                   tables, also=pc.field("open_contract"))
 
 
-def pending_buckets(root: Path | str, committed: Iterable[str], since: str | None = None) -> tuple[int, ...]:
+def pending_buckets(root: Path | str, committed: Iterable[str], since: str | None = None,
+                    tables: Tables | None = None) -> tuple[int, ...]:
     """Buckets whose latest gate decision on some base (of open months, with ``since``) is PENDING (held or
     waiting for an officer) or NOTIFIED (final once its contradictory period ends)."""
     where, bound = _since("decisions", since)
     found = _scan(root, "decisions", committed, where, bound=bound,
-                  columns=["person_key", "benefit", "reference_month", "as_of", "status"])
+                  columns=["person_key", "benefit", "reference_month", "as_of", "status"], tables=tables)
     if found is None:
         return ()
     buckets = buckets_of(root)

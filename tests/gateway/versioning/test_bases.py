@@ -216,8 +216,8 @@ def test_sums_shared_between_benefits_counted_alike_equal_the_sums_added_up_afre
 
 
 def test_a_buckets_bases_made_over_columns_are_each_persons_bases_added_up_one_by_one(tmp_path):
-    """``bucket_bases`` (the run's: every person of a bucket at once, over the columns of its versions) gives what
-    ``base_of`` gives person by person: over a generated history with revisions of every cause and daily
+    """``bucket_bases`` (the run's: every person of a bucket at once, over the columns of its versions, kept as
+    columns) gives what ``base_of`` gives person by person, in person then policy order: over a generated history with revisions of every cause and daily
     allowances of paying bodies, on several days, with no month floating, every month floating and one in three,
     for every benefit of the policy, an RSA counted on the net taxable and one recomputed monthly."""
     flows = tmp_path / "flows"
@@ -239,10 +239,10 @@ def test_a_buckets_bases_made_over_columns_are_each_persons_bases_added_up_one_b
                 floating = {person: {key for index, key in enumerate(sorted(view.versions))
                                      if share and index % share == 0} for person, view in views.items()}
                 found = bucket_bases(views, state.versions, policies, as_of, floating, policy_version="v")
-                expected = {person: [base for policy in policies if (base := base_of(
-                    view, policy, as_of, floating[person], policy_version="v")) is not None]
-                    for person, view in views.items()}
+                # person by person in key order, each person's in policy order
+                expected = [base for person, view in sorted(views.items()) for policy in policies
+                            if (base := base_of(view, policy, as_of, floating[person], policy_version="v")) is not None]
                 assert found == expected, (bucket, as_of, share)
-                compared += sum(map(len, expected.values()))
+                compared += len(expected)
     # (allowances counted once, left to base_of: the tests above, through derive, the run's path)
     assert compared > 1000

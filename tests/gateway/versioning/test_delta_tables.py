@@ -75,3 +75,47 @@ def test_every_eighth_run_compacts_the_register_and_the_runs_between_leave_its_f
     assert len(files) == 1 and "/run=" not in files[0]                               # the eighth run compacted
     assert (register / "versions" / "_delta_log" /
             f"{DeltaTable(str(register / 'versions')).version():020d}.checkpoint.parquet").exists()
+
+
+ANSWER = {"decision_id": "e" * 24, "action": "keep-frozen", "spread_months": None, "reason": "Erreur de l'employeur",
+          "officer": "agent-2", "at": "2025-03-02T10:00:00Z"}
+
+
+def test_a_run_reads_every_table_at_the_version_it_pinned_though_a_commit_lands_meanwhile(tmp_path):
+    """The driver pins the register's tables once (``Tables.pin``); every reader given the pins (the shards, the
+    buckets, the gate's officer answers, the commit) reads those versions: an answer an officer records while the
+    run merges is the next run's, not half of this one's; a reader without pins sees it."""
+    register = _monthly(tmp_path, 2)
+    runs = len(store.commits(register))
+    pins = store.Tables(register).pin()
+    assert {table for table, _ in pins} == {*store.SCHEMAS, store.RUNS, store.ANSWERS}
+    assert dict(pins)[store.ANSWERS] == 0                       # created empty by the first run
+    rows_before = {table: store.read_files(register, table, [uri for uris in store._files(
+        register, table, [], store.Tables(register, pins)).values() for uri in uris]).num_rows
+        for table in store.SCHEMAS}
+    store.add_answers(register, [ANSWER])
+    assert store.answers(register, store.Tables(register, pins)) == []
+    assert [row["decision_id"] for row in store.answers(register)] == [ANSWER["decision_id"]]
+    assert dict(store.Tables(register).pin())[store.ANSWERS] == 1
+    # a third month's run commits through its pins; readers pinned before it still read the runs before
+    flows = tmp_path / "flows3"
+    generate(flows, people=30, employers=3, bodies=1, months=3, seed=41,
+             rates=Rates(late=0.2, replacement=0.3, regularisation=0.1, net_social_correction=0.1))
+    run(Settings((str(sorted(p for p in flows.iterdir() if p.is_dir())[-1]),), str(tmp_path / "out"), TEST_KEY))
+    pinned = store.Tables(register, pins)
+    assert len(store.commits(register, pinned)) == runs and len(store.commits(register)) == runs + 1
+    for table, count in rows_before.items():
+        uris = [uri for group in store._files(register, table, [], pinned).values() for uri in group]
+        assert store.read_files(register, table, uris).num_rows == count, table
+    latest = store.Tables(register)
+    assert sum(len(group) for group in store._files(register, "versions", [], latest).values()) > \
+        sum(len(group) for group in store._files(register, "versions", [], pinned).values())
+
+
+def test_a_table_pinned_as_absent_reads_as_absent_and_the_process_keeps_few_versions(tmp_path):
+    register = _monthly(tmp_path, 1)
+    assert store.Tables(register, [(store.ANSWERS, store.ABSENT)]).get(store.ANSWERS) is None
+    assert store.Tables(register).get(store.ANSWERS) is not None
+    for _ in range(3):
+        store.Tables(register).pin()
+    assert len(store._SNAPSHOTS) <= store._SNAPSHOTS_KEPT
