@@ -238,17 +238,18 @@ class _Current:
 
     def __init__(self, table: pa.Table, views: dict[str, PersonView], floating: dict[str, set[tuple]]) -> None:
         self.person, self.people = codes(table.column("person_key"))
-        self.month = column_values(table.column("month"))
-        self.nature = np.array(column_values(table.column("nature")), dtype=object)
-        self.version_id = table.column("version_id").to_pylist()
+        self.month, self.months = codes(table.column("month"))
+        self.nature, self.natures = codes(table.column("nature"))
+        self.version_id = table.column("version_id").combine_chunks()
         self.amounts = {name: table.column(name) for name in AMOUNT_FIELDS}
         keys = zip(*(column_values(table.column(name)) for name in KEY))
         self.floating = np.array([key in floating.get(key[0], ()) for key in keys], dtype=bool)
         declarants = column_values(table.column("declarant_id"))
         # daily allowances a paying body declared: their people may count some twice (``_count_allowances_once``)
-        self.by_body = np.array([nature == ALLOWANCE and views[self.people[person]].flows.get(declarant)
-                                 == Flow.PASRAU.value for nature, person, declarant in
-                                 zip(self.nature.tolist(), self.person.tolist(), declarants)], dtype=bool)
+        allowance = np.array([nature == ALLOWANCE for nature in self.natures], dtype=bool)[self.nature]
+        self.by_body = np.zeros(len(allowance), dtype=bool)
+        for row in np.flatnonzero(allowance).tolist():
+            self.by_body[row] = views[self.people[self.person[row]]].flows.get(declarants[row]) == Flow.PASRAU.value
 
     @classmethod
     def of(cls, versions: Sequence[ResourceVersion], as_of: str, views: dict[str, PersonView],
@@ -265,8 +266,8 @@ class _Current:
         month_m = reference_month(as_of, policy)
         window = _window(month_m, policy.window)
         index = {month: position for position, month in enumerate(window)}
-        slot = np.array([index.get(month, -1) for month in self.month], dtype=np.int64)
-        rows = (slot >= 0) & np.isin(self.nature, sorted(policy.natures))
+        slot = np.array([index.get(month, -1) for month in self.months], dtype=np.int64)[self.month]
+        rows = (slot >= 0) & self._of(policy.natures)[self.nature]
         column = self.amounts[policy.amount].filter(pa.array(rows))
         value, present = amount_arrays(column)
         person = self.person[rows]
@@ -285,13 +286,17 @@ class _Current:
         mine = kept[person]
         if not mine.any():
             return None, alone
-        version_ids = [self.version_id[row] for row in np.flatnonzero(rows)[mine & present].tolist()]
+        version_ids = self.version_id.take(pa.array(np.flatnonzero(rows)[mine & present]))
         return self._table(person[mine], slot[rows][mine], value[mine], present[mine], self.nature[rows][mine],
                            self.floating[rows][mine], version_ids, policy, month_m, window, as_of,
                            policy_version), alone
 
+    def _of(self, natures) -> np.ndarray:
+        """For each nature code, whether the nature is one of ``natures``."""
+        return np.array([nature in natures for nature in self.natures], dtype=bool)
+
     def _table(self, person: np.ndarray, slot: np.ndarray, value: np.ndarray, present: np.ndarray,
-               nature: np.ndarray, floating: np.ndarray, version_ids: list[str], policy: BasePolicy, month_m: str,
+               nature: np.ndarray, floating: np.ndarray, version_ids: pa.Array, policy: BasePolicy, month_m: str,
                window: tuple[str, ...], as_of: str, policy_version: str) -> pa.Table:
         """The bases of the people of these rows (each with an amount in the window), as ``base_of`` makes them."""
         people, owner = np.unique(person, return_inverse=True)
@@ -303,17 +308,18 @@ class _Current:
         declared = np.zeros((count, width), dtype=bool)
         declared[owner, slot] = True
         deductible, floating_cents, magnitude = (np.zeros(count, dtype=np.int64) for _ in range(3))
-        np.add.at(deductible, owner, np.where(np.isin(nature, sorted(policy.deduction_natures)), value, 0))
+        np.add.at(deductible, owner, np.where(self._of(policy.deduction_natures)[nature], value, 0))
         np.add.at(floating_cents, owner, np.where(floating & present, np.abs(value), 0))
         np.add.at(magnitude, owner, np.abs(value))
         total = per_month.sum(axis=1)
-        deduction = np.array([round(policy.deduction_rate * max(0, cents)) for cents in deductible.tolist()],
-                             dtype=np.int64)
+        # round() of a float: to the nearest, halves to even, as rint
+        deduction = np.rint(policy.deduction_rate * np.maximum(deductible, 0)).astype(np.int64)
         keys = [self.people[code] for code in people.tolist()]
         used_owner = owner[present]
-        order = np.lexsort((np.array(version_ids, dtype=object), used_owner))      # by person, then id
-        sorted_ids = pa.array([version_ids[row] for row in order.tolist()], pa.string())
-        offsets = np.searchsorted(used_owner[order], np.arange(count + 1)).astype(np.int32)
+        order = pc.sort_indices(pa.table({"owner": used_owner, "id": version_ids}),
+                                [("owner", "ascending"), ("id", "ascending")])         # by person, then id
+        sorted_ids = version_ids.take(order)
+        offsets = np.searchsorted(used_owner[order.to_numpy()], np.arange(count + 1)).astype(np.int32)
         pieces = pc.binary_join_element_wise(pa.array(np.tile(np.array(window, dtype=object), count), pa.string()),
                                              pa.array(per_month.ravel()).cast(pa.string()), ":")
         columns = {
