@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,6 +20,7 @@ from gateway.validate.rules.floating import SILENT_WHEN_QUIET
 from gateway.versioning.bases import bucket_bases
 from gateway.versioning.floating import bucket_flags, flags_of, over_columns
 from gateway.versioning.horizon import open_from, within
+from gateway.versioning.mentions import fresh_mention_rows
 from gateway.versioning.columns import first_versions, joined, merge_columns, unique_contributions
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention
 from gateway.versioning.view import BucketView, declarant_rates
@@ -57,7 +57,7 @@ def _latest(items, key, order):
 @dataclass
 class BucketResult:
     contributions: Sequence[Contribution]           # as rows (gateway.versioning.columns.ContributionRows)
-    mentions: list[Mention]
+    mentions: Sequence[Mention]                     # as rows (gateway.versioning.mentions.MentionRows)
     versions: Sequence[ResourceVersion]             # as rows (schemas.records.VersionRows)
     derived: Derived
     declarants: dict[str, list[int]]          # declarant -> [months first known, months first revised] this run
@@ -67,7 +67,7 @@ def committed(prior: BucketState, result: BucketResult) -> BucketState:
     """What the register holds for a bucket once the run that gave ``result`` is committed (what
     ``store.write_bucket`` adds to it): the prior state plus the run's contributions, mentions and versions, the
     bases it published (frozen: the gate's references from then on) and its decisions."""
-    return BucketState(joined(prior.contributions, result.contributions), prior.mentions + result.mentions,
+    return BucketState(joined(prior.contributions, result.contributions), joined(prior.mentions, result.mentions),
                        joined(prior.versions, result.versions), [*prior.frozen, *result.derived.published],
                        prior.decisions + result.derived.decisions)
 
@@ -158,35 +158,23 @@ def _published(bases: BaseRows, compared: list[str], gated: list[ReferenceBase],
     table = bases.table
     others = table.filter(pc.and_(pc.invert(pc.is_in(table.column("person_key"), pa.array(compared, pa.string()))),
                                   pc.is_in(table.column("benefit"), pa.array(sorted(paying), pa.string()))))
-    parts = [part.append_column(_AT, pa.array(np.arange(part.num_rows, dtype=np.int64)))
-             for part in (others, REFERENCE_BASE.table(gated)) if part.num_rows]
+    parts = [part for part in (others, REFERENCE_BASE.table(gated)) if part.num_rows]
     if not parts:
         return BaseRows(REFERENCE_BASE.arrow.empty_table())
-    # each person's bases come from one of the two, in its order: a stable merge by person
+    # each person's bases come from one of the two, in its order: a stable sort by person (as Arrow's are)
     merged = pa.concat_tables(parts)
-    order = pc.sort_indices(merged, [("person_key", "ascending"), (_AT, "ascending")])
-    return BaseRows(merged.take(order).drop_columns([_AT]).combine_chunks())
-
-
-_AT = "_at"                  # a base's position in the part it comes from
+    return BaseRows(merged.take(pc.sort_indices(merged, [("person_key", "ascending")])).combine_chunks())
 
 
 def process_bucket(prior: BucketState, *, known: list[Declaration], arriving: list[Declaration],
-                   contributions: list[Contribution], mentions: list[Mention], run_id: str, as_of: str,
+                   contributions: list[Contribution], mentions: Sequence[Mention], run_id: str, as_of: str,
                    policy: Policy, rules: list[Rule], declarant_rows: list[dict], gate: GateInputs | None = None,
                    ) -> BucketResult:
     fresh, added, versions = merge_columns(known=known, contributions=prior.contributions, versions=prior.versions,
                                            arriving=arriving, new_contributions=unique_contributions(contributions),
                                            run_id=run_id)
-    fresh_digests = {d.digest for d in fresh}
-    seen: set[tuple] = set()
-    new_mentions = []
-    for mention in sorted(mentions, key=lambda m: (m.digest, m.person_key, m.month)):
-        identity = (mention.digest, mention.person_key)
-        if mention.digest in fresh_digests and identity not in seen:
-            seen.add(identity)
-            new_mentions.append(mention)
-    after = BucketState(joined(prior.contributions, added), prior.mentions + new_mentions,
+    new_mentions = fresh_mention_rows(mentions, {d.digest for d in fresh})
+    after = BucketState(joined(prior.contributions, added), joined(prior.mentions, new_mentions),
                         joined(prior.versions, versions), prior.frozen, prior.decisions)
     declarants: dict[str, list[int]] = {}
     for declarant_id, version, count in first_versions(versions):

@@ -36,8 +36,9 @@ from gateway.validate.registry import Rule, Target
 from gateway.versioning import store
 from gateway.versioning.horizon import settled
 from gateway.versioning.columns import CONTRIBUTIONS, ContributionRows, codes, contribution_rows, contribution_table
+from gateway.versioning.mentions import MENTIONS, MentionRows, mention_rows, mention_table
 from gateway.versioning.register import (Declaration, arrival_order, becoming_current, current_declarations,
-                                         declaration_of_summary, mentions_of)
+                                         declaration_of_summary)
 from schemas.records import FLOATING_FLAG, GATE_DECISION, REFERENCE_BASE, ResourceRows
 
 
@@ -206,7 +207,7 @@ def spill_outcome(job: RegisterJob, staging: str, outcome: Outcome, arrivals: di
     staging folder, the shards' in one file and the buckets' in another: ([(shard, segment)], [(bucket,
     segment)]) (:func:`record_bucket` notes where each bucket's are for the bucket step)."""
     contributions = contribution_rows(outcome.resources).table
-    mentions = mentions_of(outcome)
+    mentions = mention_rows(outcome).table
     # Per shard: the declarations, and of each declaration (whose parts may travel apart) the earliest
     # month it attributes amounts to and the person buckets of the people it lists.
     shards: dict[int, tuple[list, dict[str, str], dict[str, set[int]]]] = {}
@@ -223,14 +224,17 @@ def spill_outcome(job: RegisterJob, staging: str, outcome: Outcome, arrivals: di
         months, people_of = notes(slot)[1], notes(slot)[2]
         months[digest] = min(months.get(digest, month), month)
         people_of.setdefault(digest, set()).add(bucket)
-    for mention in mentions:
-        notes(mention.slot)[2].setdefault(mention.digest, set()).add(bucket_of(mention.person_key, job.buckets))
+    of_mention = _buckets_of(mentions, job.buckets)
+    listed = mentions.select(["slot", "digest"]).append_column("bucket", of_mention) \
+        .group_by(["slot", "digest", "bucket"], use_threads=False).aggregate([])
+    for slot, digest, bucket in zip(*(listed.column(name).to_pylist() for name in ("slot", "digest", "bucket"))):
+        notes(slot)[2].setdefault(digest, set()).add(bucket)
     by_shard = _spilled_together(staging, "register/declarations", shards)
-    buckets: dict[int, tuple[ContributionRows | list, list]] = {}
+    buckets: dict[int, tuple[ContributionRows | list, MentionRows | list]] = {}
     for bucket, rows in _split(contributions, of_row).items():
         buckets[bucket] = (rows, [])
-    for mention in mentions:
-        buckets.setdefault(bucket_of(mention.person_key, job.buckets), ([], []))[1].append(mention)
+    for bucket, rows in _split(mentions, of_mention, MentionRows).items():
+        buckets[bucket] = (buckets.get(bucket, ([], []))[0], rows)
     return by_shard, _spilled_together(staging, f"{BUCKETS}/tasks", buckets)
 
 
@@ -245,15 +249,16 @@ def split_by_bucket(contributions: pa.Table, buckets: int = BUCKET_COUNT) -> dic
     return _split(contributions, _buckets_of(contributions, buckets))
 
 
-def _split(contributions: pa.Table, of_row: pa.Array) -> dict[int, ContributionRows]:
-    """Each bucket's rows (of ``of_row``'s), in their order: one stable sort by bucket, then a slice a bucket."""
-    if not contributions.num_rows:
+def _split(table: pa.Table, of_row: pa.Array, rows: type = ContributionRows) -> dict[int, ResourceRows]:
+    """Each bucket's rows (of ``of_row``'s, as ``rows``), in their order: one stable sort by bucket, then a slice a
+    bucket."""
+    if not table.num_rows:
         return {}
-    order = pc.sort_indices(of_row)
-    ordered, buckets = contributions.take(order), of_row.take(order).to_numpy()
+    order = pc.sort_indices(of_row)                  # stable (Arrow's sorts are)
+    ordered, buckets = table.take(order), of_row.take(order).to_numpy()
     starts = np.flatnonzero(np.diff(buckets, prepend=-1))
     stops = np.append(starts[1:], len(buckets))
-    return {int(buckets[start]): ContributionRows(ordered, int(start), int(stop))
+    return {int(buckets[start]): rows(ordered, int(start), int(stop))
             for start, stop in zip(starts.tolist(), stops.tolist())}
 
 
@@ -342,13 +347,13 @@ def _of_slots(index: list[ShardIndex], slots: set[str], shards: set[int], which:
 
 def _spilled(paths: Iterable[Segment | None]) -> tuple[ContributionRows, list]:
     """A bucket's contributions (as one table of rows) and mentions, from the tasks' spilled segments."""
-    tables, mentions = [], []
+    tables, listed = [], []
     for path in sorted(p for p in paths if p is not None):      # none: a bucket with pending decisions
         spilled_contributions, spilled_mentions = read_objects(path)
         tables.append(contribution_table(spilled_contributions))
-        mentions.extend(spilled_mentions)
+        listed.append(mention_table(spilled_mentions))
     return ContributionRows(pa.concat_tables(tables).combine_chunks() if tables else CONTRIBUTIONS.empty_table()), \
-        mentions
+        MentionRows(pa.concat_tables(listed).combine_chunks() if listed else MENTIONS.empty_table())
 
 
 def values_of(items: Sequence, name: str) -> set:
@@ -442,12 +447,10 @@ def _merged(job: RegisterJob, context: BucketContext, bucket: int, contributions
 def _by_person(items: Sequence) -> Sequence:
     """Bases or decisions by person, benefit and reference month (the order they are written in; ties keep
     their order)."""
-    if isinstance(items, ResourceRows):
+    if isinstance(items, ResourceRows):            # Arrow's sorts are stable, as ``sorted``
         table = items.table
-        table = table.append_column("_at", pa.array(np.arange(table.num_rows, dtype=np.int64)))
-        order = pc.sort_indices(table, [(name, "ascending") for name in ("person_key", "benefit", "reference_month",
-                                                                         "_at")])
-        return type(items)(items.table.take(order))
+        return type(items)(table.take(pc.sort_indices(
+            table, [(name, "ascending") for name in ("person_key", "benefit", "reference_month")])))
     return sorted(items, key=lambda b: (b.person_key, b.benefit, b.reference_month))
 
 

@@ -157,6 +157,19 @@ fields_in_order(Mention, "person_key", "declarant_id", "month", "slot", "digest"
                 "subrogated_allowance_cents", "subrogated_months")
 
 
+def fresh_mentions(mentions: Iterable[Mention], fresh_digests: set[str]) -> list[Mention]:
+    """Of ``mentions``, those of the declarations a run adds to the register (``fresh_digests``), by declaration,
+    person and month, each (declaration, person) once (its first in that order)."""
+    seen: set[tuple] = set()
+    out = []
+    for mention in sorted(mentions, key=lambda m: (m.digest, m.person_key, m.month)):
+        identity = (mention.digest, mention.person_key)
+        if mention.digest in fresh_digests and identity not in seen:
+            seen.add(identity)
+            out.append(mention)
+    return out
+
+
 def contributions_of(records: Sequence[ResourceMonth]) -> list[Contribution]:
     """One contribution per (declaration, key): the records of a declaration for a key, summed. A
     declaration received twice (same digest, in two files or twice in one) counts once: the copy
@@ -386,4 +399,4 @@ def as_of(versions: Iterable[ResourceVersion], when: str) -> dict[tuple, Resourc
 
 __all__ = ["BucketState", "Contribution", "Declaration", "Mention", "ResourceVersion", "VersionCause", "arrival_order",
            "as_of", "becoming_current", "contributions_of",
-           "current_declarations", "declaration_of", "declaration_of_summary", "mentions_of", "merge", "replace"]
+           "current_declarations", "declaration_of", "declaration_of_summary", "fresh_mentions", "mentions_of", "merge", "replace"]

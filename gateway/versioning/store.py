@@ -52,6 +52,7 @@ from gateway.records import ResourceVersion
 from gateway.storage import exists, file_size, parquet_metadata, read_bytes, write_bytes, write_parquet
 from gateway.versioning.horizon import OPEN_ROWS, open_bound
 from gateway.versioning.columns import CONTRIBUTIONS, ContributionRows, contribution_table
+from gateway.versioning.mentions import MENTIONS, MentionRows, listed_order, mention_table
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention
 from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION, VersionRows, records_of
 
@@ -69,9 +70,7 @@ SCHEMAS = {
                                ("transaction_time", pa.string()), ("file", pa.string()), ("first_line", pa.int64()),
                                ("first_month", pa.string()), ("buckets", pa.string())]),
     "contributions": CONTRIBUTIONS,
-    "mentions": pa.schema([("person_key", pa.string()), ("declarant_id", pa.string()), ("month", pa.string()),
-                           ("slot", pa.string()), ("digest", pa.string()), ("open_contract", pa.bool_()),
-                           ("subrogated_allowance_cents", pa.int64()), ("subrogated_months", pa.string())]),
+    "mentions": MENTIONS,
     "declarants": pa.schema([("declarant_id", pa.string()), ("months_added", pa.int64()),
                              ("months_revised", pa.int64()), ("transaction_time", pa.string())]),
     "versions": RESOURCE_VERSION.arrow,
@@ -547,7 +546,7 @@ def load_bucket(root: Path | str, bucket: int, committed: Iterable[str], since: 
         return [] if found[table] is None else records(found[table])
     # contributions and versions as rows (columns: the merge reads them so), records only if read one by one
     return BucketState(contributions=rows("contributions", lambda t: ContributionRows(t.combine_chunks())),
-                       mentions=rows("mentions", lambda t: records_of(t, Mention)),
+                       mentions=rows("mentions", lambda t: MentionRows(t.combine_chunks())),
                        versions=rows("versions", lambda t: VersionRows(t.combine_chunks())),
                        frozen=rows("frozen", REFERENCE_BASE.from_table),
                        decisions=rows("decisions", GATE_DECISION.from_table))
@@ -687,9 +686,8 @@ def write_bucket(root: Path | str, bucket: int, run_id: str, contributions: list
     if contributions:
         rows = contribution_table(contributions)
         _write(root, "contributions", run_id, rows.take(pc.sort_indices(rows, _BY_DIGEST)), bucket)
-    mentions = sorted(mentions, key=lambda m: (m.digest, m.person_key, m.month))
     if mentions:
-        _write(root, "mentions", run_id, plain_table(mentions, "mentions"), bucket)
+        _write(root, "mentions", run_id, listed_order(mention_table(mentions)), bucket)
     for table, schema, items in (("frozen", REFERENCE_BASE, frozen), ("decisions", GATE_DECISION, decisions)):
         if items:
             _write(root, table, run_id, schema.table(items), bucket)
