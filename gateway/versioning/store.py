@@ -350,7 +350,9 @@ def commit(root: Path | str, entry: Commit, *, after: int | None = None, tables:
         actions = _stage_actions(root, table, entry.run_id, [None] if column is None else buckets)
         if not actions:
             continue                            # the run wrote nothing there: the table is not even opened
-        delta = (tables.get(table) if tables is not None else None) or _delta(root, table)
+        delta = tables.get(table) if tables is not None else None
+        if delta is None:                       # no reader given, or a table the run found absent (laid out since)
+            delta = _delta(root, table)
         app = f"{_APP}/{entry.run_id}"
         if delta.transaction_version(app) is None:      # else committed by an attempt that stopped before ``runs``
             delta.create_write_transaction(actions, mode="append", schema=table_schema(table),

@@ -18,6 +18,7 @@ from gateway.records import (Flow, MonthHistory, ResourceNature, ResourceVersion
                              from_state)
 from gateway.validate.rules.floating import quiet, volatile_declarant
 from gateway.versioning.columns import KEY, ContributionRows, codes, contribution_table, grouped, key_texts
+from gateway.versioning.mentions import MentionRows, mention_table
 from gateway.versioning.register import BucketState, Declaration, Mention, current_declarations
 from schemas.records import RESOURCE_VERSION, ResourceRows, VersionRows, column_values
 
@@ -255,13 +256,15 @@ class BucketView:
         self.contributions = _kept(contributions, pc.is_in(contributions.column("digest"),
                                                            pa.array(sorted(self.live), pa.string())))
         flows = _first_flows(contributions)
+        mentions = _table_of(state.mentions, mention_table)
+        for person_key, declared in _first_flows(mentions).items():       # a declarant's flow: its first row's
+            known = flows.setdefault(person_key, {})
+            for declarant_id, flow in declared.items():
+                known.setdefault(declarant_id, flow)
         with_mentions: dict[str, list[Mention]] = {}
-        for mention in state.mentions:
-            declared = flows.setdefault(mention.person_key, {})
-            if mention.declarant_id not in declared:
-                declared[mention.declarant_id] = mention.slot.split("|", 1)[0]
-            if mention.digest in self.live:
-                with_mentions.setdefault(mention.person_key, []).append(mention)
+        live = pc.is_in(mentions.column("digest"), pa.array(sorted(self.live), pa.string()))
+        for mention in MentionRows(_kept(mentions, live)).read():          # records of current declarations only
+            with_mentions.setdefault(mention.person_key, []).append(mention)
         people = sorted(set(pc.unique(self.versions.column("person_key")).to_pylist()) | set(with_mentions))
         self.views: dict[str, PersonView] = {key: _Deferred(key, self, flows.get(key, {})) for key in people}
         for key, mentions in with_mentions.items():
@@ -411,7 +414,8 @@ class _KeyFacts:
 
 
 def _first_flows(contributions: pa.Table) -> dict[str, dict[str, str]]:
-    """Person -> declarant -> the flow of the first of their contributions (its slot's first field)."""
+    """Person -> declarant -> the flow of the first of their rows (contributions or mentions: its slot's first
+    field)."""
     if not contributions.num_rows:
         return {}
     person, people = codes(contributions.column("person_key"))
