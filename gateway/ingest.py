@@ -660,10 +660,11 @@ def _clean_members(lines: DeclarationLines, members: list[tuple], pseudonyms: Ps
     accepted into its ``_People``; those of declarations carrying resources normalised over ``lines``'s arrays at
     once."""
     normalised: list[tuple] = []                   # (decl, person, key, out) normalised together after
+    nirs, ntts = lines.view.by_instance(R.NIR), lines.view.by_instance(R.NTT)     # what ``Instance.get`` reads
     for decl, people, out, carries_resources in members:
         siren = decl.value(R.SIREN)
         for person in people:
-            key = pseudonyms.person_key(person.get(R.NIR), person.get(R.NTT), siren)
+            key = pseudonyms.person_key(nirs.get(person.index), ntts.get(person.index), siren)
             if carries_resources:
                 normalised.append((decl, person, key, out))
             else:

@@ -207,7 +207,8 @@ def spill_outcome(job: RegisterJob, staging: str, outcome: Outcome, arrivals: di
     staging folder, the shards' in one file and the buckets' in another: ([(shard, segment)], [(bucket,
     segment)]) (:func:`record_bucket` notes where each bucket's are for the bucket step)."""
     contributions = contribution_rows(outcome.resources).table
-    mentions = mention_rows(outcome).table
+    # as they are pickled (a declaration's repeated values as dictionaries): one declaration may list 200,000 people
+    mentions = MentionRows.packed(mention_rows(outcome).table)
     # Per shard: the declarations, and of each declaration (whose parts may travel apart) the earliest
     # month it attributes amounts to and the person buckets of the people it lists.
     shards: dict[int, tuple[list, dict[str, str], dict[str, set[int]]]] = {}
@@ -235,6 +236,7 @@ def spill_outcome(job: RegisterJob, staging: str, outcome: Outcome, arrivals: di
         buckets[bucket] = (rows, [])
     for bucket, rows in _split(mentions, of_mention, MentionRows).items():
         buckets[bucket] = (buckets.get(bucket, ([], []))[0], rows)
+    del contributions, mentions, spread, listed        # what the buckets do not hold, freed before the pickles
     return by_shard, _spilled_together(staging, f"{BUCKETS}/tasks", buckets)
 
 
@@ -255,8 +257,9 @@ def _split(table: pa.Table, of_row: pa.Array, rows: type = ContributionRows) -> 
     if not table.num_rows:
         return {}
     order = pc.sort_indices(of_row)                  # stable (Arrow's sorts are)
-    ordered, buckets = table.take(order), of_row.take(order).to_numpy()
+    buckets = of_row.take(order).to_numpy()
     starts = np.flatnonzero(np.diff(buckets, prepend=-1))
+    ordered = table if len(starts) == 1 else table.take(order)       # one bucket: the rows as they are
     stops = np.append(starts[1:], len(buckets))
     return {int(buckets[start]): rows(ordered, int(start), int(stop))
             for start, stop in zip(starts.tolist(), stops.tolist())}

@@ -189,14 +189,23 @@ class ResourceRows(collections.abc.Sequence):
 
     def __reduce__(self):
         sink = pa.BufferOutputStream()
-        table = self.table
+        table = self.packed(self.table)
         with pa.ipc.new_stream(sink, table.schema) as writer:      # the rows held, not the whole base table
             writer.write_table(table)
         return _rows_of_stream, (type(self), sink.getvalue().to_pybytes())
 
+    @classmethod
+    def packed(cls, table: pa.Table) -> pa.Table:
+        """The table as it is pickled (``unpacked`` gives it back): as it is, unless a kind of rows says otherwise."""
+        return table
+
+    @classmethod
+    def unpacked(cls, table: pa.Table) -> pa.Table:
+        return table
+
 
 def _rows_of_stream(kind: type, data: bytes) -> ResourceRows:
-    return kind(pa.ipc.open_stream(data).read_all())
+    return kind(kind.unpacked(pa.ipc.open_stream(data).read_all()))
 
 
 class VersionRows(ResourceRows):

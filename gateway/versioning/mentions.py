@@ -20,13 +20,29 @@ MENTIONS = pa.schema([("person_key", pa.string()), ("declarant_id", pa.string())
 
 
 class MentionRows(ResourceRows):
-    """Mentions held as columns of ``MENTIONS``."""
+    """Mentions held as columns of ``MENTIONS``. Pickled (a task's spill to its buckets) with the columns that
+    repeat a declaration's values (declarant, month, slot, digest) as dictionaries: one declaration listing 200,000
+    people spills ~10 MB of them, not ~35 MB."""
 
     record_type = Mention
 
     @classmethod
     def enum_fields(cls) -> dict[str, type]:
         return {}
+
+    @classmethod
+    def packed(cls, table: pa.Table) -> pa.Table:
+        for name in _REPEATED:
+            table = table.set_column(table.schema.get_field_index(name), name,
+                                     pc.dictionary_encode(table.column(name)))
+        return table
+
+    @classmethod
+    def unpacked(cls, table: pa.Table) -> pa.Table:
+        return table.cast(MENTIONS)
+
+
+_REPEATED = ("declarant_id", "month", "slot", "digest")       # a declaration's own values, on each of its rows
 
 
 def mention_table(items: Sequence[Mention] | Iterable[dict]) -> pa.Table:

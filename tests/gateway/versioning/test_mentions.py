@@ -1,5 +1,6 @@
 """The people each declaration lists, held as columns (gateway.versioning.mentions), are the mentions the reference
 gives record by record (``register.mentions_of``, ``register.fresh_mentions``)."""
+import pickle
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +21,8 @@ BUNDLED = Path(__file__).resolve().parents[3] / "fixtures" / "bundled"
 def test_the_people_listed_read_as_columns_are_those_listed_record_by_record(tmp_path, pseudonyms):
     """Generated flows of both kinds with defects (quarantined declarations list nobody), the bundled flows (edge
     cases: a declaration in parts, CRLF and Latin-1 text, apostrophes), a sick leave during which the employer
-    maintains pay (subrogated allowances and their months), and a file received twice: the same mentions, in the same order, field for field."""
+    maintains pay (subrogated allowances and their months), and a file received twice: the same mentions, in the
+    same order, field for field, and the same once pickled as a task spills them."""
     generate(tmp_path / "flows", people=50, employers=3, bodies=2, months=3, seed=29, rates=Rates(defects=0.1))
     for year, norm, type_10 in ((2025, "P25V01", 0), (2026, "P26V01", 41250)):      # type 10: from P26V01
         march, end = date(year, 3, 1), date(year, 3, 31)
@@ -37,6 +39,9 @@ def test_the_people_listed_read_as_columns_are_those_listed_record_by_record(tmp
         assert isinstance(rows, MentionRows)
         assert rows == mentions_of(outcome)
         listed += len(rows)
+        # pickled (a task's spill to its buckets) with a declaration's repeated values as dictionaries: the same rows
+        assert pickle.loads(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)) == rows
+        assert pickle.loads(pickle.dumps(MentionRows(MentionRows.packed(rows.table)))).table.equals(rows.table)
     mentions = mentions_of(Outcome.combine(outcomes))
     assert listed > 1000 and any(m.open_contract for m in mentions) and any(m.subrogated_allowance_cents
                                                                             for m in mentions)
