@@ -20,9 +20,10 @@ MENTIONS = pa.schema([("person_key", pa.string()), ("declarant_id", pa.string())
 
 
 class MentionRows(ResourceRows):
-    """Mentions held as columns of ``MENTIONS``. Pickled (a task's spill to its buckets) with the columns that
-    repeat a declaration's values (declarant, month, slot, digest) as dictionaries: one declaration listing 200,000
-    people spills ~10 MB of them, not ~35 MB."""
+    """Mentions held as columns of ``MENTIONS``. Many of them (a task's spill to its buckets of a declaration listing
+    200,000 people) are pickled with the columns that repeat a declaration's values (declarant, month, slot,
+    digest) as dictionaries: ~10 MB of them, not ~35 MB; a few hundred, as they are (packing costs more than it
+    saves there, a bucket's segment at a time)."""
 
     record_type = Mention
 
@@ -32,16 +33,20 @@ class MentionRows(ResourceRows):
 
     @classmethod
     def packed(cls, table: pa.Table) -> pa.Table:
+        if table.num_rows < PACK_FROM:
+            return table
         for name in _REPEATED:
-            table = table.set_column(table.schema.get_field_index(name), name,
-                                     pc.dictionary_encode(table.column(name)))
+            at = table.schema.get_field_index(name)
+            if not pa.types.is_dictionary(table.schema.field(at).type):      # a task's are packed once, then split
+                table = table.set_column(at, name, pc.dictionary_encode(table.column(name)))
         return table
 
     @classmethod
     def unpacked(cls, table: pa.Table) -> pa.Table:
-        return table.cast(MENTIONS)
+        return table.cast(MENTIONS) if any(pa.types.is_dictionary(field.type) for field in table.schema) else table
 
 
+PACK_FROM = 10_000           # rows from which mentions are pickled packed
 _REPEATED = ("declarant_id", "month", "slot", "digest")       # a declaration's own values, on each of its rows
 
 

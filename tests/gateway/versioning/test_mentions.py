@@ -2,6 +2,8 @@
 gives record by record (``register.mentions_of``, ``register.fresh_mentions``)."""
 import pickle
 import random
+
+import pyarrow as pa
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from fixtures.generator import Rates, generate
 from gateway.ingest import process_file
 from gateway.records import Outcome
 from gateway.validate.registry import DEFAULT_RULES
-from gateway.versioning.mentions import MentionRows, fresh_mention_rows, mention_rows, mention_table
+from gateway.versioning.mentions import PACK_FROM, MentionRows, fresh_mention_rows, mention_rows, mention_table
 from gateway.versioning.register import fresh_mentions, mentions_of
 
 BUNDLED = Path(__file__).resolve().parents[3] / "fixtures" / "bundled"
@@ -41,7 +43,10 @@ def test_the_people_listed_read_as_columns_are_those_listed_record_by_record(tmp
         listed += len(rows)
         # pickled (a task's spill to its buckets) with a declaration's repeated values as dictionaries: the same rows
         assert pickle.loads(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)) == rows
-        assert pickle.loads(pickle.dumps(MentionRows(MentionRows.packed(rows.table)))).table.equals(rows.table)
+        if len(rows):             # many of them: packed (a declaration's repeated values as dictionaries)
+            many = MentionRows(pa.concat_tables([rows.table] * (PACK_FROM // len(rows) + 1)))
+            assert pa.types.is_dictionary(MentionRows.packed(many.table).schema.field("slot").type)
+            assert pickle.loads(pickle.dumps(MentionRows(MentionRows.packed(many.table)))).table.equals(many.table)
     mentions = mentions_of(Outcome.combine(outcomes))
     assert listed > 1000 and any(m.open_contract for m in mentions) and any(m.subrogated_allowance_cents
                                                                             for m in mentions)
