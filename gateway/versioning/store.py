@@ -204,9 +204,13 @@ class Tables:
         return self._opened[table]
 
     def pin(self, tables: Iterable[str] = ()) -> tuple[tuple[str, int], ...]:
-        """Every table of the register (or ``tables``) opened, with the version this reader sees of each."""
-        names = tables or (*SCHEMAS, RUNS, ANSWERS)
-        return tuple((table, ABSENT if (delta := self.get(table)) is None else delta.version()) for table in names)
+        """Every table of the register (or ``tables``) opened, with the version this reader sees of each. The logs
+        are read at once (the Delta binding reads with the interpreter's lock released: half the time on two
+        cores)."""
+        names = tuple(tables) or (*SCHEMAS, RUNS, ANSWERS)
+        with ThreadPoolExecutor(min(len(names), 4) or 1) as pool:
+            opened = list(pool.map(self.get, names))
+        return tuple((table, ABSENT if delta is None else delta.version()) for table, delta in zip(names, opened))
 
     def written(self, table: str) -> None:
         """Forget the table once something committed to it through this reader (its state moved on)."""
