@@ -119,7 +119,8 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
     out.bases = bucket_bases(views, state.versions, policy.bases, as_of, floating, policy_version=policy.version)
     if gate is not None:
         compared = [person_key for person_key in people if person_key in frozen]
-        to_compare = _bases_of(out.bases, compared)
+        of_compared = pc.is_in(out.bases.table.column("person_key"), pa.array(compared, pa.string()))
+        to_compare = _bases_of(out.bases, of_compared)
         published: list[ReferenceBase] = []
         for person_key in compared:
             view = views[person_key]
@@ -132,31 +133,30 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
             published.extend(now)
             out.decisions.extend(decisions)
             out.notices.extend(notices)
-        out.published = _published(out.bases, compared, published, paying_benefits(policy, as_of))
+        out.published = _published(out.bases, of_compared, published, paying_benefits(policy, as_of))
     for view in views.values():
         view.sums.clear()       # the period sums serve a person's bases and gate only (a bucket keeps every view)
     out.months = bucket.month_counts()
     return out
 
 
-def _bases_of(bases: BaseRows, people: list[str]) -> dict[str, list[ReferenceBase]]:
-    """The bases of ``people`` as records, by person (in their order among ``bases``)."""
-    if not people:
-        return {}
-    table = bases.table
+def _bases_of(bases: BaseRows, of_compared: pa.ChunkedArray) -> dict[str, list[ReferenceBase]]:
+    """The bases the gate compares (``of_compared``: a mask over ``bases``) as records, by person (in their order
+    among ``bases``)."""
     out: dict[str, list[ReferenceBase]] = {}
-    for base in REFERENCE_BASE.from_table(table.filter(pc.is_in(table.column("person_key"),
-                                                                pa.array(people, pa.string())))):
+    for base in REFERENCE_BASE.from_table(bases.table.filter(of_compared)):
         out.setdefault(base.person_key, []).append(base)
     return out
 
 
-def _published(bases: BaseRows, compared: list[str], gated: list[ReferenceBase], paying: set[str]) -> BaseRows:
-    """The bases the gate publishes now, person by person in key order: of the people it compared (``compared``,
-    with frozen bases), those ``gate_person`` gave (``gated``, in that order); of everyone else, each base of a
-    paying benefit as it is (what ``gate_person`` gives a person with nothing frozen), over the columns."""
+def _published(bases: BaseRows, of_compared: pa.ChunkedArray, gated: list[ReferenceBase],
+               paying: set[str]) -> BaseRows:
+    """The bases the gate publishes now, person by person in key order: of the people it compared (those of
+    ``of_compared``, a mask over ``bases``: people with frozen bases), those ``gate_person`` gave (``gated``, in
+    that order); of everyone else, each base of a paying benefit as it is (what ``gate_person`` gives a person
+    with nothing frozen), over the columns."""
     table = bases.table
-    others = table.filter(pc.and_(pc.invert(pc.is_in(table.column("person_key"), pa.array(compared, pa.string()))),
+    others = table.filter(pc.and_(pc.invert(of_compared),
                                   pc.is_in(table.column("benefit"), pa.array(sorted(paying), pa.string()))))
     parts = [part for part in (others, REFERENCE_BASE.table(gated)) if part.num_rows]
     if not parts:

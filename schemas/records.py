@@ -244,6 +244,17 @@ def resource_rows(parts: Sequence[Sequence[Any]]) -> Sequence[Any]:
     return ResourceRows(tables[0] if len(tables) == 1 else pa.concat_tables(tables).combine_chunks())
 
 
+def items_table(items: Iterable[Any], schema: pa.Schema) -> pa.Table:
+    """Records or dicts (or a mix) as an Arrow table of ``schema``, column by column: the reverse of
+    ``records_of`` for the register's plain tables (their fields are the schema's columns)."""
+    items = list(items)
+    if any(isinstance(item, dict) for item in items):
+        return pa.Table.from_pydict({name: [item[name] if isinstance(item, dict) else getattr(item, name)
+                                            for item in items] for name in schema.names}, schema=schema)
+    return pa.Table.from_pydict({name: list(map(operator.attrgetter(name), items)) for name in schema.names},
+                                schema=schema)
+
+
 def records_of(table: pa.Table, record_type: type, enums: dict[str, type] | None = None) -> list[Any]:
     """Records built from an Arrow table's columns (no per-row dicts from Arrow; each distinct enum value
     converted once). Fields the table lacks (registers written before a field existed) take their default."""

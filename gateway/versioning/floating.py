@@ -1,6 +1,7 @@
 """Floating flags: the FLOATING rules of the registry applied to each resource month as known at a date."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Iterable
 
@@ -112,6 +113,11 @@ class _Facts:
         total = np.concatenate([[0], np.cumsum(rows, dtype=np.int64)])
         return total[self.first + self.count] - total[self.first]
 
+    @functools.cached_property
+    def replacements(self) -> np.ndarray:
+        """For each month, how many of its versions an annule-et-remplace made (rules 002 and 009 read it)."""
+        return self.counted(self.cause == F.REPLACEMENT)
+
     def flag(self, at: int, rule: Rule, score: float, detail: str, facts: tuple, as_of: str,
              policy_version: str) -> FloatingFlag:
         declared = bool(self.declared[at])
@@ -136,7 +142,7 @@ class _Facts:
                    (("revisions", revisions), ("change_cents", change), ("days", days)))
 
     def r_replaced_by_annule_et_remplace(self, policy, as_of):
-        replaced = self.counted(self.cause == F.REPLACEMENT)
+        replaced = self.replacements
         for at in np.flatnonzero(replaced).tolist():
             yield at, policy.replaced_score, f"{replaced[at]} replacement version(s)", (("replacements", int(replaced[at])),)
 
@@ -179,7 +185,7 @@ class _Facts:
             yield at, policy.late_score, f"first known {day_of_instant(self.time[int(self.first[at])])}", ()
 
     def r_replaced_after_its_due_date(self, policy, as_of):
-        replaced = self.counted(self.cause == F.REPLACEMENT)
+        replaced = self.replacements
         for at in np.flatnonzero((replaced > 0) | np.array([bool(day) for day in self.months.refused], dtype=bool)).tolist():
             due = due_date(self.months.keys[at][3], REPLACEMENT_DUE_DAY)
             refused = self.months.refused[at]

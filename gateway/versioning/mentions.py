@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from gateway.records import Outcome
 from gateway.versioning.register import Mention, summary_slot
-from schemas.records import ResourceRows
+from schemas.records import ResourceRows, items_table
 
 MENTIONS = pa.schema([("person_key", pa.string()), ("declarant_id", pa.string()), ("month", pa.string()),
                       ("slot", pa.string()), ("digest", pa.string()), ("open_contract", pa.bool_()),
@@ -54,9 +54,7 @@ def mention_table(items: Sequence[Mention] | Iterable[dict]) -> pa.Table:
     """Mentions (records or dicts, or rows already) as a table of ``MENTIONS``."""
     if isinstance(items, MentionRows):
         return items.table
-    items = list(items)
-    return pa.Table.from_pydict({name: [item[name] if isinstance(item, dict) else getattr(item, name)
-                                        for item in items] for name in MENTIONS.names}, schema=MENTIONS)
+    return items_table(items, MENTIONS)
 
 
 def mention_rows(outcome: Outcome) -> MentionRows:

@@ -31,7 +31,6 @@ earlier state of a table. DuckDB reads the tables through their Arrow datasets (
 from __future__ import annotations
 
 import json
-import operator
 import os
 import re
 import threading
@@ -54,7 +53,7 @@ from gateway.versioning.horizon import OPEN_ROWS, open_bound
 from gateway.versioning.columns import CONTRIBUTIONS, ContributionRows, contribution_table
 from gateway.versioning.mentions import MENTIONS, MentionRows, listed_order, mention_table
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention
-from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION, VersionRows, records_of
+from schemas.records import GATE_DECISION, REFERENCE_BASE, RESOURCE_VERSION, VersionRows, items_table, records_of
 
 DEFAULT_BUCKETS = 16         # the bucket count of a register whose layout says nothing (written before layouts)
 PEOPLE_PER_BUCKET = 1000     # people a bucket holds at most when the count follows the size (gateway.versioning.sizing)
@@ -673,12 +672,7 @@ def _write(root: Path | str, table: str, run_id: str, rows: pa.Table, partition:
 
 def plain_table(items: list[Any], table: str) -> pa.Table:
     """Records (or dicts) of a table as its Arrow table, column by column."""
-    schema = SCHEMAS[table]
-    if any(isinstance(item, dict) for item in items):
-        return pa.Table.from_pydict({name: [item[name] if isinstance(item, dict) else getattr(item, name)
-                                            for item in items] for name in schema.names}, schema=schema)
-    return pa.Table.from_pydict({name: list(map(operator.attrgetter(name), items)) for name in schema.names},
-                                schema=schema)
+    return items_table(items, SCHEMAS[table])
 
 
 def write_run_part(root: Path | str, table: str, run_id: str, items: list[Any], shard: int | None = None) -> None:

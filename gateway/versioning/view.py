@@ -252,18 +252,17 @@ class BucketView:
         self.live, self.refused = _live_and_refused(declarations, as_of)
         versions = _table_of(state.versions, RESOURCE_VERSION.table)
         self.versions = _kept(versions, pc.less_equal(versions.column("transaction_time"), as_of))
+        live = pa.array(sorted(self.live), pa.string())           # the digests of the current declarations
         contributions = _table_of(state.contributions, contribution_table)
-        self.contributions = _kept(contributions, pc.is_in(contributions.column("digest"),
-                                                           pa.array(sorted(self.live), pa.string())))
+        self.contributions = _kept(contributions, pc.is_in(contributions.column("digest"), live))
         flows = _first_flows(contributions)
         mentions = _table_of(state.mentions, mention_table)
         for person_key, declared in _first_flows(mentions).items():       # a declarant's flow: its first row's
             known = flows.setdefault(person_key, {})
             for declarant_id, flow in declared.items():
                 known.setdefault(declarant_id, flow)
-        with_mentions: dict[str, list[Mention]] = {}
-        live = pc.is_in(mentions.column("digest"), pa.array(sorted(self.live), pa.string()))
-        for mention in MentionRows(_kept(mentions, live)).read():          # records of current declarations only
+        with_mentions: dict[str, list[Mention]] = {}                       # records of current declarations only
+        for mention in MentionRows(_kept(mentions, pc.is_in(mentions.column("digest"), live))).read():
             with_mentions.setdefault(mention.person_key, []).append(mention)
         people = sorted(set(pc.unique(self.versions.column("person_key")).to_pylist()) | set(with_mentions))
         self.views: dict[str, PersonView] = {key: _Deferred(key, self, flows.get(key, {})) for key in people}
