@@ -160,9 +160,8 @@ def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
     if migrate.is_legacy(register_dir):
         raise ConfigurationError(f"register in the earlier layout @ {register_dir}: expected Delta tables; convert "
                                  f"it once with: drm-gateway register migrate {register_dir}")
-    commits = store.commits(register_dir)
     sizes = {f[0]: i["bytes"] for f, i in zip(files, inputs)}
-    job = _register_job(settings, register_dir, run_id, arrivals, policy, commits, sum(sizes.values()))
+    job, commits = _register_job(settings, register_dir, run_id, arrivals, policy, sum(sizes.values()))
     with Watcher(str(staging), len(files), sum(sizes.values()), _reporter(run_log, progress)):
         staged_job = _stopped_cleanly(run_log, out, lambda: pipeline.run_parse(
             files, str(staging), settings.pseudonym_key, settings.beam_args, job, sizes,
@@ -229,18 +228,10 @@ def _shown(folder: Path, base: Path) -> str:
 
 
 def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals: dict[str, str], policy,
-                  commits: list, input_bytes: int) -> RegisterJob:
-    """What the register stage of the run needs, from the register's committed runs."""
-    committed = [c.run_id for c in commits]
-    # A rerun of a committed run reads the register without its own parts and writes nothing: it
-    # computes what the run computed the first time (same outputs) and leaves the register as it is.
-    visible = tuple(c for c in committed if c != run_id)
+                  input_bytes: int) -> tuple[RegisterJob, list[store.Commit]]:
+    """What the register stage of the run needs, and the register's committed runs it was made from (as pinned:
+    the state of the register the whole run reads)."""
     as_of = max(arrivals.values(), default="")
-    first_open = open_from(policy, as_of)
-    # The runs that wrote rows of months still open (gateway.versioning.horizon): the only ones a bucket reads.
-    recent = visible if first_open is None else tuple(
-        c.run_id for c in commits
-        if c.run_id != run_id and (c.last_month is None or c.last_month >= mentions_from(first_open)))
     if settings.buckets:
         buckets = store.ensure_layout(register_dir, settings.buckets, people_per_bucket=None)
     else:
@@ -251,6 +242,16 @@ def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals:
     # Every table read at one version for the whole run (the driver here, the workers, the commit).
     tables = store.Tables(register_dir)
     pins = tables.pin()
+    commits = store.commits(register_dir, tables)
+    committed = [c.run_id for c in commits]
+    # A rerun of a committed run reads the register without its own parts and writes nothing: it
+    # computes what the run computed the first time (same outputs) and leaves the register as it is.
+    visible = tuple(c for c in committed if c != run_id)
+    first_open = open_from(policy, as_of)
+    # The runs that wrote rows of months still open (gateway.versioning.horizon): the only ones a bucket reads.
+    recent = visible if first_open is None else tuple(
+        c.run_id for c in commits
+        if c.run_id != run_id and (c.last_month is None or c.last_month >= mentions_from(first_open)))
     derived_under = derivation(as_of, policy, buckets)
     requests = open_requests(settings.open_requests)
     marks = request_marks(requests, buckets)
@@ -262,12 +263,13 @@ def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals:
     if settings.rederive_all:
         same = {}
     revisit = {*store.pending_buckets(register_dir, recent, since=first_open, tables=tables), *requests_moved}
-    return RegisterJob(root=str(register_dir), run_id=run_id, committed=visible,
-                       arrivals=tuple(sorted(arrivals.items())), as_of=as_of, policy_path=settings.policy,
-                       buckets=buckets, write=run_id not in committed, open_requests=requests,
-                       revisit=tuple(sorted(revisit)), first_open=first_open, recent=recent, derivation=derived_under,
-                       incremental=tuple(sorted(same.items())), pins=pins,
-                       rates_moved=_rates_moved(tables, visible, min(same.values()), as_of, policy) if same else ())
+    job = RegisterJob(root=str(register_dir), run_id=run_id, committed=visible,
+                      arrivals=tuple(sorted(arrivals.items())), as_of=as_of, policy_path=settings.policy,
+                      buckets=buckets, write=run_id not in committed, open_requests=requests,
+                      revisit=tuple(sorted(revisit)), first_open=first_open, recent=recent, derivation=derived_under,
+                      incremental=tuple(sorted(same.items())), pins=pins,
+                      rates_moved=_rates_moved(tables, visible, min(same.values()), as_of, policy) if same else ())
+    return job, commits
 
 
 def _rates_moved(tables: store.Tables, visible: tuple[str, ...], since: str, as_of: str, policy
