@@ -15,9 +15,9 @@ import gateway.ingest
 from gateway.ingest import process_file
 from gateway.parse import rubrics as R
 from gateway.pseudonym import DEMO_KEY, Pseudonymiser
-import gateway.validate.certify as certify
-from gateway.validate.certify import (_BY_VALUE, DeclarationColumns, GroupColumns, _amounts, _amounts_by_value,
-                                      certifiable, certified)
+from gateway.validate.certify import (DeclarationColumns, GroupColumns, amounts, certifiable, certified, identity,
+                                      structure)
+from gateway.validate.certify.views import _BY_VALUE, _amounts, _amounts_by_value
 from gateway.validate.registry import DEFAULT_RULES, Target
 from fixtures import builders as B
 from fixtures.generator import Rates, generate
@@ -147,10 +147,10 @@ def test_amounts_read_over_the_columns_are_those_cents_reads(texts):
 EXACT = ["DRM-AMT-003", "DRM-CTR-001", "DRM-AMT-004"]   # certifiers that count what their rule looks for: exactly
 # where it is silent
 # Certifiers over arrays (keys joined by person and payment) and their references over sets, value by value.
-BY_VALUE = {"DRM-AMT-003": (certify._required_pay_types, certify._required_pay_types_by_value),
-            "DRM-CTR-001": (certify._remuneration_names_a_contract, certify._remuneration_names_a_contract_by_value),
-            "DRM-AMT-004": (certify._net_social_declared, certify._net_social_declared_by_value),
-            "DRM-STR-010": (certify._mandatory_blocks_present, certify._mandatory_blocks_present_by_value)}
+BY_VALUE = {"DRM-AMT-003": (amounts._required_pay_types, amounts._required_pay_types_by_value),
+            "DRM-CTR-001": (amounts._remuneration_names_a_contract, amounts._remuneration_names_a_contract_by_value),
+            "DRM-AMT-004": (amounts._net_social_declared, amounts._net_social_declared_by_value),
+            "DRM-STR-010": (structure._mandatory_blocks_present, structure._mandatory_blocks_present_by_value)}
 
 
 def _exact(path: Path, rule_id: str) -> list[bool]:
@@ -281,9 +281,9 @@ def test_a_person_declared_by_two_employers_read_together_keeps_the_uniqueness_c
         (tmp_path / f"{number}.dsn").write_bytes(B.a_dsn_file((person, [B.a_payment()]),
                                                               siret=B.siret_from(B.siren_from(number))))
     members = read_all_together(sorted(tmp_path.glob("*.dsn")))
-    assert certify._nirs_are_unique(GroupColumns.of(members[0]))          # once for the whole group
+    assert identity._nirs_are_unique(GroupColumns.of(members[0]))          # once for the whole group
     assert all("DRM-ID-006" in certified(decl, ["DRM-ID-006"]) for decl in members)
     (tmp_path / "3.dsn").write_bytes(twice)
     members = read_all_together(sorted(tmp_path.glob("*.dsn")))
-    assert not certify._nirs_are_unique(GroupColumns.of(members[0]))
+    assert not identity._nirs_are_unique(GroupColumns.of(members[0]))
     assert ["DRM-ID-006" in certified(decl, ["DRM-ID-006"]) for decl in members] == [True, True, False]
