@@ -17,7 +17,7 @@ from gateway.policy import Policy
 from gateway.records import FloatingFlag, GateDecision, OfficerAnswer, ReferenceBase, ResourceVersion
 from gateway.validate.registry import Rule
 from gateway.validate.rules.floating import SILENT_WHEN_QUIET
-from gateway.versioning.bases import bucket_bases
+from gateway.versioning.bases import bucket_bases, current_versions, unchanged_bases
 from gateway.versioning.floating import bucket_flags, flags_of, over_columns
 from gateway.versioning.horizon import open_from, within
 from gateway.versioning.mentions import fresh_mention_rows
@@ -102,8 +102,6 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
     bucket = BucketView(state, declarations, as_of)
     views = bucket.views                   # every person, sorted; versions read only for those who need them
     people = list(views)
-    if gate is not None:
-        bucket.load(person_key for person_key in people if person_key in frozen)    # the gate compares their bases
     if over_columns(rules):                # the nine floating rules: over the months' columns, no history built
         found = bucket_flags(bucket.months(policy.floating, rates, skip_quiet=skip_quiet), rules, policy.floating,
                              as_of=as_of, policy_version=policy.version)
@@ -116,9 +114,15 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
     for person_key in people:
         out.flags.extend(flags_of_person[person_key])
     # every person's bases at once, over the columns of the bucket's versions (flags first: their floating share)
-    out.bases = bucket_bases(views, state.versions, policy.bases, as_of, floating, policy_version=policy.version)
+    current = current_versions(state.versions, as_of, views, floating)
+    out.bases = bucket_bases(views, state.versions, policy.bases, as_of, floating, policy_version=policy.version,
+                             current=current)
     if gate is not None:
         compared = [person_key for person_key in people if person_key in frozen]
+        # the frozen bases recomputed the same (most of them): over the columns, not compared one by one
+        unchanged = unchanged_bases(current, policy.bases, {person_key: frozen[person_key] for person_key in compared})
+        bucket.load(person_key for person_key in compared        # the gate reads the versions of the others' people
+                    if len(unchanged.get(person_key, ())) < len(frozen[person_key]))
         of_compared = pc.is_in(out.bases.table.column("person_key"), pa.array(compared, pa.string()))
         to_compare = _bases_of(out.bases, of_compared)
         published: list[ReferenceBase] = []
@@ -129,7 +133,7 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
                 last.get(person_key, {}), policy=policy, as_of=as_of,
                 open_requests=set(gate.open_requests.get(person_key, ())), officer=gate.officer,
                 estimator=gate.estimator, seen=frozenset(seen.get(person_key, ())),
-                answered=answered.get(person_key, {}))
+                answered=answered.get(person_key, {}), unchanged=unchanged.get(person_key, frozenset()))
             published.extend(now)
             out.decisions.extend(decisions)
             out.notices.extend(notices)

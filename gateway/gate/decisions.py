@@ -273,10 +273,12 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
                 policy: Policy, as_of: str, open_requests: set[str], officer: dict[str, OfficerAnswer],
                 estimator: Estimator, rules: tuple[GateRule, ...] = GATE_RULES, seen: frozenset[str] = frozenset(),
                 answered: dict[tuple[str, str], GateDecision] | None = None,
+                unchanged: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
                 ) -> tuple[list[ReferenceBase], list[GateDecision], list[dict]]:
     """(bases published now, decisions taken now, the claimant's notices of them) for one person. ``frozen``/``last``/``answered`` (the latest
     officer decision): by (benefit, month M); ``open_requests``: the months of this person with a correction
-    request open."""
+    request open; ``unchanged``: (benefit, month M) of frozen bases known to be the same recomputed now
+    (``gateway.versioning.bases.unchanged_bases``): not compared again (``_compare`` would find no change)."""
     gate = policy.gate
     paying = paying_benefits(policy, as_of)
     if not paying:
@@ -291,6 +293,9 @@ def gate_person(view: PersonView, flags: Iterable[FloatingFlag], new_bases: list
     decisions: list[GateDecision] = []
     notices: list[dict] = []
     for (benefit, start), references in _periods(frozen, published_now, base_policies, gate.benefits, paying):
+        references = [reference for reference in references if (benefit, reference.reference_month) not in unchanged]
+        if not references:
+            continue
         compared = _period_change(references, start, base_policies[benefit], view=view, policy=policy, as_of=as_of,
                                   floating=floating, unstable=unstable, open_requests=open_requests,
                                   estimator=estimator)

@@ -206,15 +206,17 @@ def base_of(view: PersonView, policy: BasePolicy, as_of: str, floating: set[tupl
 
 
 def bucket_bases(views: dict[str, PersonView], versions: Sequence[ResourceVersion], policies: Sequence[BasePolicy],
-                 as_of: str, floating: dict[str, set[tuple]], *, policy_version: str) -> BaseRows:
+                 as_of: str, floating: dict[str, set[tuple]], *, policy_version: str,
+                 current: "_Current | None" = None) -> BaseRows:
     """What ``base_of`` gives each person of a bucket for each of ``policies`` at ``as_of`` (those that are not
     None), as rows: person by person in key order, each person's in policy order. Made over the columns of the
     bucket's versions (``versions``: those the views were made of) for every person at once, and kept as columns
     (records only for whoever reads them one by one: the gate, for people with frozen bases). A person whose
     period counts daily allowances a paying body declared while a subrogation says they were paid through payroll
-    (counted once: ``_count_allowances_once``), or whose amounts may sum beyond int64, gets ``base_of``'s."""
+    (counted once: ``_count_allowances_once``), or whose amounts may sum beyond int64, gets ``base_of``'s.
+    ``current``: ``current_versions`` of the same, when already made."""
     parts: list[pa.Table] = []
-    current = _Current.of(versions, as_of, views, floating)
+    current = current or current_versions(versions, as_of, views, floating)
     for number, policy in enumerate(policies):
         found, alone = current.bases(policy, as_of, views, policy_version) if current else (None, set())
         made = [base for person in sorted(alone) if (base := base_of(
@@ -230,6 +232,87 @@ def bucket_bases(views: dict[str, PersonView], versions: Sequence[ResourceVersio
 
 
 _POLICY = "_policy"          # a base's policy's position among the policies (its order among a person's bases)
+
+
+def current_versions(versions: Sequence[ResourceVersion], as_of: str, views: dict[str, PersonView],
+                     floating: dict[str, set[tuple]]) -> "_Current | None":
+    """The current version of each key of a bucket at ``as_of`` as arrays, what ``bucket_bases`` and
+    ``unchanged_bases`` read (None: no version known then)."""
+    return _Current.of(versions, as_of, views, floating)
+
+
+def unchanged_bases(current: "_Current | None", policies: Sequence[BasePolicy],
+                    frozen: dict[str, dict[tuple[str, str], ReferenceBase]]) -> dict[str, set[tuple[str, str]]]:
+    """Of each person's frozen bases (``frozen``: person -> (benefit, month M) -> base), those whose period
+    recomputed now from the current versions gives the same amount for each of its months and the same base:
+    what the gate's comparison (``gateway.gate.decisions._compare``: ``window_sums`` over the person's versions)
+    finds to be no change, found over the columns for every frozen base of a bucket at once. A base is left out
+    (the gate compares it) when its period counts daily allowances a paying body declared (possibly counted twice:
+    ``_count_allowances_once``), when its amounts may sum beyond int64, or when the policy has no such benefit."""
+    by_benefit: dict[str, list[ReferenceBase]] = {}
+    for bases in frozen.values():
+        for reference in bases.values():
+            by_benefit.setdefault(reference.benefit, []).append(reference)
+    named = {policy.benefit: policy for policy in policies}
+    out: dict[str, set[tuple[str, str]]] = {}
+    for benefit, references in sorted(by_benefit.items()):
+        if benefit in named:
+            for reference in _unchanged(current, named[benefit], references):
+                out.setdefault(reference.person_key, set()).add((benefit, reference.reference_month))
+    return out
+
+
+def _number(month: str) -> int:
+    """A month (YYYY-MM) as a number of months: consecutive months, consecutive numbers."""
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def _unchanged(current: "_Current | None", policy: BasePolicy, references: list[ReferenceBase]) -> list[ReferenceBase]:
+    """Those of ``references`` (bases of ``policy``'s benefit) that ``_window_sums`` would find the same now."""
+    width = policy.window[1] - policy.window[0] + 1
+    first = np.array([_number(reference.reference_month) for reference in references], dtype=np.int64) \
+        + policy.window[0]                                                  # each period's first month
+    start = int(first.min())
+    span = int(first.max()) + width - start
+    people = {key: code for code, key in enumerate(current.people)} if current is not None else {}
+    owner = np.array([people.get(reference.person_key, len(people)) for reference in references], dtype=np.int64)
+    # per person (one more: nobody's, all zeros) and month of the periods: amounts, deductible amounts, and
+    # whether a paying body declared a daily allowance then (counted once against a subrogation: not told here)
+    sums = np.zeros((len(people) + 1, span), dtype=np.int64)
+    deductible, by_body = np.zeros_like(sums), np.zeros(sums.shape, dtype=bool)
+    if current is not None:
+        number = np.array([_number(month) for month in current.months], dtype=np.int64)[current.month] - start
+        rows = current._of(policy.natures)[current.nature] & (number >= 0) & (number < span)
+        value, present = amount_arrays(current.amounts[policy.amount])
+        if rows.any() and int(np.abs(value[rows]).max()) * int(rows.sum()) >= 1 << 62:
+            return []                              # sums beyond int64: the gate compares with Python's integers
+        np.add.at(sums, (current.person[rows], number[rows]), value[rows])
+        deducted = rows & current._of(policy.deduction_natures)[current.nature]
+        np.add.at(deductible, (current.person[deducted], number[deducted]), value[deducted])
+        if policy.amount == "net_social_cents":
+            paid = rows & present & current.by_body
+            by_body[current.person[paid], number[paid]] = True
+    months = (first - start)[:, None] + np.arange(width)                 # each period's months, as columns
+    per_month = sums[owner[:, None], months]
+    if policy.floor_month_at_zero:
+        per_month = np.maximum(per_month, 0)
+    # round() of a float: to the nearest, halves to even, as rint
+    deduction = np.rint(policy.deduction_rate * np.maximum(deductible[owner[:, None], months].sum(axis=1), 0))
+    base = per_month.sum(axis=1) - deduction.astype(np.int64)
+    before = np.zeros_like(per_month)                    # the frozen base's amount of each month of the period
+    told = np.ones(len(references), dtype=bool)          # False: a frozen amount beyond int64 (compared one by one)
+    for row, reference in enumerate(references):
+        for item in reference.monthly_cents.split():
+            month, cents = item.split(":")
+            column = _number(month) - int(first[row])
+            if 0 <= column < width:
+                if abs(int(cents)) >= 1 << 62:
+                    told[row] = False
+                else:
+                    before[row, column] = int(cents)
+    same = (told & (per_month == before).all(axis=1) & ~by_body[owner[:, None], months].any(axis=1)
+            & (base == np.array([reference.base_cents for reference in references], dtype=np.int64)))
+    return [reference for reference, kept in zip(references, same.tolist()) if kept]
 
 
 class _Current:
