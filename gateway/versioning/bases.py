@@ -267,10 +267,37 @@ def _number(month: str) -> int:
     return int(month[:4]) * 12 + int(month[5:7]) - 1
 
 
+def _frozen_months(references: list[ReferenceBase], first: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each frozen base's amount of each month of its period (``first``: each period's first month, as a number),
+    as ``_compare`` reads them (``monthly_cents``: month:cents items; months outside the period are not read),
+    split over Arrow's columns; and whether each could be read (False: an amount beyond int64)."""
+    before = np.zeros((len(references), width), dtype=np.int64)
+    told = np.ones(len(references), dtype=bool)
+    items = pc.split_pattern(pa.array([reference.monthly_cents for reference in references], pa.string()), " ")
+    row = pc.list_parent_indices(items).to_numpy()
+    flat = pc.list_flatten(items)
+    kept = pc.not_equal(flat, "").to_numpy(zero_copy_only=False)
+    pairs = pc.split_pattern(flat.filter(pa.array(kept)), ":", max_splits=1)
+    row = row[kept]
+    try:
+        month, numbers = codes(pc.list_element(pairs, 0))
+        cents = pc.cast(pc.list_element(pairs, 1), pa.int64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowException:                # an amount beyond int64 (or not month:cents): compared one by one
+        return before, np.zeros(len(references), dtype=bool)
+    column = np.array([_number(text) for text in numbers], dtype=np.int64)[month] - first[row]
+    within = (column >= 0) & (column < width)
+    huge = within & (np.abs(cents) >= 1 << 62)
+    told[row[huge]] = False
+    within &= ~huge
+    before[row[within], column[within]] = cents[within]
+    return before, told
+
+
 def _unchanged(current: "_Current | None", policy: BasePolicy, references: list[ReferenceBase]) -> list[ReferenceBase]:
     """Those of ``references`` (bases of ``policy``'s benefit) that ``_window_sums`` would find the same now."""
     width = policy.window[1] - policy.window[0] + 1
-    first = np.array([_number(reference.reference_month) for reference in references], dtype=np.int64) \
+    numbers = {month: _number(month) for month in {reference.reference_month for reference in references}}
+    first = np.array([numbers[reference.reference_month] for reference in references], dtype=np.int64) \
         + policy.window[0]                                                  # each period's first month
     start = int(first.min())
     span = int(first.max()) + width - start
@@ -299,17 +326,7 @@ def _unchanged(current: "_Current | None", policy: BasePolicy, references: list[
     # round() of a float: to the nearest, halves to even, as rint
     deduction = np.rint(policy.deduction_rate * np.maximum(deductible[owner[:, None], months].sum(axis=1), 0))
     base = per_month.sum(axis=1) - deduction.astype(np.int64)
-    before = np.zeros_like(per_month)                    # the frozen base's amount of each month of the period
-    told = np.ones(len(references), dtype=bool)          # False: a frozen amount beyond int64 (compared one by one)
-    for row, reference in enumerate(references):
-        for item in reference.monthly_cents.split():
-            month, cents = item.split(":")
-            column = _number(month) - int(first[row])
-            if 0 <= column < width:
-                if abs(int(cents)) >= 1 << 62:
-                    told[row] = False
-                else:
-                    before[row, column] = int(cents)
+    before, told = _frozen_months(references, first, width)
     same = (told & (per_month == before).all(axis=1) & ~by_body[owner[:, None], months].any(axis=1)
             & (base == np.array([reference.base_cents for reference in references], dtype=np.int64)))
     return [reference for reference, kept in zip(references, same.tolist()) if kept]

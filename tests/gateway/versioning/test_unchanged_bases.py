@@ -125,3 +125,20 @@ def test_a_negative_month_frozen_at_zero_is_told_unchanged(run_file):
     told = _told(ledger.state, ledger.declarations, "2025-05-06T08:00:00Z", ledger.policy, list(bases))
     assert (rsa.person_key, "RSA", rsa.reference_month) in told
     assert {benefit for _, benefit, _ in told} >= {"AL", "RSA", "PA"}
+
+
+@pytest.mark.parametrize("cents", ["99999999999999999999", str(1 << 62), "not-a-number"])
+def test_a_frozen_amount_that_cannot_be_read_as_a_number_leaves_its_bases_to_the_comparison(monthly, cents):
+    """A frozen month beyond int64 (or not a number at all): its base, and the bases read with it, are compared one
+    by one, never told unchanged."""
+    path, committed, dates = monthly
+    policy = load_policy()
+    state = store.load_bucket(path, 0, committed)
+    declarations = store.load_declarations(path, committed)
+    told = [base for base in state.frozen if base.benefit == "AL" and _told(state, declarations, dates[-1], policy,
+                                                                             [base])][:3]
+    month = told[0].monthly_cents.split()[0].split(":")[0]
+    odd = replace(told[0], monthly_cents=" ".join([f"{month}:{cents}", *told[0].monthly_cents.split()[1:]]))
+    found = _told(state, declarations, dates[-1], policy, [odd, *told[1:]])
+    assert (odd.person_key, "AL", odd.reference_month) not in found
+    assert len(told) == 3 and found <= {(base.person_key, "AL", base.reference_month) for base in told[1:]}
