@@ -119,14 +119,20 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
                              current=current)
     if gate is not None:
         compared = [person_key for person_key in people if person_key in frozen]
-        # the frozen bases recomputed the same (most of them): over the columns, not compared one by one
+        # The frozen bases recomputed the same (most of them), over the columns. A person all of whose frozen bases
+        # are the same gets what ``gate_person`` gives them: their new bases of a paying benefit, but for those of
+        # a benefit and month already frozen, published as they are (over the columns, with everyone without
+        # frozen bases); the others are gated one by one, their versions read.
         unchanged = unchanged_bases(current, policy.bases, {person_key: frozen[person_key] for person_key in compared})
-        bucket.load(person_key for person_key in compared        # the gate reads the versions of the others' people
-                    if len(unchanged.get(person_key, ())) < len(frozen[person_key]))
-        of_compared = pc.is_in(out.bases.table.column("person_key"), pa.array(compared, pa.string()))
-        to_compare = _bases_of(out.bases, of_compared)
+        gated = [person_key for person_key in compared if len(unchanged.get(person_key, ())) < len(frozen[person_key])]
+        one_by_one = set(gated)
+        settled = [(person_key, *key) for person_key in compared if person_key not in one_by_one
+                   for key in frozen[person_key]]
+        bucket.load(gated)
+        of_gated = pc.is_in(out.bases.table.column("person_key"), pa.array(gated, pa.string()))
+        to_compare = _bases_of(out.bases, of_gated)
         published: list[ReferenceBase] = []
-        for person_key in compared:
+        for person_key in gated:
             view = views[person_key]
             now, decisions, notices = gate_person(
                 view, flags_of_person[person_key], to_compare.get(person_key, []), frozen[person_key],
@@ -137,31 +143,36 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
             published.extend(now)
             out.decisions.extend(decisions)
             out.notices.extend(notices)
-        out.published = _published(out.bases, of_compared, published, paying_benefits(policy, as_of))
+        out.published = _published(out.bases, of_gated, published, paying_benefits(policy, as_of), settled)
     for view in views.values():
         view.sums.clear()       # the period sums serve a person's bases and gate only (a bucket keeps every view)
     out.months = bucket.month_counts()
     return out
 
 
-def _bases_of(bases: BaseRows, of_compared: pa.ChunkedArray) -> dict[str, list[ReferenceBase]]:
-    """The bases the gate compares (``of_compared``: a mask over ``bases``) as records, by person (in their order
-    among ``bases``)."""
+def _bases_of(bases: BaseRows, of_gated: pa.ChunkedArray) -> dict[str, list[ReferenceBase]]:
+    """The bases of the people the gate compares one by one (``of_gated``: a mask over ``bases``) as records, by
+    person (in their order among ``bases``)."""
     out: dict[str, list[ReferenceBase]] = {}
-    for base in REFERENCE_BASE.from_table(bases.table.filter(of_compared)):
+    for base in REFERENCE_BASE.from_table(bases.table.filter(of_gated)):
         out.setdefault(base.person_key, []).append(base)
     return out
 
 
-def _published(bases: BaseRows, of_compared: pa.ChunkedArray, gated: list[ReferenceBase],
-               paying: set[str]) -> BaseRows:
-    """The bases the gate publishes now, person by person in key order: of the people it compared (those of
-    ``of_compared``, a mask over ``bases``: people with frozen bases), those ``gate_person`` gave (``gated``, in
-    that order); of everyone else, each base of a paying benefit as it is (what ``gate_person`` gives a person
-    with nothing frozen), over the columns."""
+def _published(bases: BaseRows, of_gated: pa.ChunkedArray, gated: list[ReferenceBase], paying: set[str],
+               frozen: list[tuple[str, str, str]]) -> BaseRows:
+    """The bases the gate publishes now, person by person in key order: of the people it compared one by one
+    (those of ``of_gated``, a mask over ``bases``), those ``gate_person`` gave (``gated``, in that order); of
+    everyone else, each base of a paying benefit as it is, but for those already frozen (``frozen``: (person,
+    benefit, month M) of the people with frozen bases none of which changed): what ``gate_person`` gives them,
+    over the columns."""
     table = bases.table
-    others = table.filter(pc.and_(pc.invert(of_compared),
-                                  pc.is_in(table.column("benefit"), pa.array(sorted(paying), pa.string()))))
+    keep = pc.and_(pc.invert(of_gated), pc.is_in(table.column("benefit"), pa.array(sorted(paying), pa.string())))
+    if frozen:
+        keys = pc.binary_join_element_wise(*(table.column(name) for name in ("person_key", "benefit",
+                                                                             "reference_month")), "\x1f")
+        keep = pc.and_(keep, pc.invert(pc.is_in(keys, pa.array(["\x1f".join(key) for key in frozen], pa.string()))))
+    others = table.filter(keep)
     parts = [part for part in (others, REFERENCE_BASE.table(gated)) if part.num_rows]
     if not parts:
         return BaseRows(REFERENCE_BASE.arrow.empty_table())
