@@ -340,7 +340,8 @@ def commit(root: Path | str, entry: Commit, *, after: int | None = None, tables:
     ``tables``: the tables as the run read them (each written from there, no second read of its log).
     Returns how many runs the register holds then (what ``maintain`` and ``sizing.refit`` count)."""
     from deltalake import CommitProperties, Transaction, write_deltalake
-    known = commits(root)
+    latest = Tables(root)                   # the runs as they are now (another run may have committed since)
+    known = commits(root, latest)
     if entry.run_id in {c.run_id for c in known}:
         return len(known)
     if after is not None and len(known) != after:
@@ -366,8 +367,10 @@ def commit(root: Path | str, entry: Commit, *, after: int | None = None, tables:
                 tables.written(table)
     row = {**asdict(entry), "sequence": len(known) + 1}
     # "merge": a register written before a column of ``runs`` existed takes it on (its earlier rows: null).
-    write_deltalake(_uri(root, RUNS), pa.Table.from_pylist([row], schema=RUNS_SCHEMA), mode="append",
-                    schema_mode="merge")
+    runs = latest.get(RUNS)                 # written from the state just read: no second read of its log
+    write_deltalake(_uri(root, RUNS) if runs is None else runs, pa.Table.from_pylist([row], schema=RUNS_SCHEMA),
+                    mode="append", schema_mode="merge")
+    latest.written(RUNS)
     return row["sequence"]
 
 
