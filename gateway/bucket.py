@@ -88,17 +88,8 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
     rates = declarant_rates(declarant_rows, as_of)
     state = within(state, open_from(policy, as_of))            # settled months: no output uses them
     out = Derived()
-    frozen = _by_person(_latest(state.frozen, lambda b: (b.person_key, b.benefit, b.reference_month),
-                                lambda b: b.as_of))
-    last = _by_person(_latest(state.decisions, lambda d: (d.person_key, d.benefit, d.reference_month),
-                              lambda d: d.as_of))
-    answered = _by_person(_latest([d for d in state.decisions if d.rule_id == OFFICER_RULE.id],
-                                  lambda d: (d.person_key, d.benefit, d.reference_month), lambda d: d.as_of))
     # Months no floating rule can flag are not looked at, unless a rule of another kind is to run over them.
     skip_quiet = all(rule.id in SILENT_WHEN_QUIET for rule in rules)
-    seen: dict[str, set[str]] = {}
-    for decision in state.decisions:
-        seen.setdefault(decision.person_key, set()).add(decision.decision_id)
     bucket = BucketView(state, declarations, as_of)
     views = bucket.views                   # every person, sorted; versions read only for those who need them
     people = list(views)
@@ -118,36 +109,51 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
     out.bases = bucket_bases(views, state.versions, policy.bases, as_of, floating, policy_version=policy.version,
                              current=current)
     if gate is not None:
-        compared = [person_key for person_key in people if person_key in frozen]
-        # The frozen bases recomputed the same (most of them), over the columns. A person all of whose frozen bases
-        # are the same gets what ``gate_person`` gives them: their new bases of a paying benefit, but for those of
-        # a benefit and month already frozen, published as they are (over the columns, with everyone without
-        # frozen bases); the others are gated one by one, their versions read.
-        unchanged = unchanged_bases(current, policy.bases, {person_key: frozen[person_key] for person_key in compared})
-        gated = [person_key for person_key in compared if len(unchanged.get(person_key, ())) < len(frozen[person_key])]
-        one_by_one = set(gated)
-        settled = [(person_key, *key) for person_key in compared if person_key not in one_by_one
-                   for key in frozen[person_key]]
-        bucket.load(gated)
-        of_gated = pc.is_in(out.bases.table.column("person_key"), pa.array(gated, pa.string()))
-        to_compare = _bases_of(out.bases, of_gated)
-        published: list[ReferenceBase] = []
-        for person_key in gated:
-            view = views[person_key]
-            now, decisions, notices = gate_person(
-                view, flags_of_person[person_key], to_compare.get(person_key, []), frozen[person_key],
-                last.get(person_key, {}), policy=policy, as_of=as_of,
-                open_requests=set(gate.open_requests.get(person_key, ())), officer=gate.officer,
-                estimator=gate.estimator, seen=frozenset(seen.get(person_key, ())),
-                answered=answered.get(person_key, {}), unchanged=unchanged.get(person_key, frozenset()))
-            published.extend(now)
-            out.decisions.extend(decisions)
-            out.notices.extend(notices)
-        out.published = _published(out.bases, of_gated, published, paying_benefits(policy, as_of), settled)
+        _gate(out, state, bucket, flags_of_person, current, policy, as_of, gate)
     for view in views.values():
         view.sums.clear()       # the period sums serve a person's bases and gate only (a bucket keeps every view)
     out.months = bucket.month_counts()
     return out
+
+
+def _gate(out: Derived, state: BucketState, bucket: BucketView, flags_of_person: dict[str, list[FloatingFlag]],
+          current, policy: Policy, as_of: str, gate: GateInputs) -> None:
+    """The bases the gate publishes now and its decisions (``out.published``, ``.decisions``, ``.notices``), for
+    the bucket's people with the flags and bases ``derive`` made of them. The frozen bases recomputed the same
+    (most of them) are found over the columns (``unchanged_bases``): a person all of whose frozen bases are the
+    same gets what ``gate_person`` gives them, their new bases of a paying benefit but for those of a benefit and
+    month already frozen, published as they are (over the columns, with everyone without frozen bases); the others
+    are gated one by one, their versions read."""
+    frozen = _by_person(_latest(state.frozen, lambda b: (b.person_key, b.benefit, b.reference_month),
+                                lambda b: b.as_of))
+    last = _by_person(_latest(state.decisions, lambda d: (d.person_key, d.benefit, d.reference_month),
+                              lambda d: d.as_of))
+    answered = _by_person(_latest([d for d in state.decisions if d.rule_id == OFFICER_RULE.id],
+                                  lambda d: (d.person_key, d.benefit, d.reference_month), lambda d: d.as_of))
+    seen: dict[str, set[str]] = {}
+    for decision in state.decisions:
+        seen.setdefault(decision.person_key, set()).add(decision.decision_id)
+    compared = [person_key for person_key in bucket.views if person_key in frozen]
+    unchanged = unchanged_bases(current, policy.bases, {person_key: frozen[person_key] for person_key in compared})
+    gated = [person_key for person_key in compared if len(unchanged.get(person_key, ())) < len(frozen[person_key])]
+    one_by_one = set(gated)
+    settled = [(person_key, *key) for person_key in compared if person_key not in one_by_one
+               for key in frozen[person_key]]
+    bucket.load(gated)
+    of_gated = pc.is_in(out.bases.table.column("person_key"), pa.array(gated, pa.string()))
+    to_compare = _bases_of(out.bases, of_gated)
+    published: list[ReferenceBase] = []
+    for person_key in gated:
+        now, decisions, notices = gate_person(
+            bucket.views[person_key], flags_of_person[person_key], to_compare.get(person_key, []),
+            frozen[person_key], last.get(person_key, {}), policy=policy, as_of=as_of,
+            open_requests=set(gate.open_requests.get(person_key, ())), officer=gate.officer,
+            estimator=gate.estimator, seen=frozenset(seen.get(person_key, ())),
+            answered=answered.get(person_key, {}), unchanged=unchanged.get(person_key, frozenset()))
+        published.extend(now)
+        out.decisions.extend(decisions)
+        out.notices.extend(notices)
+    out.published = _published(out.bases, of_gated, published, paying_benefits(policy, as_of), settled)
 
 
 def _bases_of(bases: BaseRows, of_gated: pa.ChunkedArray) -> dict[str, list[ReferenceBase]]:
