@@ -124,15 +124,7 @@ def _gate(out: Derived, state: BucketState, bucket: BucketView, flags_of_person:
     same gets what ``gate_person`` gives them, their new bases of a paying benefit but for those of a benefit and
     month already frozen, published as they are (over the columns, with everyone without frozen bases); the others
     are gated one by one, their versions read."""
-    frozen = _by_person(_latest(state.frozen, lambda b: (b.person_key, b.benefit, b.reference_month),
-                                lambda b: b.as_of))
-    last = _by_person(_latest(state.decisions, lambda d: (d.person_key, d.benefit, d.reference_month),
-                              lambda d: d.as_of))
-    answered = _by_person(_latest([d for d in state.decisions if d.rule_id == OFFICER_RULE.id],
-                                  lambda d: (d.person_key, d.benefit, d.reference_month), lambda d: d.as_of))
-    seen: dict[str, set[str]] = {}
-    for decision in state.decisions:
-        seen.setdefault(decision.person_key, set()).add(decision.decision_id)
+    frozen, last, answered, seen = gate_state(state)
     compared = [person_key for person_key in bucket.views if person_key in frozen]
     unchanged = unchanged_bases(current, policy.bases, {person_key: frozen[person_key] for person_key in compared})
     gated = [person_key for person_key in compared if len(unchanged.get(person_key, ())) < len(frozen[person_key])]
@@ -154,6 +146,21 @@ def _gate(out: Derived, state: BucketState, bucket: BucketView, flags_of_person:
         out.decisions.extend(decisions)
         out.notices.extend(notices)
     out.published = _published(out.bases, of_gated, published, paying_benefits(policy, as_of), settled)
+
+
+def gate_state(state: BucketState) -> tuple[dict, dict, dict, dict[str, set[str]]]:
+    """What the gate reads of a bucket's register, person by person: the latest frozen base, the latest decision
+    and the latest officer's decision on each (benefit, month M), and the ids of the decisions taken on them."""
+    def by_base(item) -> tuple[str, str, str]:
+        return item.person_key, item.benefit, item.reference_month
+    frozen = _by_person(_latest(state.frozen, by_base, lambda b: b.as_of))
+    last = _by_person(_latest(state.decisions, by_base, lambda d: d.as_of))
+    answered = _by_person(_latest([d for d in state.decisions if d.rule_id == OFFICER_RULE.id], by_base,
+                                  lambda d: d.as_of))
+    seen: dict[str, set[str]] = {}
+    for decision in state.decisions:
+        seen.setdefault(decision.person_key, set()).add(decision.decision_id)
+    return frozen, last, answered, seen
 
 
 def _bases_of(bases: BaseRows, of_gated: pa.ChunkedArray) -> dict[str, list[ReferenceBase]]:

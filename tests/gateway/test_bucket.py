@@ -5,10 +5,9 @@ from dataclasses import replace
 import pytest
 
 from fixtures.generator import Rates, generate
-from gateway.bucket import GateInputs, _by_person, _latest, derive
+from gateway.bucket import GateInputs, derive, gate_state
 from gateway.gate.decisions import gate_person
 from gateway.gate.estimate import estimator_named
-from gateway.gate.table import OFFICER_RULE
 from gateway.options import Settings
 from gateway.policy import load_policy
 from gateway.register_run import registry_rules
@@ -36,14 +35,7 @@ def _person_by_person(state: BucketState, derived, declarations, as_of: str, pol
     for every person in key order, with the flags and bases ``derive`` made (compared elsewhere with their own
     references: tests/gateway/versioning/test_bucket_view.py and test_bases.py)."""
     state = within(state, open_from(policy, as_of))
-    frozen = _by_person(_latest(state.frozen, lambda b: (b.person_key, b.benefit, b.reference_month), lambda b: b.as_of))
-    last = _by_person(_latest(state.decisions, lambda d: (d.person_key, d.benefit, d.reference_month),
-                              lambda d: d.as_of))
-    answered = _by_person(_latest([d for d in state.decisions if d.rule_id == OFFICER_RULE.id],
-                                  lambda d: (d.person_key, d.benefit, d.reference_month), lambda d: d.as_of))
-    seen: dict[str, set[str]] = {}
-    for decision in state.decisions:
-        seen.setdefault(decision.person_key, set()).add(decision.decision_id)
+    frozen, last, answered, seen = gate_state(state)
     flags, bases = {}, {}
     for flag in derived.flags:
         flags.setdefault(flag.person_key, []).append(flag)
