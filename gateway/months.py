@@ -34,10 +34,15 @@ def day_of_instant(instant: Instant | str) -> str:
     return instant[:10]
 
 
+def month_number(month: Month | str) -> int:
+    """A month as a number of months (``year * 12 + month - 1``): consecutive months, consecutive numbers."""
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
 @functools.lru_cache(maxsize=1 << 14)      # a register derives ~50 of these per person, over a few dozen months
 def add_months(month: Month | str, offset: int) -> Month:
     """``month`` moved by ``offset`` months (negative: earlier)."""
-    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + offset
+    index = month_number(month) + offset
     return Month(f"{index // 12}-{index % 12 + 1:02d}")
 
 

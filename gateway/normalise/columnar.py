@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from gateway.months import Month
+from gateway.months import Month, month_number
 from gateway.normalise.mentions import months_of_periods
 from gateway.normalise.natures import nature_of
 from gateway.normalise.resources import _declaration_fields
@@ -211,7 +211,7 @@ def _month_text(number: int) -> Month:
 
 
 def _number_of(month: str | None) -> int:
-    return _NONE if month is None else int(month[:4]) * 12 + int(month[5:7]) - 1
+    return _NONE if month is None else month_number(month)
 
 
 class _Rows:

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gateway.months import add_months, month_of_instant
+from gateway.months import add_months, month_number, month_of_instant
 from gateway.policy import PERIOD_MONTHS, BasePolicy
 from gateway.records import AMOUNT_FIELDS, Flow, ReferenceBase, ResourceNature, ResourceVersion
 from gateway.versioning.columns import KEY, amount_arrays, codes, latest_versions
@@ -262,11 +262,6 @@ def unchanged_bases(current: "_Current | None", policies: Sequence[BasePolicy],
     return out
 
 
-def _number(month: str) -> int:
-    """A month (YYYY-MM) as a number of months: consecutive months, consecutive numbers."""
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
-
-
 def _frozen_months(references: list[ReferenceBase], first: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Each frozen base's amount of each month of its period (``first``: each period's first month, as a number),
     as ``_compare`` reads them (``monthly_cents``: month:cents items; months outside the period are not read),
@@ -284,7 +279,7 @@ def _frozen_months(references: list[ReferenceBase], first: np.ndarray, width: in
         cents = pc.cast(pc.list_element(pairs, 1), pa.int64()).to_numpy(zero_copy_only=False)
     except pa.ArrowException:                # an amount beyond int64 (or not month:cents): compared one by one
         return before, np.zeros(len(references), dtype=bool)
-    column = np.array([_number(text) for text in numbers], dtype=np.int64)[month] - first[row]
+    column = np.array([month_number(text) for text in numbers], dtype=np.int64)[month] - first[row]
     within = (column >= 0) & (column < width)
     huge = within & (np.abs(cents) >= 1 << 62)
     told[row[huge]] = False
@@ -296,7 +291,7 @@ def _frozen_months(references: list[ReferenceBase], first: np.ndarray, width: in
 def _unchanged(current: "_Current | None", policy: BasePolicy, references: list[ReferenceBase]) -> list[ReferenceBase]:
     """Those of ``references`` (bases of ``policy``'s benefit) that ``_window_sums`` would find the same now."""
     width = policy.window[1] - policy.window[0] + 1
-    numbers = {month: _number(month) for month in {reference.reference_month for reference in references}}
+    numbers = {month: month_number(month) for month in {reference.reference_month for reference in references}}
     first = np.array([numbers[reference.reference_month] for reference in references], dtype=np.int64) \
         + policy.window[0]                                                  # each period's first month
     start = int(first.min())
@@ -308,9 +303,9 @@ def _unchanged(current: "_Current | None", policy: BasePolicy, references: list[
     sums = np.zeros((len(people) + 1, span), dtype=np.int64)
     deductible, by_body = np.zeros_like(sums), np.zeros(sums.shape, dtype=bool)
     if current is not None:
-        number = np.array([_number(month) for month in current.months], dtype=np.int64)[current.month] - start
+        number = current.month_numbers - start
         rows = current._of(policy.natures)[current.nature] & (number >= 0) & (number < span)
-        value, present = amount_arrays(current.amounts[policy.amount])
+        value, present = current.amount(policy.amount)
         if rows.any() and int(np.abs(value[rows]).max()) * int(rows.sum()) >= 1 << 62:
             return []                              # sums beyond int64: the gate compares with Python's integers
         np.add.at(sums, (current.person[rows], number[rows]), value[rows])
@@ -342,6 +337,7 @@ class _Current:
         self.nature, self.natures = codes(table.column("nature"))
         self.version_id = table.column("version_id").combine_chunks()
         self.amounts = {name: table.column(name) for name in AMOUNT_FIELDS}
+        self._read: dict[str, tuple[np.ndarray, np.ndarray]] = {}          # ``amount``'s, by kind
         keys = zip(*(column_values(table.column(name)) for name in KEY))
         self.floating = np.array([key in floating.get(key[0], ()) for key in keys], dtype=bool)
         declarants = column_values(table.column("declarant_id"))
@@ -350,6 +346,18 @@ class _Current:
         self.by_body = np.zeros(len(allowance), dtype=bool)
         for row in np.flatnonzero(allowance).tolist():
             self.by_body[row] = views[self.people[self.person[row]]].flows.get(declarants[row]) == Flow.PASRAU.value
+
+    @functools.cached_property
+    def month_numbers(self) -> np.ndarray:
+        """Each row's month as a number (``months.month_number``)."""
+        return np.array([month_number(month) for month in self.months], dtype=np.int64)[self.month]
+
+    def amount(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's amount of a kind (0 where none) and whether it has one: once a kind (RSA and PA share theirs)."""
+        found = self._read.get(name)
+        if found is None:
+            found = self._read[name] = amount_arrays(self.amounts[name])
+        return found
 
     @classmethod
     def of(cls, versions: Sequence[ResourceVersion], as_of: str, views: dict[str, PersonView],

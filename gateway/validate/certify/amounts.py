@@ -228,10 +228,15 @@ def _none_after(values: list[str], limit) -> bool:
     return not any((day := jjmmaaaa(value)) is not None and day > limit for value in values)
 
 
+def _none_after_next_month(view: DeclarationColumns, rubric: str) -> bool:
+    """No date of ``rubric`` after the end of the month following the declaration's main month."""
+    main = view.main_day
+    return main is None or _none_after(view.values_of(rubric), next_month_end(main))
+
+
 @certifies("DRM-PER-002")
 def _paid_within_the_declaration(view: DeclarationColumns) -> bool:
-    main = view.main_day
-    return main is None or _none_after(view.values_of(R.PAYMENT_DATE), next_month_end(main))
+    return _none_after_next_month(view, R.PAYMENT_DATE)
 
 
 @certifies("DRM-PER-003")
@@ -253,8 +258,7 @@ def _error_month_not_after(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-PER-006")
 def _net_element_not_in_the_future(view: DeclarationColumns) -> bool:
-    main = view.main_day
-    return main is None or _none_after(view.values_of(R.NET_ELEMENT_END), next_month_end(main))
+    return _none_after_next_month(view, R.NET_ELEMENT_END)
 
 
 @certifies("DRM-PER-007")
