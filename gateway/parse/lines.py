@@ -130,17 +130,23 @@ def clean_lines(text: bytes) -> bool:
     :func:`mangled_starts`: a regex scan of Latin-1 text costs ~10 ns a byte), and every line's length,
     first 16 bytes (``Sxx.Gyy.zz.aaa,'``) and last byte are compared as numpy arrays.
     """
+    return clean_heads(text) is not None
+
+
+def clean_heads(text: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`clean_lines`, giving what it found when it holds: each line's start and first 16 bytes (a row per
+    line), which the reader of clean lines needs next (``gateway.parse.together``); None when a line is not clean."""
     if not text.endswith(b"\n") or text.translate(None, _ALLOWED):
-        return False
+        return None
     data = np.frombuffer(text, dtype=np.uint8)
     if not text.isascii() and len(mangled_starts(data)):
-        return False
+        return None
     starts, ends = line_bounds(data)
     lengths = ends - starts
     if lengths.min() < 17 or lengths.max() > MAX_LINE or (data[ends - 1] != _QUOTE).any():
-        return False
+        return None
     heads = line_heads(data, starts, len(_HEAD))
-    return bool(((heads == _HEAD) | (_DIGIT_AT & (heads - 48 < 10))).all())
+    return (starts, heads) if ((heads == _HEAD) | (_DIGIT_AT & (heads - 48 < 10))).all() else None
 
 
 def clean_mask(text: bytes) -> np.ndarray:

@@ -31,7 +31,7 @@ from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockStructure, Columns, parents_of
 from gateway.parse.declaration import VALUE_OF, ParsedDeclaration, declaration_text, flow_of, norm_for
 from gateway.parse.index import DeclarationSpan
-from gateway.parse.lines import clean_lines, clean_mask, line_bounds, line_heads
+from gateway.parse.lines import clean_heads, clean_mask, line_bounds, line_heads
 from gateway.parse.norm import NormCatalogue
 from gateway.storage import open_input
 
@@ -157,8 +157,9 @@ def _read_group(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue) ->
     counts = np.fromiter((text.count(b"\n") for text in texts), dtype=np.int64, count=len(texts))
     firsts = np.concatenate(([0], np.cumsum(counts)))          # each declaration's first line in the buffer
     buffer = b"".join(texts)
-    if clean_lines(buffer):                                     # the common case, checked at the least cost
-        return _structured(pieces, texts, norm, buffer, firsts)
+    found = clean_heads(buffer)                                 # the common case, checked at the least cost
+    if found is not None:
+        return _structured(pieces, texts, norm, buffer, firsts, *found)
     clean = clean_mask(buffer)
     whole = (np.add.reduceat(clean.astype(np.int64), firsts[:-1]) == counts).tolist()
     kept = [index for index, fits in enumerate(whole) if fits]
@@ -172,12 +173,15 @@ def _read_group(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue) ->
     return out
 
 
-def _structured(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue, buffer: bytes, firsts: np.ndarray
-                ) -> list[ParsedDeclaration | None]:
-    """Clean declarations put end to end in ``buffer`` (``firsts``: where each one's lines start, and the end)."""
-    data = np.frombuffer(buffer, dtype=np.uint8)
-    starts, _ = line_bounds(data)
-    digits = line_heads(data, starts, 14)[:, _DIGITS].astype(np.int32) - 48       # every line is at least 17 bytes
+def _structured(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue, buffer: bytes, firsts: np.ndarray,
+                starts: np.ndarray | None = None, heads: np.ndarray | None = None) -> list[ParsedDeclaration | None]:
+    """Clean declarations put end to end in ``buffer`` (``firsts``: where each one's lines start, and the end);
+    ``starts`` and ``heads``: each line's start and first bytes, when the check of the buffer found them already."""
+    if starts is None or heads is None:
+        data = np.frombuffer(buffer, dtype=np.uint8)
+        starts, _ = line_bounds(data)
+        heads = line_heads(data, starts, 14)                    # every line is at least 17 bytes
+    digits = heads[:, _DIGITS].astype(np.int32) - 48
     block = digits[:, :6] @ _BLOCK_WEIGHTS
     number = digits[:, 6:] @ _NUMBER_WEIGHTS
     rubrics, known, codes, which = _rubrics(buffer, starts, block * 1000 + number, norm)
