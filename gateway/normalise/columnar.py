@@ -459,9 +459,10 @@ def _text_columns(owners: Owners, people: list[Instance], keys: list[str], natur
     }
     ranks = sorted(set(members.tolist()))
     common = {rank: owners.common(rank) for rank in ranks}
+    # each record's declaration among ``ranks``, found once for the twelve columns (one declaration: not needed)
+    declaration_of = pa.array(np.searchsorted(ranks, members[at.person]), pa.int64()) if len(ranks) > 1 else at.person
     for name in _SHARED:
-        columns[name] = _strings([_plain(common[rank][name]) for rank in ranks],
-                                 np.searchsorted(ranks, members[at.person]))
+        columns[name] = _strings([_plain(common[rank][name]) for rank in ranks], declaration_of)
     # each record's id, as ``resources.resource_record`` takes it: of where it comes from (file, declaration, person
     # and its first line: the same for all of a person's records) and its key
     prefixes = [f"{common[rank]['file']}|{common[rank]['declaration_digest']}|{key}|{line}|"
@@ -496,11 +497,11 @@ def _plain(value):
     return value.value if isinstance(value, enum.Enum) else value
 
 
-def _strings(values: list[str | None], at: np.ndarray) -> pa.Array:
+def _strings(values: list[str | None], at: np.ndarray | pa.Array) -> pa.Array:
     """``values[i]`` for each ``i`` of ``at``, as a string column (each distinct value held once until taken)."""
     if len(values) == 1:                     # a declaration's own fields, most often
         return pa.repeat(pa.scalar(values[0], pa.string()), len(at))
-    return pa.array(values, pa.string()).take(pa.array(at, pa.int64()))
+    return pa.array(values, pa.string()).take(at if isinstance(at, pa.Array) else pa.array(at, pa.int64()))
 
 
 def _days(days: np.ndarray) -> pa.Array:
