@@ -39,3 +39,19 @@ def test_a_stage_timed_inside_a_pass_leaves_the_pass_unchanged(flows):
     lines, inside = stages.normalise(flows)
     assert gateway.ingest.normalise_person is original
     assert lines == stages.parse_validate_normalise(flows) and inside > 0
+
+
+@pytest.mark.parametrize("stage", ["register", "register_monthly", "gate"])
+def test_in_memory_register_stages_measure_their_peak_without_beam(flows, stage):
+    """A stage's process holds what the stage uses: the register stages never load Beam (about 75 MB of a
+    process), which only the whole run and the run's file groups need; the stage still prints its figures."""
+    import json
+    import subprocess
+    import sys
+    script = ("import sys; from bench import stages; sys.argv = ['stages', sys.argv[1], sys.argv[2]]; stages.main(); "
+              "print(json.dumps({'beam': 'apache_beam' in sys.modules}))")
+    done = subprocess.run([sys.executable, "-c", "import json; " + script, stage, flows], capture_output=True,
+                          text=True, check=True)
+    figures, loaded = (json.loads(line) for line in done.stdout.strip().splitlines()[-2:])
+    assert figures["stage"] == stage and figures["lines"] > 0 and figures["peak_rss_mb"] > 0
+    assert loaded == {"beam": False}
