@@ -139,7 +139,7 @@ if (SHARED_SAMPLES / "Jikenlabs_open-neodes_sample_dsn_P25V01.dsn").exists():
 MUTATIONS = st.lists(st.tuples(st.sampled_from(["drop", "dup", "value", "swap"]), st.integers(0, 10_000),
                                st.sampled_from(["", "99", "03", "04", "01", "08", "09", "21", "-5.00", "1999999999999",
                                                 "2A", "31122030", "01011950", "C00009", "032019", "0.00", "12.5",
-                                                "D'ALMEIDA"])),
+                                                "D'ALMEIDA", "'", "L',''A'"])),
                      min_size=1, max_size=8)
 ENDINGS = st.lists(st.integers(0, 1), min_size=1, max_size=64)      # LF or CR LF, line by line
 

@@ -22,6 +22,7 @@ ends.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
@@ -29,7 +30,7 @@ import numpy as np
 
 from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockStructure, Columns, parents_of
-from gateway.parse.declaration import VALUE_OF, ParsedDeclaration, declaration_text, flow_of, norm_for
+from gateway.parse.declaration import ParsedDeclaration, declaration_text, flow_of, norm_for
 from gateway.parse.index import DeclarationSpan
 from gateway.parse.lines import clean_heads, clean_mask, line_bounds, line_heads
 from gateway.parse.norm import NormCatalogue
@@ -39,6 +40,9 @@ from gateway.storage import open_input
 _DIGITS = np.array([1, 2, 5, 6, 8, 9, 11, 12, 13])
 _BLOCK_WEIGHTS = 10 ** np.arange(5, -1, -1, dtype=np.int32)
 _NUMBER_WEIGHTS = np.array([100, 10, 1], dtype=np.int32)
+# The value of each clean line (``clean_heads``: a rubric without comma or quote, then ",'", the value, "'" and LF),
+# found in one C pass over the text: what ``VALUE_OF`` gives each line of it split (~105 vs ~185 ns a line).
+_VALUES = re.compile(r",'(.*)'\n")
 
 
 class Piece(NamedTuple):
@@ -185,7 +189,7 @@ def _structured(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue, bu
     block = digits[:, :6] @ _BLOCK_WEIGHTS
     number = digits[:, 6:] @ _NUMBER_WEIGHTS
     rubrics, known, codes, which = _rubrics(buffer, starts, block * 1000 + number, norm)
-    values = list(map(VALUE_OF, buffer[:-1].decode("latin-1").split("\n")))
+    values = _VALUES.findall(buffer.decode("latin-1"))
     starting = np.fromiter((piece.span.span.first_line for piece in pieces), dtype=np.int64, count=len(pieces))
     line_numbers = np.arange(len(rubrics), dtype=np.int64) + np.repeat(starting - firsts[:-1], np.diff(firsts))
     together = Together(norm, rubrics, values, codes, which, firsts, line_numbers)
