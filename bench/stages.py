@@ -12,24 +12,24 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from typing import Iterator
 from pathlib import Path
 
 # Imported before the clock starts: a stage's time is its work, not Python start-up.
-from gateway.ingest import TaskBatches, index_file, iter_outcomes, process_file
+from gateway.ingest import TaskBatches, index_file, iter_outcomes
+from gateway.inputs import group_files
 from gateway.options import Settings
 from gateway.pseudonym import DEMO_KEY, Pseudonymiser
 from gateway.records import Outcome
 from gateway.validate.rules import default_registry as _registry
 
 # What the stages import beyond those, loaded by ``main`` before a stage's clock starts, and no more than the stage
-# uses: a stage runs in its own process so that its peak memory is its own, and only the whole run and the run's file
-# groups (``transforms.pipeline``) need Beam, about 75 MB of a process's memory that the in-memory register stages
-# have no use for.
+# uses: a stage runs in its own process so that its peak memory is its own, and only the whole run needs Beam, about
+# 75 MB of a process's memory that the other stages have no use for.
 _IMPORTS = ("gateway.bucket", "gateway.register_run", "gateway.versioning.register", "gateway.versioning.columns",
             "gateway.gate.estimate", "gateway.policy", "gateway.publish.datasets", "gateway.parse.together",
             "gateway.parse.windows", "gateway.parse.blocks", "gateway.parse.declaration")
-_BEAM_IMPORTS = {"run": ("gateway.run",), "parse_validate_normalise": ("transforms.pipeline",),
-                 "parse_validate_normalise_reference": ("transforms.pipeline",)}
+_BEAM_IMPORTS = {"run": ("gateway.run",)}
 
 
 def _files(folder: str) -> list[str]:
@@ -125,32 +125,29 @@ def validate(folder: str) -> tuple[int, float]:
 
 
 def parse_validate_normalise(folder: str, reference: bool = False) -> int:
-    """Parse, validate and normalise every file in process, as a run's workers take them: files in the run's groups
-    (``transforms.pipeline.group_files``), each group's declarations in tasks of about TASK_LINES lines
-    (``gateway.ingest.TaskBatches``: one batch check per task, not per file). ``reference``: every rule run on every
-    subject (no columnar certificate skips any: gateway.validate.certify), the path the certificates are proven
-    equal to."""
-    from transforms.pipeline import group_files
-    registry, pseudonyms = _registry(), Pseudonymiser(DEMO_KEY)
-    if reference:
-        registry = registry.uncertified()
+    """Parse, validate and normalise every file in process, as a run's workers take them (``_worker_outcomes``).
+    ``reference``: every rule run on every subject (no columnar certificate skips any: gateway.validate.certify),
+    the path the certificates are proven equal to."""
+    registry = _registry()
+    return sum(outcome.counts.read for outcome in _worker_outcomes(
+        folder, registry.uncertified() if reference else registry, Pseudonymiser(DEMO_KEY)))
+
+
+def _worker_outcomes(folder: str, registry, pseudonyms) -> Iterator[Outcome]:
+    """Every outcome of the files of ``folder`` as a run's workers make them: files in the run's groups
+    (``gateway.inputs.group_files``), each group's declarations in tasks of about TASK_LINES lines
+    (``gateway.ingest.TaskBatches``: declarations read together, one batch check per task, not per file). A file's
+    lines are all counted by its index's outcome."""
     files = _files(folder)
-    lines = 0
     for group in group_files([(path, path, "") for path in files], {path: Path(path).stat().st_size for path in files}):
         batches = TaskBatches()
         for path, _, _ in group:
             for item in index_file(path, registry):
                 if isinstance(item, Outcome):
-                    lines += item.counts.read          # a file's lines, all counted by its index
+                    yield item
                 elif full := batches.add(item):
-                    _process(full, registry, pseudonyms)
-        _process(batches.rest(), registry, pseudonyms)
-    return lines
-
-
-def _process(tasks, registry, pseudonyms) -> None:
-    for _ in iter_outcomes(list(tasks), registry, pseudonyms):
-        pass
+                    yield from iter_outcomes(list(full), registry, pseudonyms)
+        yield from iter_outcomes(list(batches.rest()), registry, pseudonyms)
 
 
 @contextmanager
@@ -187,7 +184,7 @@ def normalise(folder: str) -> tuple[int, float]:
     with _time_inside(gateway.ingest, "normalise_person", "has_open_contract", "allowance_mentions", "subrogated_months",
                       "resource_records", "open_contracts", "columnar_subrogated_months",
                       "subrogated_allowances", "paid_allowances") as spent:
-        lines = sum(process_file(path, registry, pseudonyms).counts.read for path in _files(folder))
+        lines = sum(outcome.counts.read for outcome in _worker_outcomes(folder, registry, pseudonyms))
     return lines, spent[0]
 
 
@@ -260,7 +257,7 @@ def _merged(inputs: tuple, settings: dict, as_of: str):
 def register(folder: str) -> tuple[int, float]:
     """Register merge, floating flags, bases and the gate for everything parsed (in-process, timed apart)."""
     registry, pseudonyms = _registry(), Pseudonymiser(DEMO_KEY)
-    outcomes = [process_file(path, registry, pseudonyms) for path in _files(folder)]
+    outcomes = list(_worker_outcomes(folder, registry, pseudonyms))
     lines = sum(o.counts.read for o in outcomes)
     settings = _register_rules()
     started = time.perf_counter()
@@ -286,7 +283,7 @@ def monthly_register(folder: str):
     known: list = []
     for month in sorted(p for p in Path(folder).iterdir() if p.is_dir()):
         as_of = f"{month.name[:7]}-01T00:00:00Z"
-        outcomes = [process_file(str(path), registry, pseudonyms) for path in sorted(month.rglob("*.dsn"))]
+        outcomes = list(_worker_outcomes(str(month), registry, pseudonyms))
         arriving, buckets = _register_inputs(outcomes, as_of)
         lines = sum(o.counts.read for o in outcomes)
         del outcomes              # the month's inputs are in ``buckets`` now: only the register is held from here

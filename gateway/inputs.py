@@ -24,6 +24,8 @@ from gateway.storage import file_size, is_uri, list_files, modified_time, open_i
 IGNORED_SUFFIXES = (".tmp", ".part", ".done", ".json", ".md")
 InputFile = tuple  # (path: str | bytes, label: str, refused: str)
 ARRIVAL_FOLDER = re.compile(r"^(20[0-9]{2})-(0[1-9]|1[0-2])(?:-(0[1-9]|[12][0-9]|3[01]))?$")
+GROUP_BYTES = 8 << 20        # small files travel in groups of about this size (one element, one batch check)
+GROUP_FILES = 500
 
 
 class Refusal(str, enum.Enum):
@@ -272,3 +274,19 @@ def file_digest(path: str | bytes) -> str:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def group_files(paths: list[tuple], sizes: dict) -> list[list[tuple]]:
+    """Consecutive input files (in label order) in groups of at most GROUP_BYTES / GROUP_FILES, as a run's workers
+    take them (``transforms.pipeline``); a large file alone. ``sizes``: bytes by path, as the inventory found
+    them."""
+    groups: list[list[tuple]] = []
+    size = 0
+    for item in paths:
+        length = 0 if item[2] else sizes.get(item[0], 0)
+        if not groups or size + length > GROUP_BYTES or len(groups[-1]) >= GROUP_FILES:
+            groups.append([])
+            size = 0
+        groups[-1].append(item)
+        size += length
+    return groups

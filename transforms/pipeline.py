@@ -15,7 +15,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 
 from transforms.parse import CrossChecks, ParseFlows
 from transforms.publish import PublishOutcomes
-from gateway.inputs import settle
+from gateway.inputs import GROUP_FILES, group_files, settle
 from gateway.publish.datasets import BUCKETS
 from gateway.publish.spill import SPILL, read_objects, spill_objects
 from gateway.storage import list_files, remove_tree
@@ -26,25 +26,6 @@ from transforms import steps
 
 
 EMBEDDED_RUNNER = "FnApiRunner"    # Beam's in-process runner: no Prism download (ENGINEERING.md)
-GROUP_BYTES = 8 << 20        # small files travel in groups of about this size (one element, one batch check)
-GROUP_FILES = 500
-
-
-def group_files(paths: list[tuple], sizes: dict) -> list[list[tuple]]:
-    """Consecutive input files (``gateway.inputs``, in label order) in groups of at most GROUP_BYTES /
-    GROUP_FILES; a large file alone. ``sizes``: bytes by path, as the inventory found them."""
-    groups: list[list[tuple]] = []
-    size = 0
-    for item in paths:
-        length = 0 if item[2] else sizes.get(item[0], 0)
-        if not groups or size + length > GROUP_BYTES or len(groups[-1]) >= GROUP_FILES:
-            groups.append([])
-            size = 0
-        groups[-1].append(item)
-        size += length
-    return groups
-
-
 INVENTORY = "inventory"
 
 

@@ -32,6 +32,23 @@ def test_the_gate_stage_meets_revised_published_bases_as_monthly_runs_do(flows):
     assert sum(decisions for _, decisions in months) > 0
 
 
+def test_outcomes_made_as_a_run_s_workers_make_them_hold_what_each_file_read_alone_gives(flows):
+    """The parse, normalise and register stages take the outcomes a run's workers make (files in groups, their
+    declarations in tasks, read together): the same lines, records, quarantine and warnings as each file read and
+    processed alone (``process_file``, the object path for small declarations)."""
+    from gateway.ingest import process_file
+    from gateway.pseudonym import DEMO_KEY, Pseudonymiser
+    from gateway.records import Outcome
+    from gateway.validate.rules import default_registry
+    registry = default_registry()
+    workers = Outcome.combine(stages._worker_outcomes(flows, registry, Pseudonymiser(DEMO_KEY)))
+    alone = Outcome.combine(process_file(path, registry, Pseudonymiser(DEMO_KEY)) for path in stages._files(flows))
+    assert workers.counts == alone.counts and workers.counts.read > 0
+    for name in ("resources", "quarantine", "warnings", "allowances"):
+        assert sorted(map(repr, getattr(workers, name))) == sorted(map(repr, getattr(alone, name))), name
+    assert len(workers.resources) > 0 and len(workers.quarantine) > 0
+
+
 def test_a_stage_timed_inside_a_pass_leaves_the_pass_unchanged(flows):
     """The normalise stage times the calls inside a whole pass, then puts the real calls back."""
     import gateway.ingest
@@ -41,10 +58,10 @@ def test_a_stage_timed_inside_a_pass_leaves_the_pass_unchanged(flows):
     assert lines == stages.parse_validate_normalise(flows) and inside > 0
 
 
-@pytest.mark.parametrize("stage", ["register", "register_monthly", "gate"])
-def test_in_memory_register_stages_measure_their_peak_without_beam(flows, stage):
-    """A stage's process holds what the stage uses: the register stages never load Beam (about 75 MB of a
-    process), which only the whole run and the run's file groups need; the stage still prints its figures."""
+@pytest.mark.parametrize("stage", sorted(set(stages.STAGES) - {"run"}))
+def test_stages_other_than_the_whole_run_measure_their_peak_without_beam(flows, stage):
+    """A stage's process holds what the stage uses: only the whole run loads Beam (about 75 MB of a process); the
+    other stages, the run's file groups and tasks included, never do, and still print their figures."""
     import json
     import subprocess
     import sys
