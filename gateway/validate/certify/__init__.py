@@ -38,7 +38,7 @@ def certified(decl: ParsedDeclaration, rule_ids) -> frozenset[str]:
     if view is None:
         return frozenset()
     group = GroupColumns.of(decl)
-    proven = frozenset() if group is None else group.certified(tuple(rule_ids))
+    proven = frozenset() if group is None else group.certified(tuple(rule_ids), decl.together[1])
     held: dict[Certifier, bool] = {}          # a certifier of several rules (DRM-DEC-001 to 005...) is run once
 
     def holds(check: Certifier) -> bool:

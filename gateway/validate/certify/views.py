@@ -2,6 +2,7 @@
 seen as one (``GroupColumns``): token columns, the block tree as arrays, values by instance, amounts in cents."""
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import weakref
@@ -253,9 +254,16 @@ class GroupColumns(DeclarationColumns):
         self._view(together.values, together.structure, functools.partial(_positions_of, self._together),
                    together.norm)
         self._member_values: dict[str, list[str | None]] = {}
+        self._parts: dict[tuple[int, int], _GroupPart] = {}
+        self._size = len(together.firsts) - 1
+        self._held_by: dict[Certifier, dict[int, bool]] = {}
+        self._settle(together.members)
+
+    def _settle(self, members: list) -> None:
+        """The header the declarations handed out of ``members`` (this view's, by rank) share, if one; none held."""
         natures, mains = self.member_values(R.NATURE), self.member_values(R.MAIN_MONTH)
         headers = {(natures[rank] or member.span.nature, jjmmaaaa(mains[rank]))
-                   for rank, member in enumerate(together.members) if member is not None and _has_columns(member)}
+                   for rank, member in enumerate(members) if member is not None and _has_columns(member)}
         self._header = next(iter(headers)) if len(headers) == 1 else None
         self._held: dict[Certifier, bool] = {}
         self._certified: dict[tuple[str, ...], frozenset[str]] = {}
@@ -320,13 +328,42 @@ class GroupColumns(DeclarationColumns):
                 found[member] = values.get(its[0] if len(its) == 1 else min(its, key=self._path))
         return found
 
-    def certified(self, rule_ids: tuple[str, ...]) -> frozenset[str]:
+    def certified(self, rule_ids: tuple[str, ...], rank: int | None = None) -> frozenset[str]:
         """Those of ``rule_ids`` whose certifier is one of ``GROUPED`` and holds for the whole group: proven for each
-        declaration of it (found once per group and list of rules; the others are asked of each declaration)."""
+        declaration of it (found once per group and list of rules; the others are asked of each declaration). With
+        ``rank`` (a declaration of the group), also those whose certifier holds for a part of the group holding it
+        (:meth:`holds_for`)."""
         found = self._certified.get(rule_ids)
         if found is None:
             found = self._certified[rule_ids] = frozenset(
                 rule_id for rule_id in rule_ids if (check := _CERTIFIERS.get(rule_id)) in GROUPED and self.holds(check))
+        if rank is None or len(found) == len(rule_ids):
+            return found
+        return found | frozenset(rule_id for rule_id in rule_ids if rule_id not in found
+                                 and (check := _CERTIFIERS.get(rule_id)) in GROUPED and self.holds_for(check, rank))
+
+    def holds_for(self, check: "Certifier", rank: int) -> bool:
+        """Whether ``check`` (one of ``GROUPED``) holds for a part of the group holding the declaration ``rank``: the
+        group halved where the check fails, down to parts of fewer than SPLIT_FROM declarations (then each
+        declaration is asked alone). One declaration failing a check in a group of n costs about 2 log2(n) checks of
+        parts, not n checks of single declarations. Remembered per declaration."""
+        known = self._held_by.setdefault(check, {})
+        if rank in known:
+            return known[rank]
+        low, high = 0, self._size
+        while high - low >= SPLIT_FROM:
+            middle = (low + high) // 2
+            low, high = (low, middle) if rank < middle else (middle, high)
+            if self._part(low, high).holds(check):
+                known.update(dict.fromkeys(range(low, high), True))
+                return True
+        known[rank] = False
+        return False
+
+    def _part(self, low: int, high: int) -> "_GroupPart":
+        found = self._parts.get((low, high))
+        if found is None:
+            found = self._parts[low, high] = _GroupPart(self._together, low, high)
         return found
 
     def holds(self, check: "Certifier") -> bool:
@@ -335,6 +372,78 @@ class GroupColumns(DeclarationColumns):
         if found is None:
             found = self._held[check] = (not GROUPED[check] or self._header is not None) and check(self)
         return found
+
+
+SPLIT_FROM = 4        # a failing part of fewer declarations has each asked alone: its halves' checks cost more
+
+
+class _RubricPositions:
+    """rubric -> the positions of its tokens within a token range of a group, taken from the group's on demand."""
+
+    def __init__(self, together: "weakref.ref", start: int, end: int) -> None:
+        self._together, self._start, self._end, self._found = together, start, end, {}
+
+    def get(self, rubric: str, default=None):
+        if rubric not in self._found:
+            positions = self._together().by_rubric().get(rubric)
+            if positions is not None:
+                low, high = np.searchsorted(positions, (self._start, self._end)).tolist()
+                positions = positions[low:high] - self._start if high > low else None
+            self._found[rubric] = positions
+        found = self._found[rubric]
+        return default if found is None else found
+
+    def __contains__(self, rubric: str) -> bool:
+        return self.get(rubric) is not None
+
+
+class _GroupPart(GroupColumns):
+    """Declarations ``low`` to ``high`` (ranks, end excluded) of a group, seen as a group of their own: the group's
+    tokens, instances and failing values of that range, renumbered from its start (block codes too: only those of
+    the range), so that a certifier reads them as it reads a group read that way."""
+
+    def __init__(self, together: "weakref.ref", low: int, high: int) -> None:
+        self.decl = None
+        self._together = together
+        group, whole = together(), together().cache["group_view"]
+        firsts = group.firsts[low:high + 1]
+        start, end = int(firsts[0]), int(firsts[-1])
+        self._start, self._end, self._low, self._firsts = start, end, low, firsts - start
+        first, last = np.searchsorted(whole.heads, (start, end)).tolist()
+        kinds = whole.kinds[first:last]
+        used = np.unique(kinds)
+        parents = whole.parents[first:last]
+        structure = BlockStructure(whole.heads[first:last] - start, np.searchsorted(used, kinds),
+                                   [whole.names[kind] for kind in used.tolist()],
+                                   np.where(parents >= 0, parents - first, -1), np.empty(0, dtype=np.int64))
+        positions = _RubricPositions(together, start, end)
+        self._view(group.values[start:end], structure, lambda: positions, whole.norm)
+        self._member_values = {}
+        self._parts, self._size, self._held_by = {}, high - low, {}
+        self._settle(group.members[low:high])
+
+    def _gather(self) -> np.ndarray:
+        return self._together().value_array()[self._start:self._end]
+
+    def failing_tokens(self) -> list[tuple[int, tuple[tuple[str, str, str], ...]]]:
+        failing = failing_tokens_together(self._together())
+        low = bisect.bisect_left(failing, self._start, key=_token)
+        high = bisect.bisect_left(failing, self._end, key=_token)
+        return [(token - self._start, reading) for token, reading in failing[low:high]]
+
+    def members_of(self, instances: np.ndarray) -> list[int]:
+        return (np.searchsorted(self._firsts, self.heads[instances], side="right") - 1).tolist()
+
+    def member_values(self, rubric: str) -> list[str | None]:
+        found = self._member_values.get(rubric)
+        if found is None:
+            whole = self._together().cache["group_view"]
+            found = self._member_values[rubric] = whole.member_values(rubric)[self._low:self._low + self._size]
+        return found
+
+
+def _token(failing: tuple) -> int:
+    return failing[0]
 
 
 _NOT_SHORT = re.compile(r"^(?!-?[0-9]{1,16}\.[0-9]{2}$).*$", re.MULTILINE)   # not an amount of at most 18 digits

@@ -1,5 +1,6 @@
 """Certificates of declarations read together: a certifier that is a condition on each block instance or person
-alone runs once over the whole group (``GroupColumns``) and declaration by declaration only where it fails. Each
+alone runs once over the whole group (``GroupColumns``); where it fails, over halves of the group holding each
+declaration (``GroupColumns.holds_for``), and declaration by declaration only in the smallest parts that fail. Each
 declaration gets exactly the certificates it gets when every certifier runs on it alone (the reference), on the
 conformance corpus read as one batch, generated small declarations with defects (LF and CR LF), and a mutated
 declaration with random line ends between two clean ones."""
@@ -7,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import gateway.validate.certify as certify
+from gateway.validate.certify import views
 from fixtures.generator import Rates, generate
 from gateway.validate.certify import GroupColumns, certified
 from gateway.validate.columns import failing_tokens_by_value, failing_tokens_together
@@ -20,24 +21,26 @@ def _rule_ids(decl) -> list[str]:
             for rule in DEFAULT_RULES.for_target(target, decl.flow, decl.norm_version)]
 
 
-def _compare(paths, monkeypatch) -> tuple[int, int]:
-    """Every declaration of ``paths`` read together, certified with groups and alone (each read afresh): equal.
-    Returns how many group checks held and failed."""
+def _compare(paths, monkeypatch) -> tuple[int, int, int]:
+    """Every declaration of ``paths`` read together, certified with groups and alone (each read afresh, no certifier
+    run over a group or a part of one): equal. Returns how many group checks held and failed, and how many checks
+    of a part of a failing group held."""
     declarations = read_all_together(paths)
     grouped = [certified(decl, _rule_ids(decl)) for decl in declarations]
     groups = {id(view): view for decl in declarations if (view := GroupColumns.of(decl)) is not None}
     held = [found for view in groups.values() for found in view._held.values()]
+    parts = [found for view in groups.values() for part in view._parts.values() for found in part._held.values()]
     with monkeypatch.context() as patch:
-        patch.setattr(certify, "GROUPED", {})
+        patch.setattr(views, "GROUPED", {})           # the dict the group views read
         alone = [certified(decl, _rule_ids(decl)) for decl in read_all_together(paths)]
     for decl, with_group, without in zip(declarations, grouped, alone):
         assert with_group == without, f"{decl.file} line {decl.first_line}: {sorted(with_group ^ without)}"
     assert len(grouped) == len(alone)
-    return held.count(True), held.count(False)
+    return held.count(True), held.count(False), parts.count(True)
 
 
 def test_the_corpus_read_together_gets_the_certificates_each_declaration_gets_alone(tmp_path, monkeypatch):
-    held, failed = _compare(corpus(tmp_path), monkeypatch)
+    held, failed, _ = _compare(corpus(tmp_path), monkeypatch)
     assert held and failed                       # groups proven clean at once, and groups sent back one by one
 
 
@@ -49,8 +52,8 @@ def test_small_declarations_with_defects_get_the_certificates_each_gets_alone(tm
     if ending != b"\n":
         for path in paths:
             path.write_bytes(path.read_bytes().replace(b"\n", ending))
-    held, failed = _compare(paths, monkeypatch)
-    assert held and failed
+    held, failed, parts_held = _compare(paths, monkeypatch)
+    assert held and failed and parts_held           # halves of failing groups proven clean too
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
