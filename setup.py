@@ -41,6 +41,7 @@ setup(
         "weasyprint>=62",                  # declarants' reports and the access document as PDF (needs Pango)
         "dask[distributed]>=2026.8",       # Beam's DaskRunner: the distributed engine tested here
         "deltalake>=1.6,<2",               # the register's tables (Delta Lake, delta-rs): bench.table_format
+        "datasketches>=5.1,<6",            # a first run's people, estimated (HyperLogLog): gateway/inputs.py
     ],
     extras_require={"test": ["pytest>=8", "pytest-xdist>=3.6", "hypothesis>=6.100", "httpx>=0.27", "playwright>=1.45", "import-linter>=2.16", "radon>=6.0",
                              "duckdb>=1.1", "moto[server]>=5.0", "boto3>=1.34", "pypdf>=5"],

@@ -151,7 +151,7 @@ def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
     remove_tree(staging)
     staging.mkdir()
     run_log = _log.bind(stage="run")
-    files, inputs, arrivals = _stopped_cleanly(run_log, out, lambda: pipeline.inventory(
+    files, inputs, arrivals, people = _stopped_cleanly(run_log, out, lambda: pipeline.inventory(
         settings.inputs, str(staging), settings.beam_args, settings.as_of, settings.arrival))
     run_log = run_log.bind(files=len(files))
     run_log.info("run.started")                       # once the inputs are listed: a refused run logs nothing
@@ -161,7 +161,7 @@ def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
         raise ConfigurationError(f"register in the earlier layout @ {register_dir}: expected Delta tables; convert "
                                  f"it once with: drm-gateway register migrate {register_dir}")
     sizes = {f[0]: i["bytes"] for f, i in zip(files, inputs)}
-    job, commits = _register_job(settings, register_dir, run_id, arrivals, policy, sum(sizes.values()))
+    job, commits = _register_job(settings, register_dir, run_id, arrivals, policy, sum(sizes.values()), people)
     with Watcher(str(staging), len(files), sum(sizes.values()), _reporter(run_log, progress)):
         staged_job = _stopped_cleanly(run_log, out, lambda: pipeline.run_parse(
             files, str(staging), settings.pseudonym_key, settings.beam_args, job, sizes,
@@ -228,7 +228,7 @@ def _shown(folder: Path, base: Path) -> str:
 
 
 def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals: dict[str, str], policy,
-                  input_bytes: int) -> tuple[RegisterJob, list[store.Commit]]:
+                  input_bytes: int, people: int = 0) -> tuple[RegisterJob, list[store.Commit]]:
     """What the register stage of the run needs, and the register's committed runs it was made from (as pinned:
     the state of the register the whole run reads)."""
     as_of = max(arrivals.values(), default="")
@@ -236,7 +236,8 @@ def _register_job(settings: Settings, register_dir: Path, run_id: str, arrivals:
         buckets = store.ensure_layout(register_dir, settings.buckets, people_per_bucket=None)
     else:
         per_bucket = settings.people_per_bucket or sizing.PEOPLE_PER_BUCKET
-        buckets = store.ensure_layout(register_dir, sizing.first_buckets(input_bytes, per_bucket), per_bucket)
+        buckets = store.ensure_layout(register_dir, sizing.first_buckets(input_bytes, per_bucket, people),
+                                      per_bucket)
     if sizing.resume(register_dir):                   # a resize a crash stopped half-way
         buckets = store.buckets_of(register_dir)
     # Every table read at one version for the whole run (the driver here, the workers, the commit).

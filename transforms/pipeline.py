@@ -8,14 +8,14 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from transforms.parse import CrossChecks, ParseFlows
 from transforms.publish import PublishOutcomes
-from gateway.inputs import GROUP_FILES, group_files, settle
+from gateway.inputs import GROUP_FILES, group_files, people_estimate, settle
 from gateway.publish.datasets import BUCKETS
 from gateway.publish.spill import SPILL, read_objects, spill_objects
 from gateway.storage import list_files, remove_tree
@@ -59,8 +59,11 @@ def _walked(element):
 
 
 def _inventoried(element, staging: str, as_of: str | None, arrival: str) -> str:
-    from gateway.inputs import inventory_entry
-    return spill_objects(staging, INVENTORY, [inventory_entry(listed, as_of, arrival) for listed in element[1]])
+    """A chunk of listed files -> their entries and the sketch of their NIRs (``gateway.inputs``), staged."""
+    from gateway.inputs import inventory_entry, people_sketch
+    people = people_sketch()
+    entries = [inventory_entry(listed, as_of, arrival, people) for listed in element[1]]
+    return spill_objects(staging, INVENTORY, [(entries, people.serialize_compact())])
 
 
 def build_inventory(pipeline: beam.Pipeline, inputs: tuple[str, ...], staging: str, as_of: str | None,
@@ -77,15 +80,22 @@ def build_inventory(pipeline: beam.Pipeline, inputs: tuple[str, ...], staging: s
      | "Checksums" >> steps.Map(_inventoried, staging, as_of, arrival))
 
 
+class Inventory(NamedTuple):
+    files: list[tuple]           # the run's input files in label order (``gateway.inputs``)
+    inputs: list[dict]           # what a run records of each (label, SHA-256, size)
+    arrivals: dict[str, str]     # label -> arrival time
+    people: int                  # distinct NIRs of the files, estimated (``gateway.inputs.people_estimate``)
+
+
 def inventory(inputs: tuple[str, ...], staging: str, beam_args: tuple[str, ...], as_of: str | None = None,
-              arrival: str = "mtime") -> tuple[list[tuple], list[dict], dict[str, str]]:
-    """The run's input files in label order (``gateway.inputs``), what a run records of each (label, SHA-256,
-    size) and their arrival times, listed and computed by the workers."""
+              arrival: str = "mtime") -> Inventory:
+    """The run's inputs, listed and read by the workers (``Inventory``)."""
     with _pipeline(beam_args) as pipeline:
         build_inventory(pipeline, inputs, staging, as_of, arrival)
-    entries = [entry for spilled in list_files(f"{staging}/{SPILL}/{INVENTORY}") for entry in read_objects(spilled)]
+    chunks = [chunk for spilled in list_files(f"{staging}/{SPILL}/{INVENTORY}") for chunk in read_objects(spilled)]
     remove_tree(f"{staging}/{SPILL}/{INVENTORY}")
-    return settle(entries, inputs)
+    return Inventory(*settle([entry for entries, _ in chunks for entry in entries], inputs),
+                     people_estimate(people for _, people in chunks))
 
 
 def build(pipeline: beam.Pipeline, paths: list[tuple], staging: str, pseudonym_key: bytes,

@@ -6,7 +6,8 @@ cost per bucket it touches (~50 ms here: five table scans, five files written) p
 small arrival into a register of few, big buckets reads little more than into an empty one, while a large
 register needs many buckets so that a small arrival does not read most of it (README: "Register size").
 
-- A new register takes its count from its first run's input: ``first_buckets`` (bytes → people, estimated).
+- A new register takes its count from its first run's people: ``first_buckets`` (the distinct NIRs the inventory
+  estimated: ``gateway.inputs.people_estimate``; without any, its input bytes → people).
 - After its first run and every ``store.COMPACT_EVERY`` runs (``refit``, after the run's commit), the count is
   set to ``buckets_for(people)``: the smallest power of two whose buckets hold at most ``people_per_bucket``
   people each, as soon as buckets hold more, or once they hold less than a quarter of it. Powers of two: doubling splits each bucket in two (a person's bucket is a hash modulo the count),
@@ -49,9 +50,11 @@ def buckets_for(people: int, people_per_bucket: int = PEOPLE_PER_BUCKET) -> int:
     return count
 
 
-def first_buckets(input_bytes: int, people_per_bucket: int = PEOPLE_PER_BUCKET) -> int:
-    """A new register's count, from its first run's input size (corrected by ``fit`` once that run is committed)."""
-    return buckets_for(input_bytes // BYTES_PER_PERSON, people_per_bucket)
+def first_buckets(input_bytes: int, people_per_bucket: int = PEOPLE_PER_BUCKET, people: int = 0) -> int:
+    """A new register's count, from its first run's people (the distinct NIRs the inventory estimated:
+    ``gateway.inputs.people_estimate``), else from its input size (corrected by ``fit`` once that run is
+    committed)."""
+    return buckets_for(people or input_bytes // BYTES_PER_PERSON, people_per_bucket)
 
 
 def people_of(root: Path | str) -> int:

@@ -141,7 +141,7 @@ def test_the_workers_list_and_fingerprint_every_input_as_the_driver_would(tmp_pa
     assert {refused for _, _, refused in files} == {"", "NAME", "LINK"}
     for as_of, arrival in ((None, "mtime"), ("2025-05-02T00:00:00Z", "mtime")):
         staging = tmp_path / f"staging-{arrival}-{as_of}"
-        listed, inputs, arrivals = inventory(roots, str(staging), (), as_of, arrival)
+        listed, inputs, arrivals, _ = inventory(roots, str(staging), (), as_of, arrival)
         assert listed == files
         assert inputs == [fingerprint(item) for item in files]
         assert arrivals == {label: arrival_of(path, label, as_of, arrival) for path, label, _ in files}

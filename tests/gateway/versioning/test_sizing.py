@@ -54,22 +54,37 @@ def _partitions(register: Path, table: str) -> set[str]:
 
 def test_the_bucket_count_is_the_smallest_power_of_two_holding_the_people():
     assert [sizing.buckets_for(n, 1000) for n in (0, 1, 1000, 1001, 4000, 4001, 10**9)] == [1, 1, 1, 2, 4, 8, 4096]
-    assert sizing.first_buckets(40 * sizing.BYTES_PER_PERSON, 10) == 4
+    assert sizing.first_buckets(40 * sizing.BYTES_PER_PERSON, 10) == 4           # no people counted: the bytes
+    assert sizing.first_buckets(40 * sizing.BYTES_PER_PERSON, 10, people=100) == 16
 
 
-def test_a_new_register_keeps_its_first_estimate_within_four_times_its_people_and_is_refitted_beyond(months,
-                                                                                                    tmp_path):
-    """The first month: ~590 kB (118 people at 5,000 bytes each), 46 people. At 10 people a bucket the estimate
-    (16 buckets) is within 4× of what they ask for (8): kept. At 3 a bucket (64, against 16): resized after the
-    run, every row then in the bucket its person gives."""
-    for per_bucket, estimate, wanted, after in ((10, 16, 8, 16), (3, 64, 16, 16)):
+@pytest.mark.parametrize("per_bucket", [10, 3])
+def test_a_new_register_starts_with_the_buckets_its_first_runs_people_ask_for(months, tmp_path, per_bucket):
+    """The first month: ~590 kB (118 people at 5,000 bytes each, the estimate from bytes alone), 46 people: the
+    inventory's count of their NIRs gives the register the buckets they ask for from its first run (8 at 10 a
+    bucket, 16 at 3), and the refit after it has nothing to change."""
+    out = tmp_path / f"per-{per_bucket}"
+    run(Settings((str(months[0]),), str(out), TEST_KEY, people_per_bucket=per_bucket))
+    register = _register(out)
+    wanted = sizing.buckets_for(sizing.people_of(register), per_bucket)
+    assert wanted == {10: 8, 3: 16}[per_bucket]
+    assert wanted < sizing.first_buckets(sum(p.stat().st_size for p in months[0].rglob("*.dsn")), per_bucket)
+    assert store.commits(register)[0].bucket_count == store.buckets_of(register) == wanted
+
+
+def test_a_new_register_keeps_its_first_count_within_four_times_its_people_and_is_refitted_beyond(months,
+                                                                                                 tmp_path):
+    """A register laid out with more buckets than its 46 people ask for before its first run (an estimate from
+    bytes: 16 at 10 people a bucket, 64 at 3): within 4× of what they ask for (8), kept; beyond (64 against 16),
+    resized after the run, every row then in the bucket its person gives."""
+    for per_bucket, laid_out, wanted, after in ((10, 16, 8, 16), (3, 64, 16, 16)):
         out = tmp_path / f"per-{per_bucket}"
+        store.ensure_layout(_register(out), laid_out, per_bucket)
         run(Settings((str(months[0]),), str(out), TEST_KEY, people_per_bucket=per_bucket))
         register = _register(out)
-        assert sizing.first_buckets(sum(p.stat().st_size for p in months[0].rglob("*.dsn")), per_bucket) == estimate
         assert sizing.buckets_for(sizing.people_of(register), per_bucket) == wanted
         assert store.buckets_of(register) == after
-        assert store.commits(register)[0].bucket_count == estimate          # the run merged with its estimate
+        assert store.commits(register)[0].bucket_count == laid_out          # the run merged with that count
         for bucket in range(after):
             state = store.load_bucket(register, bucket, [c.run_id for c in store.commits(register)])
             assert all(bucket_of(v.person_key, after) == bucket for v in state.versions)
