@@ -29,6 +29,7 @@ def base_dsn() -> bytes:
 # Defects the bundled and generated flows do not carry, each breaking one rule: (what, replacements in order).
 BROKEN = {
     "payment_numbers_repeated": [(b"S21.G00.50.003,'02'", b"S21.G00.50.003,'01'")],
+    "payment_number_missing": [(b"S21.G00.50.003,'02'\n", b"")],
     "net_social_period_in_the_future": [(b"S21.G00.58.003,'03'", b"S21.G00.58.001,'01032025'\n"
                                                                   b"S21.G00.58.002,'31122030'\nS21.G00.58.003,'03'")],
     "regularisation_without_its_amount": [(b"S21.G00.56.003,'-10.00'\n", b"")],

@@ -364,6 +364,29 @@ def _remuneration_names_a_contract_by_value(view: DeclarationColumns) -> bool:
 
 @certifies("DRM-CTR-002")
 def _payments_numbered(view: DeclarationColumns) -> bool:
+    """Where a person has several payments, each has a number and no two the same, as keys over arrays: (person,
+    number's code) of those payments all distinct. :func:`_payments_numbered_by_value` is its reference."""
+    payments = view.under(R.PAYMENT, R.INDIVIDUAL)
+    if len(payments) < 2:
+        return True
+    person = view.parents[payments]
+    several = np.bincount(person, minlength=len(view.kinds))[person] >= 2
+    payments, person = payments[several], person[several]
+    if not len(payments):
+        return True
+    instances, numbers = view.column(R.PAYMENT_NUMBER)
+    codes: dict[str, int] = {}
+    code = np.full(len(view.kinds), -1, dtype=np.int64)
+    code[instances] = [codes.setdefault(number, len(codes)) for number in numbers]
+    numbered = code[payments]
+    if (numbered < 0).any():
+        return False
+    keys = person * len(codes) + numbered
+    return len(np.unique(keys)) == len(keys)
+
+
+def _payments_numbered_by_value(view: DeclarationColumns) -> bool:
+    """The reference of :func:`_payments_numbered`: each person's payment numbers counted."""
     numbers = view.by_instance(R.PAYMENT_NUMBER)
     for payments in view.children(R.PAYMENT, R.INDIVIDUAL).values():
         if len(payments) < 2:

@@ -150,7 +150,8 @@ EXACT = ["DRM-AMT-003", "DRM-CTR-001", "DRM-AMT-004"]   # certifiers that count 
 BY_VALUE = {"DRM-AMT-003": (amounts._required_pay_types, amounts._required_pay_types_by_value),
             "DRM-CTR-001": (amounts._remuneration_names_a_contract, amounts._remuneration_names_a_contract_by_value),
             "DRM-AMT-004": (amounts._net_social_declared, amounts._net_social_declared_by_value),
-            "DRM-STR-010": (structure._mandatory_blocks_present, structure._mandatory_blocks_present_by_value)}
+            "DRM-STR-010": (structure._mandatory_blocks_present, structure._mandatory_blocks_present_by_value),
+            "DRM-CTR-002": (amounts._payments_numbered, amounts._payments_numbered_by_value)}
 
 
 def _exact(path: Path, rule_id: str) -> list[bool]:
