@@ -253,14 +253,15 @@ class GroupColumns(DeclarationColumns):
         # cache (a cycle, which keeps each group's tokens alive until the collector's next full pass)
         self._view(together.values, together.structure, functools.partial(_positions_of, self._together),
                    together.norm)
-        self._member_values: dict[str, list[str | None]] = {}
-        self._parts: dict[tuple[int, int], _GroupPart] = {}
-        self._size = len(together.firsts) - 1
-        self._held_by: dict[Certifier, dict[int, bool]] = {}
         self._settle(together.members)
 
     def _settle(self, members: list) -> None:
-        """The header the declarations handed out of ``members`` (this view's, by rank) share, if one; none held."""
+        """This view's memos, empty, for its declarations ``members`` (by rank), and the header those handed out
+        share, if one."""
+        self._member_values: dict[str, list[str | None]] = {}
+        self._parts: dict[tuple[int, int], _GroupPart] = {}
+        self._size = len(members)
+        self._held_by: dict[Certifier, dict[int, bool]] = {}
         natures, mains = self.member_values(R.NATURE), self.member_values(R.MAIN_MONTH)
         headers = {(natures[rank] or member.span.nature, jjmmaaaa(mains[rank]))
                    for rank, member in enumerate(members) if member is not None and _has_columns(member)}
@@ -418,8 +419,6 @@ class _GroupPart(GroupColumns):
                                    np.where(parents >= 0, parents - first, -1), np.empty(0, dtype=np.int64))
         positions = _RubricPositions(together, start, end)
         self._view(group.values[start:end], structure, lambda: positions, whole.norm)
-        self._member_values = {}
-        self._parts, self._size, self._held_by = {}, high - low, {}
         self._settle(group.members[low:high])
 
     def _gather(self) -> np.ndarray:
