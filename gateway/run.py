@@ -22,6 +22,7 @@ from gateway.layout import RunLayout
 from gateway.months import day_of_instant, month_of_instant
 from gateway.options import Settings
 from gateway.progress import Snapshot, Watcher
+from gateway.publish.datasets import parts_for
 from gateway.publish.history import compared, record_run, runs as history_runs
 from gateway.publish.metrics import from_figures
 from gateway.publish.report import DECLARANTS, FIGURES, TREND_RUNS, anomalies_by_declarant, write_run_report
@@ -162,10 +163,11 @@ def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
                                  f"it once with: drm-gateway register migrate {register_dir}")
     sizes = {f[0]: i["bytes"] for f, i in zip(files, inputs)}
     job, commits = _register_job(settings, register_dir, run_id, arrivals, policy, sum(sizes.values()), people)
+    parts = parts_for(people or sum(sizes.values()) // sizing.BYTES_PER_PERSON)
     with Watcher(str(staging), len(files), sum(sizes.values()), _reporter(run_log, progress)):
         staged_job = _stopped_cleanly(run_log, out, lambda: pipeline.run_parse(
             files, str(staging), settings.pseudonym_key, settings.beam_args, job, sizes,
-            settings.reference_path)) if files else None
+            settings.reference_path, parts)) if files else None
     by_declarant, figures, groups = read_figures(str(staging))
     place = compared(history_dir, run_id, by_declarant)      # read only: the history is written once complete
     reports = pipeline.ReportJob(run_id, groups, spill_objects(

@@ -99,14 +99,16 @@ def inventory(inputs: tuple[str, ...], staging: str, beam_args: tuple[str, ...],
 
 
 def build(pipeline: beam.Pipeline, paths: list[tuple], staging: str, pseudonym_key: bytes,
-          register: RegisterJob | None = None, sizes: dict | None = None, reference: bool = False) -> None:
+          register: RegisterJob | None = None, sizes: dict | None = None, reference: bool = False,
+          parts: int = BUCKETS) -> None:
     """The first pipeline: parse, check, publish, and the first half of the register stage; one final step.
-    ``reference``: declarations through the object path (``ParseFlows``)."""
+    ``reference``: declarations through the object path (``ParseFlows``); ``parts``: the files of each month of
+    resources, and of the quarantine and the warnings (``gateway.publish.datasets.parts_for``)."""
     files, declarations = (_input_groups(pipeline, paths, sizes or {}, staging)
                            | "Parse" >> ParseFlows(pseudonym_key, staging, reference))
     cross = declarations | "CrossChecks" >> CrossChecks(register)
     groups = register.buckets if register is not None else BUCKETS
-    leaves = list((files, declarations, *cross) | "Publish" >> PublishOutcomes(staging, groups))
+    leaves = list((files, declarations, *cross) | "Publish" >> PublishOutcomes(staging, groups, parts))
     if register is not None:
         leaves.extend(declarations | "Register" >> StageRegister(register, staging))
     finish(leaves)
@@ -195,12 +197,12 @@ def pipeline_options(beam_args: tuple[str, ...]) -> PipelineOptions:
 
 def run_parse(paths: list[tuple], staging: str, pseudonym_key: bytes, beam_args: tuple[str, ...],
               register: RegisterJob | None = None, sizes: dict | None = None,
-              reference: bool = False) -> RegisterJob | None:
+              reference: bool = False, parts: int = BUCKETS) -> RegisterJob | None:
     """The run's first pipeline, on the runner the arguments name (the embedded one by default); returns the
     register job as the second pipeline takes it."""
     register = register.staged(staging) if register is not None else None
     with _pipeline(beam_args) as pipeline:
-        build(pipeline, paths, staging, pseudonym_key, register, sizes, reference)
+        build(pipeline, paths, staging, pseudonym_key, register, sizes, reference, parts)
     return register
 
 

@@ -57,21 +57,22 @@ def _stats_and_figures(outcome: Outcome) -> dict:
     return {**outcome_stats(outcome), FIGURES: run_parts(outcome)}
 
 
-def _buckets(table: pa.Table, column: str) -> list[int]:
-    """The bucket of each row's value of ``column`` (each distinct value hashed once)."""
+def _buckets(table: pa.Table, column: str, parts: int) -> list[int]:
+    """The bucket among ``parts`` of each row's value of ``column`` (each distinct value hashed once)."""
     values = table.column(column).to_pylist()
-    buckets = {value: bucket_of(value) for value in set(values)}
+    buckets = {value: bucket_of(value, parts) for value in set(values)}
     return [buckets[value] for value in values]
 
 
-def resource_partitions(table: pa.Table) -> list[str]:
-    """Each resource record's partition (its month, its person's bucket), read from the records' columns."""
+def resource_partitions(table: pa.Table, parts: int = BUCKETS) -> list[str]:
+    """Each resource record's partition (its month, its person's bucket among ``parts``: ``parts_for``), read from
+    the records' columns."""
     return [f"month={month}/part-{bucket:02d}"
-            for month, bucket in zip(table.column("month").to_pylist(), _buckets(table, "person_key"))]
+            for month, bucket in zip(table.column("month").to_pylist(), _buckets(table, "person_key", parts))]
 
 
-def quarantine_partitions(table: pa.Table) -> list[str]:
-    return [f"part-{bucket:02d}" for bucket in _buckets(table, "file")]
+def quarantine_partitions(table: pa.Table, parts: int = BUCKETS) -> list[str]:
+    return [f"part-{bucket:02d}" for bucket in _buckets(table, "file", parts)]
 
 
 RESOURCE_ORDER = ("month", "declarant_id", "person_key", "nature", "cause", "file", "first_line", "record_id")
@@ -88,8 +89,8 @@ class _SpillRecords(steps.Step):
     """An outcome's records -> one spill file per (dataset, partition); only the paths travel on. Quarantine
     records and warnings are staged a second time by report group, for the declarants' reports."""
 
-    def __init__(self, root: str, groups: int) -> None:
-        self._root, self._groups = root, groups
+    def __init__(self, root: str, groups: int, parts: int) -> None:
+        self._root, self._groups, self._parts = root, groups, parts
 
     def setup(self) -> None:
         log.configure()
@@ -101,7 +102,8 @@ class _SpillRecords(steps.Step):
             if not records:
                 continue
             for partition, path in spill_partitions(self._root, dataset, schema, records,
-                                                    partitions_of(schema.table(records)), together=True):
+                                                    partitions_of(schema.table(records), self._parts),
+                                                    together=True):
                 yield (dataset, partition), path
         for dataset in FINDINGS:
             select, _, schema, _, _ = DATASETS[dataset]
@@ -171,11 +173,12 @@ def _group_parts(outcome: Outcome, groups: int):
 
 class PublishOutcomes(beam.PTransform):
     """Write resources (Parquet + Avro), quarantine and warnings (Parquet), the run statistics, and the run's
-    figures (per declarant, by report group; per rule and nature) for its metrics and reports."""
+    figures (per declarant, by report group; per rule and nature) for its metrics and reports. ``parts``: the files
+    of each month of resources, and of the quarantine and the warnings (``gateway.publish.datasets.parts_for``)."""
 
-    def __init__(self, root: str, groups: int = BUCKETS) -> None:
+    def __init__(self, root: str, groups: int = BUCKETS, parts: int = BUCKETS) -> None:
         super().__init__()
-        self._root, self._groups = root, groups
+        self._root, self._groups, self._parts = root, groups, parts
 
     def expand(self, sources):
         """``sources``: one or several PCollections of outcomes. Each is spilled where it is produced (no
@@ -184,7 +187,7 @@ class PublishOutcomes(beam.PTransform):
         sources = sources if isinstance(sources, tuple) else (sources,)
         spilled, counted, parts = [], [], []
         for number, outcomes in enumerate(sources):
-            spilled.append(outcomes | f"Spill{number}" >> beam.ParDo(_SpillRecords(self._root, self._groups)))
+            spilled.append(outcomes | f"Spill{number}" >> beam.ParDo(_SpillRecords(self._root, self._groups, self._parts)))
             counted.append(outcomes | f"Stats{number}" >> steps.Map(_stats_and_figures))
             parts.append(outcomes | f"Figures{number}" >> steps.FlatMap(_group_parts, self._groups))
         written = (spilled
