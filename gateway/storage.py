@@ -1,17 +1,24 @@
 """The one atomic writer (and reader) of every file the gateway writes: datasets, staging, the register, the
 run's JSON and reports, correction notices.
 
-A file is written under a temporary name beside its final path, then renamed over it: a reader never sees
-a half-written file, and a crash leaves the previous version in place. A local path goes through ``os``
-(rename is atomic on one file system); a URI (``s3://``, ``gs://``, ``hdfs://``…) through pyarrow's file
-systems, whose rename of an object is a copy then a delete. Paths stay strings for URIs: ``pathlib`` would
-turn ``s3://b/k`` into ``s3:/b/k``.
+A reader never sees a half-written file, and a crash leaves the previous version in place. A local path is
+written under a temporary name beside it, then renamed over it through ``os`` (rename is atomic on one file
+system). A URI (``s3://``, ``gs://``, ``hdfs://``…) goes through pyarrow's file systems. On an object store whose
+upload of an object is atomic (S3 and S3-compatible servers, Google Cloud Storage: the object appears whole when
+its upload completes, an upload stopped half-way leaves nothing), the object is written in one upload at its name:
+a temporary object would cost a copy and a delete more (a rename there), and its folder is not made first (an
+object store has none). Elsewhere, a temporary file then a rename, as on disk. A store's file system is made once
+per bucket and settings (``remote_filesystem``): each one made costs a client and ~8 ms. Paths stay strings for
+URIs: ``pathlib`` would turn ``s3://b/k`` into ``s3:/b/k``.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 from pathlib import Path
+from urllib.parse import unquote
 from typing import Any, Iterable
 
 import pyarrow as pa
@@ -25,9 +32,33 @@ def is_uri(path: Target | bytes) -> bool:
     return isinstance(text, str) and "://" in text
 
 
+# Object stores whose upload of an object is atomic (the module's docstring), by URI scheme; their URIs name a bucket.
+ATOMIC_UPLOAD = ("s3", "gs", "gcs")
+# A store URI's path as pyarrow reads it without asking pyarrow: bucket and key in URI characters (anything else,
+# a query or a fragment among them, goes to pyarrow's own parser, which accepts or refuses it).
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/%-]+")
+_CLIENT_SETTINGS = ("AWS_", "GOOGLE_", "GCS_")      # what a store's client reads from the environment
+
+
 def remote_filesystem(path: str):
+    """pyarrow's file system for the URI ``path``, and the path in it (what ``pyarrow.fs.FileSystem.from_uri``
+    gives). An object store's file system is made once per bucket and client settings, then kept."""
+    scheme, _, rest = path.partition("://")
+    if scheme in ATOMIC_UPLOAD and _PLAIN_PATH.fullmatch(rest):
+        where = unquote(rest).rstrip("/")
+        bucket = where.split("/", 1)[0]
+        if bucket:
+            settings = tuple(sorted(item for item in os.environ.items() if item[0].startswith(_CLIENT_SETTINGS)))
+            return _store(scheme, bucket, settings), where
     from pyarrow import fs
     return fs.FileSystem.from_uri(path)
+
+
+@functools.lru_cache(maxsize=16)
+def _store(scheme: str, bucket: str, settings: tuple) -> "pyarrow.fs.FileSystem":
+    """The file system of one bucket under the client settings ``settings`` (the environment's, as a key)."""
+    from pyarrow import fs
+    return fs.FileSystem.from_uri(f"{scheme}://{bucket}")[0]
 
 
 def _temporary(path: str) -> str:
@@ -46,6 +77,12 @@ def write_chunks(path: Target, chunks: Iterable[bytes | str], end: str = "") -> 
     temporary = _temporary(text)
     if is_uri(text):
         filesystem, where = remote_filesystem(text)
+        if text.split("://", 1)[0] in ATOMIC_UPLOAD:
+            # made whole before the upload starts: content that fails half-way is never uploaded
+            data = b"".join(chunk.encode("utf-8") if isinstance(chunk, str) else chunk for chunk in chunks)
+            with filesystem.open_output_stream(where) as fh:
+                fh.write(data + end.encode("utf-8"))
+            return
         filesystem.create_dir(where.rsplit("/", 1)[0], recursive=True)
         with filesystem.open_output_stream(_temporary(where)) as fh:
             _copy(chunks, end, fh)

@@ -48,7 +48,8 @@ import pyarrow.dataset as ds
 from gateway.errors import ConfigurationError
 from gateway.publish.datasets import bucket_of
 from gateway.records import ResourceVersion
-from gateway.storage import exists, file_size, parquet_metadata, read_bytes, write_bytes, write_parquet
+from gateway.storage import (exists, file_size, parquet_metadata, read_bytes, remote_filesystem, write_bytes,
+                             write_parquet)
 from gateway.versioning.horizon import OPEN_ROWS, open_bound
 from gateway.versioning.columns import CONTRIBUTIONS, ContributionRows, contribution_table
 from gateway.versioning.mentions import MENTIONS, MentionRows, listed_order, mention_table
@@ -403,7 +404,7 @@ def _filesystem(root: Path | str):
     from pyarrow import fs
     text = os.fspath(root)
     if "://" in text:
-        filesystem, _ = fs.FileSystem.from_uri(text)
+        filesystem, _ = remote_filesystem(text)
         return filesystem, lambda uri: uri.split("://", 1)[1]
     return fs.LocalFileSystem(), lambda uri: uri
 

@@ -110,7 +110,9 @@ def test_a_run_reads_its_flows_from_object_storage_and_writes_every_output_there
         assert remote.manifest[key] == local.manifest[key], key
     assert remote.manifest["resources"] > 0 and remote.manifest["conservation_holds"]
     written = _outputs(f"s3://{BUCKET}/out")
-    assert written == _outputs(str(tmp_path / "out")) and len(written) > 40
+    assert written == _outputs(str(tmp_path / "out"))
+    assert {path.split("/")[0] for path in written} == {"resources", "avro", "quarantine", "warnings", "flags", "bases",
+                                                         "published"}
     assert read_bytes(f"s3://{BUCKET}/out/run.json")                       # the manifest, read back
     assert any(p.endswith("report/index.html") for p in list_files(f"s3://{BUCKET}/out/report"))
     assert not list_files(f"s3://{BUCKET}/out/.staging")                    # spilled records never left behind
@@ -119,6 +121,53 @@ def test_a_run_reads_its_flows_from_object_storage_and_writes_every_output_there
     assert sorted(map(repr, store.load_all_versions(register))) == \
         sorted(map(repr, store.load_all_versions(tmp_path / "out" / "history" / "register")))
     assert register_digests(tmp_path / "out" / "history" / "register")     # (the local register is real)
+
+
+def _keys(client, prefix: str) -> list[str]:
+    return sorted(item["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+                  for item in page.get("Contents", []))
+
+
+def test_an_object_is_uploaded_whole_at_its_name_and_content_failing_half_way_leaves_the_previous_one(s3):
+    """S3 makes an object appear whole when its upload completes: it is written at its name, with no temporary
+    object (a copy and a delete more) nor folder marker; content whose making fails is never uploaded."""
+    from gateway.storage import write_chunks, write_json
+
+    def failing():
+        yield "début, "
+        raise RuntimeError("template failed")
+
+    target = f"s3://{BUCKET}/out/report/declarants/one.json"
+    write_json(target, {"déclarant": "un", "lignes": [1, 2]})
+    assert read_bytes(target) == '{\n  "déclarant": "un",\n  "lignes": [\n    1,\n    2\n  ]\n}\n'.encode()
+    with pytest.raises(RuntimeError, match="template failed"):
+        write_chunks(target, failing())
+    assert read_bytes(target).startswith(b'{\n  "d')                   # the previous object, whole
+    assert _keys(s3, "out/") == ["out/report/declarants/one.json"]     # no temporary object, no folder marker
+
+
+@pytest.mark.parametrize("uri", ["s3://drm-gateway-test", "s3://drm-gateway-test/", "s3://drm-gateway-test/out/a.json",
+                                 "s3://drm-gateway-test/out/folder/", "s3://drm-gateway-test/a//b",
+                                 "s3://drm-gateway-test/caf%C3%A9/x%20y.txt", "s3://drm-gateway-test/o'neil/(1).txt"])
+def test_a_store_uri_names_the_path_pyarrow_names_and_one_file_system_per_bucket(s3, uri):
+    """The path in the store is the one pyarrow's own parser gives; the file system is made once per bucket and
+    client settings, and made again when the settings change."""
+    from pyarrow import fs
+    from gateway.storage import remote_filesystem
+    filesystem, where = remote_filesystem(uri)
+    assert where == fs.FileSystem.from_uri(uri)[1]
+    assert remote_filesystem(f"s3://{BUCKET}/other")[0] is filesystem
+    assert isinstance(filesystem, fs.S3FileSystem)
+
+
+def test_a_store_file_system_follows_the_client_settings_and_odd_uris_go_to_pyarrow(s3, monkeypatch):
+    import pyarrow as pa
+    from gateway.storage import remote_filesystem
+    first = remote_filesystem(f"s3://{BUCKET}/a")[0]
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    assert remote_filesystem(f"s3://{BUCKET}/a")[0] is not first
+    with pytest.raises(pa.ArrowInvalid, match="Cannot parse URI"):
+        remote_filesystem(f"s3://{BUCKET}/a b")                       # pyarrow's own parser refuses it
 
 
 def test_a_missing_object_storage_input_is_a_clear_error(s3, tmp_path):
