@@ -98,6 +98,41 @@ def write_chunks(path: Target, chunks: Iterable[bytes | str], end: str = "") -> 
     os.replace(temporary, text)
 
 
+class Writes:
+    """Many files written one after another by one caller (a group of declarants' reports, the rule pages): on an
+    object store each is an upload of some tens of milliseconds, which the caller would wait for one by one; there
+    (a folder URI), the content is made at once and the uploads go on beside the caller, ``UPLOADS`` at a time. A
+    local folder is written at once, as ``write_chunks`` does. Leaving the block waits for every upload and raises
+    the first that failed (each file is written whole or not at all, as ever)."""
+
+    UPLOADS = 8
+
+    def __init__(self, folder: Target) -> None:
+        self._remote = is_uri(os.fspath(folder))
+        self._pool = None
+        self._pending: list = []
+
+    def write(self, path: Target, chunks: Iterable[bytes | str], end: str = "") -> None:
+        if not self._remote:
+            write_chunks(path, chunks, end)
+            return
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(self.UPLOADS, thread_name_prefix="upload")
+        data = b"".join(chunk.encode("utf-8") if isinstance(chunk, str) else chunk for chunk in chunks)
+        self._pending.append(self._pool.submit(write_bytes, path, data + end.encode("utf-8")))
+
+    def __enter__(self) -> "Writes":
+        return self
+
+    def __exit__(self, *failure) -> None:
+        if self._pool is None:
+            return
+        self._pool.shutdown(wait=True)
+        for upload in self._pending:
+            upload.result()                 # the first failure raised, once every upload is over
+
+
 def _copy(chunks: Iterable[bytes | str], end: str, fh) -> None:
     for chunk in chunks:
         fh.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
@@ -411,5 +446,5 @@ def read_dataset(folder: Target, columns: list[str] | None = None, partitioning:
     return ds.dataset(text, format="parquet", partitioning=partitioning).to_table(columns=columns)
 
 
-__all__ = ["ObjectPath", "copy_tree", "exists", "file_size", "is_uri", "list_files", "location", "modified_time", "move_tree",
+__all__ = ["ObjectPath", "Writes", "copy_tree", "exists", "file_size", "is_uri", "list_files", "location", "modified_time", "move_tree",
            "open_input", "parquet_metadata", "read_bytes", "read_dataset", "remove_tree", "write_bytes", "write_chunks", "write_json", "write_parquet", "write_text"]

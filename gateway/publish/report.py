@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from gateway.faults import checkpoint
 from gateway.parse.norm import catalogue
 from gateway.publish import charts, drilldown
-from gateway.storage import read_dataset, write_chunks, write_json
+from gateway.storage import Writes, read_dataset, write_chunks, write_json
 from gateway.values import NATURES_FR, percent, thousands
 
 SCOPE_LABELS = {
@@ -139,11 +139,14 @@ def report_stem(declarant_id: str) -> str:
     return "autre-" + hashlib.sha256(declarant_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def write_declarant_report(report: dict, folder: Path) -> list[Path]:
+def write_declarant_report(report: dict, folder: Path, writes: Writes | None = None) -> list[Path]:
+    """A declarant's report (JSON and HTML) in ``folder``; ``writes``: the uploads of a group of them
+    (``gateway.storage.Writes``), else written at once."""
     name = report_stem(report["declarant_id"])
     json_path, html_path = folder / f"{name}.json", folder / f"{name}.html"
-    write_chunks(json_path, json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False).iterencode(report), "\n")
-    write_chunks(html_path, _env.get_template("declarant_report.html.j2").generate(r=report))
+    write = writes.write if writes is not None else write_chunks
+    write(json_path, json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False).iterencode(report), "\n")
+    write(html_path, _env.get_template("declarant_report.html.j2").generate(r=report))
     return [json_path, html_path]
 
 
@@ -196,11 +199,12 @@ def write_group_reports(staging: str, group: int, run_id: str, anomalies: dict[s
                   for declarant, _ in read_objects(path)}
     folder = location(f"{staging}/report/declarants")
     names = sorted(set(quarantine) | set(warnings) | declarants)
-    for declarant_id in names:
-        report = declarant_report(declarant_id, quarantine.get(declarant_id), warnings.get(declarant_id), run_id)
-        report["history_anomalies"] = anomalies.get(declarant_id, [])
-        write_declarant_report(report, folder)
-        checkpoint("declarant-reports")
+    with Writes(folder) as writes:
+        for declarant_id in names:
+            report = declarant_report(declarant_id, quarantine.get(declarant_id), warnings.get(declarant_id), run_id)
+            report["history_anomalies"] = anomalies.get(declarant_id, [])
+            write_declarant_report(report, folder, writes)
+            checkpoint("declarant-reports")
     return len(names)
 
 
@@ -233,13 +237,14 @@ def write_run_report(out: Path, manifest: dict, history: dict, metrics: dict) ->
     checkpoint("reports")
     pages = []
     explain = {rule["rule_id"]: rule for rule in metrics["by_rule"]}
-    for rule_id, (total, rows) in drilldown.rule_pages(found).items():
-        name = drilldown.rule_page_name(rule_id)
-        if name is not None:
-            write_chunks(report_dir / "rules" / name, _env.get_template("rule_page.html.j2").generate(
-                rule=explain.get(rule_id, {"rule_id": rule_id}), total=total, rows=rows, run_id=manifest["run_id"],
-                listed=drilldown.LISTED))
-            pages.append(f"report/rules/{name}")
+    with Writes(report_dir) as writes:
+        for rule_id, (total, rows) in drilldown.rule_pages(found).items():
+            name = drilldown.rule_page_name(rule_id)
+            if name is not None:
+                writes.write(report_dir / "rules" / name, _env.get_template("rule_page.html.j2").generate(
+                    rule=explain.get(rule_id, {"rule_id": rule_id}), total=total, rows=rows,
+                    run_id=manifest["run_id"], listed=drilldown.LISTED))
+                pages.append(f"report/rules/{name}")
     write_chunks(report_dir / "index.html",
                  _env.get_template("run_report.html.j2").generate(m=metrics, manifest=manifest, charts=figures,
                                                                   trend=trend))

@@ -92,9 +92,10 @@ def _upload(client, folder: Path, prefix: str) -> None:
         client.put_object(Bucket=BUCKET, Key=f"{prefix}/{path.relative_to(folder).as_posix()}", Body=path.read_bytes())
 
 
-def _outputs(root: str) -> dict[str, bytes]:
-    """Every dataset file of an output folder (local or s3://), by its path below the folder."""
-    datasets = ("resources", "avro", "quarantine", "warnings", "flags", "bases", "published", "decisions")
+def _outputs(root: str, datasets: tuple[str, ...] = ("resources", "avro", "quarantine", "warnings", "flags", "bases",
+                                                     "published", "decisions")) -> dict[str, bytes]:
+    """Every file of the datasets (top folders) ``datasets`` of an output folder (local or s3://), by its path below
+    the folder."""
     return {path[len(root) + 1:]: read_bytes(path) for path in list_files(root)
             if path[len(root) + 1:].split("/")[0] in datasets}
 
@@ -113,6 +114,9 @@ def test_a_run_reads_its_flows_from_object_storage_and_writes_every_output_there
     assert written == _outputs(str(tmp_path / "out"))
     assert {path.split("/")[0] for path in written} == {"resources", "avro", "quarantine", "warnings", "flags", "bases",
                                                          "published"}
+    reports = _outputs(f"s3://{BUCKET}/out", ("report",))                # declarants' and rules' pages, uploaded
+    assert reports == _outputs(str(tmp_path / "out"), ("report",))      # several at a time: the same files
+    assert sum(path.startswith("report/declarants/") for path in reports) > 20
     assert read_bytes(f"s3://{BUCKET}/out/run.json")                       # the manifest, read back
     assert any(p.endswith("report/index.html") for p in list_files(f"s3://{BUCKET}/out/report"))
     assert not list_files(f"s3://{BUCKET}/out/.staging")                    # spilled records never left behind
@@ -144,6 +148,18 @@ def test_an_object_is_uploaded_whole_at_its_name_and_content_failing_half_way_le
         write_chunks(target, failing())
     assert read_bytes(target).startswith(b'{\n  "d')                   # the previous object, whole
     assert _keys(s3, "out/") == ["out/report/declarants/one.json"]     # no temporary object, no folder marker
+
+
+def test_uploads_beside_the_caller_all_finish_and_the_first_failure_is_raised(s3):
+    """Files written several at a time on object storage (``Writes``): every upload is waited for, and one that
+    failed (a bucket that does not exist) makes the block fail once the others are done."""
+    from gateway.storage import Writes
+    with pytest.raises(OSError):
+        with Writes(f"s3://{BUCKET}/pages") as writes:
+            for number in range(12):
+                writes.write(f"s3://{BUCKET}/pages/{number}.html", (f"page {number}",), "\n")
+            writes.write("s3://drm-gateway-no-such-bucket/pages/x.html", ("lost",))
+    assert [read_bytes(f"s3://{BUCKET}/pages/{n}.html") for n in range(12)] == [f"page {n}\n".encode() for n in range(12)]
 
 
 @pytest.mark.parametrize("uri", ["s3://drm-gateway-test", "s3://drm-gateway-test/", "s3://drm-gateway-test/out/a.json",
