@@ -405,14 +405,18 @@ def copy_tree(source: Target, target: Target) -> None:
 
 def move_tree(source: Target, target: Target) -> None:
     """A folder moved to ``target`` (which must not exist): a rename on a local disk; on object storage each
-    object is copied then deleted (object stores have no rename)."""
+    object is copied then deleted (object stores have no rename), ``Writes.UPLOADS`` objects at a time."""
     source_text, target_text = os.fspath(source), os.fspath(target)
     if not is_uri(source_text):
         os.rename(source_text, target_text)
         return
+    from concurrent.futures import ThreadPoolExecutor
     filesystem, _ = remote_filesystem(source_text)
-    for path in list_files(source_text):
-        filesystem.move(path.split("://", 1)[1], (target_text + path[len(source_text):]).split("://", 1)[1])
+    moves = [(path.split("://", 1)[1], (target_text + path[len(source_text):]).split("://", 1)[1])
+             for path in list_files(source_text)]
+    with ThreadPoolExecutor(Writes.UPLOADS, thread_name_prefix="move") as pool:
+        for _ in pool.map(lambda move: filesystem.move(*move), moves):      # the first failure raised
+            pass
     remove_tree(source_text)
 
 
