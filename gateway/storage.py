@@ -78,10 +78,9 @@ def write_chunks(path: Target, chunks: Iterable[bytes | str], end: str = "") -> 
     if is_uri(text):
         filesystem, where = remote_filesystem(text)
         if text.split("://", 1)[0] in ATOMIC_UPLOAD:
-            # made whole before the upload starts: content that fails half-way is never uploaded
-            data = b"".join(chunk.encode("utf-8") if isinstance(chunk, str) else chunk for chunk in chunks)
+            data = _whole(chunks, end)          # made before the upload starts: content that fails is never sent
             with filesystem.open_output_stream(where) as fh:
-                fh.write(data + end.encode("utf-8"))
+                fh.write(data)
             return
         filesystem.create_dir(where.rsplit("/", 1)[0], recursive=True)
         with filesystem.open_output_stream(_temporary(where)) as fh:
@@ -119,18 +118,24 @@ class Writes:
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(self.UPLOADS, thread_name_prefix="upload")
-        data = b"".join(chunk.encode("utf-8") if isinstance(chunk, str) else chunk for chunk in chunks)
-        self._pending.append(self._pool.submit(write_bytes, path, data + end.encode("utf-8")))
+        self._pending.append(self._pool.submit(write_bytes, path, _whole(chunks, end)))
 
     def __enter__(self) -> "Writes":
         return self
 
-    def __exit__(self, *failure) -> None:
+    def __exit__(self, failure: type | None, *_) -> None:
         if self._pool is None:
             return
         self._pool.shutdown(wait=True)
-        for upload in self._pending:
-            upload.result()                 # the first failure raised, once every upload is over
+        if failure is None:                 # else the block's own failure is the one raised
+            for upload in self._pending:
+                upload.result()             # the first failure raised, once every upload is over
+
+
+def _whole(chunks: Iterable[bytes | str], end: str) -> bytes:
+    """Content produced piece by piece, as one ``bytes`` (text as UTF-8)."""
+    return b"".join(chunk.encode("utf-8") if isinstance(chunk, str) else chunk for chunk in chunks) + \
+        end.encode("utf-8")
 
 
 def _copy(chunks: Iterable[bytes | str], end: str, fh) -> None:

@@ -160,6 +160,10 @@ def test_uploads_beside_the_caller_all_finish_and_the_first_failure_is_raised(s3
                 writes.write(f"s3://{BUCKET}/pages/{number}.html", (f"page {number}",), "\n")
             writes.write("s3://drm-gateway-no-such-bucket/pages/x.html", ("lost",))
     assert [read_bytes(f"s3://{BUCKET}/pages/{n}.html") for n in range(12)] == [f"page {n}\n".encode() for n in range(12)]
+    with pytest.raises(KeyError, match="the block's own"):           # a block that fails: its failure is raised
+        with Writes(f"s3://{BUCKET}/pages") as writes:
+            writes.write("s3://drm-gateway-no-such-bucket/pages/x.html", ("lost",))
+            raise KeyError("the block's own")
 
 
 @pytest.mark.parametrize("uri", ["s3://drm-gateway-test", "s3://drm-gateway-test/", "s3://drm-gateway-test/out/a.json",
