@@ -15,16 +15,12 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
+from fixtures.object_store import s3_endpoint
 from gateway.options import Settings
 from gateway.pseudonym import DEMO_KEY
 from gateway.run import run
@@ -32,33 +28,6 @@ from gateway.storage import list_files
 
 BUNDLED = Path(__file__).resolve().parent.parent / "fixtures" / "bundled"
 BUCKET = "drm-gateway-bench"
-
-
-@contextmanager
-def _endpoint() -> Iterator[str]:
-    given = os.environ.get("DRM_GATEWAY_TEST_S3")
-    if given:
-        yield given
-        return
-    server = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
-    if server is None:
-        raise SystemExit("no S3-compatible server: set DRM_GATEWAY_TEST_S3 or pip install -e '.[test]' (moto)")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _timed(flows: Path, out: str) -> tuple[float, int]:
@@ -74,7 +43,9 @@ def main() -> None:
     args = parser.parse_args()
     from gateway import log
     log.configure(json=True)
-    with tempfile.TemporaryDirectory() as tmp, _endpoint() as endpoint:
+    with tempfile.TemporaryDirectory() as tmp, s3_endpoint() as endpoint:
+        if endpoint is None:
+            raise SystemExit("no S3-compatible server: set DRM_GATEWAY_TEST_S3 or pip install -e '.[test]' (moto)")
         flows = Path(tmp) / "flows"
         shutil.copytree(BUNDLED / "edge", flows / "edge")
         shutil.copytree(BUNDLED / "generated" / "2025-04", flows / "generated" / "2025-04")

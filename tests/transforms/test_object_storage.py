@@ -1,15 +1,11 @@
 """The whole run on object storage: flows read from ``s3://``, datasets, history and the register written there,
 against an S3-compatible server on 127.0.0.1 (moto's server: started by .ci/run, or here when it is not)."""
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from fixtures.object_store import s3_endpoint
 from gateway.options import Settings
 from gateway.run import run
 from gateway.storage import list_files, read_bytes
@@ -20,44 +16,13 @@ from tools.output_digest import register_digests
 BUCKET = "drm-gateway-test"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serving(endpoint: str) -> bool:
-    host, port = endpoint.rsplit("//", 1)[1].split(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def endpoint():
     """An S3-compatible endpoint: DRM_GATEWAY_TEST_S3 (CI), else a moto server started for these tests."""
-    given = os.environ.get("DRM_GATEWAY_TEST_S3")
-    if given:
-        yield given
-        return
-    server = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
-    if server is None:
-        pytest.skip("no S3-compatible server: moto_server is not installed (pip install -e '.[test]')")
-    port = _free_port()
-    process = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            if _serving(url):
-                break
-            time.sleep(0.1)
+    with s3_endpoint() as url:
+        if url is None:
+            pytest.skip("no S3-compatible server: moto_server is not installed (pip install -e '.[test]')")
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture
