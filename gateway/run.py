@@ -163,7 +163,7 @@ def _run(settings: Settings, layout: RunLayout, progress=None) -> RunResult:
                                  f"it once with: drm-gateway register migrate {register_dir}")
     sizes = {f[0]: i["bytes"] for f, i in zip(files, inputs)}
     job, commits = _register_job(settings, register_dir, run_id, arrivals, policy, sum(sizes.values()), people)
-    parts = parts_for(people or sum(sizes.values()) // sizing.BYTES_PER_PERSON)
+    parts = parts_for(sizing.run_people(sum(sizes.values()), people))
     with Watcher(str(staging), len(files), sum(sizes.values()), _reporter(run_log, progress)):
         staged_job = _stopped_cleanly(run_log, out, lambda: pipeline.run_parse(
             files, str(staging), settings.pseudonym_key, settings.beam_args, job, sizes,

@@ -31,14 +31,20 @@ def bucket_of(text: str, buckets: int = BUCKETS) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % buckets
 
 
+def bucket_count(people: int, per_bucket: int, most: int) -> int:
+    """The smallest power of two (at most ``most``) of buckets holding at most ``per_bucket`` of ``people`` each:
+    powers of two, so that a person's bucket (``bucket_of``) among half as many is its bucket modulo that."""
+    count = 1
+    while count * per_bucket < people and count < most:
+        count *= 2
+    return count
+
+
 def parts_for(people: int) -> int:
-    """How many files a run writes each month of its resources in (and its quarantine, its warnings): the smallest
-    power of two whose files hold at most PEOPLE_PER_PART of ``people`` each, at most BUCKETS. A record's file is
-    ``bucket_of`` its person (its file, for quarantine) among them: with fewer parts, the same records, fewer files."""
-    parts = 1
-    while parts * PEOPLE_PER_PART < people and parts < BUCKETS:
-        parts *= 2
-    return parts
+    """How many files a run writes each month of its resources in (and its quarantine, its warnings): one per
+    PEOPLE_PER_PART of ``people``, a power of two, at most BUCKETS. A record's file is ``bucket_of`` its person (its
+    file, for quarantine) among them: with fewer parts, the same records, fewer files."""
+    return bucket_count(people, PEOPLE_PER_PART, BUCKETS)
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

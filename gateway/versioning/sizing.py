@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gateway.faults import checkpoint
-from gateway.publish.datasets import bucket_of
+from gateway.publish.datasets import bucket_count, bucket_of
 from gateway.versioning import store
 
 PEOPLE_PER_BUCKET = store.PEOPLE_PER_BUCKET     # people a bucket holds at most (README: "Register size")
@@ -44,17 +44,19 @@ _TABLES = ("declarations", *store.BUCKET_TABLES)
 
 def buckets_for(people: int, people_per_bucket: int = PEOPLE_PER_BUCKET) -> int:
     """The smallest power of two whose buckets hold at most ``people_per_bucket`` of ``people`` each."""
-    count = 1
-    while count * people_per_bucket < people and count < MAX_BUCKETS:
-        count *= 2
-    return count
+    return bucket_count(people, people_per_bucket, MAX_BUCKETS)
+
+
+def run_people(input_bytes: int, people: int = 0) -> int:
+    """A run's people before it is read: the distinct NIRs the inventory estimated
+    (``gateway.inputs.people_estimate``), else its input size over BYTES_PER_PERSON."""
+    return people or input_bytes // BYTES_PER_PERSON
 
 
 def first_buckets(input_bytes: int, people_per_bucket: int = PEOPLE_PER_BUCKET, people: int = 0) -> int:
-    """A new register's count, from its first run's people (the distinct NIRs the inventory estimated:
-    ``gateway.inputs.people_estimate``), else from its input size (corrected by ``fit`` once that run is
+    """A new register's count, from its first run's people (``run_people``; corrected by ``fit`` once that run is
     committed)."""
-    return buckets_for(people or input_bytes // BYTES_PER_PERSON, people_per_bucket)
+    return buckets_for(run_people(input_bytes, people), people_per_bucket)
 
 
 def people_of(root: Path | str) -> int:
@@ -186,5 +188,5 @@ def _write_group(root: Path | str, table: str, rows: pa.Table, new: int, generat
     return actions
 
 
-__all__ = ["BYTES_PER_PERSON", "MAX_BUCKETS", "PEOPLE_PER_BUCKET", "buckets_for", "first_buckets", "fit",
+__all__ = ["BYTES_PER_PERSON", "MAX_BUCKETS", "PEOPLE_PER_BUCKET", "buckets_for", "first_buckets", "fit", "run_people",
            "people_of", "refit", "resize", "resume"]
