@@ -18,18 +18,18 @@ from gateway.records import FloatingFlag, GateDecision, OfficerAnswer, Reference
 from gateway.validate.registry import Rule
 from gateway.validate.rules.floating import SILENT_WHEN_QUIET
 from gateway.versioning.bases import bucket_bases, current_versions, unchanged_bases
-from gateway.versioning.floating import bucket_flags, flags_of, over_columns
+from gateway.versioning.floating import bucket_flags, flag_keys, flags_by_person, flags_of, over_columns
 from gateway.versioning.horizon import open_from, within
 from gateway.versioning.mentions import fresh_mention_rows
 from gateway.versioning.columns import first_versions, joined, merge_columns, unique_contributions
 from gateway.versioning.register import BucketState, Contribution, Declaration, Mention
 from gateway.versioning.view import BucketView, declarant_rates
-from schemas.records import REFERENCE_BASE, BaseRows
+from schemas.records import FLOATING_FLAG, REFERENCE_BASE, BaseRows, FlagRows
 
 
 @dataclass
 class Derived:
-    flags: list[FloatingFlag] = field(default_factory=list)
+    flags: Sequence[FloatingFlag] = field(default_factory=list)       # as rows (schemas.records.FlagRows)
     bases: Sequence[ReferenceBase] = field(default_factory=list)     # as rows (schemas.records.BaseRows)
     months: dict[tuple[str, str], list[int]] = field(default_factory=dict)   # (declarant, nature) -> [months, revised]
     published: Sequence[ReferenceBase] = field(default_factory=list)   # bases frozen now (published to liquidation)
@@ -94,30 +94,28 @@ def derive(state: BucketState, declarations: Iterable[Declaration], declarant_ro
     views = bucket.views                   # every person, sorted; versions read only for those who need them
     people = list(views)
     if over_columns(rules):                # the nine floating rules: over the months' columns, no history built
-        found = bucket_flags(bucket.months(policy.floating, rates, skip_quiet=skip_quiet), rules, policy.floating,
+        flags = bucket_flags(bucket.months(policy.floating, rates, skip_quiet=skip_quiet), rules, policy.floating,
                              as_of=as_of, policy_version=policy.version)
-        flags_of_person = {person_key: found.get(person_key, []) for person_key in people}
     else:
         histories = bucket.histories(policy.floating, rates, skip_quiet=skip_quiet)
-        flags_of_person = {person_key: flags_of(person_key, histories.get(person_key, ()), rules, policy.floating,
-                                                policy_version=policy.version) for person_key in people}
-    floating = {person_key: {flag.key for flag in flags} for person_key, flags in flags_of_person.items()}
-    for person_key in people:
-        out.flags.extend(flags_of_person[person_key])
+        flags = FlagRows(FLOATING_FLAG.table([flag for person_key in people for flag in flags_of(
+            person_key, histories.get(person_key, ()), rules, policy.floating, policy_version=policy.version)]))
+    out.flags = flags
+    floating = flag_keys(flags, people)
     # every person's bases at once, over the columns of the bucket's versions (flags first: their floating share)
     current = current_versions(state.versions, as_of, views, floating)
     out.bases = bucket_bases(views, state.versions, policy.bases, as_of, floating, policy_version=policy.version,
                              current=current)
     if gate is not None:
-        _gate(out, state, bucket, flags_of_person, current, policy, as_of, gate)
+        _gate(out, state, bucket, current, policy, as_of, gate)
     for view in views.values():
         view.sums.clear()       # the period sums serve a person's bases and gate only (a bucket keeps every view)
     out.months = bucket.month_counts()
     return out
 
 
-def _gate(out: Derived, state: BucketState, bucket: BucketView, flags_of_person: dict[str, list[FloatingFlag]],
-          current, policy: Policy, as_of: str, gate: GateInputs) -> None:
+def _gate(out: Derived, state: BucketState, bucket: BucketView, current, policy: Policy, as_of: str,
+          gate: GateInputs) -> None:
     """The bases the gate publishes now and its decisions (``out.published``, ``.decisions``, ``.notices``), for
     the bucket's people with the flags and bases ``derive`` made of them. The frozen bases recomputed the same
     (most of them) are found over the columns (``unchanged_bases``): a person all of whose frozen bases are the
@@ -132,6 +130,7 @@ def _gate(out: Derived, state: BucketState, bucket: BucketView, flags_of_person:
     settled = [(person_key, *key) for person_key in compared if person_key not in one_by_one
                for key in frozen[person_key]]
     bucket.load(gated)
+    flags_of_person = flags_by_person(out.flags, gated)
     of_gated = pc.is_in(out.bases.table.column("person_key"), pa.array(gated, pa.string()))
     to_compare = _bases_of(out.bases, of_gated)
     published: list[ReferenceBase] = []

@@ -39,7 +39,7 @@ from gateway.versioning.columns import CONTRIBUTIONS, ContributionRows, codes, c
 from gateway.versioning.mentions import MENTIONS, MentionRows, mention_rows, mention_table
 from gateway.versioning.register import (Declaration, arrival_order, becoming_current, current_declarations,
                                          declaration_of_summary)
-from schemas.records import FLOATING_FLAG, GATE_DECISION, REFERENCE_BASE, ResourceRows
+from schemas.records import FLOATING_FLAG, GATE_DECISION, REFERENCE_BASE, ResourceRows, column_values
 
 
 class ShardIndex(NamedTuple):
@@ -457,14 +457,16 @@ def _by_person(items: Sequence) -> Sequence:
     return sorted(items, key=lambda b: (b.person_key, b.benefit, b.reference_month))
 
 
-def _flags_by_rule(flags) -> dict[str, list[int]]:
-    """Floating flags per rule: how many, and their scores summed as integers (the same sum in any order)."""
+def _flags_by_rule(flags: Sequence) -> dict[str, list[int]]:
+    """Floating flags per rule: how many, and their scores summed as integers (the same sum in any order); from
+    the columns (``FLOATING_FLAG.table`` of rows is their table)."""
     from gateway.publish.metrics import SCORE_UNIT
+    table = FLOATING_FLAG.table(flags)
     out: dict[str, list[int]] = {}
-    for flag in flags:
-        entry = out.setdefault(flag.rule_id, [0, 0])
+    for rule_id, score in zip(column_values(table.column("rule_id")), table.column("score").to_pylist()):
+        entry = out.setdefault(rule_id, [0, 0])
         entry[0] += 1
-        entry[1] += round(flag.score * SCORE_UNIT)
+        entry[1] += round(score * SCORE_UNIT)
     return out
 
 

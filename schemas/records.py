@@ -231,6 +231,18 @@ class BaseRows(ResourceRows):
         return REFERENCE_BASE.enum_fields
 
 
+class FlagRows(ResourceRows):
+    """Floating flags held as Arrow columns of the ``floating_flag`` schema (what a bucket's flags over columns
+    make: ``gateway.versioning.floating.bucket_flags``), built as ``FloatingFlag`` objects only if read one by one:
+    the flags dataset and the run's figures are made from the columns."""
+
+    record_type = FloatingFlag
+
+    @classmethod
+    def enum_fields(cls) -> dict[str, type]:
+        return FLOATING_FLAG.enum_fields
+
+
 def resource_rows(parts: Sequence[Sequence[Any]]) -> Sequence[Any]:
     """Records of several outcomes in order, as one sequence: a tuple when all are records (objects), one
     ``ResourceRows`` over their columns when some are rows (the records among them turned into columns)."""

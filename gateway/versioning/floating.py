@@ -6,13 +6,15 @@ import hashlib
 from typing import Iterable
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gateway.months import REPLACEMENT_DUE_DAY, day_of_instant, due_date, month_of_instant, months_between
 from gateway.records import FloatingFlag, MonthHistory
 from gateway.validate.rules import floating as F
 from gateway.values import euros
 from gateway.validate.registry import Rule, RuleRegistry, Target
-from schemas.records import column_values
+from schemas.records import FLOATING_FLAG, FlagRows, column_values
 
 
 def _sentence(rule: Rule, facts: dict) -> str:
@@ -74,21 +76,56 @@ def over_columns(rules: list[Rule]) -> bool:
     return all(_OVER_COLUMNS.get(getattr(rule.check, "__name__", "")) is rule.check for rule in rules)
 
 
-def bucket_flags(months, rules: list[Rule], policy, *, as_of: str, policy_version: str
-                 ) -> dict[str, list[FloatingFlag]]:
-    """What ``flags_of`` gives each person for the month histories ``months`` describes
-    (``gateway.versioning.view.Months``: a bucket's months in key order, their versions as rows), with no history
-    built: each rule's condition over the months' arrays, a flag made for each month it holds for. ``rules``: those
-    ``over_columns`` accepts."""
+def bucket_flags(months, rules: list[Rule], policy, *, as_of: str, policy_version: str) -> FlagRows:
+    """The flags ``flags_of`` gives the people of the month histories ``months`` describes
+    (``gateway.versioning.view.Months``: a bucket's months in key order, their versions as rows), as columns, by
+    person (in key order) and each person's in ``flags_of``'s order, with no history built and no record made: each
+    rule's condition over the months' arrays, a row for each month it holds for. ``rules``: those ``over_columns``
+    accepts."""
     found = _Facts(months)
     wanted = {rule.check.__name__: rule for rule in rules}
-    out: dict[str, list[tuple]] = {}
+    at: list[int] = []
+    rule_ids: list[str] = []
+    scores: list[float] = []
+    details: list[str] = []
+    explains: list[str] = []
     for name, rule in wanted.items():
-        for at, score, detail, facts in getattr(found, "r_" + name)(policy, as_of):
-            key = months.keys[at]
-            out.setdefault(key[0], []).append(((key[3], key[1], key[2], rule.id),
-                                               found.flag(at, rule, score, detail, facts, as_of, policy_version)))
-    return {person: [flag for _, flag in sorted(flags, key=lambda item: item[0])] for person, flags in out.items()}
+        figures = rule.id in _WITH_FIGURES
+        for position, score, detail, facts in getattr(found, "r_" + name)(policy, as_of):
+            at.append(position)
+            rule_ids.append(rule.id)
+            scores.append(round(score, 4))
+            details.append(detail)
+            explains.append(_sentence(rule, dict(facts)) if figures else rule.explain)
+    table = found.flags(np.asarray(at, dtype=np.int64), rule_ids, scores, details, explains, as_of=as_of,
+                        policy_version=policy_version)
+    return FlagRows(table.sort_by([(name, "ascending") for name in _ORDER]) if table.num_rows > 1 else table)
+
+
+_WITH_FIGURES = frozenset({"DRM-FLT-001"})          # the rules whose sentence gives figures (``_sentence``)
+_ORDER = ("person_key", "month", "declarant_id", "nature", "rule_id")    # derive's order, then ``flags_of``'s
+
+
+def flags_by_person(flags: FlagRows, people: Iterable[str]) -> dict[str, list[FloatingFlag]]:
+    """The flags of ``people`` as records, by person (each one's in their order among ``flags``)."""
+    wanted = sorted(set(people))
+    out: dict[str, list[FloatingFlag]] = {person_key: [] for person_key in wanted}
+    if wanted and len(flags):
+        table = flags.table
+        chosen = table.filter(pc.is_in(table.column("person_key"), pa.array(wanted, pa.string())))
+        for flag in FLOATING_FLAG.from_table(chosen):
+            out[flag.person_key].append(flag)
+    return out
+
+
+def flag_keys(flags: FlagRows, people: Iterable[str]) -> dict[str, set[tuple[str, str, str, str]]]:
+    """Each of ``people``'s flagged months (``FloatingFlag.key``: person, declarant, nature, month), from the
+    columns."""
+    out: dict[str, set[tuple[str, str, str, str]]] = {person_key: set() for person_key in people}
+    table = flags.table
+    for key in zip(*(column_values(table.column(name)) for name in ("person_key", "declarant_id", "nature", "month"))):
+        out[key[0]].add(key)
+    return out
 
 
 class _Facts:
@@ -104,9 +141,40 @@ class _Facts:
         self.time = column_values(rows.column("transaction_time"))
         self.cause = np.asarray(column_values(rows.column("cause")), dtype=object)
         self.amount = rows.column("amount").to_pylist()
-        self.version = rows.column("version").to_pylist()
-        self.file = column_values(rows.column("file"))
-        self.line = rows.column("first_line").to_pylist()
+
+    def flags(self, at: np.ndarray, rule_ids: list[str], scores: list[float], details: list[str],
+              explains: list[str], *, as_of: str, policy_version: str) -> pa.Table:
+        """The flags (rows of the ``floating_flag`` schema) raised on the months at positions ``at``, in that order,
+        with the other columns given; what ``_flag`` makes of each, column by column."""
+        keys = self.months.keys
+        person, declarant, nature, month = (list(column) for column in zip(*(keys[position] for position in at.tolist()))) \
+            if len(at) else ([], [], [], [])
+        ids = [hashlib.sha256(f"{p}|{d}|{n}|{m}|{r}|{as_of}".encode()).hexdigest()[:24]
+               for p, d, n, m, r in zip(person, declarant, nature, month, rule_ids)]
+        declared = self.declared[at]
+        undeclared = pa.array(~declared)
+        rows = self.months.rows
+
+        def of_version(name: str, at_row: np.ndarray, otherwise):
+            """Column ``name`` of each flag's version ``at_row`` (``otherwise`` for a month never declared)."""
+            if not rows.num_rows:
+                return [otherwise] * len(at)
+            taken = rows.column(name).take(pa.array(np.where(declared, at_row, 0)))
+            return pc.if_else(undeclared, pa.scalar(otherwise, taken.type), taken)
+        columns = {
+            "flag_id": ids, "person_key": person, "declarant_id": declarant, "nature": nature, "month": month,
+            "rule_id": rule_ids, "score": scores, "explain": explains, "detail": details,
+            "version": of_version("version", self.last[at], None),
+            "revisions": np.maximum(self.count[at] - 1, 0),
+            "first_known": of_version("transaction_time", self.first[at], None),
+            "last_changed": of_version("transaction_time", self.last[at], None),
+            "file": of_version("file", self.last[at], "register"),
+            "first_line": of_version("first_line", self.last[at], 0),
+            "policy_version": [policy_version] * len(at), "as_of": [as_of] * len(at)}
+        schema = FLOATING_FLAG.arrow
+        return pa.Table.from_arrays([pa.array(columns[field.name], field.type)
+                                     if not isinstance(columns[field.name], (pa.Array, pa.ChunkedArray))
+                                     else columns[field.name].cast(field.type) for field in schema], schema=schema)
 
     def counted(self, rows: np.ndarray) -> np.ndarray:
         """For each month, how many of its versions ``rows`` (a mask over the rows) holds."""
@@ -117,16 +185,6 @@ class _Facts:
     def replacements(self) -> np.ndarray:
         """For each month, how many of its versions an annule-et-remplace made (rules 002 and 009 read it)."""
         return self.counted(self.cause == F.REPLACEMENT)
-
-    def flag(self, at: int, rule: Rule, score: float, detail: str, facts: tuple, as_of: str,
-             policy_version: str) -> FloatingFlag:
-        declared = bool(self.declared[at])
-        first, last = int(self.first[at]), int(self.last[at])
-        return _flag(
-            self.months.keys[at], rule, score, detail, facts, version=self.version[last] if declared else None,
-            revisions=max(0, int(self.count[at]) - 1), first_known=self.time[first] if declared else None,
-            last_changed=self.time[last] if declared else None, file=self.file[last] if declared else "register",
-            first_line=self.line[last] if declared else 0, policy_version=policy_version, as_of=as_of)
 
     def r_revised_after_first_publication(self, policy, as_of):
         for at in np.flatnonzero(self.count >= 2).tolist():

@@ -16,6 +16,7 @@ from gateway.validate.registry import RuleRegistry, Target
 from gateway.validate.rules import default_registry
 from gateway.versioning.floating import bucket_flags, flags_of, floating_rules, over_columns
 from gateway.versioning.view import BucketView, declarant_rates, month_histories, people_as_of
+from schemas.records import FLOATING_FLAG, FlagRows
 from tests.conftest import TEST_KEY
 
 DAYS = ("2025-02-10T00:00:00Z", "2025-04-16T00:00:00Z", "2025-06-02T00:00:00Z")
@@ -144,11 +145,12 @@ def test_a_buckets_flags_made_over_columns_are_those_the_rules_give_month_by_mon
                 found = bucket_flags(bucket.months(policy, rates, skip_quiet=skip_quiet), rules, policy, as_of=as_of,
                                      policy_version="v")
                 histories = bucket.histories(policy, rates, skip_quiet=skip_quiet)
-                for person in bucket.views:
-                    expected = flags_of(person, histories.get(person, ()), rules, policy, policy_version="v")
-                    assert found.get(person, []) == expected, (person, as_of, skip_quiet)
-                    met.update(flag.rule_id for flag in expected)
-                assert set(found) <= set(bucket.views)
+                expected = [flag for person in bucket.views
+                            for flag in flags_of(person, histories.get(person, ()), rules, policy, policy_version="v")]
+                assert isinstance(found, FlagRows) and found.table.schema == FLOATING_FLAG.arrow
+                assert list(found) == expected, (as_of, skip_quiet)       # every field, in the same order
+                assert found.table.equals(FLOATING_FLAG.table(expected)), (as_of, skip_quiet)
+                met.update(flag.rule_id for flag in expected)
     assert met == {rule.id for rule in rules} or not loose, met
 
 
