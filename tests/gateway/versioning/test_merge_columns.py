@@ -3,6 +3,7 @@ by key gives (``gateway.versioning.register.merge``, its reference): the same fr
 and new versions, field for field and in the same order, on generated histories full of revisions (annule-et-remplace,
 late declarations, régularisations, back pay, net-social corrections, defects), month by month into a register and
 all at once with many declarations of one slot in a run; and with amounts whose sums leave int64."""
+import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -101,3 +102,28 @@ def test_amounts_whose_sums_leave_int64_are_summed_as_the_reference_does(tmp_pat
     _, _, versions = _both(known=[], contributions=[], versions=[], arriving=arriving,
                            new_contributions=contributions, run_id="big")
     assert versions and all(v.gross_cents is not None and v.gross_cents % size == 0 for v in versions)
+
+
+def test_rows_grouped_over_columns_form_the_groups_a_sort_of_their_values_forms():
+    """``grouped`` (a sort, then each row compared with the one before) starts a group where the sorted rows' values
+    change, as grouping the sorted tuples does: equal texts in one group whatever their chunks, texts that are
+    prefixes of others apart, an empty or one-row table."""
+    import itertools
+    import pyarrow as pa
+    from gateway.versioning.columns import grouped
+    rng = random.Random(7)
+    for size in (0, 1, 2, 300):
+        rows = [(rng.choice(["p1", "p2", "p10", "p"]), rng.choice(["2025-01", "2025-02", "2025-1"]), rng.randint(1, 3))
+                for _ in range(size)]
+        cut = size // 3
+        table = pa.Table.from_batches([pa.RecordBatch.from_pylist(
+            [dict(zip(("person_key", "month", "version"), row)) for row in part],
+            schema=pa.schema([("person_key", pa.string()), ("month", pa.string()), ("version", pa.int64())]))
+            for part in (rows[:cut], rows[cut:])])
+        ordered, starts = grouped(table, ("person_key", "month"), then=("version",))
+        keys = list(zip(ordered.column("person_key").to_pylist(), ordered.column("month").to_pylist()))
+        expected = [first for _, group in itertools.groupby(range(len(keys)), key=lambda at: keys[at])
+                    for first in [True] + [False] * (len(list(group)) - 1)]
+        assert starts.tolist() == expected, size
+        assert sorted(map(str, rows)) == sorted(map(str, zip(*(ordered.column(name).to_pylist()
+                                                                for name in ("person_key", "month", "version")))))
