@@ -17,9 +17,12 @@ from gateway.validate.registry import Rule, RuleRegistry, Target
 from schemas.records import FLOATING_FLAG, FlagRows, column_values
 
 
+_FIGURES_RULE = "DRM-FLT-001"          # the rule whose sentence gives figures
+
+
 def _sentence(rule: Rule, facts: dict) -> str:
     """The rule's French explanation, with the figures a claimant needs where the rule gives them."""
-    if rule.id == "DRM-FLT-001":
+    if rule.id == _FIGURES_RULE:
         times = "une fois" if facts["revisions"] == 1 else f"{facts['revisions']} fois"
         return (f"Le montant de ce mois a été modifié {times} après sa première déclaration "
                 f"(écart total {euros(facts['change_cents'])}, {facts['days']} jours après) : il peut encore changer.")
@@ -48,13 +51,17 @@ def flags_of(person_key: str, histories: Iterable[MonthHistory], rules: list[Rul
     return sorted(out, key=lambda f: (f.month, f.declarant_id, f.nature, f.rule_id))
 
 
+def flag_id(person: str, declarant: str, nature: str, month: str, rule_id: str, as_of: str) -> str:
+    """A flag's id: of its month's key, its rule and the date it was raised at."""
+    return hashlib.sha256(f"{person}|{declarant}|{nature}|{month}|{rule_id}|{as_of}".encode()).hexdigest()[:24]
+
+
 def _flag(key: tuple[str, str, str, str], rule: Rule, score: float, detail: str, facts, *, version, revisions: int,
           first_known, last_changed, file: str, first_line: int, policy_version: str, as_of: str) -> FloatingFlag:
     """The flag ``rule`` raises on the month ``key`` (person, declarant, nature, month) as known at ``as_of``."""
     person, declarant, nature, month = key
-    flag_key = "|".join((person, declarant, nature, month, rule.id))
     return FloatingFlag(
-        flag_id=hashlib.sha256(f"{flag_key}|{as_of}".encode()).hexdigest()[:24], person_key=person,
+        flag_id=flag_id(person, declarant, nature, month, rule.id, as_of), person_key=person,
         declarant_id=declarant, nature=nature, month=month, rule_id=rule.id, score=round(score, 4),
         explain=_sentence(rule, dict(facts)), detail=detail, version=version, revisions=revisions,
         first_known=first_known, last_changed=last_changed, file=file, first_line=first_line,
@@ -90,7 +97,7 @@ def bucket_flags(months, rules: list[Rule], policy, *, as_of: str, policy_versio
     details: list[str] = []
     explains: list[str] = []
     for name, rule in wanted.items():
-        figures = rule.id in _WITH_FIGURES
+        figures = rule.id == _FIGURES_RULE
         for position, score, detail, facts in getattr(found, "r_" + name)(policy, as_of):
             at.append(position)
             rule_ids.append(rule.id)
@@ -102,7 +109,6 @@ def bucket_flags(months, rules: list[Rule], policy, *, as_of: str, policy_versio
     return FlagRows(table.sort_by([(name, "ascending") for name in _ORDER]) if table.num_rows > 1 else table)
 
 
-_WITH_FIGURES = frozenset({"DRM-FLT-001"})          # the rules whose sentence gives figures (``_sentence``)
 _ORDER = ("person_key", "month", "declarant_id", "nature", "rule_id")    # derive's order, then ``flags_of``'s
 
 
@@ -147,10 +153,9 @@ class _Facts:
         """The flags (rows of the ``floating_flag`` schema) raised on the months at positions ``at``, in that order,
         with the other columns given; what ``_flag`` makes of each, column by column."""
         keys = self.months.keys
-        person, declarant, nature, month = (list(column) for column in zip(*(keys[position] for position in at.tolist()))) \
-            if len(at) else ([], [], [], [])
-        ids = [hashlib.sha256(f"{p}|{d}|{n}|{m}|{r}|{as_of}".encode()).hexdigest()[:24]
-               for p, d, n, m, r in zip(person, declarant, nature, month, rule_ids)]
+        flagged = [keys[position] for position in at.tolist()]
+        person, declarant, nature, month = ([key[place] for key in flagged] for place in range(4))
+        ids = list(map(flag_id, person, declarant, nature, month, rule_ids, [as_of] * len(at)))
         declared = self.declared[at]
         undeclared = pa.array(~declared)
         rows = self.months.rows
