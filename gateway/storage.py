@@ -132,17 +132,22 @@ class Writes:
                 upload.result()             # the first failure raised, once every upload is over
 
 
+def _encoded(chunks: Iterable[bytes | str], end: str) -> Iterable[bytes]:
+    """Content produced piece by piece, as bytes (text as UTF-8), ``end`` last."""
+    for chunk in chunks:
+        yield chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+    if end:
+        yield end.encode("utf-8")
+
+
 def _whole(chunks: Iterable[bytes | str], end: str) -> bytes:
-    """Content produced piece by piece, as one ``bytes`` (text as UTF-8)."""
-    return b"".join(chunk.encode("utf-8") if isinstance(chunk, str) else chunk for chunk in chunks) + \
-        end.encode("utf-8")
+    """Content produced piece by piece, as one ``bytes``."""
+    return b"".join(_encoded(chunks, end))
 
 
 def _copy(chunks: Iterable[bytes | str], end: str, fh) -> None:
-    for chunk in chunks:
-        fh.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
-    if end:
-        fh.write(end.encode("utf-8"))
+    for piece in _encoded(chunks, end):
+        fh.write(piece)
 
 
 def write_text(path: Target, text: str) -> None:
