@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Iterator, NamedTuple
 
 import numpy as np
+import pyarrow as pa
 
 MAX_LINE = 256
 KEEP = 1024                      # bytes of an over-long line kept (enough to name its rubric)
@@ -119,6 +120,24 @@ def line_heads(data: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     if not len(starts):
         return np.empty((0, width), dtype=data.dtype)
     return np.lib.stride_tricks.sliding_window_view(data, width)[starts]
+
+
+def distinct_codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What ``np.unique(keys, return_index=True, return_inverse=True)`` gives after the distinct keys: each distinct
+    key's first position and each key's index among the distinct keys in ascending order, found by hashing
+    (Arrow's dictionary encoding, in first-seen order) then ranking the few distinct keys, not by sorting every
+    key (~1.5 against ~6.5 ms for 150,000 lines of a few hundred rubrics)."""
+    if not len(keys):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    encoded = pa.array(keys).dictionary_encode()
+    seen = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.argsort(encoded.dictionary.to_numpy(zero_copy_only=False), kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    which = rank[seen]
+    first = np.empty(len(order), dtype=np.int64)
+    first[which[::-1]] = np.arange(len(which) - 1, -1, -1)        # the last write at a place is its first key
+    return first, which
 
 
 def clean_lines(text: bytes) -> bool:

@@ -32,7 +32,7 @@ from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockStructure, Columns, parents_of
 from gateway.parse.declaration import ParsedDeclaration, declaration_text, flow_of, norm_for
 from gateway.parse.index import DeclarationSpan
-from gateway.parse.lines import clean_heads, clean_mask, line_bounds, line_heads
+from gateway.parse.lines import clean_heads, clean_mask, distinct_codes, line_bounds, line_heads
 from gateway.parse.norm import NormCatalogue
 from gateway.storage import open_input
 
@@ -198,9 +198,8 @@ def _structured(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue, bu
     opens[1:] = (block[1:] != block[:-1]) | (number[1:] <= number[:-1])
     opens[firsts[:-1]] = True
     instance_heads = np.flatnonzero(opens)
-    distinct, kinds = np.unique(block[instance_heads], return_inverse=True)
-    kinds = kinds.ravel()
-    names = _block_names(buffer, starts, instance_heads, kinds, len(distinct))
+    first_kinds, kinds = distinct_codes(block[instance_heads])
+    names = _block_names(buffer, starts, instance_heads, kinds, len(first_kinds))
     bounds = np.searchsorted(instance_heads, firsts)            # each declaration's first instance, and the end
     owner = np.repeat(np.arange(len(texts)), np.diff(bounds))
     parents, orphans = parents_of(kinds, names, norm, bounds[:-1][owner])
@@ -234,10 +233,9 @@ def _rubrics(buffer: bytes, starts: np.ndarray, keys: np.ndarray, norm: NormCata
              ) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
     """Each line's rubric code (one string per distinct code, shared by its lines), whether the norm knows it; the
     distinct codes (in code order) and each line's index among them."""
-    _, first, which = np.unique(keys, return_index=True, return_inverse=True)
+    first, which = distinct_codes(keys)
     codes = [buffer[start:start + 14].decode("ascii") for start in starts[first].tolist()]
     known = np.fromiter((code in norm.rubrics for code in codes), dtype=bool, count=len(codes))
-    which = which.ravel()
     return list(map(codes.__getitem__, which.tolist())), known[which], codes, which
 
 
@@ -246,7 +244,7 @@ def _declaration(piece: Piece, text: bytes, norm: NormCatalogue, rubrics: list[s
                  offset: int) -> ParsedDeclaration:
     """One declaration out of its group's arrays: its own block names (those it holds, in code order) and
     positions counted from its first line and first instance."""
-    present = np.unique(kinds)
+    present = np.flatnonzero(np.bincount(kinds, minlength=len(names)))     # its blocks, in code order
     local = np.full(len(names), -1, dtype=np.int64)
     local[present] = np.arange(len(present))
     span = piece.span

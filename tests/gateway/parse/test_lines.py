@@ -108,3 +108,17 @@ def test_a_line_is_clean_in_a_declaration_exactly_when_it_is_clean_alone(lines):
     mask = clean_mask(text).tolist()
     assert mask == [clean_lines(line + b"\n") for line in text[:-1].split(b"\n")]
     assert all(mask) == clean_lines(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=-2**40, max_value=2**40), max_size=60), st.sampled_from(["int32", "int64"]))
+def test_distinct_codes_number_keys_as_sorting_them_does(keys, dtype):
+    """The rubric and block codes of lines read together are numbered by hashing: the same first positions and the
+    same numbers, in ascending key order, as np.unique gives, repeats, negatives and no key at all included."""
+    import numpy as np
+    array = np.array(keys, dtype=np.int64)
+    if dtype == "int32":
+        array = (array % 2**31).astype(np.int32)
+    first, which = L.distinct_codes(array)
+    _, expected_first, expected_which = np.unique(array, return_index=True, return_inverse=True)
+    assert first.tolist() == expected_first.tolist() and which.tolist() == expected_which.ravel().tolist()
