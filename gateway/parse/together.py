@@ -22,7 +22,6 @@ ends.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
@@ -40,9 +39,6 @@ from gateway.storage import open_input
 _DIGITS = np.array([1, 2, 5, 6, 8, 9, 11, 12, 13])
 _BLOCK_WEIGHTS = 10 ** np.arange(5, -1, -1, dtype=np.int32)
 _NUMBER_WEIGHTS = np.array([100, 10, 1], dtype=np.int32)
-# The value of each clean line (``clean_heads``: a rubric without comma or quote, then ",'", the value, "'" and LF),
-# found in one C pass over the text: what ``VALUE_OF`` gives each line of it split (~105 vs ~185 ns a line).
-_VALUES = re.compile(r",'(.*)'\n")
 
 
 class Piece(NamedTuple):
@@ -189,7 +185,7 @@ def _structured(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue, bu
     block = digits[:, :6] @ _BLOCK_WEIGHTS
     number = digits[:, 6:] @ _NUMBER_WEIGHTS
     rubrics, known, codes, which = _rubrics(buffer, starts, block * 1000 + number, norm)
-    values = _VALUES.findall(buffer.decode("latin-1"))
+    values = clean_values(buffer, starts)
     starting = np.fromiter((piece.span.span.first_line for piece in pieces), dtype=np.int64, count=len(pieces))
     line_numbers = np.arange(len(rubrics), dtype=np.int64) + np.repeat(starting - firsts[:-1], np.diff(firsts))
     together = Together(norm, rubrics, values, codes, which, firsts, line_numbers)
@@ -219,6 +215,24 @@ def _structured(pieces: list[Piece], texts: list[bytes], norm: NormCatalogue, bu
     together.structure = BlockStructure(instance_heads, kinds, names, parents, np.empty(0, dtype=np.int64))
     together.members = out
     return out
+
+
+def clean_values(buffer: bytes, starts: np.ndarray) -> list[str]:
+    """The value of each clean line of ``buffer`` (``clean_heads``: the 16 bytes of a rubric code, comma and quote,
+    then the value, a quote and LF; ``starts``: each line's first byte), as Latin-1 text: every line's head and
+    closing quote masked out over the bytes at once, the values left one a line, then split in one call (~55 ns a
+    line, against ~65 for a regex finding ",'(.*)'" on each line of the text, ~185 to split it line by line)."""
+    if not len(starts):
+        return []
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    inside = np.zeros(len(data) + 1, dtype=np.int8)      # -1 from a line's start to the end of its head
+    inside[starts] = -1
+    inside[starts + 16] += 1
+    keep = np.cumsum(inside[:-1], dtype=np.int8) == 0
+    keep[np.append(starts[1:], len(data)) - 2] = False                     # each line's closing quote
+    values = data[keep].tobytes().decode("latin-1").split("\n")
+    values.pop()                                          # after the last LF: nothing
+    return values
 
 
 def _block_names(buffer: bytes, starts: np.ndarray, instance_heads: np.ndarray, kinds: np.ndarray,

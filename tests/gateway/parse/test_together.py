@@ -131,3 +131,21 @@ def test_declarations_cut_anywhere_read_as_alone(tmp_path_factory, cut, crlf):
 def test_mangled_utf8_is_found_over_arrays_where_the_pattern_finds_it(data):
     assert mangled_starts(np.frombuffer(data, dtype=np.uint8)).tolist() == \
         [match.start() for match in _MANGLED.finditer(data)]
+
+
+_VALUE_TEXT = st.text(st.sampled_from("AZaz09 '.,-/é'ÿ\u00a0°"), max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 99), st.integers(0, 999), _VALUE_TEXT), min_size=1, max_size=30))
+def test_clean_values_are_the_values_the_tokenizer_reads(lines):
+    """Values cut out of clean lines over the bytes at once are the tokenizer's, line by line: apostrophes inside
+    a value, empty values and Latin-1 letters included."""
+    import io
+    from gateway.parse.lines import clean_heads, iter_raw_lines, tokenize
+    from gateway.parse.together import clean_values
+    text = b"".join(f"S21.G00.{block:02d}.{number:03d},'{value}'\n".encode("latin-1")
+                    for block, number, value in lines)
+    starts, _ = clean_heads(text)
+    assert clean_values(text, starts) == [tokenize(raw)[0].value for raw in iter_raw_lines(io.BytesIO(text))]
+    assert clean_values(b"", np.empty(0, dtype=np.int64)) == []
