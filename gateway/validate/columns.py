@@ -170,33 +170,51 @@ def _by_memo(rubrics: list[str], values: list[str], memo: dict, norm: NormCatalo
 
 def _candidates(values: np.ndarray, by_rubric: dict[str, np.ndarray], norm: NormCatalogue, memo: dict) -> list[int]:
     """The tokens whose value does not fit its rubric's datatype, or is a date that does not exist. A rubric with
-    few distinct values (codes, the month's dates) has each read through the memo; the others are scanned."""
+    few distinct values (codes, the month's dates) has each read through the memo; the others are scanned
+    (:func:`misfits`, over the values joined by newlines). A rubric scanned last time (per catalogue: its
+    values mostly distinct, amounts and names) is scanned again without first counting its distinct values; both
+    ways find the same tokens."""
     candidates: list[int] = []
+    scanned = _scanned.setdefault(norm, {})
     for rubric, positions in by_rubric.items():
         spec = norm.rubrics.get(rubric)
         dates = rubric in DATE_RUBRICS
         if spec is None and not dates:
             continue
-        tokens = positions.tolist()
         texts = values[positions].tolist()          # the rubric's values in one call
-        distinct = set(texts)
-        if len(distinct) * FEW_DISTINCT <= len(texts):
+        distinct = None if scanned.get(rubric) and not dates else set(texts)
+        if distinct is not None and len(distinct) * FEW_DISTINCT <= len(texts):
+            scanned[rubric] = False
             failing = {text for text in distinct if _remembered(memo, norm, (rubric, text))}
             if failing:
-                candidates.extend(token for token, text in zip(tokens, texts) if text in failing)
+                candidates.extend(token for token, text in zip(positions.tolist(), texts) if text in failing)
             continue
-        misfit = misfits(spec.datatype) if spec is not None else None
-        if misfit is not None:
-            joined = "\n".join(texts)
-            line, offset = 0, 0
-            for match in misfit.finditer(joined):
-                line += joined.count("\n", offset, match.start())
-                offset = match.start()
-                candidates.append(tokens[line])
+        scanned[rubric] = True
+        if spec is not None:
+            candidates.extend(_misfitting(spec.datatype, texts, positions))
         if dates:
             missing = {text for text in distinct if date_does_not_exist(text)}
-            candidates.extend(token for token, text in zip(tokens, texts) if text in missing)
+            if missing:
+                candidates.extend(token for token, text in zip(positions.tolist(), texts) if text in missing)
     return candidates
+
+
+_scanned: dict[NormCatalogue, dict[str, bool]] = {}      # per catalogue: rubric -> scanned at its last pass
+
+
+def _misfitting(datatype: Datatype, texts: list[str], positions: np.ndarray) -> list[int]:
+    """The positions of ``texts`` (one value a token at ``positions``) that do not fit ``datatype``."""
+    misfit = misfits(datatype)
+    if misfit is None:
+        return []
+    joined = "\n".join(texts)
+    tokens, found = positions.tolist(), []
+    line, offset = 0, 0
+    for match in misfit.finditer(joined):
+        line += joined.count("\n", offset, match.start())
+        offset = match.start()
+        found.append(tokens[line])
+    return found
 
 
 @functools.lru_cache(maxsize=None)

@@ -109,16 +109,27 @@ def test_a_datatypes_misfit_pattern_finds_exactly_the_values_it_refuses(case):
     assert found == [i for i, value in enumerate(values) if datatype.problem(value) is not None]
 
 
-@pytest.mark.parametrize(("scan_from", "few_distinct"), [(0, 4), (0, 10 ** 9), (0, 0), (10 ** 9, 4)],
-                         ids=["scan", "scan-patterns-only", "scan-distinct-values-only", "memo"])
-def test_the_value_pass_finds_what_reading_every_value_finds(tmp_path, monkeypatch, scan_from, few_distinct):
+@pytest.mark.parametrize(("scan_from", "few_distinct", "scanned_before"),
+                         [(0, 4, False), (0, 10 ** 9, False), (0, 0, False), (10 ** 9, 4, False), (0, 4, True)],
+                         ids=["scan", "scan-patterns-only", "scan-distinct-values-only", "memo", "scanned-before"])
+def test_the_value_pass_finds_what_reading_every_value_finds(tmp_path, monkeypatch, scan_from, few_distinct,
+                                                             scanned_before):
     """The failing tokens of the scan per rubric (each rubric's values by pattern, or its distinct values through
     the memo when they are few), and of the memo of pairs, against each distinct value read one by one (the
-    reference), on the whole corpus (tests.corpus)."""
+    reference), on the whole corpus (tests.corpus). ``scanned_before``: every rubric was scanned at its last pass
+    (all of them taken as mostly distinct), so it is scanned again without its distinct values counted."""
     monkeypatch.setattr(gateway.validate.columns, "SCAN_FROM", scan_from)
+    monkeypatch.setattr(gateway.validate.columns, "_scanned", {})
+    paths = corpus(tmp_path)
+    if scanned_before:
+        monkeypatch.setattr(gateway.validate.columns, "FEW_DISTINCT", 10 ** 9)
+        for path in paths:
+            for decl in declarations_of(path):
+                failing_tokens(decl)
+        assert any(gateway.validate.columns._scanned.values())
     monkeypatch.setattr(gateway.validate.columns, "FEW_DISTINCT", few_distinct)
     failing = 0
-    for path in corpus(tmp_path):
+    for path in paths:
         for decl in declarations_of(path):
             assert failing_tokens(decl) == failing_tokens_by_value(decl), f"{path.name} line {decl.first_line}"
             failing += len(failing_tokens(decl))
