@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from gateway.parse import rubrics as R
 from gateway.parse.blocks import BlockStructure, Columns, parents_of
@@ -225,10 +226,10 @@ def clean_values(buffer: bytes, starts: np.ndarray) -> list[str]:
     if not len(starts):
         return []
     data = np.frombuffer(buffer, dtype=np.uint8)
-    inside = np.zeros(len(data) + 1, dtype=np.int8)      # -1 from a line's start to the end of its head
-    inside[starts] = -1
-    inside[starts + 16] += 1
-    keep = np.cumsum(inside[:-1], dtype=np.int8) == 0
+    keep = np.ones(len(data), dtype=bool)
+    # each line's 16 head bytes, as the rows at the lines' starts of a view of 16 bytes from every byte (a line is
+    # at least 18 bytes long: no two rows overlap)
+    as_strided(keep, shape=(len(data) - 15, 16), strides=(1, 1), writeable=True)[starts] = False
     keep[np.append(starts[1:], len(data)) - 2] = False                     # each line's closing quote
     values = data[keep].tobytes().decode("latin-1").split("\n")
     values.pop()                                          # after the last LF: nothing
@@ -250,7 +251,7 @@ def _rubrics(buffer: bytes, starts: np.ndarray, keys: np.ndarray, norm: NormCata
     first, which = distinct_codes(keys)
     codes = [buffer[start:start + 14].decode("ascii") for start in starts[first].tolist()]
     known = np.fromiter((code in norm.rubrics for code in codes), dtype=bool, count=len(codes))
-    return list(map(codes.__getitem__, which.tolist())), known[which], codes, which
+    return np.array(codes, dtype=object)[which].tolist(), known[which], codes, which
 
 
 def _declaration(piece: Piece, text: bytes, norm: NormCatalogue, rubrics: list[str], values: list[str],
