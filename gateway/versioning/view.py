@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gateway.months import day_of_instant, due_date, next_month
+from gateway.months import day_of_instant, due_date, month_number, next_month
 from gateway.policy import FloatingPolicy
 from gateway.records import (Flow, MonthHistory, ResourceNature, ResourceVersion, VersionPoint, fields_in_order,
                              from_state)
@@ -224,12 +224,13 @@ def _volatile_at_some_moment(rows: list[dict], policy: FloatingPolicy, since: st
 # --- a whole bucket at once ------------------------------------------------------------------------------------------
 
 class _Deferred(PersonView):
-    """A person of a :class:`BucketView`: flows, mentions and refused slots known at once; versions and contributions
-    read from the bucket's columns when first asked for (most people's never are: their month histories and their
-    bases are made over the columns, and the gate reads them only for people with frozen bases)."""
+    """A person of a :class:`BucketView`: flows and refused slots known at once; versions, contributions and mentions
+    read from the bucket's columns when first asked for (most people's never are: their month histories, their
+    months expected but missing and their bases are made over the columns, and the gate reads them only for people
+    with frozen bases)."""
 
     def __init__(self, person_key: str, bucket: "BucketView", flows: dict[str, str]) -> None:
-        self.person_key, self.flows, self.mentions, self.refused = person_key, flows, [], bucket.refused
+        self.person_key, self.flows, self.refused = person_key, flows, bucket.refused
         self._by_month = self._mentions_by_month = None
         self.sums = {}
         self._bucket = weakref.ref(bucket)      # no cycle: a bucket's columns freed with it, not by the collector
@@ -238,6 +239,9 @@ class _Deferred(PersonView):
         if name in ("versions", "contributions"):          # not read yet (read: instance attributes)
             self._bucket().load([self.person_key])
             return self.__dict__[name]
+        if name == "mentions":
+            found = self.__dict__["mentions"] = self._bucket().mentions_of(self.person_key)
+            return found
         raise AttributeError(name)
 
 
@@ -261,13 +265,22 @@ class BucketView:
             known = flows.setdefault(person_key, {})
             for declarant_id, flow in declared.items():
                 known.setdefault(declarant_id, flow)
-        with_mentions: dict[str, list[Mention]] = {}                       # records of current declarations only
-        for mention in MentionRows(_kept(mentions, pc.is_in(mentions.column("digest"), live))).read():
-            with_mentions.setdefault(mention.person_key, []).append(mention)
-        people = sorted(set(pc.unique(self.versions.column("person_key")).to_pylist()) | set(with_mentions))
+        self.mentions = _kept(mentions, pc.is_in(mentions.column("digest"), live))   # of current declarations only
+        self._mention_rows: dict[str, np.ndarray] | None = None
+        people = sorted(set(pc.unique(self.versions.column("person_key")).to_pylist())
+                        | set(pc.unique(self.mentions.column("person_key")).to_pylist()))
         self.views: dict[str, PersonView] = {key: _Deferred(key, self, flows.get(key, {})) for key in people}
-        for key, mentions in with_mentions.items():
-            self.views[key].mentions = mentions
+
+    def mentions_of(self, person_key: str) -> list[Mention]:
+        """The person's mentions of current declarations, in the bucket's order, as records (made for them alone: the
+        rows of each person found once for the bucket)."""
+        if self._mention_rows is None:
+            person, texts = codes(self.mentions.column("person_key"))
+            order = np.argsort(person, kind="stable")
+            bounds = np.searchsorted(person[order], np.arange(len(texts) + 1)).tolist()
+            self._mention_rows = {text: order[start:end] for text, start, end in zip(texts, bounds[:-1], bounds[1:])}
+        rows = self._mention_rows.get(person_key)
+        return [] if rows is None else list(MentionRows(self.mentions.take(pa.array(rows, pa.int64()))).read())
 
     def load(self, people: Iterable[str]) -> None:
         """The versions and contributions of ``people``'s views, read at once (those already read are kept)."""
@@ -345,12 +358,28 @@ class BucketView:
                       [key in missing for key in keys], [refused.get(key, "") for key in keys], rates)
 
     def _missing(self, policy: FloatingPolicy) -> set[Key]:
-        """Every person's months expected but not declared (``missing_keys``)."""
-        missing: set[Key] = set()
-        for view in self.views.values():
-            if any(mention.open_contract for mention in view.mentions):
-                missing |= missing_keys(view, self.as_of, policy)
-        return missing
+        """Every person's months expected but not declared (what ``missing_keys`` gives each view), over the columns
+        of the current mentions: the month after each one with an open contract, from a declarant whose flow is
+        DSN for the person, when the person has no mention of that declarant and month and its due date has
+        passed."""
+        mentions = self.mentions
+        opened = np.flatnonzero(mentions.column("open_contract").fill_null(False).to_numpy(zero_copy_only=False)) \
+            if mentions.num_rows else np.empty(0, dtype=np.int64)
+        if not len(opened):
+            return set()
+        person, people = codes(mentions.column("person_key"))
+        declarant, declarants = codes(mentions.column("declarant_id"))
+        month, months = codes(mentions.column("month"))
+        numbers = np.array([month_number(text) for text in months], dtype=np.int64)
+        listed = (person * len(declarants) + declarant) * _MONTHS + numbers[month]      # (person, declarant, month)
+        expected = (person[opened] * len(declarants) + declarant[opened]) * _MONTHS + numbers[month[opened]] + 1
+        today = day_of_instant(self.as_of)
+        due = np.array([due_date(next_month(text), policy.missing_due_day) <= today for text in months], dtype=bool)
+        kept = opened[~np.isin(expected, listed) & due[month[opened]]]
+        dsn, salary = Flow.DSN.value, ResourceNature.SALARY.value
+        return {(people[who], declarants[whom], salary, next_month(months[when]))
+                for who, whom, when in zip(person[kept].tolist(), declarant[kept].tolist(), month[kept].tolist())
+                if self.views[people[who]].flows.get(declarants[whom]) == dsn}
 
     def _history(self, key: Key, points: tuple, payments: int, spanning: bool, missing: bool, refused: str,
                  rate: tuple[float, int]) -> MonthHistory:
@@ -360,6 +389,7 @@ class BucketView:
 
 
 _FLOWS = {flow.value: flow for flow in Flow}
+_MONTHS = 1 << 20                 # more than any month's number (``month_number``: year * 12 + month - 1)
 _POINT = ("version", "transaction_time", "cause", "amount", "file", "first_line")
 
 

@@ -54,6 +54,13 @@ def _states(register):
         random.Random(bucket).shuffle(mentions)
         yield BucketState([c for c in state.contributions if c.person_key not in set(listed)], mentions,
                           state.versions, state.frozen, state.decisions)
+        # paying bodies' mentions saying a contract is open, a month of theirs left out: only a DSN employer's open
+        # contract makes the next month expected, so none of theirs is missing
+        bodies = [replace(mention, open_contract=True) if mention.slot.startswith("PASRAU|") else mention
+                  for mention in state.mentions
+                  if not (mention.slot.startswith("PASRAU|") and mention.month == "2025-03")]
+        assert sum(mention.open_contract for mention in bodies) > sum(mention.open_contract for mention in mentions)
+        yield BucketState(state.contributions, bodies, state.versions, state.frozen, state.decisions)
 
 
 def test_a_buckets_people_read_over_columns_are_those_read_person_by_person(register):
