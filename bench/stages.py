@@ -191,27 +191,29 @@ def normalise(folder: str) -> tuple[int, float]:
 def _buckets(outcomes) -> dict[int, tuple]:
     """bucket -> (contributions as rows, mentions) of the outcomes, as the run spreads them."""
     import pyarrow as pa
-    from gateway.publish.datasets import bucket_of
     from gateway.register_run import split_by_bucket
     from gateway.versioning.columns import ContributionRows, contribution_rows
-    from gateway.versioning.register import mentions_of
+    from gateway.versioning.mentions import MentionRows, mention_rows
     from gateway.records import Outcome
     parts: dict[int, list] = {}
     mentions: dict[int, list] = {}
     batch, size = [], 0
-    # the contributions of a few thousand records at once, as a run's task makes those of its batch of declarations
-    # (a declaration received twice counts once either way: the merge keeps one contribution per digest and key)
+    # the contributions and mentions of a few thousand records at once, as rows, as a run's task spills those of its
+    # batch of declarations (a declaration received twice counts once either way: the merge keeps one contribution
+    # per digest and key, one mention per digest and person)
     for index, outcome in enumerate(outcomes):
         batch.append(outcome)
         size += len(outcome.resources)
         if size >= 5000 or index + 1 == len(outcomes):
-            for bucket, rows in split_by_bucket(contribution_rows(Outcome.combine(batch).resources).table).items():
+            combined = Outcome.combine(batch)
+            for bucket, rows in split_by_bucket(contribution_rows(combined.resources).table).items():
                 parts.setdefault(bucket, []).append(rows.table)
+            for bucket, rows in split_by_bucket(mention_rows(combined).table, rows=MentionRows).items():
+                mentions.setdefault(bucket, []).append(rows.table)
             batch, size = [], 0
-        for m in mentions_of(outcome):
-            mentions.setdefault(bucket_of(m.person_key), []).append(m)
     return {bucket: (ContributionRows(pa.concat_tables(parts[bucket]).combine_chunks()) if bucket in parts else [],
-                     mentions.get(bucket, [])) for bucket in sorted({*parts, *mentions})}
+                     MentionRows(pa.concat_tables(mentions[bucket]).combine_chunks()) if bucket in mentions else [])
+            for bucket in sorted({*parts, *mentions})}
 
 
 def _register_inputs(outcomes, as_of: str):
