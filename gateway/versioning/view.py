@@ -240,7 +240,7 @@ class _Deferred(PersonView):
             self._bucket().load([self.person_key])
             return self.__dict__[name]
         if name == "mentions":
-            found = self.__dict__["mentions"] = self._bucket().mentions_of(self.person_key)
+            found = self.__dict__["mentions"] = self._bucket().person_mentions(self.person_key)
             return found
         raise AttributeError(name)
 
@@ -271,7 +271,7 @@ class BucketView:
                         | set(pc.unique(self.mentions.column("person_key")).to_pylist()))
         self.views: dict[str, PersonView] = {key: _Deferred(key, self, flows.get(key, {})) for key in people}
 
-    def mentions_of(self, person_key: str) -> list[Mention]:
+    def person_mentions(self, person_key: str) -> list[Mention]:
         """The person's mentions of current declarations, in the bucket's order, as records (made for them alone: the
         rows of each person found once for the bucket)."""
         if self._mention_rows is None:
