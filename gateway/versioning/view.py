@@ -345,15 +345,19 @@ class BucketView:
                              spanning.tolist(), rates)], dtype=bool)
         kept = np.flatnonzero(loud)
         sizes = counts[kept]
-        found = [(keys[at], start, size, paid, spans, rates[at]) for at, start, size, paid, spans in zip(
-            kept.tolist(), (np.cumsum(sizes) - sizes).tolist(), sizes.tolist(), payments[kept].tolist(),
-            spanning[kept].tolist())]
+        at = kept.tolist()
+        # the loud months' keys, version spans, payments, spanning and rates, a list each, in key order
+        found = [[keys[place] for place in at], (np.cumsum(sizes) - sizes).tolist(), sizes.tolist(),
+                 payments[kept].tolist(), spanning[kept].tolist(), [rates[place] for place in at]]
         alone = sorted(missing - set(keys))               # expected but never declared: no version
         if alone:
             paid, spans = facts.sums(pa.table({name: [key[place] for key in alone] for place, name in enumerate(KEY)}))
-            found = sorted([*found, *((key, 0, 0, *pair, declarant_rates.get(key[1], (0.0, 0)))
-                                      for key, *pair in zip(alone, paid.tolist(), spans.tolist()))])
-        keys, starts, sizes, paid, spans, rates = map(list, zip(*found)) if found else ([],) * 6
+            found = [column + more for column, more in zip(found, (
+                alone, [0] * len(alone), [0] * len(alone), paid.tolist(), spans.tolist(),
+                [declarant_rates.get(key[1], (0.0, 0)) for key in alone]))]
+            order = sorted(range(len(found[0])), key=found[0].__getitem__)     # two runs in key order, merged
+            found = [[column[place] for place in order] for column in found]
+        keys, starts, sizes, paid, spans, rates = found
         return Months(keys, table.filter(pa.array(np.repeat(loud, counts))), starts, sizes, paid, spans,
                       [key in missing for key in keys], [refused.get(key, "") for key in keys], rates)
 
