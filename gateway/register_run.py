@@ -246,11 +246,11 @@ def _buckets_of(contributions: pa.Table, buckets: int) -> pa.Array:
     return pa.array(np.array([bucket_of(person, buckets) for person in texts], dtype=np.int64)[people])
 
 
-def split_by_bucket(contributions: pa.Table, buckets: int = BUCKET_COUNT, rows: type = ContributionRows
+def split_by_bucket(table: pa.Table, buckets: int = BUCKET_COUNT, rows: type = ContributionRows
                     ) -> dict[int, ResourceRows]:
     """Contributions (a table of them; or mentions, with ``rows`` MentionRows) by person bucket (``bucket_of``), each
     bucket's as ``rows``, in their order."""
-    return _split(contributions, _buckets_of(contributions, buckets), rows)
+    return _split(table, _buckets_of(table, buckets), rows)
 
 
 def _split(table: pa.Table, of_row: pa.Array, rows: type = ContributionRows) -> dict[int, ResourceRows]:

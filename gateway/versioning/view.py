@@ -267,6 +267,7 @@ class BucketView:
                 known.setdefault(declarant_id, flow)
         self.mentions = _kept(mentions, pc.is_in(mentions.column("digest"), live))   # of current declarations only
         self._mention_rows: dict[str, np.ndarray] | None = None
+        self._mention_people: tuple[np.ndarray, list] | None = None
         people = sorted(set(pc.unique(self.versions.column("person_key")).to_pylist())
                         | set(pc.unique(self.mentions.column("person_key")).to_pylist()))
         self.views: dict[str, PersonView] = {key: _Deferred(key, self, flows.get(key, {})) for key in people}
@@ -275,12 +276,19 @@ class BucketView:
         """The person's mentions of current declarations, in the bucket's order, as records (made for them alone: the
         rows of each person found once for the bucket)."""
         if self._mention_rows is None:
-            person, texts = codes(self.mentions.column("person_key"))
+            person, texts = self._people_of_mentions()
             order = np.argsort(person, kind="stable")
             bounds = np.searchsorted(person[order], np.arange(len(texts) + 1)).tolist()
             self._mention_rows = {text: order[start:end] for text, start, end in zip(texts, bounds[:-1], bounds[1:])}
         rows = self._mention_rows.get(person_key)
         return [] if rows is None else list(MentionRows(self.mentions.take(pa.array(rows, pa.int64()))).read())
+
+    def _people_of_mentions(self) -> tuple[np.ndarray, list]:
+        """The current mentions' people as codes (``codes``), found once: for a person's records and the months
+        expected but missing."""
+        if self._mention_people is None:
+            self._mention_people = codes(self.mentions.column("person_key"))
+        return self._mention_people
 
     def load(self, people: Iterable[str]) -> None:
         """The versions and contributions of ``people``'s views, read at once (those already read are kept)."""
@@ -371,7 +379,7 @@ class BucketView:
             if mentions.num_rows else np.empty(0, dtype=np.int64)
         if not len(opened):
             return set()
-        person, people = codes(mentions.column("person_key"))
+        person, people = self._people_of_mentions()
         declarant, declarants = codes(mentions.column("declarant_id"))
         month, months = codes(mentions.column("month"))
         numbers = np.array([month_number(text) for text in months], dtype=np.int64)
